@@ -1,0 +1,42 @@
+package joule
+
+import (
+	"context"
+	"math"
+)
+
+// Fleet is a group of identical machines at a site: Count × Model. ASIC fleets mine;
+// GPU-server fleets are leased.
+type Fleet struct {
+	Site  string       `json:"site"`
+	Name  string       `json:"name"` // slug, unique within the site
+	Model string       `json:"model"`
+	Kind  HardwareKind `json:"kind"` // the model's kind, kept with the fleet for queries
+	Count int          `json:"count"`
+	// Owner is who owns the machines: empty for the site operator, else the investor
+	// whose servers the site hosts.
+	Owner string `json:"owner,omitempty"`
+	// UnitPriceUSD is what one machine cost, when it differs from the model's price.
+	UnitPriceUSD float64 `json:"unit_price_usd,omitempty"`
+}
+
+// Validate checks the fleet's own fields; that its model exists is the caller's check.
+func (f *Fleet) Validate() error {
+	switch {
+	case !ValidSlug(f.Name):
+		return Errorf(EINVALID, "fleet name %q: use lower-case letters, digits, '.', '_' or '-'", f.Name)
+	case f.Model == "":
+		return Errorf(EINVALID, "fleet %s: model is required", f.Name)
+	case f.Count <= 0:
+		return Errorf(EINVALID, "fleet %s: count must be positive", f.Name)
+	case f.UnitPriceUSD < 0 || math.IsNaN(f.UnitPriceUSD):
+		return Errorf(EINVALID, "fleet %s: unit_price_usd must not be negative", f.Name)
+	}
+	return nil
+}
+
+// FleetService finds fleets.
+type FleetService interface {
+	// Fleets returns the fleets of a site ordered by name; ENOTFOUND if there is no site.
+	Fleets(ctx context.Context, site string) ([]*Fleet, error)
+}

@@ -1,0 +1,248 @@
+// Package history answers "what was X on day D" from the embedded real market series:
+// BTC price, difficulty, fees, blocks and height per UTC day, and hourly wholesale energy
+// prices per node. It never fills a gap silently: a value that is estimated or carried
+// forward comes with a note, and a day outside the data says which series is missing.
+package history
+
+import (
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/data"
+	"github.com/joule-site/joule/econ"
+)
+
+// Series names, as they appear in notes and errors.
+const (
+	SeriesPrice      = "BTC price"
+	SeriesDifficulty = "difficulty"
+	SeriesFees       = "fees"
+	SeriesBlocks     = "blocks per day"
+)
+
+// Day is the market state of one UTC day.
+type Day struct {
+	Date       time.Time `json:"date"`
+	PriceUSD   float64   `json:"btc_price_usd"`
+	Difficulty float64   `json:"difficulty"`
+	FeesBTC    float64   `json:"fees_btc"` // total fees paid to miners that day
+	Blocks     float64   `json:"blocks"`   // blocks mined that day
+	Height     int64     `json:"height"`   // height of the day's first block (from cumulative blocks)
+	Notes      []string  `json:"notes"`    // estimates and carried-forward values, in words
+	Missing    []string  `json:"-"`        // series with no value for the day
+	coverage   []Coverage
+}
+
+// FeesPerBlockBTC is the day's fees divided by its blocks: the daily approximation of
+// the 144-block moving average of fees per block.
+func (d Day) FeesPerBlockBTC() float64 {
+	if d.Blocks <= 0 {
+		return 0
+	}
+	return d.FeesBTC / d.Blocks
+}
+
+// Market returns the day in the form econ prices: the hashprice of a day is
+// econ.ComputeHashprice(day.Market()), in `joule econ`, the backtest and the live loop.
+func (d Day) Market() econ.MarketDay {
+	return econ.MarketDay{Height: d.Height, Difficulty: d.Difficulty, FeesPerBlockBTC: d.FeesPerBlockBTC(), PriceUSD: d.PriceUSD}
+}
+
+// Err returns nil when every series has a value for the day, else an EINVALID error that
+// names each missing series and the dates it covers.
+func (d Day) Err() error {
+	if len(d.Missing) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, name := range d.Missing {
+		msg := "no " + name
+		for _, c := range d.coverage {
+			if c.Series == name {
+				msg += fmt.Sprintf(" (the data covers %s to %s)", c.First.Format(time.DateOnly), c.Last.Format(time.DateOnly))
+			}
+		}
+		parts = append(parts, msg)
+	}
+	return joule.Errorf(joule.EINVALID, "%s: %s", d.Date.Format(time.DateOnly), strings.Join(parts, "; "))
+}
+
+// Coverage is the span of one series.
+type Coverage struct {
+	Series string    `json:"series"`
+	First  time.Time `json:"first"`
+	Last   time.Time `json:"last"`
+	Note   string    `json:"note,omitempty"`
+}
+
+// History holds the parsed daily series.
+type History struct {
+	price, priceNext       daily // CoinMarketCap close; Bitstamp first minute
+	difficulty, hashrateTH daily
+	fees, fees4            daily // daily fees; every-4th-day samples
+	subsidyBTC             daily
+	height                 []int64 // cumulative blocks before each day of subsidyBTC
+	energy                 map[string]*EnergySeries
+}
+
+var (
+	defaultOnce sync.Once
+	defaultHist *History
+	defaultErr  error
+)
+
+// Default returns the history parsed from the embedded data, parsing it once.
+func Default() (*History, error) {
+	defaultOnce.Do(func() { defaultHist, defaultErr = Load(data.FS) })
+	return defaultHist, defaultErr
+}
+
+// Load parses the series from fsys, which holds the files of the data package.
+func Load(fsys fs.FS) (*History, error) {
+	h := &History{energy: map[string]*EnergySeries{}}
+	files := []struct {
+		name, column string
+		into         *daily
+	}{
+		{"btc_price_close_daily_coinmarketcap.csv", "close_usd", &h.price},
+		{"btc_price_first_minute_daily_bitstamp.csv", "btc_usd", &h.priceNext},
+		{"btc_difficulty_daily_blockchaincom.csv", "difficulty", &h.difficulty},
+		{"btc_hashrate_daily_blockchaincom.csv", "hashrate", &h.hashrateTH},
+		{"btc_fees_daily_blockchaincom.csv", "transaction_fees_btc", &h.fees},
+		{"btc_fees_every4days_blockchaincom.csv", "transaction_fees_btc", &h.fees4},
+		{"btc_block_subsidy_per_day_bitcoinvisuals.csv", "block_subsidy_btc", &h.subsidyBTC},
+	}
+	for _, f := range files {
+		d, err := readDaily(fsys, f.name, f.column)
+		if err != nil {
+			return nil, err
+		}
+		*f.into = d
+	}
+	h.height = cumulativeHeights(h.subsidyBTC)
+	for _, e := range energyFiles {
+		s, err := readEnergy(fsys, e)
+		if err != nil {
+			return nil, err
+		}
+		if prev, ok := h.energy[e.node]; ok {
+			s = mergeEnergy(prev, s)
+		}
+		h.energy[e.node] = s
+	}
+	return h, nil
+}
+
+// Coverage lists each daily series with its first and last day.
+func (h *History) Coverage() []Coverage {
+	price := h.price.span()
+	if last := h.priceNext.span().Last.AddDate(0, 0, -1); last.After(price.Last) {
+		price.Last = last
+	}
+	price.Series, price.Note = SeriesPrice, "CoinMarketCap close; later days from the Bitstamp first-minute price of the next day"
+	diff := h.difficulty.span()
+	diff.Series, diff.Note = SeriesDifficulty, "blockchain.com; 2025-11-13..15 carried forward"
+	fees := h.fees4.span()
+	fees.Series, fees.Note = SeriesFees, "daily to 2021-05-07 and 2023-04-30..2025-02-02; every 4th day otherwise, carried forward"
+	blocks := h.subsidyBTC.span()
+	if last := h.hashrateTH.span().Last; last.After(blocks.Last) {
+		blocks.Last = last
+	}
+	blocks.Series, blocks.Note = SeriesBlocks, "from issued subsidy to 2025-03-08, then estimated from hashrate and difficulty"
+	return []Coverage{price, diff, fees, blocks}
+}
+
+// Day returns the market state of the UTC day that contains t. It always returns a Day;
+// Day.Missing lists the series without a value and Day.Err turns them into an error.
+func (h *History) Day(t time.Time) Day {
+	day := dayOf(t)
+	d := Day{Date: day, coverage: h.Coverage()}
+	note := func(format string, args ...any) { d.Notes = append(d.Notes, fmt.Sprintf(format, args...)) }
+
+	if v, ok := h.price.at(day); ok {
+		d.PriceUSD = v
+	} else if v, ok := h.priceNext.at(day.AddDate(0, 0, 1)); ok && day.After(h.price.last()) {
+		d.PriceUSD = v
+		note("BTC price: Bitstamp price at 00:00 UTC of %s (no daily close after %s)", day.AddDate(0, 0, 1).Format(time.DateOnly), h.price.last().Format(time.DateOnly))
+	} else {
+		d.Missing = append(d.Missing, SeriesPrice)
+	}
+
+	if v, ok := h.difficulty.at(day); ok && v > 0 {
+		d.Difficulty = v
+	} else if from, v, ok := h.difficulty.carry(day, 7); ok && v > 0 {
+		d.Difficulty = v
+		note("difficulty: carried forward from %s (no value for this day)", from.Format(time.DateOnly))
+	} else {
+		d.Missing = append(d.Missing, SeriesDifficulty)
+	}
+
+	if v, ok := h.fees.at(day); ok {
+		d.FeesBTC = v
+	} else if v, ok := h.fees4.at(day); ok {
+		d.FeesBTC = v
+		note("fees: every-4th-day sample of this day (no daily fee data)")
+	} else if from, v, ok := h.fees4.carry(day, 3); ok {
+		d.FeesBTC = v
+		note("fees: carried forward from the every-4th-day sample of %s (no daily fee data)", from.Format(time.DateOnly))
+	} else {
+		d.Missing = append(d.Missing, SeriesFees)
+	}
+
+	if i, ok := h.subsidyBTC.index(day); ok && h.subsidyBTC.has[i] {
+		d.Height = h.height[i]
+		d.Blocks = float64(h.height[i+1] - h.height[i])
+	} else if _, hr, ok := h.hashrateTH.carry(day, 7); ok && d.Difficulty > 0 && day.After(h.subsidyBTC.last()) {
+		d.Blocks = hr * 1e12 * 86400 / (d.Difficulty * 4294967296)
+		d.Height = h.height[len(h.height)-1] + int64(h.estimatedBlocks(h.subsidyBTC.last().AddDate(0, 0, 1), day))
+		note("blocks: estimated from hashrate and difficulty (%.0f); height extrapolated", d.Blocks)
+	} else {
+		d.Missing = append(d.Missing, SeriesBlocks)
+	}
+	return d
+}
+
+// estimatedBlocks sums blocks estimated from hashrate and difficulty over [from, to).
+func (h *History) estimatedBlocks(from, to time.Time) float64 {
+	var sum float64
+	for t := from; t.Before(to); t = t.AddDate(0, 0, 1) {
+		_, hr, ok1 := h.hashrateTH.carry(t, 7)
+		_, diff, ok2 := h.difficulty.carry(t, 7)
+		if ok1 && ok2 && diff > 0 {
+			sum += hr * 1e12 * 86400 / (diff * 4294967296)
+		} else {
+			sum += 144
+		}
+	}
+	return sum
+}
+
+// dayOf returns midnight UTC of the day that contains t.
+func dayOf(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// Nodes lists the wholesale energy nodes with embedded price series.
+func (h *History) Nodes() []string {
+	nodes := make([]string, 0, len(h.energy))
+	for n := range h.energy {
+		nodes = append(nodes, n)
+	}
+	slices.Sort(nodes)
+	return nodes
+}
+
+// Energy returns the hourly price series of a wholesale node, or ENOTFOUND.
+func (h *History) Energy(node string) (*EnergySeries, error) {
+	s, ok := h.energy[node]
+	if !ok {
+		return nil, joule.Errorf(joule.ENOTFOUND, "no energy price series for node %q (known: %s)", node, strings.Join(h.Nodes(), ", "))
+	}
+	return s, nil
+}
