@@ -51,11 +51,11 @@ func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 // Validate checks that the model is complete for its kind.
 func (m *EnergyPriceModel) Validate() error {
+	if !finite(m.FixedUSDPerMWh) || !finite(m.DefaultUSDPerMWh) || !finite(m.AdderUSDPerMWh) {
+		return Errorf(EINVALID, "energy: prices must be numbers")
+	}
 	switch m.Kind {
 	case EnergyFixed:
-		if !finite(m.FixedUSDPerMWh) {
-			return Errorf(EINVALID, "energy: fixed price must be a number")
-		}
 	case EnergyTimeOfUse:
 		if len(m.Periods) == 0 {
 			return Errorf(EINVALID, "energy: a tou tariff needs at least one period")

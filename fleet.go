@@ -1,9 +1,6 @@
 package joule
 
-import (
-	"context"
-	"math"
-)
+import "context"
 
 // Fleet is a group of identical machines at a site: Count × Model. ASIC fleets mine;
 // GPU-server fleets are leased.
@@ -29,8 +26,10 @@ func (f *Fleet) Validate() error {
 		return Errorf(EINVALID, "fleet %s: model is required", f.Name)
 	case f.Count <= 0:
 		return Errorf(EINVALID, "fleet %s: count must be positive", f.Name)
-	case f.UnitPriceUSD < 0 || math.IsNaN(f.UnitPriceUSD):
-		return Errorf(EINVALID, "fleet %s: unit_price_usd must not be negative", f.Name)
+	case f.UnitPriceUSD < 0 || !finite(f.UnitPriceUSD):
+		return Errorf(EINVALID, "fleet %s: unit_price_usd must be a number, not negative", f.Name)
+	case f.Kind != "" && f.Kind != KindASIC && f.Kind != KindGPUServer:
+		return Errorf(EINVALID, "fleet %s: kind must be %q or %q, not %q", f.Name, KindASIC, KindGPUServer, f.Kind)
 	}
 	return nil
 }

@@ -72,8 +72,10 @@ func (m *HardwareModel) Validate() error {
 		return Errorf(EINVALID, "model %s: power_w must be positive", m.ID)
 	case m.IdleW < 0 || m.IdleW > m.PowerW:
 		return Errorf(EINVALID, "model %s: idle_w must be between 0 and power_w", m.ID)
-	case m.PriceUSD < 0:
-		return Errorf(EINVALID, "model %s: price_usd must not be negative", m.ID)
+	case !finite(m.PriceUSD) || m.PriceUSD < 0:
+		return Errorf(EINVALID, "model %s: price_usd must be a number, not negative", m.ID)
+	case !finite(m.HashrateTHs):
+		return Errorf(EINVALID, "model %s: hashrate_ths must be a number", m.ID)
 	}
 	switch m.Kind {
 	case KindASIC:

@@ -1,0 +1,85 @@
+// Command joule is the control plane of a power-constrained compute site: it prices
+// every megawatt, declares sites and fleets, and serves the API.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/joule-site/joule"
+)
+
+// Exit codes: 1 for an error in what the user asked, 2 for the rest.
+const (
+	exitUserError = 1
+	exitInternal  = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCmd().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "joule:", err)
+		if joule.ErrorCode(err) == joule.EINTERNAL {
+			os.Exit(exitInternal)
+		}
+		os.Exit(exitUserError)
+	}
+}
+
+// globals are the flags every command takes.
+type globals struct {
+	db     string
+	server string
+	json   bool
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "joule",
+		Short: "Joule prices, dispatches and leases the power of mining and GPU sites",
+		Long: `Joule is the control plane for sites that run Bitcoin miners and lease AI GPUs on
+the same grid connection. It prices every megawatt on real market history, declares
+sites and fleets, and serves the API.
+
+Commands work on the local store (--db, default ./joule.db) or, with --server,
+against a running 'joule serve'.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	dflt := os.Getenv("JOULE_DB")
+	if dflt == "" {
+		dflt = "./joule.db"
+	}
+	root.PersistentFlags().StringVar(&g.db, "db", dflt, "store: a SQLite file path (env JOULE_DB)")
+	root.PersistentFlags().StringVar(&g.server, "server", os.Getenv("JOULE_SERVER"), "URL of a joule server to talk to instead of the local store (env JOULE_SERVER)")
+	root.AddCommand(
+		newEconCmd(g),
+		newCompareCmd(g),
+		newApplyCmd(g),
+		newModelsCmd(g),
+		newSitesCmd(g),
+		newServeCmd(g),
+	)
+	return root
+}
+
+// addJSONFlag gives a read command its --json flag.
+func addJSONFlag(cmd *cobra.Command, g *globals) {
+	cmd.Flags().BoolVar(&g.json, "json", false, "print JSON (stable field names, see the README) instead of a table")
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,119 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/pricing"
+)
+
+// Client calls the API. With a Handler it calls that handler in process (the CLI on a
+// local store); otherwise it calls the server at URL.
+type Client struct {
+	URL        string
+	HTTPClient *http.Client
+}
+
+// NewClient returns a client of the server at baseURL.
+func NewClient(baseURL string) *Client {
+	return &Client{URL: baseURL, HTTPClient: &http.Client{}}
+}
+
+// NewLocalClient returns a client that serves each request with h in process.
+func NewLocalClient(h http.Handler) *Client {
+	return &Client{URL: "http://local", HTTPClient: &http.Client{Transport: handlerTransport{h}}}
+}
+
+// handlerTransport answers requests by calling a handler directly.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+// Sites returns every site with its fleets.
+func (c *Client) Sites(ctx context.Context) ([]*SiteDetail, error) {
+	var out struct {
+		Sites []*SiteDetail `json:"sites"`
+	}
+	return out.Sites, c.do(ctx, http.MethodGet, "/api/v1/sites", nil, nil, &out)
+}
+
+// Site returns one site with its fleets.
+func (c *Client) Site(ctx context.Context, name string) (*SiteDetail, error) {
+	var out SiteDetail
+	return &out, c.do(ctx, http.MethodGet, "/api/v1/sites/"+url.PathEscape(name), nil, nil, &out)
+}
+
+// AllModels returns the catalog's and the user's hardware models.
+func (c *Client) AllModels(ctx context.Context) ([]*joule.HardwareModel, error) {
+	var out struct {
+		Models []*joule.HardwareModel `json:"models"`
+	}
+	return out.Models, c.do(ctx, http.MethodGet, "/api/v1/models", nil, nil, &out)
+}
+
+// Day returns hashprice and breakevens on a day.
+func (c *Client) Day(ctx context.Context, q pricing.DayQuery) (*pricing.DayReport, error) {
+	var out pricing.DayReport
+	return &out, c.do(ctx, http.MethodGet, "/api/v1/econ", dayValues(q), nil, &out)
+}
+
+// Compare prices megawatts as mining and as leasing.
+func (c *Client) Compare(ctx context.Context, q pricing.CompareQuery) (*pricing.CompareReport, error) {
+	var out pricing.CompareReport
+	return &out, c.do(ctx, http.MethodGet, "/api/v1/compare", compareValues(q), nil, &out)
+}
+
+// Apply posts a YAML manifest; filename names it in error messages.
+func (c *Client) Apply(ctx context.Context, filename string, data []byte) ([]joule.Change, error) {
+	var out struct {
+		Changes []joule.Change `json:"changes"`
+	}
+	return out.Changes, c.do(ctx, http.MethodPost, "/api/v1/apply", url.Values{"filename": {filename}}, data, &out)
+}
+
+// do sends a request and decodes a JSON reply into out, or the error body into a
+// *joule.Error with the server's code.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body []byte, out any) error {
+	u := c.URL + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/yaml")
+	}
+	resp, err := c.HTTPClient.Do(req)
+	if err != nil {
+		return joule.Errorf(joule.EINTERNAL, "cannot reach the server at %s: %v", c.URL, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("read reply: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		var e errorBody
+		if err := json.Unmarshal(data, &e); err != nil || e.Error.Code == "" {
+			return joule.Errorf(joule.EINTERNAL, "server replied %s", resp.Status)
+		}
+		return &joule.Error{Code: e.Error.Code, Message: e.Error.Message}
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decode reply from %s: %w", path, err)
+	}
+	return nil
+}

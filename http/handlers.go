@@ -1,0 +1,141 @@
+package http
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/manifest"
+)
+
+// MaxManifestBytes bounds the size of a manifest posted to /api/v1/apply.
+const MaxManifestBytes = 8 << 20
+
+// SiteDetail is a site with its fleets, as the API returns it.
+type SiteDetail struct {
+	*joule.Site
+	Fleets []*joule.Fleet `json:"fleets"`
+}
+
+func (s *Server) siteDetail(r *http.Request, site *joule.Site) (*SiteDetail, error) {
+	fleets, err := s.Fleets.Fleets(r.Context(), site.Name)
+	if err != nil {
+		return nil, err
+	}
+	if fleets == nil {
+		fleets = []*joule.Fleet{}
+	}
+	return &SiteDetail{Site: site, Fleets: fleets}, nil
+}
+
+func (s *Server) handleSites(w http.ResponseWriter, r *http.Request) {
+	sites, err := s.Sites.Sites(r.Context())
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	out := []*SiteDetail{}
+	for _, site := range sites {
+		d, err := s.siteDetail(r, site)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		out = append(out, d)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sites": out})
+}
+
+func (s *Server) handleSite(w http.ResponseWriter, r *http.Request) {
+	site, err := s.Sites.Site(r.Context(), r.PathValue("name"))
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	d, err := s.siteDetail(r, site)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
+	models, err := s.Models.AllModels(r.Context())
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"models": models})
+}
+
+func (s *Server) handleEcon(w http.ResponseWriter, r *http.Request) {
+	q, err := parseDayQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	rep, err := s.Pricer.Day(r.Context(), q)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
+	q, err := parseCompareQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	rep, err := s.Pricer.Compare(r.Context(), q)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// handleApply parses a YAML manifest from the body (?filename= names it in errors)
+// and applies it in one transaction.
+func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
+	filename := r.URL.Query().Get("filename")
+	if filename == "" {
+		filename = "manifest.yaml"
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxManifestBytes))
+	if err != nil {
+		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "%s: cannot read the manifest (at most %d bytes): %v", filename, MaxManifestBytes, err))
+		return
+	}
+	models, err := s.Models.AllModels(r.Context())
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	byID := make(map[string]*joule.HardwareModel, len(models))
+	for _, m := range models {
+		byID[m.ID] = m
+	}
+	m, err := manifest.Parse(filename, body, func(id string) (*joule.HardwareModel, bool) {
+		model, ok := byID[id]
+		return model, ok
+	})
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	for _, model := range m.Models {
+		if existing, ok := byID[model.ID]; ok && existing.Builtin {
+			writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "%s: model %q is in the built-in catalog; give your model another id", filename, model.ID))
+			return
+		}
+	}
+	changes, err := s.Manifests.Apply(r.Context(), m)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"changes": changes})
+}

@@ -1,0 +1,133 @@
+package http
+
+import (
+	"math"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/econ"
+	"github.com/joule-site/joule/pricing"
+)
+
+// Defaults of a compare query that are assumptions, not market data. They are the
+// CLI's flag defaults too, and the README says where each comes from.
+var DefaultAssumptions = econ.Assumptions{
+	PUE:           1.0,
+	Utilization:   0.85,
+	DiscountRate:  0.12,
+	ASICLifeYears: 4,
+	GPULifeYears:  5,
+}
+
+// dayValues encodes a day query as URL parameters.
+func dayValues(q pricing.DayQuery) url.Values {
+	v := url.Values{}
+	v.Set("date", q.Date.Format(time.DateOnly))
+	v.Set("pool_fee", ftoa(q.PoolFee))
+	if q.FeesPerBlockBTC != nil {
+		v.Set("fees_btc_per_block", ftoa(*q.FeesPerBlockBTC))
+	}
+	return v
+}
+
+// compareValues encodes a compare query as URL parameters.
+func compareValues(q pricing.CompareQuery) url.Values {
+	q.DayQuery.PoolFee = q.Assumptions.PoolFee
+	v := dayValues(q.DayQuery)
+	v.Set("mw", ftoa(q.MW))
+	v.Set("asic", q.ASIC)
+	v.Set("gpu", q.GPU)
+	v.Set("gpu_usd_hour", ftoa(q.GPUUSDPerHour))
+	v.Set("energy_usd_mwh", ftoa(q.EnergyUSDPerMWh))
+	v.Set("utilization", ftoa(q.Utilization))
+	v.Set("pue", ftoa(q.PUE))
+	v.Set("discount_rate", ftoa(q.DiscountRate))
+	v.Set("asic_life_years", ftoa(q.ASICLifeYears))
+	v.Set("gpu_life_years", ftoa(q.GPULifeYears))
+	v.Set("asic_price_usd", ftoa(q.ASICPriceUSD))
+	v.Set("gpu_price_usd", ftoa(q.GPUPriceUSD))
+	return v
+}
+
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// params reads typed URL parameters, remembering the first error.
+type params struct {
+	v   url.Values
+	err error
+}
+
+func (p *params) float(name string, dflt float64) float64 {
+	s := p.v.Get(name)
+	if s == "" || p.err != nil {
+		return dflt
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		p.err = joule.Errorf(joule.EINVALID, "%s: not a number: %q", name, s)
+	}
+	return f
+}
+
+func (p *params) required(name string) string {
+	s := p.v.Get(name)
+	if s == "" && p.err == nil {
+		p.err = joule.Errorf(joule.EINVALID, "%s is required", name)
+	}
+	return s
+}
+
+func (p *params) date(name string) time.Time {
+	s := p.required(name)
+	if p.err != nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		p.err = joule.Errorf(joule.EINVALID, "%s: want a date as YYYY-MM-DD, got %q", name, s)
+	}
+	return t
+}
+
+func parseDayQuery(v url.Values) (pricing.DayQuery, error) {
+	p := &params{v: v}
+	q := pricing.DayQuery{Date: p.date("date"), PoolFee: p.float("pool_fee", 0)}
+	if v.Has("fees_btc_per_block") {
+		f := p.float("fees_btc_per_block", 0)
+		q.FeesPerBlockBTC = &f
+	}
+	return q, p.err
+}
+
+func parseCompareQuery(v url.Values) (pricing.CompareQuery, error) {
+	day, err := parseDayQuery(v)
+	if err != nil {
+		return pricing.CompareQuery{}, err
+	}
+	p := &params{v: v}
+	d := DefaultAssumptions
+	q := pricing.CompareQuery{
+		DayQuery:      day,
+		MW:            p.float("mw", 0),
+		ASIC:          p.required("asic"),
+		GPU:           p.required("gpu"),
+		GPUUSDPerHour: p.float("gpu_usd_hour", 0),
+		Assumptions: econ.Assumptions{
+			PoolFee:         day.PoolFee,
+			EnergyUSDPerMWh: p.float("energy_usd_mwh", 0),
+			PUE:             p.float("pue", d.PUE),
+			Utilization:     p.float("utilization", d.Utilization),
+			DiscountRate:    p.float("discount_rate", d.DiscountRate),
+			ASICLifeYears:   p.float("asic_life_years", d.ASICLifeYears),
+			GPULifeYears:    p.float("gpu_life_years", d.GPULifeYears),
+			ASICPriceUSD:    p.float("asic_price_usd", 0),
+			GPUPriceUSD:     p.float("gpu_price_usd", 0),
+		},
+	}
+	for _, name := range []string{"mw", "gpu_usd_hour", "energy_usd_mwh"} {
+		p.required(name)
+	}
+	return q, p.err
+}

@@ -1,0 +1,162 @@
+// Package http speaks Joule's JSON API over HTTP: the server that `joule serve` runs
+// and the client the CLI uses, against a remote server or in process on a local store.
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/pricing"
+)
+
+// ShutdownTimeout bounds how long Close waits for requests in flight.
+const ShutdownTimeout = 10 * time.Second
+
+// Pricer answers econ and compare queries (pricing.Pricer).
+type Pricer interface {
+	Day(ctx context.Context, q pricing.DayQuery) (*pricing.DayReport, error)
+	Compare(ctx context.Context, q pricing.CompareQuery) (*pricing.CompareReport, error)
+}
+
+// ModelSource lists the catalog's and the user's hardware models.
+type ModelSource interface {
+	AllModels(ctx context.Context) ([]*joule.HardwareModel, error)
+}
+
+// Server serves the API. Set the services, then Open.
+type Server struct {
+	ln     net.Listener
+	server *http.Server
+	mux    *http.ServeMux
+
+	// Addr is the address to listen on, host:port.
+	Addr   string
+	Logger *slog.Logger
+
+	Sites     joule.SiteService
+	Fleets    joule.FleetService
+	Manifests joule.ManifestService
+	Models    ModelSource
+	Pricer    Pricer
+}
+
+// NewServer returns a server with its routes; services are set by the caller.
+func NewServer() *Server {
+	s := &Server{mux: http.NewServeMux(), Logger: slog.Default()}
+	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.HandleFunc("GET /api/v1/sites", s.handleSites)
+	s.mux.HandleFunc("GET /api/v1/sites/{name}", s.handleSite)
+	s.mux.HandleFunc("GET /api/v1/models", s.handleModels)
+	s.mux.HandleFunc("GET /api/v1/econ", s.handleEcon)
+	s.mux.HandleFunc("GET /api/v1/compare", s.handleCompare)
+	s.mux.HandleFunc("POST /api/v1/apply", s.handleApply)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+// Open starts listening on Addr and serving in the background.
+func (s *Server) Open() (err error) {
+	if s.ln, err = net.Listen("tcp", s.Addr); err != nil {
+		return fmt.Errorf("listen %s: %w", s.Addr, err)
+	}
+	go func() {
+		if err := s.server.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Error("serve", "err", err)
+		}
+	}()
+	return nil
+}
+
+// URL is the base URL the server listens on, valid after Open.
+func (s *Server) URL() string {
+	if s.ln == nil {
+		return ""
+	}
+	return "http://" + s.ln.Addr().String()
+}
+
+// Close stops accepting requests and waits up to ShutdownTimeout for those in flight.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	return s.server.Shutdown(ctx)
+}
+
+// ServeHTTP routes a request and logs it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.mux.ServeHTTP(rec, r)
+	s.Logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// errorStatus maps error codes to HTTP statuses.
+var errorStatus = map[string]int{
+	joule.EINVALID:      http.StatusBadRequest,
+	joule.ENOTFOUND:     http.StatusNotFound,
+	joule.ECONFLICT:     http.StatusConflict,
+	joule.EUNAUTHORIZED: http.StatusUnauthorized,
+	joule.EFORBIDDEN:    http.StatusForbidden,
+	joule.ECAPACITY:     http.StatusConflict,
+	joule.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// errorBody is the JSON shape of every error response.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// writeError writes err as JSON; internal errors are logged and shown only as
+// "internal error".
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	code := joule.ErrorCode(err)
+	if code == joule.EINTERNAL {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	var body errorBody
+	body.Error.Code = code
+	body.Error.Message = joule.ErrorMessage(err)
+	if code != joule.EINTERNAL {
+		body.Error.Message = err.Error() // user errors keep their context ("west.yaml:3: …")
+	}
+	status, ok := errorStatus[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v) // the client went away; nothing to do
+}

@@ -1,0 +1,166 @@
+package http_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/catalog"
+	"github.com/joule-site/joule/history"
+	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/pricing"
+	"github.com/joule-site/joule/sqlite"
+)
+
+// openServer starts a server on a loopback port over a fresh SQLite file.
+func openServer(t *testing.T) *jhttp.Server {
+	t.Helper()
+	db := sqlite.NewDB(t.TempDir() + "/joule.db")
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	hist, err := history.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := catalog.Models{User: sqlite.NewHardwareService(db)}
+	s := jhttp.NewServer()
+	s.Addr = "127.0.0.1:0"
+	s.Logger = slog.New(slog.DiscardHandler)
+	s.Sites = sqlite.NewSiteService(db)
+	s.Fleets = sqlite.NewFleetService(db)
+	s.Manifests = sqlite.NewManifestService(db)
+	s.Models = models
+	s.Pricer = &pricing.Pricer{History: hist, Models: models}
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func example(t *testing.T) []byte {
+	t.Helper()
+	data, err := os.ReadFile("../examples/west-texas.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestEndpoints(t *testing.T) {
+	s := openServer(t)
+	tests := []struct {
+		name, method, path string
+		body               string
+		status             int
+		contains           []string
+	}{
+		{"health", "GET", "/healthz", "", 200, []string{`"status": "ok"`}},
+		{"models", "GET", "/api/v1/models", "", 200, []string{`"id": "s21"`, `"id": "h100-sxm"`, `"builtin": true`}},
+		{"econ", "GET", "/api/v1/econ?date=2024-12-23", "", 200, []string{`"hashprice_usd_per_ph_day": 56.2`, `"breakeven_usd_per_mwh"`}},
+		{"econ without date", "GET", "/api/v1/econ", "", 400, []string{`"code": "invalid"`, "date is required"}},
+		{"econ bad date", "GET", "/api/v1/econ?date=23/12/2024", "", 400, []string{"YYYY-MM-DD"}},
+		{"econ before the data", "GET", "/api/v1/econ?date=2005-01-01", "", 400, []string{"no BTC price"}},
+		{"compare", "GET", "/api/v1/compare?date=2024-12-23&mw=10&asic=s21&gpu=h100-sxm&gpu_usd_hour=2&energy_usd_mwh=45", "", 200, []string{`"crossover_usd_per_gpu_hour"`, `"better": "leasing"`}},
+		{"compare unknown model", "GET", "/api/v1/compare?date=2024-12-23&mw=10&asic=nope&gpu=h100-sxm&gpu_usd_hour=2&energy_usd_mwh=45", "", 404, []string{`unknown asic model \"nope\"`}},
+		{"compare missing mw", "GET", "/api/v1/compare?date=2024-12-23&asic=s21&gpu=h100-sxm&gpu_usd_hour=2&energy_usd_mwh=45", "", 400, []string{"mw is required"}},
+		{"sites empty", "GET", "/api/v1/sites", "", 200, []string{`"sites": []`}},
+		{"site missing", "GET", "/api/v1/sites/nowhere", "", 404, []string{`"code": "not_found"`}},
+		{"apply malformed", "POST", "/api/v1/apply?filename=bad.yaml", "sites: [", 400, []string{"bad.yaml"}},
+		{"apply catalog id", "POST", "/api/v1/apply?filename=m.yaml", "models:\n  - {id: s21, kind: asic, name: Mine, hashrate_ths: 1, power_w: 10}\n", 400, []string{"built-in catalog"}},
+		{"no route", "GET", "/api/v2/nothing", "", 404, []string{"no route"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, s.URL()+tt.path, strings.NewReader(tt.body))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d: %s", resp.StatusCode, tt.status, body)
+			}
+			for _, c := range tt.contains {
+				if !strings.Contains(string(body), c) {
+					t.Errorf("body lacks %s:\n%s", c, body)
+				}
+			}
+		})
+	}
+}
+
+func TestClientAppliesAndReadsBack(t *testing.T) {
+	s := openServer(t)
+	c := jhttp.NewClient(s.URL())
+	ctx := context.Background()
+	changes, err := c.Apply(ctx, "west-texas.yaml", example(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) == 0 || changes[0].Action != joule.Created {
+		t.Fatalf("first apply: %+v", changes)
+	}
+	again, err := c.Apply(ctx, "west-texas.yaml", example(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range again {
+		if ch.Action != joule.Unchanged {
+			t.Errorf("second apply changed %s %s: %s", ch.Kind, ch.Name, ch.Action)
+		}
+	}
+	site, err := c.Site(ctx, "west-texas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if site.PowerCapW != 50_000_000 || len(site.Fleets) == 0 {
+		t.Errorf("site = %+v", site)
+	}
+	if _, err := c.Site(ctx, "nowhere"); joule.ErrorCode(err) != joule.ENOTFOUND {
+		t.Errorf("missing site: code %q, want %q", joule.ErrorCode(err), joule.ENOTFOUND)
+	}
+	_, err = c.Apply(ctx, "broken.yaml", []byte("sites:\n  - name: x\n    power_cap_mw: -5\n"))
+	if joule.ErrorCode(err) != joule.EINVALID || !strings.Contains(err.Error(), "broken.yaml:") {
+		t.Errorf("bad manifest: %v (code %q)", err, joule.ErrorCode(err))
+	}
+}
+
+func TestLocalClientMatchesServer(t *testing.T) {
+	s := openServer(t)
+	q := pricing.DayQuery{Date: time.Date(2024, 12, 2, 0, 0, 0, 0, time.UTC), PoolFee: 0.02}
+	remote, err := jhttp.NewClient(s.URL()).Day(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := jhttp.NewLocalClient(s).Day(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(remote)
+	b, _ := json.Marshal(local)
+	if string(a) != string(b) {
+		t.Errorf("in-process and remote answers differ:\n%s\n%s", a, b)
+	}
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	s := openServer(t)
+	url := s.URL()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get(url + "/healthz"); err == nil {
+		t.Error("server still answers after Close")
+	}
+}

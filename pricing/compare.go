@@ -1,0 +1,72 @@
+package pricing
+
+import (
+	"context"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/econ"
+)
+
+// CompareQuery asks whether some megawatts should mine or lease GPUs on a day.
+type CompareQuery struct {
+	DayQuery
+	MW            float64
+	ASIC          string // model id
+	GPU           string // model id
+	GPUUSDPerHour float64
+	econ.Assumptions
+}
+
+// CompareReport is the answer: the day's hashprice and both options side by side.
+type CompareReport struct {
+	Date                 string   `json:"date"`
+	MW                   float64  `json:"mw"`
+	EnergyUSDPerMWh      float64  `json:"energy_usd_per_mwh"`
+	HashpriceUSDPerPHDay float64  `json:"hashprice_usd_per_ph_day"`
+	GPUUSDPerHour        float64  `json:"gpu_usd_per_hour"`
+	Utilization          float64  `json:"utilization"`
+	PUE                  float64  `json:"pue"`
+	PoolFee              float64  `json:"pool_fee"`
+	DiscountRate         float64  `json:"discount_rate"`
+	Better               string   `json:"better"` // "mining" or "leasing", by daily margin
+	Notes                []string `json:"notes"`
+	econ.Comparison
+}
+
+// Compare prices the megawatts both ways on the query's day.
+func (p *Pricer) Compare(ctx context.Context, q CompareQuery) (*CompareReport, error) {
+	if !(q.MW > 0) {
+		return nil, joule.Errorf(joule.EINVALID, "megawatts must be positive, got %v", q.MW)
+	}
+	asic, err := p.Model(ctx, q.ASIC, joule.KindASIC)
+	if err != nil {
+		return nil, err
+	}
+	gpu, err := p.Model(ctx, q.GPU, joule.KindGPUServer)
+	if err != nil {
+		return nil, err
+	}
+	q.DayQuery.PoolFee = q.Assumptions.PoolFee
+	day, hp, err := p.day(ctx, q.DayQuery)
+	if err != nil {
+		return nil, err
+	}
+	a := q.Assumptions
+	c, err := econ.Compare(econ.CompareInput{
+		MW: q.MW, HashpriceUSDPerPHDay: hp.USDPerPHDay, ASIC: asic, GPU: gpu,
+		GPUUSDPerHour: q.GPUUSDPerHour, Assumptions: a,
+	})
+	if err != nil {
+		return nil, err
+	}
+	better := "mining"
+	if c.Leasing.MarginUSDDay > c.Mining.MarginUSDDay {
+		better = "leasing"
+	}
+	return &CompareReport{
+		Date: day.Date, MW: q.MW, EnergyUSDPerMWh: a.EnergyUSDPerMWh,
+		HashpriceUSDPerPHDay: hp.USDPerPHDay, GPUUSDPerHour: q.GPUUSDPerHour,
+		Utilization: a.Utilization, PUE: a.PUE, PoolFee: a.PoolFee, DiscountRate: a.DiscountRate,
+		Better: better, Notes: day.Notes, Comparison: c,
+	}, nil
+}

@@ -1,0 +1,161 @@
+// Package pricing answers the questions an operator asks of a day of history: what was
+// hashprice, where is each ASIC's breakeven, and should these megawatts mine or lease
+// GPUs. It joins the embedded market history, the hardware models and econ; the CLI
+// and the HTTP API both answer through it, so they always agree.
+package pricing
+
+import (
+	"context"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/econ"
+	"github.com/joule-site/joule/history"
+)
+
+// ModelSource lists every hardware model a query may name: the catalog and the user's.
+type ModelSource interface {
+	AllModels(ctx context.Context) ([]*joule.HardwareModel, error)
+}
+
+// Pricer answers econ and compare queries.
+type Pricer struct {
+	History *history.History
+	Models  ModelSource
+}
+
+// DayQuery selects a day of history and how to read it.
+type DayQuery struct {
+	Date time.Time
+	// PoolFee is the pool's share of mining revenue, a fraction in [0, 1).
+	PoolFee float64
+	// FeesPerBlockBTC, when set, replaces the day's fees per block (for days the fee
+	// data does not cover); the report notes it.
+	FeesPerBlockBTC *float64
+}
+
+// Breakeven is one ASIC model's economics on a day.
+type Breakeven struct {
+	Model              string  `json:"model"`
+	Name               string  `json:"name"`
+	HashrateTHs        float64 `json:"hashrate_ths"`
+	PowerW             int64   `json:"power_w"`
+	EfficiencyJPerTH   float64 `json:"efficiency_j_per_th"`
+	BreakevenUSDPerMWh float64 `json:"breakeven_usd_per_mwh"`
+	RevenueUSDPerDay   float64 `json:"revenue_usd_per_day"` // one machine, net of pool fee
+}
+
+// DayReport is hashprice on a day and the breakeven energy price of every ASIC model.
+type DayReport struct {
+	Date                    string      `json:"date"`
+	BTCPriceUSD             float64     `json:"btc_price_usd"`
+	Difficulty              float64     `json:"difficulty"`
+	Height                  int64       `json:"height"`
+	NetworkHashrateEHs      float64     `json:"network_hashrate_ehs"`
+	SubsidyBTC              float64     `json:"subsidy_btc"`
+	FeesPerBlockBTC         float64     `json:"fees_per_block_btc"`
+	FeeShare                float64     `json:"fee_share"`
+	HashpriceBTCPerPHDay    float64     `json:"hashprice_btc_per_ph_day"`
+	HashpriceUSDPerPHDay    float64     `json:"hashprice_usd_per_ph_day"` // gross of pool fee
+	PoolFee                 float64     `json:"pool_fee"`
+	HashpriceNetUSDPerPHDay float64     `json:"hashprice_net_usd_per_ph_day"`
+	Breakevens              []Breakeven `json:"breakevens"`
+	Notes                   []string    `json:"notes"`
+}
+
+// Day prices one day of history.
+func (p *Pricer) Day(ctx context.Context, q DayQuery) (*DayReport, error) {
+	r, _, err := p.day(ctx, q)
+	return r, err
+}
+
+func (p *Pricer) day(ctx context.Context, q DayQuery) (*DayReport, econ.Hashprice, error) {
+	if !(q.PoolFee >= 0 && q.PoolFee < 1) {
+		return nil, econ.Hashprice{}, joule.Errorf(joule.EINVALID, "pool fee must be a fraction in [0, 1), got %v", q.PoolFee)
+	}
+	d := p.History.Day(q.Date)
+	if q.FeesPerBlockBTC != nil {
+		if f := *q.FeesPerBlockBTC; !(f >= 0) || math.IsInf(f, 0) {
+			return nil, econ.Hashprice{}, joule.Errorf(joule.EINVALID, "fees per block must not be negative, got %v", f)
+		}
+		d.Missing = slices.DeleteFunc(d.Missing, func(s string) bool { return s == history.SeriesFees })
+		if d.Blocks <= 0 {
+			d.Blocks = econ.BlocksPerDay
+		}
+		d.FeesBTC = *q.FeesPerBlockBTC * d.Blocks
+		d.Notes = append(d.Notes, "fees: given by the user")
+	}
+	if err := d.Err(); err != nil {
+		return nil, econ.Hashprice{}, err
+	}
+	hp := econ.ComputeHashprice(d.Market())
+	r := &DayReport{
+		Date:                    d.Date.Format(time.DateOnly),
+		BTCPriceUSD:             d.PriceUSD,
+		Difficulty:              d.Difficulty,
+		Height:                  d.Height,
+		NetworkHashrateEHs:      econ.NetworkHashrate(d.Difficulty) / 1e18,
+		SubsidyBTC:              hp.SubsidyBTC,
+		FeesPerBlockBTC:         hp.FeesPerBlockBTC,
+		FeeShare:                hp.FeeShare,
+		HashpriceBTCPerPHDay:    hp.BTCPerPHDay,
+		HashpriceUSDPerPHDay:    hp.USDPerPHDay,
+		PoolFee:                 q.PoolFee,
+		HashpriceNetUSDPerPHDay: econ.NetOfPoolFee(hp.USDPerPHDay, q.PoolFee),
+		Breakevens:              []Breakeven{},
+		Notes:                   append([]string{}, d.Notes...),
+	}
+	models, err := p.Models.AllModels(ctx)
+	if err != nil {
+		return nil, econ.Hashprice{}, err
+	}
+	for _, m := range models {
+		if m.Kind != joule.KindASIC {
+			continue
+		}
+		r.Breakevens = append(r.Breakevens, Breakeven{
+			Model:              m.ID,
+			Name:               m.Name,
+			HashrateTHs:        m.HashrateTHs,
+			PowerW:             int64(m.PowerW),
+			EfficiencyJPerTH:   m.EfficiencyJPerTH(),
+			BreakevenUSDPerMWh: econ.BreakevenUSDPerMWh(hp.USDPerPHDay, m.EfficiencyJPerTH(), q.PoolFee),
+			RevenueUSDPerDay:   m.HashrateTHs * r.HashpriceNetUSDPerPHDay / 1000,
+		})
+	}
+	slices.SortFunc(r.Breakevens, func(a, b Breakeven) int { return -cmpFloat(a.BreakevenUSDPerMWh, b.BreakevenUSDPerMWh) })
+	return r, hp, nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Model returns the model with the given id among all models, or ENOTFOUND naming
+// the ids of the wanted kind.
+func (p *Pricer) Model(ctx context.Context, id string, kind joule.HardwareKind) (*joule.HardwareModel, error) {
+	models, err := p.Models.AllModels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, m := range models {
+		if m.Kind != kind {
+			continue
+		}
+		if m.ID == id {
+			return m, nil
+		}
+		ids = append(ids, m.ID)
+	}
+	return nil, joule.Errorf(joule.ENOTFOUND, "unknown %s model %q (known: %s)", kind, id, strings.Join(ids, ", "))
+}

@@ -1,0 +1,146 @@
+// Package sqlite speaks SQLite: it is Joule's embedded default store, on the pure-Go
+// driver modernc.org/sqlite. It implements the root services over one database file
+// in WAL mode with foreign keys on, and migrates the schema itself on Open from the
+// SQL files embedded under migrations/.
+//
+// Writers take the database lock when their transaction begins (BEGIN IMMEDIATE) and
+// wait up to a busy timeout for it, so concurrent writers queue instead of failing
+// halfway with SQLITE_BUSY.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// MemoryDSN is the DSN of a private in-memory database, for tests and demos. Its data
+// lives as long as the DB is open.
+const MemoryDSN = ":memory:"
+
+// busyTimeout is how long a connection waits for another one's write lock before it
+// gives up with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// timeFormat stores times in UTC with nanoseconds at a fixed width, so stored times
+// sort as they compare.
+const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+// DB is a Joule database on SQLite. Create it with NewDB, set its fields, then Open it.
+type DB struct {
+	db *sql.DB
+
+	// DSN is a file path or MemoryDSN. A file and its parent directory are created
+	// when missing. The path must not contain '?'.
+	DSN string
+
+	// Now returns the current time; services stamp CreatedAt and UpdatedAt with it.
+	// Tests replace it to control time.
+	Now func() time.Time
+}
+
+// NewDB returns a DB for dsn (a file path or MemoryDSN) that reads the system clock.
+// It does not touch the database until Open.
+func NewDB(dsn string) *DB {
+	return &DB{DSN: dsn, Now: time.Now}
+}
+
+// Open opens the database and applies the migrations it has not seen yet.
+func (db *DB) Open() error {
+	if db.DSN == "" {
+		return fmt.Errorf("open sqlite: dsn required")
+	}
+	if db.Now == nil {
+		return fmt.Errorf("open sqlite: Now is nil")
+	}
+	// Busy timeout first: the pragmas after it may need to wait for another process.
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate") // read-only transactions still begin DEFERRED
+	memory := db.DSN == MemoryDSN
+	if !memory {
+		if strings.Contains(db.DSN, "?") {
+			return fmt.Errorf("open sqlite: path %q must not contain '?'", db.DSN)
+		}
+		if err := os.MkdirAll(filepath.Dir(db.DSN), 0o700); err != nil {
+			return fmt.Errorf("open sqlite: %w", err)
+		}
+		q.Add("_pragma", "journal_mode(wal)")
+		q.Add("_pragma", "synchronous(normal)") // durable in WAL mode except on power loss
+	}
+	sqldb, err := sql.Open("sqlite", db.DSN+"?"+q.Encode())
+	if err != nil {
+		return fmt.Errorf("open sqlite: %w", err)
+	}
+	if memory {
+		// Every new connection to ":memory:" opens a new, empty database: keep exactly
+		// one, forever. Callers queue for it, which also serializes writers.
+		sqldb.SetMaxOpenConns(1)
+		sqldb.SetMaxIdleConns(1)
+		sqldb.SetConnMaxLifetime(0)
+		sqldb.SetConnMaxIdleTime(0)
+	}
+	db.db = sqldb
+	if err := db.migrate(context.Background(), migrationFS); err != nil {
+		sqldb.Close()
+		db.db = nil
+		return fmt.Errorf("open sqlite: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database. It is safe to call on a DB that failed to open.
+func (db *DB) Close() error {
+	if db.db == nil {
+		return nil
+	}
+	err := db.db.Close()
+	db.db = nil
+	return err
+}
+
+// tx is a transaction with the time it began, which every write in it stamps.
+type tx struct {
+	*sql.Tx
+	now time.Time
+}
+
+// beginWrite starts a transaction that holds the write lock from its first statement
+// (BEGIN IMMEDIATE, set in the DSN), so it never fails to upgrade a read lock later.
+func (db *DB) beginWrite(ctx context.Context) (*tx, error) {
+	t, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &tx{Tx: t, now: db.Now().UTC()}, nil
+}
+
+// beginRead starts a read-only transaction: a consistent snapshot that does not block
+// writers in WAL mode.
+func (db *DB) beginRead(ctx context.Context) (*tx, error) {
+	t, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &tx{Tx: t, now: db.Now().UTC()}, nil
+}
+
+// formatTime formats t for storage.
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// parseTime parses a stored time; it is always UTC.
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("parse stored time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
