@@ -88,6 +88,7 @@ type History struct {
 	subsidyBTC             daily
 	height                 []int64 // cumulative blocks before each day of subsidyBTC
 	energy                 map[string]*EnergySeries
+	coverage               []Coverage
 }
 
 var (
@@ -125,6 +126,7 @@ func Load(fsys fs.FS) (*History, error) {
 		*f.into = d
 	}
 	h.height = cumulativeHeights(h.subsidyBTC)
+	h.coverage = h.spans()
 	for _, e := range energyFiles {
 		s, err := readEnergy(fsys, e)
 		if err != nil {
@@ -139,7 +141,9 @@ func Load(fsys fs.FS) (*History, error) {
 }
 
 // Coverage lists each daily series with its first and last day.
-func (h *History) Coverage() []Coverage {
+func (h *History) Coverage() []Coverage { return slices.Clone(h.coverage) }
+
+func (h *History) spans() []Coverage {
 	price := h.price.span()
 	if last := h.priceNext.span().Last.AddDate(0, 0, -1); last.After(price.Last) {
 		price.Last = last
@@ -161,7 +165,7 @@ func (h *History) Coverage() []Coverage {
 // Day.Missing lists the series without a value and Day.Err turns them into an error.
 func (h *History) Day(t time.Time) Day {
 	day := dayOf(t)
-	d := Day{Date: day, coverage: h.Coverage()}
+	d := Day{Date: day, coverage: h.coverage}
 	note := func(format string, args ...any) { d.Notes = append(d.Notes, fmt.Sprintf(format, args...)) }
 
 	if v, ok := h.price.at(day); ok {

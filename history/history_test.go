@@ -11,7 +11,7 @@ import (
 	"github.com/joule-site/joule/history"
 )
 
-func load(t *testing.T) *history.History {
+func load(t testing.TB) *history.History {
 	t.Helper()
 	h, err := history.Default()
 	if err != nil {
