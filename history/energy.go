@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	_ "time/tzdata" // ERCOT prices are in Central time; machines may lack zoneinfo
 )
 
 // EnergySeries is an hourly wholesale energy price series at one node, in USD per MWh,

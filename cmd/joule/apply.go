@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -58,5 +57,5 @@ func readManifest(file string) (string, []byte, error) {
 	if err != nil {
 		return "", nil, joule.Errorf(joule.EINVALID, "read manifest: %v", err)
 	}
-	return filepath.Base(file), data, nil
+	return file, data, nil
 }
