@@ -1,0 +1,177 @@
+package dispatch
+
+import (
+	"math"
+
+	"github.com/joule-site/joule"
+)
+
+// Plan allocates the interval's power and advances st to the new state. It never
+// holds more than the cap: idle draw first, then firm leases, then flexible load in
+// merit order. It allocates nothing once out.Units has room for every unit.
+//
+// st must come from this policy's NewState; out is overwritten.
+func (p *Policy) Plan(st *State, m Market, c Commitments, out *Plan) {
+	site := &p.site
+	units := site.Units
+	hours := float64(m.IntervalSec) / 3600
+	capW := capAt(site.CapW, &m, &c)
+	*out = Plan{CapW: capW, Units: resize(out.Units, len(units))}
+
+	// Servers not under a lease are sold on the open market.
+	for i := range units {
+		p.servers[i] = units[i].Count
+	}
+	p.segs = p.segs[:p.static]
+	for _, l := range c.Leases {
+		if l.Unit < 0 || l.Unit >= len(units) || units[l.Unit].Kind != joule.KindGPUServer || l.Servers <= 0 {
+			continue // the caller validates leases; a bad one must not break the cap
+		}
+		u := &units[l.Unit]
+		n := min(l.Servers, p.servers[l.Unit])
+		p.servers[l.Unit] -= n
+		w := float64(n) * float64(u.PowerW-u.IdleW) * site.PUE
+		kind := segFirm
+		if l.Class == Interruptible {
+			kind = segInterruptible
+		}
+		p.segs = append(p.segs, segment{unit: l.Unit, kind: kind, reserve: w, draw: w, gpus: float64(n * u.GPUs), price: l.USDPerGPUHour})
+	}
+
+	hashUSDPerTHHour := m.HashpriceUSDPerPHDay / 1000 / 24
+	for i := range p.segs {
+		s := &p.segs[i]
+		switch s.kind {
+		case segBase, segStep:
+			s.revenue = s.hashTHs * hashUSDPerTHHour
+		case segOpen:
+			u := &units[s.unit]
+			servers := float64(p.servers[s.unit])
+			s.reserve = servers * float64(u.PowerW-u.IdleW) * site.PUE
+			s.draw = s.reserve * m.GPUUtilization
+			s.gpus = servers * float64(u.GPUs)
+			s.revenue = s.gpus * m.GPUUtilization * m.GPUUSDPerHour
+		case segFirm, segInterruptible:
+			s.revenue = s.gpus * s.price
+		}
+		switch {
+		case s.draw > 0:
+			s.value = s.revenue / (s.draw / 1e6)
+		case s.revenue > 0:
+			s.value = math.Inf(1)
+		default:
+			s.value = 0
+		}
+	}
+
+	// Idle draw of every machine comes first; if even that is above the cap, fleets
+	// are powered off whole, miners before servers.
+	remaining := float64(capW)
+	for i := range units {
+		remaining -= p.idleW[i]
+	}
+	off := p.powerOff(&remaining)
+
+	alloc := p.alloc()
+	// Firm leases, in the order given.
+	for i := p.static; i < len(p.segs); i++ {
+		s := &p.segs[i]
+		if s.kind != segFirm || off[s.unit] {
+			continue
+		}
+		a := min(s.reserve, max(remaining, 0))
+		alloc[i] = frac(a, s.reserve)
+		remaining -= a
+		out.ShedFirmW += joule.Watts(s.reserve - a)
+	}
+	// Flexible load the rule wants, by value.
+	p.order = p.order[:0]
+	for i := range p.segs {
+		s := &p.segs[i]
+		if s.kind != segFirm && !off[s.unit] && s.reserve > 0 && p.wants(st, i, &m) {
+			p.order = append(p.order, i)
+		}
+	}
+	p.sortByValue()
+	for _, i := range p.order {
+		s := &p.segs[i]
+		if s.kind == segStep && alloc[i-1] < 1 {
+			continue // a fleet rises a profile only when every machine runs the one below
+		}
+		a := min(s.reserve, max(remaining, 0))
+		alloc[i] = frac(a, s.reserve)
+		remaining -= a
+	}
+	p.account(st, &m, alloc, off, hours, out)
+}
+
+// wants reports whether the rule would run segment i this interval, cap aside.
+func (p *Policy) wants(st *State, i int, m *Market) bool {
+	s := &p.segs[i]
+	rule := p.site.Rule
+	margin := s.value - m.EnergyUSDPerMWh
+	if s.kind != segBase {
+		if rule == RuleAlways && s.kind == segStep {
+			return true
+		}
+		return margin > 0
+	}
+	switch rule {
+	case RuleAlways:
+		return true
+	case RuleStrike:
+		return margin > 0
+	}
+	h := &p.site.Hysteresis
+	since := m.Now - st.changed[i]
+	if st.onFrac[i] > 0 {
+		return margin > -h.BandUSDPerMWh || since < h.MinOnSec
+	}
+	return margin > h.BandUSDPerMWh && since >= h.MinOffSec
+}
+
+// powerOff picks fleets to switch off whole when idle draw alone is above the cap
+// (a deep demand-response event): miners first, then servers, each in unit order.
+func (p *Policy) powerOff(remaining *float64) []bool {
+	off := resize(p.off, len(p.site.Units))
+	p.off = off
+	for _, kind := range [...]joule.HardwareKind{joule.KindASIC, joule.KindGPUServer} {
+		for i := range p.site.Units {
+			if *remaining >= 0 {
+				return off
+			}
+			if p.site.Units[i].Kind == kind && p.idleW[i] > 0 {
+				off[i] = true
+				*remaining += p.idleW[i]
+			}
+		}
+	}
+	return off
+}
+
+// sortByValue orders p.order by value, highest first, keeping index order on ties
+// (insertion sort: a site has a handful of segments).
+func (p *Policy) sortByValue() {
+	o := p.order
+	for i := 1; i < len(o); i++ {
+		for j := i; j > 0 && p.segs[o[j]].value > p.segs[o[j-1]].value; j-- {
+			o[j], o[j-1] = o[j-1], o[j]
+		}
+	}
+}
+
+func frac(a, whole float64) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return min(a/whole, 1)
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}

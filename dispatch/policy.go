@@ -1,0 +1,144 @@
+package dispatch
+
+import (
+	"math"
+
+	"github.com/joule-site/joule"
+)
+
+// segKind is what a segment of load is.
+type segKind uint8
+
+const (
+	segFirm          segKind = iota // leased servers, firm
+	segInterruptible                // leased servers, interruptible
+	segOpen                         // servers sold on the open market
+	segBase                         // ASICs running at their lowest profile
+	segStep                         // ASICs raised one profile
+)
+
+// segment is a block of load that runs as a whole or in part: the policy allocates a
+// fraction of it. Power is facility watts above the machines' idle draw.
+type segment struct {
+	unit    int
+	kind    segKind
+	reserve float64 // facility W the cap must hold for it
+	draw    float64 // facility W it is expected to draw (open GPU capacity draws less when unsold)
+	hashTHs float64 // ASIC hashrate it adds
+	gpus    float64 // GPUs it sells (servers × GPUs per server)
+	price   float64 // lease price per GPU-hour (leases)
+
+	revenue float64 // USD per hour at full allocation, this interval
+	value   float64 // revenue per MWh of drawn energy, this interval
+}
+
+// Policy dispatches one site. Build it once with New; Plan is called every interval.
+type Policy struct {
+	site    Site
+	static  int       // number of static segments (ASIC and open GPU capacity)
+	segs    []segment // static segments, then this interval's leases
+	order   []int
+	idleW   []float64 // facility idle W per unit
+	servers []int     // scratch: servers of each GPU unit not under a lease
+	off     []bool    // scratch: units powered off whole this interval
+	allocs  []float64 // scratch: fraction of each segment allocated this interval
+}
+
+// New compiles a site into a policy.
+func New(site Site) (*Policy, error) {
+	if err := site.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Policy{site: site, idleW: make([]float64, len(site.Units)), servers: make([]int, len(site.Units))}
+	pue := site.PUE
+	for i, u := range site.Units {
+		n := float64(u.Count)
+		p.idleW[i] = n * float64(u.IdleW) * pue
+		switch u.Kind {
+		case joule.KindASIC:
+			profiles := u.profiles()
+			if site.Rule != RuleMerit {
+				profiles = StockProfile
+			}
+			prevW, prevH := float64(u.IdleW), 0.0
+			for k, pr := range profiles {
+				w := pr.PowerFrac * float64(u.PowerW)
+				kind := segStep
+				if k == 0 {
+					kind = segBase
+				}
+				p.segs = append(p.segs, segment{unit: i, kind: kind, reserve: n * (w - prevW) * pue, draw: n * (w - prevW) * pue, hashTHs: n * (pr.HashFrac - prevH) * u.HashrateTHs})
+				prevW, prevH = w, pr.HashFrac
+			}
+		case joule.KindGPUServer:
+			p.segs = append(p.segs, segment{unit: i, kind: segOpen})
+		}
+	}
+	p.static = len(p.segs)
+	p.order = make([]int, 0, len(p.segs)+8)
+	return p, nil
+}
+
+// Site returns the site the policy was built for.
+func (p *Policy) Site() *Site { return &p.site }
+
+// State is what the policy remembers between intervals: how much of each fleet runs
+// and since when. The live loop persists it; a backtest keeps one per strategy.
+type State struct {
+	onFrac  []float64 // fraction of each static segment running
+	changed []int64   // when each static segment last started or stopped, Unix seconds
+}
+
+// NewState returns the state of a site whose machines have all been stopped (running
+// false) or all been running at stock (running true) for longer than any minimum time.
+func (p *Policy) NewState(running bool) *State {
+	s := &State{onFrac: make([]float64, p.static), changed: make([]int64, p.static)}
+	for i := range s.changed {
+		s.changed[i] = math.MinInt64 / 2
+		if running {
+			s.onFrac[i] = 1
+		}
+	}
+	return s
+}
+
+// Reset puts st back to what NewState(running) returns, without allocating.
+func (p *Policy) Reset(st *State, running bool) {
+	for i := range st.changed {
+		st.changed[i] = math.MinInt64 / 2
+		st.onFrac[i] = 0
+		if running {
+			st.onFrac[i] = 1
+		}
+	}
+}
+
+// Plan is the allocation of one interval.
+type Plan struct {
+	CapW       joule.Watts // the cap this interval, after demand-response events
+	AllocatedW joule.Watts // facility power held for running load and idle draw, ≤ CapW
+	DrawW      joule.Watts // facility power expected to be drawn
+	// Power by use (facility W, expected draw); CurtailedW is flexible load that could
+	// have run but did not; ShedFirmW is firm lease power cut to respect the cap.
+	MiningW, FirmGPUW, InterruptibleGPUW, OpenGPUW, IdleW, CurtailedW, ShedFirmW joule.Watts
+	// RevenueUSD and EnergyUSD are expected over the interval; StartLossUSD is the
+	// hashing lost to warm-up of machines that started (included in RevenueUSD).
+	RevenueUSD, EnergyUSD, StartLossUSD float64
+	// Units has one entry per unit of the site.
+	Units []UnitPlan
+}
+
+// MarginUSD is revenue less energy over the interval.
+func (pl *Plan) MarginUSD() float64 { return pl.RevenueUSD - pl.EnergyUSD }
+
+// UnitPlan is one unit's part of a plan.
+type UnitPlan struct {
+	AllocatedW joule.Watts // facility power held, idle included
+	DrawW      joule.Watts // expected facility draw, idle included
+	// RunningFrac is the fraction of machines running; PowerFrac the power of running
+	// ASICs as a fraction of stock (their profile).
+	RunningFrac float64
+	PowerFrac   float64
+	HashTHs     float64
+	RevenueUSD  float64
+}
