@@ -35,9 +35,9 @@ func market(now int64, energy float64) dispatch.Market {
 
 func TestMeritOrderAndProfiles(t *testing.T) {
 	tests := []struct {
-		energy            float64
-		s21Run, s19Run    float64 // running fraction
-		s21Prof, s19Prof  float64 // power fraction of running machines
+		energy           float64
+		s21Run, s19Run   float64 // running fraction
+		s21Prof, s19Prof float64 // power fraction of running machines
 	}{
 		{energy: 20, s21Run: 1, s21Prof: 1, s19Run: 1, s19Prof: 1},
 		// $80: an S19j Pro at stock loses money (75.6 $/MWh of value), but at 60% power
