@@ -12,10 +12,37 @@ import (
 //
 // st must come from this policy's NewState; out is overwritten.
 func (p *Policy) Plan(st *State, m Market, c Commitments, out *Plan) {
+	remaining, off := p.prepare(&m, &c, out)
+	alloc := p.alloc()
+	remaining = p.allocateFirm(alloc, off, remaining, out)
+	// Flexible load the rule wants, by value.
+	p.order = p.order[:0]
+	for i := range p.segs {
+		s := &p.segs[i]
+		if s.kind != segFirm && !off[s.unit] && s.reserve > 0 && p.wants(st, i, &m) {
+			p.order = append(p.order, i)
+		}
+	}
+	p.sortByValue()
+	for _, i := range p.order {
+		s := &p.segs[i]
+		if s.kind == segStep && alloc[i-1] < 1 {
+			continue // a fleet rises a profile only when every machine runs the one below
+		}
+		a := min(s.reserve, max(remaining, 0))
+		alloc[i] = frac(a, s.reserve)
+		remaining -= a
+	}
+	p.account(st, &m, alloc, off, float64(m.IntervalSec)/3600, out)
+}
+
+// prepare resets out, lays out this interval's lease segments, prices every segment,
+// and holds the idle draw, powering fleets off whole if even that is above the cap.
+// It returns the facility watts left under the cap and the powered-off units.
+func (p *Policy) prepare(m *Market, c *Commitments, out *Plan) (float64, []bool) {
 	site := &p.site
 	units := site.Units
-	hours := float64(m.IntervalSec) / 3600
-	capW := capAt(site.CapW, &m, &c)
+	capW := capAt(site.CapW, m, c)
 	*out = Plan{CapW: capW, Units: resize(out.Units, len(units))}
 
 	// Servers not under a lease are sold on the open market.
@@ -64,16 +91,17 @@ func (p *Policy) Plan(st *State, m Market, c Commitments, out *Plan) {
 		}
 	}
 
-	// Idle draw of every machine comes first; if even that is above the cap, fleets
-	// are powered off whole, miners before servers.
 	remaining := float64(capW)
 	for i := range units {
 		remaining -= p.idleW[i]
 	}
 	off := p.powerOff(&remaining)
+	return remaining, off
+}
 
-	alloc := p.alloc()
-	// Firm leases, in the order given.
+// allocateFirm holds power for firm leases in the order given; what the cap cannot
+// hold is shed and reported.
+func (p *Policy) allocateFirm(alloc []float64, off []bool, remaining float64, out *Plan) float64 {
 	for i := p.static; i < len(p.segs); i++ {
 		s := &p.segs[i]
 		if s.kind != segFirm || off[s.unit] {
@@ -84,25 +112,7 @@ func (p *Policy) Plan(st *State, m Market, c Commitments, out *Plan) {
 		remaining -= a
 		out.ShedFirmW += joule.Watts(s.reserve - a)
 	}
-	// Flexible load the rule wants, by value.
-	p.order = p.order[:0]
-	for i := range p.segs {
-		s := &p.segs[i]
-		if s.kind != segFirm && !off[s.unit] && s.reserve > 0 && p.wants(st, i, &m) {
-			p.order = append(p.order, i)
-		}
-	}
-	p.sortByValue()
-	for _, i := range p.order {
-		s := &p.segs[i]
-		if s.kind == segStep && alloc[i-1] < 1 {
-			continue // a fleet rises a profile only when every machine runs the one below
-		}
-		a := min(s.reserve, max(remaining, 0))
-		alloc[i] = frac(a, s.reserve)
-		remaining -= a
-	}
-	p.account(st, &m, alloc, off, hours, out)
+	return remaining
 }
 
 // wants reports whether the rule would run segment i this interval, cap aside.
