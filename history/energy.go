@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	_ "time/tzdata" // ERCOT prices are in Central time; machines may lack zoneinfo
 )
@@ -14,8 +15,9 @@ import (
 // EnergySeries is an hourly wholesale energy price series at one node, in USD per MWh,
 // indexed by UTC hour. Hours the source does not have are gaps, not zeros.
 type EnergySeries struct {
-	Node  string
-	First time.Time // first hour, UTC
+	Node     string
+	Location *time.Location // the market's local time, in which its days are counted
+	First    time.Time      // first hour, UTC
 	vals  []float64
 	has   []bool
 }
@@ -76,7 +78,7 @@ func readEnergy(fsys fs.FS, e energyFile) (*EnergySeries, error) {
 	if _, err := r.Read(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", e.name, err)
 	}
-	s := &EnergySeries{Node: e.node}
+	s := &EnergySeries{Node: e.node, Location: loc}
 	for line := 2; ; line++ {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -118,7 +120,7 @@ func (s *EnergySeries) set(t time.Time, v float64) {
 
 // mergeEnergy returns a series holding both a's and b's hours; b must start after a.
 func mergeEnergy(a, b *EnergySeries) *EnergySeries {
-	out := &EnergySeries{Node: a.Node}
+	out := &EnergySeries{Node: a.Node, Location: a.Location}
 	for _, s := range []*EnergySeries{a, b} {
 		for i, ok := range s.has {
 			if ok {
@@ -127,4 +129,24 @@ func mergeEnergy(a, b *EnergySeries) *EnergySeries {
 		}
 	}
 	return out
+}
+
+// Coverage lists the spans of days the series covers, ignoring lone missing hours,
+// e.g. "2019-01-01..2019-12-31, 2023-01-01..2023-12-31".
+func (s *EnergySeries) Coverage() string {
+	var parts []string
+	start := -1
+	for i := 0; i <= len(s.has); i++ {
+		on := i < len(s.has) && (s.has[i] || (i+1 < len(s.has) && s.has[i+1] && i > 0 && s.has[i-1]))
+		switch {
+		case on && start < 0:
+			start = i
+		case !on && start >= 0:
+			a := s.First.Add(time.Duration(start) * time.Hour).In(s.Location).Format(time.DateOnly)
+			b := s.First.Add(time.Duration(i-1) * time.Hour).In(s.Location).Format(time.DateOnly)
+			parts = append(parts, a+".."+b)
+			start = -1
+		}
+	}
+	return strings.Join(parts, ", ")
 }

@@ -1,0 +1,217 @@
+package backtest
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/history"
+)
+
+// Strategy names, as reports and JSON show them.
+const (
+	AlwaysMine  = "always-mine"
+	StrikePrice = "strike-price"
+	Joule       = "joule"
+	Optimum     = "hindsight-optimal"
+	AllGPU      = "all-gpu"
+	Hybrid      = "hybrid"
+)
+
+// Config is one backtest.
+type Config struct {
+	Site     *SiteSpec
+	From, To time.Time // days in the energy market's local time, To inclusive
+	History  *history.History
+	PoolFee  float64
+	// GPUPrice is the GPU-hour price path; Utilization the fraction of open GPU
+	// capacity that sells.
+	GPUPrice    *PricePath
+	Utilization float64
+	Hysteresis  dispatch.Hysteresis
+	// GPU is the server model the conversion strategies buy (default: the site's own
+	// GPU model); HybridShare the share of miners the hybrid strategy converts.
+	GPU          *joule.HardwareModel
+	HybridShare  float64
+	GPULifeYears float64 // for the conversion strategies' depreciation
+	// Progress, when set, is told how many of total intervals have been simulated.
+	Progress func(done, total int)
+}
+
+// descriptions say what each strategy does, for reports.
+var descriptions = map[string]string{
+	AlwaysMine:  "every miner at stock power, every hour",
+	StrikePrice: "each fleet at stock power while its value beats the energy price; off otherwise (no band, no minimum times)",
+	Joule:       "Joule's dispatch policy: merit order with power profiles, strike band and minimum times",
+	Optimum:     "hindsight-optimal bound: the best schedule knowing every price in advance, same warm-up cost and minimum times",
+	AllGPU:      "every miner replaced by GPU servers drawing the same power, dispatched by Joule's policy",
+	Hybrid:      "a share of every miner fleet replaced by GPU servers, dispatched by Joule's policy",
+}
+
+// Run replays the configured period through each strategy.
+func Run(cfg Config) (*Report, error) {
+	if cfg.Site == nil || cfg.History == nil || cfg.GPUPrice == nil {
+		return nil, joule.Errorf(joule.EINVALID, "backtest: site, history and GPU price path are required")
+	}
+	if !(cfg.Utilization >= 0 && cfg.Utilization <= 1) || !(cfg.PoolFee >= 0 && cfg.PoolFee < 1) || !(cfg.HybridShare > 0 && cfg.HybridShare <= 1) || !(cfg.GPULifeYears > 0) {
+		return nil, joule.Errorf(joule.EINVALID, "backtest: utilization in [0,1], pool fee in [0,1), hybrid share in (0,1] and GPU life > 0 are required")
+	}
+	site := cfg.Site.Site
+	loc := time.UTC
+	energyNode := ""
+	if site.Energy.Kind == joule.EnergyWholesale {
+		s, err := cfg.History.Energy(site.Energy.Node)
+		if err != nil {
+			return nil, err
+		}
+		loc, energyNode = s.Location, site.Energy.Node
+	}
+	ms, notes, err := buildMarkets(marketInputs{site: site, from: cfg.From, to: cfg.To, loc: loc, hist: cfg.History, poolFee: cfg.PoolFee, gpu: cfg.GPUPrice, utilization: cfg.Utilization})
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{
+		Site: site.Name, Node: energyNode, From: cfg.From.Format(time.DateOnly), To: cfg.To.Format(time.DateOnly),
+		Intervals: len(ms), IntervalSec: 3600, PoolFee: cfg.PoolFee, GPUPrice: cfg.GPUPrice.Label, Notes: notes,
+		Times: make([]int64, len(ms)), EnergyUSDPerMWh: make([]float64, len(ms)), HashpriceUSDPerPHDay: make([]float64, len(ms)), GPUUSDPerHour: make([]float64, len(ms)),
+	}
+	for i, m := range ms {
+		r.Times[i], r.EnergyUSDPerMWh[i], r.HashpriceUSDPerPHDay[i], r.GPUUSDPerHour[i] = m.Now, m.EnergyUSDPerMWh, m.HashpriceUSDPerPHDay, m.GPUUSDPerHour
+	}
+
+	gpu := cfg.GPU
+	if gpu == nil {
+		gpu, _ = cfg.Site.GPUModel()
+	}
+	type run struct {
+		name  string
+		spec  *SiteSpec
+		rule  dispatch.Rule
+		capex float64
+	}
+	runs := []run{{AlwaysMine, cfg.Site, dispatch.RuleAlways, 0}, {StrikePrice, cfg.Site, dispatch.RuleStrike, 0}, {Joule, cfg.Site, dispatch.RuleMerit, 0}}
+	if gpu != nil {
+		r.GPUModel = gpu.ID
+		all, capexAll := cfg.Site.Converted(1, gpu)
+		hyb, capexHyb := cfg.Site.Converted(cfg.HybridShare, gpu)
+		runs = append(runs, run{AllGPU, all, dispatch.RuleMerit, capexAll}, run{Hybrid, hyb, dispatch.RuleMerit, capexHyb})
+	} else {
+		r.Notes = append(r.Notes, "the site has no GPU servers and no --gpu was given: the all-gpu and hybrid strategies are skipped")
+	}
+	total := len(ms) * (len(runs) + 1)
+	done := 0
+	progress := func(n int) {
+		done += n
+		if cfg.Progress != nil {
+			cfg.Progress(done, total)
+		}
+	}
+	years := float64(len(ms)) / (365.25 * 24)
+	for _, rn := range runs {
+		res, power, err := simulate(rn.spec.Dispatch(rn.rule, cfg.Hysteresis), ms, progress)
+		if err != nil {
+			return nil, fmt.Errorf("backtest %s: %w", rn.name, err)
+		}
+		res.Name, res.Description = rn.name, descriptions[rn.name]
+		if rn.name == Hybrid {
+			res.Description = fmt.Sprintf("%.0f%% of every miner fleet replaced by %s servers drawing the same power, dispatched by Joule's policy", cfg.HybridShare*100, gpu.ID)
+		}
+		res.CapexUSD = rn.capex
+		res.DepreciationUSD = rn.capex / cfg.GPULifeYears * years
+		if rn.name == Joule {
+			r.Power = power
+		}
+		r.Strategies = append(r.Strategies, res)
+	}
+
+	opt, err := hindsight(cfg.Site.Dispatch(dispatch.RuleMerit, cfg.Hysteresis), ms, progress)
+	switch {
+	case err == nil:
+		opt.Name, opt.Description = Optimum, descriptions[Optimum]
+		r.Strategies = append(r.Strategies, opt)
+		for i := range r.Strategies {
+			if name := r.Strategies[i].Name; name == AllGPU || name == Hybrid {
+				continue // other hardware: the bound is the declared site's
+			}
+			if opt.MarginUSD > 0 {
+				pct := 100 * r.Strategies[i].MarginUSD / opt.MarginUSD
+				r.Strategies[i].PctOfOptimum = &pct
+			}
+		}
+	case joule.ErrorCode(err) == joule.ECAPACITY:
+		r.Notes = append(r.Notes, "no hindsight-optimal bound: "+joule.ErrorMessage(err))
+	default:
+		return nil, err
+	}
+	if cfg.Progress != nil {
+		cfg.Progress(total, total)
+	}
+	return r, nil
+}
+
+// simulate runs one strategy over the markets, starting with every miner running.
+func simulate(site dispatch.Site, ms []dispatch.Market, progress func(int)) (Result, PowerByUse, error) {
+	p, err := dispatch.New(site)
+	if err != nil {
+		return Result{}, PowerByUse{}, err
+	}
+	acc := newAccumulator(len(ms))
+	st := p.NewState(true)
+	var plan dispatch.Plan
+	for i := range ms {
+		p.Plan(st, ms[i], dispatch.Commitments{}, &plan)
+		acc.add(i, &plan)
+		if i%4096 == 4095 {
+			progress(4096)
+		}
+	}
+	progress(len(ms) % 4096)
+	return acc.res, acc.power, nil
+}
+
+func hindsight(site dispatch.Site, ms []dispatch.Market, progress func(int)) (Result, error) {
+	p, err := dispatch.New(site)
+	if err != nil {
+		return Result{}, err
+	}
+	acc := newAccumulator(len(ms))
+	err = p.Hindsight(ms, dispatch.Commitments{}, true, acc.add)
+	var e *joule.Error
+	if err != nil && !errors.As(err, &e) {
+		return Result{}, err
+	}
+	progress(len(ms))
+	return acc.res, err
+}
+
+// accumulator sums plans into a result and the power-by-use series.
+type accumulator struct {
+	res   Result
+	power PowerByUse
+}
+
+func newAccumulator(n int) *accumulator {
+	a := &accumulator{}
+	a.res.Margin, a.res.DrawW = make([]float64, n), make([]float64, n)
+	a.power = PowerByUse{FirmGPUW: make([]float64, n), InterruptibleGPUW: make([]float64, n), OpenGPUW: make([]float64, n), MiningW: make([]float64, n), CurtailedW: make([]float64, n)}
+	return a
+}
+
+func (a *accumulator) add(i int, pl *dispatch.Plan) {
+	hours := 1.0 // every backtest interval is an hour
+	a.res.RevenueUSD += pl.RevenueUSD
+	a.res.EnergyUSD += pl.EnergyUSD
+	a.res.MarginUSD += pl.MarginUSD()
+	a.res.StartLossUSD += pl.StartLossUSD
+	a.res.EnergyMWh += float64(pl.DrawW) / 1e6 * hours
+	a.res.CurtailedMWh += float64(pl.CurtailedW) / 1e6 * hours
+	a.res.Margin[i] = pl.MarginUSD()
+	a.res.DrawW[i] = float64(pl.DrawW)
+	a.power.FirmGPUW[i] = float64(pl.FirmGPUW)
+	a.power.InterruptibleGPUW[i] = float64(pl.InterruptibleGPUW)
+	a.power.OpenGPUW[i] = float64(pl.OpenGPUW)
+	a.power.MiningW[i] = float64(pl.MiningW + pl.IdleW)
+	a.power.CurtailedW[i] = float64(pl.CurtailedW)
+}

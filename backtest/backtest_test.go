@@ -1,0 +1,113 @@
+package backtest_test
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/backtest"
+	"github.com/joule-site/joule/catalog"
+	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/history"
+	"github.com/joule-site/joule/manifest"
+)
+
+// westTexas is the example site, resolved against the catalog.
+func westTexas(t testing.TB) *backtest.SiteSpec {
+	t.Helper()
+	data, err := os.ReadFile("../examples/west-texas.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := manifest.Parse("west-texas.yaml", data, catalog.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := backtest.NewSiteSpec(m.Sites[0], m.Fleets, catalog.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
+
+func config(t testing.TB, from, to string) backtest.Config {
+	t.Helper()
+	h, err := history.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gpu, err := backtest.DefaultPricePath("h100-sxm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := time.Parse(time.DateOnly, from)
+	e, _ := time.Parse(time.DateOnly, to)
+	return backtest.Config{
+		Site: westTexas(t), From: f, To: e, History: h, GPUPrice: gpu, Utilization: 0.85,
+		Hysteresis: dispatch.DefaultHysteresis, HybridShare: 0.5, GPULifeYears: 5,
+	}
+}
+
+// The must-hold result: over 2023 on LZ_WEST, Joule's policy earns at least 95% of the
+// hindsight optimum and more than always-mine and the strike-price rule.
+func TestWestTexas2023(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a year of hourly history")
+	}
+	r, err := backtest.Run(config(t, "2023-01-01", "2023-12-31"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(name string) *backtest.Result {
+		s, ok := r.Strategy(name)
+		if !ok {
+			t.Fatalf("no %s in %+v", name, r.Strategies)
+		}
+		return s
+	}
+	jl, always, strike, opt := get(backtest.Joule), get(backtest.AlwaysMine), get(backtest.StrikePrice), get(backtest.Optimum)
+	for _, s := range r.Strategies {
+		pct := "n/a"
+		if s.PctOfOptimum != nil {
+			pct = strconv.FormatFloat(*s.PctOfOptimum, 'f', 2, 64)
+		}
+		t.Logf("%-18s margin $%14.0f  revenue $%14.0f  energy $%12.0f  curtailed %9.0f MWh  %s%% of optimum", s.Name, s.MarginUSD, s.RevenueUSD, s.EnergyUSD, s.CurtailedMWh, pct)
+	}
+	if r.Intervals != 8760 {
+		t.Errorf("%d intervals in 2023, want 8760", r.Intervals)
+	}
+	if *jl.PctOfOptimum < 95 {
+		t.Errorf("Joule's policy earns %.2f%% of the optimum, want ≥ 95%%", *jl.PctOfOptimum)
+	}
+	if jl.MarginUSD <= always.MarginUSD || jl.MarginUSD <= strike.MarginUSD {
+		t.Errorf("Joule %.0f must beat always-mine %.0f and strike-price %.0f", jl.MarginUSD, always.MarginUSD, strike.MarginUSD)
+	}
+	if opt.MarginUSD < jl.MarginUSD {
+		t.Errorf("the bound %.0f is below Joule's %.0f", opt.MarginUSD, jl.MarginUSD)
+	}
+}
+
+func TestMissingDataIsNamed(t *testing.T) {
+	tests := []struct {
+		from, to string
+		want     []string
+	}{
+		{"2021-03-01", "2021-03-05", []string{"energy price at ERCOT:LZ_WEST for 2021-03-01..2021-03-05", "2019-01-01..2019-12-31, 2023-01-01..2023-12-31"}},
+		{"2008-01-01", "2008-01-02", []string{"no BTC price for 2008-01-01..2008-01-03", "no difficulty"}},
+		{"2023-12-30", "2024-01-02", []string{"energy price at ERCOT:LZ_WEST for 2024-01-01..2024-01-02"}},
+	}
+	for _, tt := range tests {
+		_, err := backtest.Run(config(t, tt.from, tt.to))
+		if joule.ErrorCode(err) != joule.EINVALID {
+			t.Fatalf("%s..%s: err %v", tt.from, tt.to, err)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s..%s: %q lacks %q", tt.from, tt.to, err, w)
+			}
+		}
+	}
+}
