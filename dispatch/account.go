@@ -12,85 +12,100 @@ func (p *Policy) alloc() []float64 {
 	return p.allocs
 }
 
+// unitSums accumulates one unit's share of a plan in floats; account converts once.
+type unitSums struct {
+	allocated, draw, revenue, hash float64
+}
+
 // account turns segment allocations into the plan's power, revenue and cost, and
 // advances the state: the fraction of each fleet running, and when it last started
 // or stopped. Machines that start lose WarmupSec of hashing.
 func (p *Policy) account(st *State, m *Market, alloc []float64, off []bool, hours float64, out *Plan) {
 	site := &p.site
-	var allocated, draw, idle float64
-	for i := range site.Units {
-		if off[i] {
-			continue
-		}
-		idle += p.idleW[i]
-		out.Units[i].AllocatedW = joule.Watts(p.idleW[i])
-		out.Units[i].DrawW = joule.Watts(p.idleW[i])
+	if len(p.sums) != len(site.Units) {
+		p.sums = make([]unitSums, len(site.Units))
 	}
-	allocated, draw = idle, idle
-	var curtailed float64
+	sums := p.sums
+	var idle float64
+	for i := range sums {
+		sums[i] = unitSums{}
+		if !off[i] {
+			idle += p.idleW[i]
+			sums[i].allocated = p.idleW[i]
+			sums[i].draw = p.idleW[i]
+		}
+	}
+	allocated, draw := idle, idle
+	var mining, firm, interruptible, open, curtailed float64
+	warm := min(float64(site.Hysteresis.WarmupSec)/3600/hours, 1)
 	for i := range p.segs {
 		s := &p.segs[i]
 		a := alloc[i]
-		res, dr := a*s.reserve, a*s.draw
+		dr := a * s.draw
+		res := a * s.reserve
 		allocated += res
-		draw += dr
-		u := &out.Units[s.unit]
-		u.AllocatedW += joule.Watts(res)
-		u.DrawW += joule.Watts(dr)
-		u.RevenueUSD += a * s.revenue * hours
+		su := &sums[s.unit]
+		su.allocated += res
+		su.draw += dr
+		su.revenue += a * s.revenue
 		switch s.kind {
 		case segFirm:
-			out.FirmGPUW += joule.Watts(dr)
+			firm += dr
+			continue
 		case segInterruptible:
-			out.InterruptibleGPUW += joule.Watts(dr)
-			curtailed += (1 - a) * s.draw
+			interruptible += dr
+			curtailed += s.draw - dr
+			continue
 		case segOpen:
-			out.OpenGPUW += joule.Watts(dr)
-			curtailed += (1 - a) * s.draw
-		case segBase, segStep:
-			out.MiningW += joule.Watts(dr)
-			curtailed += (1 - a) * s.draw
-			u.HashTHs += a * s.hashTHs
-		}
-	}
-	// Per-unit running fraction and profile, warm-up losses, and the new state.
-	for i := range p.segs[:p.static] {
-		s := &p.segs[i]
-		u := &out.Units[s.unit]
-		unit := &site.Units[s.unit]
-		switch s.kind {
-		case segOpen:
-			if unit.Count > 0 {
-				u.RunningFrac = alloc[i] * float64(p.servers[s.unit]) / float64(unit.Count)
+			open += dr
+			curtailed += s.draw - dr
+			if n := site.Units[s.unit].Count; n > 0 {
+				out.Units[s.unit].RunningFrac = a * float64(p.servers[s.unit]) / float64(n)
 			}
-		case segBase:
-			u.RunningFrac = alloc[i]
+		default:
+			mining += dr
+			curtailed += s.draw - dr
+			su.hash += a * s.hashTHs
 		}
-		prev, now := st.onFrac[i], alloc[i]
-		if s.kind == segBase && now > prev && u.RevenueUSD > 0 {
-			started := now - prev
-			perRunning := u.RevenueUSD / now // this interval's revenue of a fleet fully running at its profile
-			loss := math.Min(started*perRunning*float64(site.Hysteresis.WarmupSec)/3600/hours, started*perRunning)
-			out.StartLossUSD += loss
-			u.RevenueUSD -= loss
-		}
-		if (prev > 0) != (now > 0) {
+		// Static segments carry state: what runs, and since when.
+		prev := st.onFrac[i]
+		if (prev > 0) != (a > 0) {
 			st.changed[i] = m.Now
 		}
-		st.onFrac[i] = now
-	}
-	for i := range site.Units {
-		u := &out.Units[i]
-		unit := &site.Units[i]
-		if unit.Kind == joule.KindASIC && u.RunningFrac > 0 && unit.Count > 0 {
-			running := u.RunningFrac * float64(unit.Count)
-			asleep := (1 - u.RunningFrac) * p.idleW[i]
-			u.PowerFrac = (float64(u.DrawW) - asleep) / site.PUE / running / float64(unit.PowerW)
+		st.onFrac[i] = a
+		if s.kind == segBase {
+			out.Units[s.unit].RunningFrac = a
+			if a > prev && warm > 0 {
+				p.started[s.unit] = (a - prev) / a // share of the running machines that just started
+			}
 		}
-		out.RevenueUSD += u.RevenueUSD
 	}
+	draw += mining + firm + interruptible + open
+	// Machines that started lose the warm-up share of their revenue this interval.
+	for i, f := range p.started {
+		if f > 0 {
+			loss := f * sums[i].revenue * warm * hours
+			out.StartLossUSD += loss
+			sums[i].revenue -= loss / hours
+			p.started[i] = 0
+		}
+	}
+	var revenue float64
+	for i := range sums {
+		su, u, unit := &sums[i], &out.Units[i], &site.Units[i]
+		u.AllocatedW, u.DrawW = joule.Watts(su.allocated), joule.Watts(su.draw)
+		u.RevenueUSD, u.HashTHs = su.revenue*hours, su.hash
+		revenue += u.RevenueUSD
+		if unit.Kind == joule.KindASIC && u.RunningFrac > 0 && unit.Count > 0 {
+			asleep := (1 - u.RunningFrac) * p.idleW[i]
+			u.PowerFrac = (su.draw - asleep) / (u.RunningFrac * p.stockW[i])
+		}
+	}
+	out.RevenueUSD = revenue
 	out.AllocatedW = joule.Watts(math.Floor(allocated))
-	out.DrawW = joule.Watts(math.Floor(draw))
+	out.DrawW = min(joule.Watts(math.Floor(draw)), out.AllocatedW) // equal sums in another order
+
+	out.MiningW, out.FirmGPUW, out.InterruptibleGPUW, out.OpenGPUW = joule.Watts(mining), joule.Watts(firm), joule.Watts(interruptible), joule.Watts(open)
 	out.IdleW = joule.Watts(idle)
 	out.CurtailedW = joule.Watts(curtailed)
 	out.EnergyUSD = draw / 1e6 * hours * m.EnergyUSDPerMWh

@@ -15,21 +15,25 @@ func (p *Policy) Plan(st *State, m Market, c Commitments, out *Plan) {
 	remaining, off := p.prepare(&m, &c, out)
 	alloc := p.alloc()
 	remaining = p.allocateFirm(alloc, off, remaining, out)
-	// Flexible load the rule wants, by value.
+	// Flexible load the rule wants, by value (p.sorted is every segment by value).
 	p.order = p.order[:0]
-	for i := range p.segs {
+	for _, i := range p.sorted {
 		s := &p.segs[i]
 		if s.kind != segFirm && !off[s.unit] && s.reserve > 0 && p.wants(st, i, &m) {
 			p.order = append(p.order, i)
 		}
 	}
-	p.sortByValue()
 	for _, i := range p.order {
 		s := &p.segs[i]
 		if s.kind == segStep && alloc[i-1] < 1 {
 			continue // a fleet rises a profile only when every machine runs the one below
 		}
-		a := min(s.reserve, max(remaining, 0))
+		if s.reserve <= remaining {
+			alloc[i] = 1
+			remaining -= s.reserve
+			continue
+		}
+		a := max(remaining, 0)
 		alloc[i] = frac(a, s.reserve)
 		remaining -= a
 	}
@@ -45,6 +49,19 @@ func (p *Policy) prepare(m *Market, c *Commitments, out *Plan) (float64, []bool)
 	capW := capAt(site.CapW, m, c)
 	*out = Plan{CapW: capW, Units: resize(out.Units, len(units))}
 
+	remaining := float64(capW)
+	for i := range units {
+		remaining -= p.idleW[i]
+	}
+	off := p.powerOff(&remaining)
+
+	// Segments keep their prices while the market's prices and the leases stay the
+	// same: hashprice changes daily, so most intervals skip the work below.
+	key := priceKey{m.HashpriceUSDPerPHDay, m.GPUUSDPerHour, m.GPUUtilization}
+	if key == p.priced && len(c.Leases) == 0 && len(p.segs) == p.static {
+		return remaining, off
+	}
+	p.priced = key
 	// Servers not under a lease are sold on the open market.
 	for i := range units {
 		p.servers[i] = units[i].Count
@@ -90,12 +107,7 @@ func (p *Policy) prepare(m *Market, c *Commitments, out *Plan) (float64, []bool)
 			s.value = 0
 		}
 	}
-
-	remaining := float64(capW)
-	for i := range units {
-		remaining -= p.idleW[i]
-	}
-	off := p.powerOff(&remaining)
+	p.sortByValue()
 	return remaining, off
 }
 
@@ -159,10 +171,14 @@ func (p *Policy) powerOff(remaining *float64) []bool {
 	return off
 }
 
-// sortByValue orders p.order by value, highest first, keeping index order on ties
-// (insertion sort: a site has a handful of segments).
+// sortByValue puts every segment in p.sorted by value, highest first, keeping index
+// order on ties (insertion sort: a site has a handful of segments).
 func (p *Policy) sortByValue() {
-	o := p.order
+	p.sorted = p.sorted[:0]
+	for i := range p.segs {
+		p.sorted = append(p.sorted, i)
+	}
+	o := p.sorted
 	for i := 1; i < len(o); i++ {
 		for j := i; j > 0 && p.segs[o[j]].value > p.segs[o[j-1]].value; j-- {
 			o[j], o[j-1] = o[j-1], o[j]

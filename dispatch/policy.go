@@ -42,6 +42,16 @@ type Policy struct {
 	servers []int     // scratch: servers of each GPU unit not under a lease
 	off     []bool    // scratch: units powered off whole this interval
 	allocs  []float64 // scratch: fraction of each segment allocated this interval
+	sums    []unitSums
+	started []float64 // scratch: share of each unit's running machines that started this interval
+	stockW  []float64 // facility W of each unit with every machine at stock
+	sorted  []int    // every segment by value, highest first, for the prices in priced
+	priced  priceKey // the prices the segments were last priced at
+}
+
+// priceKey is what segment prices depend on besides leases.
+type priceKey struct {
+	hashprice, gpuPrice, gpuUtilization float64
 }
 
 // New compiles a site into a policy.
@@ -49,11 +59,13 @@ func New(site Site) (*Policy, error) {
 	if err := site.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Policy{site: site, idleW: make([]float64, len(site.Units)), servers: make([]int, len(site.Units))}
+	n := len(site.Units)
+	p := &Policy{site: site, idleW: make([]float64, n), servers: make([]int, n), started: make([]float64, n), stockW: make([]float64, n)}
 	pue := site.PUE
 	for i, u := range site.Units {
 		n := float64(u.Count)
 		p.idleW[i] = n * float64(u.IdleW) * pue
+		p.stockW[i] = n * float64(u.PowerW) * pue
 		switch u.Kind {
 		case joule.KindASIC:
 			profiles := u.profiles()
@@ -76,6 +88,7 @@ func New(site Site) (*Policy, error) {
 	}
 	p.static = len(p.segs)
 	p.order = make([]int, 0, len(p.segs)+8)
+	p.priced = priceKey{math.NaN(), math.NaN(), math.NaN()} // never equal: price on first use
 	return p, nil
 }
 
