@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -50,7 +51,11 @@ func buildMarkets(in marketInputs) ([]dispatch.Market, []string, error) {
 	utc0 := start.UTC().Truncate(24 * time.Hour)
 	days := int(end.Add(-time.Hour).UTC().Truncate(24*time.Hour).Sub(utc0)/(24*time.Hour)) + 1
 	hashprice := make([]float64, days)
-	dayNotes := map[string]int{}
+	type span struct {
+		first, last time.Time
+		days        int
+	}
+	dayNotes := map[string]*span{}
 	for i := range days {
 		d := utc0.AddDate(0, 0, i)
 		day := in.hist.Day(d)
@@ -58,12 +63,17 @@ func buildMarkets(in marketInputs) ([]dispatch.Market, []string, error) {
 			gap(s, d)
 		}
 		for _, n := range day.Notes {
-			dayNotes[firstClause(n)]++
+			key := isoDate.ReplaceAllString(n, "a nearby day")
+			if dayNotes[key] == nil {
+				dayNotes[key] = &span{first: d}
+			}
+			dayNotes[key].last = d
+			dayNotes[key].days++
 		}
 		hashprice[i] = econ.NetOfPoolFee(econ.ComputeHashprice(day.Market()).USDPerPHDay, in.poolFee)
 	}
-	for n, count := range dayNotes {
-		notes = append(notes, fmt.Sprintf("%s on %d day(s) (see joule econ for each day)", n, count))
+	for n, sp := range dayNotes {
+		notes = append(notes, fmt.Sprintf("%s: %d day(s) between %s and %s (joule econ --date D shows each)", n, sp.days, sp.first.Format(time.DateOnly), sp.last.Format(time.DateOnly)))
 	}
 	slices.Sort(notes)
 
@@ -128,12 +138,7 @@ func buildMarkets(in marketInputs) ([]dispatch.Market, []string, error) {
 	return ms, notes, nil
 }
 
-func firstClause(note string) string {
-	if i := strings.Index(note, " ("); i > 0 {
-		return note[:i]
-	}
-	return note
-}
+var isoDate = regexp.MustCompile(`\d{4}-\d{2}-\d{2}`)
 
 // gapList collects missing days or hours and prints them as ranges.
 type gapList struct {

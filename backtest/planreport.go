@@ -17,11 +17,11 @@ type PlanReport struct {
 	Seed         uint64  `json:"seed"`
 	ConvertMW    float64 `json:"convert_mw"`
 	GPUModel     string  `json:"gpu_model"`
-	GPUServers   int     `json:"gpu_servers"`    // servers bought
-	ASICsRetired int     `json:"asics_retired"`  // miners taken out
-	CapexUSD     float64 `json:"capex_usd"`      // GPU servers bought, less ASIC resale
-	DiscountRate float64 `json:"discount_rate"`  // annual
-	Hoard        bool    `json:"hoard"`          // mined BTC kept and valued at the path's last price
+	GPUServers   int     `json:"gpu_servers"`   // servers bought
+	ASICsRetired int     `json:"asics_retired"` // miners taken out
+	CapexUSD     float64 `json:"capex_usd"`     // GPU servers bought, less ASIC resale
+	DiscountRate float64 `json:"discount_rate"` // annual
+	Hoard        bool    `json:"hoard"`         // mined BTC kept and valued at the path's last price
 	// NPVUSD is the net present value of converting rather than not, capex included.
 	NPVUSD Quantiles `json:"npv_usd"`
 	// PaybackMonths is months until converting has repaid its capex; paths that never

@@ -45,8 +45,8 @@ type Policy struct {
 	sums    []unitSums
 	started []float64 // scratch: share of each unit's running machines that started this interval
 	stockW  []float64 // facility W of each unit with every machine at stock
-	sorted  []int    // every segment by value, highest first, for the prices in priced
-	priced  priceKey // the prices the segments were last priced at
+	sorted  []int     // every segment by value, highest first, for the prices in priced
+	priced  priceKey  // the prices the segments were last priced at
 }
 
 // priceKey is what segment prices depend on besides leases.

@@ -18,8 +18,8 @@ type EnergySeries struct {
 	Node     string
 	Location *time.Location // the market's local time, in which its days are counted
 	First    time.Time      // first hour, UTC
-	vals  []float64
-	has   []bool
+	vals     []float64
+	has      []bool
 }
 
 // PriceAt returns the price of the hour that contains t.

@@ -69,6 +69,8 @@ against a running 'joule serve'.`,
 		newModelsCmd(g),
 		newSitesCmd(g),
 		newServeCmd(g),
+		newBacktestCmd(g),
+		newPlanCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,114 @@
+package backtest
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/joule-site/joule/catalog"
+	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/history"
+	"github.com/joule-site/joule/manifest"
+)
+
+// benchMarkets is the example site and its 2023 hourly markets.
+func benchMarkets(b *testing.B) (*SiteSpec, []dispatch.Market) {
+	b.Helper()
+	data, err := os.ReadFile("../examples/west-texas.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := manifest.Parse("west-texas.yaml", data, catalog.Lookup)
+	if err != nil {
+		b.Fatal(err)
+	}
+	spec, err := NewSiteSpec(m.Sites[0], m.Fleets, catalog.Lookup)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := history.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	gpu, err := DefaultPricePath("h100-sxm")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ms, _, err := buildMarkets(marketInputs{site: spec.Site, from: time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC), to: time.Date(2023, 12, 31, 0, 0, 0, 0, time.UTC),
+		loc: mustLoc("America/Chicago"), hist: h, gpu: gpu, utilization: 0.85})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return spec, ms
+}
+
+func mustLoc(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+// BenchmarkSiteHours replays 2023 on the example site through Joule's policy on one
+// core and reports site-hours simulated per second.
+func BenchmarkSiteHours(b *testing.B) {
+	spec, ms := benchMarkets(b)
+	p, err := dispatch.New(spec.Dispatch(dispatch.RuleMerit, dispatch.DefaultHysteresis))
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := p.NewState(true)
+	var plan dispatch.Plan
+	var margin float64
+	b.ResetTimer()
+	for b.Loop() {
+		p.Reset(st, true)
+		for i := range ms {
+			p.Plan(st, ms[i], dispatch.Commitments{}, &plan)
+			margin += plan.MarginUSD()
+		}
+	}
+	b.ReportMetric(float64(b.N*len(ms))/b.Elapsed().Seconds(), "site-hours/s")
+}
+
+// BenchmarkSiteHoursParallel is the same on every core (GOMAXPROCS goroutines).
+func BenchmarkSiteHoursParallel(b *testing.B) {
+	spec, ms := benchMarkets(b)
+	site := spec.Dispatch(dispatch.RuleMerit, dispatch.DefaultHysteresis)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		p, err := dispatch.New(site)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		st := p.NewState(true)
+		var plan dispatch.Plan
+		for pb.Next() {
+			p.Reset(st, true)
+			for i := range ms {
+				p.Plan(st, ms[i], dispatch.Commitments{}, &plan)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*len(ms))/b.Elapsed().Seconds(), "site-hours/s")
+}
+
+// BenchmarkHindsight solves and replays the hindsight bound over 2023, for the ratio
+// of policy speed to solver speed.
+func BenchmarkHindsight(b *testing.B) {
+	spec, ms := benchMarkets(b)
+	p, err := dispatch.New(spec.Dispatch(dispatch.RuleMerit, dispatch.DefaultHysteresis))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var margin float64
+	b.ResetTimer()
+	for b.Loop() {
+		if err := p.Hindsight(ms, dispatch.Commitments{}, true, func(_ int, pl *dispatch.Plan) { margin += pl.MarginUSD() }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(ms))/b.Elapsed().Seconds(), "site-hours/s")
+}

@@ -1,0 +1,348 @@
+package backtest
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/history"
+)
+
+// PlanConfig asks the pivot planner what converting megawatts of miners into GPU
+// servers on one date is worth across many possible futures.
+type PlanConfig struct {
+	Site      *SiteSpec
+	ConvertMW float64              // facility MW of ASIC load converted to GPU servers
+	GPU       *joule.HardwareModel // the servers bought
+	At        time.Time            // conversion date; history up to At feeds the bootstrap
+	Years     int                  // horizon
+	Paths     int                  // Monte Carlo paths
+	Seed      uint64
+	History   *history.History
+	PoolFee   float64 // fraction of mining revenue the pool keeps, [0, 1)
+	// DiscountRate is annual, applied monthly as (1+r)^(1/12).
+	DiscountRate float64
+	// GPUUSDPerHour is the lease price of a GPU-hour on the conversion day.
+	GPUUSDPerHour float64
+	// Utilization is the range the fraction of GPU capacity sold is drawn from,
+	// uniformly, once per path: e.g. {0.6, 0.95}.
+	Utilization [2]float64
+	// GPUPriceDriftPerYear is the range the annual log drift of the GPU-hour price is
+	// drawn from, uniformly, once per path: e.g. {-0.35, 0.05}.
+	GPUPriceDriftPerYear [2]float64
+	// ASICResaleUSD is what one retired miner sells for, subtracted from capex.
+	ASICResaleUSD float64
+	// Hoard keeps the mined BTC the converted miners would have earned and values it at
+	// the path's last BTC price, instead of selling it the day it is mined.
+	Hoard bool
+	// Hysteresis is the dispatch policy's; the zero value means
+	// dispatch.DefaultHysteresis.
+	Hysteresis dispatch.Hysteresis
+	// Workers is the number of goroutines; 0 means GOMAXPROCS. The report does not
+	// depend on it.
+	Workers int
+	// Progress, if not nil, is called once as each path finishes, with the number done
+	// so far; calls are serialized and the last has done == total. It must be cheap.
+	Progress func(done, total int)
+}
+
+// RunPlan simulates cfg.Paths futures of converting cfg.ConvertMW of the site's least
+// efficient miners into cfg.GPU servers on cfg.At, hour by hour through the dispatch
+// policy, and returns the distribution of NPV, payback and yearly cash flow. The same
+// config and seed give the same report whatever cfg.Workers is.
+func RunPlan(cfg PlanConfig) (*PlanReport, error) {
+	p, err := newPlanner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return p.report(p.run()), nil
+}
+
+// retired is the part of one ASIC fleet that a conversion takes out.
+type retired struct {
+	fleet Fleet
+	count int
+}
+
+// conversion is which miners a conversion retires and what it buys.
+type conversion struct {
+	retired   []retired // least efficient fleet first
+	asics     int       // miners retired
+	facilityW float64   // their facility power at stock
+	itW       float64   // their IT power at stock: what the servers may draw
+	servers   int
+	capexUSD  float64
+}
+
+// convert picks the miners to retire, least efficient fleet (highest J/TH) first, in
+// whole machines until their facility power reaches convertW, and the whole GPU
+// servers their IT power pays for.
+func convert(site *SiteSpec, convertW float64, gpu *joule.HardwareModel, resaleUSD float64) (conversion, error) {
+	var c conversion
+	pue := site.Site.PUE
+	var asics []Fleet
+	var total float64
+	for _, f := range site.Fleets {
+		if f.Model.Kind == joule.KindASIC && f.Count > 0 {
+			asics = append(asics, f)
+			total += float64(f.Count) * float64(f.Model.PowerW) * pue
+		}
+	}
+	if total+1e-6 < convertW {
+		return c, joule.Errorf(joule.EINVALID, "plan: site %s has %.2f MW of ASIC load, less than the %.2f MW asked", site.Site.Name, total/1e6, convertW/1e6)
+	}
+	slices.SortStableFunc(asics, func(a, b Fleet) int {
+		return cmp.Compare(b.Model.EfficiencyJPerTH(), a.Model.EfficiencyJPerTH())
+	})
+	for _, f := range asics {
+		need := convertW - c.facilityW
+		if need <= 1e-6 {
+			break
+		}
+		perW := float64(f.Model.PowerW) * pue
+		n := f.Count
+		if float64(n)*perW > need {
+			n = int(math.Ceil(need/perW - 1e-9))
+		}
+		c.retired = append(c.retired, retired{fleet: f, count: n})
+		c.asics += n
+		c.facilityW += float64(n) * perW
+		c.itW += float64(n) * float64(f.Model.PowerW)
+	}
+	c.servers = int(c.itW / float64(gpu.PowerW))
+	if c.servers == 0 {
+		return c, joule.Errorf(joule.EINVALID, "plan: %.3f MW of miners frees %.1f kW of IT power, less than one %s server (%v)", convertW/1e6, c.itW/1e3, gpu.ID, gpu.PowerW)
+	}
+	c.capexUSD = float64(c.servers)*gpu.PriceUSD - float64(c.asics)*resaleUSD
+	return c, nil
+}
+
+// subSites are the two sites a path dispatches: the retired miners alone and the
+// bought servers alone, each under the whole site's cap and PUE.
+func (c *conversion) subSites(site *SiteSpec, gpu *joule.HardwareModel, h dispatch.Hysteresis) (baseline, converted dispatch.Site) {
+	baseline = dispatch.Site{CapW: site.Site.PowerCapW, PUE: site.Site.PUE, Rule: dispatch.RuleMerit, Hysteresis: h}
+	for _, r := range c.retired {
+		baseline.Units = append(baseline.Units, unitOf(r.fleet.Name, r.fleet.Model, r.count))
+	}
+	converted = baseline
+	converted.Units = []dispatch.Unit{unitOf("converted-"+gpu.ID, gpu, c.servers)}
+	return baseline, converted
+}
+
+// validate checks the config and fills its defaults.
+func (cfg *PlanConfig) validate() error {
+	bad := func(format string, args ...any) error {
+		return joule.Errorf(joule.EINVALID, "plan: "+format, args...)
+	}
+	finite := func(fs ...float64) bool {
+		for _, f := range fs {
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case cfg.Site == nil || cfg.Site.Site == nil:
+		return bad("no site")
+	case cfg.GPU == nil:
+		return bad("no GPU server model")
+	case cfg.GPU.Kind != joule.KindGPUServer:
+		return bad("model %s is not a GPU server", cfg.GPU.ID)
+	case cfg.History == nil:
+		return bad("no history")
+	case !(cfg.ConvertMW > 0) || !finite(cfg.ConvertMW):
+		return bad("megawatts to convert must be positive, got %v", cfg.ConvertMW)
+	case cfg.Years < 1:
+		return bad("years must be at least 1, got %d", cfg.Years)
+	case cfg.Paths < 1:
+		return bad("paths must be at least 1, got %d", cfg.Paths)
+	case cfg.Workers < 0:
+		return bad("workers must not be negative, got %d", cfg.Workers)
+	case !(cfg.PoolFee >= 0 && cfg.PoolFee < 1):
+		return bad("pool fee must be in [0, 1), got %v", cfg.PoolFee)
+	case !(cfg.DiscountRate > -1) || !finite(cfg.DiscountRate):
+		return bad("discount rate must be above -1, got %v", cfg.DiscountRate)
+	case !(cfg.GPUUSDPerHour >= 0) || !finite(cfg.GPUUSDPerHour):
+		return bad("GPU-hour price must not be negative, got %v", cfg.GPUUSDPerHour)
+	case !(cfg.ASICResaleUSD >= 0) || !finite(cfg.ASICResaleUSD):
+		return bad("ASIC resale price must not be negative, got %v", cfg.ASICResaleUSD)
+	}
+	if u := cfg.Utilization; !(u[0] >= 0 && u[0] <= u[1] && u[1] <= 1 && u[1] > 0) {
+		return bad("utilization range must satisfy 0 ≤ low ≤ high ≤ 1 and high > 0, got %v", u)
+	}
+	if d := cfg.GPUPriceDriftPerYear; !finite(d[0], d[1]) || d[0] > d[1] {
+		return bad("GPU price drift range must be two numbers, low ≤ high, got %v", d)
+	}
+	if err := cfg.GPU.Validate(); err != nil {
+		return bad("%s", joule.ErrorMessage(err))
+	}
+	if err := cfg.Site.Site.Validate(); err != nil {
+		return bad("%s", joule.ErrorMessage(err))
+	}
+	if cfg.Hysteresis == (dispatch.Hysteresis{}) {
+		cfg.Hysteresis = dispatch.DefaultHysteresis
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	cfg.Workers = min(cfg.Workers, cfg.Paths)
+	return nil
+}
+
+// report turns the paths' results into the distribution.
+func (p *planner) report(res *pathResults) *PlanReport {
+	cfg := &p.cfg
+	r := &PlanReport{
+		Site: cfg.Site.Site.Name, At: p.cal.start.Format(time.DateOnly), Years: cfg.Years, Paths: cfg.Paths, Seed: cfg.Seed,
+		ConvertMW: cfg.ConvertMW, GPUModel: cfg.GPU.ID, GPUServers: p.conv.servers, ASICsRetired: p.conv.asics,
+		CapexUSD: p.conv.capexUSD, DiscountRate: cfg.DiscountRate, Hoard: cfg.Hoard,
+		NPVs: res.npv,
+	}
+	npv := slices.Clone(res.npv)
+	slices.Sort(npv)
+	r.NPVUSD = quantiles(npv)
+	positive := len(npv) - sortedAtMost(npv, 0)
+	r.ProbPositive = float64(positive) / float64(len(npv))
+
+	payback := slices.Clone(res.payback)
+	slices.Sort(payback)
+	r.PaybackMonths = quantiles(payback)
+	never := 0
+	for _, m := range payback {
+		if math.IsInf(m, 1) {
+			never++
+		}
+	}
+	r.NeverPaidBack = float64(never) / float64(len(payback))
+
+	year := make([]float64, cfg.Paths)
+	for y := range cfg.Years {
+		for i := range year {
+			year[i] = res.yearly[i*cfg.Years+y]
+		}
+		slices.Sort(year)
+		r.YearlyCashFlowUSD = append(r.YearlyCashFlowUSD, quantiles(year))
+	}
+	r.Assumptions = p.assumptions()
+	r.Notes = p.notes()
+	return r
+}
+
+// sortedAtMost returns how many values of sorted are ≤ x.
+func sortedAtMost(sorted []float64, x float64) int {
+	i, _ := slices.BinarySearchFunc(sorted, x, func(v, x float64) int {
+		if v <= x {
+			return -1
+		}
+		return 1
+	})
+	return i
+}
+
+// quantiles returns P10, P50 and P90 of sorted values, interpolating linearly between
+// neighbouring order statistics; an infinite neighbour gives an infinite quantile.
+func quantiles(sorted []float64) Quantiles {
+	return Quantiles{P10: quantile(sorted, 0.1), P50: quantile(sorted, 0.5), P90: quantile(sorted, 0.9)}
+}
+
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return math.NaN()
+	}
+	pos := q * float64(len(sorted)-1)
+	i := int(pos)
+	f := pos - float64(i)
+	if f == 0 || i+1 >= len(sorted) {
+		return sorted[i]
+	}
+	a, b := sorted[i], sorted[i+1]
+	if math.IsInf(a, 0) || math.IsInf(b, 0) {
+		return b
+	}
+	return a + f*(b-a)
+}
+
+// assumptions says in words what the plan models and samples.
+func (p *planner) assumptions() []string {
+	cfg := &p.cfg
+	c := &p.conv
+	site := cfg.Site.Site
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+
+	var fleets string
+	for i, r := range c.retired {
+		if i > 0 {
+			fleets += ", then "
+		}
+		fleets += fmt.Sprintf("%d of %d %s (%s, %.1f J/TH)", r.count, r.fleet.Count, r.fleet.Name, r.fleet.Model.ID, r.fleet.Model.EfficiencyJPerTH())
+	}
+	add("Conversion: miners are retired least efficient fleet first (highest J/TH), in whole machines, until their facility power at stock (count × power × PUE %.2f) reaches %.2f MW: %s, %d miners with %.3f MW of facility and %.3f MW of IT power. That IT power buys %d whole %s servers at %v each.",
+		site.PUE, cfg.ConvertMW, fleets, c.asics, c.facilityW/1e6, c.itW/1e6, c.servers, cfg.GPU.ID, cfg.GPU.PowerW)
+	add("Capex: %d servers × $%.0f − %d miners × $%.0f resale = $%.0f, paid on the conversion day. Not modelled: GPU opex other than energy (staff, maintenance, network, spares), installation time (servers earn from the first day), financing, taxes, hardware failures, and the residual value of servers or miners at the horizon end.",
+		c.servers, cfg.GPU.PriceUSD, c.asics, cfg.ASICResaleUSD, c.capexUSD)
+	h := cfg.Hysteresis
+	add("Dispatch: every path runs two sub-sites hour by hour through the dispatch policy the live system runs (rule %s: merit order, ASIC power profiles, a $%.2f/MWh strike band, minimum on %ds and off %ds, %ds warm-up per start), each under the site's %.1f MW cap and PUE %.2f: BASELINE, the retired miners alone (running at the start), and CONVERTED, the bought servers alone, selling their capacity on the open market. The incremental cash flow of converting is the converted margin minus the baseline margin, hour by hour (revenue − energy, idle draw included); the site's other load is the same either way and is left out.",
+		dispatch.RuleMerit, h.BandUSDPerMWh, h.MinOnSec, h.MinOffSec, h.WarmupSec, site.PowerCapW.MW(), site.PUE)
+	ch := p.chain
+	var dp, dd float64
+	for _, d := range ch.days {
+		dp += d.dLogPrice
+		dd += d.dLogDifficulty
+	}
+	n := float64(len(ch.days))
+	add("BTC price and difficulty: a block bootstrap of %d-day blocks of consecutive daily changes in log BTC price and log difficulty, each day with its fees per block, drawn from the %d usable days from %s to %s (%d days without every series skipped). Paths start from the conversion day (BTC $%.0f, difficulty %.4g, %.3f BTC fees per block) and so carry forward the trend of those years: on average %+.2f a year in log price and %+.2f in log difficulty. Difficulty follows history, not the sampled price.",
+		bootstrapBlockDays, len(ch.days), ch.first.Format(time.DateOnly), ch.last.Format(time.DateOnly), ch.skipped,
+		ch.start.PriceUSD, ch.start.Difficulty, ch.start.FeesPerBlockBTC(), dp/n*daysPerYear, dd/n*daysPerYear)
+	add("Hashprice: econ.ComputeHashprice each day (as `joule econ`), net of a %.1f%% pool fee; block height advances 144 blocks a day from %d, so the subsidy halves every 210,000 blocks%s.",
+		cfg.PoolFee*100, ch.start.Height, p.halvingNote())
+	add("%s", p.energy.describe())
+	add("GPU-hour price: $%.2f × exp(drift × years + noise), the drift drawn uniformly from [%.2f, %.2f] a year once per path, the noise independent each day, normal with standard deviation %.2f in log. Utilization (the share of GPU capacity sold) drawn uniformly from [%.2f, %.2f] once per path and constant over it; unsold capacity idles and sold capacity draws full power.",
+		cfg.GPUUSDPerHour, cfg.GPUPriceDriftPerYear[0], cfg.GPUPriceDriftPerYear[1], gpuPriceNoise, cfg.Utilization[0], cfg.Utilization[1])
+	if cfg.Hoard {
+		add("Hoard: the BTC the baseline miners would have mined (each day's revenue ÷ that day's price) is kept, not sold: their energy is a cash cost as it comes, and the BTC is valued at the path's last BTC price and counted in the horizon's last month (discounted from the horizon end, and only then in payback).")
+	} else {
+		add("Mined BTC is sold the day it is mined, at that day's price.")
+	}
+	add("NPV and payback: cash flows are summed by calendar month from the conversion day and discounted from each month's end at (1 + %.3g)^(1/12) a month; NPV = −capex + their sum. Payback is the first month at whose end the cumulative undiscounted incremental cash flow reaches capex (+Inf if never within %d years). Yearly cash flows are undiscounted. Quantiles interpolate between order statistics over the %d paths.",
+		cfg.DiscountRate, cfg.Years, cfg.Paths)
+	add("Randomness: path i draws from PCG(seed + i), so the same seed gives the same report whatever the number of workers.")
+	return out
+}
+
+// halvingNote names the halvings within the horizon.
+func (p *planner) halvingNote() string {
+	h0 := p.chain.start.Height
+	var s string
+	for next := (h0/210_000 + 1) * 210_000; ; next += 210_000 {
+		day := int((next - h0 + 143) / 144)
+		if day >= p.cal.days {
+			break
+		}
+		s += fmt.Sprintf("; block %d, around %s, is in the horizon", next, p.cal.start.AddDate(0, 0, day).Format("2006-01"))
+	}
+	if s == "" {
+		s = "; no halving falls in the horizon"
+	}
+	return s
+}
+
+// notes are facts of the data worth knowing when reading the report.
+func (p *planner) notes() []string {
+	var out []string
+	for _, n := range p.chain.start.Notes {
+		out = append(out, "conversion day: "+n)
+	}
+	if d := p.conv.facilityW/1e6 - p.cfg.ConvertMW; d > 1e-6 {
+		out = append(out, fmt.Sprintf("retiring whole miners converts %.3f MW, %.3f MW more than asked", p.conv.facilityW/1e6, d))
+	}
+	gpuFacility := float64(p.conv.servers) * float64(p.cfg.GPU.PowerW) * p.cfg.Site.Site.PUE / 1e6
+	out = append(out, fmt.Sprintf("the servers draw %.3f MW of facility power at full load, %.3f MW less than the miners they replace (whole servers)", gpuFacility, p.conv.facilityW/1e6-gpuFacility))
+	return out
+}

@@ -1,0 +1,195 @@
+package backtest
+
+import (
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+
+	"github.com/joule-site/joule/dispatch"
+)
+
+// planStream is the PCG stream of every path; the path's seed is Seed + index.
+const planStream = 0x6a6f756c65 // "joule"
+
+// planner holds what every path shares: the conversion, the two sub-sites, the history
+// the paths are drawn from, and the calendar of the horizon. It is read-only while
+// workers run.
+type planner struct {
+	cfg                 PlanConfig
+	conv                conversion
+	baseline, converted dispatch.Site
+	chain               *chainBootstrap
+	energy              *energyDays
+	cal                 calendar
+	startUnix           int64     // midnight UTC of the conversion day
+	discount            []float64 // discount factor of each month's end
+}
+
+func newPlanner(cfg PlanConfig) (*planner, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	p := &planner{cfg: cfg}
+	var err error
+	if p.chain, err = newChainBootstrap(cfg.History, cfg.At); err != nil {
+		return nil, err
+	}
+	start := p.chain.start.Date
+	p.startUnix = start.Unix()
+	p.cal = newCalendar(start, cfg.Years)
+	if p.conv, err = convert(cfg.Site, cfg.ConvertMW*1e6, cfg.GPU, cfg.ASICResaleUSD); err != nil {
+		return nil, err
+	}
+	p.baseline, p.converted = p.conv.subSites(cfg.Site, cfg.GPU, cfg.Hysteresis)
+	for _, s := range []dispatch.Site{p.baseline, p.converted} {
+		if _, err := dispatch.New(s); err != nil {
+			return nil, err
+		}
+	}
+	if p.energy, err = newEnergyDays(cfg.History, &cfg.Site.Site.Energy, start, p.cal.days); err != nil {
+		return nil, err
+	}
+	monthly := math.Pow(1+cfg.DiscountRate, 1.0/12)
+	p.discount = make([]float64, p.cal.months)
+	for m := range p.discount {
+		p.discount[m] = math.Pow(monthly, -float64(m+1))
+	}
+	return p, nil
+}
+
+// pathResults are every path's outcomes, indexed by path.
+type pathResults struct {
+	npv     []float64
+	payback []float64 // months; +Inf if never
+	yearly  []float64 // path i, year y at i*Years + y
+}
+
+// run simulates every path on cfg.Workers goroutines, each taking the next path index
+// in turn; a path's outcome depends only on its index, so the result does not depend
+// on the number of workers or the order they finish in.
+func (p *planner) run() *pathResults {
+	cfg := &p.cfg
+	res := &pathResults{
+		npv:     make([]float64, cfg.Paths),
+		payback: make([]float64, cfg.Paths),
+		yearly:  make([]float64, cfg.Paths*cfg.Years),
+	}
+	var next atomic.Int64
+	var mu sync.Mutex
+	done := 0
+	var wg sync.WaitGroup
+	for range cfg.Workers {
+		w := p.newWorker()
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= cfg.Paths {
+					return
+				}
+				w.path(i, res)
+				if cfg.Progress != nil {
+					mu.Lock()
+					done++
+					cfg.Progress(done, cfg.Paths)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return res
+}
+
+// pathWorker is one goroutine's policies, states and scratch, reused path after path
+// so that the hourly loop allocates nothing.
+type pathWorker struct {
+	p                    *planner
+	baseline, converted  *dispatch.Policy
+	baseState, convState *dispatch.State
+	basePlan, convPlan   dispatch.Plan
+	btcUSD, hashprice    []float64 // per day
+	gpuUSDPerHour        []float64 // per day
+	energyPicks          []int32   // per day: index into p.energy.days
+	monthly              []float64 // incremental cash flow per month
+}
+
+func (p *planner) newWorker() *pathWorker {
+	w := &pathWorker{p: p}
+	// The sites were built once in newPlanner: New cannot fail here.
+	w.baseline, _ = dispatch.New(p.baseline)
+	w.converted, _ = dispatch.New(p.converted)
+	w.baseState, w.convState = w.baseline.NewState(true), w.converted.NewState(true)
+	n := p.cal.days
+	w.btcUSD, w.hashprice, w.gpuUSDPerHour = make([]float64, n), make([]float64, n), make([]float64, n)
+	w.energyPicks = make([]int32, n)
+	w.monthly = make([]float64, p.cal.months)
+	return w
+}
+
+// path simulates path i and stores its outcome in res.
+func (w *pathWorker) path(i int, res *pathResults) {
+	p := w.p
+	cfg := &p.cfg
+	rng := rand.New(rand.NewPCG(cfg.Seed+uint64(i), planStream))
+	util := uniform(rng, cfg.Utilization)
+	drift := uniform(rng, cfg.GPUPriceDriftPerYear)
+	p.chain.fill(rng, cfg.PoolFee, w.btcUSD, w.hashprice)
+	fillGPUPrice(rng, cfg.GPUUSDPerHour, drift, w.gpuUSDPerHour)
+	picks := p.energy.fill(rng, w.energyPicks)
+
+	w.baseline.Reset(w.baseState, true)
+	w.converted.Reset(w.convState, true)
+	clear(w.monthly)
+	days := p.energy.days
+	month := p.cal.month
+	hoard := cfg.Hoard
+	var hoardBTC float64
+	none := dispatch.Commitments{}
+	for d := range p.cal.days {
+		now := p.startUnix + int64(d)*86400
+		base := dispatch.Market{IntervalSec: 3600, HashpriceUSDPerPHDay: w.hashprice[d]}
+		gpu := dispatch.Market{IntervalSec: 3600, GPUUSDPerHour: w.gpuUSDPerHour[d], GPUUtilization: util}
+		prices := &days[picks[d]]
+		var cash, mined float64
+		for h := range 24 {
+			base.Now, base.EnergyUSDPerMWh = now, prices[h]
+			gpu.Now, gpu.EnergyUSDPerMWh = now, prices[h]
+			w.baseline.Plan(w.baseState, base, none, &w.basePlan)
+			w.converted.Plan(w.convState, gpu, none, &w.convPlan)
+			cash += w.convPlan.RevenueUSD - w.convPlan.EnergyUSD + w.basePlan.EnergyUSD
+			mined += w.basePlan.RevenueUSD
+			now += 3600
+		}
+		if hoard {
+			hoardBTC += mined / w.btcUSD[d]
+		} else {
+			cash -= mined
+		}
+		w.monthly[month[d]] += cash
+	}
+	if hoard {
+		w.monthly[len(w.monthly)-1] -= hoardBTC * w.btcUSD[len(w.btcUSD)-1]
+	}
+
+	capex := p.conv.capexUSD
+	npv, cum, payback := -capex, 0.0, math.Inf(1)
+	if capex <= 0 {
+		payback = 0
+	}
+	yearly := res.yearly[i*cfg.Years : (i+1)*cfg.Years]
+	for m, cf := range w.monthly {
+		npv += cf * p.discount[m]
+		cum += cf
+		if math.IsInf(payback, 1) && cum >= capex {
+			payback = float64(m + 1)
+		}
+		yearly[m/12] += cf
+	}
+	res.npv[i], res.payback[i] = npv, payback
+}
+
+// uniform draws from [r[0], r[1]].
+func uniform(rng *rand.Rand, r [2]float64) float64 {
+	return r[0] + (r[1]-r[0])*rng.Float64()
+}
