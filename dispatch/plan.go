@@ -16,17 +16,13 @@ func (p *Policy) Plan(st *State, m Market, c Commitments, out *Plan) {
 	alloc := p.alloc()
 	remaining = p.allocateFirm(alloc, off, remaining, out)
 	// Flexible load the rule wants, by value (p.sorted is every segment by value).
-	p.order = p.order[:0]
 	for _, i := range p.sorted {
 		s := &p.segs[i]
-		if s.kind != segFirm && !off[s.unit] && s.reserve > 0 && p.wants(st, i, &m) {
-			p.order = append(p.order, i)
-		}
-	}
-	for _, i := range p.order {
-		s := &p.segs[i]
-		if s.kind == segStep && alloc[i-1] < 1 {
+		if s.kind == segFirm || off[s.unit] || s.reserve <= 0 || (s.kind == segStep && alloc[i-1] < 1) {
 			continue // a fleet rises a profile only when every machine runs the one below
+		}
+		if !p.wants(st, i, &m) {
+			continue
 		}
 		if s.reserve <= remaining {
 			alloc[i] = 1

@@ -37,7 +37,6 @@ type Policy struct {
 	site    Site
 	static  int       // number of static segments (ASIC and open GPU capacity)
 	segs    []segment // static segments, then this interval's leases
-	order   []int
 	idleW   []float64 // facility idle W per unit
 	servers []int     // scratch: servers of each GPU unit not under a lease
 	off     []bool    // scratch: units powered off whole this interval
@@ -87,7 +86,6 @@ func New(site Site) (*Policy, error) {
 		}
 	}
 	p.static = len(p.segs)
-	p.order = make([]int, 0, len(p.segs)+8)
 	p.priced = priceKey{math.NaN(), math.NaN(), math.NaN()} // never equal: price on first use
 	return p, nil
 }

@@ -1,0 +1,61 @@
+package main_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestBacktestCommand(t *testing.T) {
+	dir := t.TempDir()
+	example, _ := filepath.Abs("../../examples/west-texas.yaml")
+	out := filepath.Join(dir, "report")
+	r := run(t, dir, "backtest", "--site", example, "--from", "2023-01-01", "--to", "2023-12-31", "--out", out, "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var rep struct {
+		Strategies []struct {
+			Name         string   `json:"name"`
+			MarginUSD    *float64 `json:"margin_usd"`
+			RevenueUSD   *float64 `json:"revenue_usd"`
+			EnergyUSD    *float64 `json:"energy_cost_usd"`
+			CurtailedMWh *float64 `json:"curtailed_mwh"`
+			PctOfOptimum *float64 `json:"pct_of_optimum"`
+		} `json:"strategies"`
+		GPUPrice string `json:"gpu_price_path"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	pct := map[string]float64{}
+	for _, s := range rep.Strategies {
+		if s.MarginUSD == nil || s.RevenueUSD == nil || s.EnergyUSD == nil || s.CurtailedMWh == nil {
+			t.Errorf("%s lacks a field: %+v", s.Name, s)
+		}
+		if s.PctOfOptimum != nil {
+			pct[s.Name] = *s.PctOfOptimum
+		}
+	}
+	if pct["joule"] < 95 || pct["joule"] <= pct["always-mine"] || pct["joule"] <= pct["strike-price"] {
+		t.Errorf("percent of optimum: %v", pct)
+	}
+	if !strings.Contains(rep.GPUPrice, "not a market index") {
+		t.Errorf("the GPU price path is not labelled: %q", rep.GPUPrice)
+	}
+	for _, f := range []string{"summary.json", "timeseries.csv", "power.png", "margin.png", "index.html"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestBacktestNamesMissingData(t *testing.T) {
+	example, _ := filepath.Abs("../../examples/west-texas.yaml")
+	r := run(t, t.TempDir(), "backtest", "--site", example, "--from", "2022-06-01", "--to", "2022-06-30")
+	if r.code == 0 || !strings.Contains(r.stderr, "no energy price at ERCOT:LZ_WEST for 2022-06-01..2022-06-30") {
+		t.Errorf("exit %d, stderr %s", r.code, r.stderr)
+	}
+}
