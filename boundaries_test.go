@@ -16,7 +16,7 @@ var logic = map[string]bool{
 }
 
 // Adapters speak a technology; only cmd/joule wires them together.
-var adapters = map[string]bool{"sqlite": true, "http": true, "storetest": true, "report": true}
+var adapters = map[string]bool{"sqlite": true, "http": true, "storetest": true, "render": true}
 
 // TestPackageBoundaries keeps the layout honest: the root package imports only the
 // standard library, logic packages import no adapter, and adapters do not import each

@@ -339,10 +339,10 @@ func (p *planner) notes() []string {
 	for _, n := range p.chain.start.Notes {
 		out = append(out, "conversion day: "+n)
 	}
-	if d := p.conv.facilityW/1e6 - p.cfg.ConvertMW; d > 1e-6 {
-		out = append(out, fmt.Sprintf("retiring whole miners converts %.3f MW, %.3f MW more than asked", p.conv.facilityW/1e6, d))
+	if extra := p.conv.facilityW - p.cfg.ConvertMW*1e6; extra > 0.5 {
+		out = append(out, fmt.Sprintf("retiring whole miners converts %.3f MW, %.1f kW more than asked", p.conv.facilityW/1e6, extra/1e3))
 	}
-	gpuFacility := float64(p.conv.servers) * float64(p.cfg.GPU.PowerW) * p.cfg.Site.Site.PUE / 1e6
-	out = append(out, fmt.Sprintf("the servers draw %.3f MW of facility power at full load, %.3f MW less than the miners they replace (whole servers)", gpuFacility, p.conv.facilityW/1e6-gpuFacility))
+	gpuW := float64(p.conv.servers) * float64(p.cfg.GPU.PowerW) * p.cfg.Site.Site.PUE
+	out = append(out, fmt.Sprintf("the servers draw %.3f MW of facility power at full load, %.1f kW less than the miners they replace (whole servers only)", gpuW/1e6, (p.conv.facilityW-gpuW)/1e3))
 	return out
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/joule-site/joule/history"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/manifest"
-	"github.com/joule-site/joule/report"
+	"github.com/joule-site/joule/render"
 )
 
 // dispatchFlags are the policy settings backtests and plans share.
@@ -234,7 +234,7 @@ timeseries.csv, power.png, margin.png and index.html.`,
 
 func writeReport(w io.Writer, asJSON bool, out string, r *backtest.Report) error {
 	if out != "" {
-		files, err := report.WriteBacktest(out, r)
+		files, err := render.WriteBacktest(out, r)
 		if err != nil {
 			return err
 		}
@@ -243,5 +243,5 @@ func writeReport(w io.Writer, asJSON bool, out string, r *backtest.Report) error
 	if asJSON {
 		return printJSON(w, r)
 	}
-	return report.PrintBacktest(w, r)
+	return render.PrintBacktest(w, r)
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/backtest"
 	"github.com/joule-site/joule/history"
-	"github.com/joule-site/joule/report"
+	"github.com/joule-site/joule/render"
 )
 
 func newPlanCmd(g *globals) *cobra.Command {
@@ -84,7 +84,7 @@ it writes plan.json, npv.png, cashflow.png and index.html.`,
 				return err
 			}
 			if out != "" {
-				files, err := report.WritePlan(out, r)
+				files, err := render.WritePlan(out, r)
 				if err != nil {
 					return err
 				}
@@ -93,7 +93,7 @@ it writes plan.json, npv.png, cashflow.png and index.html.`,
 			if f.jsonOut {
 				return printJSON(cmd.OutOrStdout(), r)
 			}
-			return report.PrintPlan(cmd.OutOrStdout(), r)
+			return render.PrintPlan(cmd.OutOrStdout(), r)
 		},
 	}
 	f.add(cmd)

@@ -1,0 +1,155 @@
+// Package render renders backtests and conversion plans for people: tables for the
+// terminal, CSV and JSON for spreadsheets and scripts, charts as PNG and SVG, and a
+// static HTML page that ties them together. It decides nothing; the figures come from
+// package backtest.
+package render
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/joule-site/joule/backtest"
+	"gonum.org/v1/plot"
+)
+
+// WriteBacktest writes into dir (created if missing): summary.json (the Report as
+// indented JSON), timeseries.csv (one row per interval: prices, each strategy's margin
+// and draw, and power by use under Joule's policy), power.png and margin.png (with SVG
+// twins), and index.html, a self-contained page that shows the charts. It returns the
+// paths of the files written, including those written before an error.
+func WriteBacktest(dir string, r *backtest.Report) ([]string, error) {
+	if r == nil {
+		return nil, errors.New("write backtest: no report")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("write backtest: %w", err)
+	}
+	var files []string
+	add := func(path string, err error) error {
+		if err != nil {
+			return fmt.Errorf("write backtest: %w", err)
+		}
+		files = append(files, path)
+		return nil
+	}
+	path := filepath.Join(dir, "summary.json")
+	if err := add(path, writeJSON(path, r)); err != nil {
+		return files, err
+	}
+	path = filepath.Join(dir, "timeseries.csv")
+	if err := add(path, writeFile(path, func(w *bufio.Writer) error { return writeTimeseries(w, r) })); err != nil {
+		return files, err
+	}
+	for _, c := range []struct {
+		base  string
+		chart func(*backtest.Report) (*plot.Plot, error)
+	}{{"power", powerChart}, {"margin", marginChart}} {
+		p, err := c.chart(r)
+		if err != nil {
+			return files, fmt.Errorf("write backtest: %w", err)
+		}
+		written, err := saveChart(p, dir, c.base)
+		files = append(files, written...)
+		if err != nil {
+			return files, fmt.Errorf("write backtest: %w", err)
+		}
+	}
+	path = filepath.Join(dir, "index.html")
+	err := add(path, writePage(path, backtestPage(r, powerCaption(r))))
+	return files, err
+}
+
+// WritePlan writes into dir (created if missing): plan.json, npv.png (the histogram of
+// every path's NPV with P10, P50 and P90 marked), cashflow.png (each year's P50 cash
+// flow with a P10–P90 whisker), SVG twins of both, and index.html. It returns the paths
+// of the files written, including those written before an error.
+func WritePlan(dir string, p *backtest.PlanReport) ([]string, error) {
+	if p == nil {
+		return nil, errors.New("write plan: no plan report")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("write plan: %w", err)
+	}
+	var files []string
+	path := filepath.Join(dir, "plan.json")
+	if err := writeJSON(path, planJSON(p)); err != nil {
+		return files, fmt.Errorf("write plan: %w", err)
+	}
+	files = append(files, path)
+	for _, c := range []struct {
+		base  string
+		chart func(*backtest.PlanReport) (*plot.Plot, error)
+	}{{"npv", npvChart}, {"cashflow", cashFlowChart}} {
+		pl, err := c.chart(p)
+		if err != nil {
+			return files, fmt.Errorf("write plan: %w", err)
+		}
+		written, err := saveChart(pl, dir, c.base)
+		files = append(files, written...)
+		if err != nil {
+			return files, fmt.Errorf("write plan: %w", err)
+		}
+	}
+	path = filepath.Join(dir, "index.html")
+	if err := writePage(path, planPage(p)); err != nil {
+		return files, fmt.Errorf("write plan: %w", err)
+	}
+	return append(files, path), nil
+}
+
+// powerCaption explains the power chart, and says when it is averaged.
+func powerCaption(r *backtest.Report) string {
+	s := "Facility power under Joule's policy by what it ran, stacked, in MW. " +
+		"Curtailed is flexible load that could have run and did not."
+	if k := stride(len(r.Times)); k > 1 {
+		s += fmt.Sprintf(" Downsampled for drawing: each point is the mean of %d intervals (%s); timeseries.csv has every interval.",
+			k, duration(int64(k)*r.IntervalSec))
+	}
+	return s
+}
+
+func writeJSON(path string, v any) error {
+	return writeFile(path, func(w *bufio.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	})
+}
+
+// jsonQuantiles are Quantiles that JSON can carry: a non-finite quantile (a payback
+// never reached is +Inf) is written as null.
+type jsonQuantiles struct {
+	P10 *float64 `json:"p10"`
+	P50 *float64 `json:"p50"`
+	P90 *float64 `json:"p90"`
+}
+
+func toJSONQuantiles(q backtest.Quantiles) jsonQuantiles {
+	f := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	return jsonQuantiles{f(q.P10), f(q.P50), f(q.P90)}
+}
+
+// planJSON is the PlanReport as JSON with its quantiles made JSON-safe: the fields
+// declared here shadow the embedded report's fields of the same JSON name.
+func planJSON(p *backtest.PlanReport) any {
+	yearly := make([]jsonQuantiles, len(p.YearlyCashFlowUSD))
+	for i, q := range p.YearlyCashFlowUSD {
+		yearly[i] = toJSONQuantiles(q)
+	}
+	return struct {
+		*backtest.PlanReport
+		NPVUSD            jsonQuantiles   `json:"npv_usd"`
+		PaybackMonths     jsonQuantiles   `json:"payback_months"`
+		YearlyCashFlowUSD []jsonQuantiles `json:"yearly_cash_flow_usd"`
+	}{p, toJSONQuantiles(p.NPVUSD), toJSONQuantiles(p.PaybackMonths), yearly}
+}
