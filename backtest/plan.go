@@ -285,8 +285,8 @@ func (p *planner) assumptions() []string {
 	}
 	add("Conversion: miners are retired least efficient fleet first (highest J/TH), in whole machines, until their facility power at stock (count × power × PUE %.2f) reaches %.2f MW: %s, %d miners with %.3f MW of facility and %.3f MW of IT power. That IT power buys %d whole %s servers at %v each.",
 		site.PUE, cfg.ConvertMW, fleets, c.asics, c.facilityW/1e6, c.itW/1e6, c.servers, cfg.GPU.ID, cfg.GPU.PowerW)
-	add("Capex: %d servers × $%.0f − %d miners × $%.0f resale = $%.0f, paid on the conversion day. Not modelled: GPU opex other than energy (staff, maintenance, network, spares), installation time (servers earn from the first day), financing, taxes, hardware failures, and the residual value of servers or miners at the horizon end.",
-		c.servers, cfg.GPU.PriceUSD, c.asics, cfg.ASICResaleUSD, c.capexUSD)
+	add("Capex: %d servers × %s − %d miners × %s resale = %s, paid on the conversion day. Not modelled: GPU opex other than energy (staff, maintenance, network, spares), installation time (servers earn from the first day), financing, taxes, hardware failures, and the residual value of servers or miners at the horizon end.",
+		c.servers, planUSD(cfg.GPU.PriceUSD), c.asics, planUSD(cfg.ASICResaleUSD), planUSD(c.capexUSD))
 	h := cfg.Hysteresis
 	add("Dispatch: every path runs two sub-sites hour by hour through the dispatch policy the live system runs (rule %s: merit order, ASIC power profiles, a $%.2f/MWh strike band, minimum on %ds and off %ds, %ds warm-up per start), each under the site's %.1f MW cap and PUE %.2f: BASELINE, the retired miners alone (running at the start), and CONVERTED, the bought servers alone, selling their capacity on the open market. The incremental cash flow of converting is the converted margin minus the baseline margin, hour by hour (revenue − energy, idle draw included); the site's other load is the same either way and is left out.",
 		dispatch.RuleMerit, h.BandUSDPerMWh, h.MinOnSec, h.MinOffSec, h.WarmupSec, site.PowerCapW.MW(), site.PUE)
@@ -297,9 +297,9 @@ func (p *planner) assumptions() []string {
 		dd += d.dLogDifficulty
 	}
 	n := float64(len(ch.days))
-	add("BTC price and difficulty: a block bootstrap of %d-day blocks of consecutive daily changes in log BTC price and log difficulty, each day with its fees per block, drawn from the %d usable days from %s to %s (%d days without every series skipped). Paths start from the conversion day (BTC $%.0f, difficulty %.4g, %.3f BTC fees per block) and so carry forward the trend of those years: on average %+.2f a year in log price and %+.2f in log difficulty. Difficulty follows history, not the sampled price.",
+	add("BTC price and difficulty: a block bootstrap of %d-day blocks of consecutive daily changes in log BTC price and log difficulty, each day with its fees per block, drawn from the %d usable days from %s to %s (%d days without every series skipped). Paths start from the conversion day (BTC %s, difficulty %.4g, %.3f BTC fees per block) and so carry forward the trend of those years: on average %+.2f a year in log price and %+.2f in log difficulty. Difficulty follows history, not the sampled price.",
 		bootstrapBlockDays, len(ch.days), ch.first.Format(time.DateOnly), ch.last.Format(time.DateOnly), ch.skipped,
-		ch.start.PriceUSD, ch.start.Difficulty, ch.start.FeesPerBlockBTC(), dp/n*daysPerYear, dd/n*daysPerYear)
+		planUSD(ch.start.PriceUSD), ch.start.Difficulty, ch.start.FeesPerBlockBTC(), dp/n*daysPerYear, dd/n*daysPerYear)
 	add("Hashprice: econ.ComputeHashprice each day (as `joule econ`), net of a %.1f%% pool fee; block height advances 144 blocks a day from %d, so the subsidy halves every 210,000 blocks%s.",
 		cfg.PoolFee*100, ch.start.Height, p.halvingNote())
 	add("%s", p.energy.describe())
@@ -345,4 +345,21 @@ func (p *planner) notes() []string {
 	gpuW := float64(p.conv.servers) * float64(p.cfg.GPU.PowerW) * p.cfg.Site.Site.PUE
 	out = append(out, fmt.Sprintf("the servers draw %.3f MW of facility power at full load, %.1f kW less than the miners they replace (whole servers only)", gpuW/1e6, (p.conv.facilityW-gpuW)/1e3))
 	return out
+}
+
+// planUSD formats whole dollars with thousands separators: $502,223,000.
+func planUSD(v float64) string {
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	digits := fmt.Sprintf("%.0f", v)
+	var b []byte
+	for i := range len(digits) {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, digits[i])
+	}
+	return sign + "$" + string(b)
 }

@@ -80,8 +80,11 @@ func (p *planner) run() *pathResults {
 	done := 0
 	var wg sync.WaitGroup
 	for range cfg.Workers {
-		w := p.newWorker()
 		wg.Go(func() {
+			// Each worker builds its own policies on its own goroutine: built one after
+			// another on one goroutine, the small scratch slices of different workers'
+			// policies share cache lines, and writing them every hour stalls both.
+			w := p.newWorker()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= cfg.Paths {
@@ -112,10 +115,13 @@ type pathWorker struct {
 	gpuUSDPerHour        []float64 // per day
 	energyPicks          []int32   // per day: index into p.energy.days
 	monthly              []float64 // incremental cash flow per month
+	pcg                  rand.PCG
+	rng                  *rand.Rand // draws from pcg
 }
 
 func (p *planner) newWorker() *pathWorker {
 	w := &pathWorker{p: p}
+	w.rng = rand.New(&w.pcg)
 	// The sites were built once in newPlanner: New cannot fail here.
 	w.baseline, _ = dispatch.New(p.baseline)
 	w.converted, _ = dispatch.New(p.converted)
@@ -131,7 +137,8 @@ func (p *planner) newWorker() *pathWorker {
 func (w *pathWorker) path(i int, res *pathResults) {
 	p := w.p
 	cfg := &p.cfg
-	rng := rand.New(rand.NewPCG(cfg.Seed+uint64(i), planStream))
+	w.pcg.Seed(cfg.Seed+uint64(i), planStream)
+	rng := w.rng
 	util := uniform(rng, cfg.Utilization)
 	drift := uniform(rng, cfg.GPUPriceDriftPerYear)
 	p.chain.fill(rng, cfg.PoolFee, w.btcUSD, w.hashprice)

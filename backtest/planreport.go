@@ -1,10 +1,31 @@
 package backtest
 
+import (
+	"encoding/json"
+	"math"
+)
+
 // Quantiles are the 10th, 50th and 90th percentiles of a distribution over paths.
 type Quantiles struct {
 	P10 float64 `json:"p10"`
 	P50 float64 `json:"p50"`
 	P90 float64 `json:"p90"`
+}
+
+// MarshalJSON writes a quantile that is not a finite number (a payback never reached
+// is +Inf) as null, which JSON can carry.
+func (q Quantiles) MarshalJSON() ([]byte, error) {
+	f := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(struct {
+		P10 *float64 `json:"p10"`
+		P50 *float64 `json:"p50"`
+		P90 *float64 `json:"p90"`
+	}{f(q.P10), f(q.P50), f(q.P90)})
 }
 
 // PlanReport is the distribution of outcomes of converting megawatts of miners to GPU

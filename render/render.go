@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 
@@ -77,7 +76,7 @@ func WritePlan(dir string, p *backtest.PlanReport) ([]string, error) {
 	}
 	var files []string
 	path := filepath.Join(dir, "plan.json")
-	if err := writeJSON(path, planJSON(p)); err != nil {
+	if err := writeJSON(path, p); err != nil {
 		return files, fmt.Errorf("write plan: %w", err)
 	}
 	files = append(files, path)
@@ -121,35 +120,4 @@ func writeJSON(path string, v any) error {
 	})
 }
 
-// jsonQuantiles are Quantiles that JSON can carry: a non-finite quantile (a payback
-// never reached is +Inf) is written as null.
-type jsonQuantiles struct {
-	P10 *float64 `json:"p10"`
-	P50 *float64 `json:"p50"`
-	P90 *float64 `json:"p90"`
-}
 
-func toJSONQuantiles(q backtest.Quantiles) jsonQuantiles {
-	f := func(v float64) *float64 {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil
-		}
-		return &v
-	}
-	return jsonQuantiles{f(q.P10), f(q.P50), f(q.P90)}
-}
-
-// planJSON is the PlanReport as JSON with its quantiles made JSON-safe: the fields
-// declared here shadow the embedded report's fields of the same JSON name.
-func planJSON(p *backtest.PlanReport) any {
-	yearly := make([]jsonQuantiles, len(p.YearlyCashFlowUSD))
-	for i, q := range p.YearlyCashFlowUSD {
-		yearly[i] = toJSONQuantiles(q)
-	}
-	return struct {
-		*backtest.PlanReport
-		NPVUSD            jsonQuantiles   `json:"npv_usd"`
-		PaybackMonths     jsonQuantiles   `json:"payback_months"`
-		YearlyCashFlowUSD []jsonQuantiles `json:"yearly_cash_flow_usd"`
-	}{p, toJSONQuantiles(p.NPVUSD), toJSONQuantiles(p.PaybackMonths), yearly}
-}

@@ -99,6 +99,7 @@ it writes plan.json, npv.png, cashflow.png and index.html.`,
 	f.add(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&at, "at", "", "conversion date, YYYY-MM-DD")
+	fl.StringVar(&out, "out", "", "directory for the report files (plan.json, npv.png, cashflow.png, index.html)")
 	fl.Float64Var(&convertMW, "convert-mw", 0, "facility MW of miners to convert")
 	fl.IntVar(&years, "years", 5, "horizon in years")
 	fl.IntVar(&paths, "paths", 10000, "Monte Carlo paths")
