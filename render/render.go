@@ -119,5 +119,3 @@ func writeJSON(path string, v any) error {
 		return enc.Encode(v)
 	})
 }
-
-
