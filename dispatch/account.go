@@ -37,7 +37,7 @@ func (p *Policy) account(st *State, m *Market, alloc []float64, off []bool, hour
 	}
 	allocated, draw := idle, idle
 	var mining, firm, interruptible, open, curtailed float64
-	warm := min(float64(site.Hysteresis.WarmupSec)/3600/hours, 1)
+	warmupSec := site.Hysteresis.WarmupSec
 	for i := range p.segs {
 		s := &p.segs[i]
 		a := alloc[i]
@@ -59,9 +59,7 @@ func (p *Policy) account(st *State, m *Market, alloc []float64, off []bool, hour
 		case segOpen:
 			open += dr
 			curtailed += s.draw - dr
-			if n := site.Units[s.unit].Count; n > 0 {
-				out.Units[s.unit].RunningFrac = a * float64(p.servers[s.unit]) / float64(n)
-			}
+			out.Units[s.unit].RunningFrac = a * s.runShare
 		default:
 			mining += dr
 			curtailed += s.draw - dr
@@ -75,13 +73,14 @@ func (p *Policy) account(st *State, m *Market, alloc []float64, off []bool, hour
 		st.onFrac[i] = a
 		if s.kind == segBase {
 			out.Units[s.unit].RunningFrac = a
-			if a > prev && warm > 0 {
+			if a > prev && warmupSec > 0 {
 				p.started[s.unit] = (a - prev) / a // share of the running machines that just started
 			}
 		}
 	}
 	draw += mining + firm + interruptible + open
 	// Machines that started lose the warm-up share of their revenue this interval.
+	warm := min(float64(warmupSec)/3600/hours, 1)
 	for i, f := range p.started {
 		if f > 0 {
 			loss := f * sums[i].revenue * warm * hours
@@ -96,7 +95,11 @@ func (p *Policy) account(st *State, m *Market, alloc []float64, off []bool, hour
 		u.AllocatedW, u.DrawW = joule.Watts(su.allocated), joule.Watts(su.draw)
 		u.RevenueUSD, u.HashTHs = su.revenue*hours, su.hash
 		revenue += u.RevenueUSD
-		if unit.Kind == joule.KindASIC && u.RunningFrac > 0 && unit.Count > 0 {
+		switch {
+		case unit.Kind != joule.KindASIC || u.RunningFrac <= 0 || p.stockW[i] == 0:
+		case u.RunningFrac == 1:
+			u.PowerFrac = su.draw * p.invStockW[i]
+		default:
 			asleep := (1 - u.RunningFrac) * p.idleW[i]
 			u.PowerFrac = (su.draw - asleep) / (u.RunningFrac * p.stockW[i])
 		}

@@ -16,12 +16,19 @@ func (p *Policy) Plan(st *State, m Market, c Commitments, out *Plan) {
 	alloc := p.alloc()
 	remaining = p.allocateFirm(alloc, off, remaining, out)
 	// Flexible load the rule wants, by value (p.sorted is every segment by value).
+	price := m.EnergyUSDPerMWh
 	for _, i := range p.sorted {
 		s := &p.segs[i]
-		if s.kind == segFirm || off[s.unit] || s.reserve <= 0 || (s.kind == segStep && alloc[i-1] < 1) {
+		if s.kind == segFirm || s.reserve <= 0 || (s.kind == segStep && alloc[i-1] < 1) || (p.anyOff && off[s.unit]) {
 			continue // a fleet rises a profile only when every machine runs the one below
 		}
-		if !p.wants(st, i, &m) {
+		switch {
+		case s.always:
+		case !s.hysteresis:
+			if s.value <= price {
+				continue
+			}
+		case !p.wantsRunning(st, i, s.value-price, m.Now):
 			continue
 		}
 		if s.reserve <= remaining {
@@ -45,10 +52,7 @@ func (p *Policy) prepare(m *Market, c *Commitments, out *Plan) (float64, []bool)
 	capW := capAt(site.CapW, m, c)
 	*out = Plan{CapW: capW, Units: resize(out.Units, len(units))}
 
-	remaining := float64(capW)
-	for i := range units {
-		remaining -= p.idleW[i]
-	}
+	remaining := float64(capW) - p.idleTotal
 	off := p.powerOff(&remaining)
 
 	// Segments keep their prices while the market's prices and the leases stay the
@@ -91,6 +95,10 @@ func (p *Policy) prepare(m *Market, c *Commitments, out *Plan) (float64, []bool)
 			s.draw = s.reserve * m.GPUUtilization
 			s.gpus = servers * float64(u.GPUs)
 			s.revenue = s.gpus * m.GPUUtilization * m.GPUUSDPerHour
+			s.runShare = 0
+			if u.Count > 0 {
+				s.runShare = servers / float64(u.Count)
+			}
 		case segFirm, segInterruptible:
 			s.revenue = s.gpus * s.price
 		}
@@ -123,25 +131,13 @@ func (p *Policy) allocateFirm(alloc []float64, off []bool, remaining float64, ou
 	return remaining
 }
 
-// wants reports whether the rule would run segment i this interval, cap aside.
-func (p *Policy) wants(st *State, i int, m *Market) bool {
-	s := &p.segs[i]
-	rule := p.site.Rule
-	margin := s.value - m.EnergyUSDPerMWh
-	if s.kind != segBase {
-		if rule == RuleAlways && s.kind == segStep {
-			return true
-		}
-		return margin > 0
-	}
-	switch rule {
-	case RuleAlways:
-		return true
-	case RuleStrike:
-		return margin > 0
-	}
+// wantsRunning applies the strike band and minimum times to a fleet's base profile:
+// a running fleet stops when the price beats its value by more than the band (and it
+// has run long enough); a stopped one starts when its value beats the price by more
+// than the band (and it has rested long enough).
+func (p *Policy) wantsRunning(st *State, i int, margin float64, now int64) bool {
 	h := &p.site.Hysteresis
-	since := m.Now - st.changed[i]
+	since := now - st.changed[i]
 	if st.onFrac[i] > 0 {
 		return margin > -h.BandUSDPerMWh || since < h.MinOnSec
 	}
@@ -151,8 +147,17 @@ func (p *Policy) wants(st *State, i int, m *Market) bool {
 // powerOff picks fleets to switch off whole when idle draw alone is above the cap
 // (a deep demand-response event): miners first, then servers, each in unit order.
 func (p *Policy) powerOff(remaining *float64) []bool {
-	off := resize(p.off, len(p.site.Units))
-	p.off = off
+	if len(p.off) != len(p.site.Units) {
+		p.off = make([]bool, len(p.site.Units))
+	}
+	off := p.off
+	if p.anyOff { // the last interval powered some off; they are back unless needed
+		clear(off)
+	}
+	p.anyOff = *remaining < 0
+	if !p.anyOff {
+		return off
+	}
 	for _, kind := range [...]joule.HardwareKind{joule.KindASIC, joule.KindGPUServer} {
 		for i := range p.site.Units {
 			if *remaining >= 0 {

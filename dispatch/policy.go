@@ -27,6 +27,12 @@ type segment struct {
 	hashTHs float64 // ASIC hashrate it adds
 	gpus    float64 // GPUs it sells (servers × GPUs per server)
 	price   float64 // lease price per GPU-hour (leases)
+	// runShare is the share of the unit's servers an open segment holds.
+	runShare float64
+	// always: the rule runs it whatever the price (always-mine); hysteresis: the rule
+	// applies the strike band and minimum times (a fleet's base profile under Joule's
+	// policy). Otherwise it runs while its value beats the price.
+	always, hysteresis bool
 
 	revenue float64 // USD per hour at full allocation, this interval
 	value   float64 // revenue per MWh of drawn energy, this interval
@@ -34,18 +40,21 @@ type segment struct {
 
 // Policy dispatches one site. Build it once with New; Plan is called every interval.
 type Policy struct {
-	site    Site
-	static  int       // number of static segments (ASIC and open GPU capacity)
-	segs    []segment // static segments, then this interval's leases
-	idleW   []float64 // facility idle W per unit
-	servers []int     // scratch: servers of each GPU unit not under a lease
-	off     []bool    // scratch: units powered off whole this interval
-	allocs  []float64 // scratch: fraction of each segment allocated this interval
-	sums    []unitSums
-	started []float64 // scratch: share of each unit's running machines that started this interval
-	stockW  []float64 // facility W of each unit with every machine at stock
-	sorted  []int     // every segment by value, highest first, for the prices in priced
-	priced  priceKey  // the prices the segments were last priced at
+	site      Site
+	static    int       // number of static segments (ASIC and open GPU capacity)
+	segs      []segment // static segments, then this interval's leases
+	idleW     []float64 // facility idle W per unit
+	servers   []int     // scratch: servers of each GPU unit not under a lease
+	off       []bool    // scratch: units powered off whole this interval
+	allocs    []float64 // scratch: fraction of each segment allocated this interval
+	sums      []unitSums
+	started   []float64 // scratch: share of each unit's running machines that started this interval
+	stockW    []float64 // facility W of each unit with every machine at stock
+	idleTotal float64   // facility idle W of every unit
+	anyOff    bool      // some unit is powered off whole this interval
+	invStockW []float64 // 1 / stockW, 0 where stockW is 0
+	sorted    []int     // every segment by value, highest first, for the prices in priced
+	priced    priceKey  // the prices the segments were last priced at
 }
 
 // priceKey is what segment prices depend on besides leases.
@@ -59,12 +68,16 @@ func New(site Site) (*Policy, error) {
 		return nil, err
 	}
 	n := len(site.Units)
-	p := &Policy{site: site, idleW: make([]float64, n), servers: make([]int, n), started: make([]float64, n), stockW: make([]float64, n)}
+	p := &Policy{site: site, idleW: make([]float64, n), servers: make([]int, n), started: make([]float64, n), stockW: make([]float64, n), invStockW: make([]float64, n)}
 	pue := site.PUE
 	for i, u := range site.Units {
 		n := float64(u.Count)
 		p.idleW[i] = n * float64(u.IdleW) * pue
 		p.stockW[i] = n * float64(u.PowerW) * pue
+		p.idleTotal += p.idleW[i]
+		if p.stockW[i] > 0 {
+			p.invStockW[i] = 1 / p.stockW[i]
+		}
 		switch u.Kind {
 		case joule.KindASIC:
 			profiles := u.profiles()
@@ -78,7 +91,8 @@ func New(site Site) (*Policy, error) {
 				if k == 0 {
 					kind = segBase
 				}
-				p.segs = append(p.segs, segment{unit: i, kind: kind, reserve: n * (w - prevW) * pue, draw: n * (w - prevW) * pue, hashTHs: n * (pr.HashFrac - prevH) * u.HashrateTHs})
+				p.segs = append(p.segs, segment{unit: i, kind: kind, reserve: n * (w - prevW) * pue, draw: n * (w - prevW) * pue, hashTHs: n * (pr.HashFrac - prevH) * u.HashrateTHs,
+					always: site.Rule == RuleAlways, hysteresis: site.Rule == RuleMerit && kind == segBase})
 				prevW, prevH = w, pr.HashFrac
 			}
 		case joule.KindGPUServer:
