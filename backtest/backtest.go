@@ -61,20 +61,21 @@ func Run(cfg Config) (*Report, error) {
 	site := cfg.Site.Site
 	loc := time.UTC
 	energyNode := ""
+	var series *history.EnergySeries
 	if site.Energy.Kind == joule.EnergyWholesale {
 		s, err := cfg.History.Energy(site.Energy.Node)
 		if err != nil {
 			return nil, err
 		}
-		loc, energyNode = s.Location, site.Energy.Node
+		loc, energyNode, series = s.Location, site.Energy.Node, s
 	}
-	ms, notes, err := buildMarkets(marketInputs{site: site, from: cfg.From, to: cfg.To, loc: loc, hist: cfg.History, poolFee: cfg.PoolFee, gpu: cfg.GPUPrice, utilization: cfg.Utilization})
+	ms, notes, err := buildMarkets(marketInputs{site: site, from: cfg.From, to: cfg.To, loc: loc, series: series, hist: cfg.History, poolFee: cfg.PoolFee, gpu: cfg.GPUPrice, utilization: cfg.Utilization})
 	if err != nil {
 		return nil, err
 	}
 	r := &Report{
 		Site: site.Name, Node: energyNode, From: cfg.From.Format(time.DateOnly), To: cfg.To.Format(time.DateOnly),
-		Intervals: len(ms), IntervalSec: 3600, PoolFee: cfg.PoolFee, GPUPrice: cfg.GPUPrice.Label, Notes: notes,
+		Intervals: len(ms), IntervalSec: ms[0].IntervalSec, PoolFee: cfg.PoolFee, GPUPrice: cfg.GPUPrice.Label, Notes: notes,
 		Times: make([]int64, len(ms)), EnergyUSDPerMWh: make([]float64, len(ms)), HashpriceUSDPerPHDay: make([]float64, len(ms)), GPUUSDPerHour: make([]float64, len(ms)),
 	}
 	for i, m := range ms {
@@ -108,7 +109,7 @@ func Run(cfg Config) (*Report, error) {
 			cfg.Progress(done, total)
 		}
 	}
-	years := float64(len(ms)) / (365.25 * 24)
+	years := float64(len(ms)) * float64(ms[0].IntervalSec) / (365.25 * 86400)
 	for _, rn := range runs {
 		res, power, err := simulate(rn.spec.Dispatch(rn.rule, cfg.Hysteresis), ms, progress)
 		if err != nil {
@@ -157,7 +158,7 @@ func simulate(site dispatch.Site, ms []dispatch.Market, progress func(int)) (Res
 	if err != nil {
 		return Result{}, PowerByUse{}, err
 	}
-	acc := newAccumulator(len(ms))
+	acc := newAccumulator(len(ms), float64(ms[0].IntervalSec)/3600)
 	st := p.NewState(true)
 	var plan dispatch.Plan
 	for i := range ms {
@@ -176,7 +177,7 @@ func hindsight(site dispatch.Site, ms []dispatch.Market, progress func(int)) (Re
 	if err != nil {
 		return Result{}, err
 	}
-	acc := newAccumulator(len(ms))
+	acc := newAccumulator(len(ms), float64(ms[0].IntervalSec)/3600)
 	err = p.Hindsight(ms, dispatch.Commitments{}, true, acc.add)
 	var e *joule.Error
 	if err != nil && !errors.As(err, &e) {
@@ -190,17 +191,19 @@ func hindsight(site dispatch.Site, ms []dispatch.Market, progress func(int)) (Re
 type accumulator struct {
 	res   Result
 	power PowerByUse
+	hours float64 // length of an interval
 }
 
-func newAccumulator(n int) *accumulator {
+func newAccumulator(n int, hours float64) *accumulator {
 	a := &accumulator{}
 	a.res.Margin, a.res.DrawW = make([]float64, n), make([]float64, n)
+	a.hours = hours
 	a.power = PowerByUse{FirmGPUW: make([]float64, n), InterruptibleGPUW: make([]float64, n), OpenGPUW: make([]float64, n), MiningW: make([]float64, n), CurtailedW: make([]float64, n)}
 	return a
 }
 
 func (a *accumulator) add(i int, pl *dispatch.Plan) {
-	hours := 1.0 // every backtest interval is an hour
+	hours := a.hours
 	a.res.RevenueUSD += pl.RevenueUSD
 	a.res.EnergyUSD += pl.EnergyUSD
 	a.res.MarginUSD += pl.MarginUSD()

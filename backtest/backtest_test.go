@@ -111,3 +111,29 @@ func TestMissingDataIsNamed(t *testing.T) {
 		}
 	}
 }
+
+// Five-minute prices where the data has them: ERCOT HB_WEST real-time dispatch prices
+// over 2024 replay at 288 intervals a day, and the policy still beats the baselines.
+func TestFiveMinutePrices2024(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a year of five-minute history")
+	}
+	cfg := config(t, "2024-01-01", "2024-12-31")
+	site := *cfg.Site.Site
+	site.Energy = joule.EnergyPriceModel{Kind: joule.EnergyWholesale, Node: "ERCOT:HB_WEST", AdderUSDPerMWh: 4.5}
+	cfg.Site.Site = &site
+	r, err := backtest.Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.IntervalSec != 300 || r.Intervals != 366*288 {
+		t.Errorf("%d intervals of %d s, want %d of 300 s", r.Intervals, r.IntervalSec, 366*288)
+	}
+	jl, _ := r.Strategy(backtest.Joule)
+	always, _ := r.Strategy(backtest.AlwaysMine)
+	strike, _ := r.Strategy(backtest.StrikePrice)
+	t.Logf("joule %.2f%%, strike-price %.2f%%, always-mine %.2f%% of the bound", *jl.PctOfOptimum, *strike.PctOfOptimum, *always.PctOfOptimum)
+	if *jl.PctOfOptimum < 95 || jl.MarginUSD <= strike.MarginUSD || jl.MarginUSD <= always.MarginUSD {
+		t.Errorf("joule %.2f%% of the bound, margin %.0f; strike %.0f, always %.0f", *jl.PctOfOptimum, jl.MarginUSD, strike.MarginUSD, always.MarginUSD)
+	}
+}

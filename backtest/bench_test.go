@@ -34,20 +34,16 @@ func benchMarkets(b *testing.B) (*SiteSpec, []dispatch.Market) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	series, err := h.Energy(spec.Site.Energy.Node)
+	if err != nil {
+		b.Fatal(err)
+	}
 	ms, _, err := buildMarkets(marketInputs{site: spec.Site, from: time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC), to: time.Date(2023, 12, 31, 0, 0, 0, 0, time.UTC),
-		loc: mustLoc("America/Chicago"), hist: h, gpu: gpu, utilization: 0.85})
+		loc: series.Location, series: series, hist: h, gpu: gpu, utilization: 0.85})
 	if err != nil {
 		b.Fatal(err)
 	}
 	return spec, ms
-}
-
-func mustLoc(name string) *time.Location {
-	l, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return l
 }
 
 // BenchmarkSiteHours replays 2023 on the example site through Joule's policy on one

@@ -18,6 +18,7 @@ type marketInputs struct {
 	site        *joule.Site
 	from, to    time.Time      // days, to inclusive
 	loc         *time.Location // whose days: the energy market's local time
+	series      *history.EnergySeries // the wholesale series, nil for a tariff
 	hist        *history.History
 	poolFee     float64
 	gpu         *PricePath
@@ -47,7 +48,11 @@ func buildMarkets(in marketInputs) ([]dispatch.Market, []string, error) {
 	// Days are the market's local days; hashprice is per UTC day, as chain data is.
 	start := time.Date(in.from.Year(), in.from.Month(), in.from.Day(), 0, 0, 0, 0, in.loc)
 	end := time.Date(in.to.Year(), in.to.Month(), in.to.Day()+1, 0, 0, 0, 0, in.loc)
-	hours := int(end.Sub(start) / time.Hour)
+	step := time.Hour
+	if in.series != nil {
+		step = in.series.Step
+	}
+	n := int(end.Sub(start) / step)
 	utc0 := start.UTC().Truncate(24 * time.Hour)
 	days := int(end.Add(-time.Hour).UTC().Truncate(24*time.Hour).Sub(utc0)/(24*time.Hour)) + 1
 	hashprice := make([]float64, days)
@@ -78,22 +83,16 @@ func buildMarkets(in marketInputs) ([]dispatch.Market, []string, error) {
 	slices.Sort(notes)
 
 	energy := in.site.Energy
-	var series *history.EnergySeries
-	if energy.Kind == joule.EnergyWholesale {
-		s, err := in.hist.Energy(energy.Node)
-		if err != nil {
-			return nil, nil, err
-		}
-		series = s
-	}
-	ms := make([]dispatch.Market, hours)
+	series := in.series
+	ms := make([]dispatch.Market, n)
+	bridge := int(time.Hour / step) // gaps shorter than an hour are carried forward
 	carried, early := 0, false
 	var last float64
 	haveLast := false
 	for i := range ms {
-		t := start.Add(time.Duration(i) * time.Hour)
+		t := start.Add(time.Duration(i) * step)
 		m := &ms[i]
-		m.Now, m.IntervalSec = t.Unix(), 3600
+		m.Now, m.IntervalSec = t.Unix(), int64(step/time.Second)
 		m.HashpriceUSDPerPHDay = hashprice[int(t.UTC().Sub(utc0)/(24*time.Hour))]
 		m.GPUUtilization = in.utilization
 		var e bool
@@ -108,9 +107,10 @@ func buildMarkets(in marketInputs) ([]dispatch.Market, []string, error) {
 			last, haveLast = m.EnergyUSDPerMWh, true
 			continue
 		}
-		// A lone missing hour (the repeated hour when daylight saving ends appears once
-		// in the source) is carried forward; a missing day is a gap.
-		if _, okNext := series.PriceAt(t.Add(time.Hour)); haveLast && okNext {
+		// A gap shorter than an hour (the repeated daylight-saving hour appears once in
+		// the hourly files; a dispatch run now and then lands late) is carried forward
+		// from the interval before; anything longer is missing data.
+		if haveLast && priceWithin(series, t, bridge) {
 			m.EnergyUSDPerMWh = last
 			carried++
 			continue
@@ -130,12 +130,22 @@ func buildMarkets(in marketInputs) ([]dispatch.Market, []string, error) {
 		return nil, nil, joule.Errorf(joule.EINVALID, "backtest %s..%s: %s", in.from.Format(time.DateOnly), in.to.Format(time.DateOnly), strings.Join(parts, "; "))
 	}
 	if carried > 0 {
-		notes = append(notes, fmt.Sprintf("energy price: %d lone missing hour(s) carried forward from the hour before (the source has the repeated daylight-saving hour once)", carried))
+		notes = append(notes, fmt.Sprintf("energy price: %d interval(s) of %s missing from the source (gaps under an hour) carried forward from the interval before", carried, step))
 	}
 	if early {
 		notes = append(notes, fmt.Sprintf("GPU-hour price before %s (the path's first point) is held back from that first point", in.gpu.First().Format(time.DateOnly)))
 	}
 	return ms, notes, nil
+}
+
+// priceWithin reports whether the series has a price in the next n intervals after t.
+func priceWithin(s *history.EnergySeries, t time.Time, n int) bool {
+	for k := 1; k <= n; k++ {
+		if _, ok := s.PriceAt(t.Add(time.Duration(k) * s.Step)); ok {
+			return true
+		}
+	}
+	return false
 }
 
 var isoDate = regexp.MustCompile(`\d{4}-\d{2}-\d{2}`)

@@ -8,5 +8,5 @@ import "embed"
 
 // FS holds the embedded CSV files and SOURCES.md.
 //
-//go:embed *.csv SOURCES.md
+//go:embed *.csv *.csv.gz SOURCES.md
 var FS embed.FS

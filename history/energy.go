@@ -1,6 +1,7 @@
 package history
 
 import (
+	"compress/gzip"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -12,17 +13,19 @@ import (
 	_ "time/tzdata" // ERCOT prices are in Central time; machines may lack zoneinfo
 )
 
-// EnergySeries is an hourly wholesale energy price series at one node, in USD per MWh,
-// indexed by UTC hour. Hours the source does not have are gaps, not zeros.
+// EnergySeries is a wholesale energy price series at one node, in USD per MWh, one
+// price per Step (an hour, or five minutes for real-time dispatch prices), indexed
+// from First in UTC. Intervals the source does not have are gaps, not zeros.
 type EnergySeries struct {
 	Node     string
 	Location *time.Location // the market's local time, in which its days are counted
-	First    time.Time      // first hour, UTC
+	Step     time.Duration
+	First    time.Time // start of the first interval, UTC
 	vals     []float64
 	has      []bool
 }
 
-// PriceAt returns the price of the hour that contains t.
+// PriceAt returns the price of the interval that contains t.
 func (s *EnergySeries) PriceAt(t time.Time) (usdPerMWh float64, ok bool) {
 	i := s.index(t)
 	if i < 0 || i >= len(s.vals) || !s.has[i] {
@@ -31,11 +34,11 @@ func (s *EnergySeries) PriceAt(t time.Time) (usdPerMWh float64, ok bool) {
 	return s.vals[i], true
 }
 
-// Last returns the last hour of the series.
-func (s *EnergySeries) Last() time.Time { return s.First.Add(time.Duration(len(s.vals)-1) * time.Hour) }
+// Last returns the start of the last interval.
+func (s *EnergySeries) Last() time.Time { return s.First.Add(time.Duration(len(s.vals)-1) * s.Step) }
 
-// Hours returns the number of hours with a price.
-func (s *EnergySeries) Hours() int {
+// Intervals returns the number of intervals with a price.
+func (s *EnergySeries) Intervals() int {
 	n := 0
 	for _, ok := range s.has {
 		if ok {
@@ -49,21 +52,55 @@ func (s *EnergySeries) index(t time.Time) int {
 	if t.Before(s.First) {
 		return -1
 	}
-	return int(t.Sub(s.First) / time.Hour)
+	return int(t.Sub(s.First) / s.Step)
 }
 
+// energyFile is one embedded price file; files of one node are merged.
 type energyFile struct {
 	name, node, tz string
+	format         energyFormat
 }
 
-// energyFiles are the embedded hourly series; files of one node are merged.
+type energyFormat uint8
+
+const (
+	// ercotHourly: `date` as "1/2/2023 3:00:00 PM", hour beginning, local time;
+	// `usd_per_mwh`. The repeated hour when daylight saving ends appears once.
+	ercotHourly energyFormat = iota
+	// ercotSCED: gzip CSV of `sced_timestamp` (local, about every five minutes, one
+	// row per security-constrained dispatch run), `repeat_hour` (true in the second
+	// pass of the hour repeated when daylight saving ends), `usd_per_mwh`. Each run's
+	// price holds for the five-minute interval it falls in.
+	ercotSCED
+)
+
+// energyFiles are the embedded series.
 var energyFiles = []energyFile{
-	{"ercot_lz_west_rt_hourly_2019.csv", "ERCOT:LZ_WEST", "America/Chicago"},
-	{"ercot_lz_west_rt_hourly_2023.csv", "ERCOT:LZ_WEST", "America/Chicago"},
+	{"ercot_lz_west_rt_hourly_2019.csv", "ERCOT:LZ_WEST", "America/Chicago", ercotHourly},
+	{"ercot_lz_west_rt_hourly_2023.csv", "ERCOT:LZ_WEST", "America/Chicago", ercotHourly},
+	{"ercot_hb_west_rt_sced_5min.csv.gz", "ERCOT:HB_WEST", "America/Chicago", ercotSCED},
 }
 
-// readEnergy reads an ERCOT-style hourly file: `date` as "1/2/2023 3:00:00 PM", hour
-// beginning, in the node's local time; `usd_per_mwh`.
+// loadEnergy reads and merges the files of one node.
+func loadEnergy(fsys fs.FS, node string) (*EnergySeries, error) {
+	var out *EnergySeries
+	for _, e := range energyFiles {
+		if e.node != node {
+			continue
+		}
+		s, err := readEnergy(fsys, e)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = s
+			continue
+		}
+		out = mergeEnergy(out, s)
+	}
+	return out, nil
+}
+
 func readEnergy(fsys fs.FS, e energyFile) (*EnergySeries, error) {
 	loc, err := time.LoadLocation(e.tz)
 	if err != nil {
@@ -74,11 +111,22 @@ func readEnergy(fsys fs.FS, e energyFile) (*EnergySeries, error) {
 		return nil, fmt.Errorf("open %s: %w", e.name, err)
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
+	var in io.Reader = f
+	step := time.Hour
+	if e.format == ercotSCED {
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", e.name, err)
+		}
+		defer gz.Close()
+		in, step = gz, 5*time.Minute
+	}
+	r := csv.NewReader(in)
+	r.ReuseRecord = true
 	if _, err := r.Read(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", e.name, err)
 	}
-	s := &EnergySeries{Node: e.node, Location: loc}
+	s := &EnergySeries{Node: e.node, Location: loc, Step: step}
 	for line := 2; ; line++ {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -87,13 +135,25 @@ func readEnergy(fsys fs.FS, e energyFile) (*EnergySeries, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", e.name, err)
 		}
-		t, err := time.ParseInLocation("1/2/2006 3:04:05 PM", rec[0], loc)
+		var t time.Time
+		var price string
+		switch e.format {
+		case ercotHourly:
+			t, err = time.ParseInLocation("1/2/2006 3:04:05 PM", rec[0], loc)
+			price = rec[1]
+		case ercotSCED:
+			t, err = time.ParseInLocation("2006-01-02T15:04:05", rec[0], loc)
+			if err == nil && rec[1] == "true" {
+				t = t.Add(time.Hour) // the second pass of the repeated hour; Go reads the first
+			}
+			price = rec[2]
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: date: %w", e.name, line, err)
 		}
-		v, err := strconv.ParseFloat(rec[1], 64)
+		v, err := strconv.ParseFloat(price, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("%s:%d: price: not a number: %q", e.name, line, rec[1])
+			return nil, fmt.Errorf("%s:%d: price: not a number: %q", e.name, line, price)
 		}
 		s.set(t.UTC(), v)
 	}
@@ -103,10 +163,11 @@ func readEnergy(fsys fs.FS, e energyFile) (*EnergySeries, error) {
 	return s, nil
 }
 
-// set stores v at hour t, growing the series; the series must grow forward.
+// set stores v for the interval holding t, growing the series; a later value in the
+// same interval replaces an earlier one (the latest dispatch run holds).
 func (s *EnergySeries) set(t time.Time, v float64) {
 	if len(s.vals) == 0 {
-		s.First = t.Truncate(time.Hour)
+		s.First = t.Truncate(s.Step)
 	}
 	i := s.index(t)
 	if i < 0 {
@@ -118,35 +179,46 @@ func (s *EnergySeries) set(t time.Time, v float64) {
 	s.vals[i], s.has[i] = v, true
 }
 
-// mergeEnergy returns a series holding both a's and b's hours; b must start after a.
+// mergeEnergy returns a series holding both a's and b's intervals; b must start after
+// a and have the same step.
 func mergeEnergy(a, b *EnergySeries) *EnergySeries {
-	out := &EnergySeries{Node: a.Node, Location: a.Location}
+	out := &EnergySeries{Node: a.Node, Location: a.Location, Step: a.Step}
 	for _, s := range []*EnergySeries{a, b} {
 		for i, ok := range s.has {
 			if ok {
-				out.set(s.First.Add(time.Duration(i)*time.Hour), s.vals[i])
+				out.set(s.First.Add(time.Duration(i)*s.Step), s.vals[i])
 			}
 		}
 	}
 	return out
 }
 
-// Coverage lists the spans of days the series covers, ignoring lone missing hours,
-// e.g. "2019-01-01..2019-12-31, 2023-01-01..2023-12-31".
+// Coverage lists the spans of days the series covers, ignoring gaps shorter than an
+// hour, e.g. "2019-01-01..2019-12-31, 2023-01-01..2023-12-31".
 func (s *EnergySeries) Coverage() string {
 	var parts []string
-	start := -1
-	for i := 0; i <= len(s.has); i++ {
-		on := i < len(s.has) && (s.has[i] || (i+1 < len(s.has) && s.has[i+1] && i > 0 && s.has[i-1]))
-		switch {
-		case on && start < 0:
-			start = i
-		case !on && start >= 0:
-			a := s.First.Add(time.Duration(start) * time.Hour).In(s.Location).Format(time.DateOnly)
-			b := s.First.Add(time.Duration(i-1) * time.Hour).In(s.Location).Format(time.DateOnly)
-			parts = append(parts, a+".."+b)
+	bridge := int(time.Hour / s.Step)
+	start, lastOn := -1, -1
+	flush := func() {
+		a := s.First.Add(time.Duration(start) * s.Step).In(s.Location).Format(time.DateOnly)
+		b := s.First.Add(time.Duration(lastOn) * s.Step).In(s.Location).Format(time.DateOnly)
+		parts = append(parts, a+".."+b)
+	}
+	for i, ok := range s.has {
+		if !ok {
+			continue
+		}
+		if start >= 0 && i-lastOn-1 > bridge {
+			flush()
 			start = -1
 		}
+		if start < 0 {
+			start = i
+		}
+		lastOn = i
+	}
+	if start >= 0 {
+		flush()
 	}
 	return strings.Join(parts, ", ")
 }

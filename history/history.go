@@ -87,8 +87,12 @@ type History struct {
 	fees, fees4            daily // daily fees; every-4th-day samples
 	subsidyBTC             daily
 	height                 []int64 // cumulative blocks before each day of subsidyBTC
-	energy                 map[string]*EnergySeries
 	coverage               []Coverage
+
+	fsys       fs.FS
+	energyMu   sync.Mutex
+	energy     map[string]*EnergySeries // loaded on first use: the five-minute file is large
+	energyErrs map[string]error
 }
 
 var (
@@ -105,7 +109,7 @@ func Default() (*History, error) {
 
 // Load parses the series from fsys, which holds the files of the data package.
 func Load(fsys fs.FS) (*History, error) {
-	h := &History{energy: map[string]*EnergySeries{}}
+	h := &History{fsys: fsys, energy: map[string]*EnergySeries{}, energyErrs: map[string]error{}}
 	files := []struct {
 		name, column string
 		into         *daily
@@ -127,16 +131,6 @@ func Load(fsys fs.FS) (*History, error) {
 	}
 	h.height = cumulativeHeights(h.subsidyBTC)
 	h.coverage = h.spans()
-	for _, e := range energyFiles {
-		s, err := readEnergy(fsys, e)
-		if err != nil {
-			return nil, err
-		}
-		if prev, ok := h.energy[e.node]; ok {
-			s = mergeEnergy(prev, s)
-		}
-		h.energy[e.node] = s
-	}
 	return h, nil
 }
 
@@ -234,19 +228,35 @@ func dayOf(t time.Time) time.Time {
 
 // Nodes lists the wholesale energy nodes with embedded price series.
 func (h *History) Nodes() []string {
-	nodes := make([]string, 0, len(h.energy))
-	for n := range h.energy {
-		nodes = append(nodes, n)
+	var nodes []string
+	for _, e := range energyFiles {
+		if !slices.Contains(nodes, e.node) {
+			nodes = append(nodes, e.node)
+		}
 	}
 	slices.Sort(nodes)
 	return nodes
 }
 
-// Energy returns the hourly price series of a wholesale node, or ENOTFOUND.
+// Energy returns the price series of a wholesale node, or ENOTFOUND. Series load on
+// first use and are shared: callers must not modify them.
 func (h *History) Energy(node string) (*EnergySeries, error) {
-	s, ok := h.energy[node]
-	if !ok {
+	if !slices.Contains(h.Nodes(), node) {
 		return nil, joule.Errorf(joule.ENOTFOUND, "no energy price series for node %q (known: %s)", node, strings.Join(h.Nodes(), ", "))
 	}
+	h.energyMu.Lock()
+	defer h.energyMu.Unlock()
+	if s, ok := h.energy[node]; ok {
+		return s, nil
+	}
+	if err, ok := h.energyErrs[node]; ok {
+		return nil, err
+	}
+	s, err := loadEnergy(h.fsys, node)
+	if err != nil {
+		h.energyErrs[node] = err
+		return nil, err
+	}
+	h.energy[node] = s
 	return s, nil
 }

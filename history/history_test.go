@@ -124,7 +124,7 @@ func TestEnergySeries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := s.Hours(); n != 2*8759 {
+	if n := s.Intervals(); n != 2*8759 {
 		t.Errorf("LZ_WEST hours = %d, want %d (two years of 8759)", n, 2*8759)
 	}
 	// The first 2023 row: 1/1/2023 12:00:00 AM CST (06:00 UTC), -2.02 $/MWh.
@@ -137,5 +137,30 @@ func TestEnergySeries(t *testing.T) {
 	}
 	if _, err := h.Energy("PJM:WESTERN"); joule.ErrorCode(err) != joule.ENOTFOUND {
 		t.Errorf("unknown node: code %q, want %q", joule.ErrorCode(err), joule.ENOTFOUND)
+	}
+}
+
+func TestFiveMinuteSeries(t *testing.T) {
+	h := load(t)
+	s, err := h.Energy("ERCOT:HB_WEST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Step != 5*time.Minute {
+		t.Fatalf("step %v, want 5m", s.Step)
+	}
+	// The first dispatch run, 2024-01-01 00:00:27 CST, priced 14.44 $/MWh.
+	if p, ok := s.PriceAt(time.Date(2024, 1, 1, 6, 2, 0, 0, time.UTC)); !ok || p != 14.44 {
+		t.Errorf("first interval %v, %v; want 14.44", p, ok)
+	}
+	// The hour repeated when daylight saving ended (2024-11-03 01:00 local) has both
+	// passes: 06:00 UTC (CDT) and 07:00 UTC (CST).
+	for _, at := range []time.Time{time.Date(2024, 11, 3, 6, 30, 0, 0, time.UTC), time.Date(2024, 11, 3, 7, 30, 0, 0, time.UTC)} {
+		if _, ok := s.PriceAt(at); !ok {
+			t.Errorf("no price at %v", at)
+		}
+	}
+	if got := s.Coverage(); got != "2024-01-01..2025-02-25" {
+		t.Errorf("coverage %q", got)
 	}
 }

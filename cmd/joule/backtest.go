@@ -159,6 +159,7 @@ func newBacktestCmd(g *globals) *cobra.Command {
 		from, to    string
 		out         string
 		hybridShare float64
+		node        string
 		gpuLife     float64
 	)
 	cmd := &cobra.Command{
@@ -187,6 +188,11 @@ timeseries.csv, power.png, margin.png and index.html.`,
 			spec, lookup, err := f.loadSite(cmd.Context(), g)
 			if err != nil {
 				return err
+			}
+			if node != "" {
+				site := *spec.Site
+				site.Energy = joule.EnergyPriceModel{Kind: joule.EnergyWholesale, Node: node, AdderUSDPerMWh: site.Energy.AdderUSDPerMWh}
+				spec.Site = &site
 			}
 			gpu, _ := spec.GPUModel()
 			if f.gpuModel != "" {
@@ -225,6 +231,7 @@ timeseries.csv, power.png, margin.png and index.html.`,
 	cmd.Flags().StringVar(&from, "from", "", "first day, YYYY-MM-DD")
 	cmd.Flags().StringVar(&to, "to", "", "last day (inclusive), YYYY-MM-DD")
 	cmd.Flags().StringVar(&out, "out", "", "directory for the report files (summary.json, timeseries.csv, charts, index.html)")
+	cmd.Flags().StringVar(&node, "node", "", "price energy at this wholesale node instead of the site's (ERCOT:LZ_WEST hourly 2019 and 2023, ERCOT:HB_WEST five-minute 2024-01..2025-02); the site's adder is kept")
 	cmd.Flags().Float64Var(&hybridShare, "hybrid-share", 0.5, "share of every miner fleet the hybrid strategy converts to GPU servers")
 	cmd.Flags().Float64Var(&gpuLife, "gpu-life-years", 5, "GPU server life, for the conversions' depreciation")
 	_ = cmd.MarkFlagRequired("from")
