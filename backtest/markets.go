@@ -16,8 +16,8 @@ import (
 // marketInputs are what the markets of a backtest are built from.
 type marketInputs struct {
 	site        *joule.Site
-	from, to    time.Time      // days, to inclusive
-	loc         *time.Location // whose days: the energy market's local time
+	from, to    time.Time             // days, to inclusive
+	loc         *time.Location        // whose days: the energy market's local time
 	series      *history.EnergySeries // the wholesale series, nil for a tariff
 	hist        *history.History
 	poolFee     float64
