@@ -1,7 +1,6 @@
 package backtest_test
 
 import (
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,29 +8,9 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/backtest"
-	"github.com/joule-site/joule/catalog"
 	"github.com/joule-site/joule/dispatch"
 	"github.com/joule-site/joule/history"
-	"github.com/joule-site/joule/manifest"
 )
-
-// westTexas is the example site, resolved against the catalog.
-func westTexas(t testing.TB) *backtest.SiteSpec {
-	t.Helper()
-	data, err := os.ReadFile("../examples/west-texas.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := manifest.Parse("west-texas.yaml", data, catalog.Lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, err := backtest.NewSiteSpec(m.Sites[0], m.Fleets, catalog.Lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return spec
-}
 
 func config(t testing.TB, from, to string) backtest.Config {
 	t.Helper()
@@ -46,7 +25,7 @@ func config(t testing.TB, from, to string) backtest.Config {
 	f, _ := time.Parse(time.DateOnly, from)
 	e, _ := time.Parse(time.DateOnly, to)
 	return backtest.Config{
-		Site: westTexas(t), From: f, To: e, History: h, GPUPrice: gpu, Utilization: 0.85,
+		Site: backtest.WestTexasForTest(t), From: f, To: e, History: h, GPUPrice: gpu, Utilization: 0.85,
 		Hysteresis: dispatch.DefaultHysteresis, HybridShare: 0.5, GPULifeYears: 5,
 	}
 }

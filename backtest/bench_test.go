@@ -1,31 +1,17 @@
 package backtest
 
 import (
-	"os"
 	"testing"
 	"time"
 
-	"github.com/joule-site/joule/catalog"
 	"github.com/joule-site/joule/dispatch"
 	"github.com/joule-site/joule/history"
-	"github.com/joule-site/joule/manifest"
 )
 
 // benchMarkets is the example site and its 2023 hourly markets.
 func benchMarkets(b *testing.B) (*SiteSpec, []dispatch.Market) {
 	b.Helper()
-	data, err := os.ReadFile("../examples/west-texas.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := manifest.Parse("west-texas.yaml", data, catalog.Lookup)
-	if err != nil {
-		b.Fatal(err)
-	}
-	spec, err := NewSiteSpec(m.Sites[0], m.Fleets, catalog.Lookup)
-	if err != nil {
-		b.Fatal(err)
-	}
+	spec := WestTexasForTest(b)
 	h, err := history.Default()
 	if err != nil {
 		b.Fatal(err)

@@ -2,7 +2,6 @@ package backtest
 
 import (
 	"math"
-	"os"
 	"reflect"
 	"slices"
 	"testing"
@@ -12,26 +11,7 @@ import (
 	"github.com/joule-site/joule/catalog"
 	"github.com/joule-site/joule/dispatch"
 	"github.com/joule-site/joule/history"
-	"github.com/joule-site/joule/manifest"
 )
-
-// planExampleSite is examples/west-texas.yaml resolved against the catalog.
-func planExampleSite(t testing.TB) *SiteSpec {
-	t.Helper()
-	data, err := os.ReadFile("../examples/west-texas.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := manifest.Parse("west-texas.yaml", data, catalog.Lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, err := NewSiteSpec(m.Sites[0], m.Fleets, catalog.Lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return spec
-}
 
 // planExampleConfig converts 20 MW of the example site to 8×H100 servers on 2024-06-01.
 func planExampleConfig(t testing.TB, paths, years int) PlanConfig {
@@ -45,7 +25,7 @@ func planExampleConfig(t testing.TB, paths, years int) PlanConfig {
 		t.Fatal("no h100-sxm in the catalog")
 	}
 	return PlanConfig{
-		Site: planExampleSite(t), ConvertMW: 20, GPU: gpu,
+		Site: WestTexasForTest(t), ConvertMW: 20, GPU: gpu,
 		At:    time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC),
 		Years: years, Paths: paths, Seed: 42, History: h,
 		PoolFee: 0.02, DiscountRate: 0.10, GPUUSDPerHour: 2,
@@ -64,7 +44,7 @@ func runPlan(t *testing.T, cfg PlanConfig) *PlanReport {
 }
 
 func TestPlanConversionRetiresLeastEfficientFirst(t *testing.T) {
-	site := planExampleSite(t)
+	site := WestTexasForTest(t)
 	gpu, _ := catalog.Lookup("h100-sxm")
 	tests := []struct {
 		mw      float64

@@ -52,6 +52,16 @@ func (f *dispatchFlags) add(cmd *cobra.Command) {
 	_ = cmd.MarkFlagRequired("site")
 }
 
+// setup reads the policy settings and the site that every modelling command needs.
+func (f *dispatchFlags) setup(ctx context.Context, g *globals) (dispatch.Hysteresis, *backtest.SiteSpec, func(string) (*joule.HardwareModel, bool), error) {
+	h, err := f.hysteresis()
+	if err != nil {
+		return h, nil, nil, err
+	}
+	spec, lookup, err := f.loadSite(ctx, g)
+	return h, spec, lookup, err
+}
+
 func (f *dispatchFlags) hysteresis() (dispatch.Hysteresis, error) {
 	if f.minOn < 0 || f.minOff < 0 || f.warmup < 0 || f.band < 0 {
 		return dispatch.Hysteresis{}, joule.Errorf(joule.EINVALID, "band, minimum times and warm-up must not be negative")
@@ -181,11 +191,7 @@ timeseries.csv, power.png, margin.png and index.html.`,
 			if err != nil {
 				return joule.Errorf(joule.EINVALID, "--to: want YYYY-MM-DD, got %q", to)
 			}
-			h, err := f.hysteresis()
-			if err != nil {
-				return err
-			}
-			spec, lookup, err := f.loadSite(cmd.Context(), g)
+			h, spec, lookup, err := f.setup(cmd.Context(), g)
 			if err != nil {
 				return err
 			}

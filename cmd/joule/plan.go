@@ -45,11 +45,7 @@ it writes plan.json, npv.png, cashflow.png and index.html.`,
 			if len(util) != 2 || len(drift) != 2 {
 				return joule.Errorf(joule.EINVALID, "--utilization-range and --gpu-drift-range take two numbers: low,high")
 			}
-			h, err := f.hysteresis()
-			if err != nil {
-				return err
-			}
-			spec, lookup, err := f.loadSite(cmd.Context(), g)
+			h, spec, lookup, err := f.setup(cmd.Context(), g)
 			if err != nil {
 				return err
 			}
