@@ -1,0 +1,57 @@
+package joule
+
+import "time"
+
+// DeviceState is what a machine is doing, as its telemetry shows it.
+type DeviceState string
+
+// Device states.
+const (
+	StateRunning  DeviceState = "running"  // hashing, or a GPU server powered and serving
+	StateSleeping DeviceState = "sleeping" // curtailed: hash boards off, control board up
+	StateRamping  DeviceState = "ramping"  // waking or going to sleep
+	StateOff      DeviceState = "off"      // powered down
+	StateUnknown  DeviceState = "unknown"  // no answer, or an answer that says nothing
+)
+
+// Device is one machine a site's agent talks to: a miner on the cgminer API family or a
+// GPU server.
+type Device struct {
+	ID       int64        `json:"id"`
+	Site     string       `json:"site"`
+	Fleet    string       `json:"fleet,omitempty"`
+	Name     string       `json:"name"`
+	Address  string       `json:"address"` // host:port of its control interface
+	Model    string       `json:"model,omitempty"`
+	Kind     HardwareKind `json:"kind"`
+	Firmware string       `json:"firmware,omitempty"`
+}
+
+// Telemetry is one reading of a device, normalized across firmware. PowerW is zero
+// and PowerKnown false when the firmware does not report power.
+type Telemetry struct {
+	Address     string      `json:"address"`
+	At          time.Time   `json:"at"`
+	Firmware    string      `json:"firmware"`
+	Model       string      `json:"model,omitempty"`
+	State       DeviceState `json:"state"`
+	HashrateTHs float64     `json:"hashrate_ths"`
+	PowerW      Watts       `json:"power_w,omitempty"`
+	PowerKnown  bool        `json:"power_known"`
+	PowerLimitW Watts       `json:"power_limit_w,omitempty"`
+	Pools       []Pool      `json:"pools"`
+	UptimeS     int64       `json:"uptime_s"`
+	TempC       float64     `json:"temp_c,omitempty"`
+	// GPU servers: utilization and memory, averaged over the server's GPUs.
+	GPUUtilization float64 `json:"gpu_utilization,omitempty"`
+	GPUMemoryUsedB int64   `json:"gpu_memory_used_bytes,omitempty"`
+}
+
+// Pool is a mining pool a miner is configured with.
+type Pool struct {
+	URL      string `json:"url"`
+	User     string `json:"user"`
+	Status   string `json:"status"` // as the firmware says it: "Alive", "Dead", …
+	Priority int    `json:"priority"`
+	Active   bool   `json:"active"` // the pool the miner is hashing for
+}
