@@ -12,11 +12,15 @@ const module = "github.com/joule-site/joule"
 // Packages that decide things and do no I/O of their own. They may import the root
 // package and each other, never an adapter.
 var logic = map[string]bool{
+	"agent": true, "exchange": true, "ledger": true,
 	"backtest": true, "catalog": true, "data": true, "dispatch": true, "econ": true, "history": true, "manifest": true, "pricing": true,
 }
 
 // Adapters speak a technology; only cmd/joule wires them together.
-var adapters = map[string]bool{"sqlite": true, "http": true, "storetest": true, "render": true}
+var adapters = map[string]bool{
+	"sqlite": true, "http": true, "storetest": true, "render": true,
+	"cgminer": true, "sim": true, "bitcoind": true, "feeds": true, "nvml": true,
+}
 
 // TestPackageBoundaries keeps the layout honest: the root package imports only the
 // standard library, logic packages import no adapter, and adapters do not import each

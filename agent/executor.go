@@ -1,0 +1,167 @@
+// Package agent runs next to a site's devices: it finds them, reads their telemetry,
+// carries out the dispatch plan with bounded concurrency and retries, and verifies by
+// telemetry that power really moved — an accepted command is not a curtailment. A
+// device that answers garbage, hangs or closes early costs that device, never the agent.
+package agent
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/joule-site/joule"
+)
+
+// Driver talks to one kind of device by address. The cgminer client and the GPU
+// server client implement it.
+type Driver interface {
+	// Status reads the device's telemetry.
+	Status(ctx context.Context, addr string) (*joule.Telemetry, error)
+	// Sleep curtails the device (hash boards off, or GPUs idle); Wake resumes it.
+	Sleep(ctx context.Context, addr string) error
+	Wake(ctx context.Context, addr string) error
+}
+
+// Action is what a command asks a device to do.
+type Action string
+
+// Actions.
+const (
+	ActionSleep Action = "sleep"
+	ActionWake  Action = "wake"
+)
+
+// Command asks one device to act.
+type Command struct {
+	Address string `json:"address"`
+	Action  Action `json:"action"`
+}
+
+// Result is what became of one command: when it was acknowledged and when telemetry
+// showed it done.
+type Result struct {
+	Command
+	Attempts   int           `json:"attempts"`
+	Acked      bool          `json:"acked"`
+	AckAfter   time.Duration `json:"ack_after_ns"`
+	Verified   bool          `json:"verified"`
+	VerifyAt   time.Duration `json:"verified_after_ns"`
+	PowerW     joule.Watts   `json:"power_w"` // last reading, when the device reports power
+	PowerKnown bool          `json:"power_known"`
+	Err        string        `json:"error,omitempty"`
+}
+
+// Executor carries out commands with bounded concurrency, retries and verification.
+type Executor struct {
+	Driver      Driver
+	Concurrency int           // commands in flight at once
+	Retries     int           // further attempts after a failed one
+	Backoff     time.Duration // wait before a retry, doubling each time
+	// Timeout bounds each call to a device; VerifyTimeout the wait for telemetry to
+	// show the command done, polling every PollInterval.
+	Timeout       time.Duration
+	VerifyTimeout time.Duration
+	PollInterval  time.Duration
+	Now           func() time.Time
+}
+
+// DefaultExecutor returns an executor with settings fit for a LAN of miners.
+func DefaultExecutor(d Driver) *Executor {
+	return &Executor{Driver: d, Concurrency: 256, Retries: 2, Backoff: 200 * time.Millisecond,
+		Timeout: 3 * time.Second, VerifyTimeout: 90 * time.Second, PollInterval: 500 * time.Millisecond, Now: time.Now}
+}
+
+// Run carries out every command and returns their results in the same order. It
+// returns when each command is verified or has failed, or ctx ends. onResult, when
+// set, is called as each result is final (from several goroutines at once).
+func (e *Executor) Run(ctx context.Context, cmds []Command, onResult func(Result)) []Result {
+	results := make([]Result, len(cmds))
+	sem := make(chan struct{}, max(e.Concurrency, 1))
+	var wg sync.WaitGroup
+	for i := range cmds {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i] = e.one(ctx, cmds[i])
+			if onResult != nil {
+				onResult(results[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// one sends a command, retrying while it is not acknowledged, then polls telemetry
+// until the device shows it done.
+func (e *Executor) one(ctx context.Context, c Command) Result {
+	r := Result{Command: c}
+	start := e.Now()
+	backoff := e.Backoff
+	var err error
+	for r.Attempts = 1; ; r.Attempts++ {
+		cctx, cancel := context.WithTimeout(ctx, e.Timeout)
+		switch c.Action {
+		case ActionSleep:
+			err = e.Driver.Sleep(cctx, c.Address)
+		case ActionWake:
+			err = e.Driver.Wake(cctx, c.Address)
+		default:
+			err = joule.Errorf(joule.EINVALID, "unknown action %q", c.Action)
+		}
+		cancel()
+		if err == nil || r.Attempts > e.Retries || ctx.Err() != nil || joule.ErrorCode(err) == joule.EINVALID {
+			break
+		}
+		if !sleepCtx(ctx, backoff) {
+			break
+		}
+		backoff *= 2
+	}
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	r.Acked, r.AckAfter = true, e.Now().Sub(start)
+
+	want := joule.StateSleeping
+	if c.Action == ActionWake {
+		want = joule.StateRunning
+	}
+	deadline := start.Add(e.VerifyTimeout)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, e.Timeout)
+		t, err := e.Driver.Status(cctx, c.Address)
+		cancel()
+		if err == nil {
+			r.PowerW, r.PowerKnown = t.PowerW, t.PowerKnown
+			if t.State == want {
+				r.Verified, r.VerifyAt = true, e.Now().Sub(start)
+				return r
+			}
+		}
+		if !e.Now().Before(deadline) || !sleepCtx(ctx, e.PollInterval) {
+			r.Err = "not verified: telemetry did not show the device " + string(want)
+			if err != nil {
+				r.Err += " (" + err.Error() + ")"
+			}
+			return r
+		}
+	}
+}
+
+// sleepCtx waits d or until ctx ends, reporting whether the wait completed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
