@@ -27,6 +27,7 @@ func TestStore(t *testing.T) {
 					Fleets:    sqlite.NewFleetService(db),
 					Models:    sqlite.NewHardwareService(db),
 					Manifests: sqlite.NewManifestService(db),
+					Live:      sqlite.NewLiveService(db),
 				}
 			})
 		})

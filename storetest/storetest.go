@@ -32,6 +32,7 @@ type Store struct {
 	Fleets    joule.FleetService
 	Models    joule.HardwareService
 	Manifests joule.ManifestService
+	Live      joule.LiveService
 }
 
 // Run runs every conformance test as a subtest of t. For each, open returns a fresh,
@@ -55,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
 		{"EnergyRoundTrip", testEnergyRoundTrip},
 		{"ModelRoundTrip", testModelRoundTrip},
 		{"ConcurrentApply", testConcurrentApply},
+		{"DemandResponses", testDemandResponses},
+		{"Plans", testPlans},
+		{"AuditLog", testAuditLog},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,85 @@
+package joule
+
+import (
+	"context"
+	"time"
+)
+
+// SitePlan is what the server asks a site's agent to run for one interval: for each
+// fleet, how many machines run and at what power setting. Its allocation is never
+// above CapW. An agent that hears nothing new after ValidUntil falls back to its safe
+// state.
+type SitePlan struct {
+	Site       string        `json:"site"`
+	Seq        int64         `json:"seq"` // increases with every plan of the site
+	At         time.Time     `json:"at"`
+	ValidUntil time.Time     `json:"valid_until"`
+	Reason     string        `json:"reason"` // "interval", "price spike", "demand response", "stale feeds"
+	CapW       Watts         `json:"cap_w"`
+	AllocatedW Watts         `json:"allocated_w"`
+	Fleets     []FleetTarget `json:"fleets"`
+	// EnergyUSDPerMWh and HashpriceUSDPerPHDay are the market the plan was made on.
+	EnergyUSDPerMWh      float64 `json:"energy_usd_per_mwh"`
+	HashpriceUSDPerPHDay float64 `json:"hashprice_usd_per_ph_day"`
+}
+
+// FleetTarget is one fleet's part of a plan.
+type FleetTarget struct {
+	Fleet      string       `json:"fleet"`
+	Kind       HardwareKind `json:"kind"`
+	Machines   int          `json:"machines"`   // machines in the fleet
+	Running    int          `json:"running"`    // machines to run; the rest sleep
+	PowerFrac  float64      `json:"power_frac"` // running machines' power as a fraction of stock
+	AllocatedW Watts        `json:"allocated_w"`
+}
+
+// DemandResponse is an event in which the grid asks a site to draw at most ReduceToW
+// from Deadline until End.
+type DemandResponse struct {
+	ID        int64     `json:"id"`
+	Site      string    `json:"site"`
+	ReduceToW Watts     `json:"reduce_to_w"`
+	Deadline  time.Time `json:"deadline"`
+	End       time.Time `json:"end"` // zero: until cancelled
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AuditKind says what an audit event records.
+type AuditKind string
+
+// Audit kinds, in the order a demand-response event produces them.
+const (
+	AuditEvent   AuditKind = "event"   // a demand-response event or a stale feed
+	AuditPlan    AuditKind = "plan"    // a plan was made
+	AuditCommand AuditKind = "command" // a command was sent to a device
+	AuditAck     AuditKind = "ack"     // the device accepted it
+	AuditVerify  AuditKind = "verify"  // telemetry showed it done (or did not: Detail says)
+	AuditReport  AuditKind = "report"  // an agent reported the site's measured power
+)
+
+// Audit is one line of a site's audit log: every command, acknowledgement and
+// verification, and the plans and events behind them.
+type Audit struct {
+	ID     int64     `json:"id"`
+	Site   string    `json:"site"`
+	At     time.Time `json:"at"`
+	Kind   AuditKind `json:"kind"`
+	Seq    int64     `json:"seq,omitempty"`    // the plan it belongs to
+	Device string    `json:"device,omitempty"` // address
+	Detail string    `json:"detail"`
+}
+
+// LiveService stores what live operations produce: demand-response events, plans and
+// the audit log.
+type LiveService interface {
+	CreateDemandResponse(ctx context.Context, dr *DemandResponse) error
+	// DemandResponses returns a site's events that have not ended at t.
+	DemandResponses(ctx context.Context, site string, t time.Time) ([]*DemandResponse, error)
+	// SavePlan stores a plan, giving it the site's next Seq.
+	SavePlan(ctx context.Context, p *SitePlan) error
+	// LatestPlan returns the site's newest plan, or ENOTFOUND.
+	LatestPlan(ctx context.Context, site string) (*SitePlan, error)
+	AppendAudit(ctx context.Context, events ...*Audit) error
+	// AuditLog returns a site's audit events after id afterID, oldest first, at most limit.
+	AuditLog(ctx context.Context, site string, afterID int64, limit int) ([]*Audit, error)
+}
