@@ -127,10 +127,10 @@ func convert(site *SiteSpec, convertW float64, gpu *joule.HardwareModel, resaleU
 func (c *conversion) subSites(site *SiteSpec, gpu *joule.HardwareModel, h dispatch.Hysteresis) (baseline, converted dispatch.Site) {
 	baseline = dispatch.Site{CapW: site.Site.PowerCapW, PUE: site.Site.PUE, Rule: dispatch.RuleMerit, Hysteresis: h}
 	for _, r := range c.retired {
-		baseline.Units = append(baseline.Units, unitOf(r.fleet.Name, r.fleet.Model, r.count))
+		baseline.Units = append(baseline.Units, dispatch.UnitOf(r.fleet.Name, r.fleet.Model, r.count))
 	}
 	converted = baseline
-	converted.Units = []dispatch.Unit{unitOf("converted-"+gpu.ID, gpu, c.servers)}
+	converted.Units = []dispatch.Unit{dispatch.UnitOf("converted-"+gpu.ID, gpu, c.servers)}
 	return baseline, converted
 }
 

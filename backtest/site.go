@@ -41,16 +41,9 @@ func NewSiteSpec(site *joule.Site, fleets []*joule.Fleet, lookup ModelLookup) (*
 func (s *SiteSpec) Dispatch(rule dispatch.Rule, h dispatch.Hysteresis) dispatch.Site {
 	d := dispatch.Site{CapW: s.Site.PowerCapW, PUE: s.Site.PUE, Rule: rule, Hysteresis: h}
 	for _, f := range s.Fleets {
-		d.Units = append(d.Units, unitOf(f.Name, f.Model, f.Count))
+		d.Units = append(d.Units, dispatch.UnitOf(f.Name, f.Model, f.Count))
 	}
 	return d
-}
-
-func unitOf(name string, m *joule.HardwareModel, count int) dispatch.Unit {
-	return dispatch.Unit{
-		Name: name, Kind: m.Kind, Count: count, PowerW: m.PowerW, IdleW: m.IdleW,
-		HashrateTHs: m.HashrateTHs, GPUs: m.GPUs,
-	}
 }
 
 // Converted returns the site with share (0..1] of every ASIC fleet's machines replaced

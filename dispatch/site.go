@@ -52,6 +52,14 @@ type Unit struct {
 	GPUs int
 }
 
+// UnitOf is a fleet of count machines of model m as the policy sees it.
+func UnitOf(name string, m *joule.HardwareModel, count int) Unit {
+	return Unit{
+		Name: name, Kind: m.Kind, Count: count, PowerW: m.PowerW, IdleW: m.IdleW,
+		HashrateTHs: m.HashrateTHs, GPUs: m.GPUs,
+	}
+}
+
 // Rule is how the policy decides which flexible load runs.
 type Rule uint8
 

@@ -1,0 +1,124 @@
+package cgminer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/joule-site/joule"
+)
+
+// LuxOS write commands (curtail, profileset, …) take a session id as their first
+// parameter: "curtail" with parameter "SESSION_ID,sleep". A session comes from logon,
+// whose reply carries SESSION[0].SessionID; LuxOS keeps one session at a time and
+// answers a second logon with Code 402 "Another session is active". Read from
+// LuxorLabs/luxos-tooling (asyncops.py) and pyasic's LUXMiner RPC; no recorded logon or
+// curtail reply was found (see testdata/SOURCES.md), so the tests run these against a
+// peer written from that description.
+
+// Curtail actions of LuxOS's curtail command.
+const (
+	CurtailSleep  = "sleep"  // hash boards off, control board up
+	CurtailWakeup = "wakeup" // back to hashing; LuxOS takes tens of seconds to ramp
+)
+
+// Logon opens a LuxOS session and returns its id. When another session is active
+// (Code 402), it returns the id of that session as the session command reports it.
+func (c *Client) Logon(ctx context.Context) (string, error) {
+	id, _, err := c.logon(ctx)
+	return id, err
+}
+
+// logon also reports whether the session is this client's own (to log off after use).
+func (c *Client) logon(ctx context.Context) (id string, owned bool, err error) {
+	r, err := c.Command(ctx, "logon")
+	if err == nil {
+		if id := r.First("SESSION").String("SessionID"); id != "" {
+			return id, true, nil
+		}
+		return "", false, fmt.Errorf("miner %s: logon: reply has no SessionID", c.addr)
+	}
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != CodeSessionActive {
+		return "", false, err
+	}
+	r, serr := c.Command(ctx, "session")
+	if serr == nil {
+		if id := r.First("SESSION").String("SessionID"); id != "" {
+			return id, false, nil
+		}
+	}
+	return "", false, err
+}
+
+// Logoff closes a LuxOS session.
+func (c *Client) Logoff(ctx context.Context, sessionID string) error {
+	_, err := c.Command(ctx, "logoff", sessionID)
+	return err
+}
+
+// withSession runs a LuxOS write command inside a session, and logs off afterwards
+// when the session was opened for it.
+func (c *Client) withSession(ctx context.Context, command string, params ...string) (*Reply, error) {
+	id, owned, err := c.logon(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if owned {
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+			defer cancel()
+			_ = c.Logoff(ctx, id) // the session expires on its own if this fails
+		}()
+	}
+	return c.Command(ctx, command, append([]string{id}, params...)...)
+}
+
+// Curtail sends LuxOS's curtail command: CurtailSleep or CurtailWakeup.
+func (c *Client) Curtail(ctx context.Context, action string) error {
+	if action != CurtailSleep && action != CurtailWakeup {
+		return joule.Errorf(joule.EINVALID, "curtail action %q: use %q or %q", action, CurtailSleep, CurtailWakeup)
+	}
+	_, err := c.withSession(ctx, "curtail", action)
+	return err
+}
+
+// Profile is a LuxOS power profile: a frequency step with the power and hashrate
+// LuxOS expects of it (luxminer/profiles-s19kpro.json).
+type Profile struct {
+	Name         string      `json:"name"` // "290MHz"
+	PowerW       joule.Watts `json:"power_w"`
+	HashrateTHs  float64     `json:"hashrate_ths"`
+	FrequencyMHz float64     `json:"frequency_mhz"`
+	VoltageV     float64     `json:"voltage_v"`
+	Step         int         `json:"step"` // LuxOS's step, sent as a string ("-12")
+}
+
+// Profiles reads LuxOS's power profiles.
+func (c *Client) Profiles(ctx context.Context) ([]Profile, error) {
+	r, err := c.Command(ctx, "profiles")
+	if err != nil {
+		return nil, err
+	}
+	var out []Profile
+	for _, p := range r.Section("PROFILES") {
+		w, _ := p.Float("Watts")
+		th, _ := p.Float("Hashrate")
+		f, _ := p.Float("Frequency")
+		v, _ := p.Float("Voltage")
+		step, _ := p.Int("Step")
+		out = append(out, Profile{Name: p.String("Profile Name"), PowerW: joule.Watts(math.Round(w)),
+			HashrateTHs: th, FrequencyMHz: f, VoltageV: v, Step: int(step)})
+	}
+	return out, nil
+}
+
+// SetProfile switches LuxOS to the named power profile (profileset).
+func (c *Client) SetProfile(ctx context.Context, name string) error {
+	if name == "" {
+		return joule.Errorf(joule.EINVALID, "profile name is empty")
+	}
+	_, err := c.withSession(ctx, "profileset", name)
+	return err
+}

@@ -1,0 +1,158 @@
+// Package live runs the dispatch policy on the live system: every interval, at once
+// when the energy price spikes or a demand-response event arrives, it plans each site
+// with the same policy backtests run, stores the plan for the site's agent, and writes
+// the audit log. When a feed goes stale it plans a safe state instead: miners stop
+// (their value is unknown), firm leases keep their power.
+package live
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/dispatch"
+)
+
+// Market is what the loop knows of prices now. Each reading says whether it is fresh.
+type Market interface {
+	// Hashprice is net of pool fee, USD per PH/s per day.
+	Hashprice(now time.Time) (usdPerPHDay float64, fresh bool)
+	// Energy is the site's price now, USD per MWh.
+	Energy(site *joule.Site, now time.Time) (usdPerMWh float64, fresh bool)
+	// GPU is the open-market price of a GPU-hour and the share of capacity that sells.
+	GPU(now time.Time) (usdPerHour, utilization float64)
+}
+
+// ModelSource finds hardware models by id (the catalog and the user's).
+type ModelSource interface {
+	AllModels(ctx context.Context) ([]*joule.HardwareModel, error)
+}
+
+// Loop plans every site on a schedule. Set the fields, then Run.
+type Loop struct {
+	Sites  joule.SiteService
+	Fleets joule.FleetService
+	Models ModelSource
+	Live   joule.LiveService
+	Market Market
+
+	Interval   time.Duration // between plans; 60 s by default
+	Hysteresis dispatch.Hysteresis
+	// SpikeUSDPerMWh is how far the energy price must move from the last plan's to
+	// plan again at once, checked every SpikeCheck.
+	SpikeUSDPerMWh float64
+	SpikeCheck     time.Duration
+	Now            func() time.Time
+
+	mu      sync.Mutex
+	sites   map[string]*siteState
+	trigger chan string
+}
+
+// siteState is what the loop keeps per site between plans.
+type siteState struct {
+	key    string // what the policy was built from; rebuilt when it changes
+	policy *dispatch.Policy
+	state  *dispatch.State
+	plan   dispatch.Plan
+	last   *joule.SitePlan
+}
+
+// safeEnergyUSDPerMWh is the price the loop plans with when the energy feed is stale:
+// high enough that no flexible load runs.
+const safeEnergyUSDPerMWh = 1e9
+
+// Trigger asks the loop to plan a site now (a demand-response event, an operator).
+func (l *Loop) Trigger(site string) {
+	l.init()
+	select {
+	case l.trigger <- site:
+	default: // a plan is already pending
+	}
+}
+
+func (l *Loop) init() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.trigger == nil {
+		l.trigger = make(chan string, 64)
+		l.sites = map[string]*siteState{}
+	}
+}
+
+// Run plans every site each Interval, and a site at once when triggered or when its
+// energy price jumps, until ctx ends.
+func (l *Loop) Run(ctx context.Context) error {
+	l.init()
+	interval, spike := l.Interval, l.SpikeCheck
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	if spike <= 0 {
+		spike = 5 * time.Second
+	}
+	l.planAll(ctx, "interval")
+	tick, check := time.NewTicker(interval), time.NewTicker(spike)
+	defer tick.Stop()
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			l.planAll(ctx, "interval")
+		case site := <-l.trigger:
+			if _, err := l.PlanSite(ctx, site, "triggered"); err != nil {
+				l.audit(ctx, site, 0, fmt.Sprintf("planning failed: %v", err))
+			}
+		case <-check.C:
+			l.checkSpikes(ctx)
+		}
+	}
+}
+
+func (l *Loop) planAll(ctx context.Context, reason string) {
+	sites, err := l.Sites.Sites(ctx)
+	if err != nil {
+		return
+	}
+	for _, s := range sites {
+		if _, err := l.PlanSite(ctx, s.Name, reason); err != nil {
+			l.audit(ctx, s.Name, 0, fmt.Sprintf("planning failed: %v", err))
+		}
+	}
+}
+
+// checkSpikes plans a site again when its energy price moved more than the spike
+// threshold since its last plan.
+func (l *Loop) checkSpikes(ctx context.Context) {
+	threshold := l.SpikeUSDPerMWh
+	if threshold <= 0 {
+		threshold = 25
+	}
+	l.mu.Lock()
+	var due []string
+	for name, st := range l.sites {
+		if st.last == nil {
+			continue
+		}
+		site, err := l.Sites.Site(ctx, name)
+		if err != nil {
+			continue
+		}
+		if p, fresh := l.Market.Energy(site, l.Now()); fresh && math.Abs(p-st.last.EnergyUSDPerMWh) > threshold {
+			due = append(due, name)
+		}
+	}
+	l.mu.Unlock()
+	for _, name := range due {
+		_, _ = l.PlanSite(ctx, name, "price spike")
+	}
+}
+
+func (l *Loop) audit(ctx context.Context, site string, seq int64, detail string) {
+	_ = l.Live.AppendAudit(ctx, &joule.Audit{Site: site, At: l.Now(), Kind: joule.AuditEvent, Seq: seq, Detail: detail})
+}

@@ -1,0 +1,140 @@
+package live_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/catalog"
+	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/live"
+	"github.com/joule-site/joule/manifest"
+	"github.com/joule-site/joule/sqlite"
+)
+
+// market is a fixed market for tests: prices the test sets, fresh unless told.
+type market struct {
+	hashprice, energy, gpu float64
+	staleEnergy            bool
+}
+
+func (m *market) Hashprice(time.Time) (float64, bool)           { return m.hashprice, true }
+func (m *market) Energy(*joule.Site, time.Time) (float64, bool) { return m.energy, !m.staleEnergy }
+func (m *market) GPU(time.Time) (float64, float64)              { return m.gpu, 0.85 }
+
+type clock struct{ t time.Time }
+
+func (c *clock) Now() time.Time { return c.t }
+
+func setup(t *testing.T) (*live.Loop, *market, *clock, *sqlite.LiveService) {
+	t.Helper()
+	db := sqlite.NewDB(t.TempDir() + "/joule.db")
+	c := &clock{t: time.Date(2024, 7, 1, 12, 0, 0, 0, time.UTC)}
+	db.Now = c.Now
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	data, err := os.ReadFile("../examples/west-texas.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := manifest.Parse("west-texas.yaml", data, catalog.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlite.NewManifestService(db).Apply(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	mk := &market{hashprice: 55, energy: 30, gpu: 2}
+	lv := sqlite.NewLiveService(db)
+	l := &live.Loop{
+		Sites: sqlite.NewSiteService(db), Fleets: sqlite.NewFleetService(db), Live: lv,
+		Models: catalog.Models{User: sqlite.NewHardwareService(db)}, Market: mk,
+		Interval: time.Minute, Hysteresis: dispatch.DefaultHysteresis, Now: c.Now,
+	}
+	return l, mk, c, lv
+}
+
+func fleet(p *joule.SitePlan, name string) joule.FleetTarget {
+	for _, f := range p.Fleets {
+		if f.Fleet == name {
+			return f
+		}
+	}
+	return joule.FleetTarget{}
+}
+
+func TestPlanStoredAndAudited(t *testing.T) {
+	l, _, _, lv := setup(t)
+	ctx := context.Background()
+	p, err := l.PlanSite(ctx, "west-texas", "interval")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Seq != 1 || p.AllocatedW > p.CapW || fleet(p, "hall-a-s21").Running != 6000 {
+		t.Errorf("plan %+v", p)
+	}
+	got, err := lv.LatestPlan(ctx, "west-texas")
+	if err != nil || got.Seq != 1 {
+		t.Fatalf("stored plan %+v, %v", got, err)
+	}
+	log, _ := lv.AuditLog(ctx, "west-texas", 0, 0)
+	if len(log) != 1 || log[0].Kind != joule.AuditPlan || !strings.Contains(log[0].Detail, "hall-a-s21 6000/6000") {
+		t.Errorf("audit %+v", log)
+	}
+}
+
+func TestDemandResponseLowersTheCap(t *testing.T) {
+	l, _, c, lv := setup(t)
+	ctx := context.Background()
+	if _, err := l.PlanSite(ctx, "west-texas", "interval"); err != nil {
+		t.Fatal(err)
+	}
+	dr := &joule.DemandResponse{Site: "west-texas", ReduceToW: 5_000_000, Deadline: c.t.Add(60 * time.Second), End: c.t.Add(time.Hour)}
+	if err := lv.CreateDemandResponse(ctx, dr); err != nil {
+		t.Fatal(err)
+	}
+	p, err := l.PlanSite(ctx, "west-texas", "triggered")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.CapW != 5_000_000 || p.AllocatedW > 5_000_000 || p.Reason != "demand response" {
+		t.Errorf("plan under the event: cap %v, allocated %v, reason %q", p.CapW, p.AllocatedW, p.Reason)
+	}
+	// The GPUs (the most valuable load) keep their power; miners give theirs up.
+	if g := fleet(p, "h100-pod-1"); g.Running != g.Machines {
+		t.Errorf("GPU pod shed: %+v", g)
+	}
+	var total joule.Watts
+	for _, f := range p.Fleets {
+		total += f.AllocatedW
+	}
+	if total > 5_000_000 {
+		t.Errorf("fleets hold %v under a 5 MW event", total)
+	}
+	// After the event ends the cap is back.
+	c.t = c.t.Add(2 * time.Hour)
+	p, _ = l.PlanSite(ctx, "west-texas", "interval")
+	if p.CapW != 50_000_000 {
+		t.Errorf("cap after the event %v", p.CapW)
+	}
+}
+
+func TestStaleEnergyIsSafe(t *testing.T) {
+	l, mk, _, _ := setup(t)
+	mk.staleEnergy = true
+	p, err := l.PlanSite(context.Background(), "west-texas", "interval")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(p.Reason, "stale feeds: energy price") {
+		t.Errorf("reason %q", p.Reason)
+	}
+	if f := fleet(p, "hall-a-s21"); f.Running != 0 {
+		t.Errorf("miners run on an unknown energy price: %+v", f)
+	}
+}

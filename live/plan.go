@@ -1,0 +1,135 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/dispatch"
+)
+
+// PlanSite plans one site now with the dispatch policy, stores the plan and audits it.
+func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePlan, error) {
+	l.init()
+	now := l.Now()
+	site, err := l.Sites.Site(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	fleets, err := l.Fleets.Fleets(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	models, err := l.Models.AllModels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	events, err := l.Live.DemandResponses(ctx, name, now)
+	if err != nil {
+		return nil, err
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st, err := l.siteState(site, fleets, models)
+	if err != nil {
+		return nil, err
+	}
+	m := dispatch.Market{Now: now.Unix(), IntervalSec: int64(max(l.Interval, time.Second) / time.Second)}
+	var stale []string
+	var fresh bool
+	if m.HashpriceUSDPerPHDay, fresh = l.Market.Hashprice(now); !fresh {
+		m.HashpriceUSDPerPHDay = 0
+		stale = append(stale, "hashprice")
+	}
+	if m.EnergyUSDPerMWh, fresh = l.Market.Energy(site, now); !fresh {
+		m.EnergyUSDPerMWh = safeEnergyUSDPerMWh
+		stale = append(stale, "energy price")
+	}
+	m.GPUUSDPerHour, m.GPUUtilization = l.Market.GPU(now)
+	// An event is planned one interval ahead of its deadline: devices need that long
+	// to be commanded and verified, so power is down by the deadline, not after it.
+	var c dispatch.Commitments
+	lead := m.IntervalSec
+	for _, e := range events {
+		ev := dispatch.Event{ReduceToW: e.ReduceToW, Deadline: e.Deadline.Unix() - lead}
+		if !e.End.IsZero() {
+			ev.End = e.End.Unix()
+		}
+		c.Events = append(c.Events, ev)
+		if m.Now+m.IntervalSec > ev.Deadline {
+			reason = "demand response"
+		}
+	}
+	if len(stale) > 0 {
+		reason = "stale feeds: " + strings.Join(stale, ", ") + " (safe state: flexible load stops)"
+	}
+
+	st.policy.Plan(st.state, m, c, &st.plan)
+	p := sitePlan(site, st.policy.Site(), &st.plan, now, time.Duration(m.IntervalSec)*time.Second, reason)
+	if len(stale) == 0 {
+		p.EnergyUSDPerMWh, p.HashpriceUSDPerPHDay = m.EnergyUSDPerMWh, m.HashpriceUSDPerPHDay
+	}
+	if err := l.Live.SavePlan(ctx, p); err != nil {
+		return nil, err
+	}
+	st.last = p
+	detail := fmt.Sprintf("plan %d (%s): %s of %s cap allocated", p.Seq, p.Reason, p.AllocatedW, p.CapW)
+	for _, f := range p.Fleets {
+		detail += fmt.Sprintf("; %s %d/%d running at %.0f%%", f.Fleet, f.Running, f.Machines, f.PowerFrac*100)
+	}
+	if err := l.Live.AppendAudit(ctx, &joule.Audit{Site: name, At: now, Kind: joule.AuditPlan, Seq: p.Seq, Detail: detail}); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// siteState returns the policy of a site, rebuilt when its cap, PUE or fleets change.
+func (l *Loop) siteState(site *joule.Site, fleets []*joule.Fleet, models []*joule.HardwareModel) (*siteState, error) {
+	byID := make(map[string]*joule.HardwareModel, len(models))
+	for _, m := range models {
+		byID[m.ID] = m
+	}
+	d := dispatch.Site{CapW: site.PowerCapW, PUE: site.PUE, Rule: dispatch.RuleMerit, Hysteresis: l.Hysteresis}
+	key := fmt.Sprintf("%d/%g", site.PowerCapW, site.PUE)
+	for _, f := range fleets {
+		m, ok := byID[f.Model]
+		if !ok {
+			return nil, joule.Errorf(joule.EINVALID, "site %s: fleet %s: unknown model %q", site.Name, f.Name, f.Model)
+		}
+		d.Units = append(d.Units, dispatch.UnitOf(f.Name, m, f.Count))
+		key += fmt.Sprintf("|%s:%s:%d", f.Name, f.Model, f.Count)
+	}
+	if st, ok := l.sites[site.Name]; ok && st.key == key {
+		return st, nil
+	}
+	p, err := dispatch.New(d)
+	if err != nil {
+		return nil, err
+	}
+	st := &siteState{key: key, policy: p, state: p.NewState(true)}
+	l.sites[site.Name] = st
+	return st, nil
+}
+
+// sitePlan turns the policy's allocation into whole machines per fleet. Machines are
+// rounded down, so the plan never holds more than the policy allocated.
+func sitePlan(site *joule.Site, d *dispatch.Site, pl *dispatch.Plan, now time.Time, interval time.Duration, reason string) *joule.SitePlan {
+	p := &joule.SitePlan{
+		Site: site.Name, At: now, ValidUntil: now.Add(3 * interval), Reason: reason,
+		CapW: pl.CapW, AllocatedW: pl.AllocatedW,
+	}
+	for i, u := range d.Units {
+		up := &pl.Units[i]
+		p.Fleets = append(p.Fleets, joule.FleetTarget{
+			Fleet: u.Name, Kind: u.Kind, Machines: u.Count,
+			Running:    int(math.Floor(up.RunningFrac*float64(u.Count) + 1e-9)),
+			PowerFrac:  up.PowerFrac,
+			AllocatedW: up.AllocatedW,
+		})
+	}
+	return p
+}

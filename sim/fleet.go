@@ -1,0 +1,133 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/joule-site/joule"
+)
+
+// Default ports of fleet devices.
+const (
+	MinerPort = 4028 // the cgminer API port
+	GPUPort   = 8080 // the simulator's GPU server API
+)
+
+// FleetConfig describes a fleet of simulated devices.
+type FleetConfig struct {
+	Miners     int // how many miners to start
+	GPUServers int // how many GPU servers to start
+	// Range is the address range the devices take, one address each in order (miners
+	// first), e.g. "127.0.0.2-127.0.9.254". When the devices outnumber the addresses,
+	// each address takes several, on consecutive ports. Default "127.0.0.2-127.0.255.254".
+	Range string
+	// RandomPorts lets every device pick a free port instead of MinerPort or GPUPort, for
+	// tests that run beside others on the same addresses.
+	RandomPorts bool
+	Miner       MinerConfig // template for every miner; its Addr is ignored
+	GPU         GPUConfig   // template for every GPU server; its Addr is ignored
+}
+
+// Fleet is a set of running simulated devices.
+type Fleet struct {
+	miners []*Miner
+	gpus   []*GPUServer
+}
+
+// StartFleet starts the miners and GPU servers of cfg. On error, the devices already
+// started are stopped.
+func StartFleet(cfg FleetConfig) (*Fleet, error) {
+	if cfg.Range == "" {
+		cfg.Range = "127.0.0.2-127.0.255.254"
+	}
+	r, err := ParseRange(cfg.Range)
+	if err != nil {
+		return nil, err
+	}
+	total := cfg.Miners + cfg.GPUServers
+	if cfg.Miners < 0 || cfg.GPUServers < 0 {
+		return nil, errors.New("sim: fleet sizes must not be negative")
+	}
+	perAddr := (total + r.Len() - 1) / r.Len()
+	if perAddr > 1000 {
+		return nil, fmt.Errorf("sim: %d devices do not fit %s at 1000 ports per address", total, r)
+	}
+	f := &Fleet{miners: make([]*Miner, 0, cfg.Miners), gpus: make([]*GPUServer, 0, cfg.GPUServers)}
+	addr := func(i, base int) string {
+		port := base + i%max(perAddr, 1)
+		if cfg.RandomPorts {
+			port = 0
+		}
+		return net.JoinHostPort(r.At(i/max(perAddr, 1)).String(), strconv.Itoa(port))
+	}
+	for i := range cfg.Miners {
+		mc := cfg.Miner
+		mc.Addr = addr(i, MinerPort)
+		m, err := StartMiner(mc)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		f.miners = append(f.miners, m)
+	}
+	for i := range cfg.GPUServers {
+		gc := cfg.GPU
+		gc.Addr = addr(cfg.Miners+i, GPUPort)
+		g, err := StartGPUServer(gc)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		f.gpus = append(f.gpus, g)
+	}
+	return f, nil
+}
+
+// Miners returns the fleet's miners, in address order.
+func (f *Fleet) Miners() []*Miner { return f.miners }
+
+// GPUServers returns the fleet's GPU servers, in address order.
+func (f *Fleet) GPUServers() []*GPUServer { return f.gpus }
+
+// Addresses returns every device's address, host:port: miners first, then GPU servers.
+func (f *Fleet) Addresses() []string {
+	out := make([]string, 0, len(f.miners)+len(f.gpus))
+	for _, m := range f.miners {
+		out = append(out, m.Addr())
+	}
+	for _, g := range f.gpus {
+		out = append(out, g.Addr())
+	}
+	return out
+}
+
+// PowerW returns the power the whole fleet truly draws now: the sum over its devices,
+// lies included. Tests compare it with what telemetry reports.
+func (f *Fleet) PowerW() joule.Watts {
+	var sum joule.Watts
+	for _, m := range f.miners {
+		sum += m.PowerW()
+	}
+	for _, g := range f.gpus {
+		sum += g.PowerW()
+	}
+	return sum
+}
+
+// Close stops every device and returns the first error.
+func (f *Fleet) Close() error {
+	var first error
+	for _, m := range f.miners {
+		if err := m.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, g := range f.gpus {
+		if err := g.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

@@ -1,0 +1,156 @@
+package sim
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/cgminer"
+)
+
+func TestParseRange(t *testing.T) {
+	tests := []struct {
+		in          string
+		len         int
+		first, last string
+		bad         bool
+	}{
+		{in: "127.0.0.2-127.0.9.254", len: 254 + 8*256 + 255, first: "127.0.0.2", last: "127.0.9.254"},
+		{in: "127.0.0.5", len: 1, first: "127.0.0.5", last: "127.0.0.5"},
+		{in: " 10.0.0.0/30 ", len: 4, first: "10.0.0.0", last: "10.0.0.3"},
+		{in: "127.0.0.9-127.0.0.2", bad: true},
+		{in: "127.0.0.1-::1", bad: true},
+		{in: "::1", bad: true},
+		{in: "miner-1", bad: true},
+		{in: "127.0.0.0/33", bad: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			r, err := ParseRange(tc.in)
+			if tc.bad {
+				if err == nil {
+					t.Errorf("ParseRange(%q) = %v, want an error", tc.in, r)
+				}
+				return
+			}
+			if err != nil || r.Len() != tc.len || r.At(0).String() != tc.first || r.At(r.Len()-1).String() != tc.last {
+				t.Errorf("ParseRange(%q) = %v (len %d), %v", tc.in, r, r.Len(), err)
+			}
+		})
+	}
+}
+
+// TestFleetPorts: more devices than addresses share addresses on consecutive ports.
+func TestFleetPorts(t *testing.T) {
+	f, err := StartFleet(FleetConfig{Miners: 10, GPUServers: 2, Range: "127.77.3.1-127.77.3.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := f.Addresses()
+	want := []string{
+		"127.77.3.1:4028", "127.77.3.1:4029", "127.77.3.1:4030", "127.77.3.1:4031",
+		"127.77.3.2:4028", "127.77.3.2:4029", "127.77.3.2:4030", "127.77.3.2:4031",
+		"127.77.3.3:4028", "127.77.3.3:4029", "127.77.3.3:8082", "127.77.3.3:8083",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("addresses %v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("device %d at %s, want %s", i, got[i], want[i])
+		}
+	}
+	if p := f.PowerW(); p != 10*3500+2*9350 {
+		t.Errorf("fleet power %d W", p)
+	}
+}
+
+// TestFleet2000 starts 2000 miners on their own loopback addresses, curtails a tenth
+// of them through the client, and checks the fleet's true power.
+func TestFleet2000(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2000 listeners")
+	}
+	clock := NewFakeClock(t0)
+	f, err := StartFleet(FleetConfig{Miners: 2000, Range: "127.1.0.2-127.1.9.254", Miner: MinerConfig{Clock: clock}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := f.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	addrs := f.Addresses()
+	seen := make(map[string]bool, len(addrs))
+	for _, a := range addrs {
+		seen[a] = true
+	}
+	if len(addrs) != 2000 || len(seen) != 2000 || addrs[0] != "127.1.0.2:4028" || addrs[1999] != "127.1.7.209:4028" {
+		t.Fatalf("%d addresses (%d distinct), %s … %s", len(addrs), len(seen), addrs[0], addrs[len(addrs)-1])
+	}
+	if p := f.PowerW(); p != 2000*3500 {
+		t.Fatalf("fleet power %d W", p)
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	sem := make(chan struct{}, 32)
+	for _, a := range addrs[:200] {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs <- cgminer.Dial(a, cgminer.WithTimeout(10*time.Second)).Sleep(context.Background())
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(2 * time.Second)
+	if p, want := f.PowerW(), joule.Watts(1800*3500+200*20); p != want {
+		t.Errorf("after curtailing 200: %d W, want %d", p, want)
+	}
+	for _, a := range []string{addrs[0], addrs[199], addrs[200], addrs[1999]} {
+		tel, err := cgminer.Dial(a).Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := joule.StateRunning
+		if a == addrs[0] || a == addrs[199] {
+			want = joule.StateSleeping
+		}
+		if tel.State != want {
+			t.Errorf("%s: %s, want %s", a, tel.State, want)
+		}
+	}
+}
+
+func BenchmarkFleetStartStop(b *testing.B) {
+	for b.Loop() {
+		f, err := StartFleet(FleetConfig{Miners: 500, GPUServers: 10, Range: "127.2.0.1-127.2.3.254", RandomPorts: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFleetPower(b *testing.B) {
+	f, err := StartFleet(FleetConfig{Miners: 1000, Range: "127.3.0.1-127.3.3.254", RandomPorts: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	for b.Loop() {
+		f.PowerW()
+	}
+}

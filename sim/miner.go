@@ -1,0 +1,284 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/joule-site/joule"
+)
+
+// Fault is a way a simulated device misbehaves.
+type Fault int
+
+// Faults of simulated miners.
+const (
+	FaultNone         Fault = iota
+	FaultNoAnswer           // accepts connections, reads the request, never replies
+	FaultSlow               // replies after MinerConfig.SlowDelay (real time)
+	FaultGarbage            // replies with bytes that are not JSON
+	FaultCloseEarly         // sends the first half of its reply and closes the connection
+	FaultLieAck             // acknowledges curtail and profile commands but does not act; its telemetry tells the truth
+	FaultLieTelemetry       // acknowledges curtail, does not act, and reports what it was told while drawing full power
+)
+
+var faultNames = [...]string{"none", "no-answer", "slow", "garbage", "close-early", "lie-ack", "lie-telemetry"}
+
+// String names the fault.
+func (f Fault) String() string {
+	if f >= 0 && int(f) < len(faultNames) {
+		return faultNames[f]
+	}
+	return fmt.Sprintf("fault(%d)", int(f))
+}
+
+// Profile is a power profile of a simulated miner, as LuxOS offers them: a fraction of
+// the model's stock power.
+type Profile struct {
+	Name          string
+	PowerFraction float64
+}
+
+// HashFraction is the fraction of stock hashrate at the profile: power to the 0.95,
+// as LuxOS's own profile table of an S19k Pro runs from proportional below stock to
+// an exponent of 0.9 above it (784 W → 39.2 TH/s, 1188 W → 59.8, 1657 W → 80.5:
+// cgminer/testdata/luxminer/profiles-s19kpro.json).
+func (p Profile) HashFraction() float64 { return math.Pow(p.PowerFraction, 0.95) }
+
+// DefaultProfiles are the profiles a simulated miner offers unless told otherwise:
+// 50 % to 110 % of stock power in steps of 10; "p100" is stock.
+var DefaultProfiles = []Profile{
+	{"p50", 0.5}, {"p60", 0.6}, {"p70", 0.7}, {"p80", 0.8}, {"p90", 0.9}, {"p100", 1.0}, {"p110", 1.1},
+}
+
+// MinerConfig describes a simulated miner. Zero fields take the defaults named.
+type MinerConfig struct {
+	Addr        string        // host:port to listen on; port 0 picks a free one; default 127.0.0.1:0
+	Model       string        // what VERSION says in Type; default "Antminer S21"
+	PowerW      joule.Watts   // at stock profile; default 3500, the catalog's s21
+	IdleW       joule.Watts   // asleep; default 20, the catalog's s21 estimate
+	HashrateTHs float64       // at stock profile; default 200
+	Profiles    []Profile     // default DefaultProfiles
+	Profile     string        // starting profile; default the one at power fraction 1
+	SleepRamp   time.Duration // from hashing to asleep; default 1 s
+	WakeRamp    time.Duration // from asleep to hashing; default 30 s
+	Clock       Clock         // default SystemClock
+	Fault       Fault         // default FaultNone; SetFault changes it later
+	SlowDelay   time.Duration // FaultSlow's delay; default 2 s
+	Asleep      bool          // start asleep
+	PoolURL     string        // default stratum+tcp://pool.example.com:3333
+	PoolUser    string        // default "joule.sim"
+}
+
+func (c *MinerConfig) setDefaults() {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.SleepRamp, time.Second)
+	def(&c.WakeRamp, 30*time.Second)
+	def(&c.SlowDelay, 2*time.Second)
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:0"
+	}
+	if c.Model == "" {
+		c.Model = "Antminer S21"
+	}
+	if c.PowerW == 0 {
+		c.PowerW, c.IdleW, c.HashrateTHs = 3500, 20, 200
+	}
+	if c.Profiles == nil {
+		c.Profiles = DefaultProfiles
+	}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
+	}
+	if c.PoolURL == "" {
+		c.PoolURL, c.PoolUser = "stratum+tcp://pool.example.com:3333", "joule.sim"
+	}
+}
+
+// Miner is a simulated miner listening on its own address. It keeps two states: what
+// it does (its true power) and what it reports; they differ only under
+// FaultLieTelemetry.
+type Miner struct {
+	cfg     MinerConfig
+	ln      net.Listener
+	started time.Time
+	ctx     context.Context // cancelled by Close
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+
+	mu       sync.Mutex
+	fault    Fault
+	truth    transition
+	told     transition
+	session  string
+	sessions int
+}
+
+// transition is a miner's state: asleep or awake at a profile, and since when, with the
+// level (0 asleep … 1 hashing at the profile) it started from.
+type transition struct {
+	awake   bool
+	since   time.Time
+	from    float64
+	profile int
+}
+
+// level is how far the miner is from asleep (0) to hashing (1) at now.
+func (t transition) level(now time.Time, sleepRamp, wakeRamp time.Duration) float64 {
+	target, ramp := 0.0, sleepRamp
+	if t.awake {
+		target, ramp = 1, wakeRamp
+	}
+	done := float64(now.Sub(t.since)) / float64(ramp)
+	if ramp <= 0 || done >= 1 {
+		return target
+	}
+	return t.from + (target-t.from)*max(done, 0)
+}
+
+// StartMiner starts a simulated miner.
+func StartMiner(cfg MinerConfig) (*Miner, error) {
+	cfg.setDefaults()
+	profile := -1
+	for i, p := range cfg.Profiles {
+		if p.Name == cfg.Profile || (cfg.Profile == "" && p.PowerFraction == 1) {
+			profile = i
+		}
+	}
+	if profile < 0 {
+		return nil, fmt.Errorf("sim: miner profile %q is not among its profiles", cfg.Profile)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("sim: miner: %w", err)
+	}
+	now := cfg.Clock.Now()
+	t := transition{awake: !cfg.Asleep, since: now.Add(-cfg.WakeRamp), profile: profile}
+	if !cfg.Asleep {
+		t.from = 1
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	m := &Miner{cfg: cfg, ln: ln, started: now, ctx: ctx, stop: stop, fault: cfg.Fault, truth: t, told: t}
+	m.wg.Go(m.accept)
+	return m, nil
+}
+
+// Addr returns the address the miner listens on, host:port.
+func (m *Miner) Addr() string { return m.ln.Addr().String() }
+
+// Close stops the miner and waits for its connections to end.
+func (m *Miner) Close() error {
+	m.stop()
+	err := m.ln.Close()
+	m.wg.Wait()
+	return err
+}
+
+// SetFault changes how the miner misbehaves. Clearing a lie makes it report the truth.
+func (m *Miner) SetFault(f Fault) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fault = f
+	if f != FaultLieTelemetry {
+		m.told = m.truth
+	}
+}
+
+// Reading is what a simulated device does at one instant.
+type Reading struct {
+	State       joule.DeviceState `json:"state"`
+	PowerW      joule.Watts       `json:"power_w"`
+	HashrateTHs float64           `json:"hashrate_ths,omitempty"`
+	Profile     string            `json:"profile,omitempty"`
+}
+
+// Reading returns what the miner truly does now.
+func (m *Miner) Reading() Reading {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.readingOf(m.truth, m.cfg.Clock.Now())
+}
+
+// PowerW returns the power the miner truly draws now.
+func (m *Miner) PowerW() joule.Watts { return m.Reading().PowerW }
+
+// reported returns what the miner's API says it does now.
+func (m *Miner) reported() Reading {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.readingOf(m.told, m.cfg.Clock.Now())
+}
+
+func (m *Miner) readingOf(t transition, now time.Time) Reading {
+	l := t.level(now, m.cfg.SleepRamp, m.cfg.WakeRamp)
+	p := m.cfg.Profiles[t.profile]
+	full := float64(m.cfg.PowerW) * p.PowerFraction
+	r := Reading{
+		PowerW:      joule.Watts(math.Round(float64(m.cfg.IdleW) + (full-float64(m.cfg.IdleW))*l)),
+		HashrateTHs: m.cfg.HashrateTHs * p.HashFraction() * l,
+		Profile:     p.Name,
+		State:       joule.StateRamping,
+	}
+	switch {
+	case l >= 1:
+		r.State = joule.StateRunning
+	case l <= 0:
+		r.State = joule.StateSleeping
+	}
+	return r
+}
+
+// Sleep puts the miner to sleep as the curtail command does (subject to its fault).
+func (m *Miner) Sleep() { m.setAwake(false) }
+
+// Wake wakes the miner as the curtail command does (subject to its fault).
+func (m *Miner) Wake() { m.setAwake(true) }
+
+func (m *Miner) setAwake(awake bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.cfg.Clock.Now()
+	to := func(t transition) transition {
+		if t.awake == awake {
+			return t
+		}
+		return transition{awake: awake, since: now, from: t.level(now, m.cfg.SleepRamp, m.cfg.WakeRamp), profile: t.profile}
+	}
+	switch m.fault {
+	case FaultLieAck:
+	case FaultLieTelemetry:
+		m.told = to(m.told)
+	default:
+		m.truth = to(m.truth)
+		m.told = m.truth
+	}
+}
+
+// SetProfile switches the miner to a named profile (subject to its fault). Power and
+// hashrate follow at once; a sleeping miner wakes to it later.
+func (m *Miner) SetProfile(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, p := range m.cfg.Profiles {
+		if p.Name != name {
+			continue
+		}
+		switch m.fault {
+		case FaultLieAck:
+		case FaultLieTelemetry:
+			m.told.profile = i
+		default:
+			m.truth.profile = i
+			m.told = m.truth
+		}
+		return nil
+	}
+	return fmt.Errorf("sim: no profile %q", name)
+}
