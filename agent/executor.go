@@ -71,33 +71,76 @@ func DefaultExecutor(d Driver) *Executor {
 		Timeout: 3 * time.Second, VerifyTimeout: 90 * time.Second, PollInterval: 500 * time.Millisecond, Now: time.Now}
 }
 
-// Run carries out every command and returns their results in the same order. It
-// returns when each command is verified or has failed, or ctx ends. onResult, when
-// set, is called as each result is final (from several goroutines at once).
+// Run carries out every command and returns their results in the same order: first
+// it sends them all (at most Concurrency at once, retrying), then it polls the
+// telemetry of every acknowledged device in rounds until each shows the command done
+// or VerifyTimeout passes. Polling in rounds keeps a slow ramp (a miner takes a second
+// to sleep and half a minute to wake) from holding a slot. onResult, when set, is
+// called as each result is final, from several goroutines at once.
 func (e *Executor) Run(ctx context.Context, cmds []Command, onResult func(Result)) []Result {
 	results := make([]Result, len(cmds))
+	start := e.Now()
+	e.each(len(cmds), func(i int) {
+		results[i] = e.send(ctx, cmds[i], start)
+		if !results[i].Acked && onResult != nil {
+			onResult(results[i])
+		}
+	})
+	pending := make([]int, 0, len(cmds))
+	for i := range results {
+		if results[i].Acked {
+			pending = append(pending, i)
+		}
+	}
+	deadline := start.Add(e.VerifyTimeout)
+	for len(pending) > 0 {
+		var mu sync.Mutex
+		var next []int
+		e.each(len(pending), func(k int) {
+			i := pending[k]
+			if e.verify(ctx, &results[i], start) {
+				if onResult != nil {
+					onResult(results[i])
+				}
+				return
+			}
+			mu.Lock()
+			next = append(next, i)
+			mu.Unlock()
+		})
+		pending = next
+		if len(pending) == 0 || !e.Now().Before(deadline) || !sleepCtx(ctx, e.PollInterval) {
+			break
+		}
+	}
+	for _, i := range pending {
+		r := &results[i]
+		r.Err = "not verified: telemetry did not show the device " + string(want(r.Action)) + r.Err
+		if onResult != nil {
+			onResult(*r)
+		}
+	}
+	return results
+}
+
+// each runs fn(0..n-1) with at most Concurrency running at once.
+func (e *Executor) each(n int, fn func(i int)) {
 	sem := make(chan struct{}, max(e.Concurrency, 1))
 	var wg sync.WaitGroup
-	for i := range cmds {
+	for i := range n {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			results[i] = e.one(ctx, cmds[i])
-			if onResult != nil {
-				onResult(results[i])
-			}
+			fn(i)
 		}()
 	}
 	wg.Wait()
-	return results
 }
 
-// one sends a command, retrying while it is not acknowledged, then polls telemetry
-// until the device shows it done.
-func (e *Executor) one(ctx context.Context, c Command) Result {
+// send delivers a command, retrying with backoff while it is not acknowledged.
+func (e *Executor) send(ctx context.Context, c Command, start time.Time) Result {
 	r := Result{Command: c}
-	start := e.Now()
 	backoff := e.Backoff
 	var err error
 	for r.Attempts = 1; ; r.Attempts++ {
@@ -124,31 +167,33 @@ func (e *Executor) one(ctx context.Context, c Command) Result {
 		return r
 	}
 	r.Acked, r.AckAfter = true, e.Now().Sub(start)
+	return r
+}
 
-	want := joule.StateSleeping
-	if c.Action == ActionWake {
-		want = joule.StateRunning
+// verify reads the device once and reports whether it shows the command done.
+func (e *Executor) verify(ctx context.Context, r *Result, start time.Time) bool {
+	cctx, cancel := context.WithTimeout(ctx, e.Timeout)
+	t, err := e.Driver.Status(cctx, r.Address)
+	cancel()
+	if err != nil {
+		r.Err = " (last reading: " + err.Error() + ")"
+		return false
 	}
-	deadline := start.Add(e.VerifyTimeout)
-	for {
-		cctx, cancel := context.WithTimeout(ctx, e.Timeout)
-		t, err := e.Driver.Status(cctx, c.Address)
-		cancel()
-		if err == nil {
-			r.PowerW, r.PowerKnown = t.PowerW, t.PowerKnown
-			if t.State == want {
-				r.Verified, r.VerifyAt = true, e.Now().Sub(start)
-				return r
-			}
-		}
-		if !e.Now().Before(deadline) || !sleepCtx(ctx, e.PollInterval) {
-			r.Err = "not verified: telemetry did not show the device " + string(want)
-			if err != nil {
-				r.Err += " (" + err.Error() + ")"
-			}
-			return r
-		}
+	r.Err = ""
+	r.PowerW, r.PowerKnown = t.PowerW, t.PowerKnown
+	if t.State != want(r.Action) {
+		return false
 	}
+	r.Verified, r.VerifyAt = true, e.Now().Sub(start)
+	return true
+}
+
+// want is the state a command leaves a device in.
+func want(a Action) joule.DeviceState {
+	if a == ActionWake {
+		return joule.StateRunning
+	}
+	return joule.StateSleeping
 }
 
 // sleepCtx waits d or until ctx ends, reporting whether the wait completed.

@@ -71,6 +71,9 @@ against a running 'joule serve'.`,
 		newServeCmd(g),
 		newBacktestCmd(g),
 		newPlanCmd(g),
+		newMinerCmd(g),
+		newSimCmd(),
+		newBenchCmd(g),
 	)
 	return root
 }

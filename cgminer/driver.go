@@ -1,0 +1,35 @@
+package cgminer
+
+import (
+	"context"
+	"sync"
+
+	"github.com/joule-site/joule"
+)
+
+// Driver commands miners by address: one Client per address, kept so that what a
+// client learned (the firmware, a LuxOS session) serves the next command. It is what
+// the agent drives miners through.
+type Driver struct {
+	Options []Option
+	clients sync.Map // address → *Client
+}
+
+func (d *Driver) client(addr string) *Client {
+	if c, ok := d.clients.Load(addr); ok {
+		return c.(*Client)
+	}
+	c, _ := d.clients.LoadOrStore(addr, Dial(addr, d.Options...))
+	return c.(*Client)
+}
+
+// Status reads a miner's normalized telemetry.
+func (d *Driver) Status(ctx context.Context, addr string) (*joule.Telemetry, error) {
+	return d.client(addr).Status(ctx)
+}
+
+// Sleep curtails a miner with its firmware's own command.
+func (d *Driver) Sleep(ctx context.Context, addr string) error { return d.client(addr).Sleep(ctx) }
+
+// Wake resumes a curtailed miner.
+func (d *Driver) Wake(ctx context.Context, addr string) error { return d.client(addr).Wake(ctx) }

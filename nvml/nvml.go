@@ -1,0 +1,79 @@
+// Package nvml reads GPU telemetry through NVIDIA's Management Library (NVML): per GPU,
+// power draw and limit, utilization, memory and temperature, and a server's sum of them
+// as joule.Telemetry.
+//
+// It only reads. It never calls an NVML setter — no power limit, clock, MIG or
+// persistence change — and a test keeps it that way: a GPU that a tenant leases is
+// theirs to run, and power is moved by dispatch, not by reshaping GPUs underneath a
+// workload.
+//
+// NVML is loaded at run time (dlopen of libnvidia-ml.so.1, through cgo): a binary
+// built here runs on machines without NVIDIA's driver, and Open then fails with
+// ErrNoDriver. A build without cgo has Open always fail with ErrNoDriver.
+package nvml
+
+import (
+	"time"
+
+	"github.com/joule-site/joule"
+)
+
+// ErrNoDriver is the error Open wraps when NVML cannot be used: no libnvidia-ml, or no
+// NVIDIA kernel driver loaded, or a build without cgo. Check it with errors.Is.
+var ErrNoDriver = joule.Errorf(joule.EINTERNAL, "no NVML driver")
+
+// Device is one GPU as NVML names it.
+type Device struct {
+	Index        int    // NVML's index, 0-based; not stable across reboots
+	UUID         string // "GPU-…": stable, the GPU's identity
+	Name         string // "NVIDIA H100 80GB HBM3"
+	MemoryTotalB int64  // bytes of memory NVML reports for the GPU
+}
+
+// GPU is one reading of one GPU. A figure the GPU does not report is zero (power has
+// PowerKnown to tell zero from unknown).
+type GPU struct {
+	Device
+	PowerW         joule.Watts // board power draw, rounded to the watt
+	PowerKnown     bool
+	PowerLimitW    joule.Watts // the power limit in force (enforced), rounded to the watt
+	UtilizationPct int         // percent of the last sample period a kernel ran, 0..100
+	MemoryUsedB    int64
+	TempC          float64 // GPU core temperature
+}
+
+// Summarize returns a GPU server's telemetry from a reading of each of its GPUs: power
+// and power limit summed, utilization as the mean fraction busy (0..1, as dispatch
+// counts utilization), memory used as the mean per GPU (as joule.Telemetry's GPU
+// fields are averages), and the hottest GPU's temperature. Model is the GPUs' name,
+// "mixed" when they differ. Power is known only when every GPU reports it; it is GPU
+// board power, less than the server draws at the wall. No GPU means StateUnknown.
+func Summarize(gpus []GPU, at time.Time, driverVersion string) *joule.Telemetry {
+	t := &joule.Telemetry{At: at, Firmware: "nvidia " + driverVersion, State: joule.StateUnknown}
+	if len(gpus) == 0 {
+		return t
+	}
+	t.State, t.PowerKnown, t.Model = joule.StateRunning, true, gpus[0].Name
+	var util, mem int64
+	for _, g := range gpus {
+		t.PowerW += g.PowerW
+		t.PowerKnown = t.PowerKnown && g.PowerKnown
+		t.PowerLimitW += g.PowerLimitW
+		util += int64(g.UtilizationPct)
+		mem += g.MemoryUsedB
+		t.TempC = max(t.TempC, g.TempC)
+		if g.Name != t.Model {
+			t.Model = "mixed"
+		}
+	}
+	if !t.PowerKnown {
+		t.PowerW = 0
+	}
+	n := int64(len(gpus))
+	t.GPUUtilization = float64(util) / float64(n) / 100
+	t.GPUMemoryUsedB = mem / n
+	return t
+}
+
+// milliwatts converts NVML's milliwatts to watts, rounding half up.
+func milliwatts(mw uint32) joule.Watts { return joule.Watts((int64(mw) + 500) / 1000) }
