@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
+	"time"
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/pricing"
@@ -95,6 +97,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/yaml")
+		if json.Valid(body) {
+			req.Header.Set("Content-Type", "application/json")
+		}
 	}
 	resp, err := c.HTTPClient.Do(req)
 	if err != nil {
@@ -116,4 +121,37 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return fmt.Errorf("decode reply from %s: %w", path, err)
 	}
 	return nil
+}
+
+// DemandResponse asks the server to hold a site at or below reduceTo from within
+// from now, for dur (0: until cancelled).
+func (c *Client) DemandResponse(ctx context.Context, site string, reduceTo joule.Watts, within, dur time.Duration) (*joule.DemandResponse, error) {
+	body, _ := json.Marshal(drRequest{ReduceToW: int64(reduceTo), WithinS: int64(within / time.Second), ForS: int64(dur / time.Second)})
+	var out joule.DemandResponse
+	return &out, c.do(ctx, http.MethodPost, "/api/v1/sites/"+url.PathEscape(site)+"/dr", nil, body, &out)
+}
+
+// Plan returns the site's newest dispatch plan.
+func (c *Client) Plan(ctx context.Context, site string) (*joule.SitePlan, error) {
+	var out joule.SitePlan
+	return &out, c.do(ctx, http.MethodGet, "/api/v1/sites/"+url.PathEscape(site)+"/plan", nil, nil, &out)
+}
+
+// Audit returns the site's audit events after id after.
+func (c *Client) Audit(ctx context.Context, site string, after int64) ([]*joule.Audit, error) {
+	var out struct {
+		Audit []*joule.Audit `json:"audit"`
+	}
+	q := url.Values{"after": {strconv.FormatInt(after, 10)}}
+	return out.Audit, c.do(ctx, http.MethodGet, "/api/v1/sites/"+url.PathEscape(site)+"/audit", q, nil, &out)
+}
+
+// ReportAudit appends an agent's events to the site's audit log.
+func (c *Client) ReportAudit(ctx context.Context, site string, events []*joule.Audit) error {
+	body, err := json.Marshal(events)
+	if err != nil {
+		return err
+	}
+	var out map[string]int
+	return c.do(ctx, http.MethodPost, "/api/v1/sites/"+url.PathEscape(site)+"/audit", nil, body, &out)
 }

@@ -45,6 +45,9 @@ type Server struct {
 	Manifests joule.ManifestService
 	Models    ModelSource
 	Pricer    Pricer
+	Live      joule.LiveService
+	Planner   Planner          // nil: plans only on the loop's own schedule
+	Now       func() time.Time // nil: the wall clock
 }
 
 // NewServer returns a server with its routes; services are set by the caller.
@@ -58,6 +61,10 @@ func NewServer() *Server {
 	s.mux.HandleFunc("GET /api/v1/econ", s.handleEcon)
 	s.mux.HandleFunc("GET /api/v1/compare", s.handleCompare)
 	s.mux.HandleFunc("POST /api/v1/apply", s.handleApply)
+	s.mux.HandleFunc("POST /api/v1/sites/{name}/dr", s.handleCreateDR)
+	s.mux.HandleFunc("GET /api/v1/sites/{name}/plan", s.handlePlan)
+	s.mux.HandleFunc("GET /api/v1/sites/{name}/audit", s.handleAudit)
+	s.mux.HandleFunc("POST /api/v1/sites/{name}/audit", s.handleAppendAudit)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
 	})

@@ -19,6 +19,7 @@ import (
 type app struct {
 	db     *sqlite.DB
 	server *jhttp.Server
+	models catalog.Models
 }
 
 // openApp opens the store named by dsn and wires the API around it.
@@ -42,7 +43,8 @@ func openApp(dsn string, log *slog.Logger) (*app, error) {
 	s.Manifests = sqlite.NewManifestService(db)
 	s.Models = models
 	s.Pricer = &pricing.Pricer{History: hist, Models: models}
-	return &app{db: db, server: s}, nil
+	s.Live = sqlite.NewLiveService(db)
+	return &app{db: db, server: s, models: models}, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }

@@ -74,6 +74,8 @@ against a running 'joule serve'.`,
 		newMinerCmd(g),
 		newSimCmd(),
 		newBenchCmd(g),
+		newDRCmd(g),
+		newAuditCmd(g),
 	)
 	return root
 }

@@ -1,23 +1,101 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/bitcoind"
+	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/feeds"
+	"github.com/joule-site/joule/live"
 )
+
+// feedFlags configure the live market feeds of `joule serve`.
+type feedFlags struct {
+	btcRPC, btcUser, btcPass string
+	priceURL, priceFile      string
+	pricePath                string
+	energyURL, energyFile    string
+	poolFee, gpuUSD, gpuUtil float64
+	interval                 time.Duration
+}
+
+func (f *feedFlags) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.btcRPC, "btc-rpc", "", "Bitcoin Core JSON-RPC host:port for height, difficulty and fees")
+	fl.StringVar(&f.btcUser, "btc-rpc-user", "", "Bitcoin Core RPC user")
+	fl.StringVar(&f.btcPass, "btc-rpc-pass", "", "Bitcoin Core RPC password (env JOULE_BTC_RPC_PASS)")
+	fl.StringVar(&f.priceURL, "btc-price-url", "", "HTTP JSON endpoint with the BTC price in USD")
+	fl.StringVar(&f.priceFile, "btc-price-file", "", "file with the BTC price (a number or JSON)")
+	fl.StringVar(&f.pricePath, "btc-price-path", "", "dotted path to the price in the JSON, e.g. .bitcoin.usd")
+	fl.StringVar(&f.energyURL, "energy-url", "", "HTTP endpoint serving the energy price schedule as CSV (time,usd_per_mwh)")
+	fl.StringVar(&f.energyFile, "energy-file", "", "CSV file with the energy price schedule (time,usd_per_mwh)")
+	fl.Float64Var(&f.poolFee, "pool-fee", 0, "pool fee as a fraction of mining revenue")
+	fl.Float64Var(&f.gpuUSD, "gpu-usd-hour", 2, "open-market price of a GPU-hour for unleased capacity")
+	fl.Float64Var(&f.gpuUtil, "gpu-utilization", 0.85, "share of unleased GPU capacity that sells")
+	fl.DurationVar(&f.interval, "dispatch-interval", time.Minute, "how often every site is planned")
+}
+
+// market builds the live market from the flags. A feed that is not configured is
+// stale, and the loop plans its safe state.
+func (f *feedFlags) market() (*feeds.Market, error) {
+	m := &feeds.Market{PoolFee: f.poolFee, GPUUSDPerHour: f.gpuUSD, GPUUtilization: f.gpuUtil}
+	if f.btcRPC != "" {
+		pass := f.btcPass
+		if pass == "" {
+			pass = os.Getenv("JOULE_BTC_RPC_PASS")
+		}
+		btc, err := bitcoind.New(bitcoind.Config{Host: f.btcRPC, User: f.btcUser, Pass: pass})
+		if err != nil {
+			return nil, err
+		}
+		m.ChainFeed = feeds.NewChainFeed(func(ctx context.Context) (feeds.Chain, error) {
+			s, err := btc.Chain(ctx)
+			return feeds.Chain{Height: s.Height, Difficulty: s.Difficulty, FeesPerBlock: s.FeesPerBlock, TipTime: s.TipTime}, err
+		}, time.Minute, time.Now)
+	}
+	switch {
+	case f.priceURL != "" && f.priceFile != "":
+		return nil, joule.Errorf(joule.EINVALID, "give --btc-price-url or --btc-price-file, not both")
+	case f.priceURL != "":
+		m.PriceFeed = feeds.NewPriceFeed(feeds.HTTPPrice{URL: f.priceURL, Path: f.pricePath}.Fetch, time.Minute, time.Now)
+	case f.priceFile != "":
+		m.PriceFeed = feeds.NewPriceFeed(feeds.FilePrice{File: f.priceFile, Path: f.pricePath}.Fetch, time.Minute, time.Now)
+	}
+	switch {
+	case f.energyURL != "" && f.energyFile != "":
+		return nil, joule.Errorf(joule.EINVALID, "give --energy-url or --energy-file, not both")
+	case f.energyURL != "":
+		m.EnergyFeed = feeds.NewEnergyFeed(feeds.HTTPEnergy{URL: f.energyURL}.Fetch, time.Minute, time.Now)
+	case f.energyFile != "":
+		m.EnergyFeed = feeds.NewEnergyFeed(feeds.FileEnergy{File: f.energyFile}.Fetch, time.Minute, time.Now)
+	}
+	return m, nil
+}
 
 func newServeCmd(g *globals) *cobra.Command {
 	var (
 		addr  string
 		debug bool
+		ff    feedFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the API on the store",
-		Long: `serve runs the HTTP API (/api/v1/…, /healthz) on the store named by --db, logs
-as structured JSON on standard error, and shuts down gracefully on SIGINT or SIGTERM.`,
+		Short: "Serve the API and run the live dispatch loop on the store",
+		Long: `serve runs the HTTP API (/api/v1/…, /healthz) on the store named by --db and the live
+dispatch loop: every --dispatch-interval, and at once on a demand-response event or an
+energy price spike, it plans every site with the dispatch policy and records plans in
+the audit log for the sites' agents. Market feeds come from the --btc-*, --energy-*
+flags; a feed that is missing or stale makes the loop plan a safe state (miners stop,
+firm leases keep their power). Logs are structured JSON on standard error; SIGINT or
+SIGTERM shuts down gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			level := slog.LevelInfo
@@ -25,23 +103,40 @@ as structured JSON on standard error, and shuts down gracefully on SIGINT or SIG
 				level = slog.LevelDebug
 			}
 			log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			market, err := ff.market()
+			if err != nil {
+				return err
+			}
 			a, err := openApp(g.db, log)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
+			loop := &live.Loop{
+				Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Live: a.server.Live,
+				Market: market, Interval: ff.interval, Hysteresis: dispatch.DefaultHysteresis, Now: time.Now,
+			}
+			a.server.Planner = loop
 			a.server.Addr = addr
 			if err := a.server.Open(); err != nil {
 				return err
 			}
-			log.Info("serving", "url", a.server.URL(), "db", g.db)
+			ctx, cancel := context.WithCancel(cmd.Context())
+			var wg sync.WaitGroup
+			wg.Go(func() { market.Run(ctx, func(err error) { log.Warn("feed", "err", err) }) })
+			wg.Go(func() { _ = loop.Run(ctx) })
+			log.Info("serving", "url", a.server.URL(), "db", g.db, "dispatch_interval", ff.interval)
 			fmt.Fprintf(os.Stdout, "Joule is serving on %s (store %s). Stop with Ctrl-C.\n", a.server.URL(), g.db)
 			<-cmd.Context().Done()
 			log.Info("shutting down")
+			cancel()
+			wg.Wait()
 			return a.server.Close()
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log every request")
+	ff.add(cmd)
 	return cmd
 }
+

@@ -1,0 +1,120 @@
+package http
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/joule-site/joule"
+)
+
+// Planner plans a site now (the live loop); the server asks it when a demand-response
+// event arrives.
+type Planner interface {
+	Trigger(site string)
+}
+
+// drRequest is the body of POST /api/v1/sites/{name}/dr: a level and either a
+// deadline or a lead time, and either an end or a duration (none: until cancelled).
+type drRequest struct {
+	ReduceToW int64     `json:"reduce_to_w"`
+	Deadline  time.Time `json:"deadline"`
+	WithinS   int64     `json:"within_s"`
+	End       time.Time `json:"end"`
+	ForS      int64     `json:"for_s"`
+}
+
+func (s *Server) handleCreateDR(w http.ResponseWriter, r *http.Request) {
+	site := r.PathValue("name")
+	var req drRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "demand response: bad JSON body: %v", err))
+		return
+	}
+	now := s.now()
+	dr := &joule.DemandResponse{Site: site, ReduceToW: joule.Watts(req.ReduceToW), Deadline: req.Deadline, End: req.End}
+	switch {
+	case req.ReduceToW < 0:
+		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "demand response: reduce_to_w must not be negative"))
+		return
+	case req.Deadline.IsZero() && req.WithinS < 0:
+		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "demand response: within_s must not be negative"))
+		return
+	case req.Deadline.IsZero():
+		dr.Deadline = now.Add(time.Duration(req.WithinS) * time.Second)
+	}
+	if dr.End.IsZero() && req.ForS > 0 {
+		dr.End = dr.Deadline.Add(time.Duration(req.ForS) * time.Second)
+	}
+	if err := s.Live.CreateDemandResponse(r.Context(), dr); err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	detail := fmt.Sprintf("demand response %d: at most %s by %s", dr.ID, dr.ReduceToW, dr.Deadline.UTC().Format(time.RFC3339))
+	if !dr.End.IsZero() {
+		detail += " until " + dr.End.UTC().Format(time.RFC3339)
+	}
+	if err := s.Live.AppendAudit(r.Context(), &joule.Audit{Site: site, At: now, Kind: joule.AuditEvent, Detail: detail}); err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	if s.Planner != nil {
+		s.Planner.Trigger(site)
+	}
+	writeJSON(w, http.StatusCreated, dr)
+}
+
+func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
+	p, err := s.Live.LatestPlan(r.Context(), r.PathValue("name"))
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	log, err := s.Live.AuditLog(r.Context(), r.PathValue("name"), after, limit)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"audit": log})
+}
+
+// handleAppendAudit takes the events an agent reports: commands, acknowledgements,
+// verifications and measured power.
+func (s *Server) handleAppendAudit(w http.ResponseWriter, r *http.Request) {
+	site := r.PathValue("name")
+	var events []*joule.Audit
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20)).Decode(&events); err != nil {
+		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "audit: bad JSON body: %v", err))
+		return
+	}
+	for _, e := range events {
+		e.Site, e.ID = site, 0
+		switch e.Kind {
+		case joule.AuditCommand, joule.AuditAck, joule.AuditVerify, joule.AuditReport, joule.AuditEvent:
+		default:
+			writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "audit: an agent may not report kind %q", e.Kind))
+			return
+		}
+	}
+	if err := s.Live.AppendAudit(r.Context(), events...); err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"appended": len(events)})
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
