@@ -139,4 +139,3 @@ SIGTERM shuts down gracefully.`,
 	ff.add(cmd)
 	return cmd
 }
-
