@@ -59,16 +59,19 @@ type Executor struct {
 	Backoff     time.Duration // wait before a retry, doubling each time
 	// Timeout bounds each call to a device; VerifyTimeout the wait for telemetry to
 	// show the command done, polling every PollInterval.
-	Timeout       time.Duration
-	VerifyTimeout time.Duration
-	PollInterval  time.Duration
+	// Sleeping takes seconds and waking tens of seconds, so a sleep gets at most
+	// SleepVerifyTimeout when it is shorter.
+	Timeout            time.Duration
+	VerifyTimeout      time.Duration
+	SleepVerifyTimeout time.Duration
+	PollInterval       time.Duration
 	Now           func() time.Time
 }
 
 // DefaultExecutor returns an executor with settings fit for a LAN of miners.
 func DefaultExecutor(d Driver) *Executor {
 	return &Executor{Driver: d, Concurrency: 256, Retries: 2, Backoff: 200 * time.Millisecond,
-		Timeout: 3 * time.Second, VerifyTimeout: 90 * time.Second, PollInterval: 500 * time.Millisecond, Now: time.Now}
+		Timeout: 3 * time.Second, VerifyTimeout: 90 * time.Second, SleepVerifyTimeout: 10 * time.Second, PollInterval: 500 * time.Millisecond, Now: time.Now}
 }
 
 // Run carries out every command and returns their results in the same order: first
@@ -93,6 +96,10 @@ func (e *Executor) Run(ctx context.Context, cmds []Command, onResult func(Result
 		}
 	}
 	deadline := start.Add(e.VerifyTimeout)
+	sleepDeadline := deadline
+	if e.SleepVerifyTimeout > 0 && e.SleepVerifyTimeout < e.VerifyTimeout {
+		sleepDeadline = start.Add(e.SleepVerifyTimeout)
+	}
 	for len(pending) > 0 {
 		var mu sync.Mutex
 		var next []int
@@ -109,18 +116,34 @@ func (e *Executor) Run(ctx context.Context, cmds []Command, onResult func(Result
 			mu.Unlock()
 		})
 		pending = next
+		// Sleeps past their shorter deadline give up; wakes keep waiting.
+		if now := e.Now(); !now.Before(sleepDeadline) {
+			kept := pending[:0]
+			for _, i := range pending {
+				if results[i].Action == ActionSleep {
+					e.fail(&results[i], onResult)
+					continue
+				}
+				kept = append(kept, i)
+			}
+			pending = kept
+		}
 		if len(pending) == 0 || !e.Now().Before(deadline) || !sleepCtx(ctx, e.PollInterval) {
 			break
 		}
 	}
 	for _, i := range pending {
-		r := &results[i]
-		r.Err = "not verified: telemetry did not show the device " + string(want(r.Action)) + r.Err
-		if onResult != nil {
-			onResult(*r)
-		}
+		e.fail(&results[i], onResult)
 	}
 	return results
+}
+
+// fail marks an acknowledged command that telemetry never confirmed.
+func (e *Executor) fail(r *Result, onResult func(Result)) {
+	r.Err = "not verified: telemetry did not show the device " + string(want(r.Action)) + r.Err
+	if onResult != nil {
+		onResult(*r)
+	}
 }
 
 // each runs fn(0..n-1) with at most Concurrency running at once.

@@ -45,7 +45,10 @@ type Loop struct {
 	// plan again at once, checked every SpikeCheck.
 	SpikeUSDPerMWh float64
 	SpikeCheck     time.Duration
-	Now            func() time.Time
+	// DRLead is how long before a demand-response deadline the site is planned down
+	// (5 minutes by default; at once for an event announced with less notice).
+	DRLead time.Duration
+	Now    func() time.Time
 
 	mu      sync.Mutex
 	sites   map[string]*siteState

@@ -50,10 +50,12 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 		stale = append(stale, "energy price")
 	}
 	m.GPUUSDPerHour, m.GPUUtilization = l.Market.GPU(now)
-	// An event is planned one interval ahead of its deadline: devices need that long
-	// to be commanded and verified, so power is down by the deadline, not after it.
+	// An event is planned DRLead ahead of its deadline (from the moment it is known when
+	// it comes later than that): commanding and verifying a fleet, and putting healthy
+	// machines to sleep in place of those that do not obey, takes time, and power must
+	// be down by the deadline, not after it.
 	var c dispatch.Commitments
-	lead := m.IntervalSec
+	lead := int64(l.drLead() / time.Second)
 	for _, e := range events {
 		ev := dispatch.Event{ReduceToW: e.ReduceToW, Deadline: e.Deadline.Unix() - lead}
 		if !e.End.IsZero() {
@@ -85,6 +87,14 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 		return nil, err
 	}
 	return p, nil
+}
+
+// drLead is how long before a demand-response deadline the loop plans for it.
+func (l *Loop) drLead() time.Duration {
+	if l.DRLead > 0 {
+		return l.DRLead
+	}
+	return 5 * time.Minute
 }
 
 // siteState returns the policy of a site, rebuilt when its cap, PUE or fleets change.
