@@ -65,7 +65,7 @@ type Executor struct {
 	VerifyTimeout      time.Duration
 	SleepVerifyTimeout time.Duration
 	PollInterval       time.Duration
-	Now           func() time.Time
+	Now                func() time.Time
 }
 
 // DefaultExecutor returns an executor with settings fit for a LAN of miners.
