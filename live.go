@@ -17,6 +17,7 @@ type SitePlan struct {
 	Reason     string        `json:"reason"` // "interval", "price spike", "demand response", "stale feeds"
 	CapW       Watts         `json:"cap_w"`
 	AllocatedW Watts         `json:"allocated_w"`
+	PUE        float64       `json:"pue"` // facility ÷ IT power: fleet allocations are facility watts
 	Fleets     []FleetTarget `json:"fleets"`
 	// EnergyUSDPerMWh and HashpriceUSDPerPHDay are the market the plan was made on.
 	EnergyUSDPerMWh      float64 `json:"energy_usd_per_mwh"`
@@ -30,8 +31,12 @@ type FleetTarget struct {
 	Machines   int          `json:"machines"`   // machines in the fleet
 	Running    int          `json:"running"`    // machines to run; the rest sleep
 	PowerFrac  float64      `json:"power_frac"` // running machines' power as a fraction of stock
+	StockW     Watts        `json:"stock_w"`    // one machine's wall power at stock
 	AllocatedW Watts        `json:"allocated_w"`
 }
+
+// MachineW is the wall power each running machine of the fleet may draw.
+func (f *FleetTarget) MachineW() Watts { return Watts(f.PowerFrac * float64(f.StockW)) }
 
 // DemandResponse is an event in which the grid asks a site to draw at most ReduceToW
 // from Deadline until End.

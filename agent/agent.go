@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -27,6 +26,8 @@ type Device struct {
 	Awake   bool
 	Healthy bool // answered its last command or reading
 	PowerW  joule.Watts
+	// LimitW is the power setting last verified; 0 when never set (stock).
+	LimitW joule.Watts
 }
 
 // Agent follows a site's plans next to its miners.
@@ -157,11 +158,12 @@ func (a *Agent) Step(ctx context.Context) {
 	}
 }
 
-// commands compares the plan with what the devices are doing. Per fleet: devices
-// believed awake beyond the plan's Running are put to sleep, healthy ones first; if
-// fewer are awake, sleeping healthy devices are woken (never when the plan expired).
-// A device that failed its last command stays counted awake, so the agent puts another
-// to sleep in its place.
+// commands compares the plan with what the devices are doing, fleet by fleet. A
+// machine that does not obey — one that failed its last command, or one discovery did
+// not find — is counted running at what it last drew, at least its stock power. The
+// healthy machines that stay awake are then as many as the plan runs, less those, and
+// no more than fit the fleet's allocation at the plan's power setting; the rest sleep.
+// Nothing is woken and no setting raised once the plan has expired.
 func (a *Agent) commands(plan *joule.SitePlan, expired bool) []Command {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -170,46 +172,63 @@ func (a *Agent) commands(plan *joule.SitePlan, expired bool) []Command {
 		if f.Kind != joule.KindASIC {
 			continue
 		}
-		var awake, asleep []*Device
+		var healthyAwake, healthyAsleep []*Device
+		found, unruly := 0, 0
+		var unrulyW float64
 		for _, d := range a.devices {
 			if d.Fleet != f.Fleet {
 				continue
 			}
-			if d.Awake {
-				awake = append(awake, d)
-			} else {
-				asleep = append(asleep, d)
+			found++
+			switch {
+			case !d.Healthy && d.Awake:
+				unruly++
+				unrulyW += float64(max(d.PowerW, f.StockW))
+			case !d.Healthy:
+			case d.Awake:
+				healthyAwake = append(healthyAwake, d)
+			default:
+				healthyAsleep = append(healthyAsleep, d)
 			}
 		}
-		// The fleet's machines the agent did not find are not its to command; the plan
-		// counts them too, so it holds their share of Running for the found ones only.
-		want := f.Running
+		missing := max(f.Machines-found, 0)
+		unruly += missing
+		unrulyW += float64(missing) * float64(f.StockW)
+
+		limit := f.MachineW()
+		if limit <= 0 {
+			limit = f.StockW
+		}
+		target := f.Running - unruly
+		if budget := float64(f.AllocatedW)/max(plan.PUE, 1) - unrulyW; limit > 0 {
+			target = min(target, int(budget/float64(limit)))
+		}
+		target = max(target, 0)
+
 		switch {
-		case len(awake) > want:
-			// Sleep healthy devices first: an unhealthy one may not obey.
-			slices.SortStableFunc(awake, func(x, y *Device) int { return boolOrder(y.Healthy) - boolOrder(x.Healthy) })
-			excess := len(awake) - want
-			for _, d := range awake {
-				if excess == 0 {
-					break
-				}
-				if !d.Healthy {
-					continue // already failed to sleep; counted awake, covered by others
-				}
+		case len(healthyAwake) > target:
+			for _, d := range healthyAwake[target:] {
 				cmds = append(cmds, Command{Address: d.Address, Action: ActionSleep})
-				excess--
 			}
-		case len(awake) < want && !expired:
-			need := want - len(awake)
-			for _, d := range asleep {
-				if need == 0 {
-					break
-				}
-				if d.Healthy {
-					cmds = append(cmds, Command{Address: d.Address, Action: ActionWake})
-					need--
-				}
+			healthyAwake = healthyAwake[:target]
+		case len(healthyAwake) < target && !expired:
+			for _, d := range healthyAsleep[:min(target-len(healthyAwake), len(healthyAsleep))] {
+				cmds = append(cmds, Command{Address: d.Address, Action: ActionWake})
 			}
+		}
+		// Running machines take the plan's power setting.
+		if f.StockW <= 0 || limit <= 0 {
+			continue
+		}
+		for _, d := range healthyAwake {
+			current := d.LimitW
+			if current == 0 {
+				current = f.StockW
+			}
+			if current == limit || (limit > current && expired) {
+				continue
+			}
+			cmds = append(cmds, Command{Address: d.Address, Action: ActionPower, LimitW: limit, StockW: f.StockW})
 		}
 	}
 	return cmds
@@ -234,8 +253,13 @@ func (a *Agent) apply(results []Result) {
 			d.PowerW = r.PowerW
 		}
 		switch {
+		case r.Verified && r.Action == ActionPower:
+			d.LimitW = r.LimitW
 		case r.Verified:
 			d.Awake = r.Action == ActionWake
+			if d.Awake {
+				d.LimitW = 0 // firmware wakes at its last setting; the plan sets it again
+			}
 		case r.Action == ActionSleep:
 			d.Awake = true // not verified asleep: assume it still draws power
 		}
@@ -263,9 +287,3 @@ func (a *Agent) logf(format string, args ...any) {
 	}
 }
 
-func boolOrder(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}

@@ -20,6 +20,8 @@ type Driver interface {
 	// Sleep curtails the device (hash boards off, or GPUs idle); Wake resumes it.
 	Sleep(ctx context.Context, addr string) error
 	Wake(ctx context.Context, addr string) error
+	// SetPower sets a running device to draw at most limit (stock is its stock power).
+	SetPower(ctx context.Context, addr string, limit, stock joule.Watts) error
 }
 
 // Action is what a command asks a device to do.
@@ -29,12 +31,15 @@ type Action string
 const (
 	ActionSleep Action = "sleep"
 	ActionWake  Action = "wake"
+	ActionPower Action = "power" // set the power setting of a running device
 )
 
 // Command asks one device to act.
 type Command struct {
-	Address string `json:"address"`
-	Action  Action `json:"action"`
+	Address string      `json:"address"`
+	Action  Action      `json:"action"`
+	LimitW  joule.Watts `json:"limit_w,omitempty"` // ActionPower: the most it may draw
+	StockW  joule.Watts `json:"stock_w,omitempty"` // ActionPower: its stock power
 }
 
 // Result is what became of one command: when it was acknowledged and when telemetry
@@ -116,11 +121,11 @@ func (e *Executor) Run(ctx context.Context, cmds []Command, onResult func(Result
 			mu.Unlock()
 		})
 		pending = next
-		// Sleeps past their shorter deadline give up; wakes keep waiting.
+		// Sleeps and power settings past their shorter deadline give up; wakes keep waiting.
 		if now := e.Now(); !now.Before(sleepDeadline) {
 			kept := pending[:0]
 			for _, i := range pending {
-				if results[i].Action == ActionSleep {
+				if results[i].Action != ActionWake {
 					e.fail(&results[i], onResult)
 					continue
 				}
@@ -173,6 +178,8 @@ func (e *Executor) send(ctx context.Context, c Command, start time.Time) Result 
 			err = e.Driver.Sleep(cctx, c.Address)
 		case ActionWake:
 			err = e.Driver.Wake(cctx, c.Address)
+		case ActionPower:
+			err = e.Driver.SetPower(cctx, c.Address, c.LimitW, c.StockW)
 		default:
 			err = joule.Errorf(joule.EINVALID, "unknown action %q", c.Action)
 		}
@@ -207,16 +214,21 @@ func (e *Executor) verify(ctx context.Context, r *Result, start time.Time) bool 
 	if t.State != want(r.Action) {
 		return false
 	}
+	// A power setting is done when the device draws no more than it (with 2% for
+	// metering), where it reports power at all.
+	if r.Action == ActionPower && t.PowerKnown && float64(t.PowerW) > 1.02*float64(r.LimitW) {
+		return false
+	}
 	r.Verified, r.VerifyAt = true, e.Now().Sub(start)
 	return true
 }
 
 // want is the state a command leaves a device in.
 func want(a Action) joule.DeviceState {
-	if a == ActionWake {
-		return joule.StateRunning
+	if a == ActionSleep {
+		return joule.StateSleeping
 	}
-	return joule.StateSleeping
+	return joule.StateRunning
 }
 
 // sleepCtx waits d or until ctx ends, reporting whether the wait completed.

@@ -33,3 +33,8 @@ func (d *Driver) Sleep(ctx context.Context, addr string) error { return d.client
 
 // Wake resumes a curtailed miner.
 func (d *Driver) Wake(ctx context.Context, addr string) error { return d.client(addr).Wake(ctx) }
+
+// SetPower sets a miner's power setting to at most limit (stock is its stock power).
+func (d *Driver) SetPower(ctx context.Context, addr string, limit, stock joule.Watts) error {
+	return d.client(addr).SetPower(ctx, limit, stock)
+}

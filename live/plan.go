@@ -130,7 +130,7 @@ func (l *Loop) siteState(site *joule.Site, fleets []*joule.Fleet, models []*joul
 func sitePlan(site *joule.Site, d *dispatch.Site, pl *dispatch.Plan, now time.Time, interval time.Duration, reason string) *joule.SitePlan {
 	p := &joule.SitePlan{
 		Site: site.Name, At: now, ValidUntil: now.Add(3 * interval), Reason: reason,
-		CapW: pl.CapW, AllocatedW: pl.AllocatedW,
+		CapW: pl.CapW, AllocatedW: pl.AllocatedW, PUE: d.PUE,
 	}
 	for i, u := range d.Units {
 		up := &pl.Units[i]
@@ -138,6 +138,7 @@ func sitePlan(site *joule.Site, d *dispatch.Site, pl *dispatch.Plan, now time.Ti
 			Fleet: u.Name, Kind: u.Kind, Machines: u.Count,
 			Running:    int(math.Floor(up.RunningFrac*float64(u.Count) + 1e-9)),
 			PowerFrac:  up.PowerFrac,
+			StockW:     u.PowerW,
 			AllocatedW: up.AllocatedW,
 		})
 	}

@@ -1,0 +1,156 @@
+package agent_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/agent"
+	"github.com/joule-site/joule/catalog"
+	"github.com/joule-site/joule/cgminer"
+	"github.com/joule-site/joule/dispatch"
+	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/live"
+	"github.com/joule-site/joule/manifest"
+	"github.com/joule-site/joule/sim"
+	"github.com/joule-site/joule/sqlite"
+)
+
+// market is a steady market: mining pays, so everything runs until an event says not.
+type market struct{}
+
+func (market) Hashprice(time.Time) (float64, bool)           { return 55, true }
+func (market) Energy(*joule.Site, time.Time) (float64, bool) { return 30, true }
+func (market) GPU(time.Time) (float64, float64)              { return 2, 0.85 }
+
+// site runs a server with the live loop over a fresh store holding a site of n S21s,
+// and a simulated fleet of those miners on loopback.
+func site(t *testing.T, n int) (*jhttp.Server, *live.Loop, *sim.Fleet, *sqlite.LiveService) {
+	t.Helper()
+	db := sqlite.NewDB(t.TempDir() + "/joule.db")
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	yaml := fmt.Sprintf("sites:\n  - name: test-site\n    power_cap_mw: 10\n    energy: {kind: fixed, usd_per_mwh: 30}\n    fleets:\n      - {name: s21s, model: s21, count: %d}\n", n)
+	m, err := manifest.Parse("test.yaml", []byte(yaml), catalog.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlite.NewManifestService(db).Apply(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	lv := sqlite.NewLiveService(db)
+	models := catalog.Models{User: sqlite.NewHardwareService(db)}
+	loop := &live.Loop{Sites: sqlite.NewSiteService(db), Fleets: sqlite.NewFleetService(db), Models: models, Live: lv,
+		Market: market{}, Interval: time.Second, Hysteresis: dispatch.Hysteresis{WarmupSec: 300}, Now: time.Now}
+	s := jhttp.NewServer()
+	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
+	s.Sites, s.Fleets, s.Manifests, s.Models, s.Live, s.Planner = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), models, lv, loop
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	fleet, err := sim.StartFleet(sim.FleetConfig{Miners: n, RandomPorts: true, Range: "127.0.0.1",
+		Miner: sim.MinerConfig{SleepRamp: 200 * time.Millisecond, WakeRamp: 500 * time.Millisecond, SlowDelay: 300 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fleet.Close() })
+	return s, loop, fleet, lv
+}
+
+func newAgent(s *jhttp.Server) *agent.Agent {
+	ex := agent.DefaultExecutor(&cgminer.Driver{Options: []cgminer.Option{cgminer.WithTimeout(time.Second)}})
+	ex.Retries, ex.Backoff, ex.Timeout, ex.VerifyTimeout, ex.SleepVerifyTimeout, ex.PollInterval = 1, 20*time.Millisecond, 500*time.Millisecond, 3*time.Second, time.Second, 50*time.Millisecond
+	return &agent.Agent{Site: "test-site", Server: jhttp.NewClient(s.URL()), Executor: ex, Now: time.Now, Log: slog.Default()}
+}
+
+// A demand-response event is met by its deadline in the simulator, with every step in
+// the audit log — and a tenth of the miners dead, slow or lying does not break the
+// level: the agent puts healthy miners to sleep in their place.
+func TestDemandResponseMetByDeadline(t *testing.T) {
+	const n = 100
+	s, loop, fleet, lv := site(t, n)
+	faults := []sim.Fault{sim.FaultNoAnswer, sim.FaultSlow, sim.FaultLieAck}
+	for i, m := range fleet.Miners() {
+		if i%10 == 5 {
+			m.SetFault(faults[(i/10)%len(faults)])
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	go func() { _ = loop.Run(ctx) }()
+	a := newAgent(s)
+	addrs := fleet.Addresses()
+	devs := a.Discover(ctx, addrs, []joule.FleetTarget{{Fleet: "s21s", Machines: n}})
+	if len(devs) < n-10 {
+		t.Fatalf("discovered %d of %d miners", len(devs), n)
+	}
+	go a.Run(ctx, 200*time.Millisecond)
+
+	// 100 S21 draw 350 kW; the event allows 150 kW from 5 s from now.
+	limit := joule.Watts(150_000)
+	deadline := time.Now().Add(5 * time.Second)
+	dr, err := jhttp.NewClient(s.URL()).DemandResponse(ctx, "test-site", limit, time.Until(deadline).Round(time.Second), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(dr.Deadline))
+	if got := fleet.PowerW(); got > limit {
+		t.Errorf("at the deadline the fleet draws %v, above the event's %v", got, limit)
+		var awake, unhealthy int
+		lim := map[joule.Watts]int{}
+		for _, d := range a.Devices() {
+			if d.Awake {
+				awake++
+				lim[d.LimitW]++
+			}
+			if !d.Healthy {
+				unhealthy++
+			}
+		}
+		truth := map[joule.Watts]int{}
+		for _, m := range fleet.Miners() {
+			truth[m.PowerW()]++
+		}
+		plan, _ := lv.LatestPlan(ctx, "test-site")
+		if log, err := lv.AuditLog(ctx, "test-site", 0, 100000); err == nil {
+			counts := map[string]int{}
+			for _, e := range log {
+				if e.At.After(dr.CreatedAt) {
+					counts[fmt.Sprintf("%s@%.1fs", e.Kind, e.At.Sub(dr.CreatedAt).Seconds())]++
+				}
+			}
+			t.Logf("audit after the event: %v", counts)
+		}
+		t.Logf("agent: %d awake (limits %v), %d unhealthy; truth %v; plan %+v", awake, lim, unhealthy, truth, plan.Fleets)
+	}
+	if plan, err := lv.LatestPlan(ctx, "test-site"); err != nil || plan.AllocatedW > limit || plan.CapW > limit {
+		t.Errorf("plan %+v, %v", plan, err)
+	}
+	log, err := lv.AuditLog(ctx, "test-site", 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[joule.AuditKind]int{}
+	var failed int
+	for _, e := range log {
+		seen[e.Kind]++
+		if e.Kind == joule.AuditVerify && strings.HasPrefix(e.Detail, "FAILED") {
+			failed++
+		}
+	}
+	for _, k := range []joule.AuditKind{joule.AuditEvent, joule.AuditPlan, joule.AuditCommand, joule.AuditAck, joule.AuditVerify, joule.AuditReport} {
+		if seen[k] == 0 {
+			t.Errorf("the audit log has no %s: %v", k, seen)
+		}
+	}
+	if failed == 0 {
+		t.Error("the dead and lying miners left no failed verification in the audit log")
+	}
+}

@@ -1,0 +1,45 @@
+package cgminer
+
+import (
+	"context"
+	"math"
+	"slices"
+
+	"github.com/joule-site/joule"
+)
+
+// SetPower sets the miner to draw at most limit at the wall, with its firmware's own
+// control: the LuxOS profile of highest power not above the limit (the lowest profile
+// when none is), or Whatsminer's power percentage of stock. Other firmware gets an
+// EINVALID error.
+func (c *Client) SetPower(ctx context.Context, limit, stock joule.Watts) error {
+	fw, err := c.Firmware(ctx)
+	if err != nil {
+		return err
+	}
+	switch fw {
+	case FirmwareLuxOS:
+		profiles, err := c.Profiles(ctx)
+		if err != nil {
+			return err
+		}
+		if len(profiles) == 0 {
+			return joule.Errorf(joule.EINVALID, "%s: LuxOS lists no power profiles", c.addr)
+		}
+		slices.SortFunc(profiles, func(a, b Profile) int { return int(a.PowerW - b.PowerW) })
+		pick := profiles[0]
+		for _, p := range profiles {
+			if p.PowerW <= limit {
+				pick = p
+			}
+		}
+		return c.SetProfile(ctx, pick.Name)
+	case FirmwareWhatsminer:
+		if stock <= 0 {
+			return joule.Errorf(joule.EINVALID, "%s: stock power is needed to set a percentage", c.addr)
+		}
+		pct := int(math.Floor(100 * float64(limit) / float64(stock)))
+		return c.SetPowerPercent(ctx, min(max(pct, 1), 100))
+	}
+	return errUnsupported(c.addr, fw, "set power")
+}
