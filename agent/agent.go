@@ -286,4 +286,3 @@ func (a *Agent) logf(format string, args ...any) {
 		a.Log.Info(fmt.Sprintf(format, args...), "site", a.Site)
 	}
 }
-
