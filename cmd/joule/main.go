@@ -75,6 +75,7 @@ against a running 'joule serve'.`,
 		newSimCmd(),
 		newBenchCmd(g),
 		newDRCmd(g),
+		newAgentCmd(g),
 		newAuditCmd(g),
 	)
 	return root
