@@ -191,6 +191,12 @@ func (c *Client) roundTrip(ctx context.Context, req []byte) ([]byte, error) {
 	if err != nil {
 		return nil, c.ioError(ctx, err)
 	}
+	// The reply is complete: close with a reset rather than leave the connection in
+	// TIME_WAIT. An agent polling thousands of miners would otherwise fill the
+	// ephemeral ports with closed connections and make every new one slower to open.
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
 	return reply, nil
 }
 
