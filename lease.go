@@ -1,0 +1,141 @@
+package joule
+
+import (
+	"math/bits"
+	"time"
+)
+
+// LeaseClass says how a lease may be interrupted. Dispatch powers firm leases whatever
+// the price; it may curtail the others.
+type LeaseClass string
+
+// Lease classes.
+const (
+	// LeaseFirm holds its GPUs for every hour it covers; nothing takes them back.
+	LeaseFirm LeaseClass = "firm"
+	// LeaseInterruptible (spot) may be preempted by a higher-priority order: the tenant
+	// gets NoticeSec of notice, and the GPUs go at the next hour boundary after it.
+	LeaseInterruptible LeaseClass = "interruptible"
+	// LeaseCurtailable keeps its GPUs, but the site may power them down for a grid event
+	// after NoticeSec of notice; it is priced below firm.
+	LeaseCurtailable LeaseClass = "curtailable"
+)
+
+// LeaseStatus is where a lease is in its life.
+type LeaseStatus string
+
+// Lease statuses.
+const (
+	LeaseActive    LeaseStatus = "active"    // holds its GPUs, now or from its Start
+	LeaseEnded     LeaseStatus = "ended"     // reached End, or was stopped
+	LeasePreempted LeaseStatus = "preempted" // notice given at NoticeAt; the GPUs go at End
+)
+
+// LeaseShare is the part of a lease one seller's capacity covers: GPUs for the hour
+// slots [Start, End), both hour-aligned, at the seller's ask.
+type LeaseShare struct {
+	Seller string `json:"seller"` // account that owns the capacity
+	// ResaleOrder is the resale order the share bought from; empty when the GPUs come
+	// from the seller's own servers.
+	ResaleOrder             string    `json:"resale_order,omitempty"`
+	GPUs                    int       `json:"gpus"`
+	Start                   time.Time `json:"start"`
+	End                     time.Time `json:"end"`
+	PriceMicroUSDPerGPUHour MicroUSD  `json:"price_micro_usd_per_gpu_hour"`
+}
+
+// Fill is one share of a lease as a match created it: what the buyer pays whom.
+type Fill struct {
+	Order string `json:"order"`
+	Lease string `json:"lease"`
+	LeaseShare
+}
+
+// Lease is GPUs of a product committed to a tenant for [Start, End). It has the same
+// number of GPUs in every hour it covers; Sellers say whose capacity covers each hour
+// and at what price, and together they cover exactly GPUs in every hour slot the lease
+// touches.
+//
+// A reserved lease is hour-aligned. An on-demand or spot lease starts when it fills; it
+// is OpenEnded while it runs, its End then being the end of the hours it holds so far
+// (it renews hour by hour), and when stopped End is the moment it stopped; the hour
+// slot that contains End stays held to its end.
+type Lease struct {
+	ID        string     `json:"id"`
+	Order     string     `json:"order"`
+	Tenant    string     `json:"tenant"`
+	Product   string     `json:"product"`
+	Class     LeaseClass `json:"class"`
+	NoticeSec int64      `json:"notice_sec,omitempty"` // notice before preemption or curtailment
+	GPUs      int        `json:"gpus"`
+	Start     time.Time  `json:"start"`
+	End       time.Time  `json:"end"`
+	OpenEnded bool       `json:"open_ended,omitempty"`
+	// PriceMicroUSDPerGPUHour is the GPU-hour-weighted mean of the shares' prices, rounded
+	// half up, for display and dispatch; Cost bills exactly from the shares.
+	PriceMicroUSDPerGPUHour MicroUSD     `json:"price_micro_usd_per_gpu_hour"`
+	Sellers                 []LeaseShare `json:"sellers"`
+	Status                  LeaseStatus  `json:"status"`
+	NoticeAt                time.Time    `json:"notice_at,omitzero"` // when preemption notice was given
+}
+
+// Clone returns a copy that shares no memory with l.
+func (l *Lease) Clone() Lease {
+	c := *l
+	c.Sellers = append([]LeaseShare(nil), l.Sellers...)
+	return c
+}
+
+// Cost is what the lease costs over [from, to), clipped to [Start, End): for every share,
+// GPUs × price × seconds / 3600, summed exactly and rounded half up once. Metering that
+// charges Cost(Start, t) minus what it has already charged never accumulates rounding.
+func (l *Lease) Cost(from, to time.Time) MicroUSD {
+	if from.Before(l.Start) {
+		from = l.Start
+	}
+	if to.After(l.End) {
+		to = l.End
+	}
+	var hi, lo uint64 // 128-bit sum of GPU-µUSD-seconds: no overflow for any real lease
+	for _, s := range l.Sellers {
+		a, b := later(from, s.Start), earlier(to, s.End)
+		if !b.After(a) || s.PriceMicroUSDPerGPUHour <= 0 {
+			continue
+		}
+		secs := uint64(b.Sub(a) / time.Second)
+		h1, l1 := bits.Mul64(uint64(s.GPUs)*secs, uint64(s.PriceMicroUSDPerGPUHour))
+		var c uint64
+		lo, c = bits.Add64(lo, l1, 0)
+		hi += h1 + c
+	}
+	lo, c := bits.Add64(lo, 1800, 0) // half up
+	hi += c
+	if hi >= 3600 { // beyond int64 MicroUSD; cannot happen for a real lease
+		return MicroUSD(1<<63 - 1)
+	}
+	q, _ := bits.Div64(hi, lo, 3600)
+	return MicroUSD(min(q, 1<<63-1))
+}
+
+// GPUHours returns the lease's GPU-hours over its hour slots, the weights of its mean price.
+func (l *Lease) GPUHours() int64 {
+	var n int64
+	for _, s := range l.Sellers {
+		n += int64(s.GPUs) * int64(s.End.Sub(s.Start)/time.Hour)
+	}
+	return n
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

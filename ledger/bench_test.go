@@ -1,0 +1,30 @@
+package ledger
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/joule-site/joule"
+)
+
+// BenchmarkCharge measures per-second usage billing: a charge from a tenant's credit
+// split between an owner and the platform, with an idempotency key, journaled in memory.
+func BenchmarkCharge(b *testing.B) {
+	l := New(Config{Journal: &MemJournal{}})
+	if _, err := l.Deposit("d", "acme", joule.MicroUSD(1)<<60); err != nil {
+		b.Fatal(err)
+	}
+	keys := make([]string, b.N)
+	for i := range keys {
+		keys[i] = "c" + strconv.Itoa(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		c := Charge{Key: keys[i], Tenant: "acme", Lease: "l1", Seller: OwnerRevenue("fund-a"), Amount: UsageCost(8, 2_100_000, 60), FeeBPS: 1000}
+		if _, err := l.Charge(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "charges/s")
+}

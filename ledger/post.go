@@ -1,0 +1,153 @@
+package ledger
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/joule-site/joule"
+)
+
+// post checks tx, writes it to the journal and applies it. On any error nothing is
+// written or changed. A key seen before returns the transaction it wrote if tx asks for
+// the same thing, and ECONFLICT if it asks for something else.
+func (l *Ledger) post(tx Transaction) (Transaction, error) {
+	if tx.Key != "" {
+		if i, ok := l.keys[tx.Key]; ok {
+			prev := &l.txs[i]
+			if !sameEntry(prev, &tx) {
+				return Transaction{}, joule.Errorf(joule.ECONFLICT, "ledger: key %q was used for another %s transaction", tx.Key, prev.Kind)
+			}
+			return prev.clone(), nil
+		}
+	}
+	if err := l.validate(&tx); err != nil {
+		return Transaction{}, err
+	}
+	tx.ID = int64(len(l.txs) + 1)
+	if tx.At.IsZero() {
+		tx.At = l.cfg.Now()
+	}
+	if l.cfg.Journal != nil {
+		if err := l.cfg.Journal.Append(tx.clone()); err != nil {
+			return Transaction{}, fmt.Errorf("ledger: journal: %w", err)
+		}
+	}
+	l.apply(&tx)
+	return tx.clone(), nil
+}
+
+// sameEntry reports whether two transactions move the same money for the same reason.
+func sameEntry(a, b *Transaction) bool {
+	return a.Kind == b.Kind && a.Tenant == b.Tenant && a.Order == b.Order && a.Lease == b.Lease &&
+		slices.Equal(a.Postings, b.Postings)
+}
+
+// validate checks that tx balances, names real accounts, and leaves no tenant's credit,
+// hold or order hold negative.
+func (l *Ledger) validate(tx *Transaction) error {
+	if len(tx.Postings) < 2 {
+		return joule.Errorf(joule.EINVALID, "ledger: a transaction needs at least two postings")
+	}
+	var total joule.MicroUSD
+	after := map[Account]joule.MicroUSD{}
+	var held joule.MicroUSD
+	for _, p := range tx.Postings {
+		if !p.Account.valid() {
+			return joule.Errorf(joule.EINVALID, "ledger: no such account %q", p.Account)
+		}
+		if p.Amount == 0 {
+			return joule.Errorf(joule.EINVALID, "ledger: a posting of zero to %s", p.Account)
+		}
+		total += p.Amount
+		if _, ok := after[p.Account]; !ok {
+			after[p.Account] = l.balances[p.Account]
+		}
+		after[p.Account] += p.Amount
+		if p.Account.isHold() {
+			if tx.Order == "" {
+				return joule.Errorf(joule.EINVALID, "ledger: a hold posting must name its order")
+			}
+			tenant := strings.Split(string(p.Account), ":")[1]
+			if h := l.holds[tx.Order]; h != nil && h.tenant != tenant {
+				return joule.Errorf(joule.ECONFLICT, "ledger: order %s is held for %s, not %s", tx.Order, h.tenant, tenant)
+			}
+			held += p.Amount
+		}
+	}
+	if total != 0 {
+		return joule.Errorf(joule.EINVALID, "ledger: postings sum to %d, not zero", total)
+	}
+	for a, b := range after {
+		if b < 0 && !a.mayGoNegative() {
+			return joule.Errorf(joule.EFORBIDDEN, "ledger: %s would go negative (%s)", a, b)
+		}
+	}
+	if held != 0 || tx.Order != "" {
+		var cur joule.MicroUSD
+		if h := l.holds[tx.Order]; h != nil {
+			cur = h.amount
+		}
+		if cur+held < 0 {
+			return joule.Errorf(joule.EFORBIDDEN, "ledger: order %s has %s held, not %s", tx.Order, cur, -held)
+		}
+	}
+	return nil
+}
+
+// apply changes balances and holds by a checked transaction.
+func (l *Ledger) apply(tx *Transaction) {
+	for _, p := range tx.Postings {
+		l.balances[p.Account] += p.Amount
+		if p.Account.isHold() {
+			h := l.holds[tx.Order]
+			if h == nil {
+				h = &hold{tenant: strings.Split(string(p.Account), ":")[1]}
+				l.holds[tx.Order] = h
+			}
+			h.amount += p.Amount
+		}
+	}
+	if tx.Key != "" {
+		l.keys[tx.Key] = len(l.txs)
+	}
+	l.txs = append(l.txs, tx.clone())
+}
+
+// Replay rebuilds a ledger from its journal, checking every transaction as it goes: in
+// order, numbered 1, 2, …, balanced, and never driving a tenant's credit or hold below
+// zero. The ledger it returns appends to cfg.Journal.
+func Replay(cfg Config, txs []Transaction) (*Ledger, error) {
+	l := New(cfg)
+	for i := range txs {
+		tx := txs[i].clone()
+		if tx.ID != int64(i+1) {
+			return nil, fmt.Errorf("ledger: replay: transaction %d is numbered %d", i+1, tx.ID)
+		}
+		if err := l.validate(&tx); err != nil {
+			return nil, fmt.Errorf("ledger: replay: transaction %d: %w", tx.ID, err)
+		}
+		if _, dup := l.keys[tx.Key]; dup && tx.Key != "" {
+			return nil, fmt.Errorf("ledger: replay: key %q appears twice", tx.Key)
+		}
+		l.apply(&tx)
+	}
+	return l, nil
+}
+
+// MemJournal is a Journal in memory, for tests and for a ledger that need not outlive
+// the process.
+type MemJournal struct {
+	Txs []Transaction
+	// Fail, when set, makes Append fail: a journal that cannot write.
+	Fail error
+}
+
+// Append implements Journal.
+func (j *MemJournal) Append(tx Transaction) error {
+	if j.Fail != nil {
+		return j.Fail
+	}
+	j.Txs = append(j.Txs, tx)
+	return nil
+}
