@@ -16,6 +16,12 @@ type Server interface {
 	ReportAudit(ctx context.Context, site string, events []*joule.Audit) error
 }
 
+// Preparer is a driver that readies a device when the agent takes it over (a kept
+// LuxOS session, say), so that commands later cost less.
+type Preparer interface {
+	Prepare(ctx context.Context, addr string) error
+}
+
 // Device is a machine the agent found, with what it believes of it.
 type Device struct {
 	Address string
@@ -55,6 +61,9 @@ func (a *Agent) Discover(ctx context.Context, addrs []string, fleets []joule.Fle
 		t, err := a.Executor.Driver.Status(cctx, addrs[i])
 		if err != nil {
 			return
+		}
+		if p, ok := a.Executor.Driver.(Preparer); ok {
+			_ = p.Prepare(cctx, addrs[i]) // a miner that cannot be prepared is still commanded, more slowly
 		}
 		found[i] = &Device{Address: addrs[i], Awake: t.State != joule.StateSleeping, Healthy: true, PowerW: t.PowerW}
 	})

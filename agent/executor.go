@@ -6,6 +6,7 @@ package agent
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +23,12 @@ type Driver interface {
 	Wake(ctx context.Context, addr string) error
 	// SetPower sets a running device to draw at most limit (stock is its stock power).
 	SetPower(ctx context.Context, addr string, limit, stock joule.Watts) error
+}
+
+// PowerStater is a driver with a cheaper reading than Status that still tells whether
+// a device runs or sleeps and what it draws; verification uses it when there is one.
+type PowerStater interface {
+	PowerState(ctx context.Context, addr string) (*joule.Telemetry, error)
 }
 
 // Action is what a command asks a device to do.
@@ -70,13 +77,17 @@ type Executor struct {
 	VerifyTimeout      time.Duration
 	SleepVerifyTimeout time.Duration
 	PollInterval       time.Duration
-	Now                func() time.Time
+	// Settle is how long after its acknowledgement a device is first read back: a
+	// miner takes about a second to fall asleep, and reading it sooner only costs.
+	Settle time.Duration
+	Now    func() time.Time
 }
 
 // DefaultExecutor returns an executor with settings fit for a LAN of miners.
 func DefaultExecutor(d Driver) *Executor {
 	return &Executor{Driver: d, Concurrency: 256, Retries: 2, Backoff: 200 * time.Millisecond,
-		Timeout: 3 * time.Second, VerifyTimeout: 90 * time.Second, SleepVerifyTimeout: 10 * time.Second, PollInterval: 500 * time.Millisecond, Now: time.Now}
+		Timeout: 3 * time.Second, VerifyTimeout: 90 * time.Second, SleepVerifyTimeout: 10 * time.Second, PollInterval: 500 * time.Millisecond,
+		Settle: time.Second, Now: time.Now}
 }
 
 // Run carries out every command and returns their results in the same order: first
@@ -107,9 +118,17 @@ func (e *Executor) Run(ctx context.Context, cmds []Command, onResult func(Result
 	}
 	for len(pending) > 0 {
 		var mu sync.Mutex
-		var next []int
-		e.each(len(pending), func(k int) {
-			i := pending[k]
+		var next, due []int
+		now := e.Now()
+		for _, i := range pending {
+			if now.Sub(start) >= results[i].AckAfter+e.Settle {
+				due = append(due, i)
+			} else {
+				next = append(next, i) // not settled yet: read it in a later round
+			}
+		}
+		e.each(len(due), func(k int) {
+			i := due[k]
 			if e.verify(ctx, &results[i], start) {
 				if onResult != nil {
 					onResult(results[i])
@@ -121,6 +140,7 @@ func (e *Executor) Run(ctx context.Context, cmds []Command, onResult func(Result
 			mu.Unlock()
 		})
 		pending = next
+		slices.Sort(pending)
 		// Sleeps and power settings past their shorter deadline give up; wakes keep waiting.
 		if now := e.Now(); !now.Before(sleepDeadline) {
 			kept := pending[:0]
@@ -203,7 +223,11 @@ func (e *Executor) send(ctx context.Context, c Command, start time.Time) Result 
 // verify reads the device once and reports whether it shows the command done.
 func (e *Executor) verify(ctx context.Context, r *Result, start time.Time) bool {
 	cctx, cancel := context.WithTimeout(ctx, e.Timeout)
-	t, err := e.Driver.Status(cctx, r.Address)
+	read := e.Driver.Status
+	if ps, ok := e.Driver.(PowerStater); ok {
+		read = ps.PowerState
+	}
+	t, err := read(cctx, r.Address)
 	cancel()
 	if err != nil {
 		r.Err = " (last reading: " + err.Error() + ")"

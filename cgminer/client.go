@@ -32,8 +32,11 @@ type Client struct {
 	now      func() time.Time
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 
+	keepSession bool
+
 	mu       sync.Mutex
 	firmware string // detected by Status or Firmware, for the controls
+	session  string // the kept LuxOS session, with WithKeepSession
 }
 
 // Option configures a Client.
@@ -50,6 +53,12 @@ func WithMaxReply(n int) Option { return func(c *Client) { c.maxReply = n } }
 // WithTextProtocol sends requests in cgminer's plain-text form ("summary",
 // "switchpool|1") instead of JSON, for firmware that only answers that form.
 func WithTextProtocol() Option { return func(c *Client) { c.text = true } }
+
+// WithKeepSession keeps a LuxOS session open between write commands instead of
+// logging off after each: one round trip per command for an agent that is the miner's
+// only controller. LuxOS allows one session at a time, so other tools are refused
+// until it expires.
+func WithKeepSession() Option { return func(c *Client) { c.keepSession = true } }
 
 // WithPassword sets the admin password for Whatsminer's privileged (encrypted) API.
 func WithPassword(pw string) Option { return func(c *Client) { c.password = pw } }

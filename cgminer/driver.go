@@ -38,3 +38,12 @@ func (d *Driver) Wake(ctx context.Context, addr string) error { return d.client(
 func (d *Driver) SetPower(ctx context.Context, addr string, limit, stock joule.Watts) error {
 	return d.client(addr).SetPower(ctx, limit, stock)
 }
+
+// Prepare readies a miner for commands (a kept LuxOS session), after it was read once.
+func (d *Driver) Prepare(ctx context.Context, addr string) error { return d.client(addr).Prepare(ctx) }
+
+// PowerState reads whether a miner hashes or sleeps and what it draws, as cheaply as
+// its firmware allows: what the agent verifies commands with.
+func (d *Driver) PowerState(ctx context.Context, addr string) (*joule.Telemetry, error) {
+	return d.client(addr).PowerState(ctx)
+}

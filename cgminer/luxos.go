@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/joule-site/joule"
 )
@@ -59,8 +60,30 @@ func (c *Client) Logoff(ctx context.Context, sessionID string) error {
 }
 
 // withSession runs a LuxOS write command inside a session, and logs off afterwards
-// when the session was opened for it.
+// when the session was opened for it — unless the client keeps its session
+// (WithKeepSession): then the next command reuses it, and a command the miner refuses
+// with a kept session is tried once more in a fresh one.
 func (c *Client) withSession(ctx context.Context, command string, params ...string) (*Reply, error) {
+	if c.keepSession {
+		c.mu.Lock()
+		id := c.session
+		c.mu.Unlock()
+		if id != "" {
+			r, err := c.Command(ctx, command, append([]string{id}, params...)...)
+			var apiErr *APIError
+			if err == nil || !errors.As(err, &apiErr) {
+				return r, err
+			}
+		}
+		id, _, err := c.logon(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.session = id
+		c.mu.Unlock()
+		return c.Command(ctx, command, append([]string{id}, params...)...)
+	}
 	id, owned, err := c.logon(ctx)
 	if err != nil {
 		return nil, err
@@ -73,6 +96,26 @@ func (c *Client) withSession(ctx context.Context, command string, params ...stri
 		}()
 	}
 	return c.Command(ctx, command, append([]string{id}, params...)...)
+}
+
+// Prepare opens and keeps the session a later write command needs, when the client
+// keeps sessions and the miner runs LuxOS; otherwise it does nothing. An agent calls it
+// when it takes a miner over, so that a curtailment later costs one round trip.
+func (c *Client) Prepare(ctx context.Context) error {
+	c.mu.Lock()
+	need := c.keepSession && c.firmware == FirmwareLuxOS && c.session == ""
+	c.mu.Unlock()
+	if !need {
+		return nil
+	}
+	id, _, err := c.logon(ctx)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.session = id
+	c.mu.Unlock()
+	return nil
 }
 
 // Curtail sends LuxOS's curtail command: CurtailSleep or CurtailWakeup.
@@ -121,4 +164,33 @@ func (c *Client) SetProfile(ctx context.Context, name string) error {
 	}
 	_, err := c.withSession(ctx, "profileset", name)
 	return err
+}
+
+// PowerState reads only what a command's verification needs, whether the miner hashes
+// or sleeps and what it draws: one small request on LuxOS ("power+config"), Status on
+// other firmware.
+func (c *Client) PowerState(ctx context.Context) (*joule.Telemetry, error) {
+	c.mu.Lock()
+	fw := c.firmware
+	c.mu.Unlock()
+	if fw != FirmwareLuxOS {
+		return c.Status(ctx)
+	}
+	at := c.now()
+	raw, err := c.Raw(ctx, "power+config", "")
+	if err != nil {
+		return nil, err
+	}
+	m, err := ParseMulti(raw)
+	if err != nil || !m["config"].ok() {
+		return c.Status(ctx)
+	}
+	t := &joule.Telemetry{Address: c.addr, At: at, Firmware: fw, State: joule.StateRunning, Pools: []joule.Pool{}}
+	if m["power"].ok() {
+		t.PowerW, t.PowerKnown = powerOf(m["power"])
+	}
+	if mode := m["config"].First("CONFIG").String("CurtailMode"); mode != "" && !strings.EqualFold(mode, "None") {
+		t.State = joule.StateSleeping
+	}
+	return t, nil
 }

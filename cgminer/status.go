@@ -61,14 +61,14 @@ func (c *Client) Status(ctx context.Context) (*joule.Telemetry, error) {
 	if temp, ok := summary.Float("Temperature"); ok && temp > 0 {
 		t.TempC = temp
 	}
-	if err := c.readPower(ctx, v.Firmware, summary, t); err != nil {
+	if err := c.readPower(ctx, v.Firmware, summary, t, basics["power"]); err != nil {
 		return nil, err
 	}
 	switch {
 	case !hashOK:
 		t.State = joule.StateUnknown
 	case hash < idleTHs:
-		asleep, err := c.asleep(ctx, v.Firmware, stats)
+		asleep, err := c.asleep(ctx, v.Firmware, stats, basics["config"])
 		if err != nil {
 			return nil, err
 		}
@@ -84,6 +84,20 @@ func (c *Client) Status(ctx context.Context) (*joule.Telemetry, error) {
 // unreadable command is left out, as long as one of the three answers.
 func (c *Client) readBasics(ctx context.Context) (map[string]*Reply, error) {
 	cmds := []string{"version", "summary", "pools"}
+	c.mu.Lock()
+	luxos := c.firmware == FirmwareLuxOS
+	c.mu.Unlock()
+	if luxos {
+		// Once a miner is known to run LuxOS, its power and curtail mode come in the
+		// same request: one round trip per reading for an agent polling a fleet.
+		raw, err := c.Raw(ctx, "version+summary+pools+power+config", "")
+		if err != nil {
+			return nil, err
+		}
+		if m, err := ParseMulti(raw); err == nil && m["summary"].ok() && m["pools"].ok() && m["version"].ok() {
+			return m, nil
+		}
+	}
 	raw, err := c.Raw(ctx, strings.Join(cmds, "+"), "")
 	if err != nil {
 		return nil, err
@@ -159,7 +173,8 @@ func uptime(summary Object, stats []Object) int64 {
 }
 
 // readPower fills the power fields where the firmware reports them.
-func (c *Client) readPower(ctx context.Context, fw string, summary Object, t *joule.Telemetry) error {
+// prefetched is a reply that came in the basics request, if any.
+func (c *Client) readPower(ctx context.Context, fw string, summary Object, t *joule.Telemetry, prefetched *Reply) error {
 	switch fw {
 	case FirmwareWhatsminer:
 		t.PowerW, t.PowerKnown = whatsminerPower(summary)
@@ -167,24 +182,30 @@ func (c *Client) readPower(ctx context.Context, fw string, summary Object, t *jo
 			t.PowerLimitW = joule.Watts(math.Round(lim))
 		}
 	case FirmwareLuxOS:
-		r, err := c.Command(ctx, "power")
-		if isTransport(err) {
-			return err
+		r := prefetched
+		if !r.ok() {
+			var err error
+			if r, err = c.Command(ctx, "power"); isTransport(err) {
+				return err
+			} else if err != nil {
+				return nil
+			}
 		}
-		if err == nil {
-			t.PowerW, t.PowerKnown = powerOf(r)
-		}
+		t.PowerW, t.PowerKnown = powerOf(r)
 	}
 	return nil
 }
 
 // asleep asks the firmware whether it was put to sleep.
-func (c *Client) asleep(ctx context.Context, fw string, stats []Object) (bool, error) {
+func (c *Client) asleep(ctx context.Context, fw string, stats []Object, prefetched *Reply) (bool, error) {
 	switch fw {
 	case FirmwareLuxOS:
-		r, err := c.Command(ctx, "config")
-		if err != nil {
-			return false, transportOnly(err)
+		r := prefetched
+		if !r.ok() {
+			var err error
+			if r, err = c.Command(ctx, "config"); err != nil {
+				return false, transportOnly(err)
+			}
 		}
 		mode := r.First("CONFIG").String("CurtailMode")
 		return mode != "" && !strings.EqualFold(mode, "None"), nil

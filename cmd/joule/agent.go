@@ -56,7 +56,7 @@ goes away it keeps its last plan, and wakes nothing once that plan has expired.`
 					fleets = append(fleets, joule.FleetTarget{Fleet: f.Name, Kind: f.Kind, Machines: f.Count})
 				}
 			}
-			opts := []cgminer.Option{cgminer.WithTimeout(3 * time.Second)}
+			opts := []cgminer.Option{cgminer.WithTimeout(3 * time.Second), cgminer.WithKeepSession()}
 			if password != "" {
 				opts = append(opts, cgminer.WithPassword(password))
 			}

