@@ -131,6 +131,28 @@ func Run(cfg Config) (*Report, error) {
 	switch {
 	case err == nil:
 		opt.Name, opt.Description = Optimum, descriptions[Optimum]
+	case joule.ErrorCode(err) == joule.ECAPACITY:
+		// The cap binds: fall back to the Lagrangian upper bound (a total, no schedule).
+		p, perr := dispatch.New(cfg.Site.Dispatch(dispatch.RuleMerit, cfg.Hysteresis))
+		if perr != nil {
+			return nil, perr
+		}
+		bound, ok, berr := p.HindsightBound(ms, dispatch.Commitments{}, true)
+		if berr != nil {
+			return nil, berr
+		}
+		if !ok {
+			r.Notes = append(r.Notes, "no hindsight bound: the idle draw alone exceeds the cap in some interval")
+			break
+		}
+		opt = Result{Name: Optimum, MarginUSD: bound,
+			Description: "hindsight upper bound (Lagrangian relaxation: the cap binds, so the exact program does not apply; minimum times relaxed): no policy can earn more, and percentages of it understate how close one came"}
+		r.Notes = append(r.Notes, "the cap binds: "+joule.ErrorMessage(err)+"; the bound is a Lagrangian relaxation")
+		err = nil
+	default:
+		return nil, err
+	}
+	if err == nil && opt.Name == Optimum {
 		r.Strategies = append(r.Strategies, opt)
 		for i := range r.Strategies {
 			if name := r.Strategies[i].Name; name == AllGPU || name == Hybrid {
@@ -141,10 +163,6 @@ func Run(cfg Config) (*Report, error) {
 				r.Strategies[i].PctOfOptimum = &pct
 			}
 		}
-	case joule.ErrorCode(err) == joule.ECAPACITY:
-		r.Notes = append(r.Notes, "no hindsight-optimal bound: "+joule.ErrorMessage(err))
-	default:
-		return nil, err
 	}
 	if cfg.Progress != nil {
 		cfg.Progress(total, total)

@@ -116,3 +116,31 @@ func TestFiveMinutePrices2024(t *testing.T) {
 		t.Errorf("joule %.2f%% of the bound, margin %.0f; strike %.0f, always %.0f", *jl.PctOfOptimum, jl.MarginUSD, strike.MarginUSD, always.MarginUSD)
 	}
 }
+
+// On a site whose cap binds (20 MW for 35 MW of machines), the report carries the
+// Lagrangian bound, and no strategy earns more than it.
+func TestCongestedSiteGetsABound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a year of hourly history")
+	}
+	cfg := config(t, "2023-01-01", "2023-12-31")
+	site := *cfg.Site.Site
+	site.PowerCapW = 20_000_000
+	cfg.Site.Site = &site
+	r, err := backtest.Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, ok := r.Strategy(backtest.Optimum)
+	if !ok || !strings.Contains(opt.Description, "Lagrangian") {
+		t.Fatalf("no bound in %+v", r.Strategies)
+	}
+	for _, s := range r.Strategies {
+		if s.PctOfOptimum != nil {
+			t.Logf("%-18s %.2f%% of the bound", s.Name, *s.PctOfOptimum)
+			if *s.PctOfOptimum > 100+1e-9 {
+				t.Errorf("%s earns %.4f%% of the bound", s.Name, *s.PctOfOptimum)
+			}
+		}
+	}
+}
