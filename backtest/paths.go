@@ -46,6 +46,7 @@ type chainBootstrap struct {
 	first, last time.Time  // first and last usable day
 	skipped     int        // days of the window left out for missing data
 	start       history.Day
+	mu, sigma   float64 // mean and standard deviation of the daily log price changes
 }
 
 // newChainBootstrap collects the usable days of the bootstrapYears before at: days with
@@ -79,6 +80,17 @@ func newChainBootstrap(h *history.History, at time.Time) (*chainBootstrap, error
 		})
 		prev = day
 	}
+	var sum, sq float64
+	for _, d := range b.days {
+		sum += d.dLogPrice
+	}
+	if n := float64(len(b.days)); n > 1 {
+		b.mu = sum / n
+		for _, d := range b.days {
+			sq += (d.dLogPrice - b.mu) * (d.dLogPrice - b.mu)
+		}
+		b.sigma = math.Sqrt(sq / (n - 1))
+	}
 	if len(b.days) < minBootstrapDays {
 		return nil, joule.Errorf(joule.EINVALID, "plan: only %d usable history days in the %d years before %s; the bootstrap needs at least %d", len(b.days), bootstrapYears, start.Date.Format(time.DateOnly), minBootstrapDays)
 	}
@@ -90,7 +102,10 @@ func newChainBootstrap(h *history.History, at time.Time) (*chainBootstrap, error
 // next resampled day's changes, drawing a new block of consecutive history days every
 // bootstrapBlockDays. Height advances 144 blocks a day, so halvings come through the
 // subsidy.
-func (b *chainBootstrap) fill(rng *rand.Rand, poolFee float64, price, hashprice []float64) {
+//
+// With gbm, the price's daily log change is drawn from N(mu, sigma) instead of taken
+// from the resampled day.
+func (b *chainBootstrap) fill(rng *rand.Rand, poolFee float64, gbm bool, price, hashprice []float64) {
 	p, diff, fees := b.start.PriceUSD, b.start.Difficulty, b.start.FeesPerBlockBTC()
 	height := b.start.Height
 	blocks := len(b.days) - bootstrapBlockDays + 1
@@ -102,7 +117,11 @@ func (b *chainBootstrap) fill(rng *rand.Rand, poolFee float64, price, hashprice 
 			}
 			r := &b.days[j+off]
 			off++
-			p *= math.Exp(r.dLogPrice)
+			if gbm {
+				p *= math.Exp(b.mu + b.sigma*rng.NormFloat64())
+			} else {
+				p *= math.Exp(r.dLogPrice)
+			}
 			diff *= math.Exp(r.dLogDifficulty)
 			fees = r.feesPerBlockBTC
 			height += econ.BlocksPerDay

@@ -37,6 +37,11 @@ type PlanConfig struct {
 	GPUPriceDriftPerYear [2]float64
 	// ASICResaleUSD is what one retired miner sells for, subtracted from capex.
 	ASICResaleUSD float64
+	// BTCModel is how BTC prices are drawn: BTCBootstrap (the default, also "") resamples
+	// blocks of historical days with their difficulty and fees; BTCGBM draws daily log
+	// returns from a normal distribution fitted to the same days (geometric Brownian
+	// motion), with difficulty and fees still resampled from history.
+	BTCModel string
 	// Hoard keeps the mined BTC the converted miners would have earned and values it at
 	// the path's last BTC price, instead of selling it the day it is mined.
 	Hoard bool
@@ -135,7 +140,16 @@ func (c *conversion) subSites(site *SiteSpec, gpu *joule.HardwareModel, h dispat
 }
 
 // validate checks the config and fills its defaults.
+// BTC price models of a plan.
+const (
+	BTCBootstrap = "bootstrap"
+	BTCGBM       = "gbm"
+)
+
 func (cfg *PlanConfig) validate() error {
+	if cfg.BTCModel != "" && cfg.BTCModel != BTCBootstrap && cfg.BTCModel != BTCGBM {
+		return joule.Errorf(joule.EINVALID, "plan: BTC model %q: use %q or %q", cfg.BTCModel, BTCBootstrap, BTCGBM)
+	}
 	bad := func(format string, args ...any) error {
 		return joule.Errorf(joule.EINVALID, "plan: "+format, args...)
 	}
@@ -300,6 +314,10 @@ func (p *planner) assumptions() []string {
 	add("BTC price and difficulty: a block bootstrap of %d-day blocks of consecutive daily changes in log BTC price and log difficulty, each day with its fees per block, drawn from the %d usable days from %s to %s (%d days without every series skipped). Paths start from the conversion day (BTC %s, difficulty %.4g, %.3f BTC fees per block) and so carry forward the trend of those years: on average %+.2f a year in log price and %+.2f in log difficulty. Difficulty follows history, not the sampled price.",
 		bootstrapBlockDays, len(ch.days), ch.first.Format(time.DateOnly), ch.last.Format(time.DateOnly), ch.skipped,
 		planUSD(ch.start.PriceUSD), ch.start.Difficulty, ch.start.FeesPerBlockBTC(), dp/n*daysPerYear, dd/n*daysPerYear)
+	if cfg.BTCModel == BTCGBM {
+		add("BTC price model: geometric Brownian motion instead of the bootstrap for the price: daily log returns drawn from a normal distribution fitted to the same %d days (mean %+.5f, standard deviation %.5f a day); difficulty and fees are still resampled in blocks, now independent of the price.",
+			len(ch.days), ch.mu, ch.sigma)
+	}
 	add("Hashprice: econ.ComputeHashprice each day (as `joule econ`), net of a %.1f%% pool fee; block height advances 144 blocks a day from %d, so the subsidy halves every 210,000 blocks%s.",
 		cfg.PoolFee*100, ch.start.Height, p.halvingNote())
 	add("%s", p.energy.describe())

@@ -4,6 +4,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -287,5 +288,36 @@ func TestPlanUSD(t *testing.T) {
 		if got := planUSD(v); got != want {
 			t.Errorf("planUSD(%v) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// The fitted model draws other prices than the bootstrap, from the same history, and is
+// as deterministic.
+func TestPlanGBM(t *testing.T) {
+	boot := planExampleConfig(t, 60, 1)
+	gbm := boot
+	gbm.BTCModel = BTCGBM
+	a, err := RunPlan(boot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := RunPlan(gbm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := RunPlan(gbm)
+	if slices.Equal(a.NPVs, b.NPVs) {
+		t.Error("the fitted model gave the bootstrap's NPVs")
+	}
+	if !slices.Equal(b.NPVs, again.NPVs) {
+		t.Error("the fitted model is not deterministic")
+	}
+	if !strings.Contains(strings.Join(b.Assumptions, "\n"), "geometric Brownian motion") {
+		t.Error("the assumptions do not say the price model")
+	}
+	bad := boot
+	bad.BTCModel = "tea-leaves"
+	if _, err := RunPlan(bad); joule.ErrorCode(err) != joule.EINVALID {
+		t.Errorf("unknown model: %v", err)
 	}
 }

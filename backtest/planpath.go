@@ -141,7 +141,7 @@ func (w *pathWorker) path(i int, res *pathResults) {
 	rng := w.rng
 	util := uniform(rng, cfg.Utilization)
 	drift := uniform(rng, cfg.GPUPriceDriftPerYear)
-	p.chain.fill(rng, cfg.PoolFee, w.btcUSD, w.hashprice)
+	p.chain.fill(rng, cfg.PoolFee, cfg.BTCModel == BTCGBM, w.btcUSD, w.hashprice)
 	fillGPUPrice(rng, cfg.GPUUSDPerHour, drift, w.gpuUSDPerHour)
 	picks := p.energy.fill(rng, w.energyPicks)
 

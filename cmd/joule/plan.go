@@ -23,6 +23,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 		discount     float64
 		resale       float64
 		hoard        bool
+		btcModel     string
 		workers      int
 		util, drift  []float64
 	)
@@ -73,7 +74,7 @@ it writes plan.json, npv.png, cashflow.png and index.html.`,
 				Site: spec, ConvertMW: convertMW, GPU: gpu, At: when, Years: years, Paths: paths, Seed: seed,
 				History: hist, PoolFee: f.poolFee, DiscountRate: discount, GPUUSDPerHour: price,
 				Utilization: [2]float64{util[0], util[1]}, GPUPriceDriftPerYear: [2]float64{drift[0], drift[1]},
-				ASICResaleUSD: resale, Hoard: hoard, Hysteresis: h, Workers: workers, Progress: progress,
+				ASICResaleUSD: resale, Hoard: hoard, BTCModel: btcModel, Hysteresis: h, Workers: workers, Progress: progress,
 			})
 			done()
 			if err != nil {
@@ -102,6 +103,7 @@ it writes plan.json, npv.png, cashflow.png and index.html.`,
 	fl.Uint64Var(&seed, "seed", 1, "random seed (the same seed gives the same report)")
 	fl.Float64Var(&discount, "discount-rate", 0.12, "annual discount rate")
 	fl.Float64Var(&resale, "asic-resale-usd", 0, "resale value of each retired miner")
+	fl.StringVar(&btcModel, "btc-model", "bootstrap", "BTC price model: bootstrap (resampled history) or gbm (log returns fitted to the same history)")
 	fl.BoolVar(&hoard, "hoard", false, "keep mined BTC (valued at each path's last price) instead of selling daily")
 	fl.IntVar(&workers, "workers", 0, "goroutines (0: one per core)")
 	fl.Float64SliceVar(&util, "utilization-range", []float64{0.6, 0.95}, "GPU utilization sampled per path: low,high")
