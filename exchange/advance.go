@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -75,18 +76,8 @@ func (e *Engine) sortedLeases() []*leaseState {
 	for _, l := range e.leases {
 		out = append(out, l)
 	}
-	slices.SortFunc(out, func(a, b *leaseState) int { return cmpSeq(a.seq, b.seq) })
+	slices.SortFunc(out, func(a, b *leaseState) int { return cmp.Compare(a.seq, b.seq) })
 	return out
-}
-
-func cmpSeq(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // prune forgets leases that hold no slot from the current hour on, finished resale

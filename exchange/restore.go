@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -42,7 +43,7 @@ func (e *Engine) State() State {
 	for _, o := range e.orders {
 		orders = append(orders, o)
 	}
-	slices.SortFunc(orders, func(a, b *orderState) int { return cmpSeq(a.seq, b.seq) })
+	slices.SortFunc(orders, func(a, b *orderState) int { return cmp.Compare(a.seq, b.seq) })
 	for _, o := range orders {
 		st.Orders = append(st.Orders, o.Order)
 	}

@@ -5,6 +5,7 @@
 package pricing
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"slices"
@@ -126,18 +127,8 @@ func (p *Pricer) day(ctx context.Context, q DayQuery) (*DayReport, econ.Hashpric
 			RevenueUSDPerDay:   m.HashrateTHs * r.HashpriceNetUSDPerPHDay / 1000,
 		})
 	}
-	slices.SortFunc(r.Breakevens, func(a, b Breakeven) int { return -cmpFloat(a.BreakevenUSDPerMWh, b.BreakevenUSDPerMWh) })
+	slices.SortFunc(r.Breakevens, func(a, b Breakeven) int { return -cmp.Compare(a.BreakevenUSDPerMWh, b.BreakevenUSDPerMWh) })
 	return r, hp, nil
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Model returns the model with the given id among all models, or ENOTFOUND naming
