@@ -12,7 +12,7 @@ const module = "github.com/joule-site/joule"
 // Packages that decide things and do no I/O of their own. They may import the root
 // package and each other, never an adapter.
 var logic = map[string]bool{
-	"agent": true, "exchange": true, "ledger": true, "live": true,
+	"agent": true, "exchange": true, "ledger": true, "leasing": true, "live": true,
 	"backtest": true, "catalog": true, "data": true, "dispatch": true, "econ": true, "history": true, "manifest": true, "pricing": true,
 }
 

@@ -14,6 +14,7 @@ const (
 	EUNAUTHORIZED = "unauthorized"
 	EFORBIDDEN    = "forbidden"
 	ECAPACITY     = "capacity"
+	ERATELIMIT    = "rate_limited" // too many requests: retry after a while
 	EINTERNAL     = "internal"
 )
 

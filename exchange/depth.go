@@ -53,6 +53,9 @@ func (e *Engine) Depth(product string, from, to time.Time) ([]Slot, error) {
 	}
 	now := e.cfg.Now()
 	cur := b.slot(unixHour(now))
+	// Materialize listed capacity of the hours asked for, up to the horizon: slots that
+	// no order has reached yet still have their listings' GPUs.
+	b.ensure(min(z, cur+e.cfg.HorizonHours+1))
 	all := &buyer{limit: math.MaxInt64, now: now, resale: true}
 	out := make([]Slot, 0, max(z-a, 0))
 	for i := a; i < z; i++ {

@@ -21,6 +21,14 @@ import (
 type Client struct {
 	URL        string
 	HTTPClient *http.Client
+	// Token is the API token sent to a server (Authorization: Bearer) for the GPU
+	// exchange's endpoints.
+	Token string
+	// As is the account an in-process client acts as on the exchange; empty: the
+	// operator. A remote server ignores it: there the token says who calls.
+	As string
+
+	local bool
 }
 
 // NewClient returns a client of the server at baseURL.
@@ -30,7 +38,7 @@ func NewClient(baseURL string) *Client {
 
 // NewLocalClient returns a client that serves each request with h in process.
 func NewLocalClient(h http.Handler) *Client {
-	return &Client{URL: "http://local", HTTPClient: &http.Client{Transport: handlerTransport{h}}}
+	return &Client{URL: "http://local", HTTPClient: &http.Client{Transport: handlerTransport{h}}, local: true}
 }
 
 // handlerTransport answers requests by calling a handler directly.
@@ -87,13 +95,32 @@ func (c *Client) Apply(ctx context.Context, filename string, data []byte) ([]jou
 // do sends a request and decodes a JSON reply into out, or the error body into a
 // *joule.Error with the server's code.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body []byte, out any) error {
+	data, err := c.send(ctx, method, path, query, body, nil)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decode reply from %s: %w", path, err)
+	}
+	return nil
+}
+
+// send sends a request with the client's credentials and extra headers, and returns
+// the reply's body, or the error body as a *joule.Error with the server's code.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body []byte, header http.Header) ([]byte, error) {
 	u := c.URL + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
+	if c.local {
+		ctx = AsPrincipal(ctx, c.As)
+	}
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/yaml")
@@ -101,26 +128,30 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			req.Header.Set("Content-Type", "application/json")
 		}
 	}
+	if c.Token != "" && !c.local {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 	resp, err := c.HTTPClient.Do(req)
 	if err != nil {
-		return joule.Errorf(joule.EINTERNAL, "cannot reach the server at %s: %v", c.URL, err)
+		return nil, joule.Errorf(joule.EINTERNAL, "cannot reach the server at %s: %v", c.URL, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return fmt.Errorf("read reply: %w", err)
+		return nil, fmt.Errorf("read reply: %w", err)
 	}
 	if resp.StatusCode >= 300 {
 		var e errorBody
 		if err := json.Unmarshal(data, &e); err != nil || e.Error.Code == "" {
-			return joule.Errorf(joule.EINTERNAL, "server replied %s", resp.Status)
+			return nil, joule.Errorf(joule.EINTERNAL, "server replied %s", resp.Status)
 		}
-		return &joule.Error{Code: e.Error.Code, Message: e.Error.Message}
+		msg := e.Error.Message
+		if ra := resp.Header.Get("Retry-After"); ra != "" && e.Error.Code == joule.ERATELIMIT {
+			msg += " (Retry-After: " + ra + " s)"
+		}
+		return nil, &joule.Error{Code: e.Error.Code, Message: msg}
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("decode reply from %s: %w", path, err)
-	}
-	return nil
+	return data, nil
 }
 
 // DemandResponse asks the server to hold a site at or below reduceTo from within

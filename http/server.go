@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/joule-site/joule"
@@ -48,28 +49,51 @@ type Server struct {
 	Live      joule.LiveService
 	Planner   Planner          // nil: plans only on the loop's own schedule
 	Now       func() time.Time // nil: the wall clock
+
+	// Leasing is the GPU exchange; nil: its endpoints answer not_found.
+	Leasing Leasing
+	// RateLimit is how many exchange requests per second one API token may make, with
+	// bursts of RateBurst; zero: DefaultRateLimit and twice that. In-process requests
+	// (the local CLI) are not limited.
+	RateLimit float64
+	RateBurst int
+
+	routes     []string
+	limitsOnce sync.Once
+	limits     *limiters
 }
 
 // NewServer returns a server with its routes; services are set by the caller.
 func NewServer() *Server {
 	s := &Server{mux: http.NewServeMux(), Logger: slog.Default()}
 	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.mux.HandleFunc("GET /healthz", s.handleHealth)
-	s.mux.HandleFunc("GET /api/v1/sites", s.handleSites)
-	s.mux.HandleFunc("GET /api/v1/sites/{name}", s.handleSite)
-	s.mux.HandleFunc("GET /api/v1/models", s.handleModels)
-	s.mux.HandleFunc("GET /api/v1/econ", s.handleEcon)
-	s.mux.HandleFunc("GET /api/v1/compare", s.handleCompare)
-	s.mux.HandleFunc("POST /api/v1/apply", s.handleApply)
-	s.mux.HandleFunc("POST /api/v1/sites/{name}/dr", s.handleCreateDR)
-	s.mux.HandleFunc("GET /api/v1/sites/{name}/plan", s.handlePlan)
-	s.mux.HandleFunc("GET /api/v1/sites/{name}/audit", s.handleAudit)
-	s.mux.HandleFunc("POST /api/v1/sites/{name}/audit", s.handleAppendAudit)
+	s.handle("GET /healthz", s.handleHealth)
+	s.handle("GET /api/v1/sites", s.handleSites)
+	s.handle("GET /api/v1/sites/{name}", s.handleSite)
+	s.handle("GET /api/v1/models", s.handleModels)
+	s.handle("GET /api/v1/econ", s.handleEcon)
+	s.handle("GET /api/v1/compare", s.handleCompare)
+	s.handle("POST /api/v1/apply", s.handleApply)
+	s.handle("POST /api/v1/sites/{name}/dr", s.handleCreateDR)
+	s.handle("GET /api/v1/sites/{name}/plan", s.handlePlan)
+	s.handle("GET /api/v1/sites/{name}/audit", s.handleAudit)
+	s.handle("POST /api/v1/sites/{name}/audit", s.handleAppendAudit)
+	s.handle("GET /api/v1/openapi.json", s.handleOpenAPI)
+	s.leasingRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
 	})
 	return s
 }
+
+// handle registers a route and remembers its pattern for Routes.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.routes = append(s.routes, pattern)
+	s.mux.HandleFunc(pattern, h)
+}
+
+// Routes returns the pattern of every route, "METHOD /path/{param}", as registered.
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
 // Open starts listening on Addr and serving in the background.
 func (s *Server) Open() (err error) {
@@ -129,6 +153,7 @@ var errorStatus = map[string]int{
 	joule.EUNAUTHORIZED: http.StatusUnauthorized,
 	joule.EFORBIDDEN:    http.StatusForbidden,
 	joule.ECAPACITY:     http.StatusConflict,
+	joule.ERATELIMIT:    http.StatusTooManyRequests,
 	joule.EINTERNAL:     http.StatusInternalServerError,
 }
 

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -35,7 +36,9 @@ const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 
 // DB is a Joule database on SQLite. Create it with NewDB, set its fields, then Open it.
 type DB struct {
-	db *sql.DB
+	db     *sql.DB
+	stmts  sync.Map // query → *sql.Stmt, prepared once (see prepared)
+	single bool     // one connection (":memory:"): statements are not cached
 
 	// DSN is a file path or MemoryDSN. A file and its parent directory are created
 	// when missing. The path must not contain '?'.
@@ -88,7 +91,7 @@ func (db *DB) Open() error {
 		sqldb.SetConnMaxLifetime(0)
 		sqldb.SetConnMaxIdleTime(0)
 	}
-	db.db = sqldb
+	db.db, db.single = sqldb, memory
 	if err := db.migrate(context.Background(), migrationFS); err != nil {
 		sqldb.Close()
 		db.db = nil
@@ -102,15 +105,64 @@ func (db *DB) Close() error {
 	if db.db == nil {
 		return nil
 	}
+	db.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		db.stmts.Delete(k)
+		return true
+	})
 	err := db.db.Close()
 	db.db = nil
 	return err
 }
 
+// prepared returns the statement of query, prepared once for the DB: database/sql
+// keeps it prepared on each connection that ran it, so hot queries skip SQLite's
+// parser.
+func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if s, ok := db.stmts.Load(query); ok {
+		return s.(*sql.Stmt), nil
+	}
+	s, err := db.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := db.stmts.LoadOrStore(query, s); loaded {
+		s.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return s, nil
+}
+
 // tx is a transaction with the time it began, which every write in it stamps.
 type tx struct {
 	*sql.Tx
+	db  *DB
 	now time.Time
+}
+
+// exec runs a prepared statement of query in the transaction. On a single-connection
+// DB the transaction holds the only connection, so nothing can be prepared outside it.
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.db.single {
+		return t.ExecContext(ctx, query, args...)
+	}
+	s, err := t.db.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return t.StmtContext(ctx, s).ExecContext(ctx, args...)
+}
+
+// query runs a prepared statement of query in the transaction.
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if t.db.single {
+		return t.QueryContext(ctx, query, args...)
+	}
+	s, err := t.db.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return t.StmtContext(ctx, s).QueryContext(ctx, args...)
 }
 
 // beginWrite starts a transaction that holds the write lock from its first statement
@@ -120,7 +172,7 @@ func (db *DB) beginWrite(ctx context.Context) (*tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &tx{Tx: t, now: db.Now().UTC()}, nil
+	return &tx{Tx: t, db: db, now: db.Now().UTC()}, nil
 }
 
 // beginRead starts a read-only transaction: a consistent snapshot that does not block
@@ -130,7 +182,27 @@ func (db *DB) beginRead(ctx context.Context) (*tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &tx{Tx: t, now: db.Now().UTC()}, nil
+	return &tx{Tx: t, db: db, now: db.Now().UTC()}, nil
+}
+
+// insertRows runs head (an INSERT … VALUES ) for rows of equal length, in statements of
+// at most 100 rows: one round through SQLite for what would be a statement per row.
+func (t *tx) insertRows(ctx context.Context, head string, rows [][]any) error {
+	const batch = 100
+	for len(rows) > 0 {
+		n := min(len(rows), batch)
+		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(rows[0])), ", ") + ")"
+		q := head + strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")
+		args := make([]any, 0, n*len(rows[0]))
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		if _, err := t.exec(ctx, q, args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 // formatTime formats t for storage.

@@ -28,6 +28,7 @@ func TestStore(t *testing.T) {
 					Models:    sqlite.NewHardwareService(db),
 					Manifests: sqlite.NewManifestService(db),
 					Live:      sqlite.NewLiveService(db),
+					Leasing:   sqlite.NewLeasingStore(db),
 				}
 			})
 		})

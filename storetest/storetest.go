@@ -1,6 +1,7 @@
 // Package storetest is the conformance suite of Joule's stores: the behaviour of
-// joule.SiteService, FleetService, HardwareService and ManifestService that every
-// store implementation (SQLite, PostgreSQL) must show, run from that store's own tests:
+// joule.SiteService, FleetService, HardwareService, ManifestService, LiveService and
+// LeasingStore that every store implementation (SQLite, PostgreSQL) must show, run from
+// that store's own tests:
 //
 //	func TestStore(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T, now func() time.Time) storetest.Store {
@@ -33,6 +34,7 @@ type Store struct {
 	Models    joule.HardwareService
 	Manifests joule.ManifestService
 	Live      joule.LiveService
+	Leasing   joule.LeasingStore
 }
 
 // Run runs every conformance test as a subtest of t. For each, open returns a fresh,
@@ -59,6 +61,11 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
 		{"DemandResponses", testDemandResponses},
 		{"Plans", testPlans},
 		{"AuditLog", testAuditLog},
+		{"LeasingRoundTrip", testLeasingRoundTrip},
+		{"LeasingConflicts", testLeasingConflicts},
+		{"LeasingAccounts", testLeasingAccounts},
+		{"LeasingQueries", testLeasingQueries},
+		{"LeasingLoadSelects", testLeasingLoadSelects},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,22 +4,26 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"strings"
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/catalog"
 	"github.com/joule-site/joule/history"
 	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/pricing"
 	"github.com/joule-site/joule/sqlite"
 )
 
 // app is Joule wired on a store: the API server's services over the store, the
-// embedded history and the catalog.
+// embedded history and the catalog, and (openExchange) the GPU exchange.
 type app struct {
-	db     *sqlite.DB
-	server *jhttp.Server
-	models catalog.Models
+	db       *sqlite.DB
+	server   *jhttp.Server
+	models   catalog.Models
+	exchange *leasing.Service
 }
 
 // openApp opens the store named by dsn and wires the API around it.
@@ -49,6 +53,39 @@ func openApp(dsn string, log *slog.Logger) (*app, error) {
 
 func (a *app) Close() error { return a.db.Close() }
 
+// exchangeConfig is the GPU exchange's configuration from the environment: the
+// platform fee (JOULE_FEE_BPS, basis points, default 1000) and the ask of listings
+// made from fleets (JOULE_ASK_USD_GPU_HOUR, default 2.00). `joule serve` takes flags
+// that default to the same.
+func exchangeConfig() (feeBPS int, askUSD float64, err error) {
+	feeBPS, askUSD = 1000, 2.00
+	if v := os.Getenv("JOULE_FEE_BPS"); v != "" {
+		if feeBPS, err = strconv.Atoi(v); err != nil {
+			return 0, 0, joule.Errorf(joule.EINVALID, "JOULE_FEE_BPS=%q: not a whole number of basis points", v)
+		}
+	}
+	if v := os.Getenv("JOULE_ASK_USD_GPU_HOUR"); v != "" {
+		if askUSD, err = strconv.ParseFloat(v, 64); err != nil || askUSD < 0 {
+			return 0, 0, joule.Errorf(joule.EINVALID, "JOULE_ASK_USD_GPU_HOUR=%q: not a price", v)
+		}
+	}
+	return feeBPS, askUSD, nil
+}
+
+// openExchange opens the GPU exchange on the app's store and serves it.
+func (a *app) openExchange(ctx context.Context, feeBPS int, askUSD float64, log *slog.Logger) error {
+	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(a.db), leasing.Config{
+		FeeBPS: feeBPS, DefaultAsk: joule.MicroUSDFromUSD(askUSD),
+		Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	a.exchange = svc
+	a.server.Leasing = svc
+	return nil
+}
+
 // redact hides a password in a connection URL.
 func redact(dsn string) string {
 	if i, j := strings.Index(dsn, "://"), strings.LastIndex(dsn, "@"); i >= 0 && j > i {
@@ -60,13 +97,41 @@ func redact(dsn string) string {
 // withClient runs fn with a client of the server named by --server, or of an
 // in-process API on the local store.
 func withClient(ctx context.Context, g *globals, fn func(*jhttp.Client) error) error {
+	return runClient(ctx, g, false, fn)
+}
+
+// withExchange is withClient for the GPU exchange's commands: against a server it
+// sends --token; on the local store it opens the exchange and acts as the operator, or
+// as the account --as names.
+func withExchange(ctx context.Context, g *globals, fn func(*jhttp.Client) error) error {
+	return runClient(ctx, g, true, fn)
+}
+
+func runClient(ctx context.Context, g *globals, exchange bool, fn func(*jhttp.Client) error) error {
 	if g.server != "" {
-		return fn(jhttp.NewClient(strings.TrimRight(g.server, "/")))
+		if g.as != "" {
+			return joule.Errorf(joule.EINVALID, "--as acts as an account on the local store; against a server, use that account's --token")
+		}
+		c := jhttp.NewClient(strings.TrimRight(g.server, "/"))
+		c.Token = g.token
+		return fn(c)
 	}
-	a, err := openApp(g.db, slog.New(slog.DiscardHandler))
+	log := slog.New(slog.DiscardHandler)
+	a, err := openApp(g.db, log)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	return fn(jhttp.NewLocalClient(a.server))
+	if exchange {
+		fee, ask, err := exchangeConfig()
+		if err != nil {
+			return err
+		}
+		if err := a.openExchange(ctx, fee, ask, log); err != nil {
+			return err
+		}
+	}
+	c := jhttp.NewLocalClient(a.server)
+	c.As = g.as
+	return fn(c)
 }

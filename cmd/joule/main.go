@@ -40,6 +40,8 @@ type globals struct {
 	db     string
 	server string
 	json   bool
+	token  string // API token for the exchange on a server
+	as     string // account the local CLI acts as on the exchange
 }
 
 func newRootCmd() *cobra.Command {
@@ -62,6 +64,8 @@ against a running 'joule serve'.`,
 	}
 	root.PersistentFlags().StringVar(&g.db, "db", dflt, "store: a SQLite file path (env JOULE_DB)")
 	root.PersistentFlags().StringVar(&g.server, "server", os.Getenv("JOULE_SERVER"), "URL of a joule server to talk to instead of the local store (env JOULE_SERVER)")
+	root.PersistentFlags().StringVar(&g.token, "token", os.Getenv("JOULE_TOKEN"), "API token for the GPU exchange on a server (env JOULE_TOKEN)")
+	root.PersistentFlags().StringVar(&g.as, "as", "", "on the local store, act on the GPU exchange as this account (default: the operator)")
 	root.AddCommand(
 		newEconCmd(g),
 		newCompareCmd(g),
@@ -77,6 +81,16 @@ against a running 'joule serve'.`,
 		newDRCmd(g),
 		newAgentCmd(g),
 		newAuditCmd(g),
+		newTenantCmd(g),
+		newAccountCmd(g),
+		newProductsCmd(g),
+		newListingCmd(g),
+		newOrderCmd(g),
+		newBookCmd(g),
+		newLeaseCmd(g),
+		newResellCmd(g),
+		newInvoiceCmd(g),
+		newStatementCmd(g),
 	)
 	return root
 }

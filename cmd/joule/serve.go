@@ -14,6 +14,7 @@ import (
 	"github.com/joule-site/joule/bitcoind"
 	"github.com/joule-site/joule/dispatch"
 	"github.com/joule-site/joule/feeds"
+	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/live"
 )
 
@@ -80,11 +81,33 @@ func (f *feedFlags) market() (*feeds.Market, error) {
 	return m, nil
 }
 
+// exchangeFlags configure the GPU exchange `joule serve` runs.
+type exchangeFlags struct {
+	feeBPS    int
+	askUSD    float64
+	rateLimit float64
+	tick      time.Duration
+}
+
+func (f *exchangeFlags) add(cmd *cobra.Command) error {
+	fee, ask, err := exchangeConfig()
+	if err != nil {
+		return err
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.feeBPS, "fee-bps", fee, "platform fee on every GPU sale, basis points (env JOULE_FEE_BPS)")
+	fl.Float64Var(&f.askUSD, "ask-usd-gpu-hour", ask, "ask of a listing made from a GPU server fleet, US dollars per GPU-hour (env JOULE_ASK_USD_GPU_HOUR)")
+	fl.Float64Var(&f.rateLimit, "rate-limit", jhttp.DefaultRateLimit, "exchange requests per second per API token (bursts of twice that)")
+	fl.DurationVar(&f.tick, "exchange-tick", time.Minute, "how often the exchange expires orders, renews leases and meters usage")
+	return nil
+}
+
 func newServeCmd(g *globals) *cobra.Command {
 	var (
 		addr  string
 		debug bool
 		ff    feedFlags
+		xf    exchangeFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -94,8 +117,11 @@ dispatch loop: every --dispatch-interval, and at once on a demand-response event
 energy price spike, it plans every site with the dispatch policy and records plans in
 the audit log for the sites' agents. Market feeds come from the --btc-*, --energy-*
 flags; a feed that is missing or stale makes the loop plan a safe state (miners stop,
-firm leases keep their power). Logs are structured JSON on standard error; SIGINT or
-SIGTERM shuts down gracefully.`,
+firm leases keep their power). It also runs the GPU exchange on the same store: every
+--exchange-tick it expires orders, renews and meters leases and lists the sites' GPU
+servers. Exchange clients send an API token (joule account token operator prints the
+operator's). Logs are structured JSON on standard error; SIGINT or SIGTERM shuts down
+gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			level := slog.LevelInfo
@@ -112,6 +138,10 @@ SIGTERM shuts down gracefully.`,
 				return err
 			}
 			defer a.Close()
+			if err := a.openExchange(cmd.Context(), xf.feeBPS, xf.askUSD, log); err != nil {
+				return err
+			}
+			a.server.RateLimit = xf.rateLimit
 			loop := &live.Loop{
 				Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Live: a.server.Live,
 				Market: market, Interval: ff.interval, Hysteresis: dispatch.DefaultHysteresis, Now: time.Now,
@@ -125,6 +155,7 @@ SIGTERM shuts down gracefully.`,
 			var wg sync.WaitGroup
 			wg.Go(func() { market.Run(ctx, func(err error) { log.Warn("feed", "err", err) }) })
 			wg.Go(func() { _ = loop.Run(ctx) })
+			wg.Go(func() { _ = a.exchange.Run(ctx, xf.tick) })
 			log.Info("serving", "url", a.server.URL(), "db", g.db, "dispatch_interval", ff.interval)
 			fmt.Fprintf(os.Stdout, "Joule is serving on %s (store %s). Stop with Ctrl-C.\n", a.server.URL(), g.db)
 			<-cmd.Context().Done()
@@ -137,5 +168,8 @@ SIGTERM shuts down gracefully.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log every request")
 	ff.add(cmd)
+	if err := xf.add(cmd); err != nil {
+		cmd.RunE = func(*cobra.Command, []string) error { return err }
+	}
 	return cmd
 }

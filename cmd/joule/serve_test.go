@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -15,33 +16,7 @@ import (
 // the CLI's --server mode, and stops it with SIGTERM.
 func TestServeAndRemoteClient(t *testing.T) {
 	dir := t.TempDir()
-	srv := exec.Command(joule, "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "served.db"))
-	stdout, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Process.Kill()
-
-	urls := make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if u := re.FindString(sc.Text()); u != "" {
-				urls <- u
-				return
-			}
-		}
-	}()
-	var url string
-	select {
-	case url = <-urls:
-	case <-time.After(20 * time.Second):
-		t.Fatal("joule serve printed no address")
-	}
+	srv, url := startServe(t, filepath.Join(dir, "served.db"))
 
 	example, _ := filepath.Abs("../../examples/west-texas.yaml")
 	if r := run(t, dir, "--server", url, "apply", "-f", example); r.code != 0 {
@@ -77,6 +52,76 @@ func TestServeAndRemoteClient(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop within 15 s of SIGTERM")
+	}
+}
+
+// startServe starts `joule serve` on a free loopback port over the store at db and
+// returns the process and its URL; the process is killed when the test ends.
+func startServe(t *testing.T, db string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	srv := exec.Command(joule, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, args...)...)
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	urls := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u := re.FindString(sc.Text()); u != "" {
+				urls <- u
+				break
+			}
+		}
+		for sc.Scan() { // keep draining so the server never blocks on a full pipe
+		}
+	}()
+	select {
+	case u := <-urls:
+		return srv, u
+	case <-time.After(20 * time.Second):
+		t.Fatal("joule serve printed no address")
+	}
+	return nil, ""
+}
+
+// TestExchangeThroughServer drives the GPU exchange of `joule serve` with tokens: the
+// operator's (issued on the local store), then a tenant's.
+func TestExchangeThroughServer(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "served.db")
+	example, _ := filepath.Abs("../../examples/west-texas.yaml")
+	if r := run(t, dir, "--db", db, "apply", "-f", example); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	opToken := strings.TrimSpace(run(t, dir, "--db", db, "account", "token", "operator").stdout)
+	_, url := startServe(t, db)
+	if r := run(t, dir, "--server", url, "lease", "ls"); r.code != 1 || !strings.Contains(r.stderr, "API token is required") {
+		t.Errorf("no token: %d %s", r.code, r.stderr)
+	}
+	var created struct{ Token string }
+	jsonRun(t, dir, &created, "--server", url, "--token", opToken, "tenant", "create", "acme", "--credit-usd", "1000", "--json")
+	r := run(t, dir, "--server", url, "--token", created.Token, "order", "create", "--product", "h100-sxm/west-texas", "--gpus", "8", "--on-demand")
+	if r.code != 0 || !strings.Contains(r.stdout, "filled") {
+		t.Fatalf("on-demand through the server: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	var leases struct {
+		Leases []struct{ Tenant string }
+	}
+	jsonRun(t, dir, &leases, "--server", url, "--token", created.Token, "lease", "ls", "--json")
+	if len(leases.Leases) != 1 || leases.Leases[0].Tenant != "acme" {
+		t.Errorf("acme's leases through the server: %+v", leases)
+	}
+	if r := run(t, dir, "--server", url, "--token", created.Token, "tenant", "create", "mallory", "--credit-usd", "1000000"); r.code != 1 || !strings.Contains(r.stderr, "only the operator") {
+		t.Errorf("a tenant creates a tenant: %d %s", r.code, r.stderr)
+	}
+	if r := run(t, dir, "--server", url, "--as", "acme", "lease", "ls"); r.code != 1 || !strings.Contains(r.stderr, "--token") {
+		t.Errorf("--as against a server: %d %s", r.code, r.stderr)
 	}
 }
 

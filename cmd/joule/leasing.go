@@ -1,0 +1,219 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/joule-site/joule"
+	jhttp "github.com/joule-site/joule/http"
+)
+
+// The GPU exchange's account and listing commands. On the local store they act as the
+// operator (or --as NAME); against a server, as the account of --token.
+
+func newTenantCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "tenant", Short: "Create tenants of the GPU exchange and add their prepaid credit"}
+	var name string
+	var credit float64
+	create := &cobra.Command{
+		Use:     "create ID --credit-usd AMOUNT",
+		Short:   "Create a tenant with prepaid credit; prints its API token once",
+		Example: "  joule tenant create acme --credit-usd 50000",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if credit < 0 {
+				return joule.Errorf(joule.EINVALID, "--credit-usd must not be negative")
+			}
+			return withExchange(cmd.Context(), g, func(c *jhttp.Client) error {
+				created, err := c.CreateTenant(cmd.Context(), jhttp.TenantRequest{ID: args[0], Name: name, CreditMicroUSD: joule.MicroUSDFromUSD(credit)})
+				if err != nil {
+					return err
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), created)
+				}
+				out := cmd.OutOrStdout()
+				fmt.Fprintf(out, "tenant %s created with %s of credit\n", created.Account.ID, joule.MicroUSDFromUSD(credit))
+				fmt.Fprintf(out, "API token (shown once; give it to the tenant for --token or JOULE_TOKEN):\n%s\n", created.Token)
+				return nil
+			})
+		},
+	}
+	create.Flags().StringVar(&name, "name", "", "display name (default: the ID)")
+	create.Flags().Float64Var(&credit, "credit-usd", 0, "opening prepaid credit in US dollars")
+	addJSONFlag(create, g)
+
+	var amount float64
+	var key string
+	credits := &cobra.Command{
+		Use:     "credit ID --usd AMOUNT",
+		Short:   "Add prepaid credit to a tenant",
+		Example: "  joule tenant credit acme --usd 10000 --key wire-2025-01-31",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withExchange(cmd.Context(), g, func(c *jhttp.Client) error {
+				balance, err := c.AddCredit(cmd.Context(), args[0], key, joule.MicroUSDFromUSD(amount))
+				if err != nil {
+					return err
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"tenant": args[0], "credit_micro_usd": balance})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "tenant %s now has %s of credit\n", args[0], balance)
+				return nil
+			})
+		},
+	}
+	credits.Flags().Float64Var(&amount, "usd", 0, "credit to add, US dollars")
+	credits.Flags().StringVar(&key, "key", "", "a reference that makes a retry harmless (a payment's ID)")
+	_ = credits.MarkFlagRequired("usd")
+	addJSONFlag(credits, g)
+	cmd.AddCommand(create, credits)
+	return cmd
+}
+
+func newAccountCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "account", Short: "List exchange accounts and issue API tokens"}
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List every account: tenants, owners and operators (operator)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withExchange(cmd.Context(), g, func(c *jhttp.Client) error {
+				accounts, err := c.Accounts(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"accounts": accounts})
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tROLE\tNAME")
+				for _, a := range accounts {
+					fmt.Fprintf(w, "%s\t%s\t%s\n", a.ID, a.Role, a.Name)
+				}
+				return w.Flush()
+			})
+		},
+	}
+	addJSONFlag(ls, g)
+	token := &cobra.Command{
+		Use:   "token ID",
+		Short: "Issue a new API token for an account, revoking its old one; prints it once",
+		Long: `token issues a new API token. On the local store the operator issues one for any
+account, including its own: that is how the operator gets a token for a server.`,
+		Example: "  joule account token operator",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withExchange(cmd.Context(), g, func(c *jhttp.Client) error {
+				t, err := c.IssueToken(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), map[string]string{"account": args[0], "token": t})
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), t)
+				return nil
+			})
+		},
+	}
+	addJSONFlag(token, g)
+	cmd.AddCommand(ls, token)
+	return cmd
+}
+
+func newProductsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "products",
+		Short: "List the exchange's products (GPU model at a site) with their capacity and asks",
+		Long: `products lists what the GPU exchange sells: one product per GPU server model and
+site, made from the sites' gpu_servers fleets (joule apply), with one listing per seller:
+the fleet's owner, or the operator for its own servers.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withExchange(cmd.Context(), g, func(c *jhttp.Client) error {
+				products, err := c.Products(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"products": products})
+				}
+				if len(products) == 0 {
+					fmt.Fprintln(cmd.OutOrStdout(), "No products yet: declare GPU servers with joule apply -f examples/west-texas.yaml")
+					return nil
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "PRODUCT\tGPUS\tSELLER\tSERVERS\tASK $/GPU-H")
+				for _, p := range products {
+					for i, l := range p.Listings {
+						id, gpus := p.ID, fmt.Sprint(p.CapacityGPUs)
+						if i > 0 {
+							id, gpus = "", ""
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%.2f\n", id, gpus, l.Seller, l.Servers, l.AskMicroUSDPerGPUHour.USD())
+					}
+				}
+				return w.Flush()
+			})
+		},
+	}
+	addJSONFlag(cmd, g)
+	return cmd
+}
+
+func newListingCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "listing", Short: "Set the asks of listings"}
+	var seller string
+	var ask float64
+	set := &cobra.Command{
+		Use:     "ask PRODUCT --usd-gpu-hour PRICE [--seller ID]",
+		Short:   "Set a seller's ask in a product (the operator for anyone, an owner for itself)",
+		Example: "  joule listing ask h100-sxm/west-texas --seller northwind-capital --usd-gpu-hour 2.25",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withExchange(cmd.Context(), g, func(c *jhttp.Client) error {
+				l, err := c.SetAsk(cmd.Context(), args[0], seller, joule.MicroUSDFromUSD(ask))
+				if err != nil {
+					return err
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), l)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s asks %s per GPU-hour for %d servers\n", l.Product, l.Seller, l.AskMicroUSDPerGPUHour, l.Servers)
+				return nil
+			})
+		},
+	}
+	set.Flags().StringVar(&seller, "seller", "", "the listing's seller (default: the caller)")
+	set.Flags().Float64Var(&ask, "usd-gpu-hour", 0, "the ask, US dollars per GPU-hour")
+	_ = set.MarkFlagRequired("usd-gpu-hour")
+	addJSONFlag(set, g)
+	cmd.AddCommand(set)
+	return cmd
+}
+
+// parseWhen reads a time on the command line: RFC 3339 with or without seconds
+// (2025-01-06T00:00Z), a date (2025-01-06, midnight UTC), or a local-less time taken
+// as UTC (2025-01-06T00:00).
+func parseWhen(flag, s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04Z07:00", "2006-01-02T15:04", "2006-01-02T15:04:05", time.DateOnly} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, joule.Errorf(joule.EINVALID, "--%s %q: use a time like 2025-01-06T00:00Z or a date like 2025-01-06", flag, s)
+}
+
+// hourText formats an hour-aligned time compactly, in UTC.
+func hourText(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return strings.Replace(t.UTC().Format("2006-01-02T15:04Z"), "T", " ", 1)
+}

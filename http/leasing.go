@@ -1,0 +1,154 @@
+package http
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/leasing"
+)
+
+// Leasing is the GPU exchange the API serves (leasing.Service). Every call names the
+// account it acts for, and the exchange scopes what it shows and allows to it.
+type Leasing interface {
+	Authenticate(ctx context.Context, token string) (*joule.Account, error)
+	Principal(ctx context.Context, id string) (*joule.Account, error)
+	CreateAccount(ctx context.Context, who *joule.Account, req leasing.NewAccountRequest) (*joule.Account, string, error)
+	Accounts(ctx context.Context, who *joule.Account) ([]*joule.Account, error)
+	Deposit(ctx context.Context, who *joule.Account, tenant, key string, amount joule.MicroUSD) (joule.MicroUSD, error)
+	IssueToken(ctx context.Context, who *joule.Account, account string) (string, error)
+	Products(ctx context.Context, who *joule.Account) ([]leasing.ProductInfo, error)
+	SetAsk(ctx context.Context, who *joule.Account, product, seller string, ask joule.MicroUSD) (*joule.Listing, error)
+	SubmitOrder(ctx context.Context, who *joule.Account, o joule.Order) (*leasing.OrderResult, error)
+	Cancel(ctx context.Context, who *joule.Account, order string) (*joule.Order, error)
+	Orders(ctx context.Context, who *joule.Account, f joule.OrderFilter) ([]*joule.Order, error)
+	Book(ctx context.Context, who *joule.Account, product string, from time.Time, hours int) (*leasing.Book, error)
+	Leases(ctx context.Context, who *joule.Account, f joule.LeaseFilter) ([]joule.Lease, error)
+	Resell(ctx context.Context, who *joule.Account, lease string, req leasing.ResellRequest) (*leasing.OrderResult, error)
+	Stop(ctx context.Context, who *joule.Account, lease string) (*joule.Lease, error)
+	Invoice(ctx context.Context, who *joule.Account, tenant, month string) (*leasing.Invoice, error)
+	Statement(ctx context.Context, who *joule.Account, account, month string) (*leasing.Statement, error)
+}
+
+// DefaultRateLimit is how many exchange requests per second one token may make when
+// the server sets no RateLimit.
+const DefaultRateLimit = 50
+
+// principalKey carries, in an in-process request's context, the account the local CLI
+// acts as. A request from the network never carries it: its context is the server's.
+type principalKey struct{}
+
+// AsPrincipal returns a context in which an in-process request acts as the account
+// id, or as the operator when id is empty. Only NewLocalClient uses it.
+func AsPrincipal(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, principalKey{}, id)
+}
+
+func (s *Server) leasingRoutes() {
+	s.handle("POST /api/v1/tenants", s.authed(s.handleCreateTenant))
+	s.handle("POST /api/v1/tenants/{id}/credit", s.authed(s.handleDeposit))
+	s.handle("GET /api/v1/accounts", s.authed(s.handleAccounts))
+	s.handle("POST /api/v1/accounts/{id}/token", s.authed(s.handleIssueToken))
+	s.handle("GET /api/v1/products", s.authed(s.handleProducts))
+	s.handle("PUT /api/v1/listings", s.authed(s.handleSetAsk))
+	s.handle("POST /api/v1/orders", s.authed(s.handleSubmitOrder))
+	s.handle("GET /api/v1/orders", s.authed(s.handleOrders))
+	s.handle("GET /api/v1/orders/{id}", s.authed(s.handleOrder))
+	s.handle("DELETE /api/v1/orders/{id}", s.authed(s.handleCancelOrder))
+	s.handle("GET /api/v1/book/{product...}", s.authed(s.handleBook))
+	s.handle("GET /api/v1/leases", s.authed(s.handleLeases))
+	s.handle("POST /api/v1/leases/{id}/resell", s.authed(s.handleResell))
+	s.handle("POST /api/v1/leases/{id}/stop", s.authed(s.handleStopLease))
+	s.handle("GET /api/v1/invoices/{tenant}", s.authed(s.handleInvoice))
+	s.handle("GET /api/v1/statements/{account}", s.authed(s.handleStatement))
+}
+
+// authed resolves the request's principal, limits its rate, and calls h as it: a
+// bearer token from the network, or the account the in-process CLI acts as.
+func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *joule.Account)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.Leasing == nil {
+			writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "this server does not run the GPU exchange"))
+			return
+		}
+		var who *joule.Account
+		var err error
+		id, local := r.Context().Value(principalKey{}).(string)
+		if local {
+			who, err = s.Leasing.Principal(r.Context(), id)
+		} else {
+			who, err = s.Leasing.Authenticate(r.Context(), bearerToken(r))
+		}
+		key := ""
+		switch {
+		case local:
+		case err != nil:
+			key = "\x00unauthenticated" // failed attempts share one budget
+		default:
+			key = who.ID
+		}
+		if key != "" {
+			if wait := s.limiter().reserve(key, s.RateLimit, s.RateBurst); wait > 0 {
+				w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
+				writeError(w, r, s.Logger, joule.Errorf(joule.ERATELIMIT, "too many requests: retry in %s", wait.Round(time.Millisecond)))
+				return
+			}
+		}
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		h(w, r, who)
+	}
+}
+
+// bearerToken returns the token of an "Authorization: Bearer TOKEN" header.
+func bearerToken(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// limiters holds a token bucket per principal.
+type limiters struct {
+	mu sync.Mutex
+	m  map[string]*rate.Limiter
+}
+
+func (s *Server) limiter() *limiters {
+	s.limitsOnce.Do(func() { s.limits = &limiters{m: map[string]*rate.Limiter{}} })
+	return s.limits
+}
+
+// reserve takes one request from key's bucket and returns 0, or, when the bucket is
+// empty, how long until it would have one (and takes nothing).
+func (l *limiters) reserve(key string, perSec float64, burst int) time.Duration {
+	if perSec <= 0 {
+		perSec = DefaultRateLimit
+	}
+	if burst <= 0 {
+		burst = int(2 * perSec)
+	}
+	l.mu.Lock()
+	lim := l.m[key]
+	if lim == nil {
+		lim = rate.NewLimiter(rate.Limit(perSec), burst)
+		l.m[key] = lim
+	}
+	l.mu.Unlock()
+	res := lim.Reserve()
+	if d := res.Delay(); d > 0 {
+		res.Cancel()
+		return d
+	}
+	return 0
+}

@@ -1,0 +1,320 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/leasing"
+)
+
+// maxBodyBytes bounds an exchange request's JSON body.
+const maxBodyBytes = 1 << 16
+
+// TenantRequest is the body of POST /api/v1/tenants.
+type TenantRequest struct {
+	ID             string         `json:"id"`
+	Name           string         `json:"name,omitempty"`
+	CreditMicroUSD joule.MicroUSD `json:"credit_micro_usd,omitempty"`
+}
+
+// CreatedAccount is an account with its API token, shown once.
+type CreatedAccount struct {
+	Account *joule.Account `json:"account"`
+	Token   string         `json:"token"`
+}
+
+// OrderRequest is the body of POST /api/v1/orders: a joule.Order without what the
+// exchange sets. AllOrNone defaults to true; the Idempotency-Key header (or
+// idempotency_key) is required.
+type OrderRequest struct {
+	IdempotencyKey          string           `json:"idempotency_key,omitempty"`
+	Account                 string           `json:"account,omitempty"` // the tenant; the operator may name any
+	Product                 string           `json:"product"`
+	Kind                    joule.OrderKind  `json:"kind"`
+	GPUs                    int              `json:"gpus"`
+	Start                   time.Time        `json:"start,omitzero"`
+	End                     time.Time        `json:"end,omitzero"`
+	LimitMicroUSDPerGPUHour joule.MicroUSD   `json:"limit_micro_usd_per_gpu_hour"`
+	AllOrNone               *bool            `json:"all_or_none,omitempty"`
+	Class                   joule.LeaseClass `json:"class,omitempty"`
+	NoticeSec               int64            `json:"notice_sec,omitempty"`
+	ResaleOf                string           `json:"resale_of,omitempty"`
+	ExpiresAt               time.Time        `json:"expires_at,omitzero"`
+}
+
+// AskRequest is the body of PUT /api/v1/listings: a seller's new ask in a product.
+type AskRequest struct {
+	Product               string         `json:"product"`
+	Seller                string         `json:"seller,omitempty"` // default: the caller
+	AskMicroUSDPerGPUHour joule.MicroUSD `json:"ask_micro_usd_per_gpu_hour"`
+}
+
+// DepositRequest is the body of POST /api/v1/tenants/{id}/credit.
+type DepositRequest struct {
+	AmountMicroUSD joule.MicroUSD `json:"amount_micro_usd"`
+	Key            string         `json:"key,omitempty"` // makes a retry harmless
+}
+
+func (s *Server) handleCreateTenant(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	var req TenantRequest
+	if !decodeBody(w, r, s, &req) {
+		return
+	}
+	a, token, err := s.Leasing.CreateAccount(r.Context(), who, leasing.NewAccountRequest{ID: req.ID, Name: req.Name, Role: joule.RoleTenant, CreditMicroUSD: req.CreditMicroUSD})
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, CreatedAccount{Account: a, Token: token})
+}
+
+func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	var req DepositRequest
+	if !decodeBody(w, r, s, &req) {
+		return
+	}
+	credit, err := s.Leasing.Deposit(r.Context(), who, r.PathValue("id"), req.Key, req.AmountMicroUSD)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tenant": r.PathValue("id"), "credit_micro_usd": credit})
+}
+
+func (s *Server) handleAccounts(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	accounts, err := s.Leasing.Accounts(r.Context(), who)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"accounts": accounts})
+}
+
+func (s *Server) handleIssueToken(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	token, err := s.Leasing.IssueToken(r.Context(), who, r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"account": r.PathValue("id"), "token": token})
+}
+
+func (s *Server) handleProducts(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	products, err := s.Leasing.Products(r.Context(), who)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"products": products})
+}
+
+func (s *Server) handleSetAsk(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	var req AskRequest
+	if !decodeBody(w, r, s, &req) {
+		return
+	}
+	l, err := s.Leasing.SetAsk(r.Context(), who, req.Product, req.Seller, req.AskMicroUSDPerGPUHour)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, l)
+}
+
+func (s *Server) handleSubmitOrder(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	var req OrderRequest
+	if !decodeBody(w, r, s, &req) {
+		return
+	}
+	key, err := idempotencyKey(r, req.IdempotencyKey)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	o := joule.Order{IdempotencyKey: key, Account: req.Account, Product: req.Product, Kind: req.Kind, GPUs: req.GPUs,
+		Start: req.Start, End: req.End, LimitMicroUSDPerGPUHour: req.LimitMicroUSDPerGPUHour, AllOrNone: true,
+		Class: req.Class, NoticeSec: req.NoticeSec, ResaleOf: req.ResaleOf, ExpiresAt: req.ExpiresAt}
+	if req.AllOrNone != nil {
+		o.AllOrNone = *req.AllOrNone
+	}
+	res, err := s.Leasing.SubmitOrder(r.Context(), who, o)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	status := http.StatusCreated
+	if res.Replayed {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, res)
+}
+
+// idempotencyKey is the Idempotency-Key header, or the body's key; both must agree.
+func idempotencyKey(r *http.Request, body string) (string, error) {
+	h := r.Header.Get("Idempotency-Key")
+	switch {
+	case h != "" && body != "" && h != body:
+		return "", joule.Errorf(joule.EINVALID, "the Idempotency-Key header and idempotency_key differ")
+	case h != "":
+		return h, nil
+	case body != "":
+		return body, nil
+	}
+	return "", joule.Errorf(joule.EINVALID, "an Idempotency-Key header is required, so that a retry cannot order twice")
+}
+
+func (s *Server) handleOrders(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	f := joule.OrderFilter{Account: q.Get("account"), Resting: q.Get("resting") == "true", Limit: limit}
+	orders, err := s.Leasing.Orders(r.Context(), who, f)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"orders": orders})
+}
+
+func (s *Server) handleOrder(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	orders, err := s.Leasing.Orders(r.Context(), who, joule.OrderFilter{ID: r.PathValue("id")})
+	if err == nil && len(orders) == 0 {
+		err = joule.Errorf(joule.ENOTFOUND, "order %s not found", r.PathValue("id"))
+	}
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, orders[0])
+}
+
+func (s *Server) handleCancelOrder(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	o, err := s.Leasing.Cancel(r.Context(), who, r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+func (s *Server) handleBook(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	q := r.URL.Query()
+	var from time.Time
+	if v := q.Get("from"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "from %q: use RFC 3339, e.g. 2025-01-06T00:00:00Z", v))
+			return
+		}
+		from = t
+	}
+	hours, _ := strconv.Atoi(q.Get("hours"))
+	b, err := s.Leasing.Book(r.Context(), who, r.PathValue("product"), from, hours)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (s *Server) handleLeases(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	leases, err := s.Leasing.Leases(r.Context(), who, joule.LeaseFilter{Tenant: q.Get("tenant"), Order: q.Get("order"), Limit: limit})
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"leases": leases})
+}
+
+func (s *Server) handleResell(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	var req leasing.ResellRequest
+	if !decodeBody(w, r, s, &req) {
+		return
+	}
+	key, err := idempotencyKey(r, req.IdempotencyKey)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	req.IdempotencyKey = key
+	res, err := s.Leasing.Resell(r.Context(), who, r.PathValue("id"), req)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	status := http.StatusCreated
+	if res.Replayed {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, res)
+}
+
+func (s *Server) handleStopLease(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	l, err := s.Leasing.Stop(r.Context(), who, r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, l)
+}
+
+func (s *Server) handleInvoice(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	inv, err := s.Leasing.Invoice(r.Context(), who, r.PathValue("tenant"), r.URL.Query().Get("month"))
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	if wantsHTML(r) {
+		writePage(w, r, s, invoicePage, inv)
+		return
+	}
+	writeJSON(w, http.StatusOK, inv)
+}
+
+func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	st, err := s.Leasing.Statement(r.Context(), who, r.PathValue("account"), r.URL.Query().Get("month"))
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	if wantsHTML(r) {
+		writePage(w, r, s, statementPage, st)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// wantsHTML reports whether the client asked for a page: ?format=html, or an Accept
+// header that prefers text/html.
+func wantsHTML(r *http.Request) bool {
+	if f := r.URL.Query().Get("format"); f != "" {
+		return f == "html"
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// decodeBody decodes a JSON body into v, refusing unknown fields; on error it writes
+// the error and returns false.
+func decodeBody(w http.ResponseWriter, r *http.Request, s *Server, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if errors.Is(err, io.EOF) {
+		err = errors.New("the body is empty")
+	}
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	}
+	if err != nil {
+		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "bad JSON body: %v", err))
+		return false
+	}
+	return true
+}

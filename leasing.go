@@ -1,0 +1,145 @@
+package joule
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// HashToken returns the hex SHA-256 of an API token: what a store keeps in place of the
+// token, which is shown once when issued and never stored in clear.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// LedgerPosting is one line of a ledger transaction as a store keeps it: Amount
+// (integer micro-dollars, negative to take away) added to a ledger account such as
+// "tenant:acme:credit".
+type LedgerPosting struct {
+	Account string   `json:"account"`
+	Amount  MicroUSD `json:"amount"`
+}
+
+// LedgerTransaction is one balanced entry of the exchange's double-entry journal as a
+// store keeps it: its postings sum to zero, and IDs run 1, 2, … without gaps.
+type LedgerTransaction struct {
+	ID       int64           `json:"id"`
+	Key      string          `json:"key,omitempty"`
+	Kind     string          `json:"kind"` // deposit, hold, release, capture, charge, hosting, energy, payout
+	At       time.Time       `json:"at"`
+	Tenant   string          `json:"tenant,omitempty"`
+	Order    string          `json:"order,omitempty"`
+	Lease    string          `json:"lease,omitempty"`
+	Memo     string          `json:"memo,omitempty"`
+	Postings []LedgerPosting `json:"postings"`
+}
+
+// NewAccount is an account to create, with the hash of its API token (empty: none yet).
+type NewAccount struct {
+	Account
+	TokenHash string
+}
+
+// FillRecord is a fill as the store keeps it: when it was made and in which product.
+type FillRecord struct {
+	At      time.Time `json:"at"`
+	Product string    `json:"product"`
+	Fill
+}
+
+// LeasingChange is everything one operation of the GPU exchange changed: the matcher's
+// products, listings, orders, leases and fills and the ledger transactions of the same
+// operation. A store saves it in one transaction or not at all, so the exchange and the
+// money never disagree.
+type LeasingChange struct {
+	// BaseVersion is the store version the change was computed on. A store whose
+	// version differs refuses the change with ECONFLICT: another process wrote since,
+	// and the caller must reload before it writes.
+	BaseVersion int64
+	At          time.Time // when the operation ran; stamps fills and new accounts
+	Accounts    []NewAccount
+	Products    []Product
+	Listings    []Listing
+	Orders      []Order // created or changed, saved whole
+	Leases      []Lease // created or changed, saved whole with their shares
+	Fills       []Fill
+	Journal     []LedgerTransaction // in ID order, continuing the stored journal
+	// LastOrderSeq and LastLeaseSeq are the highest order and lease numbers issued so
+	// far, kept so that a restarted exchange never issues an ID twice.
+	LastOrderSeq uint64
+	LastLeaseSeq uint64
+}
+
+// LeasingLoad says what to load to rebuild the exchange.
+type LeasingLoad struct {
+	// LeasesSince: leases that are open-ended or end at or after it, and every lease of
+	// the orders in Orders.
+	LeasesSince time.Time
+	Orders      []string
+	// OrdersSince: orders created at or after it (the idempotency window), besides
+	// resting orders and the orders the loaded leases come from or bought from.
+	OrdersSince time.Time
+}
+
+// LeasingState is what a store hands back to rebuild the exchange and its ledger.
+type LeasingState struct {
+	Version      int64
+	LastOrderSeq uint64
+	LastLeaseSeq uint64
+	Products     []Product
+	Listings     []Listing
+	Orders       []Order
+	Leases       []Lease
+	Journal      []LedgerTransaction // every transaction, in ID order
+}
+
+// OrderFilter selects orders; zero fields select everything.
+type OrderFilter struct {
+	ID      string
+	Account string
+	Resting bool // only open and partially filled orders
+	Limit   int  // at most this many, newest first; 0: no limit
+}
+
+// LeaseFilter selects leases; zero fields select everything.
+type LeaseFilter struct {
+	ID     string
+	Order  string
+	Tenant string
+	Seller string // leases with a share of this seller's capacity
+	Limit  int    // at most this many, newest first; 0: no limit
+}
+
+// LeasingStore persists the GPU exchange: accounts and their hashed API tokens, the
+// matcher's products, listings, orders, leases and fills, and the ledger's journal.
+type LeasingStore interface {
+	// SaveLeasing saves one operation's change atomically and returns the new version;
+	// ECONFLICT if the store's version is not ch.BaseVersion, if an account exists, or
+	// if an idempotency key is taken; EINVALID if a ledger transaction does not balance
+	// or does not continue the journal.
+	SaveLeasing(ctx context.Context, ch *LeasingChange) (version int64, err error)
+	// LoadLeasing returns what rebuilds the exchange and the ledger.
+	LoadLeasing(ctx context.Context, q LeasingLoad) (*LeasingState, error)
+	// LeasingVersion returns the version the last SaveLeasing left.
+	LeasingVersion(ctx context.Context) (int64, error)
+
+	// Account returns an account by ID, or ENOTFOUND.
+	Account(ctx context.Context, id string) (*Account, error)
+	// Accounts returns every account by ID.
+	Accounts(ctx context.Context) ([]*Account, error)
+	// AccountByTokenHash returns the account whose token hashes to hash, or ENOTFOUND.
+	AccountByTokenHash(ctx context.Context, hash string) (*Account, error)
+	// SetTokenHash replaces an account's token hash (revoking the old token), or ENOTFOUND.
+	SetTokenHash(ctx context.Context, account, hash string) error
+
+	// OrderByKey returns an account's order by idempotency key, or ENOTFOUND.
+	OrderByKey(ctx context.Context, account, key string) (*Order, error)
+	// FindOrders returns the orders the filter selects, newest first.
+	FindOrders(ctx context.Context, f OrderFilter) ([]*Order, error)
+	// FindLeases returns the leases the filter selects, newest first.
+	FindLeases(ctx context.Context, f LeaseFilter) ([]*Lease, error)
+	// RecentFills returns a product's newest fills, newest first, at most limit.
+	RecentFills(ctx context.Context, product string, limit int) ([]FillRecord, error)
+}

@@ -1,0 +1,375 @@
+// Package leasing runs the GPU exchange as a business: it joins the matching engine
+// (exchange), the money (ledger) and the store behind one Service that every API call
+// goes through, scoped to the account that makes it.
+//
+// Every operation is atomic across all three. The service holds one lock per
+// operation: it changes the engine and the ledger in memory, collects what changed
+// (orders, leases, fills and ledger transactions) and saves it in one store
+// transaction. If anything fails after memory changed, the service reloads the engine
+// and the ledger from the store, so memory never runs ahead of what is saved and a
+// failed fill leaves no partial lease and no money moved.
+//
+// Money: a reserved order holds its most possible cost (GPUs × hours × limit) from the
+// tenant's credit before it is matched; each fill captures the block's cost from the
+// hold at once (blocks are billed by the hour, so the amount is exact), and what is
+// left returns to credit when the order is done. On-demand and spot orders hold their
+// first hours; Meter bills their leases by the second (Lease.Cost since the start,
+// less what was billed before), from the hold first and then from credit, and stops a
+// lease whose tenant runs out. Every sale pays the platform fee (basis points) and the
+// rest to the seller: the GPU owner's or the operator's revenue, or the credit of a
+// tenant that resold hours of its block.
+//
+// Time is injected (Config.Now). Call Tick every minute: it expires orders, renews
+// and ends leases, meters usage and refreshes listings from the sites' GPU fleets.
+package leasing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/exchange"
+	"github.com/joule-site/joule/ledger"
+)
+
+// ModelSource lists hardware models (the catalog's and the user's).
+type ModelSource interface {
+	AllModels(ctx context.Context) ([]*joule.HardwareModel, error)
+}
+
+// Config sets up a Service. Zero fields take the documented defaults.
+type Config struct {
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Operator is the ID of the site operator's account, created when missing;
+	// "operator" by default. It sells the servers of fleets without an owner.
+	Operator string
+	// FeeBPS is the platform's fee on every sale, in basis points (0 to 10,000).
+	FeeBPS int
+	// DefaultAsk is the ask of a listing created from a fleet; $2.00 per GPU-hour by default.
+	DefaultAsk joule.MicroUSD
+	// Sites, Fleets and Models are where listings come from: one product per GPU server
+	// model and site. Nil Sites: listings are not synced.
+	Sites  joule.SiteService
+	Fleets joule.FleetService
+	Models ModelSource
+	// IdempotencyWindow is how long the matcher remembers finished orders' keys; 24 h.
+	IdempotencyWindow time.Duration
+	// HoldAheadHours is how many hours after the current one an on-demand or spot lease
+	// holds (and its order holds credit for); 1 by default.
+	HoldAheadHours int
+	// SpotNoticeSec is the notice a spot lease gets before preemption; 120 by default.
+	SpotNoticeSec int64
+	// MeterEvery is how often Tick bills a running on-demand or spot lease; an hour by
+	// default. Billing is to the second whenever it runs (Lease.Cost since the start,
+	// less what was billed); this only sets how many ledger entries a lease makes. A
+	// lease that ends is billed at the next tick.
+	MeterEvery time.Duration
+	// NewToken returns a fresh API token; 32 random bytes by default.
+	NewToken func() (string, error)
+	Logger   *slog.Logger
+}
+
+// Service is the GPU exchange. It is safe for concurrent use.
+type Service struct {
+	mu     sync.RWMutex
+	cfg    Config
+	store  joule.LeasingStore
+	engine *exchange.Engine
+	ledger *ledger.Ledger
+
+	version   int64  // store version memory was loaded or last saved at
+	lastOrder uint64 // highest order number issued
+	lastLease uint64
+	broken    bool                      // memory may be ahead of the store: reload first
+	pending   []joule.LedgerTransaction // journal of the operation in progress
+	metered   map[string]*meterState    // on-demand and spot leases still to bill, by lease
+
+	rolesMu sync.Mutex
+	roles   map[string]joule.AccountRole // cache: roles never change
+}
+
+// Open restores the exchange and its ledger from the store, makes sure the operator's
+// account exists, syncs listings from the fleets, and applies the clock once (Tick).
+func Open(ctx context.Context, store joule.LeasingStore, cfg Config) (*Service, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Operator == "" {
+		cfg.Operator = "operator"
+	}
+	if cfg.DefaultAsk <= 0 {
+		cfg.DefaultAsk = 2 * joule.MicroUSDPerUSD
+	}
+	if cfg.IdempotencyWindow <= 0 {
+		cfg.IdempotencyWindow = 24 * time.Hour
+	}
+	if cfg.HoldAheadHours <= 0 {
+		cfg.HoldAheadHours = 1
+	}
+	if cfg.MeterEvery <= 0 {
+		cfg.MeterEvery = time.Hour
+	}
+	if cfg.NewToken == nil {
+		cfg.NewToken = randomToken
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.FeeBPS < 0 || cfg.FeeBPS > 10_000 {
+		return nil, joule.Errorf(joule.EINVALID, "leasing: the platform fee must be 0 to 10,000 basis points, not %d", cfg.FeeBPS)
+	}
+	if !joule.ValidSlug(cfg.Operator) {
+		return nil, joule.Errorf(joule.EINVALID, "leasing: operator id %q is not a slug", cfg.Operator)
+	}
+	s := &Service{cfg: cfg, store: store, roles: map[string]joule.AccountRole{}}
+	s.mu.Lock()
+	err := s.load(ctx)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ensureOperator(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.Tick(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// load rebuilds the engine, the ledger and the metering state from the store.
+func (s *Service) load(ctx context.Context) error {
+	now := s.cfg.Now()
+	hour := now.Truncate(time.Hour)
+	q := joule.LeasingLoad{LeasesSince: hour, OrdersSince: now.Add(-s.cfg.IdempotencyWindow)}
+	st, err := s.store.LoadLeasing(ctx, q)
+	if err != nil {
+		return fmt.Errorf("leasing: load: %w", err)
+	}
+	txs := fromStored(st.Journal)
+	// Orders that still hold credit need their leases: an on-demand lease that ended
+	// before this hour may not be billed to its end yet.
+	held := heldOrders(txs)
+	if missing := missingOrders(held, st.Orders); len(missing) > 0 {
+		q.Orders = held
+		if st, err = s.store.LoadLeasing(ctx, q); err != nil {
+			return fmt.Errorf("leasing: load: %w", err)
+		}
+		txs = fromStored(st.Journal)
+	}
+	led, err := ledger.Replay(ledger.Config{Now: s.cfg.Now, Journal: journal{s}}, txs)
+	if err != nil {
+		return fmt.Errorf("leasing: %w", err)
+	}
+	s.lastOrder, s.lastLease = st.LastOrderSeq, st.LastLeaseSeq
+	for _, o := range st.Orders {
+		s.lastOrder = max(s.lastOrder, idNumber(o.ID, "o"))
+	}
+	var current []joule.Lease
+	for _, l := range st.Leases {
+		s.lastLease = max(s.lastLease, idNumber(l.ID, "l"))
+		if l.OpenEnded || l.End.After(hour) {
+			current = append(current, l)
+		}
+	}
+	for _, tx := range txs {
+		s.lastOrder = max(s.lastOrder, idNumber(tx.Order, "o"))
+	}
+	eng, err := exchange.Restore(s.engineConfig(), exchange.State{
+		Products: st.Products, Listings: st.Listings, Orders: st.Orders, Leases: current,
+		LastOrderID: s.lastOrder, LastLeaseID: s.lastLease,
+	})
+	if err != nil {
+		return fmt.Errorf("leasing: %w", err)
+	}
+	s.engine, s.ledger, s.version, s.broken = eng, led, st.Version, false
+	s.metered = meteredLeases(st, txs)
+	return nil
+}
+
+func (s *Service) engineConfig() exchange.Config {
+	return exchange.Config{
+		Now: s.cfg.Now, HoldAheadHours: s.cfg.HoldAheadHours, SpotNoticeSec: s.cfg.SpotNoticeSec,
+		IdempotencyWindow: s.cfg.IdempotencyWindow, NewID: s.newID,
+	}
+}
+
+// newID issues order and lease IDs ("o<n>", "l<n>") from counters the store keeps, so
+// that the service knows an order's ID before the engine takes it (its hold names it).
+// The engine calls it under the service's lock.
+func (s *Service) newID(kind string) string {
+	if kind == "order" {
+		s.lastOrder++
+		return "o" + strconv.FormatUint(s.lastOrder, 10)
+	}
+	s.lastLease++
+	return "l" + strconv.FormatUint(s.lastLease, 10)
+}
+
+// nextOrderID is the ID the next order will get.
+func (s *Service) nextOrderID() string { return "o" + strconv.FormatUint(s.lastOrder+1, 10) }
+
+// idNumber is n for an ID of the form prefix+n, else 0.
+func idNumber(id, prefix string) uint64 {
+	if !strings.HasPrefix(id, prefix) {
+		return 0
+	}
+	n, err := strconv.ParseUint(id[len(prefix):], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// journal hands the ledger's transactions to the operation in progress; they are
+// saved with the rest of its change. The ledger calls it under the service's lock.
+type journal struct{ s *Service }
+
+func (j journal) Append(tx ledger.Transaction) error {
+	j.s.pending = append(j.s.pending, toStored(tx))
+	return nil
+}
+
+// errAbort marks a failure after memory changed that must not be saved: the service
+// reloads from the store instead.
+type abortError struct{ err error }
+
+func (e *abortError) Error() string { return e.err.Error() }
+func (e *abortError) Unwrap() error { return e.err }
+
+func abort(err error) error { return &abortError{err} }
+
+// op runs fn as one atomic operation under the write lock. What fn changed in the
+// engine and the ledger is saved in one store transaction, also when fn returns an
+// ordinary error (a hold and its release when matching failed). When fn aborts or the
+// save fails, the service reloads from the store; when the save failed because another
+// process wrote to the store first, fn runs once more on the reloaded state.
+func (s *Service) op(ctx context.Context, fn func(ch *change) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ctx = context.WithoutCancel(ctx) // a client that goes away must not cut an operation in half
+	for attempt := 0; ; attempt++ {
+		if s.broken {
+			if err := s.load(ctx); err != nil {
+				return err
+			}
+		}
+		ch := newChange(s.cfg.Now())
+		s.pending = s.pending[:0]
+		err := fn(ch)
+		if _, ok := errors.AsType[*abortError](err); ok {
+			s.cfg.Logger.Error("leasing: operation aborted; reloading from the store", "err", err)
+			s.reload(ctx)
+			return err
+		}
+		ch.Journal = append([]joule.LedgerTransaction(nil), s.pending...)
+		s.pending = s.pending[:0]
+		if ch.empty() {
+			return err
+		}
+		ch.BaseVersion, ch.LastOrderSeq, ch.LastLeaseSeq = s.version, s.lastOrder, s.lastLease
+		v, serr := s.store.SaveLeasing(ctx, &ch.LeasingChange)
+		if serr == nil {
+			s.version = v
+			return err
+		}
+		s.cfg.Logger.Warn("leasing: save failed; reloading from the store", "err", serr)
+		s.reload(ctx)
+		if joule.ErrorCode(serr) == joule.ECONFLICT && attempt == 0 && !s.broken && s.version != ch.BaseVersion {
+			continue // another process wrote first: try again on its state
+		}
+		return fmt.Errorf("leasing: save: %w", serr)
+	}
+}
+
+// reload rebuilds memory from the store after a failed operation. If that fails too,
+// the service stays broken and every operation tries again first.
+func (s *Service) reload(ctx context.Context) {
+	s.broken = true
+	if err := s.load(ctx); err != nil {
+		s.cfg.Logger.Error("leasing: reload", "err", err)
+	}
+}
+
+// Tick applies the clock: it reloads if another process changed the store, refreshes
+// listings from the fleets, expires orders, renews and ends leases (exchange Advance)
+// and meters usage. Call it every minute.
+func (s *Service) Tick(ctx context.Context) error {
+	s.mu.Lock() // the version is compared under the lock: no save of ours can come between
+	v, err := s.store.LeasingVersion(ctx)
+	if err == nil && v != s.version {
+		s.reload(ctx)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := s.SyncListings(ctx); err != nil {
+		return err
+	}
+	return s.op(ctx, func(ch *change) error {
+		if err := s.settle(ctx, ch, s.engine.Advance()); err != nil {
+			return err
+		}
+		return s.meter(ctx, ch, ch.At, "", false)
+	})
+}
+
+// Run ticks every interval until ctx is done; a failed tick is logged, not fatal.
+func (s *Service) Run(ctx context.Context, every time.Duration) error {
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := s.Tick(ctx); err != nil {
+				s.cfg.Logger.Warn("leasing: tick", "err", err)
+			}
+		}
+	}
+}
+
+// Check verifies the invariants: the matcher's (no GPU leased twice for an hour, every
+// lease whole) and the ledger's (every transaction balanced, the trial balance zero, no
+// credit or hold negative).
+func (s *Service) Check() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.engine.Check(); err != nil {
+		return err
+	}
+	if err := s.ledger.Check(); err != nil {
+		return err
+	}
+	if tb := s.ledger.TrialBalance(); tb != 0 {
+		return fmt.Errorf("leasing: trial balance is %d µUSD, not zero", tb)
+	}
+	return nil
+}
+
+// State returns the matcher's state and every ledger balance, for comparisons (a
+// service reopened from the store must have the same).
+func (s *Service) State() (exchange.State, map[ledger.Account]joule.MicroUSD) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.engine.State(), s.ledger.Balances()
+}
+
+// Balance returns a ledger account's balance.
+func (s *Service) Balance(a ledger.Account) joule.MicroUSD {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ledger.Balance(a)
+}

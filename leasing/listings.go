@@ -1,0 +1,210 @@
+package leasing
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/joule-site/joule"
+)
+
+// sellerKey names one seller's listing in one product.
+type sellerKey struct{ product, seller string }
+
+// SyncListings makes the exchange's listings match the sites' GPU server fleets: one
+// product per GPU server model and site ("h100-sxm/west-texas"), one listing per
+// product and seller (the fleet's owner, or the operator for the site's own servers)
+// with the sum of their servers. A new listing asks Config.DefaultAsk; an existing one
+// keeps its ask. A fleet that shrank below what is leased keeps its listing as it was
+// (logged) until the leases end. Owners named by fleets get accounts.
+func (s *Service) SyncListings(ctx context.Context) error {
+	if s.cfg.Sites == nil || s.cfg.Fleets == nil || s.cfg.Models == nil {
+		return nil
+	}
+	products, want, err := s.fleetCapacity(ctx)
+	if err != nil {
+		return err
+	}
+	return s.op(ctx, func(ch *change) error {
+		for _, p := range products {
+			if !slices.Contains(s.engine.Products(), p) {
+				if err := s.engine.AddProduct(p); err != nil {
+					s.cfg.Logger.Warn("leasing: product", "product", p.ID, "err", err)
+					continue
+				}
+				ch.Products = append(ch.Products, p)
+			}
+		}
+		have := map[sellerKey]joule.Listing{}
+		for _, p := range s.engine.Products() {
+			for _, l := range s.engine.Listings(p.ID) {
+				have[sellerKey{l.Product, l.Seller}] = l
+			}
+		}
+		keys := make([]sellerKey, 0, len(want))
+		for k := range want {
+			keys = append(keys, k)
+		}
+		for k, l := range have {
+			if _, ok := want[k]; !ok && l.Servers > 0 {
+				keys = append(keys, k) // its fleets are gone: nothing left to sell
+			}
+		}
+		slices.SortFunc(keys, func(a, b sellerKey) int {
+			return cmp.Or(strings.Compare(a.product, b.product), strings.Compare(a.seller, b.seller))
+		})
+		for _, k := range keys {
+			l, ok := have[k]
+			if ok && l.Servers == want[k] {
+				continue
+			}
+			if !ok {
+				if err := s.ensureSeller(ctx, ch, k.seller); err != nil {
+					s.cfg.Logger.Warn("leasing: seller", "seller", k.seller, "err", err)
+					continue
+				}
+				l = joule.Listing{Product: k.product, Seller: k.seller, Start: ch.At.Truncate(time.Hour), AskMicroUSDPerGPUHour: s.cfg.DefaultAsk}
+			}
+			l.Servers = want[k]
+			if err := s.setListing(ctx, ch, l); err != nil {
+				s.cfg.Logger.Warn("leasing: listing", "product", k.product, "seller", k.seller, "err", err)
+			}
+		}
+		return nil
+	})
+}
+
+// fleetCapacity reads the GPU server fleets of every site: the products they make
+// and the servers each seller has in each.
+func (s *Service) fleetCapacity(ctx context.Context) ([]joule.Product, map[sellerKey]int, error) {
+	sites, err := s.cfg.Sites.Sites(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	models, err := s.cfg.Models.AllModels(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := make(map[string]*joule.HardwareModel, len(models))
+	for _, m := range models {
+		byID[m.ID] = m
+	}
+	var products []joule.Product
+	want := map[sellerKey]int{}
+	for _, site := range sites {
+		fleets, err := s.cfg.Fleets.Fleets(ctx, site.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, f := range fleets {
+			m := byID[f.Model]
+			if m == nil || m.Kind != joule.KindGPUServer || m.GPUs <= 0 {
+				continue
+			}
+			p := joule.Product{ID: joule.ProductID(m.ID, site.Name), Model: m.ID, Site: site.Name, GPUsPerNode: m.GPUs}
+			if !slices.Contains(products, p) {
+				products = append(products, p)
+			}
+			seller := f.Owner
+			if seller == "" {
+				seller = s.cfg.Operator
+			}
+			want[sellerKey{p.ID, seller}] += f.Count
+		}
+	}
+	return products, want, nil
+}
+
+// ensureSeller creates an owner's account, without a token, when a fleet names an
+// owner the exchange does not know yet.
+func (s *Service) ensureSeller(ctx context.Context, ch *change, id string) error {
+	r, err := s.role(ctx, id)
+	switch {
+	case err == nil && r == joule.RoleTenant:
+		return joule.Errorf(joule.EINVALID, "fleet owner %s is a tenant", id)
+	case err == nil:
+		return nil
+	case joule.ErrorCode(err) != joule.ENOTFOUND:
+		return err
+	}
+	a := joule.Account{ID: id, Name: id, Role: joule.RoleOwner}
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	for _, na := range ch.Accounts {
+		if na.ID == id {
+			return nil
+		}
+	}
+	ch.Accounts = append(ch.Accounts, joule.NewAccount{Account: a})
+	return nil
+}
+
+// setListing sets a listing in the engine and settles what rematching did.
+func (s *Service) setListing(ctx context.Context, ch *change, l joule.Listing) error {
+	r, err := s.engine.SetListing(l)
+	if err != nil {
+		return err
+	}
+	ch.Listings = append(ch.Listings, l)
+	return s.settle(ctx, ch, r)
+}
+
+// SetAsk sets the ask of a seller's listing in a product, in micro-dollars per
+// GPU-hour: the operator for any seller, an owner for its own. Resting bids at or
+// above the new ask fill at once.
+func (s *Service) SetAsk(ctx context.Context, who *joule.Account, product, seller string, ask joule.MicroUSD) (*joule.Listing, error) {
+	if seller == "" && who != nil {
+		seller = who.ID
+	}
+	if who == nil || !(who.Role == joule.RoleOperator || who.Role == joule.RoleOwner && who.ID == seller) {
+		return nil, joule.Errorf(joule.EFORBIDDEN, "only the operator or the listing's owner sets its ask")
+	}
+	if ask < 0 {
+		return nil, joule.Errorf(joule.EINVALID, "the ask must not be negative")
+	}
+	var out joule.Listing
+	err := s.op(ctx, func(ch *change) error {
+		for _, l := range s.engine.Listings(product) {
+			if l.Seller == seller {
+				l.AskMicroUSDPerGPUHour = ask
+				out = l
+				return s.setListing(ctx, ch, l)
+			}
+		}
+		return joule.Errorf(joule.ENOTFOUND, "%s has no listing in %s", seller, product)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ProductInfo is a product with its listings now.
+type ProductInfo struct {
+	joule.Product
+	// CapacityGPUs is the product's total GPUs: listed servers × GPUs per server.
+	CapacityGPUs int             `json:"capacity_gpus"`
+	Listings     []joule.Listing `json:"listings"`
+}
+
+// Products lists the products on the exchange with their listings; everyone signed in
+// sees them.
+func (s *Service) Products(ctx context.Context, who *joule.Account) ([]ProductInfo, error) {
+	if who == nil {
+		return nil, joule.Errorf(joule.EUNAUTHORIZED, "sign in to list products")
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []ProductInfo{}
+	for _, p := range s.engine.Products() {
+		info := ProductInfo{Product: p, Listings: s.engine.Listings(p.ID)}
+		for _, l := range info.Listings {
+			info.CapacityGPUs += l.Servers * p.GPUsPerNode
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
