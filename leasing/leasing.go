@@ -54,6 +54,10 @@ type Config struct {
 	FeeBPS int
 	// DefaultAsk is the ask of a listing created from a fleet; $2.00 per GPU-hour by default.
 	DefaultAsk joule.MicroUSD
+	// Pricing, when set, is the matcher's opportunity-cost hook (exchange.Config.Pricing):
+	// what one GPU-hour of a product would earn otherwise in the hour slot starting at
+	// hour, for listings that ask it.
+	Pricing func(product string, hour time.Time) joule.MicroUSD
 	// Sites, Fleets and Models are where listings come from: one product per GPU server
 	// model and site. Nil Sites: listings are not synced.
 	Sites  joule.SiteService
@@ -196,7 +200,7 @@ func (s *Service) load(ctx context.Context) error {
 
 func (s *Service) engineConfig() exchange.Config {
 	return exchange.Config{
-		Now: s.cfg.Now, HoldAheadHours: s.cfg.HoldAheadHours, SpotNoticeSec: s.cfg.SpotNoticeSec,
+		Now: s.cfg.Now, Pricing: s.cfg.Pricing, HoldAheadHours: s.cfg.HoldAheadHours, SpotNoticeSec: s.cfg.SpotNoticeSec,
 		IdempotencyWindow: s.cfg.IdempotencyWindow, NewID: s.newID,
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/dispatch"
 	"github.com/joule-site/joule/exchange"
 	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/ledger"
@@ -391,4 +392,43 @@ func diffState(a, b exchange.State) string {
 		out = append(out, "in order only")
 	}
 	return strings.Join(out, "\n")
+}
+
+func TestCommitments(t *testing.T) {
+	e := newEnv(t)
+	acme := e.tenant("acme", usd(10_000))
+	e.submit(acme, running(joule.OrderOnDemand, "od", 12, usd(3)))              // northwind's older ask: 2 servers
+	e.submit(acme, running(joule.OrderSpot, "spot", 8, usd(2.50)))              // 8 more GPUs: 1 more server, interruptible
+	e.submit(acme, reserved("later", 64, day1, day1.Add(hours(24)), usd(2.10))) // not yet
+	cs, err := e.svc.Commitments(e.ctx, "west-texas", e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []leasing.Commitment{
+		{Fleet: "h100-pod-2", Servers: 2, Class: dispatch.Firm, USDPerGPUHour: 2},
+		{Fleet: "h100-pod-2", Servers: 1, Class: dispatch.Interruptible, USDPerGPUHour: 2},
+	}
+	if !reflect.DeepEqual(cs, want) {
+		t.Errorf("commitments now:\n got %+v\nwant %+v", cs, want)
+	}
+	// On Monday only the block holds GPUs (running leases hold an hour ahead until they
+	// renew): 64 of northwind's, 8 servers.
+	cs, err = e.svc.Commitments(e.ctx, "west-texas", day1.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	units := []dispatch.Unit{{Name: "s21"}, {Name: "h100-pod-1"}, {Name: "h100-pod-2"}}
+	got := leasing.DispatchLeases(cs, units)
+	if len(got) == 0 || got[0].Unit != 2 {
+		t.Errorf("dispatch leases on Monday: %+v from %+v", got, cs)
+	}
+	var firm int
+	for _, c := range cs {
+		if c.Class == dispatch.Firm {
+			firm += c.Servers
+		}
+	}
+	if firm != 8 {
+		t.Errorf("firm servers on Monday: %d in %+v", firm, cs)
+	}
 }

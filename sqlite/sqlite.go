@@ -39,6 +39,7 @@ type DB struct {
 	db     *sql.DB
 	stmts  sync.Map // query → *sql.Stmt, prepared once (see prepared)
 	single bool     // one connection (":memory:"): statements are not cached
+	ckpt   *checkpointer
 
 	// DSN is a file path or MemoryDSN. A file and its parent directory are created
 	// when missing. The path must not contain '?'.
@@ -77,7 +78,8 @@ func (db *DB) Open() error {
 			return fmt.Errorf("open sqlite: %w", err)
 		}
 		q.Add("_pragma", "journal_mode(wal)")
-		q.Add("_pragma", "synchronous(normal)") // durable in WAL mode except on power loss
+		q.Add("_pragma", "synchronous(normal)")   // durable in WAL mode except on power loss
+		q.Add("_pragma", "wal_autocheckpoint(0)") // checkpoints run in the background (checkpointer)
 	}
 	sqldb, err := sql.Open("sqlite", db.DSN+"?"+q.Encode())
 	if err != nil {
@@ -97,6 +99,9 @@ func (db *DB) Open() error {
 		db.db = nil
 		return fmt.Errorf("open sqlite: %w", err)
 	}
+	if !memory {
+		db.startCheckpointer()
+	}
 	return nil
 }
 
@@ -105,6 +110,7 @@ func (db *DB) Close() error {
 	if db.db == nil {
 		return nil
 	}
+	db.stopCheckpointer()
 	db.stmts.Range(func(k, v any) bool {
 		v.(*sql.Stmt).Close()
 		db.stmts.Delete(k)
