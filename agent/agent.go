@@ -133,6 +133,7 @@ func (a *Agent) Step(ctx context.Context) {
 	expired := now.After(plan.ValidUntil) && err != nil
 	a.mu.Unlock()
 
+	a.recheck(ctx)
 	cmds := a.commands(plan, expired)
 	if len(cmds) == 0 {
 		return
@@ -181,7 +182,7 @@ func (a *Agent) commands(plan *joule.SitePlan, expired bool) []Command {
 		if f.Kind != joule.KindASIC {
 			continue
 		}
-		var healthyAwake, healthyAsleep []*Device
+		var healthyAwake, healthyAsleep, unrulyAwake []*Device
 		found, unruly := 0, 0
 		var unrulyW float64
 		for _, d := range a.devices {
@@ -193,6 +194,7 @@ func (a *Agent) commands(plan *joule.SitePlan, expired bool) []Command {
 			case !d.Healthy && d.Awake:
 				unruly++
 				unrulyW += float64(max(d.PowerW, f.StockW))
+				unrulyAwake = append(unrulyAwake, d)
 			case !d.Healthy:
 			case d.Awake:
 				healthyAwake = append(healthyAwake, d)
@@ -214,6 +216,13 @@ func (a *Agent) commands(plan *joule.SitePlan, expired bool) []Command {
 		}
 		target = max(target, 0)
 
+		// Miners that did not obey are asked again whenever the fleet is not to run whole,
+		// though the budget does not count on them: one that obeys is healthy again.
+		if f.Running < f.Machines {
+			for _, d := range unrulyAwake {
+				cmds = append(cmds, Command{Address: d.Address, Action: ActionSleep})
+			}
+		}
 		switch {
 		case len(healthyAwake) > target:
 			for _, d := range healthyAwake[target:] {
@@ -241,6 +250,41 @@ func (a *Agent) commands(plan *joule.SitePlan, expired bool) []Command {
 		}
 	}
 	return cmds
+}
+
+// recheck reads the devices that failed their last command again, to know what they
+// draw now: one that still does not answer keeps its last reading. They stay unhealthy
+// until a command of theirs is verified.
+func (a *Agent) recheck(ctx context.Context) {
+	a.mu.Lock()
+	var sick []*Device
+	for _, d := range a.devices {
+		if !d.Healthy {
+			sick = append(sick, d)
+		}
+	}
+	a.mu.Unlock()
+	if len(sick) == 0 {
+		return
+	}
+	read := a.Executor.Driver.Status
+	if ps, ok := a.Executor.Driver.(PowerStater); ok {
+		read = ps.PowerState
+	}
+	a.Executor.each(len(sick), func(i int) {
+		cctx, cancel := context.WithTimeout(ctx, a.Executor.Timeout)
+		defer cancel()
+		t, err := read(cctx, sick[i].Address)
+		if err != nil || t.State == joule.StateUnknown {
+			return
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		sick[i].Awake = t.State != joule.StateSleeping
+		if t.PowerKnown {
+			sick[i].PowerW = t.PowerW
+		}
+	})
 }
 
 // apply updates beliefs from results: verified commands change state; failed ones

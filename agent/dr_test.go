@@ -67,6 +67,7 @@ func site(t *testing.T, n int) (*jhttp.Server, *live.Loop, *sim.Fleet, *sqlite.L
 func newAgent(s *jhttp.Server) *agent.Agent {
 	ex := agent.DefaultExecutor(&cgminer.Driver{Options: []cgminer.Option{cgminer.WithTimeout(time.Second)}})
 	ex.Retries, ex.Backoff, ex.Timeout, ex.VerifyTimeout, ex.SleepVerifyTimeout, ex.PollInterval = 1, 20*time.Millisecond, 500*time.Millisecond, 3*time.Second, time.Second, 50*time.Millisecond
+	ex.Settle = 200 * time.Millisecond // the simulated miners' sleep ramp
 	return &agent.Agent{Site: "test-site", Server: jhttp.NewClient(s.URL()), Executor: ex, Now: time.Now, Log: slog.Default()}
 }
 

@@ -111,10 +111,17 @@ func (e *Executor) Run(ctx context.Context, cmds []Command, onResult func(Result
 			pending = append(pending, i)
 		}
 	}
-	deadline := start.Add(e.VerifyTimeout)
+	// Verification time counts from when the last command was acknowledged and given
+	// time to settle: every device is read back at least once.
+	var lastAck time.Duration
+	for _, r := range results {
+		lastAck = max(lastAck, r.AckAfter)
+	}
+	settled := start.Add(lastAck + e.Settle)
+	deadline := settled.Add(e.VerifyTimeout)
 	sleepDeadline := deadline
 	if e.SleepVerifyTimeout > 0 && e.SleepVerifyTimeout < e.VerifyTimeout {
-		sleepDeadline = start.Add(e.SleepVerifyTimeout)
+		sleepDeadline = settled.Add(e.SleepVerifyTimeout)
 	}
 	for len(pending) > 0 {
 		var mu sync.Mutex
