@@ -51,15 +51,17 @@ func (p *Policy) account(st *State, m *Market, alloc []float64, off []bool, hour
 		switch s.kind {
 		case segFirm:
 			firm += dr
+			out.Units[s.unit].RunningFrac += a * s.runShare
 			continue
 		case segInterruptible:
 			interruptible += dr
 			curtailed += s.draw - dr
+			out.Units[s.unit].RunningFrac += a * s.runShare
 			continue
 		case segOpen:
 			open += dr
 			curtailed += s.draw - dr
-			out.Units[s.unit].RunningFrac = a * s.runShare
+			out.Units[s.unit].RunningFrac += a * s.runShare
 		default:
 			mining += dr
 			curtailed += s.draw - dr

@@ -79,7 +79,8 @@ func (p *Policy) prepare(m *Market, c *Commitments, out *Plan) (float64, []bool)
 		if l.Class == Interruptible {
 			kind = segInterruptible
 		}
-		p.segs = append(p.segs, segment{unit: l.Unit, kind: kind, reserve: w, draw: w, gpus: float64(n * u.GPUs), price: l.USDPerGPUHour})
+		p.segs = append(p.segs, segment{unit: l.Unit, kind: kind, reserve: w, draw: w, gpus: float64(n * u.GPUs), price: l.USDPerGPUHour,
+			runShare: float64(n) / float64(max(u.Count, 1))})
 	}
 
 	hashUSDPerTHHour := m.HashpriceUSDPerPHDay / 1000 / 24

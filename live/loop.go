@@ -38,6 +38,9 @@ type Loop struct {
 	Models ModelSource
 	Live   joule.LiveService
 	Market Market
+	// Leases, when set, tells what the site's GPU leases commit this interval, as
+	// dispatch leases of its units: firm ones keep their power first.
+	Leases func(ctx context.Context, site string, at time.Time, units []dispatch.Unit) ([]dispatch.Lease, error)
 
 	Interval   time.Duration // between plans; 60 s by default
 	Hysteresis dispatch.Hysteresis

@@ -138,3 +138,27 @@ func TestStaleEnergyIsSafe(t *testing.T) {
 		t.Errorf("miners run on an unknown energy price: %+v", f)
 	}
 }
+
+// Firm leases keep their power in the safe state, when nothing flexible runs.
+func TestFirmLeasesKeepPower(t *testing.T) {
+	l, mk, _, _ := setup(t)
+	mk.staleEnergy = true
+	l.Leases = func(_ context.Context, site string, _ time.Time, units []dispatch.Unit) ([]dispatch.Lease, error) {
+		for i, u := range units {
+			if u.Name == "h100-pod-1" {
+				return []dispatch.Lease{{Unit: i, Servers: 16, Class: dispatch.Firm, USDPerGPUHour: 2.1}}, nil
+			}
+		}
+		return nil, nil
+	}
+	p, err := l.PlanSite(context.Background(), "west-texas", "interval")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := fleet(p, "h100-pod-1"); f.Running != 16 {
+		t.Errorf("the leased pod: %+v", f)
+	}
+	if f := fleet(p, "h100-pod-2"); f.Running != 0 {
+		t.Errorf("the unleased pod runs in the safe state: %+v", f)
+	}
+}

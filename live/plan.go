@@ -66,6 +66,11 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 			reason = "demand response"
 		}
 	}
+	if l.Leases != nil {
+		if c.Leases, err = l.Leases(ctx, name, now, st.policy.Site().Units); err != nil {
+			return nil, err
+		}
+	}
 	if len(stale) > 0 {
 		reason = "stale feeds: " + strings.Join(stale, ", ") + " (safe state: flexible load stops)"
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/joule-site/joule/dispatch"
 	"github.com/joule-site/joule/feeds"
 	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/live"
 )
 
@@ -145,6 +146,12 @@ gracefully.`,
 			loop := &live.Loop{
 				Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Live: a.server.Live,
 				Market: market, Interval: ff.interval, Hysteresis: dispatch.DefaultHysteresis, Now: time.Now,
+			}
+			if a.exchange != nil {
+				loop.Leases = func(ctx context.Context, site string, at time.Time, units []dispatch.Unit) ([]dispatch.Lease, error) {
+					cs, err := a.exchange.Commitments(ctx, site, at)
+					return leasing.DispatchLeases(cs, units), err
+				}
 			}
 			a.server.Planner = loop
 			a.server.Addr = addr
