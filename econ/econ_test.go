@@ -204,3 +204,13 @@ func TestCompareRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestOpportunityCost(t *testing.T) {
+	// An S21 at $55/PH/day earns $130.95 per MWh; an 8×H100 server at 10.2 kW and PUE
+	// 1.05 uses 10.71 kWh an hour: $1.4025 of mining, $0.1753 per GPU-hour.
+	mining := econ.BreakevenUSDPerMWh(55, 17.5, 0)
+	near(t, "per GPU-hour", econ.OpportunityCostUSDPerGPUHour(mining, 10.2, 1.05, 8), mining*10.2*1.05/1000/8, 1e-12)
+	near(t, "S21 at $55", econ.OpportunityCostUSDPerGPUHour(mining, 10.2, 1.05, 8), 0.1753, 0.0001)
+	near(t, "no GPUs", econ.OpportunityCostUSDPerGPUHour(mining, 10.2, 1.05, 0), 0, 0)
+	near(t, "mining loses", econ.OpportunityCostUSDPerGPUHour(-5, 10.2, 1.05, 8), 0, 0)
+}

@@ -27,3 +27,15 @@ func GPUValueUSDPerMWh(usdPerGPUHour float64, gpus int, utilization, serverKW, p
 	usdPerKWh := usdPerGPUHour * float64(gpus) * utilization / (serverKW * pue)
 	return usdPerKWh * 1000
 }
+
+// OpportunityCostUSDPerGPUHour is what one GPU-hour of a server costs the site in
+// mining it gives up: the server's facility power (kW × PUE) would otherwise run ASICs
+// that earn miningUSDPerMWh (their hashprice revenue per MWh, as BreakevenUSDPerMWh
+// gives it), shared over the server's GPUs. Energy is bought either way, so it does
+// not enter. An ask below it makes the megawatt worth less leased than mined.
+func OpportunityCostUSDPerGPUHour(miningUSDPerMWh, serverKW, pue float64, gpus int) float64 {
+	if gpus <= 0 || !(serverKW > 0) || !(pue > 0) || !(miningUSDPerMWh > 0) {
+		return 0
+	}
+	return miningUSDPerMWh * serverKW * pue / 1000 / float64(gpus)
+}

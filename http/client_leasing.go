@@ -52,10 +52,12 @@ func (c *Client) Products(ctx context.Context) ([]leasing.ProductInfo, error) {
 	return out.Products, c.do(ctx, http.MethodGet, "/api/v1/products", nil, nil, &out)
 }
 
-// SetAsk sets a seller's ask in a product (seller empty: the caller).
-func (c *Client) SetAsk(ctx context.Context, product, seller string, ask joule.MicroUSD) (*joule.Listing, error) {
+// SetAsk sets a seller's ask in a product (seller empty: the caller); with
+// opportunityCost the ask follows the mining the power gives up, ask as its floor.
+func (c *Client) SetAsk(ctx context.Context, product, seller string, ask joule.MicroUSD, opportunityCost bool) (*joule.Listing, error) {
 	var out joule.Listing
-	return &out, c.post(ctx, http.MethodPut, "/api/v1/listings", AskRequest{Product: product, Seller: seller, AskMicroUSDPerGPUHour: ask}, nil, &out)
+	req := AskRequest{Product: product, Seller: seller, AskMicroUSDPerGPUHour: ask, OpportunityCost: opportunityCost}
+	return &out, c.post(ctx, http.MethodPut, "/api/v1/listings", req, nil, &out)
 }
 
 // SubmitOrder places an order; its IdempotencyKey goes in the Idempotency-Key header.

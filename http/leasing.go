@@ -25,7 +25,7 @@ type Leasing interface {
 	Deposit(ctx context.Context, who *joule.Account, tenant, key string, amount joule.MicroUSD) (joule.MicroUSD, error)
 	IssueToken(ctx context.Context, who *joule.Account, account string) (string, error)
 	Products(ctx context.Context, who *joule.Account) ([]leasing.ProductInfo, error)
-	SetAsk(ctx context.Context, who *joule.Account, product, seller string, ask joule.MicroUSD) (*joule.Listing, error)
+	SetAsk(ctx context.Context, who *joule.Account, product, seller string, ask joule.MicroUSD, opportunityCost bool) (*joule.Listing, error)
 	SubmitOrder(ctx context.Context, who *joule.Account, o joule.Order) (*leasing.OrderResult, error)
 	Cancel(ctx context.Context, who *joule.Account, order string) (*joule.Order, error)
 	Orders(ctx context.Context, who *joule.Account, f joule.OrderFilter) ([]*joule.Order, error)

@@ -53,6 +53,9 @@ type AskRequest struct {
 	Product               string         `json:"product"`
 	Seller                string         `json:"seller,omitempty"` // default: the caller
 	AskMicroUSDPerGPUHour joule.MicroUSD `json:"ask_micro_usd_per_gpu_hour"`
+	// OpportunityCost makes the ask follow the mining the GPUs' power gives up, with
+	// AskMicroUSDPerGPUHour as the floor.
+	OpportunityCost bool `json:"opportunity_cost,omitempty"`
 }
 
 // DepositRequest is the body of POST /api/v1/tenants/{id}/credit.
@@ -119,7 +122,7 @@ func (s *Server) handleSetAsk(w http.ResponseWriter, r *http.Request, who *joule
 	if !decodeBody(w, r, s, &req) {
 		return
 	}
-	l, err := s.Leasing.SetAsk(r.Context(), who, req.Product, req.Seller, req.AskMicroUSDPerGPUHour)
+	l, err := s.Leasing.SetAsk(r.Context(), who, req.Product, req.Seller, req.AskMicroUSDPerGPUHour, req.OpportunityCost)
 	if err != nil {
 		writeError(w, r, s.Logger, err)
 		return

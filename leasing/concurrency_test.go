@@ -44,7 +44,7 @@ func TestConcurrentClients(t *testing.T) {
 			}
 			if rng.IntN(20) == 0 {
 				seller := []string{"operator", "northwind-capital"}[rng.IntN(2)]
-				if _, err := e.svc.SetAsk(e.ctx, e.op, product, seller, usd(1.5+rng.Float64())); err != nil {
+				if _, err := e.svc.SetAsk(e.ctx, e.op, product, seller, usd(1.5+rng.Float64()), false); err != nil {
 					errs <- fmt.Errorf("set ask: %w", err)
 					return
 				}

@@ -178,7 +178,7 @@ func TestResaleFillsAnotherTenant(t *testing.T) {
 	acme, bob := e.tenant("acme", usd(10_000)), e.tenant("bob", usd(10_000))
 	r := e.submit(acme, reserved("a1", 8, day1, day1.Add(hours(48)), usd(2.10)))
 	for _, seller := range []string{"operator", "northwind-capital"} {
-		if _, err := e.svc.SetAsk(e.ctx, e.op, product, seller, usd(3)); err != nil {
+		if _, err := e.svc.SetAsk(e.ctx, e.op, product, seller, usd(3), false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -228,7 +228,7 @@ func TestTenantsSeeOnlyTheirOwn(t *testing.T) {
 	wantCode(t, "bob creates a tenant", err, joule.EFORBIDDEN)
 	_, err = e.svc.Deposit(e.ctx, bob, "bob", "", usd(1e6))
 	wantCode(t, "bob adds himself credit", err, joule.EFORBIDDEN)
-	_, err = e.svc.SetAsk(e.ctx, bob, product, "operator", 1)
+	_, err = e.svc.SetAsk(e.ctx, bob, product, "operator", 1, false)
 	wantCode(t, "bob sets an ask", err, joule.EFORBIDDEN)
 
 	for who, want := range map[*joule.Account][2]int{bob: {0, 0}, acme: {3, 2}} {

@@ -155,7 +155,11 @@ func (s *Service) setListing(ctx context.Context, ch *change, l joule.Listing) e
 // SetAsk sets the ask of a seller's listing in a product, in micro-dollars per
 // GPU-hour: the operator for any seller, an owner for its own. Resting bids at or
 // above the new ask fill at once.
-func (s *Service) SetAsk(ctx context.Context, who *joule.Account, product, seller string, ask joule.MicroUSD) (*joule.Listing, error) {
+//
+// With opportunityCost the ask follows the opportunity cost of the GPUs' power (the
+// service's Pricing hook: what the site's miners would earn on it), and ask is the
+// floor under it.
+func (s *Service) SetAsk(ctx context.Context, who *joule.Account, product, seller string, ask joule.MicroUSD, opportunityCost bool) (*joule.Listing, error) {
 	if seller == "" && who != nil {
 		seller = who.ID
 	}
@@ -165,11 +169,14 @@ func (s *Service) SetAsk(ctx context.Context, who *joule.Account, product, selle
 	if ask < 0 {
 		return nil, joule.Errorf(joule.EINVALID, "the ask must not be negative")
 	}
+	if opportunityCost && s.cfg.Pricing == nil {
+		return nil, joule.Errorf(joule.EINVALID, "opportunity-cost asks need the server's market feeds (joule serve prices them)")
+	}
 	var out joule.Listing
 	err := s.op(ctx, func(ch *change) error {
 		for _, l := range s.engine.Listings(product) {
 			if l.Seller == seller {
-				l.AskMicroUSDPerGPUHour = ask
+				l.AskMicroUSDPerGPUHour, l.OpportunityCost = ask, opportunityCost
 				out = l
 				return s.setListing(ctx, ch, l)
 			}
@@ -180,6 +187,23 @@ func (s *Service) SetAsk(ctx context.Context, who *joule.Account, product, selle
 		return nil, err
 	}
 	return &out, nil
+}
+
+// Reprice asks the matcher to re-read the opportunity-cost asks of every product (after
+// the market moved) and rematches what that frees.
+func (s *Service) Reprice(ctx context.Context) error {
+	return s.op(ctx, func(ch *change) error {
+		for _, p := range s.engine.Products() {
+			r, err := s.engine.Reprice(p.ID)
+			if err != nil {
+				return err
+			}
+			if err := s.settle(ctx, ch, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // ProductInfo is a product with its listings now.

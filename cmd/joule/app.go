@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/catalog"
@@ -73,10 +74,11 @@ func exchangeConfig() (feeBPS int, askUSD float64, err error) {
 }
 
 // openExchange opens the GPU exchange on the app's store and serves it.
-func (a *app) openExchange(ctx context.Context, feeBPS int, askUSD float64, log *slog.Logger) error {
+// pricing, when set, prices opportunity-cost asks (the server's market does).
+func (a *app) openExchange(ctx context.Context, feeBPS int, askUSD float64, log *slog.Logger, pricing func(string, time.Time) joule.MicroUSD) error {
 	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(a.db), leasing.Config{
 		FeeBPS: feeBPS, DefaultAsk: joule.MicroUSDFromUSD(askUSD),
-		Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Logger: log,
+		Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Logger: log, Pricing: pricing,
 	})
 	if err != nil {
 		return err
@@ -127,7 +129,7 @@ func runClient(ctx context.Context, g *globals, exchange bool, fn func(*jhttp.Cl
 		if err != nil {
 			return err
 		}
-		if err := a.openExchange(ctx, fee, ask, log); err != nil {
+		if err := a.openExchange(ctx, fee, ask, log, nil); err != nil {
 			return err
 		}
 	}

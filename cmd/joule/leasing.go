@@ -171,19 +171,24 @@ func newListingCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "listing", Short: "Set the asks of listings"}
 	var seller string
 	var ask float64
+	var opportunity bool
 	set := &cobra.Command{
-		Use:     "ask PRODUCT --usd-gpu-hour PRICE [--seller ID]",
+		Use:     "ask PRODUCT --usd-gpu-hour PRICE [--seller ID] [--opportunity-cost]",
 		Short:   "Set a seller's ask in a product (the operator for anyone, an owner for itself)",
 		Example: "  joule listing ask h100-sxm/west-texas --seller northwind-capital --usd-gpu-hour 2.25",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withExchange(cmd.Context(), g, func(c *jhttp.Client) error {
-				l, err := c.SetAsk(cmd.Context(), args[0], seller, joule.MicroUSDFromUSD(ask))
+				l, err := c.SetAsk(cmd.Context(), args[0], seller, joule.MicroUSDFromUSD(ask), opportunity)
 				if err != nil {
 					return err
 				}
 				if g.json {
 					return printJSON(cmd.OutOrStdout(), l)
+				}
+				if l.OpportunityCost {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %s asks the opportunity cost of its power, at least %s per GPU-hour, for %d servers\n", l.Product, l.Seller, l.AskMicroUSDPerGPUHour, l.Servers)
+					return nil
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s asks %s per GPU-hour for %d servers\n", l.Product, l.Seller, l.AskMicroUSDPerGPUHour, l.Servers)
 				return nil
@@ -191,7 +196,8 @@ func newListingCmd(g *globals) *cobra.Command {
 		},
 	}
 	set.Flags().StringVar(&seller, "seller", "", "the listing's seller (default: the caller)")
-	set.Flags().Float64Var(&ask, "usd-gpu-hour", 0, "the ask, US dollars per GPU-hour")
+	set.Flags().Float64Var(&ask, "usd-gpu-hour", 0, "the ask, US dollars per GPU-hour (with --opportunity-cost: the floor)")
+	set.Flags().BoolVar(&opportunity, "opportunity-cost", false, "ask what the site's miners would earn on the GPUs' power (plus the server's --opportunity-margin), never below --usd-gpu-hour")
 	_ = set.MarkFlagRequired("usd-gpu-hour")
 	addJSONFlag(set, g)
 	cmd.AddCommand(set)

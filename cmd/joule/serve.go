@@ -12,6 +12,7 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/bitcoind"
+	"github.com/joule-site/joule/catalog"
 	"github.com/joule-site/joule/dispatch"
 	"github.com/joule-site/joule/feeds"
 	jhttp "github.com/joule-site/joule/http"
@@ -88,6 +89,7 @@ type exchangeFlags struct {
 	askUSD    float64
 	rateLimit float64
 	tick      time.Duration
+	margin    float64 // over the opportunity cost, for listings that ask it
 }
 
 func (f *exchangeFlags) add(cmd *cobra.Command) error {
@@ -100,6 +102,7 @@ func (f *exchangeFlags) add(cmd *cobra.Command) error {
 	fl.Float64Var(&f.askUSD, "ask-usd-gpu-hour", ask, "ask of a listing made from a GPU server fleet, US dollars per GPU-hour (env JOULE_ASK_USD_GPU_HOUR)")
 	fl.Float64Var(&f.rateLimit, "rate-limit", jhttp.DefaultRateLimit, "exchange requests per second per API token (bursts of twice that)")
 	fl.DurationVar(&f.tick, "exchange-tick", time.Minute, "how often the exchange expires orders, renews leases and meters usage")
+	fl.Float64Var(&f.margin, "opportunity-margin", 0.2, "margin over the opportunity cost, for listings that ask it (0.2: 20%)")
 	return nil
 }
 
@@ -139,9 +142,15 @@ gracefully.`,
 				return err
 			}
 			defer a.Close()
-			if err := a.openExchange(cmd.Context(), xf.feeBPS, xf.askUSD, log); err != nil {
+			pricer := &leasing.OpportunityPricer{}
+			if err := a.openExchange(cmd.Context(), xf.feeBPS, xf.askUSD, log, pricer.Price); err != nil {
 				return err
 			}
+			src := struct {
+				joule.SiteService
+				joule.FleetService
+				catalog.Models
+			}{a.server.Sites, a.server.Fleets, a.models}
 			a.server.RateLimit = xf.rateLimit
 			loop := &live.Loop{
 				Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Live: a.server.Live,
@@ -163,6 +172,26 @@ gracefully.`,
 			wg.Go(func() { market.Run(ctx, func(err error) { log.Warn("feed", "err", err) }) })
 			wg.Go(func() { _ = loop.Run(ctx) })
 			wg.Go(func() { _ = a.exchange.Run(ctx, xf.tick) })
+			// Opportunity-cost asks follow hashprice: priced again every exchange tick.
+			wg.Go(func() {
+				t := time.NewTicker(xf.tick)
+				defer t.Stop()
+				for {
+					if hp, fresh := market.Hashprice(time.Now()); fresh {
+						if asks, err := leasing.OpportunityAsks(ctx, src, hp, xf.margin); err == nil {
+							pricer.Set(asks)
+							if err := a.exchange.Reprice(ctx); err != nil {
+								log.Warn("reprice", "err", err)
+							}
+						}
+					}
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+					}
+				}
+			})
 			log.Info("serving", "url", a.server.URL(), "db", g.db, "dispatch_interval", ff.interval)
 			fmt.Fprintf(os.Stdout, "Joule is serving on %s (store %s). Stop with Ctrl-C.\n", a.server.URL(), g.db)
 			<-cmd.Context().Done()
