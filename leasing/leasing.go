@@ -52,6 +52,9 @@ type Config struct {
 	Operator string
 	// FeeBPS is the platform's fee on every sale, in basis points (0 to 10,000).
 	FeeBPS int
+	// HostingPerKWMonth is what owners pay the site per kW of their servers' nameplate
+	// power each month; 0 charges nothing.
+	HostingPerKWMonth joule.MicroUSD
 	// DefaultAsk is the ask of a listing created from a fleet; $2.00 per GPU-hour by default.
 	DefaultAsk joule.MicroUSD
 	// Pricing, when set, is the matcher's opportunity-cost hook (exchange.Config.Pricing):
@@ -322,7 +325,10 @@ func (s *Service) Tick(ctx context.Context) error {
 		if err := s.settle(ctx, ch, s.engine.Advance()); err != nil {
 			return err
 		}
-		return s.meter(ctx, ch, ch.At, "", false)
+		if err := s.meter(ctx, ch, ch.At, "", false); err != nil {
+			return err
+		}
+		return s.billHosting(ctx, ch.At)
 	})
 }
 

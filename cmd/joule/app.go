@@ -25,6 +25,8 @@ type app struct {
 	server   *jhttp.Server
 	models   catalog.Models
 	exchange *leasing.Service
+	// hostingPerKWMonth is the hosting fee the exchange charges owners (serve sets it).
+	hostingPerKWMonth joule.MicroUSD
 }
 
 // openApp opens the store named by dsn and wires the API around it.
@@ -79,6 +81,7 @@ func (a *app) openExchange(ctx context.Context, feeBPS int, askUSD float64, log 
 	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(a.db), leasing.Config{
 		FeeBPS: feeBPS, DefaultAsk: joule.MicroUSDFromUSD(askUSD),
 		Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Logger: log, Pricing: pricing,
+		HostingPerKWMonth: a.hostingPerKWMonth,
 	})
 	if err != nil {
 		return err

@@ -90,6 +90,7 @@ type exchangeFlags struct {
 	rateLimit float64
 	tick      time.Duration
 	margin    float64 // over the opportunity cost, for listings that ask it
+	hosting   float64 // USD per kW-month owners pay the site
 }
 
 func (f *exchangeFlags) add(cmd *cobra.Command) error {
@@ -102,6 +103,7 @@ func (f *exchangeFlags) add(cmd *cobra.Command) error {
 	fl.Float64Var(&f.askUSD, "ask-usd-gpu-hour", ask, "ask of a listing made from a GPU server fleet, US dollars per GPU-hour (env JOULE_ASK_USD_GPU_HOUR)")
 	fl.Float64Var(&f.rateLimit, "rate-limit", jhttp.DefaultRateLimit, "exchange requests per second per API token (bursts of twice that)")
 	fl.DurationVar(&f.tick, "exchange-tick", time.Minute, "how often the exchange expires orders, renews leases and meters usage")
+	fl.Float64Var(&f.hosting, "hosting-usd-kw-month", 0, "hosting fee owners pay the site per kW of their servers' nameplate power a month, charged after each month")
 	fl.Float64Var(&f.margin, "opportunity-margin", 0.2, "margin over the opportunity cost, for listings that ask it (0.2: 20%)")
 	return nil
 }
@@ -143,6 +145,10 @@ gracefully.`,
 			}
 			defer a.Close()
 			pricer := &leasing.OpportunityPricer{}
+			if xf.hosting < 0 {
+				return joule.Errorf(joule.EINVALID, "--hosting-usd-kw-month must not be negative")
+			}
+			a.hostingPerKWMonth = joule.MicroUSDFromUSD(xf.hosting)
 			if err := a.openExchange(cmd.Context(), xf.feeBPS, xf.askUSD, log, pricer.Price); err != nil {
 				return err
 			}
