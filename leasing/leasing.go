@@ -55,6 +55,9 @@ type Config struct {
 	// HostingPerKWMonth is what owners pay the site per kW of their servers' nameplate
 	// power each month; 0 charges nothing.
 	HostingPerKWMonth joule.MicroUSD
+	// EnergyPrice, when set, passes the site's energy through to owners: the price in
+	// USD per MWh at a site in the hour that starts at t, and whether it is known.
+	EnergyPrice func(site *joule.Site, t time.Time) (float64, bool)
 	// DefaultAsk is the ask of a listing created from a fleet; $2.00 per GPU-hour by default.
 	DefaultAsk joule.MicroUSD
 	// Pricing, when set, is the matcher's opportunity-cost hook (exchange.Config.Pricing):
@@ -97,6 +100,8 @@ type Service struct {
 	broken    bool                      // memory may be ahead of the store: reload first
 	pending   []joule.LedgerTransaction // journal of the operation in progress
 	metered   map[string]*meterState    // on-demand and spot leases still to bill, by lease
+	// energyBilled is the last hour whose energy was passed through to owners.
+	energyBilled time.Time
 
 	rolesMu sync.Mutex
 	roles   map[string]joule.AccountRole // cache: roles never change
@@ -300,6 +305,7 @@ func (s *Service) op(ctx context.Context, fn func(ch *change) error) error {
 // the service stays broken and every operation tries again first.
 func (s *Service) reload(ctx context.Context) {
 	s.broken = true
+	s.energyBilled = time.Time{} // bill the last hour again: its entries may not have been saved
 	if err := s.load(ctx); err != nil {
 		s.cfg.Logger.Error("leasing: reload", "err", err)
 	}
@@ -322,6 +328,9 @@ func (s *Service) Tick(ctx context.Context) error {
 		return err
 	}
 	return s.op(ctx, func(ch *change) error {
+		if err := s.billEnergy(ctx, ch.At); err != nil {
+			return err
+		}
 		if err := s.settle(ctx, ch, s.engine.Advance()); err != nil {
 			return err
 		}

@@ -27,6 +27,8 @@ type app struct {
 	exchange *leasing.Service
 	// hostingPerKWMonth is the hosting fee the exchange charges owners (serve sets it).
 	hostingPerKWMonth joule.MicroUSD
+	// energyPrice, when set, passes the sites' energy through to owners (serve sets it).
+	energyPrice func(site *joule.Site, t time.Time) (float64, bool)
 }
 
 // openApp opens the store named by dsn and wires the API around it.
@@ -81,7 +83,7 @@ func (a *app) openExchange(ctx context.Context, feeBPS int, askUSD float64, log 
 	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(a.db), leasing.Config{
 		FeeBPS: feeBPS, DefaultAsk: joule.MicroUSDFromUSD(askUSD),
 		Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Logger: log, Pricing: pricing,
-		HostingPerKWMonth: a.hostingPerKWMonth,
+		HostingPerKWMonth: a.hostingPerKWMonth, EnergyPrice: a.energyPrice,
 	})
 	if err != nil {
 		return err

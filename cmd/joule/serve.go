@@ -91,6 +91,7 @@ type exchangeFlags struct {
 	tick      time.Duration
 	margin    float64 // over the opportunity cost, for listings that ask it
 	hosting   float64 // USD per kW-month owners pay the site
+	energy    bool    // pass the site's energy through to owners
 }
 
 func (f *exchangeFlags) add(cmd *cobra.Command) error {
@@ -104,6 +105,7 @@ func (f *exchangeFlags) add(cmd *cobra.Command) error {
 	fl.Float64Var(&f.rateLimit, "rate-limit", jhttp.DefaultRateLimit, "exchange requests per second per API token (bursts of twice that)")
 	fl.DurationVar(&f.tick, "exchange-tick", time.Minute, "how often the exchange expires orders, renews leases and meters usage")
 	fl.Float64Var(&f.hosting, "hosting-usd-kw-month", 0, "hosting fee owners pay the site per kW of their servers' nameplate power a month, charged after each month")
+	fl.BoolVar(&f.energy, "energy-pass-through", false, "bill owners, hour by hour, the energy their hosted servers draw (leased at nameplate, the rest idle, × PUE) at the site's energy price")
 	fl.Float64Var(&f.margin, "opportunity-margin", 0.2, "margin over the opportunity cost, for listings that ask it (0.2: 20%)")
 	return nil
 }
@@ -149,6 +151,9 @@ gracefully.`,
 				return joule.Errorf(joule.EINVALID, "--hosting-usd-kw-month must not be negative")
 			}
 			a.hostingPerKWMonth = joule.MicroUSDFromUSD(xf.hosting)
+			if xf.energy {
+				a.energyPrice = market.Energy
+			}
 			if err := a.openExchange(cmd.Context(), xf.feeBPS, xf.askUSD, log, pricer.Price); err != nil {
 				return err
 			}

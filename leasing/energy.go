@@ -1,0 +1,78 @@
+package leasing
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/joule-site/joule"
+)
+
+// billEnergy passes the site's energy through to the owners whose servers it hosts,
+// hour by hour as hours complete: for each owner's GPU servers at a site, the ones
+// leased in the hour draw their nameplate power and the rest idle, times the site's
+// PUE, at the site's energy price that hour (Config.EnergyPrice). Each owner-hour is
+// one ledger entry keyed by site, owner and hour, so a tick that repeats it charges
+// nothing more. It runs before the matcher advances, while the hour's leases are
+// still in memory; hours that pass while no server runs are not billed afterwards.
+func (s *Service) billEnergy(ctx context.Context, now time.Time) error {
+	if s.cfg.EnergyPrice == nil || s.cfg.Sites == nil || s.cfg.Fleets == nil || s.cfg.Models == nil {
+		return nil
+	}
+	hour := now.Truncate(time.Hour).Add(-time.Hour) // the last complete hour
+	if !s.energyBilled.IsZero() && !hour.After(s.energyBilled) {
+		return nil
+	}
+	models, err := s.cfg.Models.AllModels(ctx)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*joule.HardwareModel, len(models))
+	for _, m := range models {
+		byID[m.ID] = m
+	}
+	sites, err := s.cfg.Sites.Sites(ctx)
+	if err != nil {
+		return err
+	}
+	for _, site := range sites {
+		price, ok := s.cfg.EnergyPrice(site, hour)
+		if !ok || price <= 0 {
+			continue // no price known, or negative: nothing to pass through
+		}
+		fleets, err := s.cfg.Fleets.Fleets(ctx, site.Name)
+		if err != nil {
+			return err
+		}
+		type key struct{ owner, model string }
+		servers := map[key]int{}
+		for _, f := range fleets {
+			if f.Owner != "" && f.Kind == joule.KindGPUServer && byID[f.Model] != nil {
+				servers[key{f.Owner, f.Model}] += f.Count
+			}
+		}
+		wh := map[string]float64{}
+		for k, n := range servers {
+			m := byID[k.model]
+			gpus := 0
+			for _, l := range s.engine.Leases(joule.ProductID(k.model, site.Name), hour) {
+				for _, sh := range l.Sellers {
+					if sh.Seller == k.owner && sh.ResaleOrder == "" && !sh.Start.After(hour) && sh.End.After(hour) {
+						gpus += sh.GPUs
+					}
+				}
+			}
+			leased := min(ceilDiv(gpus, max(m.GPUs, 1)), n)
+			wh[k.owner] += (float64(leased)*float64(m.PowerW) + float64(n-leased)*float64(m.IdleW)) * site.PUE
+		}
+		for owner, w := range wh {
+			key := fmt.Sprintf("energy:%s:%s:%s", site.Name, owner, hour.UTC().Format("2006-01-02T15"))
+			if _, err := s.ledger.PassThroughEnergy(key, owner, site.Name, int64(math.Round(w)), joule.MicroUSDFromUSD(price)); err != nil && joule.ErrorCode(err) != joule.ECONFLICT {
+				return err
+			}
+		}
+	}
+	s.energyBilled = hour
+	return nil
+}
