@@ -53,20 +53,12 @@ func (s *Server) handleSite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := s.siteDetail(r, site)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
+	s.reply(w, r, http.StatusOK, d, err)
 }
 
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 	models, err := s.Models.AllModels(r.Context())
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"models": models})
+	s.reply(w, r, http.StatusOK, map[string]any{"models": models}, err)
 }
 
 func (s *Server) handleEcon(w http.ResponseWriter, r *http.Request) {
@@ -76,11 +68,7 @@ func (s *Server) handleEcon(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep, err := s.Pricer.Day(r.Context(), q)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
+	s.reply(w, r, http.StatusOK, rep, err)
 }
 
 func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
@@ -90,11 +78,7 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep, err := s.Pricer.Compare(r.Context(), q)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
+	s.reply(w, r, http.StatusOK, rep, err)
 }
 
 // handleApply parses a YAML manifest from the body (?filename= names it in errors)
@@ -133,9 +117,5 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	changes, err := s.Manifests.Apply(r.Context(), m)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"changes": changes})
+	s.reply(w, r, http.StatusOK, map[string]any{"changes": changes}, err)
 }

@@ -70,11 +70,7 @@ func (s *Server) handleCreateTenant(w http.ResponseWriter, r *http.Request, who 
 		return
 	}
 	a, token, err := s.Leasing.CreateAccount(r.Context(), who, leasing.NewAccountRequest{ID: req.ID, Name: req.Name, Role: joule.RoleTenant, CreditMicroUSD: req.CreditMicroUSD})
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, CreatedAccount{Account: a, Token: token})
+	s.reply(w, r, http.StatusCreated, CreatedAccount{Account: a, Token: token}, err)
 }
 
 func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request, who *joule.Account) {
@@ -83,38 +79,22 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request, who *joul
 		return
 	}
 	credit, err := s.Leasing.Deposit(r.Context(), who, r.PathValue("id"), req.Key, req.AmountMicroUSD)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"tenant": r.PathValue("id"), "credit_micro_usd": credit})
+	s.reply(w, r, http.StatusOK, map[string]any{"tenant": r.PathValue("id"), "credit_micro_usd": credit}, err)
 }
 
 func (s *Server) handleAccounts(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	accounts, err := s.Leasing.Accounts(r.Context(), who)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"accounts": accounts})
+	s.reply(w, r, http.StatusOK, map[string]any{"accounts": accounts}, err)
 }
 
 func (s *Server) handleIssueToken(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	token, err := s.Leasing.IssueToken(r.Context(), who, r.PathValue("id"))
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"account": r.PathValue("id"), "token": token})
+	s.reply(w, r, http.StatusOK, map[string]string{"account": r.PathValue("id"), "token": token}, err)
 }
 
 func (s *Server) handleProducts(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	products, err := s.Leasing.Products(r.Context(), who)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"products": products})
+	s.reply(w, r, http.StatusOK, map[string]any{"products": products}, err)
 }
 
 func (s *Server) handleSetAsk(w http.ResponseWriter, r *http.Request, who *joule.Account) {
@@ -123,11 +103,7 @@ func (s *Server) handleSetAsk(w http.ResponseWriter, r *http.Request, who *joule
 		return
 	}
 	l, err := s.Leasing.SetAsk(r.Context(), who, req.Product, req.Seller, req.AskMicroUSDPerGPUHour, req.OpportunityCost)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, l)
+	s.reply(w, r, http.StatusOK, l, err)
 }
 
 func (s *Server) handleSubmitOrder(w http.ResponseWriter, r *http.Request, who *joule.Account) {
@@ -177,11 +153,7 @@ func (s *Server) handleOrders(w http.ResponseWriter, r *http.Request, who *joule
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	f := joule.OrderFilter{Account: q.Get("account"), Resting: q.Get("resting") == "true", Limit: limit}
 	orders, err := s.Leasing.Orders(r.Context(), who, f)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"orders": orders})
+	s.reply(w, r, http.StatusOK, map[string]any{"orders": orders}, err)
 }
 
 func (s *Server) handleOrder(w http.ResponseWriter, r *http.Request, who *joule.Account) {
@@ -198,11 +170,7 @@ func (s *Server) handleOrder(w http.ResponseWriter, r *http.Request, who *joule.
 
 func (s *Server) handleCancelOrder(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	o, err := s.Leasing.Cancel(r.Context(), who, r.PathValue("id"))
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
+	s.reply(w, r, http.StatusOK, o, err)
 }
 
 func (s *Server) handleBook(w http.ResponseWriter, r *http.Request, who *joule.Account) {
@@ -218,22 +186,14 @@ func (s *Server) handleBook(w http.ResponseWriter, r *http.Request, who *joule.A
 	}
 	hours, _ := strconv.Atoi(q.Get("hours"))
 	b, err := s.Leasing.Book(r.Context(), who, r.PathValue("product"), from, hours)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, b)
+	s.reply(w, r, http.StatusOK, b, err)
 }
 
 func (s *Server) handleLeases(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	q := r.URL.Query()
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	leases, err := s.Leasing.Leases(r.Context(), who, joule.LeaseFilter{Tenant: q.Get("tenant"), Order: q.Get("order"), Limit: limit})
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"leases": leases})
+	s.reply(w, r, http.StatusOK, map[string]any{"leases": leases}, err)
 }
 
 func (s *Server) handleResell(w http.ResponseWriter, r *http.Request, who *joule.Account) {
@@ -261,11 +221,7 @@ func (s *Server) handleResell(w http.ResponseWriter, r *http.Request, who *joule
 
 func (s *Server) handleStopLease(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	l, err := s.Leasing.Stop(r.Context(), who, r.PathValue("id"))
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, l)
+	s.reply(w, r, http.StatusOK, l, err)
 }
 
 func (s *Server) handleInvoice(w http.ResponseWriter, r *http.Request, who *joule.Account) {

@@ -68,11 +68,7 @@ func (s *Server) handleCreateDR(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
 	p, err := s.Live.LatestPlan(r.Context(), r.PathValue("name"))
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
+	s.reply(w, r, http.StatusOK, p, err)
 }
 
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
@@ -80,11 +76,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	log, err := s.Live.AuditLog(r.Context(), r.PathValue("name"), after, limit)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"audit": log})
+	s.reply(w, r, http.StatusOK, map[string]any{"audit": log}, err)
 }
 
 // handleAppendAudit takes the events an agent reports: commands, acknowledgements,
