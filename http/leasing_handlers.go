@@ -3,6 +3,7 @@ package http
 import (
 	"encoding/json"
 	"errors"
+	"html/template"
 	"io"
 	"net/http"
 	"strconv"
@@ -226,28 +227,22 @@ func (s *Server) handleStopLease(w http.ResponseWriter, r *http.Request, who *jo
 
 func (s *Server) handleInvoice(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	inv, err := s.Leasing.Invoice(r.Context(), who, r.PathValue("tenant"), r.URL.Query().Get("month"))
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	if wantsHTML(r) {
-		writePage(w, r, s, invoicePage, inv)
-		return
-	}
-	writeJSON(w, http.StatusOK, inv)
+	s.replyDocument(w, r, invoicePage, inv, err)
 }
 
 func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	st, err := s.Leasing.Statement(r.Context(), who, r.PathValue("account"), r.URL.Query().Get("month"))
-	if err != nil {
-		writeError(w, r, s.Logger, err)
+	s.replyDocument(w, r, statementPage, st, err)
+}
+
+// replyDocument writes v as a printable page when the client asks for one (see
+// wantsHTML), else as JSON, or err when there is one.
+func (s *Server) replyDocument(w http.ResponseWriter, r *http.Request, page *template.Template, v any, err error) {
+	if err == nil && wantsHTML(r) {
+		writePage(w, r, s, page, v)
 		return
 	}
-	if wantsHTML(r) {
-		writePage(w, r, s, statementPage, st)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+	s.reply(w, r, http.StatusOK, v, err)
 }
 
 // wantsHTML reports whether the client asked for a page: ?format=html, or an Accept

@@ -179,12 +179,8 @@ func (s *LeasingStore) FindOrders(ctx context.Context, f joule.OrderFilter) ([]*
 	defer tx.Rollback()
 	var where []string
 	var args []any
-	if f.ID != "" {
-		where, args = append(where, "id = ?"), append(args, f.ID)
-	}
-	if f.Account != "" {
-		where, args = append(where, "account = ?"), append(args, f.Account)
-	}
+	where, args = whereEq(where, args, "id", f.ID)
+	where, args = whereEq(where, args, "account", f.Account)
 	if f.Resting {
 		where = append(where, "status IN ('open', 'partially_filled')")
 	}
@@ -205,15 +201,9 @@ func (s *LeasingStore) FindLeases(ctx context.Context, f joule.LeaseFilter) ([]*
 	defer tx.Rollback()
 	var where []string
 	var args []any
-	if f.ID != "" {
-		where, args = append(where, "id = ?"), append(args, f.ID)
-	}
-	if f.Order != "" {
-		where, args = append(where, "order_id = ?"), append(args, f.Order)
-	}
-	if f.Tenant != "" {
-		where, args = append(where, "tenant = ?"), append(args, f.Tenant)
-	}
+	where, args = whereEq(where, args, "id", f.ID)
+	where, args = whereEq(where, args, "order_id", f.Order)
+	where, args = whereEq(where, args, "tenant", f.Tenant)
 	if f.Seller != "" {
 		where, args = append(where, "id IN (SELECT lease FROM lease_shares WHERE seller = ?)"), append(args, f.Seller)
 	}
@@ -348,6 +338,14 @@ func parseTimes(pairs ...any) error {
 		*pairs[i].(*time.Time) = t
 	}
 	return nil
+}
+
+// whereEq adds "col = value" to a query's conditions when value is not empty.
+func whereEq(where []string, args []any, col, value string) ([]string, []any) {
+	if value == "" {
+		return where, args
+	}
+	return append(where, col+" = ?"), append(args, value)
 }
 
 func clause(where []string) string {
