@@ -55,3 +55,41 @@ type Pool struct {
 	Priority int    `json:"priority"`
 	Active   bool   `json:"active"` // the pool the miner is hashing for
 }
+
+// DeviceReport is an agent's census of a site's devices: what each fleet is doing as
+// telemetry last showed it, and the devices that do not answer or do not obey.
+type DeviceReport struct {
+	Site     string         `json:"site"`
+	At       time.Time      `json:"at"`
+	Fleets   []FleetCensus  `json:"fleets"`
+	Problems []DeviceStatus `json:"problems"` // at most MaxReportedProblems
+}
+
+// MaxReportedProblems bounds the devices a report lists by name.
+const MaxReportedProblems = 100
+
+// FleetCensus counts one fleet's machines by state. Machines is the fleet's declared
+// size; Found those the agent took over; Missing = Machines − Found.
+type FleetCensus struct {
+	Fleet    string       `json:"fleet"`
+	Kind     HardwareKind `json:"kind"`
+	Machines int          `json:"machines"`
+	Found    int          `json:"found"`
+	Running  int          `json:"running"`
+	Sleeping int          `json:"sleeping"`
+	Ramping  int          `json:"ramping"`
+	Off      int          `json:"off"`
+	Unknown  int          `json:"unknown"`   // not answering, or not obeying
+	PowerW   Watts        `json:"power_w"`   // sum of what the devices last reported
+	Reported int          `json:"reporting"` // devices whose power is in PowerW
+}
+
+// DeviceStatus is one device in a report.
+type DeviceStatus struct {
+	Address string      `json:"address"`
+	Fleet   string      `json:"fleet"`
+	State   DeviceState `json:"state"`
+	Healthy bool        `json:"healthy"`
+	PowerW  Watts       `json:"power_w,omitempty"`
+	Detail  string      `json:"detail,omitempty"`
+}

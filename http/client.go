@@ -186,3 +186,19 @@ func (c *Client) ReportAudit(ctx context.Context, site string, events []*joule.A
 	var out map[string]int
 	return c.do(ctx, http.MethodPost, "/api/v1/sites/"+url.PathEscape(site)+"/audit", nil, body, &out)
 }
+
+// ReportDevices sends an agent's census of the site's devices.
+func (c *Client) ReportDevices(ctx context.Context, site string, r *joule.DeviceReport) error {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	var out map[string]any
+	return c.do(ctx, http.MethodPut, "/api/v1/sites/"+url.PathEscape(site)+"/devices", nil, body, &out)
+}
+
+// Devices returns the site's newest device census.
+func (c *Client) Devices(ctx context.Context, site string) (*joule.DeviceReport, error) {
+	var out joule.DeviceReport
+	return &out, c.do(ctx, http.MethodGet, "/api/v1/sites/"+url.PathEscape(site)+"/devices", nil, nil, &out)
+}

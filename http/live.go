@@ -110,3 +110,46 @@ func (s *Server) now() time.Time {
 	}
 	return time.Now()
 }
+
+// handleReportDevices keeps an agent's newest census of the site's devices. It is
+// live state, kept in memory: a restarted server shows devices again at the agent's
+// next report.
+func (s *Server) handleReportDevices(w http.ResponseWriter, r *http.Request) {
+	site := r.PathValue("name")
+	var rep joule.DeviceReport
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20)).Decode(&rep); err != nil {
+		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "devices: bad JSON body: %v", err))
+		return
+	}
+	if _, err := s.Sites.Site(r.Context(), site); err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	rep.Site = site
+	if rep.At.IsZero() {
+		rep.At = s.now()
+	}
+	if len(rep.Problems) > joule.MaxReportedProblems {
+		rep.Problems = rep.Problems[:joule.MaxReportedProblems]
+	}
+	s.devicesMu.Lock()
+	if s.devices == nil {
+		s.devices = make(map[string]*joule.DeviceReport)
+	}
+	s.devices[site] = &rep
+	s.devicesMu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]int{"fleets": len(rep.Fleets)})
+}
+
+// handleDevices returns the site's newest census, or not_found before the first.
+func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
+	site := r.PathValue("name")
+	s.devicesMu.Lock()
+	rep := s.devices[site]
+	s.devicesMu.Unlock()
+	if rep == nil {
+		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "site %s: no agent has reported its devices yet", site))
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}

@@ -59,6 +59,8 @@ type Server struct {
 	RateBurst int
 
 	routes     []string
+	devicesMu  sync.Mutex
+	devices    map[string]*joule.DeviceReport // the newest census per site
 	limitsOnce sync.Once
 	limits     *limiters
 }
@@ -78,6 +80,8 @@ func NewServer() *Server {
 	s.handle("GET /api/v1/sites/{name}/plan", s.handlePlan)
 	s.handle("GET /api/v1/sites/{name}/audit", s.handleAudit)
 	s.handle("POST /api/v1/sites/{name}/audit", s.handleAppendAudit)
+	s.handle("GET /api/v1/sites/{name}/devices", s.handleDevices)
+	s.handle("PUT /api/v1/sites/{name}/devices", s.handleReportDevices)
 	s.handle("GET /api/v1/openapi.json", s.handleOpenAPI)
 	s.leasingRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
