@@ -22,6 +22,26 @@ type SitePlan struct {
 	// EnergyUSDPerMWh and HashpriceUSDPerPHDay are the market the plan was made on.
 	EnergyUSDPerMWh      float64 `json:"energy_usd_per_mwh"`
 	HashpriceUSDPerPHDay float64 `json:"hashprice_usd_per_ph_day"`
+	// DrawW is the facility power the plan expects drawn, split by use in Use.
+	DrawW Watts    `json:"draw_w"`
+	Use   PowerUse `json:"use"`
+	// RevenueUSDPerHour and EnergyUSDPerHour are the plan's expected rates: what its
+	// running load earns (mining and GPU time) and what its draw costs.
+	RevenueUSDPerHour float64 `json:"revenue_usd_per_hour"`
+	EnergyUSDPerHour  float64 `json:"energy_usd_per_hour"`
+}
+
+// PowerUse splits a plan's facility power by what it does. CurtailedW is flexible load
+// that could have run but was planned off; ShedFirmW is firm lease power cut to stay
+// under the cap.
+type PowerUse struct {
+	MiningW           Watts `json:"mining_w"`
+	FirmGPUW          Watts `json:"firm_gpu_w"`
+	InterruptibleGPUW Watts `json:"interruptible_gpu_w"`
+	OpenGPUW          Watts `json:"open_gpu_w"`
+	IdleW             Watts `json:"idle_w"`
+	CurtailedW        Watts `json:"curtailed_w"`
+	ShedFirmW         Watts `json:"shed_firm_w"`
 }
 
 // FleetTarget is one fleet's part of a plan.
@@ -84,7 +104,12 @@ type LiveService interface {
 	SavePlan(ctx context.Context, p *SitePlan) error
 	// LatestPlan returns the site's newest plan, or ENOTFOUND.
 	LatestPlan(ctx context.Context, site string) (*SitePlan, error)
+	// Plans returns the site's newest plans made at or after since, at most limit,
+	// oldest first.
+	Plans(ctx context.Context, site string, since time.Time, limit int) ([]*SitePlan, error)
 	AppendAudit(ctx context.Context, events ...*Audit) error
 	// AuditLog returns a site's audit events after id afterID, oldest first, at most limit.
 	AuditLog(ctx context.Context, site string, afterID int64, limit int) ([]*Audit, error)
+	// AuditTail returns a site's newest n audit events, oldest first.
+	AuditTail(ctx context.Context, site string, n int) ([]*Audit, error)
 }

@@ -48,3 +48,15 @@ func (m *Market) Energy(site *joule.Site, now time.Time) (usdPerMWh float64, fre
 func (m *Market) GPU(time.Time) (usdPerHour, utilization float64) {
 	return m.GPUUSDPerHour, m.GPUUtilization
 }
+
+// BTCUSD returns the BTC price at now and whether it is fresh; the last good price
+// (0 before the first) when it is not.
+func (m *Market) BTCUSD(now time.Time) (usd float64, fresh bool) {
+	st, stale := m.Snapshot(now)
+	for _, s := range stale {
+		if s.Feed == FeedBTCPrice {
+			return st.BTCUSD, false
+		}
+	}
+	return st.BTCUSD, true
+}

@@ -73,6 +73,16 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if v := q.Get("tail"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 10000 {
+			writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "tail %q: a whole number from 1 to 10000", v))
+			return
+		}
+		log, err := s.Live.AuditTail(r.Context(), r.PathValue("name"), n)
+		s.reply(w, r, http.StatusOK, map[string]any{"audit": log}, err)
+		return
+	}
 	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	log, err := s.Live.AuditLog(r.Context(), r.PathValue("name"), after, limit)

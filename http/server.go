@@ -48,6 +48,9 @@ type Server struct {
 	Pricer    Pricer
 	Live      joule.LiveService
 	Planner   Planner          // nil: plans only on the loop's own schedule
+	Market    Market           // the live market's tickers; nil: none shown
+	Demo      *Demo            // the demo this server runs; nil: none
+	Reports   Reporter         // backtests and plans for the dashboard; nil: none
 	Now       func() time.Time // nil: the wall clock
 
 	// Leasing is the GPU exchange; nil: its endpoints answer not_found.
@@ -61,6 +64,7 @@ type Server struct {
 	routes     []string
 	devicesMu  sync.Mutex
 	devices    map[string]*joule.DeviceReport // the newest census per site
+	reports    reportCache
 	limitsOnce sync.Once
 	limits     *limiters
 }
@@ -80,6 +84,15 @@ func NewServer() *Server {
 	s.handle("GET /api/v1/sites/{name}/plan", s.handlePlan)
 	s.handle("GET /api/v1/sites/{name}/audit", s.handleAudit)
 	s.handle("POST /api/v1/sites/{name}/audit", s.handleAppendAudit)
+	s.handle("GET /api/v1/overview", s.handleOverview)
+	s.handle("GET /api/v1/sites/{name}/plans", s.handlePlans)
+	s.handle("GET /api/v1/sites/{name}/next-mw", s.handleNextMW)
+	s.handle("GET /api/v1/sites/{name}/dr", s.handleDemandResponses)
+	s.handle("GET /api/v1/demo", s.handleDemo)
+	s.handle("GET /api/v1/sites/{name}/backtest", s.reportJSON(ReportBacktest))
+	s.handle("GET /api/v1/sites/{name}/backtest/{chart}", s.reportChart(ReportBacktest))
+	s.handle("GET /api/v1/sites/{name}/planreport", s.reportJSON(ReportPlan))
+	s.handle("GET /api/v1/sites/{name}/planreport/{chart}", s.reportChart(ReportPlan))
 	s.handle("GET /api/v1/sites/{name}/devices", s.handleDevices)
 	s.handle("PUT /api/v1/sites/{name}/devices", s.handleReportDevices)
 	s.handle("GET /api/v1/openapi.json", s.handleOpenAPI)

@@ -43,6 +43,9 @@ type Loop struct {
 	Leases func(ctx context.Context, site string, at time.Time, units []dispatch.Unit) ([]dispatch.Lease, error)
 
 	Interval   time.Duration // between plans; 60 s by default
+	// Every is how often Run plans in wall-clock time: Interval when zero. It differs
+	// only under an accelerated clock (the demo), where Interval is clock time.
+	Every time.Duration
 	Hysteresis dispatch.Hysteresis
 	// SpikeUSDPerMWh is how far the energy price must move from the last plan's to
 	// plan again at once, checked every SpikeCheck.
@@ -94,6 +97,9 @@ func (l *Loop) init() {
 func (l *Loop) Run(ctx context.Context) error {
 	l.init()
 	interval, spike := l.Interval, l.SpikeCheck
+	if l.Every > 0 {
+		interval = l.Every
+	}
 	if interval <= 0 {
 		interval = time.Minute
 	}

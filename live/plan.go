@@ -130,19 +130,28 @@ func (l *Loop) siteState(site *joule.Site, fleets []*joule.Fleet, models []*joul
 	return st, nil
 }
 
-// sitePlan turns the policy's allocation into whole machines per fleet. Machines are
-// rounded down, so the plan never holds more than the policy allocated.
+// sitePlan turns the policy's allocation into whole machines per fleet. Machines and
+// power settings are rounded down (settings to whole percent, so that a price that
+// drifts does not send every miner a new setting each interval): the plan never holds
+// more than the policy allocated.
 func sitePlan(site *joule.Site, d *dispatch.Site, pl *dispatch.Plan, now time.Time, interval time.Duration, reason string) *joule.SitePlan {
 	p := &joule.SitePlan{
 		Site: site.Name, At: now, ValidUntil: now.Add(3 * interval), Reason: reason,
-		CapW: pl.CapW, AllocatedW: pl.AllocatedW, PUE: d.PUE,
+		CapW: pl.CapW, AllocatedW: pl.AllocatedW, PUE: d.PUE, DrawW: pl.DrawW,
+		Use: joule.PowerUse{
+			MiningW: pl.MiningW, FirmGPUW: pl.FirmGPUW, InterruptibleGPUW: pl.InterruptibleGPUW, OpenGPUW: pl.OpenGPUW,
+			IdleW: pl.IdleW, CurtailedW: pl.CurtailedW, ShedFirmW: pl.ShedFirmW,
+		},
+	}
+	if h := interval.Hours(); h > 0 {
+		p.RevenueUSDPerHour, p.EnergyUSDPerHour = pl.RevenueUSD/h, pl.EnergyUSD/h
 	}
 	for i, u := range d.Units {
 		up := &pl.Units[i]
 		p.Fleets = append(p.Fleets, joule.FleetTarget{
 			Fleet: u.Name, Kind: u.Kind, Machines: u.Count,
 			Running:    int(math.Floor(up.RunningFrac*float64(u.Count) + 1e-9)),
-			PowerFrac:  up.PowerFrac,
+			PowerFrac:  math.Floor(up.PowerFrac*100+1e-9) / 100,
 			StockW:     u.PowerW,
 			AllocatedW: up.AllocatedW,
 		})

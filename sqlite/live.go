@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/joule-site/joule"
@@ -137,6 +138,38 @@ func (s *LiveService) LatestPlan(ctx context.Context, site string) (*joule.SiteP
 	return &p, nil
 }
 
+// Plans returns the site's newest plans at or after since, at most limit (1000 when
+// not positive), oldest first.
+func (s *LiveService) Plans(ctx context.Context, site string, since time.Time, limit int) ([]*joule.SitePlan, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT plan FROM plans WHERE site = ? AND at >= ? ORDER BY seq DESC LIMIT ?`, site, formatTime(since), limit)
+	if err != nil {
+		return nil, fmt.Errorf("plans: %w", err)
+	}
+	defer rows.Close()
+	out := []*joule.SitePlan{}
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, fmt.Errorf("plans: %w", err)
+		}
+		var p joule.SitePlan
+		if err := json.Unmarshal([]byte(data), &p); err != nil {
+			return nil, fmt.Errorf("plans: %w", err)
+		}
+		out = append(out, &p)
+	}
+	slices.Reverse(out)
+	return out, rows.Err()
+}
+
 // AppendAudit stores events in one transaction and sets their IDs; an event without
 // a time gets the store's clock.
 func (s *LiveService) AppendAudit(ctx context.Context, events ...*joule.Audit) error {
@@ -178,7 +211,25 @@ func (s *LiveService) AuditLog(ctx context.Context, site string, afterID int64, 
 		return nil, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT id, site, at, kind, seq, device, detail FROM audit WHERE site = ? AND id > ? ORDER BY id LIMIT ?`, site, afterID, limit)
+	return scanAudit(tx.QueryContext(ctx, `SELECT id, site, at, kind, seq, device, detail FROM audit WHERE site = ? AND id > ? ORDER BY id LIMIT ?`, site, afterID, limit))
+}
+
+// AuditTail returns a site's newest n events (1000 when not positive), oldest first.
+func (s *LiveService) AuditTail(ctx context.Context, site string, n int) ([]*joule.Audit, error) {
+	if n <= 0 {
+		n = 1000
+	}
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	out, err := scanAudit(tx.QueryContext(ctx, `SELECT id, site, at, kind, seq, device, detail FROM audit WHERE site = ? ORDER BY id DESC LIMIT ?`, site, n))
+	slices.Reverse(out)
+	return out, err
+}
+
+func scanAudit(rows *sql.Rows, err error) ([]*joule.Audit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}

@@ -72,6 +72,18 @@ func testPlans(t *testing.T, e *env) {
 	if p.Seq != 3 || p.AllocatedW != 3 || len(p.Fleets) != 1 || p.Fleets[0].Running != 903 {
 		t.Errorf("latest plan %+v", p)
 	}
+	all, err := e.Live.Plans(e.ctx, "west-texas", time.Time{}, 0)
+	if err != nil || len(all) != 3 || all[0].Seq != 1 || all[2].Seq != 3 {
+		t.Fatalf("every plan, oldest first: %d plans, %v", len(all), err)
+	}
+	newest, err := e.Live.Plans(e.ctx, "west-texas", time.Time{}, 2)
+	if err != nil || len(newest) != 2 || newest[0].Seq != 2 || newest[1].Seq != 3 {
+		t.Errorf("newest 2 plans: %+v, %v", newest, err)
+	}
+	since, err := e.Live.Plans(e.ctx, "west-texas", all[2].At, 10)
+	if err != nil || len(since) != 1 || since[0].Seq != 3 {
+		t.Errorf("plans since the third's time: %+v, %v", since, err)
+	}
 }
 
 func testAuditLog(t *testing.T, e *env) {
@@ -104,5 +116,9 @@ func testAuditLog(t *testing.T, e *env) {
 	after, err := e.Live.AuditLog(e.ctx, "west-texas", log[1].ID, 1)
 	if err != nil || len(after) != 1 || after[0].ID != log[2].ID {
 		t.Errorf("paging after %d: %+v, %v", log[1].ID, after, err)
+	}
+	tail, err := e.Live.AuditTail(e.ctx, "west-texas", 2)
+	if err != nil || len(tail) != 2 || tail[0].ID != log[2].ID || tail[1].ID != log[3].ID {
+		t.Errorf("tail of 2: %+v, %v; want events %d and %d", tail, err, log[2].ID, log[3].ID)
 	}
 }

@@ -29,6 +29,8 @@ type app struct {
 	hostingPerKWMonth joule.MicroUSD
 	// energyPrice, when set, passes the sites' energy through to owners (serve sets it).
 	energyPrice func(site *joule.Site, t time.Time) (float64, bool)
+	// now is the clock: the wall clock, or the demo's.
+	now func() time.Time
 }
 
 // openApp opens the store named by dsn and wires the API around it.
@@ -53,7 +55,7 @@ func openApp(dsn string, log *slog.Logger) (*app, error) {
 	s.Models = models
 	s.Pricer = &pricing.Pricer{History: hist, Models: models}
 	s.Live = sqlite.NewLiveService(db)
-	return &app{db: db, server: s, models: models}, nil
+	return &app{db: db, server: s, models: models, now: time.Now}, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }
@@ -83,7 +85,7 @@ func (a *app) openExchange(ctx context.Context, feeBPS int, askUSD float64, log 
 	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(a.db), leasing.Config{
 		FeeBPS: feeBPS, DefaultAsk: joule.MicroUSDFromUSD(askUSD),
 		Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Logger: log, Pricing: pricing,
-		HostingPerKWMonth: a.hostingPerKWMonth, EnergyPrice: a.energyPrice,
+		HostingPerKWMonth: a.hostingPerKWMonth, EnergyPrice: a.energyPrice, Now: a.now,
 	})
 	if err != nil {
 		return err

@@ -116,6 +116,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		debug bool
 		ff    feedFlags
 		xf    exchangeFlags
+		df    demoFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -146,6 +147,19 @@ gracefully.`,
 				return err
 			}
 			defer a.Close()
+			// The loop plans every Interval of the clock, which is the wall clock but
+			// in a demo, where it runs --demo-speed times faster.
+			interval, every, tick := ff.interval, ff.interval, xf.tick
+			var demo *demo
+			if df.on {
+				if demo, err = openDemo(cmd.Context(), a, df, &ff, log); err != nil {
+					return err
+				}
+				market = demo.market
+				interval = demoInterval
+				every = time.Duration(float64(demoInterval) / df.speed)
+				tick = every
+			}
 			pricer := &leasing.OpportunityPricer{}
 			if xf.hosting < 0 {
 				return joule.Errorf(joule.EINVALID, "--hosting-usd-kw-month must not be negative")
@@ -163,9 +177,11 @@ gracefully.`,
 				catalog.Models
 			}{a.server.Sites, a.server.Fleets, a.models}
 			a.server.RateLimit = xf.rateLimit
+			a.server.Market = market
+			a.server.Reports = commandReports{db: g.db, maxPaths: 2000}
 			loop := &live.Loop{
 				Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Live: a.server.Live,
-				Market: market, Interval: ff.interval, Hysteresis: dispatch.DefaultHysteresis, Now: time.Now,
+				Market: market, Interval: interval, Every: every, Hysteresis: dispatch.DefaultHysteresis, Now: a.now,
 			}
 			if a.exchange != nil {
 				loop.Leases = func(ctx context.Context, site string, at time.Time, units []dispatch.Unit) ([]dispatch.Lease, error) {
@@ -175,6 +191,12 @@ gracefully.`,
 			}
 			a.server.Planner = loop
 			a.server.Addr = addr
+			if demo != nil {
+				if err := demo.tenants(cmd.Context(), a.exchange); err != nil {
+					return err
+				}
+				a.server.Demo = &demo.info
+			}
 			if err := a.server.Open(); err != nil {
 				return err
 			}
@@ -182,13 +204,13 @@ gracefully.`,
 			var wg sync.WaitGroup
 			wg.Go(func() { market.Run(ctx, func(err error) { log.Warn("feed", "err", err) }) })
 			wg.Go(func() { _ = loop.Run(ctx) })
-			wg.Go(func() { _ = a.exchange.Run(ctx, xf.tick) })
+			wg.Go(func() { _ = a.exchange.Run(ctx, tick) })
 			// Opportunity-cost asks follow hashprice: priced again every exchange tick.
 			wg.Go(func() {
-				t := time.NewTicker(xf.tick)
+				t := time.NewTicker(tick)
 				defer t.Stop()
 				for {
-					if hp, fresh := market.Hashprice(time.Now()); fresh {
+					if hp, fresh := market.Hashprice(a.now()); fresh {
 						if asks, err := leasing.OpportunityAsks(ctx, src, hp, xf.margin); err == nil {
 							pricer.Set(asks)
 							if err := a.exchange.Reprice(ctx); err != nil {
@@ -203,8 +225,19 @@ gracefully.`,
 					}
 				}
 			})
-			log.Info("serving", "url", a.server.URL(), "db", g.db, "dispatch_interval", ff.interval)
+			if demo != nil {
+				if err := demo.start(ctx, &wg, a.server.URL(), a.exchange); err != nil {
+					cancel()
+					wg.Wait()
+					return err
+				}
+			}
+			log.Info("serving", "url", a.server.URL(), "db", g.db, "dispatch_interval", interval, "demo", demo != nil)
 			fmt.Fprintf(os.Stdout, "Joule is serving on %s (store %s). Stop with Ctrl-C.\n", a.server.URL(), g.db)
+			if demo != nil {
+				fmt.Fprintf(os.Stdout, "Demo: %d simulated S21 miners and %d 8×H100 servers at site %s, history from %s at ×%g. Open %s in a browser.\n",
+					df.miners, df.gpuServers, demoSite, demo.clock.Start().Format(time.RFC3339), df.speed, a.server.URL())
+			}
 			<-cmd.Context().Done()
 			log.Info("shutting down")
 			cancel()
@@ -215,6 +248,7 @@ gracefully.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log every request")
 	ff.add(cmd)
+	df.add(cmd)
 	if err := xf.add(cmd); err != nil {
 		cmd.RunE = func(*cobra.Command, []string) error { return err }
 	}

@@ -1,0 +1,290 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/econ"
+)
+
+// Market is what the server shows of the live market (the dispatch loop's feeds):
+// each reading says whether it is fresh.
+type Market interface {
+	Hashprice(now time.Time) (usdPerPHDay float64, fresh bool)
+	Energy(site *joule.Site, now time.Time) (usdPerMWh float64, fresh bool)
+	GPU(now time.Time) (usdPerHour, utilization float64)
+	BTCUSD(now time.Time) (usd float64, fresh bool)
+}
+
+// Overview is every site's power now and the market's tickers: the dashboard's first
+// page.
+type Overview struct {
+	Now    time.Time      `json:"now"`
+	Demo   bool           `json:"demo"`
+	Market MarketTickers  `json:"market"`
+	Sites  []SiteOverview `json:"sites"`
+}
+
+// MarketTickers are the market's numbers now. GPUUSDPerGPUHour is the newest clearing
+// price on the exchange (of GPUProduct), 0 before the first fill.
+type MarketTickers struct {
+	BTCUSD                float64 `json:"btc_usd"`
+	BTCFresh              bool    `json:"btc_fresh"`
+	HashpriceUSDPerPHDay  float64 `json:"hashprice_usd_per_ph_day"`
+	HashpriceFresh        bool    `json:"hashprice_fresh"`
+	GPUUSDPerGPUHour      float64 `json:"gpu_usd_per_gpu_hour"`
+	GPUProduct            string  `json:"gpu_product,omitempty"`
+	GPUOpenUSDPerGPUHour  float64 `json:"gpu_open_market_usd_per_gpu_hour"`
+	GPUOpenMarketUtilized float64 `json:"gpu_open_market_utilization"`
+}
+
+// SiteOverview is one site now: its newest plan, its energy price and what its agent
+// last measured.
+type SiteOverview struct {
+	Name            string          `json:"name"`
+	CapW            joule.Watts     `json:"cap_w"`
+	EnergyUSDPerMWh float64         `json:"energy_usd_per_mwh"`
+	EnergyFresh     bool            `json:"energy_fresh"`
+	Plan            *joule.SitePlan `json:"plan"`
+	MeasuredW       *joule.Watts    `json:"measured_w"`
+	MeasuredAt      *time.Time      `json:"measured_at"`
+}
+
+func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	now := s.now()
+	o := Overview{Now: now, Demo: s.Demo != nil, Sites: []SiteOverview{}}
+	if s.Market != nil {
+		o.Market.BTCUSD, o.Market.BTCFresh = s.Market.BTCUSD(now)
+		o.Market.HashpriceUSDPerPHDay, o.Market.HashpriceFresh = s.Market.Hashprice(now)
+		o.Market.GPUOpenUSDPerGPUHour, o.Market.GPUOpenMarketUtilized = s.Market.GPU(now)
+	}
+	o.Market.GPUUSDPerGPUHour, o.Market.GPUProduct = s.clearingPrice(ctx)
+	sites, err := s.Sites.Sites(ctx)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	for _, site := range sites {
+		so := SiteOverview{Name: site.Name, CapW: site.PowerCapW}
+		if s.Market != nil {
+			so.EnergyUSDPerMWh, so.EnergyFresh = s.Market.Energy(site, now)
+		}
+		switch p, err := s.Live.LatestPlan(ctx, site.Name); {
+		case err == nil:
+			so.Plan = p
+		case joule.ErrorCode(err) != joule.ENOTFOUND:
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		if rep := s.deviceReport(site.Name); rep != nil {
+			var sum joule.Watts
+			for _, f := range rep.Fleets {
+				sum += f.PowerW
+			}
+			at := rep.At
+			so.MeasuredW, so.MeasuredAt = &sum, &at
+		}
+		o.Sites = append(o.Sites, so)
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+// clearingPrice is the newest fill's price on the exchange, in USD per GPU-hour, and
+// its product.
+func (s *Server) clearingPrice(ctx context.Context) (float64, string) {
+	if s.Leasing == nil {
+		return 0, ""
+	}
+	op, err := s.Leasing.Principal(ctx, "")
+	if err != nil {
+		return 0, ""
+	}
+	products, err := s.Leasing.Products(ctx, op)
+	if err != nil {
+		return 0, ""
+	}
+	var newest time.Time
+	var price float64
+	var product string
+	for _, p := range products {
+		b, err := s.Leasing.Book(ctx, op, p.ID, time.Time{}, 1)
+		if err != nil || len(b.RecentFills) == 0 {
+			continue
+		}
+		if f := b.RecentFills[0]; f.At.After(newest) {
+			newest, price, product = f.At, f.PriceMicroUSDPerGPUHour.USD(), p.ID
+		}
+	}
+	return price, product
+}
+
+func (s *Server) deviceReport(site string) *joule.DeviceReport {
+	s.devicesMu.Lock()
+	defer s.devicesMu.Unlock()
+	return s.devices[site]
+}
+
+// handlePlans returns a site's plans since a time, oldest first: the power chart.
+func (s *Server) handlePlans(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var since time.Time
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "since %q: use RFC 3339, e.g. 2024-08-20T12:00:00Z", v))
+			return
+		}
+		since = t
+	}
+	limit := 720
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 5000 {
+			writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "limit %q: a whole number from 1 to 5000", v))
+			return
+		}
+		limit = n
+	}
+	site := r.PathValue("name")
+	if _, err := s.Sites.Site(r.Context(), site); err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	plans, err := s.Live.Plans(r.Context(), site, since, limit)
+	s.reply(w, r, http.StatusOK, map[string]any{"plans": plans}, err)
+}
+
+// NextMW is what the site's next megawatt is worth now: mining on its most efficient
+// miners, or leasing on its GPU servers at the open-market price and utilization.
+type NextMW struct {
+	At              time.Time   `json:"at"`
+	EnergyUSDPerMWh float64     `json:"energy_usd_per_mwh"`
+	EnergyFresh     bool        `json:"energy_fresh"`
+	Mining          *MWValue    `json:"mining"`
+	GPU             *GPUMWValue `json:"gpu"`
+	// Better is "mine", "lease", or "neither" when the energy costs more than both earn.
+	Better string `json:"better"`
+}
+
+// MWValue is what a megawatt-hour earns on one model.
+type MWValue struct {
+	Model     string  `json:"model"`
+	USDPerMWh float64 `json:"usd_per_mwh"`
+}
+
+// GPUMWValue is MWValue for a GPU server, with the price it assumes.
+type GPUMWValue struct {
+	MWValue
+	USDPerGPUHour float64 `json:"usd_per_gpu_hour"`
+	Utilization   float64 `json:"utilization"`
+}
+
+func (s *Server) handleNextMW(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	site, err := s.Sites.Site(ctx, r.PathValue("name"))
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	if s.Market == nil {
+		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "this server runs no live market"))
+		return
+	}
+	fleets, err := s.Fleets.Fleets(ctx, site.Name)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	models, err := s.Models.AllModels(ctx)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	byID := make(map[string]*joule.HardwareModel, len(models))
+	for _, m := range models {
+		byID[m.ID] = m
+	}
+	now := s.now()
+	out := NextMW{At: now, Better: "neither"}
+	out.EnergyUSDPerMWh, out.EnergyFresh = s.Market.Energy(site, now)
+	hp, hpFresh := s.Market.Hashprice(now)
+	gpuPrice, util := s.Market.GPU(now)
+	for _, f := range fleets {
+		m := byID[f.Model]
+		if m == nil {
+			continue
+		}
+		switch m.Kind {
+		case joule.KindASIC:
+			if !hpFresh || m.PowerW <= 0 {
+				continue
+			}
+			// Hashprice is net of the pool fee already; a facility MWh runs 1/PUE of IT.
+			v := econ.BreakevenUSDPerMWh(hp, m.EfficiencyJPerTH(), 0) / max(site.PUE, 1)
+			if out.Mining == nil || v > out.Mining.USDPerMWh {
+				out.Mining = &MWValue{Model: m.ID, USDPerMWh: v}
+			}
+		case joule.KindGPUServer:
+			if m.PowerW <= 0 {
+				continue
+			}
+			v := econ.GPUValueUSDPerMWh(gpuPrice, m.GPUs, util, float64(m.PowerW)/1000, max(site.PUE, 1))
+			if out.GPU == nil || v > out.GPU.USDPerMWh {
+				out.GPU = &GPUMWValue{MWValue: MWValue{Model: m.ID, USDPerMWh: v}, USDPerGPUHour: gpuPrice, Utilization: util}
+			}
+		}
+	}
+	best := out.EnergyUSDPerMWh
+	if !out.EnergyFresh {
+		best = 0
+	}
+	if out.Mining != nil && out.Mining.USDPerMWh > best {
+		out.Better, best = "mine", out.Mining.USDPerMWh
+	}
+	if out.GPU != nil && out.GPU.USDPerMWh > best {
+		out.Better = "lease"
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleDemandResponses returns the site's events that have not ended.
+func (s *Server) handleDemandResponses(w http.ResponseWriter, r *http.Request) {
+	site := r.PathValue("name")
+	if _, err := s.Sites.Site(r.Context(), site); err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	events, err := s.Live.DemandResponses(r.Context(), site, s.now())
+	if events == nil {
+		events = []*joule.DemandResponse{}
+	}
+	s.reply(w, r, http.StatusOK, map[string]any{"events": events}, err)
+}
+
+// Demo describes the demo a server runs (joule serve --demo): its clock, and the
+// tokens the pages act with. Only a demo hands tokens out.
+type Demo struct {
+	Speed         float64      `json:"speed"`
+	Start         time.Time    `json:"start"`
+	OperatorToken string       `json:"operator_token"`
+	Tenants       []DemoTenant `json:"tenants"`
+}
+
+// DemoTenant is one of the demo's tenants.
+type DemoTenant struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Token string `json:"token"`
+}
+
+func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
+	if s.Demo == nil {
+		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "this server runs no demo (joule serve --demo)"))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.Demo)
+}
