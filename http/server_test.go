@@ -19,8 +19,9 @@ import (
 	"github.com/joule-site/joule/sqlite"
 )
 
-// openServer starts a server on a loopback port over a fresh SQLite file.
-func openServer(t *testing.T) *jhttp.Server {
+// openServer starts a server on a loopback port over a fresh SQLite file; each
+// configure sets more of it before it opens.
+func openServer(t *testing.T, configure ...func(*jhttp.Server, *sqlite.DB)) *jhttp.Server {
 	t.Helper()
 	db := sqlite.NewDB(t.TempDir() + "/joule.db")
 	if err := db.Open(); err != nil {
@@ -40,6 +41,10 @@ func openServer(t *testing.T) *jhttp.Server {
 	s.Manifests = sqlite.NewManifestService(db)
 	s.Models = models
 	s.Pricer = &pricing.Pricer{History: hist, Models: models}
+	s.Live = sqlite.NewLiveService(db)
+	for _, c := range configure {
+		c(s, db)
+	}
 	if err := s.Open(); err != nil {
 		t.Fatal(err)
 	}

@@ -42,9 +42,11 @@ func (f *demoFlags) add(cmd *cobra.Command) {
 	fl.Float64Var(&f.capMW, "demo-cap-mw", 10, "the demo site's power cap, MW (below its machines' full draw, so that dispatch chooses)")
 }
 
-// The demo's site, and the wholesale node it buys at.
+// The demo's site, where it is (which tells a demo store from a real one that has a
+// site of the same name), and the wholesale node it buys at.
 const (
 	demoSite     = "west-texas"
+	demoLocation = "Pecos County, Texas (demo: simulated machines)"
 	demoNode     = "ERCOT:HB_WEST"
 	demoInterval = 5 * time.Minute // clock time between plans, as the node's prices step
 )
@@ -56,7 +58,7 @@ func (f *demoFlags) manifest() string {
 	return fmt.Sprintf(`# The demo site of joule serve --demo: simulated machines, real market history.
 sites:
   - name: %s
-    location: Pecos County, Texas (simulated machines)
+    location: "%s"
     power_cap_mw: %g
     pue: 1.05
     market_node: %s
@@ -77,7 +79,7 @@ sites:
         count: %d
         owner: northwind-capital
         unit_price_usd: 250000
-`, demoSite, f.capMW, demoNode, demoNode, f.miners, f.gpuServers-pod, pod)
+`, demoSite, demoLocation, f.capMW, demoNode, demoNode, f.miners, f.gpuServers-pod, pod)
 }
 
 func (f *demoFlags) validate() error {
@@ -123,7 +125,7 @@ func openDemo(ctx context.Context, a *app, f demoFlags, ff *feedFlags, log *slog
 	}
 	resume := false
 	for _, s := range sites {
-		if s.Name != demoSite {
+		if s.Name != demoSite || s.Location != demoLocation {
 			return nil, joule.Errorf(joule.EINVALID, "the demo needs a store of its own: %s holds site %q; give another --db", a.db.DSN, s.Name)
 		}
 		resume = true

@@ -1,0 +1,231 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// lockedBuffer collects a child's standard error while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startDemo starts `joule serve --demo` with a small fleet on db and returns the
+// process, its URL and its log.
+func startDemo(t *testing.T, db string) (*exec.Cmd, string, *lockedBuffer) {
+	t.Helper()
+	srv := exec.Command(joule, "serve", "--demo", "--addr", "127.0.0.1:0", "--db", db,
+		"--demo-miners", "60", "--demo-gpu-servers", "4", "--demo-speed", "300", "--demo-cap-mw", "0.2")
+	logs := &lockedBuffer{}
+	srv.Stderr = logs
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	urls := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u := re.FindString(sc.Text()); u != "" {
+				urls <- u
+				break
+			}
+		}
+		for sc.Scan() {
+		}
+	}()
+	select {
+	case u := <-urls:
+		return srv, u, logs
+	case <-time.After(30 * time.Second):
+		t.Fatalf("joule serve --demo printed no address; log:\n%s", logs)
+	}
+	return nil, "", nil
+}
+
+func getBody(t *testing.T, url, token string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
+// eventually polls check every 250 ms until it is true or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", timeout, what)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+type demoOverview struct {
+	Now    time.Time `json:"now"`
+	Demo   bool      `json:"demo"`
+	Market struct {
+		BTCUSD    float64 `json:"btc_usd"`
+		Hashprice float64 `json:"hashprice_usd_per_ph_day"`
+		GPU       float64 `json:"gpu_usd_per_gpu_hour"`
+	} `json:"market"`
+	Sites []struct {
+		Name string `json:"name"`
+		CapW int64  `json:"cap_w"`
+		Plan *struct {
+			Seq        int64 `json:"seq"`
+			AllocatedW int64 `json:"allocated_w"`
+			Use        struct {
+				MiningW int64 `json:"mining_w"`
+			} `json:"use"`
+		} `json:"plan"`
+	} `json:"sites"`
+}
+
+// TestDemo runs the demo as `make run` does, with a small fleet and a fast clock: the
+// site is planned under its cap, the agent commands and verifies the simulated
+// miners, tenants trade, the grid calls a demand response, a page's token places an
+// order, the Economics reports run, and a restart goes on from the store.
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "demo.db")
+	srv, url, logs := startDemo(t, db)
+
+	var o demoOverview
+	eventually(t, 30*time.Second, "plans, a trade and market tickers", func() bool {
+		_, body := getBody(t, url+"/api/v1/overview", "")
+		if err := json.Unmarshal(body, &o); err != nil {
+			t.Fatalf("overview: %v: %s", err, body)
+		}
+		return len(o.Sites) == 1 && o.Sites[0].Plan != nil && o.Sites[0].Plan.Seq >= 3 && o.Market.GPU > 0
+	})
+	site := o.Sites[0]
+	if !o.Demo || site.Name != "west-texas" || site.CapW != 200_000 || site.Plan.AllocatedW > site.CapW || o.Market.BTCUSD < 50_000 || o.Market.Hashprice <= 0 {
+		t.Errorf("overview: %+v", o)
+	}
+	if o.Now.Before(time.Date(2024, 8, 20, 17, 0, 0, 0, time.UTC)) || o.Now.After(time.Date(2024, 8, 21, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("the demo's clock reads %s, want the afternoon of 2024-08-20", o.Now)
+	}
+
+	eventually(t, 30*time.Second, "verified commands and a demand response in the audit log", func() bool {
+		_, body := getBody(t, url+"/api/v1/sites/west-texas/audit?tail=2000", "")
+		return bytes.Contains(body, []byte(`"kind": "verify"`)) && bytes.Contains(body, []byte("demand response 1"))
+	})
+
+	var demo struct {
+		Speed         float64 `json:"speed"`
+		OperatorToken string  `json:"operator_token"`
+		Tenants       []struct{ ID, Token string }
+	}
+	_, body := getBody(t, url+"/api/v1/demo", "")
+	if err := json.Unmarshal(body, &demo); err != nil || demo.Speed != 300 || len(demo.Tenants) != 3 || demo.OperatorToken == "" {
+		t.Fatalf("demo: %v %s", err, body)
+	}
+	order := `{"product":"h100-sxm/west-texas","kind":"spot","gpus":1,"limit_micro_usd_per_gpu_hour":9000000}`
+	req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/orders", strings.NewReader(order))
+	req.Header.Set("Authorization", "Bearer "+demo.Tenants[0].Token)
+	req.Header.Set("Idempotency-Key", "demo-test-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	placed, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK || !bytes.Contains(placed, []byte(`"leases"`)) {
+		t.Errorf("a tenant's order with the demo token: %d %s", resp.StatusCode, placed)
+	}
+	if code, body := getBody(t, url+"/api/v1/leases", demo.Tenants[0].Token); code != 200 || !bytes.Contains(body, []byte(demo.Tenants[0].ID)) {
+		t.Errorf("the tenant's leases: %d %s", code, body)
+	}
+
+	// The Economics page's backtest runs the backtest command on the demo's store.
+	q := "?from=2024-08-01&to=2024-08-03"
+	code, body := getBody(t, url+"/api/v1/sites/west-texas/backtest"+q, "")
+	if code != 200 || !bytes.Contains(body, []byte("hindsight")) {
+		t.Errorf("backtest: %d %.300s", code, body)
+	}
+	if code, png := getBody(t, url+"/api/v1/sites/west-texas/backtest/power.png"+q, ""); code != 200 || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Errorf("backtest chart: %d, %d bytes", code, len(png))
+	}
+	if code, body := getBody(t, url+"/api/v1/sites/west-texas/backtest?from=2024-08-01&to=nope", ""); code != 400 || !bytes.Contains(body, []byte("--to")) {
+		t.Errorf("a bad backtest date: %d %s", code, body)
+	}
+	if code, body := getBody(t, url+"/api/v1/sites/west-texas/backtest?rm=1", ""); code != 400 || !bytes.Contains(body, []byte("unknown parameter")) {
+		t.Errorf("an unknown backtest parameter: %d %s", code, body)
+	}
+
+	// A restart goes on from the store: the clock resumes after the last plan.
+	before := o.Now
+	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Wait(); err != nil {
+		t.Fatalf("demo did not exit cleanly: %v\n%s", err, logs)
+	}
+	if strings.Contains(logs.String(), `"level":"ERROR"`) {
+		t.Errorf("the demo logged errors:\n%s", logs)
+	}
+	_, url, _ = startDemo(t, db)
+	_, body = getBody(t, url+"/api/v1/overview", "")
+	var again demoOverview
+	if err := json.Unmarshal(body, &again); err != nil || !again.Now.After(before) {
+		t.Errorf("after a restart the clock reads %s, before it %s (%v)", again.Now, before, err)
+	}
+}
+
+// TestDemoNeedsItsOwnStore: the demo never mixes with real sites.
+func TestDemoNeedsItsOwnStore(t *testing.T) {
+	dir := t.TempDir()
+	example, _ := filepath.Abs("../../examples/west-texas.yaml")
+	db := filepath.Join(dir, "real.db")
+	if r := run(t, dir, "--db", db, "apply", "-f", example); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	r := run(t, dir, "--db", db, "serve", "--demo", "--addr", "127.0.0.1:0")
+	if r.code != 1 || !strings.Contains(r.stderr, "store of its own") {
+		t.Errorf("demo on a store with a real site: exit %d: %s", r.code, r.stderr)
+	}
+	r = run(t, dir, "serve", "--demo", "--demo-miners", "0", "--addr", "127.0.0.1:0")
+	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("--demo-miners %d", 0)) {
+		t.Errorf("a demo without miners: exit %d: %s", r.code, r.stderr)
+	}
+}
