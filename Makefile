@@ -1,21 +1,36 @@
-# Joule's build. `make run` serves on the embedded store; `make test` is what CI runs.
+# Joule's build. `make run` serves the dashboard and a demo site on the embedded store;
+# `make test` is what CI runs.
 GO      ?= go
-DB      ?= ./joule.db
+DB      ?= ./joule-demo.db
 ADDR    ?= 127.0.0.1:8080
 PKGS    := ./...
+# The dashboard's chart library, from web/package-lock.json, embedded into the binary.
+CHARTJS := http/static/vendor/chart.umd.min.js
 
-.PHONY: run build test check bench fuzz clean
+.PHONY: run build test check bench fuzz clean web
 
 run: build
-	./bin/joule serve --db $(DB) --addr $(ADDR)
+	./bin/joule serve --demo --db $(DB) --addr $(ADDR)
 
-build:
+build: web
 	$(GO) build -o bin/joule ./cmd/joule
 
-test:
+test: web
 	$(GO) test -race -count=1 $(PKGS)
 
-check:
+# web installs the dashboard's vendor library (only when node_modules is missing or
+# older than the lock file) and copies it where the server embeds it.
+web: $(CHARTJS)
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+$(CHARTJS): web/node_modules/.package-lock.json
+	@mkdir -p $(@D)
+	cp web/node_modules/chart.js/dist/chart.umd.min.js $@
+
+check: web
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
@@ -29,4 +44,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s -fuzzminimizetime 5s ./manifest
 
 clean:
-	rm -rf bin
+	rm -rf bin http/static/vendor

@@ -19,7 +19,8 @@ var logic = map[string]bool{
 // Adapters speak a technology; only cmd/joule wires them together.
 var adapters = map[string]bool{
 	"sqlite": true, "http": true, "storetest": true, "render": true,
-	"cgminer": true, "sim": true, "bitcoind": true, "feeds": true, "nvml": true,
+	"cgminer": true, "gpunode": true, "sim": true, "bitcoind": true, "feeds": true, "nvml": true,
+	"e2e": true,
 }
 
 // TestPackageBoundaries keeps the layout honest: the root package imports only the

@@ -2,6 +2,7 @@ package feeds
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -203,6 +204,37 @@ func check[T any](name string, f *Feed[T], now time.Time, maxAge time.Duration) 
 		return r, &Stale{Feed: name, Reason: StaleTooOld, LastGood: r.At, Age: age, MaxAge: maxAge, Err: r.Err}
 	}
 	return r, nil
+}
+
+// Poll polls every configured feed once, at the same time, and returns their errors
+// joined: a server polls before its first plan, so that the plan is not a safe state
+// made only because no poll had finished yet.
+func (m *Market) Poll(ctx context.Context) error {
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	poll := func(p interface{ Poll(context.Context) error }) {
+		wg.Go(func() {
+			if err := p.Poll(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	if m.ChainFeed != nil {
+		poll(m.ChainFeed)
+	}
+	if m.PriceFeed != nil {
+		poll(m.PriceFeed)
+	}
+	for _, f := range append([]*Feed[EnergySeries]{m.EnergyFeed}, mapValues(m.EnergyFeedByNode)...) {
+		if f != nil {
+			poll(f)
+		}
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Run polls every configured feed on its own interval until ctx ends, reporting poll

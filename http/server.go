@@ -97,6 +97,7 @@ func NewServer() *Server {
 	s.handle("PUT /api/v1/sites/{name}/devices", s.handleReportDevices)
 	s.handle("GET /api/v1/openapi.json", s.handleOpenAPI)
 	s.leasingRoutes()
+	s.dashboardRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
 	})

@@ -42,10 +42,10 @@ type Loop struct {
 	// dispatch leases of its units: firm ones keep their power first.
 	Leases func(ctx context.Context, site string, at time.Time, units []dispatch.Unit) ([]dispatch.Lease, error)
 
-	Interval   time.Duration // between plans; 60 s by default
+	Interval time.Duration // between plans; 60 s by default
 	// Every is how often Run plans in wall-clock time: Interval when zero. It differs
 	// only under an accelerated clock (the demo), where Interval is clock time.
-	Every time.Duration
+	Every      time.Duration
 	Hysteresis dispatch.Hysteresis
 	// SpikeUSDPerMWh is how far the energy price must move from the last plan's to
 	// plan again at once, checked every SpikeCheck.

@@ -137,6 +137,9 @@ func TestStaleEnergyIsSafe(t *testing.T) {
 	if f := fleet(p, "hall-a-s21"); f.Running != 0 {
 		t.Errorf("miners run on an unknown energy price: %+v", f)
 	}
+	if p.EnergyUSDPerHour != 0 || p.EnergyUSDPerMWh != 0 || p.DrawW <= 0 {
+		t.Errorf("a safe state's energy: %g $/h at %g $/MWh for %s drawn; want no cost from the prohibitive price", p.EnergyUSDPerHour, p.EnergyUSDPerMWh, p.DrawW)
+	}
 }
 
 // Firm leases keep their power in the safe state, when nothing flexible runs.

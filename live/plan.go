@@ -79,6 +79,10 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 	p := sitePlan(site, st.policy.Site(), &st.plan, now, time.Duration(m.IntervalSec)*time.Second, reason)
 	if len(stale) == 0 {
 		p.EnergyUSDPerMWh, p.HashpriceUSDPerPHDay = m.EnergyUSDPerMWh, m.HashpriceUSDPerPHDay
+	} else {
+		// A safe state is planned on a prohibitive price, not a real one: its energy
+		// cost says nothing.
+		p.EnergyUSDPerHour = 0
 	}
 	if err := l.Live.SavePlan(ctx, p); err != nil {
 		return nil, err

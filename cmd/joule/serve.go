@@ -201,6 +201,11 @@ gracefully.`,
 				return err
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
+			pollCtx, pollDone := context.WithTimeout(ctx, 10*time.Second)
+			if err := market.Poll(pollCtx); err != nil {
+				log.Warn("feed", "err", err)
+			}
+			pollDone()
 			var wg sync.WaitGroup
 			wg.Go(func() { market.Run(ctx, func(err error) { log.Warn("feed", "err", err) }) })
 			wg.Go(func() { _ = loop.Run(ctx) })

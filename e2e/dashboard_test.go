@@ -1,0 +1,274 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// reportShown is an expression that is "ok" once the Economics page shows a report
+// (ID-result) with at least rows table rows and its two charts loaded, or the error
+// the page reports instead.
+func reportShown(id string, rows int) string {
+	return fmt.Sprintf(`(() => {
+		const status = document.getElementById("%[1]s-status");
+		if (status.classList.contains("error")) return "error: " + status.textContent;
+		const imgs = [...document.querySelectorAll("#%[1]s-result img")];
+		const done = document.querySelectorAll("#%[1]s-result tbody tr").length >= %[2]d && imgs.length === 2 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+		return done ? "ok" : "";
+	})()`, id, rows)
+}
+
+// TestDashboardDemo drives every page against `joule serve --demo`, in one browser
+// and one server, page after page.
+func TestDashboardDemo(t *testing.T) {
+	ctx := browser(t)
+	s := startServer(t, freshDB(t), "--demo")
+	t.Run("overview", func(t *testing.T) { overviewPage(t, ctx, s) })
+	t.Run("market order", func(t *testing.T) { marketOrder(t, ctx, s) })
+	t.Run("economics", func(t *testing.T) { economicsPage(t, ctx, s) })
+	t.Run("site", func(t *testing.T) { sitePage(t, ctx, s) }) // last: the chart has had time to fill
+}
+
+// overviewPage checks the Overview: every site's power, cap and market tickers, live,
+// and the demo's clock.
+func overviewPage(t *testing.T, ctx context.Context, s *server) {
+	open(t, ctx, s, "/")
+	draw := waitFor[string](t, ctx, loadTimeout, "a site's power to be non-zero", `(() => {
+		const d = document.querySelector(".site-card [data-k=draw]");
+		return d && parseFloat(d.textContent) > 0 ? d.textContent : "";
+	})()`)
+	if mw := megawatts(t, draw); mw <= 0 || mw > 1000 {
+		t.Errorf("site power %q: want a positive number of MW", draw)
+	}
+	capMW := eval[string](t, ctx, `document.querySelector(".site-card [data-k=cap]").textContent`)
+	if megawatts(t, capMW) <= 0 {
+		t.Errorf("cap %q: want a positive number of MW", capMW)
+	}
+	for _, id := range []string{"t-btc", "t-hashprice"} {
+		if v := eval[string](t, ctx, fmt.Sprintf(`document.getElementById(%q).textContent`, id)); !strings.HasPrefix(v, "$") {
+			t.Errorf("ticker %s shows %q, want a price", id, v)
+		}
+	}
+	if v := eval[string](t, ctx, `document.getElementById("t-hashprice").textContent`); !strings.HasSuffix(v, "/PH/day") {
+		t.Errorf("hashprice %q has no unit", v)
+	}
+	badge := waitFor[string](t, ctx, loadTimeout, "the demo badge", `(() => { const b = document.getElementById("demo-badge"); return b.hidden ? "" : b.textContent; })()`)
+	if badge != "demo ×60" {
+		t.Errorf("demo badge %q, want %q", badge, "demo ×60")
+	}
+	clock := eval[string](t, ctx, `document.getElementById("clock").textContent`)
+	if !regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d UTC$`).MatchString(clock) {
+		t.Errorf("clock %q: want the server's time in UTC", clock)
+	}
+	if empty := eval[bool](t, ctx, `document.getElementById("empty").hidden`); !empty {
+		t.Error("the demo's overview shows the no-sites panel")
+	}
+	// The demo's first plan may be made before its feeds have a price (a safe
+	// state); the next ones run on fresh prices and earn revenue.
+	reason := waitFor[string](t, ctx, liveTimeout, "a plan on fresh feeds that earns revenue", `(() => {
+		const c = document.querySelector(".site-card");
+		const reason = c.querySelector("header .pill").textContent;
+		return !/stale/.test(reason) && /^\$[1-9]/.test(c.querySelector("[data-k=revenue]").textContent) ? reason : "";
+	})()`)
+	t.Logf("plan reason %q, site power %s", reason, eval[string](t, ctx, `document.querySelector(".site-card [data-k=draw]").textContent`))
+	screenshot(t, ctx, "overview")
+}
+
+// marketOrder checks the Market page's order form: an on-demand order as a demo
+// tenant fills, and its lease shows on the Market and Tenant pages.
+func marketOrder(t *testing.T, ctx context.Context, s *server) {
+	open(t, ctx, s, "/market")
+	waitFor[string](t, ctx, loadTimeout, "the product picker", `document.getElementById("product").value`)
+	tenant := waitFor[string](t, ctx, loadTimeout, "the demo's tenants", `document.getElementById("tenant-pick").value`)
+	waitFor[string](t, ctx, loadTimeout, "the book's capacity", `(document.getElementById("product-meta").textContent.match(/^[1-9][\d,]* GPUs listed/) || [""])[0]`)
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`input[name=kind][value=on_demand]`)),
+		chromedp.SetValue(chromedp.ID("o-gpus"), "8"),
+		chromedp.SetValue(chromedp.ID("o-limit"), "10.00"),
+		chromedp.Click(chromedp.CSS(`#order-form button[type=submit]`)),
+	); err != nil {
+		t.Fatalf("fill and submit the order form: %v", err)
+	}
+	result := waitFor[string](t, ctx, loadTimeout, "the order's result", `(() => {
+		const r = document.getElementById("order-result");
+		return r.querySelector(".busy") ? "" : r.textContent;
+	})()`)
+	if !strings.Contains(result, ": filled") {
+		t.Fatalf("the order did not fill: %q", result)
+	}
+	lease := eval[string](t, ctx, `document.querySelector("#order-result li code").textContent`)
+	if lease == "" {
+		t.Fatalf("the order's result names no lease: %q", result)
+	}
+	row := fmt.Sprintf(`#my-leases tr[data-lease=%q]`, lease)
+	gpus := waitFor[string](t, ctx, loadTimeout, "the new lease under Your leases", fmt.Sprintf(`(document.querySelector(%q) || {}).children?.[4]?.textContent || ""`, row))
+	if gpus != "8" {
+		t.Errorf("lease %s shows %q GPUs, want 8", lease, gpus)
+	}
+	screenshot(t, ctx, "market")
+
+	open(t, ctx, s, "/tenant")
+	if got := waitFor[string](t, ctx, loadTimeout, "the tenant picker", `document.getElementById("tenant-pick").value`); got != tenant {
+		t.Errorf("the Tenant page shows tenant %q, the Market page ordered as %q", got, tenant)
+	}
+	waitFor[bool](t, ctx, loadTimeout, "lease "+lease+" on the Tenant page", fmt.Sprintf(`!!document.querySelector(%q)`, fmt.Sprintf(`#leases tr[data-lease=%q]`, lease)))
+	credit := waitFor[string](t, ctx, loadTimeout, "the tenant's credit", `(t => t.startsWith("$") ? t : "")(document.getElementById("credit").textContent)`)
+	t.Logf("tenant %s: credit %s, lease %s", tenant, credit, lease)
+	if month := eval[string](t, ctx, `document.getElementById("invoice-month").textContent`); !regexp.MustCompile(`^\d{4}-\d\d$`).MatchString(month) {
+		t.Errorf("invoice month %q", month)
+	}
+	screenshot(t, ctx, "tenant")
+}
+
+// economicsPage checks the Economics page: a day's hashprice, a comparison, and a
+// backtest and a plan with the charts the server draws.
+func economicsPage(t *testing.T, ctx context.Context, s *server) {
+	open(t, ctx, s, "/economics")
+	hp := waitFor[string](t, ctx, loadTimeout, "the day's hashprice", `(document.getElementById("econ-hashprice") || {}).textContent || ""`)
+	if !strings.HasSuffix(hp, "/PH/day") {
+		t.Errorf("hashprice %q", hp)
+	}
+	waitFor[int](t, ctx, loadTimeout, "the comparison", `document.querySelectorAll("#cmp-result tbody tr").length`)
+	waitFor[string](t, ctx, loadTimeout, "a site to backtest", `document.querySelector("#bt-form select[name=site]").value`)
+	waitFor[string](t, ctx, loadTimeout, "the backtest's dates in the demo's history", `(v => v.startsWith("2024-") ? v : "")(document.querySelector("#bt-form input[name=from]").value)`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#bt-form button[type=submit]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitFor[string](t, ctx, liveTimeout, "the backtest's table and charts", reportShown("bt", 3)); got != "ok" {
+		t.Fatalf("backtest: %s", got)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#plan-form input[name=convert_mw]`), "2"),
+		chromedp.SetValue(chromedp.CSS(`#plan-form input[name=years]`), "2"),
+		chromedp.SetValue(chromedp.CSS(`#plan-form input[name=paths]`), "200"),
+		chromedp.Click(chromedp.CSS(`#plan-form button[type=submit]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitFor[string](t, ctx, liveTimeout, "the plan's quantiles and charts", reportShown("plan", 2)); got != "ok" {
+		t.Fatalf("plan: %s", got)
+	}
+	if e := eval[string](t, ctx, `document.getElementById("status").textContent + document.getElementById("bt-status").textContent + document.getElementById("plan-status").textContent`); e != "" {
+		t.Errorf("the page reports: %s", e)
+	}
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("bt-h").scrollIntoView()`)); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "economics")
+}
+
+// sitePage checks a Site page: the power chart, devices, audit log and the next
+// megawatt, and the chart growing as the demo plans.
+func sitePage(t *testing.T, ctx context.Context, s *server) {
+	open(t, ctx, s, "/")
+	site := waitFor[string](t, ctx, loadTimeout, "a site card", `(document.querySelector(".site-card") || {dataset: {}}).dataset.site || ""`)
+	open(t, ctx, s, "/sites/"+site)
+	if !chartsBuilt() {
+		waitFor[bool](t, ctx, loadTimeout, "the note that charts are missing", `!!document.querySelector(".note")`)
+		t.Log("the chart library is not built (make web): checked the note in its place")
+	}
+	points := `(window.Chart && Chart.getChart("power-chart") ? Chart.getChart("power-chart").data.datasets[0].data.length : 0)`
+	if chartsBuilt() {
+		waitFor[int](t, ctx, loadTimeout, "the power chart's first data points", points)
+	}
+	waitFor[int](t, ctx, loadTimeout, "rows in the devices table", rowsOf("#devices"))
+	waitFor[int](t, ctx, loadTimeout, "rows in the audit log", rowsOf("#audit"))
+	if d := eval[string](t, ctx, `document.getElementById("now-draw").textContent`); megawatts(t, d) <= 0 {
+		t.Errorf("the site's power now is %q", d)
+	}
+	if b := waitFor[string](t, ctx, loadTimeout, "the next megawatt's verdict", `document.getElementById("nm-better").textContent`); !strings.Contains(b, "megawatt") {
+		t.Errorf("next-megawatt verdict %q", b)
+	}
+	first := eval[string](t, ctx, `document.querySelector("#audit tbody tr td:nth-child(2)").textContent`)
+	if first == "" {
+		t.Error("the newest audit line has no kind")
+	}
+	if chartsBuilt() {
+		n0 := eval[int](t, ctx, points)
+		// Three more plans: the demo dispatches every five seconds.
+		n := waitFor[int](t, ctx, liveTimeout, fmt.Sprintf("the power chart to grow from %d points to %d", n0, n0+3), fmt.Sprintf(`(%s >= %d) && %s`, points, n0+3, points))
+		t.Logf("power chart: %d points, then %d", n0, n)
+	}
+	screenshot(t, ctx, "site")
+}
+
+// TestDashboardEmpty opens the Overview of a server with no sites: it tells the
+// operator how to add one.
+func TestDashboardEmpty(t *testing.T) {
+	ctx := browser(t)
+	s := startServer(t, freshDB(t))
+	open(t, ctx, s, "/")
+	text := waitFor[string](t, ctx, loadTimeout, "the no-sites panel", `(e => e.hidden ? "" : e.textContent)(document.getElementById("empty"))`)
+	for _, want := range []string{"joule apply -f examples/west-texas.yaml", "joule serve --demo"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the no-sites panel does not say %q: %q", want, text)
+		}
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll(".site-card").length`); n != 0 {
+		t.Errorf("%d site cards on an empty store", n)
+	}
+	if badge := eval[bool](t, ctx, `document.getElementById("demo-badge").hidden`); !badge {
+		t.Error("the demo badge shows on a server that runs no demo")
+	}
+	// Without a demo, the exchange's pages need a token: the header asks for one and
+	// says how to print the operator's.
+	hint := eval[string](t, ctx, `(b => b.hidden ? "" : b.textContent)(document.getElementById("token-box"))`)
+	if !strings.Contains(hint, "joule account token operator") {
+		t.Errorf("the token box is hidden or does not say how to get a token: %q", hint)
+	}
+	screenshot(t, ctx, "overview-empty")
+}
+
+// TestDashboardToken signs in with the operator's token, as `joule account token
+// operator` prints it, on a server that runs no demo, and orders GPUs for a tenant.
+func TestDashboardToken(t *testing.T) {
+	ctx := browser(t)
+	db := freshDB(t)
+	joule(t, "apply", "-f", "examples/west-texas.yaml", "--db", db)
+	joule(t, "tenant", "create", "orbit-ml", "--name", "Orbit ML", "--credit-usd", "10000", "--db", db)
+	token := strings.TrimSpace(joule(t, "account", "token", "operator", "--db", db))
+	s := startServer(t, db)
+
+	open(t, ctx, s, "/market")
+	if msg := waitFor[string](t, ctx, loadTimeout, "the request for a token", `document.getElementById("status").textContent`); !strings.Contains(msg, "token") {
+		t.Errorf("without a token the Market page says %q", msg)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#token-box summary")),
+		chromedp.SendKeys(chromedp.ID("token-input"), token),
+		chromedp.Click(chromedp.CSS(`#token-form button[type=submit]`)),
+	); err != nil {
+		t.Fatalf("enter the token: %v", err)
+	}
+	if got := waitFor[string](t, ctx, loadTimeout, "the tenant picker", `document.getElementById("tenant-pick-label").hidden ? "" : document.getElementById("tenant-pick").value`); got != "orbit-ml" {
+		t.Fatalf("tenant picker shows %q, want orbit-ml", got)
+	}
+	waitFor[string](t, ctx, loadTimeout, "the product picker", `document.getElementById("product").value`)
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`input[name=kind][value=reserved]`)),
+		chromedp.SetValue(chromedp.ID("o-gpus"), "16"),
+		chromedp.SetValue(chromedp.ID("o-hours"), "3"),
+		chromedp.SetValue(chromedp.ID("o-limit"), "5.00"),
+		chromedp.Click(chromedp.CSS(`#order-form button[type=submit]`)),
+	); err != nil {
+		t.Fatalf("fill and submit the order form: %v", err)
+	}
+	result := waitFor[string](t, ctx, loadTimeout, "the order's result", `(r => r.querySelector(".busy") ? "" : r.textContent)(document.getElementById("order-result"))`)
+	if !strings.Contains(result, ": filled, 16 of 16 GPUs leased") {
+		t.Fatalf("the reserved order did not fill: %q", result)
+	}
+	lease := eval[string](t, ctx, `document.querySelector("#order-result li code").textContent`)
+	waitFor[bool](t, ctx, loadTimeout, "the lease under Your leases", fmt.Sprintf(`!!document.querySelector(%q)`, fmt.Sprintf(`#my-leases tr[data-lease=%q]`, lease)))
+
+	// The token stays in the browser: the Tenant page shows the tenant's new hold.
+	open(t, ctx, s, "/tenant")
+	waitFor[bool](t, ctx, loadTimeout, "lease "+lease+" on the Tenant page", fmt.Sprintf(`!!document.querySelector(%q)`, fmt.Sprintf(`#leases tr[data-lease=%q]`, lease)))
+	if credit := waitFor[string](t, ctx, loadTimeout, "the tenant's credit", `(t => t.startsWith("$") ? t : "")(document.getElementById("credit").textContent)`); credit == "$10,000.00" {
+		t.Errorf("credit is still %s after a 48 GPU-hour lease", credit)
+	}
+}

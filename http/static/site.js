@@ -1,0 +1,186 @@
+// Site: planned power by use over time, the next megawatt's best use, demand response,
+// the agent's census of devices and the audit log, all live.
+"use strict";
+
+(() => {
+  const { $, el, fmt, setText, api } = Joule;
+  const site = document.body.dataset.site;
+  const base = "/api/v1/sites/" + encodeURIComponent(site);
+  const MAX_POINTS = 720;
+
+  // SERIES are the stacked areas of the chart, bottom up, with the colours of the
+  // overview's bars.
+  const SERIES = [
+    { key: "firm_gpu_w", color: "firm", label: "Firm GPU" },
+    { key: "interruptible_gpu_w", color: "interruptible", label: "Interruptible GPU" },
+    { key: "open_gpu_w", color: "open", label: "Open-market GPU" },
+    { key: "mining_w", color: "mining", label: "Mining" },
+    { key: "idle_w", color: "idle", label: "Idle" },
+    { key: "curtailed_w", color: "curtailed", label: "Curtailed (not drawn)" },
+  ];
+
+  const plans = []; // oldest first, at most MAX_POINTS, by seq
+  const power = Joule.chart($("power-chart"), {
+    type: "line",
+    data: {
+      datasets: [
+        ...SERIES.map((s) => ({
+          label: s.label,
+          data: [],
+          stack: "power",
+          fill: "stack",
+          pointRadius: 0,
+          borderWidth: 1,
+          borderColor: Joule.color(s.color),
+          backgroundColor: Joule.color(s.color) + (s.key === "curtailed_w" ? "99" : "dd"),
+        })),
+        { label: "Cap", data: [], stack: "cap", fill: false, pointRadius: 0, borderWidth: 2, borderDash: [6, 4], borderColor: "#14181f" },
+      ],
+    },
+    options: {
+      parsing: false,
+      normalized: true,
+      interaction: { mode: "index", intersect: false },
+      scales: {
+        x: Joule.timeAxis(),
+        y: { stacked: true, beginAtZero: true, title: { display: true, text: "MW" }, grid: { color: "#eef0f3" } },
+      },
+      plugins: {
+        legend: { position: "bottom" },
+        tooltip: {
+          callbacks: {
+            title: (items) => (items.length ? fmt.time(items[0].parsed.x) : ""),
+            label: (item) => `${item.dataset.label}: ${fmt.num(item.parsed.y, 2)} MW`,
+          },
+        },
+      },
+    },
+  });
+
+  function addPlans(list) {
+    const last = plans.length ? plans[plans.length - 1].seq : -1;
+    for (const p of list) if (p.seq > last) plans.push(p);
+    plans.splice(0, Math.max(0, plans.length - MAX_POINTS));
+    if (power) {
+      const x = plans.map((p) => Date.parse(p.at));
+      SERIES.forEach((s, i) => {
+        power.data.datasets[i].data = plans.map((p, j) => ({ x: x[j], y: ((p.use && p.use[s.key]) || 0) / 1e6 }));
+      });
+      power.data.datasets[SERIES.length].data = plans.map((p, j) => ({ x: x[j], y: p.cap_w / 1e6 }));
+      power.update("none");
+    }
+    const n = plans.length;
+    setText("power-meta", n ? `${n} plan${n === 1 ? "" : "s"} from ${fmt.time(plans[0].at)} to ${fmt.time(plans[n - 1].at)}; one every dispatch interval.` : "No plans yet: the live loop plans every interval.");
+    if (n) showNow(plans[n - 1]);
+  }
+
+  function showNow(p) {
+    setText("reason", p.reason);
+    $("reason").className = "pill " + (/stale/i.test(p.reason) ? "alert" : /demand|spike|cap/i.test(p.reason) ? "warn" : "ok");
+    setText("plan-at", "plan " + p.seq + " at " + fmt.time(p.at));
+    setText("now-draw", fmt.mw(p.draw_w));
+    setText("now-cap", fmt.mw(p.cap_w, 1));
+    setText("now-revenue", fmt.usdPerHour(p.revenue_usd_per_hour));
+    setText("now-cost", fmt.usdPerHour(p.energy_usd_per_hour));
+    setText("now-energy", fmt.usdPerMWh(p.energy_usd_per_mwh));
+    setText("now-hashprice", fmt.usdPerPHDay(p.hashprice_usd_per_ph_day));
+  }
+
+  async function pollPlans() {
+    const since = plans.length ? plans[plans.length - 1].at : "";
+    const r = await api(base + "/plans" + Joule.query({ since, limit: since ? "" : MAX_POINTS }));
+    addPlans(r.plans || []);
+  }
+
+  async function pollNextMW() {
+    const n = await api(base + "/next-mw");
+    setText("nm-mining-model", n.mining && n.mining.model ? `(${n.mining.model})` : "");
+    setText("nm-mining", n.mining ? fmt.usdPerMWh(n.mining.usd_per_mwh) : "—");
+    setText("nm-gpu-model", n.gpu && n.gpu.model ? `(${n.gpu.model})` : "");
+    setText(
+      "nm-gpu",
+      n.gpu ? `${fmt.usdPerMWh(n.gpu.usd_per_mwh)} · ${fmt.usdPerGPUHour(n.gpu.usd_per_gpu_hour)} at ${fmt.pct(n.gpu.utilization, 0)} sold` : "—",
+    );
+    setText("nm-energy", fmt.usdPerMWh(n.energy_usd_per_mwh));
+    const verdict = { mine: "Mine the next megawatt.", lease: "Lease the next megawatt to GPUs.", neither: "Neither pays for the next megawatt: leave it off." }[n.better] || "";
+    setText("nm-better", verdict);
+    $("nm-better").className = "better " + (n.better || "");
+  }
+
+  async function pollDR() {
+    const r = await api(base + "/dr");
+    const events = r.events || [];
+    $("dr").replaceChildren(
+      events.length
+        ? el(
+            "ul",
+            { class: "problems" },
+            events.map((e) =>
+              el("li", {}, `Event ${e.id}: at most ${fmt.mw(e.reduce_to_w)} by ${fmt.time(e.deadline)}`, e.end && !e.end.startsWith("0001") ? ` until ${fmt.time(e.end)}` : " until cancelled"),
+            ),
+          )
+        : el("p", { class: "hint", text: "No demand-response event is active." }),
+    );
+  }
+
+  async function pollDevices() {
+    let r;
+    try {
+      r = await api(base + "/devices");
+    } catch (err) {
+      if (err.status !== 404) throw err;
+      setText("devices-meta", "No agent has reported this site's devices yet. Run joule agent --site " + site + " to take over its machines.");
+      Joule.rows($("devices").tBodies[0], [], null, "No census yet.");
+      $("problems").replaceChildren();
+      return;
+    }
+    setText("devices-meta", "As the agent's telemetry showed them at " + fmt.time(r.at) + ".");
+    Joule.rows(
+      $("devices").tBodies[0],
+      r.fleets || [],
+      (f) =>
+        el(
+          "tr",
+          {},
+          el("td", { text: f.fleet }),
+          el("td", { text: f.kind }),
+          ...[f.machines, f.found, f.running, f.sleeping, f.ramping, f.off, f.unknown].map((v) => el("td", { class: "n", text: fmt.num(v) })),
+          el("td", { class: "n", text: fmt.mw(f.power_w) }),
+        ),
+      "No fleets reported.",
+    );
+    const problems = r.problems || [];
+    $("problems").replaceChildren(
+      ...(problems.length
+        ? problems.map((p) => el("li", {}, el("code", { text: p.address }), ` ${p.fleet}: ${p.state}`, p.detail ? ` — ${p.detail}` : ""))
+        : [el("li", { class: "hint", text: "None: every device answers and obeys." })]),
+    );
+  }
+
+  async function pollAudit() {
+    const r = await api(base + "/audit" + Joule.query({ tail: 50 }));
+    const lines = (r.audit || []).slice().reverse();
+    Joule.rows(
+      $("audit").tBodies[0],
+      lines,
+      (a) =>
+        el(
+          "tr",
+          { class: a.kind === "verify" && a.detail.startsWith("FAILED") ? "failed" : "", "data-id": a.id },
+          el("td", { class: "time", text: fmt.short(a.at) }),
+          el("td", { text: a.kind }),
+          el("td", {}, a.device ? el("code", { text: a.device }) : ""),
+          el("td", { class: "detail", text: a.detail }),
+        ),
+      "The audit log is empty.",
+    );
+  }
+
+  Joule.pollParts("status", [
+    [pollPlans, "power plans"],
+    [pollNextMW, "the next megawatt"],
+    [pollDR, "demand response"],
+    [pollDevices, "devices"],
+    [pollAudit, "the audit log"],
+  ]);
+})();
