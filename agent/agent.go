@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,66 +23,162 @@ type Preparer interface {
 	Prepare(ctx context.Context, addr string) error
 }
 
+// DeviceReporter is a Server that also takes the agent's census of the site's devices
+// (the API client does). The agent sends one after every step.
+type DeviceReporter interface {
+	ReportDevices(ctx context.Context, site string, r *joule.DeviceReport) error
+}
+
 // Device is a machine the agent found, with what it believes of it.
 type Device struct {
 	Address string
 	Fleet   string
-	// Awake is what the device last showed: running (true) or asleep. A device that
-	// does not answer keeps its last belief, and counts as awake when it was never
-	// seen asleep: the agent never assumes power it cannot verify is gone.
-	Awake   bool
-	Healthy bool // answered its last command or reading
-	PowerW  joule.Watts
+	Kind    joule.HardwareKind // a miner (asic) or a GPU server
+	// Awake is what the device last showed: running (true) or asleep (a miner asleep, a
+	// GPU server idle or off). A device that does not answer keeps its last belief, and
+	// counts as awake when it was never seen asleep: the agent never assumes power it
+	// cannot verify is gone.
+	Awake bool
+	// Healthy: it answered its last reading and carried out its last command. A device
+	// that failed a command stays unhealthy until a command of its is verified; one that
+	// only missed a reading is healthy again when it answers.
+	Healthy bool
+	PowerW  joule.Watts // what it last reported drawing, when PowerKnown
 	// LimitW is the power setting last verified; 0 when never set (stock).
 	LimitW joule.Watts
+	// State is what its telemetry last showed: StateUnknown when the last reading failed.
+	State      joule.DeviceState
+	PowerKnown bool      // it reports its power
+	Load       float64   // GPU servers: GPU utilization last read, 0…1 (tenant work)
+	ReadAt     time.Time // when it last answered a reading
+	Detail     string    // why it is unhealthy, when it is
+	failed     Action    // the command it last failed, "" once one is verified
 }
 
-// Agent follows a site's plans next to its miners.
+// Agent follows a site's plans next to its miners and GPU servers.
 type Agent struct {
 	Site     string
 	Server   Server
-	Executor *Executor
+	Executor *Executor // commands the miners
 	Log      *slog.Logger
 	Now      func() time.Time
+	// GPU commands the site's GPU servers (with the gpunode driver); nil when the agent
+	// runs miners only. DiscoverGPU needs it.
+	GPU *Executor
+	// RefreshSteps is over how many steps the agent reads every device's telemetry once
+	// for its census, a rolling slice each step: 12 by default, once a minute at a 5 s
+	// poll. Devices that failed are read every step.
+	RefreshSteps int
 
 	mu       sync.Mutex
-	devices  []*Device // by fleet, then address
+	devices  []*Device // miners, then GPU servers; each by fleet, then address
+	declared map[joule.HardwareKind][]joule.FleetTarget
 	last     *joule.SitePlan
+	followed *joule.SitePlan
 	outageAt time.Time
+	cursor   int // where the next rolling slice of readings starts
 }
 
 // Discover reads every address and keeps the ones that answer as the site's miners,
 // assigned in address order to the fleets by their machine counts (fleets is the
-// site's ASIC fleets in order, name → count). It returns the devices found.
+// site's ASIC fleets in order, name → count; fleets of another kind are skipped). It
+// replaces the miners found before and returns those found now.
 func (a *Agent) Discover(ctx context.Context, addrs []string, fleets []joule.FleetTarget) []*Device {
+	return a.discover(ctx, a.Executor, joule.KindASIC, addrs, fleets)
+}
+
+// DiscoverGPU does for GPU servers what Discover does for miners, through a.GPU: it
+// reads every address (host:port; the API's port is 8080) and assigns those that
+// answer, in address order, to the GPU server fleets among fleets (Kind
+// joule.KindGPUServer; others are skipped). It replaces the GPU servers found before.
+func (a *Agent) DiscoverGPU(ctx context.Context, addrs []string, fleets []joule.FleetTarget) []*Device {
+	if a.GPU == nil {
+		a.logf("no GPU executor: %d GPU server addresses not scanned", len(addrs))
+		return nil
+	}
+	return a.discover(ctx, a.GPU, joule.KindGPUServer, addrs, fleets)
+}
+
+func (a *Agent) discover(ctx context.Context, ex *Executor, kind joule.HardwareKind, addrs []string, fleets []joule.FleetTarget) []*Device {
 	found := make([]*Device, len(addrs))
-	a.Executor.each(len(addrs), func(i int) {
-		cctx, cancel := context.WithTimeout(ctx, a.Executor.Timeout)
+	ex.each(len(addrs), func(i int) {
+		cctx, cancel := context.WithTimeout(ctx, ex.Timeout)
 		defer cancel()
-		t, err := a.Executor.Driver.Status(cctx, addrs[i])
+		t, err := ex.Driver.Status(cctx, addrs[i])
 		if err != nil {
 			return
 		}
-		if p, ok := a.Executor.Driver.(Preparer); ok {
+		if p, ok := ex.Driver.(Preparer); ok {
 			_ = p.Prepare(cctx, addrs[i]) // a miner that cannot be prepared is still commanded, more slowly
 		}
-		found[i] = &Device{Address: addrs[i], Awake: t.State != joule.StateSleeping, Healthy: true, PowerW: t.PowerW}
+		d := &Device{Address: addrs[i], Kind: kind, Healthy: true}
+		d.observe(t, a.now())
+		if t.State == joule.StateRamping || t.State == joule.StateUnknown {
+			d.Awake = true // until it shows itself asleep
+		}
+		found[i] = d
 	})
-	var devs []*Device
+	var declared []joule.FleetTarget
+	var out []*Device
 	k := 0
 	for _, f := range fleets {
+		if f.Kind != kind && (f.Kind != "" || kind != joule.KindASIC) {
+			continue
+		}
+		f.Kind = kind
+		declared = append(declared, f)
 		for n := 0; n < f.Machines && k < len(found); k++ {
 			if found[k] != nil {
 				found[k].Fleet = f.Fleet
-				devs = append(devs, found[k])
+				out = append(out, found[k])
 				n++
 			}
 		}
 	}
 	a.mu.Lock()
-	a.devices = devs
-	a.mu.Unlock()
-	return devs
+	defer a.mu.Unlock()
+	var all []*Device
+	if kind == joule.KindGPUServer {
+		all = append(all, a.ofKind(joule.KindASIC)...)
+		all = append(all, out...)
+	} else {
+		all = append(all, out...)
+		all = append(all, a.ofKind(joule.KindGPUServer)...)
+	}
+	a.devices = all
+	if a.declared == nil {
+		a.declared = map[joule.HardwareKind][]joule.FleetTarget{}
+	}
+	a.declared[kind] = declared
+	return out
+}
+
+// ofKind returns the devices of one kind; a.mu is held.
+func (a *Agent) ofKind(kind joule.HardwareKind) []*Device {
+	var out []*Device
+	for _, d := range a.devices {
+		if d.Kind == kind {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// observe takes a reading the device answered.
+func (d *Device) observe(t *joule.Telemetry, at time.Time) {
+	d.State, d.ReadAt, d.PowerKnown, d.Load = t.State, at, t.PowerKnown, t.GPUUtilization
+	if t.PowerKnown {
+		d.PowerW = t.PowerW
+	}
+	switch t.State {
+	case joule.StateRunning:
+		if !d.Awake {
+			d.LimitW = 0 // it woke at a setting the agent did not verify; the plan sets it again
+		}
+		d.Awake = true
+	case joule.StateSleeping, joule.StateOff:
+		d.Awake = false
+	}
 }
 
 // Devices returns a copy of what the agent believes of each device.
@@ -93,6 +190,14 @@ func (a *Agent) Devices() []Device {
 		out[i] = *d
 	}
 	return out
+}
+
+// Followed returns the plan the last completed Step brought the devices to (every
+// command sent, and verified or failed), or nil before the first.
+func (a *Agent) Followed() *joule.SitePlan {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.followed
 }
 
 // Run follows plans every poll until ctx ends.
@@ -109,10 +214,12 @@ func (a *Agent) Run(ctx context.Context, poll time.Duration) {
 	}
 }
 
-// Step fetches the newest plan and brings the devices to it. When the server cannot
+// Step fetches the newest plan and brings the devices to it, then reports the census
+// of the devices to a server that takes one (DeviceReporter). When the server cannot
 // be reached it keeps to its last plan while that is valid and, after, wakes nothing:
 // it never raises power on a plan it cannot renew.
 func (a *Agent) Step(ctx context.Context) {
+	defer a.report(ctx)
 	plan, err := a.Server.Plan(ctx, a.Site)
 	now := a.Now()
 	a.mu.Lock()
@@ -122,6 +229,7 @@ func (a *Agent) Step(ctx context.Context) {
 	case a.last == nil:
 		a.mu.Unlock()
 		a.logf("no plan yet: %v", err)
+		a.refresh(ctx)
 		return
 	default:
 		if a.outageAt.IsZero() {
@@ -133,17 +241,22 @@ func (a *Agent) Step(ctx context.Context) {
 	expired := now.After(plan.ValidUntil) && err != nil
 	a.mu.Unlock()
 
-	a.recheck(ctx)
-	cmds := a.commands(plan, expired)
-	if len(cmds) == 0 {
+	a.refresh(ctx)
+	miners, gpus := a.commands(plan, expired)
+	defer func() {
+		a.mu.Lock()
+		a.followed = plan
+		a.mu.Unlock()
+	}()
+	if len(miners)+len(gpus) == 0 {
 		return
 	}
 	var events []*joule.Audit
 	var evMu sync.Mutex
-	for _, c := range cmds {
+	for _, c := range append(slices.Clip(miners), gpus...) {
 		events = append(events, &joule.Audit{Site: a.Site, At: now, Kind: joule.AuditCommand, Seq: plan.Seq, Device: c.Address, Detail: string(c.Action)})
 	}
-	results := a.Executor.Run(ctx, cmds, func(r Result) {
+	results := a.execute(ctx, miners, gpus, func(r Result) {
 		evMu.Lock()
 		defer evMu.Unlock()
 		at := a.Now()
@@ -160,135 +273,124 @@ func (a *Agent) Step(ctx context.Context) {
 		events = append(events, &joule.Audit{Site: a.Site, At: at, Kind: joule.AuditVerify, Seq: plan.Seq, Device: r.Address, Detail: detail})
 	})
 	a.apply(results)
-	running, unknown := a.census()
+	running, unhealthy := a.census()
 	events = append(events, &joule.Audit{Site: a.Site, At: a.Now(), Kind: joule.AuditReport, Seq: plan.Seq,
-		Detail: fmt.Sprintf("%d miners awake, %d not answering (counted awake)", running, unknown)})
+		Detail: fmt.Sprintf("%d devices awake, %d not answering or not obeying (counted awake unless seen asleep)", running, unhealthy)})
 	if err := a.Server.ReportAudit(ctx, a.Site, events); err != nil {
 		a.logf("report: %v", err)
 	}
 }
 
-// commands compares the plan with what the devices are doing, fleet by fleet. A
-// machine that does not obey — one that failed its last command, or one discovery did
-// not find — is counted running at what it last drew, at least its stock power. The
-// healthy machines that stay awake are then as many as the plan runs, less those, and
-// no more than fit the fleet's allocation at the plan's power setting; the rest sleep.
-// Nothing is woken and no setting raised once the plan has expired.
-func (a *Agent) commands(plan *joule.SitePlan, expired bool) []Command {
+// execute runs the miners' and the GPU servers' commands at once, each through its
+// executor, and returns every result.
+func (a *Agent) execute(ctx context.Context, miners, gpus []Command, onResult func(Result)) []Result {
+	var wg sync.WaitGroup
+	var rm, rg []Result
+	if len(miners) > 0 {
+		wg.Go(func() { rm = a.Executor.Run(ctx, miners, onResult) })
+	}
+	if len(gpus) > 0 && a.GPU != nil {
+		wg.Go(func() { rg = a.GPU.Run(ctx, gpus, onResult) })
+	}
+	wg.Wait()
+	return append(rm, rg...)
+}
+
+// commands compares the plan with what the devices are doing, fleet by fleet, and
+// returns the miners' commands and the GPU servers'.
+func (a *Agent) commands(plan *joule.SitePlan, expired bool) (miners, gpus []Command) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var cmds []Command
 	for _, f := range plan.Fleets {
-		if f.Kind != joule.KindASIC {
+		switch f.Kind {
+		case joule.KindASIC:
+			miners = append(miners, a.minerCommands(plan, f, expired)...)
+		case joule.KindGPUServer:
+			gpus = append(gpus, a.gpuCommands(f, expired)...)
+		}
+	}
+	return miners, gpus
+}
+
+// minerCommands brings one ASIC fleet to its target. A miner that does not obey — one
+// that failed its last command, or one discovery did not find — is counted running at
+// what it last drew, at least its stock power. The healthy miners that stay awake are
+// then as many as the plan runs, less those, and no more than fit the fleet's
+// allocation at the plan's power setting; the rest sleep. Nothing is woken and no
+// setting raised once the plan has expired. a.mu is held.
+func (a *Agent) minerCommands(plan *joule.SitePlan, f joule.FleetTarget, expired bool) []Command {
+	var cmds []Command
+	var healthyAwake, healthyAsleep, unrulyAwake []*Device
+	found, unruly := 0, 0
+	var unrulyW float64
+	for _, d := range a.devices {
+		if d.Fleet != f.Fleet || d.Kind != joule.KindASIC {
 			continue
 		}
-		var healthyAwake, healthyAsleep, unrulyAwake []*Device
-		found, unruly := 0, 0
-		var unrulyW float64
-		for _, d := range a.devices {
-			if d.Fleet != f.Fleet {
-				continue
-			}
-			found++
-			switch {
-			case !d.Healthy && d.Awake:
-				unruly++
-				unrulyW += float64(max(d.PowerW, f.StockW))
-				unrulyAwake = append(unrulyAwake, d)
-			case !d.Healthy:
-			case d.Awake:
-				healthyAwake = append(healthyAwake, d)
-			default:
-				healthyAsleep = append(healthyAsleep, d)
-			}
-		}
-		missing := max(f.Machines-found, 0)
-		unruly += missing
-		unrulyW += float64(missing) * float64(f.StockW)
-
-		limit := f.MachineW()
-		if limit <= 0 {
-			limit = f.StockW
-		}
-		target := f.Running - unruly
-		if budget := float64(f.AllocatedW)/max(plan.PUE, 1) - unrulyW; limit > 0 {
-			target = min(target, int(budget/float64(limit)))
-		}
-		target = max(target, 0)
-
-		// Miners that did not obey are asked again whenever the fleet is not to run whole,
-		// though the budget does not count on them: one that obeys is healthy again.
-		if f.Running < f.Machines {
-			for _, d := range unrulyAwake {
-				cmds = append(cmds, Command{Address: d.Address, Action: ActionSleep})
-			}
-		}
+		found++
 		switch {
-		case len(healthyAwake) > target:
-			for _, d := range healthyAwake[target:] {
-				cmds = append(cmds, Command{Address: d.Address, Action: ActionSleep})
-			}
-			healthyAwake = healthyAwake[:target]
-		case len(healthyAwake) < target && !expired:
-			for _, d := range healthyAsleep[:min(target-len(healthyAwake), len(healthyAsleep))] {
-				cmds = append(cmds, Command{Address: d.Address, Action: ActionWake})
-			}
+		case !d.Healthy && d.Awake:
+			unruly++
+			unrulyW += float64(max(d.PowerW, f.StockW))
+			unrulyAwake = append(unrulyAwake, d)
+		case !d.Healthy:
+		case d.Awake:
+			healthyAwake = append(healthyAwake, d)
+		default:
+			healthyAsleep = append(healthyAsleep, d)
 		}
-		// Running machines take the plan's power setting.
-		if f.StockW <= 0 || limit <= 0 {
+	}
+	missing := max(f.Machines-found, 0)
+	unruly += missing
+	unrulyW += float64(missing) * float64(f.StockW)
+
+	limit := f.MachineW()
+	if limit <= 0 {
+		limit = f.StockW
+	}
+	target := f.Running - unruly
+	if budget := float64(f.AllocatedW)/max(plan.PUE, 1) - unrulyW; limit > 0 {
+		target = min(target, int(budget/float64(limit)))
+	}
+	target = max(target, 0)
+
+	// Miners that did not obey are asked again whenever the fleet is not to run whole,
+	// though the budget does not count on them: one that obeys is healthy again.
+	if f.Running < f.Machines {
+		for _, d := range unrulyAwake {
+			cmds = append(cmds, Command{Address: d.Address, Action: ActionSleep})
+		}
+	}
+	switch {
+	case len(healthyAwake) > target:
+		for _, d := range healthyAwake[target:] {
+			cmds = append(cmds, Command{Address: d.Address, Action: ActionSleep})
+		}
+		healthyAwake = healthyAwake[:target]
+	case len(healthyAwake) < target && !expired:
+		for _, d := range healthyAsleep[:min(target-len(healthyAwake), len(healthyAsleep))] {
+			cmds = append(cmds, Command{Address: d.Address, Action: ActionWake})
+		}
+	}
+	// Running machines take the plan's power setting.
+	if f.StockW <= 0 || limit <= 0 {
+		return cmds
+	}
+	for _, d := range healthyAwake {
+		current := d.LimitW
+		if current == 0 {
+			current = f.StockW
+		}
+		if current == limit || (limit > current && expired) {
 			continue
 		}
-		for _, d := range healthyAwake {
-			current := d.LimitW
-			if current == 0 {
-				current = f.StockW
-			}
-			if current == limit || (limit > current && expired) {
-				continue
-			}
-			cmds = append(cmds, Command{Address: d.Address, Action: ActionPower, LimitW: limit, StockW: f.StockW})
-		}
+		cmds = append(cmds, Command{Address: d.Address, Action: ActionPower, LimitW: limit, StockW: f.StockW})
 	}
 	return cmds
 }
 
-// recheck reads the devices that failed their last command again, to know what they
-// draw now: one that still does not answer keeps its last reading. They stay unhealthy
-// until a command of theirs is verified.
-func (a *Agent) recheck(ctx context.Context) {
-	a.mu.Lock()
-	var sick []*Device
-	for _, d := range a.devices {
-		if !d.Healthy {
-			sick = append(sick, d)
-		}
-	}
-	a.mu.Unlock()
-	if len(sick) == 0 {
-		return
-	}
-	read := a.Executor.Driver.Status
-	if ps, ok := a.Executor.Driver.(PowerStater); ok {
-		read = ps.PowerState
-	}
-	a.Executor.each(len(sick), func(i int) {
-		cctx, cancel := context.WithTimeout(ctx, a.Executor.Timeout)
-		defer cancel()
-		t, err := read(cctx, sick[i].Address)
-		if err != nil || t.State == joule.StateUnknown {
-			return
-		}
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		sick[i].Awake = t.State != joule.StateSleeping
-		if t.PowerKnown {
-			sick[i].PowerW = t.PowerW
-		}
-	})
-}
-
 // apply updates beliefs from results: verified commands change state; failed ones
-// leave the device counted awake and unhealthy.
+// leave the device unhealthy, and a miner that failed to sleep counted awake.
 func (a *Agent) apply(results []Result) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -296,6 +398,7 @@ func (a *Agent) apply(results []Result) {
 	for _, d := range a.devices {
 		byAddr[d.Address] = d
 	}
+	now := a.now()
 	for _, r := range results {
 		d := byAddr[r.Address]
 		if d == nil {
@@ -303,18 +406,27 @@ func (a *Agent) apply(results []Result) {
 		}
 		d.Healthy = r.Verified
 		if r.PowerKnown {
-			d.PowerW = r.PowerW
+			d.PowerW, d.PowerKnown = r.PowerW, true
 		}
-		switch {
-		case r.Verified && r.Action == ActionPower:
+		if r.State != "" {
+			d.State, d.ReadAt = r.State, now
+		}
+		if !r.Verified {
+			d.failed, d.Detail = r.Action, string(r.Action)+": "+r.Err
+			if r.Action == ActionSleep {
+				d.Awake = true // not verified asleep: assume it still draws power
+			}
+			continue
+		}
+		d.failed, d.Detail = "", ""
+		switch r.Action {
+		case ActionPower:
 			d.LimitW = r.LimitW
-		case r.Verified:
+		default:
 			d.Awake = r.Action == ActionWake
 			if d.Awake {
 				d.LimitW = 0 // firmware wakes at its last setting; the plan sets it again
 			}
-		case r.Action == ActionSleep:
-			d.Awake = true // not verified asleep: assume it still draws power
 		}
 	}
 }
@@ -332,6 +444,13 @@ func (a *Agent) census() (awake, unhealthy int) {
 		}
 	}
 	return awake, unhealthy
+}
+
+func (a *Agent) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
 }
 
 func (a *Agent) logf(format string, args ...any) {

@@ -1,7 +1,9 @@
-// Package agent runs next to a site's devices: it finds them, reads their telemetry,
-// carries out the dispatch plan with bounded concurrency and retries, and verifies by
-// telemetry that power really moved — an accepted command is not a curtailment. A
-// device that answers garbage, hangs or closes early costs that device, never the agent.
+// Package agent runs next to a site's devices, miners and GPU servers: it finds them,
+// reads their telemetry, carries out the dispatch plan with bounded concurrency and
+// retries, and verifies by telemetry that power really moved — an accepted command is
+// not a curtailment. A device that answers garbage, hangs or closes early costs that
+// device, never the agent. After every step it sends the server a census of the
+// devices by fleet and state, from telemetry it reads a rolling slice of each step.
 package agent
 
 import (
@@ -31,6 +33,12 @@ type PowerStater interface {
 	PowerState(ctx context.Context, addr string) (*joule.Telemetry, error)
 }
 
+// PowerOffer is a driver that can power a device down whole (a GPU server's host),
+// beyond the sleep of Sleep.
+type PowerOffer interface {
+	PowerOff(ctx context.Context, addr string) error
+}
+
 // Action is what a command asks a device to do.
 type Action string
 
@@ -39,6 +47,7 @@ const (
 	ActionSleep Action = "sleep"
 	ActionWake  Action = "wake"
 	ActionPower Action = "power" // set the power setting of a running device
+	ActionOff   Action = "off"   // power a device down whole (drivers that are PowerOffers)
 )
 
 // Command asks one device to act.
@@ -60,7 +69,9 @@ type Result struct {
 	VerifyAt   time.Duration `json:"verified_after_ns"`
 	PowerW     joule.Watts   `json:"power_w"` // last reading, when the device reports power
 	PowerKnown bool          `json:"power_known"`
-	Err        string        `json:"error,omitempty"`
+	// State is what the last reading showed; empty when the device was never read back.
+	State joule.DeviceState `json:"state,omitempty"`
+	Err   string            `json:"error,omitempty"`
 }
 
 // Executor carries out commands with bounded concurrency, retries and verification.
@@ -88,6 +99,15 @@ func DefaultExecutor(d Driver) *Executor {
 	return &Executor{Driver: d, Concurrency: 256, Retries: 2, Backoff: 200 * time.Millisecond,
 		Timeout: 3 * time.Second, VerifyTimeout: 90 * time.Second, SleepVerifyTimeout: 10 * time.Second, PollInterval: 500 * time.Millisecond,
 		Settle: time.Second, Now: time.Now}
+}
+
+// DefaultGPUExecutor returns an executor with settings fit for a site's GPU servers on
+// their control API: fewer of them, each change effective at once (idle, serve, cap),
+// so no settling time, but a powered-off host takes minutes to boot and serve again.
+func DefaultGPUExecutor(d Driver) *Executor {
+	return &Executor{Driver: d, Concurrency: 64, Retries: 2, Backoff: 200 * time.Millisecond,
+		Timeout: 3 * time.Second, VerifyTimeout: 5 * time.Minute, SleepVerifyTimeout: 30 * time.Second, PollInterval: time.Second,
+		Now: time.Now}
 }
 
 // Run carries out every command and returns their results in the same order: first
@@ -207,6 +227,12 @@ func (e *Executor) send(ctx context.Context, c Command, start time.Time) Result 
 			err = e.Driver.Wake(cctx, c.Address)
 		case ActionPower:
 			err = e.Driver.SetPower(cctx, c.Address, c.LimitW, c.StockW)
+		case ActionOff:
+			if po, ok := e.Driver.(PowerOffer); ok {
+				err = po.PowerOff(cctx, c.Address)
+			} else {
+				err = joule.Errorf(joule.EINVALID, "%s: this driver cannot power a device off", c.Address)
+			}
 		default:
 			err = joule.Errorf(joule.EINVALID, "unknown action %q", c.Action)
 		}
@@ -241,7 +267,7 @@ func (e *Executor) verify(ctx context.Context, r *Result, start time.Time) bool 
 		return false
 	}
 	r.Err = ""
-	r.PowerW, r.PowerKnown = t.PowerW, t.PowerKnown
+	r.PowerW, r.PowerKnown, r.State = t.PowerW, t.PowerKnown, t.State
 	if t.State != want(r.Action) {
 		return false
 	}
@@ -256,8 +282,11 @@ func (e *Executor) verify(ctx context.Context, r *Result, start time.Time) bool 
 
 // want is the state a command leaves a device in.
 func want(a Action) joule.DeviceState {
-	if a == ActionSleep {
+	switch a {
+	case ActionSleep:
 		return joule.StateSleeping
+	case ActionOff:
+		return joule.StateOff
 	}
 	return joule.StateRunning
 }

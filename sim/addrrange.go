@@ -63,3 +63,9 @@ func (r AddrRange) At(i int) netip.Addr {
 
 // String writes the range as "A-B".
 func (r AddrRange) String() string { return r.At(0).String() + "-" + r.At(r.Len()-1).String() }
+
+// Sub returns n addresses of the range from its i-th, 0 ≤ i, n ≥ 1, i+n ≤ Len: a share of
+// the range for one of several simulator processes.
+func (r AddrRange) Sub(i, n int) AddrRange {
+	return AddrRange{r.first + uint32(i), r.first + uint32(i+n-1)}
+}

@@ -103,6 +103,24 @@ func (f *Fleet) Addresses() []string {
 	return out
 }
 
+// MinerAddresses returns the miners' addresses, host:port, in address order.
+func (f *Fleet) MinerAddresses() []string {
+	out := make([]string, len(f.miners))
+	for i, m := range f.miners {
+		out[i] = m.Addr()
+	}
+	return out
+}
+
+// GPUAddresses returns the GPU servers' addresses, host:port, in address order.
+func (f *Fleet) GPUAddresses() []string {
+	out := make([]string, len(f.gpus))
+	for i, g := range f.gpus {
+		out[i] = g.Addr()
+	}
+	return out
+}
+
 // PowerW returns the power the whole fleet truly draws now: the sum over its devices,
 // lies included. Tests compare it with what telemetry reports.
 func (f *Fleet) PowerW() joule.Watts {

@@ -154,3 +154,18 @@ func BenchmarkFleetPower(b *testing.B) {
 		f.PowerW()
 	}
 }
+
+func TestAddrRangeSub(t *testing.T) {
+	r, err := ParseRange("127.2.0.1-127.5.255.254")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Sub(15000, 15000)
+	if s.Len() != 15000 || s.At(0) != r.At(15000) || s.At(s.Len()-1) != r.At(29999) {
+		t.Errorf("Sub(15000, 15000) = %v (%d)", s, s.Len())
+	}
+	back, err := ParseRange(s.String())
+	if err != nil || back != s {
+		t.Errorf("%v does not parse back: %v %v", s, back, err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/agent"
 	"github.com/joule-site/joule/cgminer"
+	"github.com/joule-site/joule/gpunode"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/sim"
 )
@@ -21,29 +22,38 @@ import (
 func newAgentCmd(g *globals) *cobra.Command {
 	var (
 		site, scan  string
+		scanGPU     string
 		poll        time.Duration
 		concurrency int
 		password    string
 	)
 	cmd := &cobra.Command{
-		Use:   "agent --site NAME --server URL --scan RANGE",
-		Short: "Run next to a site's miners: discover them, follow the server's plans, verify by telemetry",
+		Use:   "agent --site NAME --server URL --scan RANGE [--scan-gpu RANGE]",
+		Short: "Run next to a site's miners and GPU servers: discover them, follow the server's plans, verify by telemetry",
 		Long: `agent scans the address range for miners on the cgminer API (port 4028 unless a range
-entry gives host:port), assigns those that answer to the site's miner fleets in address
-order, and then, every --poll, fetches the site's plan, puts miners to sleep or wakes
-them and sets their power, verifies each change by telemetry, and reports every
-command, acknowledgement and verification to the server's audit log. If the server
-goes away it keeps its last plan, and wakes nothing once that plan has expired.`,
-		Example: "  joule agent --site west-texas --server http://127.0.0.1:8080 --scan 127.0.0.2-127.0.9.254",
+entry gives host:port) and --scan-gpu for GPU servers on their control API (port 8080),
+assigns those that answer to the site's miner and GPU server fleets in address order,
+and then, every --poll, fetches the site's plan, puts miners to sleep or wakes them and
+sets their power, switches GPU servers between serving, idle and off, verifies each
+change by telemetry, and reports every command, acknowledgement and verification to the
+server's audit log, and a census of the devices by fleet and state. If the server goes
+away it keeps its last plan, and wakes nothing once that plan has expired.`,
+		Example: "  joule agent --site west-texas --server http://127.0.0.1:8080 --scan 127.0.0.2-127.0.9.254 --scan-gpu 127.0.10.2-127.0.10.40",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if g.server == "" {
 				return joule.Errorf(joule.EINVALID, "agent: --server is required (the joule serve it follows)")
 			}
 			raiseFileLimit()
-			addrs, err := scanAddresses(scan)
+			addrs, err := scanAddresses("--scan", scan, sim.MinerPort)
 			if err != nil {
 				return err
+			}
+			var gpuAddrs []string
+			if scanGPU != "" {
+				if gpuAddrs, err = scanAddresses("--scan-gpu", scanGPU, gpunode.Port); err != nil {
+					return err
+				}
 			}
 			client := jhttp.NewClient(strings.TrimRight(g.server, "/"))
 			detail, err := client.Site(cmd.Context(), site)
@@ -52,9 +62,7 @@ goes away it keeps its last plan, and wakes nothing once that plan has expired.`
 			}
 			var fleets []joule.FleetTarget
 			for _, f := range detail.Fleets {
-				if f.Kind == joule.KindASIC {
-					fleets = append(fleets, joule.FleetTarget{Fleet: f.Name, Kind: f.Kind, Machines: f.Count})
-				}
+				fleets = append(fleets, joule.FleetTarget{Fleet: f.Name, Kind: f.Kind, Machines: f.Count})
 			}
 			opts := []cgminer.Option{cgminer.WithTimeout(3 * time.Second), cgminer.WithKeepSession()}
 			if password != "" {
@@ -63,15 +71,19 @@ goes away it keeps its last plan, and wakes nothing once that plan has expired.`
 			ex := agent.DefaultExecutor(&cgminer.Driver{Options: opts})
 			ex.Concurrency = concurrency
 			log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-			a := &agent.Agent{Site: site, Server: client, Executor: ex, Log: log, Now: time.Now}
+			a := &agent.Agent{Site: site, Server: client, Executor: ex, Log: log, Now: time.Now,
+				GPU: agent.DefaultGPUExecutor(gpunode.NewDriver())}
 			devs := a.Discover(cmd.Context(), addrs, fleets)
-			fmt.Fprintf(cmd.OutOrStdout(), "agent for %s: %d of %d addresses answered; following %s every %s\n", site, len(devs), len(addrs), g.server, poll)
+			gpus := a.DiscoverGPU(cmd.Context(), gpuAddrs, fleets)
+			fmt.Fprintf(cmd.OutOrStdout(), "agent for %s: %d miners of %d addresses and %d GPU servers of %d answered; following %s every %s\n",
+				site, len(devs), len(addrs), len(gpus), len(gpuAddrs), g.server, poll)
 			a.Run(cmd.Context(), poll)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&site, "site", "", "the site this agent runs")
-	cmd.Flags().StringVar(&scan, "scan", "", "address ranges to scan, comma-separated (A-B, A/N, A or host:port)")
+	cmd.Flags().StringVar(&scan, "scan", "", "address ranges to scan for miners, comma-separated (A-B, A/N, A or host:port; port 4028)")
+	cmd.Flags().StringVar(&scanGPU, "scan-gpu", "", "address ranges to scan for GPU servers, comma-separated (as --scan; port 8080)")
 	cmd.Flags().DurationVar(&poll, "poll", 5*time.Second, "how often to fetch the plan and bring the miners to it")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 256, "commands in flight at once")
 	cmd.Flags().StringVar(&password, "miner-password", os.Getenv("JOULE_MINER_PASSWORD"), "admin password for firmware that needs one (Whatsminer; env JOULE_MINER_PASSWORD)")
@@ -80,8 +92,9 @@ goes away it keeps its last plan, and wakes nothing once that plan has expired.`
 	return cmd
 }
 
-// scanAddresses expands comma-separated ranges into host:port addresses.
-func scanAddresses(spec string) ([]string, error) {
+// scanAddresses expands comma-separated ranges into host:port addresses, port being
+// the port of entries that name none; flag names the flag in errors.
+func scanAddresses(flag, spec string, port int) ([]string, error) {
 	var out []string
 	for _, part := range strings.Split(spec, ",") {
 		part = strings.TrimSpace(part)
@@ -90,21 +103,21 @@ func scanAddresses(spec string) ([]string, error) {
 		}
 		if host, port, err := net.SplitHostPort(part); err == nil {
 			if _, err := strconv.Atoi(port); err != nil {
-				return nil, joule.Errorf(joule.EINVALID, "--scan %q: bad port", part)
+				return nil, joule.Errorf(joule.EINVALID, "%s %q: bad port", flag, part)
 			}
 			out = append(out, net.JoinHostPort(host, port))
 			continue
 		}
 		r, err := sim.ParseRange(part)
 		if err != nil {
-			return nil, joule.Errorf(joule.EINVALID, "--scan: %v", err)
+			return nil, joule.Errorf(joule.EINVALID, "%s: %v", flag, err)
 		}
 		for i := range r.Len() {
-			out = append(out, net.JoinHostPort(r.At(i).String(), strconv.Itoa(sim.MinerPort)))
+			out = append(out, net.JoinHostPort(r.At(i).String(), strconv.Itoa(port)))
 		}
 	}
 	if len(out) == 0 {
-		return nil, joule.Errorf(joule.EINVALID, "--scan: no addresses")
+		return nil, joule.Errorf(joule.EINVALID, "%s: no addresses", flag)
 	}
 	return out, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/joule-site/joule/agent"
 	"github.com/joule-site/joule/cgminer"
 	"github.com/joule-site/joule/feeds"
+	"github.com/joule-site/joule/gpunode"
 	"github.com/joule-site/joule/history"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/leasing"
@@ -197,17 +198,21 @@ func (d *demo) start(ctx context.Context, wg *sync.WaitGroup, url string, ex *le
 	}
 	d.fleet = fleet
 	client := jhttp.NewClient(url)
-	ex2 := agent.DefaultExecutor(&cgminer.Driver{Options: []cgminer.Option{cgminer.WithTimeout(3 * time.Second), cgminer.WithKeepSession()}})
-	ex2.Concurrency = 64
-	ag := &agent.Agent{Site: demoSite, Server: client, Executor: ex2, Log: d.log, Now: d.clock.Now}
-	var addrs []string
-	for _, m := range fleet.Miners() {
-		addrs = append(addrs, m.Addr())
-	}
+	miners := agent.DefaultExecutor(&cgminer.Driver{Options: []cgminer.Option{cgminer.WithTimeout(3 * time.Second), cgminer.WithKeepSession()}})
+	miners.Concurrency = 64
+	// Simulated GPU servers switch in seconds, not the minutes a real host boots in.
+	gpus := agent.DefaultGPUExecutor(gpunode.NewDriver())
+	gpus.VerifyTimeout, gpus.SleepVerifyTimeout, gpus.PollInterval = 10*time.Second, 5*time.Second, 200*time.Millisecond
+	ag := &agent.Agent{Site: demoSite, Server: client, Executor: miners, GPU: gpus, Log: d.log, Now: d.clock.Now}
+	pod2 := d.flags.gpuServers / 2
 	wg.Go(func() {
 		defer fleet.Close()
-		found := ag.Discover(ctx, addrs, []joule.FleetTarget{{Fleet: "hall-a-s21", Kind: joule.KindASIC, Machines: d.flags.miners}})
-		d.log.Info("demo agent", "miners", len(found))
+		found := ag.Discover(ctx, fleet.MinerAddresses(), []joule.FleetTarget{{Fleet: "hall-a-s21", Kind: joule.KindASIC, Machines: d.flags.miners}})
+		servers := ag.DiscoverGPU(ctx, fleet.GPUAddresses(), []joule.FleetTarget{
+			{Fleet: "h100-pod-1", Kind: joule.KindGPUServer, Machines: d.flags.gpuServers - pod2},
+			{Fleet: "h100-pod-2", Kind: joule.KindGPUServer, Machines: pod2},
+		})
+		d.log.Info("demo agent", "miners", len(found), "gpu_servers", len(servers))
 		ag.Run(ctx, 2*time.Second)
 	})
 	wg.Go(func() { d.trade(ctx, client, ex) })

@@ -151,6 +151,27 @@ func TestDemo(t *testing.T) {
 		return bytes.Contains(body, []byte(`"kind": "verify"`)) && bytes.Contains(body, []byte("demand response 1"))
 	})
 
+	eventually(t, 30*time.Second, "the agent's census of every simulated miner and GPU server", func() bool {
+		code, body := getBody(t, url+"/api/v1/sites/west-texas/devices", "")
+		var census struct {
+			Fleets []struct {
+				Fleet          string
+				Found, Unknown int
+				PowerW         int64 `json:"power_w"`
+			}
+		}
+		if code != 200 || json.Unmarshal(body, &census) != nil {
+			return false
+		}
+		found := map[string]int{}
+		for _, f := range census.Fleets {
+			if f.PowerW > 0 || f.Found == 0 {
+				found[f.Fleet] = f.Found
+			}
+		}
+		return found["hall-a-s21"] == 60 && found["h100-pod-1"] == 2 && found["h100-pod-2"] == 2
+	})
+
 	var demo struct {
 		Speed         float64 `json:"speed"`
 		OperatorToken string  `json:"operator_token"`

@@ -1,0 +1,77 @@
+package agent
+
+import (
+	"context"
+
+	"github.com/joule-site/joule"
+)
+
+// Census returns the agent's census of the site's devices as their last readings and
+// commands show them: per fleet of the newest plan (or, before one, of discovery), the
+// machines declared and found, counts by state — a device that does not answer or did
+// not obey counts as unknown — the power they last reported, and up to
+// joule.MaxReportedProblems devices that are not healthy.
+func (a *Agent) Census() *joule.DeviceReport {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := &joule.DeviceReport{Site: a.Site, At: a.now(), Fleets: []joule.FleetCensus{}, Problems: []joule.DeviceStatus{}}
+	var fleets []joule.FleetTarget
+	if a.last != nil {
+		fleets = a.last.Fleets
+	} else {
+		fleets = append(fleets, a.declared[joule.KindASIC]...)
+		fleets = append(fleets, a.declared[joule.KindGPUServer]...)
+	}
+	index := make(map[string]int, len(fleets))
+	for _, f := range fleets {
+		index[f.Fleet] = len(r.Fleets)
+		r.Fleets = append(r.Fleets, joule.FleetCensus{Fleet: f.Fleet, Kind: f.Kind, Machines: f.Machines})
+	}
+	for _, d := range a.devices {
+		i, ok := index[d.Fleet]
+		if !ok {
+			continue
+		}
+		c := &r.Fleets[i]
+		c.Found++
+		state := d.State
+		if !d.Healthy {
+			state = joule.StateUnknown
+		}
+		switch state {
+		case joule.StateRunning:
+			c.Running++
+		case joule.StateSleeping:
+			c.Sleeping++
+		case joule.StateRamping:
+			c.Ramping++
+		case joule.StateOff:
+			c.Off++
+		default:
+			c.Unknown++
+		}
+		if d.PowerKnown && d.State != joule.StateUnknown {
+			c.PowerW += d.PowerW
+			c.Reported++
+		}
+		if !d.Healthy && len(r.Problems) < joule.MaxReportedProblems {
+			p := joule.DeviceStatus{Address: d.Address, Fleet: d.Fleet, State: d.State, Detail: d.Detail}
+			if d.PowerKnown && d.State != joule.StateUnknown {
+				p.PowerW = d.PowerW
+			}
+			r.Problems = append(r.Problems, p)
+		}
+	}
+	return r
+}
+
+// report sends the census to a server that takes one.
+func (a *Agent) report(ctx context.Context) {
+	rep, ok := a.Server.(DeviceReporter)
+	if !ok || ctx.Err() != nil {
+		return
+	}
+	if err := rep.ReportDevices(ctx, a.Site, a.Census()); err != nil {
+		a.logf("device census: %v", err)
+	}
+}

@@ -1,0 +1,287 @@
+package agent_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/agent"
+	"github.com/joule-site/joule/catalog"
+	"github.com/joule-site/joule/cgminer"
+	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/gpunode"
+	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/live"
+	"github.com/joule-site/joule/manifest"
+	"github.com/joule-site/joule/sim"
+	"github.com/joule-site/joule/sqlite"
+)
+
+// prices is a market whose energy price a test moves.
+type prices struct {
+	mu     sync.Mutex
+	energy float64
+}
+
+func (p *prices) set(usdPerMWh float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.energy = usdPerMWh
+}
+
+func (*prices) Hashprice(time.Time) (float64, bool) { return 55, true }
+func (p *prices) Energy(*joule.Site, time.Time) (float64, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.energy, true
+}
+func (*prices) GPU(time.Time) (float64, float64) { return 2, 0.85 }
+
+// The whole chain at fleet scale, with a tenth of the miners and two GPU servers
+// misbehaving: the server and its live loop plan the site on changing prices and
+// through a demand-response event; the agent follows every plan over loopback. At
+// every plan the planned power is within the cap (the event's, while it holds); after
+// the agent has carried the plan out, the fleet's true power is within the plan's
+// allocation but for what the misbehaving devices draw; firm-leased GPU servers keep
+// serving; and the server's census of the devices matches what they truly do.
+func TestChaosAtFleetScale(t *testing.T) {
+	const miners, perPod, firm = 1000, 8, 4
+	const capW = 10_000_000
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+
+	// The server, its store and loop.
+	db := sqlite.NewDB(t.TempDir() + "/joule.db")
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	yaml := fmt.Sprintf(`sites:
+  - name: test-site
+    power_cap_mw: 10
+    pue: 1.1
+    energy: {kind: fixed, usd_per_mwh: 30}
+    fleets:
+      - {name: s21s, model: s21, count: %d}
+    gpu_servers:
+      - {name: pod-a, model: h100-sxm, count: %d}
+      - {name: pod-b, model: h100-sxm, count: %d}
+`, miners, perPod, perPod)
+	m, err := manifest.Parse("test.yaml", []byte(yaml), catalog.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlite.NewManifestService(db).Apply(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	market := &prices{energy: 30}
+	lv := sqlite.NewLiveService(db)
+	models := catalog.Models{User: sqlite.NewHardwareService(db)}
+	// A tenant holds four servers of pod-a under a firm lease throughout.
+	leases := func(_ context.Context, _ string, _ time.Time, units []dispatch.Unit) ([]dispatch.Lease, error) {
+		for i, u := range units {
+			if u.Name == "pod-a" {
+				return []dispatch.Lease{{Unit: i, Servers: firm, Class: dispatch.Firm, USDPerGPUHour: 2.5}}, nil
+			}
+		}
+		return nil, nil
+	}
+	loop := &live.Loop{Sites: sqlite.NewSiteService(db), Fleets: sqlite.NewFleetService(db), Models: models, Live: lv,
+		Market: market, Leases: leases, Interval: time.Second, Hysteresis: dispatch.Hysteresis{WarmupSec: 300}, Now: time.Now}
+	s := jhttp.NewServer()
+	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
+	s.Sites, s.Fleets, s.Manifests, s.Models, s.Live, s.Planner = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), models, lv, loop
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	go func() { _ = loop.Run(ctx) }()
+
+	// The devices: a tenth of the miners dead, slow, lying or talking garbage; one
+	// GPU server of pod-b silent and one lying.
+	fleet, err := sim.StartFleet(sim.FleetConfig{Miners: miners, GPUServers: 2 * perPod, RandomPorts: true, Range: "127.0.0.1-127.0.0.8",
+		Miner: sim.MinerConfig{SleepRamp: 100 * time.Millisecond, WakeRamp: 300 * time.Millisecond, SlowDelay: 200 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fleet.Close() })
+	faults := []sim.Fault{sim.FaultNoAnswer, sim.FaultSlow, sim.FaultLieAck, sim.FaultGarbage, sim.FaultCloseEarly, sim.FaultLieTelemetry}
+	type unruly interface{ PowerW() joule.Watts }
+	var bad []unruly
+	for i, m := range fleet.Miners() {
+		if i%10 == 7 {
+			m.SetFault(faults[(i/10)%len(faults)])
+			bad = append(bad, m)
+		}
+	}
+	gpus := fleet.GPUServers()
+	gpus[perPod+1].SetFault(sim.FaultNoAnswer)
+	gpus[perPod+5].SetFault(sim.FaultLieAck)
+	bad = append(bad, gpus[perPod+1], gpus[perPod+5])
+	badW := func() (w joule.Watts) {
+		for _, d := range bad {
+			w += d.PowerW()
+		}
+		return w
+	}
+
+	// The agent.
+	client := jhttp.NewClient(s.URL())
+	mx := agent.DefaultExecutor(&cgminer.Driver{Options: []cgminer.Option{cgminer.WithTimeout(time.Second), cgminer.WithKeepSession()}})
+	mx.Retries, mx.Backoff, mx.Timeout, mx.VerifyTimeout, mx.SleepVerifyTimeout, mx.PollInterval, mx.Settle = 1, 20*time.Millisecond, 500*time.Millisecond, 3*time.Second, time.Second, 50*time.Millisecond, 100*time.Millisecond
+	gd := gpunode.NewDriver()
+	gd.Timeout = 500 * time.Millisecond
+	gx := agent.DefaultGPUExecutor(gd)
+	gx.Retries, gx.Backoff, gx.VerifyTimeout, gx.SleepVerifyTimeout, gx.PollInterval = 1, 20*time.Millisecond, 2*time.Second, time.Second, 50*time.Millisecond
+	a := &agent.Agent{Site: "test-site", Server: client, Executor: mx, GPU: gx, Now: time.Now, RefreshSteps: 4}
+	detail, err := client.Site(ctx, "test-site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targets []joule.FleetTarget
+	for _, f := range detail.Fleets {
+		targets = append(targets, joule.FleetTarget{Fleet: f.Name, Kind: f.Kind, Machines: f.Count})
+	}
+	if n := len(a.Discover(ctx, fleet.MinerAddresses(), targets)); n < miners*9/10 {
+		t.Fatalf("discovered %d of %d miners", n, miners)
+	}
+	if n := len(a.DiscoverGPU(ctx, fleet.GPUAddresses(), targets)); n != 2*perPod-1 {
+		t.Fatalf("discovered %d GPU servers, want all but the silent one", n)
+	}
+
+	// waitPlan waits for the loop to store a plan made after since that ok accepts.
+	waitPlan := func(since time.Time, ok func(*joule.SitePlan) bool) *joule.SitePlan {
+		t.Helper()
+		for ctx.Err() == nil {
+			if p, err := lv.LatestPlan(ctx, "test-site"); err == nil && p.At.After(since) && ok(p) {
+				return p
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatal("no plan came")
+		return nil
+	}
+	var drLimit joule.Watts
+	phases := []struct {
+		name   string
+		energy float64
+		dr     joule.Watts // a demand-response event to this level
+		endDR  bool
+	}{
+		{name: "cheap energy: everything runs", energy: 30},
+		{name: "energy above the miners' breakeven", energy: 400},
+		{name: "energy above what GPU-hours earn: only the firm lease serves", energy: 5000},
+		{name: "cheap again", energy: 30},
+		{name: "demand response to 1.2 MW", energy: 30, dr: 1_200_000},
+		{name: "the event ends", energy: 30, endDR: true},
+	}
+	began := time.Now()
+	var drEnd time.Time
+	for _, ph := range phases {
+		t.Run(ph.name, func(t *testing.T) {
+			since := time.Now()
+			market.set(ph.energy)
+			switch {
+			case ph.dr > 0:
+				// Effective at once, for long enough to follow it; the next phase waits it out.
+				ev, err := client.DemandResponse(ctx, "test-site", ph.dr, 0, 6*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				drEnd, drLimit = ev.End, ph.dr
+			case ph.endDR:
+				time.Sleep(time.Until(drEnd) + 10*time.Millisecond)
+				since, drLimit = time.Now(), 0
+				loop.Trigger("test-site")
+			default:
+				loop.Trigger("test-site")
+			}
+			waitPlan(since, func(p *joule.SitePlan) bool {
+				return p.EnergyUSDPerMWh == ph.energy && (drLimit == 0) == (p.CapW == capW)
+			})
+			// Two steps: the first commands and finds who does not obey, the second puts
+			// healthy machines to sleep in their place.
+			a.Step(ctx)
+			a.Step(ctx)
+			p := a.Followed()
+			truth, unrulyW := fleet.PowerW(), badW()
+			it := joule.Watts(float64(p.AllocatedW) / p.PUE)
+			t.Logf("plan %d (%s, cap %v): allocated %v facility (%v IT); fleet draws %v, %v of it misbehaving devices; %v",
+				p.Seq, p.Reason, p.CapW, p.AllocatedW, it, truth, unrulyW, p.Fleets)
+			if truth > it+unrulyW {
+				t.Errorf("the fleet draws %v, above the plan's %v and the misbehaving devices' %v", truth, it, unrulyW)
+			}
+			if drLimit > 0 && p.CapW > drLimit {
+				t.Errorf("during the event the plan's cap is %v, above %v", p.CapW, drLimit)
+			}
+			var serving int
+			for _, g := range gpus[:perPod] {
+				if g.State() == sim.GPUOn {
+					serving++
+				}
+			}
+			if serving < firm {
+				t.Errorf("pod-a serves on %d servers; its firm lease holds %d", serving, firm)
+			}
+		})
+	}
+	t.Logf("%d phases in %s", len(phases), time.Since(began).Round(time.Millisecond))
+
+	// Every plan the loop made stayed within the cap.
+	plans, err := lv.Plans(ctx, "test-site", time.Time{}, 100000)
+	if err != nil || len(plans) < len(phases) {
+		t.Fatalf("%d plans, %v", len(plans), err)
+	}
+	for _, p := range plans {
+		if p.AllocatedW > p.CapW || p.CapW > capW {
+			t.Errorf("plan %d allocates %v of a %v cap (site cap %v)", p.Seq, p.AllocatedW, p.CapW, joule.Watts(capW))
+		}
+	}
+
+	// The server's census is what the devices do: after one more rolling round, every
+	// well-behaved miner that runs is counted running, and the misbehaving ones that
+	// answer at all are the only difference.
+	for range 4 {
+		a.Step(ctx)
+	}
+	rep, err := client.Devices(ctx, "test-site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byFleet := map[string]joule.FleetCensus{}
+	for _, f := range rep.Fleets {
+		byFleet[f.Fleet] = f
+	}
+	s21 := byFleet["s21s"]
+	var running, sleeping, badFound int
+	found := map[string]bool{}
+	for _, d := range a.Devices() {
+		found[d.Address] = true
+	}
+	for i, m := range fleet.Miners() {
+		switch {
+		case i%10 == 7:
+			if found[m.Addr()] {
+				badFound++
+			}
+		case m.Reading().State == joule.StateRunning:
+			running++
+		case m.Reading().State == joule.StateSleeping:
+			sleeping++
+		}
+	}
+	counted := s21.Running + s21.Sleeping + s21.Ramping + s21.Off + s21.Unknown
+	if s21.Machines != miners || s21.Found != miners-miners/10+badFound || counted != s21.Found ||
+		s21.Running < running || s21.Running > running+badFound || s21.Sleeping < sleeping || s21.Sleeping > sleeping+badFound ||
+		s21.Unknown == 0 || len(rep.Problems) < s21.Unknown {
+		t.Errorf("census of the miners %+v, %d problems; of the well-behaved, %d run and %d sleep; %d misbehaving found",
+			s21, len(rep.Problems), running, sleeping, badFound)
+	}
+	if b := byFleet["pod-b"]; b.Found != perPod-1 || b.Unknown == 0 {
+		t.Errorf("census of pod-b %+v", b)
+	}
+}

@@ -1,0 +1,43 @@
+package main_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// The curtail benchmark runs the simulator in child processes ('joule sim --control')
+// and sheds every miner across them: the children report ready and their true power,
+// and all of it is gone after.
+func TestBenchCurtailInChildren(t *testing.T) {
+	dir := t.TempDir()
+	r := run(t, dir, "bench", "curtail", "--devices", "300", "--sim-procs", "3", "--concurrency", "16",
+		"--sleep-ramp", "20ms", "--listen", "127.31.0.1-127.31.3.254", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var b struct {
+		Devices, Verified, Failed int
+		PowerBeforeW              int64 `json:"power_before_w"`
+		PowerAfterW               int64 `json:"power_after_w"`
+		SimProcsJSON              int   `json:"sim_procs"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &b); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	if b.Devices != 300 || b.Verified != 300 || b.Failed != 0 || b.SimProcsJSON != 3 || b.PowerBeforeW != 300*3500 || b.PowerAfterW != 300*20 {
+		t.Errorf("bench %+v", b)
+	}
+}
+
+// Bad scan ranges for either kind of device are the user's error, named by flag.
+func TestAgentScanFlags(t *testing.T) {
+	dir := t.TempDir()
+	for _, flag := range []string{"--scan", "--scan-gpu"} {
+		args := []string{"agent", "--site", "x", "--server", "http://127.0.0.1:1", "--scan", "127.0.0.2", flag, "127.0.0.9-127.0.0.2"}
+		r := run(t, dir, args...)
+		if r.code != 1 || !strings.Contains(r.stderr, flag+":") {
+			t.Errorf("%s with a backwards range: exit %d: %s", flag, r.code, r.stderr)
+		}
+	}
+}

@@ -1,0 +1,222 @@
+package gpunode
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/joule-site/joule"
+)
+
+// Port is the API's default TCP port.
+const Port = 8080
+
+// DefaultTimeout bounds one request when the caller's context does not.
+const DefaultTimeout = 3 * time.Second
+
+// maxReply is the largest reply body read: a telemetry reply of an 8-GPU server is
+// about 2 KB.
+const maxReply = 1 << 20
+
+// Power states, as POST /power takes them and GET /telemetry reports them.
+const (
+	StateOn   = "on"
+	StateIdle = "idle"
+	StateOff  = "off"
+)
+
+// Telemetry is the reply of GET /telemetry and of the POSTs: the server at the wall,
+// and its GPUs.
+type Telemetry struct {
+	At               time.Time   `json:"at"`
+	State            string      `json:"state"`
+	PowerW           joule.Watts `json:"power_w"`
+	PowerLimitW      joule.Watts `json:"power_limit_w"`
+	Utilization      float64     `json:"utilization"` // mean over GPUs, 0…1
+	MemoryUsedBytes  int64       `json:"memory_used_bytes"`
+	MemoryTotalBytes int64       `json:"memory_total_bytes"`
+	TemperatureC     float64     `json:"temperature_c"` // hottest GPU
+	GPUs             []GPU       `json:"gpus"`
+}
+
+// GPU is one GPU's reading.
+type GPU struct {
+	Index            int         `json:"index"`
+	PowerW           joule.Watts `json:"power_w"`
+	PowerLimitW      joule.Watts `json:"power_limit_w"`
+	Utilization      float64     `json:"utilization"`
+	MemoryUsedBytes  int64       `json:"memory_used_bytes"`
+	MemoryTotalBytes int64       `json:"memory_total_bytes"`
+	TemperatureC     float64     `json:"temperature_c"`
+}
+
+// Driver commands GPU servers by address (host:port, or a host for port 8080). It is
+// safe for concurrent use; connections are kept alive between calls, at most two per
+// server.
+type Driver struct {
+	// Timeout bounds each request; DefaultTimeout when zero.
+	Timeout time.Duration
+	http    *http.Client
+}
+
+// NewDriver returns a driver with its own connection pool.
+func NewDriver() *Driver {
+	t := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: DefaultTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   2,
+		IdleConnTimeout:       60 * time.Second,
+		ResponseHeaderTimeout: 0, // the request's context bounds it
+		DisableCompression:    true,
+	}
+	return &Driver{http: &http.Client{Transport: t}}
+}
+
+// Status reads a server's telemetry, normalized: on is running, idle is sleeping.
+func (d *Driver) Status(ctx context.Context, addr string) (*joule.Telemetry, error) {
+	t, err := d.do(ctx, http.MethodGet, addr, "/telemetry", nil)
+	if err != nil {
+		return nil, err
+	}
+	return t.normalize(addr), nil
+}
+
+// Sleep idles a server's GPUs: the host stays up and serves again at once.
+func (d *Driver) Sleep(ctx context.Context, addr string) error {
+	return d.setState(ctx, addr, StateIdle)
+}
+
+// Wake puts a server back to serving.
+func (d *Driver) Wake(ctx context.Context, addr string) error { return d.setState(ctx, addr, StateOn) }
+
+// PowerOff powers a server's host down, leaving its BMC.
+func (d *Driver) PowerOff(ctx context.Context, addr string) error {
+	return d.setState(ctx, addr, StateOff)
+}
+
+// SetPower caps a server's draw at the wall at limit; a limit at or above stock removes
+// the cap.
+func (d *Driver) SetPower(ctx context.Context, addr string, limit, stock joule.Watts) error {
+	if limit <= 0 {
+		return joule.Errorf(joule.EINVALID, "GPU server %s: power limit must be positive, got %d W", addr, limit)
+	}
+	if stock > 0 && limit >= stock {
+		limit = 0
+	}
+	_, err := d.do(ctx, http.MethodPost, addr, "/power-limit", map[string]joule.Watts{"power_limit_w": limit})
+	return err
+}
+
+func (d *Driver) setState(ctx context.Context, addr, state string) error {
+	_, err := d.do(ctx, http.MethodPost, addr, "/power", map[string]string{"state": state})
+	return err
+}
+
+// do sends one request and reads its Telemetry reply. A refusal (4xx with an error
+// body) is EINVALID, so the executor does not retry it; anything else is a failure of
+// that server.
+func (d *Driver) do(ctx context.Context, method, addr, path string, body any) (*Telemetry, error) {
+	timeout := d.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+hostPort(addr)+path, rd)
+	if err != nil {
+		return nil, joule.Errorf(joule.EINVALID, "GPU server %q: %v", addr, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	client := d.http
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GPU server %s: %s %s: %w", addr, method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxReply+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("GPU server %s: %s %s: reading the reply: %w", addr, method, path, err)
+	case len(b) > maxReply:
+		return nil, fmt.Errorf("GPU server %s: %s %s: reply larger than %d bytes", addr, method, path, maxReply)
+	case resp.StatusCode >= 400 && resp.StatusCode < 500:
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(b, &e) != nil || e.Error == "" {
+			e.Error = resp.Status
+		}
+		return nil, joule.Errorf(joule.EINVALID, "GPU server %s refused %s %s: %s", addr, method, path, e.Error)
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("GPU server %s: %s %s: %s", addr, method, path, resp.Status)
+	}
+	t, err := ParseTelemetry(b)
+	if err != nil {
+		return nil, fmt.Errorf("GPU server %s: %s %s: %w", addr, method, path, err)
+	}
+	return t, nil
+}
+
+// ParseTelemetry reads a Telemetry reply strictly: one JSON object with a known state
+// and no negative power.
+func ParseTelemetry(b []byte) (*Telemetry, error) {
+	var t Telemetry
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&t); err != nil {
+		return nil, fmt.Errorf("reply is not telemetry: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("reply has bytes after its telemetry")
+	}
+	switch {
+	case t.State != StateOn && t.State != StateIdle && t.State != StateOff:
+		return nil, fmt.Errorf("reply has state %q, not on, idle or off", t.State)
+	case t.PowerW < 0 || t.PowerLimitW < 0:
+		return nil, fmt.Errorf("reply has negative power (%d W, limit %d W)", t.PowerW, t.PowerLimitW)
+	}
+	return &t, nil
+}
+
+// normalize turns a reply into the agent's telemetry.
+func (t *Telemetry) normalize(addr string) *joule.Telemetry {
+	out := &joule.Telemetry{Address: addr, At: t.At, Firmware: "gpunode", PowerW: t.PowerW, PowerKnown: true,
+		PowerLimitW: t.PowerLimitW, TempC: t.TemperatureC, GPUUtilization: t.Utilization, GPUMemoryUsedB: t.MemoryUsedBytes,
+		Pools: []joule.Pool{}}
+	switch t.State {
+	case StateOn:
+		out.State = joule.StateRunning
+	case StateIdle:
+		out.State = joule.StateSleeping
+	case StateOff:
+		out.State = joule.StateOff
+	}
+	return out
+}
+
+// hostPort gives a bare host the API's port.
+func hostPort(addr string) string {
+	if _, _, err := net.SplitHostPort(addr); err == nil {
+		return addr
+	}
+	return net.JoinHostPort(addr, strconv.Itoa(Port))
+}
