@@ -38,7 +38,7 @@ sets their power, switches GPU servers between serving, idle and off, verifies e
 change by telemetry, and reports every command, acknowledgement and verification to the
 server's audit log, and a census of the devices by fleet and state. If the server goes
 away it keeps its last plan, and wakes nothing once that plan has expired.`,
-		Example: "  joule agent --site west-texas --server http://127.0.0.1:8080 --scan 127.0.0.2-127.0.9.254 --scan-gpu 127.0.10.2-127.0.10.40",
+		Example: "  joule agent --site west-texas --server http://127.0.0.1:8080 --scan 127.0.0.2-127.0.9.254 --scan-gpu 127.0.7.210-127.0.7.225",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if g.server == "" {

@@ -118,15 +118,20 @@
         el("p", { class: "hint", text: `${r.site} at ${r.node}, ${r.from} to ${r.to}: ${fmt.num(r.intervals)} intervals of ${fmt.num(r.interval_sec / 60)} minutes. GPU-hour prices: ${r.gpu_price_path}.` }),
         table(
           ["Strategy", "Revenue n", "Energy cost n", "Margin n", "Energy n", "Curtailed n", "% of optimum n"],
-          (r.strategies || []).map((s) => [
+          (r.strategies || []).map((s) => {
+            // A bound (the hindsight optimum where the cap binds) has a margin only.
+            const bound = s.margin_usd !== 0 && s.revenue_usd === 0 && s.energy_cost_usd === 0;
+            const or = (text) => (bound ? "—" : text);
+            return [
             el("span", { title: s.description, text: s.name }),
-            fmt.usd(s.revenue_usd),
-            fmt.usd(s.energy_cost_usd),
+            or(fmt.usd(s.revenue_usd)),
+            or(fmt.usd(s.energy_cost_usd)),
             fmt.usd(s.margin_usd),
-            `${fmt.num(s.energy_mwh)} MWh`,
-            `${fmt.num(s.curtailed_mwh)} MWh`,
+            or(`${fmt.num(s.energy_mwh)} MWh`),
+            or(`${fmt.num(s.curtailed_mwh)} MWh`),
             s.pct_of_optimum == null ? "—" : `${fmt.num(s.pct_of_optimum, 2)}%`,
-          ]),
+            ];
+          }),
         ),
         el("div", { class: "figures" }, power, margin),
         notes(r.notes),

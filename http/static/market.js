@@ -105,9 +105,18 @@
         : "",
     );
     for (const f of b.recent_fills || []) fills.set([f.at, f.start, f.end, f.gpus, f.price_micro_usd_per_gpu_hour].join("|"), f);
-    const all = [...fills.values()].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    let all = [...fills.values()].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    // A page left open keeps the newest fills only.
+    for (const f of all.slice(0, Math.max(0, all.length - 500))) fills.delete([f.at, f.start, f.end, f.gpus, f.price_micro_usd_per_gpu_hour].join("|"));
+    all = all.slice(-500);
     if (prices) {
-      prices.data.datasets[0].data = all.map((f) => ({ x: Date.parse(f.at), y: f.price_micro_usd_per_gpu_hour / 1e6 }));
+      const points = all.map((f) => ({ x: Date.parse(f.at), y: f.price_micro_usd_per_gpu_hour / 1e6 }));
+      prices.data.datasets[0].data = points;
+      // One fill, or several at one moment, would leave the time axis no span: give it an hour each side.
+      const x = prices.options.scales.x;
+      const single = points.length > 0 && points[0].x === points[points.length - 1].x;
+      x.min = single ? points[0].x - 3600e3 : undefined;
+      x.max = single ? points[0].x + 3600e3 : undefined;
       prices.update("none");
     }
     Joule.rows(

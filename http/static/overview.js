@@ -112,7 +112,7 @@
     setText("t-btc", m.btc_usd ? fmt.usd(m.btc_usd, 0) : "—");
     setText("t-btc-sub", m.btc_usd ? (m.btc_fresh ? "USD per BTC" : "stale feed") : "no feed");
     setText("t-hashprice", m.hashprice_usd_per_ph_day ? fmt.usdPerPHDay(m.hashprice_usd_per_ph_day) : "—");
-    setText("t-hashprice-sub", m.hashprice_usd_per_ph_day ? (m.hashprice_fresh ? "gross of pool fee" : "stale feed") : "no feed");
+    setText("t-hashprice-sub", m.hashprice_usd_per_ph_day ? (m.hashprice_fresh ? "net of pool fee" : "stale feed") : "no feed");
     setText("t-gpu", m.gpu_usd_per_gpu_hour ? fmt.usdPerGPUHour(m.gpu_usd_per_gpu_hour) : "no fills yet");
     setText("t-gpu-sub", m.gpu_product || "");
     const box = $("t-energy");
