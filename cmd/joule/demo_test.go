@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,38 +37,8 @@ func (l *lockedBuffer) String() string {
 // process, its URL and its log.
 func startDemo(t *testing.T, db string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
-	srv := exec.Command(joule, "serve", "--demo", "--addr", "127.0.0.1:0", "--db", db,
+	return startLogged(t, "serve", "--demo", "--addr", "127.0.0.1:0", "--db", db,
 		"--demo-miners", "60", "--demo-gpu-servers", "4", "--demo-speed", "300", "--demo-cap-mw", "0.2")
-	logs := &lockedBuffer{}
-	srv.Stderr = logs
-	stdout, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	urls := make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if u := re.FindString(sc.Text()); u != "" {
-				urls <- u
-				break
-			}
-		}
-		for sc.Scan() {
-		}
-	}()
-	select {
-	case u := <-urls:
-		return srv, u, logs
-	case <-time.After(30 * time.Second):
-		t.Fatalf("joule serve --demo printed no address; log:\n%s", logs)
-	}
-	return nil, "", nil
 }
 
 func getBody(t *testing.T, url, token string) (int, []byte) {

@@ -59,7 +59,17 @@ func TestServeAndRemoteClient(t *testing.T) {
 // returns the process and its URL; the process is killed when the test ends.
 func startServe(t *testing.T, db string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
-	srv := exec.Command(joule, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, args...)...)
+	srv, url, _ := startLogged(t, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, args...)...)
+	return srv, url
+}
+
+// startLogged runs joule with args until it prints its address, and returns the
+// process, the address and its standard error as it grows.
+func startLogged(t *testing.T, args ...string) (*exec.Cmd, string, *lockedBuffer) {
+	t.Helper()
+	srv := exec.Command(joule, args...)
+	logs := &lockedBuffer{}
+	srv.Stderr = logs
 	stdout, err := srv.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -83,11 +93,11 @@ func startServe(t *testing.T, db string, args ...string) (*exec.Cmd, string) {
 	}()
 	select {
 	case u := <-urls:
-		return srv, u
-	case <-time.After(20 * time.Second):
-		t.Fatal("joule serve printed no address")
+		return srv, u, logs
+	case <-time.After(30 * time.Second):
+		t.Fatalf("joule %s printed no address; log:\n%s", args[0], logs)
 	}
-	return nil, ""
+	return nil, "", nil
 }
 
 // TestExchangeThroughServer drives the GPU exchange of `joule serve` with tokens: the

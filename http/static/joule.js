@@ -456,9 +456,29 @@ window.Joule = (() => {
     setInterval(() => document.hidden || tickClock(), 1000);
   });
 
+  // leaseRow is a lease as the Market and Tenant pages list it; extra cells (what a
+  // page adds) go before its status.
+  function leaseRow(l, ...extra) {
+    return el(
+      "tr",
+      { "data-lease": l.id },
+      el("td", {}, el("code", { text: l.id })),
+      el("td", {}, el("code", { text: l.order })),
+      el("td", { text: l.product }),
+      el("td", { text: l.class }),
+      el("td", { class: "n", text: fmt.num(l.gpus) }),
+      el("td", { class: "time", text: fmt.short(l.start) }),
+      el("td", { class: "time", text: l.open_ended ? "until stopped" : fmt.short(l.end) }),
+      el("td", { class: "n", text: fmt.micro(l.price_micro_usd_per_gpu_hour) }),
+      ...extra,
+      el("td", { text: l.status }),
+    );
+  }
+
   return {
     api,
     query,
+    leaseRow,
     fmt,
     el,
     $,

@@ -135,23 +135,6 @@
     );
   }
 
-  // leaseRow is a lease as the tables on this page and the Tenant page show it.
-  function leaseRow(l) {
-    return el(
-      "tr",
-      { "data-lease": l.id },
-      el("td", {}, el("code", { text: l.id })),
-      el("td", {}, el("code", { text: l.order })),
-      el("td", { text: l.product }),
-      el("td", { text: l.class }),
-      el("td", { class: "n", text: fmt.num(l.gpus) }),
-      el("td", { class: "time", text: fmt.short(l.start) }),
-      el("td", { class: "time", text: l.open_ended ? "until stopped" : fmt.short(l.end) }),
-      el("td", { class: "n", text: fmt.micro(l.price_micro_usd_per_gpu_hour) }),
-      el("td", { text: l.status }),
-    );
-  }
-
   async function pollLeases() {
     const who = Joule.tenantAuth();
     if (!who) {
@@ -161,7 +144,7 @@
     }
     setText("leases-who", `Leases of ${who.name || who.id}, newest first.`);
     const r = await api("/api/v1/leases" + Joule.query({ tenant: who.id, limit: 20 }), { token: who.token });
-    Joule.rows($("my-leases").tBodies[0], r.leases || [], leaseRow, "No leases yet: place an order.");
+    Joule.rows($("my-leases").tBodies[0], r.leases || [], (l) => Joule.leaseRow(l), "No leases yet: place an order.");
   }
 
   // --- The order form ---

@@ -8,25 +8,14 @@
   // month is the server's current month, YYYY-MM (a demo's clock is in the past).
   const month = () => new Date(Joule.now()).toISOString().slice(0, 7);
 
+  // leaseRow adds the GPU-hours a lease has used so far to the common row.
   function leaseRow(l, nowMs) {
     const start = Date.parse(l.start);
     const end = l.open_ended ? nowMs : Math.min(nowMs, Date.parse(l.end));
     const hours = Math.max(0, (end - start) / 3600e3) * l.gpus;
-    return el(
-      "tr",
-      { "data-lease": l.id },
-      el("td", {}, el("code", { text: l.id })),
-      el("td", {}, el("code", { text: l.order })),
-      el("td", { text: l.product }),
-      el("td", { text: l.class }),
-      el("td", { class: "n", text: fmt.num(l.gpus) }),
-      el("td", { class: "time", text: fmt.short(l.start) }),
-      el("td", { class: "time", text: l.open_ended ? "until stopped" : fmt.short(l.end) }),
-      el("td", { class: "n", text: fmt.micro(l.price_micro_usd_per_gpu_hour) }),
-      el("td", { class: "n", text: fmt.num(hours, 1) }),
-      el("td", { text: l.status }),
-    );
+    return Joule.leaseRow(l, el("td", { class: "n", text: fmt.num(hours, 1) }));
   }
+
 
   async function pollLeases() {
     const who = Joule.tenantAuth();
