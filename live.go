@@ -112,4 +112,7 @@ type LiveService interface {
 	AuditLog(ctx context.Context, site string, afterID int64, limit int) ([]*Audit, error)
 	// AuditTail returns a site's newest n audit events, oldest first.
 	AuditTail(ctx context.Context, site string, n int) ([]*Audit, error)
+	// Prune deletes the plans and audit events of every site made before t, but each
+	// site's newest plan, and says how many of each it deleted.
+	Prune(ctx context.Context, t time.Time) (plans, audit int64, err error)
 }

@@ -170,6 +170,26 @@ func (s *LiveService) Plans(ctx context.Context, site string, since time.Time, l
 	return out, rows.Err()
 }
 
+// Prune deletes plans and audit events made before t, keeping each site's newest plan.
+func (s *LiveService) Prune(ctx context.Context, t time.Time) (plans, audit int64, err error) {
+	tx, err := s.db.beginWrite(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer tx.Rollback()
+	before := formatTime(t)
+	res, err := tx.ExecContext(ctx, `DELETE FROM plans WHERE at < ? AND seq < (SELECT MAX(seq) FROM plans AS newest WHERE newest.site = plans.site)`, before)
+	if err != nil {
+		return 0, 0, fmt.Errorf("prune plans: %w", err)
+	}
+	plans, _ = res.RowsAffected()
+	if res, err = tx.ExecContext(ctx, `DELETE FROM audit WHERE at < ?`, before); err != nil {
+		return 0, 0, fmt.Errorf("prune audit: %w", err)
+	}
+	audit, _ = res.RowsAffected()
+	return plans, audit, tx.Commit()
+}
+
 // AppendAudit stores events in one transaction and sets their IDs; an event without
 // a time gets the store's clock.
 func (s *LiveService) AppendAudit(ctx context.Context, events ...*joule.Audit) error {

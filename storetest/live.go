@@ -84,6 +84,16 @@ func testPlans(t *testing.T, e *env) {
 	if err != nil || len(since) != 1 || since[0].Seq != 3 {
 		t.Errorf("plans since the third's time: %+v, %v", since, err)
 	}
+	// Pruning after every plan keeps each site's newest.
+	if n, _, err := e.Live.Prune(e.ctx, e.clock.Advance(time.Hour)); err != nil || n != 2 {
+		t.Errorf("pruned %d plans, %v; want west-texas's first two", n, err)
+	}
+	if left, _ := e.Live.Plans(e.ctx, "west-texas", time.Time{}, 0); len(left) != 1 || left[0].Seq != 3 {
+		t.Errorf("after pruning: %+v", left)
+	}
+	if p, err := e.Live.LatestPlan(e.ctx, "alberta"); err != nil || p.Seq != 1 {
+		t.Errorf("alberta's only plan: %+v, %v", p, err)
+	}
 }
 
 func testAuditLog(t *testing.T, e *env) {
@@ -120,5 +130,16 @@ func testAuditLog(t *testing.T, e *env) {
 	tail, err := e.Live.AuditTail(e.ctx, "west-texas", 2)
 	if err != nil || len(tail) != 2 || tail[0].ID != log[2].ID || tail[1].ID != log[3].ID {
 		t.Errorf("tail of 2: %+v, %v; want events %d and %d", tail, err, log[2].ID, log[3].ID)
+	}
+	// Every event was stamped at or before the last's time: pruning before it keeps them
+	// all, pruning after it none, of either site.
+	if _, n, err := e.Live.Prune(e.ctx, log[3].At); err != nil || n != 0 {
+		t.Errorf("pruned %d events made before the newest's time, %v; want none", n, err)
+	}
+	if _, n, err := e.Live.Prune(e.ctx, log[3].At.Add(time.Second)); err != nil || n != 5 {
+		t.Errorf("pruned %d events, %v; want all 5", n, err)
+	}
+	if left, _ := e.Live.AuditLog(e.ctx, "west-texas", 0, 0); len(left) != 0 {
+		t.Errorf("after pruning: %+v", left)
 	}
 }

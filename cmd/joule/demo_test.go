@@ -35,10 +35,10 @@ func (l *lockedBuffer) String() string {
 
 // startDemo starts `joule serve --demo` with a small fleet on db and returns the
 // process, its URL and its log.
-func startDemo(t *testing.T, db string) (*exec.Cmd, string, *lockedBuffer) {
+func startDemo(t *testing.T, db string, args ...string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
-	return startLogged(t, "serve", "--demo", "--addr", "127.0.0.1:0", "--db", db,
-		"--demo-miners", "60", "--demo-gpu-servers", "4", "--demo-speed", "300", "--demo-cap-mw", "0.2")
+	return startLogged(t, append([]string{"serve", "--demo", "--addr", "127.0.0.1:0", "--db", db,
+		"--demo-miners", "60", "--demo-gpu-servers", "4", "--demo-speed", "300", "--demo-cap-mw", "0.2"}, args...)...)
 }
 
 func getBody(t *testing.T, url, token string) (int, []byte) {
@@ -96,7 +96,7 @@ type demoOverview struct {
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "demo.db")
-	srv, url, logs := startDemo(t, db)
+	srv, url, logs := startDemo(t, db, "--retention", "30m")
 
 	var o demoOverview
 	eventually(t, 30*time.Second, "plans, a trade and market tickers", func() bool {
@@ -181,6 +181,13 @@ func TestDemo(t *testing.T) {
 	if code, body := getBody(t, url+"/api/v1/sites/west-texas/backtest?rm=1", ""); code != 400 || !bytes.Contains(body, []byte("unknown parameter")) {
 		t.Errorf("an unknown backtest parameter: %d %s", code, body)
 	}
+
+	// Plans and audit events older than the retention are deleted as the clock runs.
+	eventually(t, 30*time.Second, "the audit log pruned to the last 30 clock minutes", func() bool {
+		_, body := getBody(t, url+"/api/v1/sites/west-texas/audit?limit=1", "")
+		var first struct{ Audit []struct{ At time.Time } }
+		return json.Unmarshal(body, &first) == nil && len(first.Audit) == 1 && first.Audit[0].At.After(o.Now.Add(15*time.Minute))
+	})
 
 	// A restart goes on from the store: the clock resumes after the last plan.
 	before := o.Now

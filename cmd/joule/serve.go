@@ -28,6 +28,7 @@ type feedFlags struct {
 	energyURL, energyFile    string
 	poolFee, gpuUSD, gpuUtil float64
 	interval                 time.Duration
+	retention                time.Duration
 }
 
 func (f *feedFlags) add(cmd *cobra.Command) {
@@ -44,6 +45,7 @@ func (f *feedFlags) add(cmd *cobra.Command) {
 	fl.Float64Var(&f.gpuUSD, "gpu-usd-hour", 2, "open-market price of a GPU-hour for unleased capacity")
 	fl.Float64Var(&f.gpuUtil, "gpu-utilization", 0.85, "share of unleased GPU capacity that sells")
 	fl.DurationVar(&f.interval, "dispatch-interval", time.Minute, "how often every site is planned")
+	fl.DurationVar(&f.retention, "retention", 0, "delete plans and audit events older than this, e.g. 2160h for 90 days (0: keep them; a demo keeps two days of its clock)")
 }
 
 // market builds the live market from the flags. A feed that is not configured is
@@ -157,6 +159,9 @@ gracefully.`,
 				}
 				market = demo.market
 				interval = demoInterval
+				if ff.retention == 0 {
+					ff.retention = 48 * time.Hour
+				}
 				every = time.Duration(float64(demoInterval) / df.speed)
 				tick = every
 			}
@@ -230,6 +235,9 @@ gracefully.`,
 					}
 				}
 			})
+			if ff.retention > 0 {
+				wg.Go(func() { prune(ctx, a.server.Live, a.now, ff.retention, every, log) })
+			}
 			if demo != nil {
 				if err := demo.start(ctx, &wg, a.server.URL(), a.exchange); err != nil {
 					cancel()
@@ -258,4 +266,24 @@ gracefully.`,
 		cmd.RunE = func(*cobra.Command, []string) error { return err }
 	}
 	return cmd
+}
+
+// prune deletes plans and audit events older than retention every period.
+func prune(ctx context.Context, live joule.LiveService, now func() time.Time, retention, period time.Duration, log *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		plans, audit, err := live.Prune(ctx, now().Add(-retention))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("retention", "err", err)
+		case plans+audit > 0:
+			log.Debug("retention", "plans_deleted", plans, "audit_deleted", audit)
+		}
+	}
 }
