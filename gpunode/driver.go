@@ -202,6 +202,9 @@ func (t *Telemetry) normalize(addr string) *joule.Telemetry {
 	out := &joule.Telemetry{Address: addr, At: t.At, Firmware: "gpunode", PowerW: t.PowerW, PowerKnown: true,
 		PowerLimitW: t.PowerLimitW, TempC: t.TemperatureC, GPUUtilization: t.Utilization, GPUMemoryUsedB: t.MemoryUsedBytes,
 		Pools: []joule.Pool{}}
+	if n := len(t.GPUs); n > 0 {
+		out.GPUMemoryUsedB = t.MemoryUsedBytes / int64(n) // the server's total, per GPU as Telemetry has it
+	}
 	switch t.State {
 	case StateOn:
 		out.State = joule.StateRunning

@@ -25,6 +25,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/agent"
 	"github.com/joule-site/joule/cgminer"
+	"github.com/joule-site/joule/gpunode"
 	"github.com/joule-site/joule/sim"
 )
 
@@ -68,6 +69,38 @@ func newMinerCmd(g *globals) *cobra.Command {
 	addJSONFlag(status, g)
 	miner.AddCommand(status)
 	return miner
+}
+
+func newGPUCmd(g *globals) *cobra.Command {
+	gpu := &cobra.Command{Use: "gpu", Short: "Talk to one GPU server on its power API (HTTP, port 8080)"}
+	var timeout time.Duration
+	status := &cobra.Command{
+		Use:     "status ADDR",
+		Short:   "Read a GPU server's telemetry: state, power and its limit, utilization, memory, temperature",
+		Example: "  joule gpu status 10.0.1.5 --json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			d := gpunode.NewDriver()
+			d.Timeout = timeout
+			t, err := d.Status(ctx, args[0])
+			if err != nil {
+				return joule.Errorf(joule.EINVALID, "gpu status %s: %v", args[0], err)
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), t)
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintf(w, "Address\t%s\nState\t%s\nPower\t%s (limit %s)\nUtilization\t%.0f%%\nMemory used\t%.1f GiB per GPU\nTemperature\t%.0f °C\n",
+				t.Address, t.State, t.PowerW, t.PowerLimitW, t.GPUUtilization*100, float64(t.GPUMemoryUsedB)/(1<<30), t.TempC)
+			return w.Flush()
+		},
+	}
+	status.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the server")
+	addJSONFlag(status, g)
+	gpu.AddCommand(status)
+	return gpu
 }
 
 func newSimCmd() *cobra.Command {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/joule-site/joule/sim"
 )
 
 // The curtail benchmark runs the simulator in child processes ('joule sim --control')
@@ -39,5 +41,32 @@ func TestAgentScanFlags(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.stderr, flag+":") {
 			t.Errorf("%s with a backwards range: exit %d: %s", flag, r.code, r.stderr)
 		}
+	}
+}
+
+// TestGPUStatus reads a simulated 8×H100 server through `joule gpu status`.
+func TestGPUStatus(t *testing.T) {
+	g, err := sim.StartGPUServer(sim.GPUConfig{Addr: "127.0.0.1:0", Utilization: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	dir := t.TempDir()
+	var tel struct {
+		State          string  `json:"state"`
+		PowerW         int64   `json:"power_w"`
+		PowerLimitW    int64   `json:"power_limit_w"`
+		GPUUtilization float64 `json:"gpu_utilization"`
+		GPUMemoryUsedB int64   `json:"gpu_memory_used_bytes"`
+	}
+	jsonRun(t, dir, &tel, "gpu", "status", g.Addr(), "--json")
+	if tel.State != "running" || tel.PowerW <= 0 || tel.PowerLimitW != 10_200 || tel.GPUUtilization != 0.5 {
+		t.Errorf("telemetry: %+v", tel)
+	}
+	if perGPU := float64(tel.GPUMemoryUsedB) / (80 << 30); perGPU <= 0 || perGPU > 1 {
+		t.Errorf("memory used per GPU is %.2f of an 80 GiB GPU", perGPU)
+	}
+	if r := run(t, dir, "gpu", "status", "127.0.0.1:1", "--timeout", "1s"); r.code != 1 || !strings.Contains(r.stderr, "127.0.0.1:1") {
+		t.Errorf("an address with no server: exit %d: %s", r.code, r.stderr)
 	}
 }
