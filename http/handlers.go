@@ -98,10 +98,7 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, err)
 		return
 	}
-	byID := make(map[string]*joule.HardwareModel, len(models))
-	for _, m := range models {
-		byID[m.ID] = m
-	}
+	byID := joule.ModelsByID(models)
 	m, err := manifest.Parse(filename, body, func(id string) (*joule.HardwareModel, bool) {
 		model, ok := byID[id]
 		return model, ok

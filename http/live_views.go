@@ -204,38 +204,24 @@ func (s *Server) handleNextMW(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, err)
 		return
 	}
-	byID := make(map[string]*joule.HardwareModel, len(models))
-	for _, m := range models {
-		byID[m.ID] = m
-	}
+	byID := joule.ModelsByID(models)
 	now := s.now()
 	out := NextMW{At: now, Better: "neither"}
 	out.EnergyUSDPerMWh, out.EnergyFresh = s.Market.Energy(site, now)
 	hp, hpFresh := s.Market.Hashprice(now)
 	gpuPrice, util := s.Market.GPU(now)
+	if m := joule.MostEfficientASIC(fleets, byID); m != nil && hpFresh {
+		// Hashprice is net of the pool fee already; a facility MWh runs 1/PUE of IT.
+		out.Mining = &MWValue{Model: m.ID, USDPerMWh: econ.BreakevenUSDPerMWh(hp, m.EfficiencyJPerTH(), 0) / max(site.PUE, 1)}
+	}
 	for _, f := range fleets {
 		m := byID[f.Model]
-		if m == nil {
+		if m == nil || m.Kind != joule.KindGPUServer || m.PowerW <= 0 {
 			continue
 		}
-		switch m.Kind {
-		case joule.KindASIC:
-			if !hpFresh || m.PowerW <= 0 {
-				continue
-			}
-			// Hashprice is net of the pool fee already; a facility MWh runs 1/PUE of IT.
-			v := econ.BreakevenUSDPerMWh(hp, m.EfficiencyJPerTH(), 0) / max(site.PUE, 1)
-			if out.Mining == nil || v > out.Mining.USDPerMWh {
-				out.Mining = &MWValue{Model: m.ID, USDPerMWh: v}
-			}
-		case joule.KindGPUServer:
-			if m.PowerW <= 0 {
-				continue
-			}
-			v := econ.GPUValueUSDPerMWh(gpuPrice, m.GPUs, util, float64(m.PowerW)/1000, max(site.PUE, 1))
-			if out.GPU == nil || v > out.GPU.USDPerMWh {
-				out.GPU = &GPUMWValue{MWValue: MWValue{Model: m.ID, USDPerMWh: v}, USDPerGPUHour: gpuPrice, Utilization: util}
-			}
+		v := econ.GPUValueUSDPerMWh(gpuPrice, m.GPUs, util, m.PowerW.KW(), max(site.PUE, 1))
+		if out.GPU == nil || v > out.GPU.USDPerMWh {
+			out.GPU = &GPUMWValue{MWValue: MWValue{Model: m.ID, USDPerMWh: v}, USDPerGPUHour: gpuPrice, Utilization: util}
 		}
 	}
 	best := out.EnergyUSDPerMWh

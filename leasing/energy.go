@@ -28,10 +28,7 @@ func (s *Service) billEnergy(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	byID := make(map[string]*joule.HardwareModel, len(models))
-	for _, m := range models {
-		byID[m.ID] = m
-	}
+	byID := joule.ModelsByID(models)
 	sites, err := s.cfg.Sites.Sites(ctx)
 	if err != nil {
 		return err

@@ -87,10 +87,7 @@ func (s *Service) fleetCapacity(ctx context.Context) ([]joule.Product, map[selle
 	if err != nil {
 		return nil, nil, err
 	}
-	byID := make(map[string]*joule.HardwareModel, len(models))
-	for _, m := range models {
-		byID[m.ID] = m
-	}
+	byID := joule.ModelsByID(models)
 	var products []joule.Product
 	want := map[sellerKey]int{}
 	for _, site := range sites {

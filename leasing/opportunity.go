@@ -49,10 +49,7 @@ func OpportunityAsks(ctx context.Context, src SiteSource, hashpriceUSDPerPHDay, 
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*joule.HardwareModel, len(models))
-	for _, m := range models {
-		byID[m.ID] = m
-	}
+	byID := joule.ModelsByID(models)
 	sites, err := src.Sites(ctx)
 	if err != nil {
 		return nil, err
@@ -63,18 +60,11 @@ func OpportunityAsks(ctx context.Context, src SiteSource, hashpriceUSDPerPHDay, 
 		if err != nil {
 			return nil, err
 		}
-		best := 0.0 // the most efficient miner's J/TH
-		for _, f := range fleets {
-			if m := byID[f.Model]; m != nil && m.Kind == joule.KindASIC {
-				if e := m.EfficiencyJPerTH(); e > 0 && (best == 0 || e < best) {
-					best = e
-				}
-			}
-		}
-		if best == 0 {
+		best := joule.MostEfficientASIC(fleets, byID)
+		if best == nil {
 			continue
 		}
-		mining := econ.BreakevenUSDPerMWh(hashpriceUSDPerPHDay, best, 0)
+		mining := econ.BreakevenUSDPerMWh(hashpriceUSDPerPHDay, best.EfficiencyJPerTH(), 0)
 		for _, f := range fleets {
 			m := byID[f.Model]
 			if m == nil || m.Kind != joule.KindGPUServer {

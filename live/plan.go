@@ -108,10 +108,7 @@ func (l *Loop) drLead() time.Duration {
 
 // siteState returns the policy of a site, rebuilt when its cap, PUE or fleets change.
 func (l *Loop) siteState(site *joule.Site, fleets []*joule.Fleet, models []*joule.HardwareModel) (*siteState, error) {
-	byID := make(map[string]*joule.HardwareModel, len(models))
-	for _, m := range models {
-		byID[m.ID] = m
-	}
+	byID := joule.ModelsByID(models)
 	d := dispatch.Site{CapW: site.PowerCapW, PUE: site.PUE, Rule: dispatch.RuleMerit, Hysteresis: l.Hysteresis}
 	key := fmt.Sprintf("%d/%g", site.PowerCapW, site.PUE)
 	for _, f := range fleets {

@@ -87,10 +87,7 @@ func (f *dispatchFlags) loadSite(ctx context.Context, g *globals) (*backtest.Sit
 	if err != nil {
 		return nil, nil, err
 	}
-	byID := map[string]*joule.HardwareModel{}
-	for _, m := range models {
-		byID[m.ID] = m
-	}
+	byID := joule.ModelsByID(models)
 	lookup := func(id string) (*joule.HardwareModel, bool) { m, ok := byID[id]; return m, ok }
 	if site != nil {
 		spec, err := backtest.NewSiteSpec(site.Site, site.Fleets, lookup)
