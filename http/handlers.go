@@ -46,10 +46,19 @@ func (s *Server) handleSites(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"sites": out})
 }
 
-func (s *Server) handleSite(w http.ResponseWriter, r *http.Request) {
+// pathSite returns the site the path names, or replies not_found and returns false.
+func (s *Server) pathSite(w http.ResponseWriter, r *http.Request) (*joule.Site, bool) {
 	site, err := s.Sites.Site(r.Context(), r.PathValue("name"))
 	if err != nil {
 		writeError(w, r, s.Logger, err)
+		return nil, false
+	}
+	return site, true
+}
+
+func (s *Server) handleSite(w http.ResponseWriter, r *http.Request) {
+	site, ok := s.pathSite(w, r)
+	if !ok {
 		return
 	}
 	d, err := s.siteDetail(r, site)

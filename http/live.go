@@ -125,17 +125,16 @@ func (s *Server) now() time.Time {
 // live state, kept in memory: a restarted server shows devices again at the agent's
 // next report.
 func (s *Server) handleReportDevices(w http.ResponseWriter, r *http.Request) {
-	site := r.PathValue("name")
 	var rep joule.DeviceReport
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20)).Decode(&rep); err != nil {
 		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "devices: bad JSON body: %v", err))
 		return
 	}
-	if _, err := s.Sites.Site(r.Context(), site); err != nil {
-		writeError(w, r, s.Logger, err)
+	site, ok := s.pathSite(w, r)
+	if !ok {
 		return
 	}
-	rep.Site = site
+	rep.Site = site.Name
 	if rep.At.IsZero() {
 		rep.At = s.now()
 	}
@@ -146,7 +145,7 @@ func (s *Server) handleReportDevices(w http.ResponseWriter, r *http.Request) {
 	if s.devices == nil {
 		s.devices = make(map[string]*joule.DeviceReport)
 	}
-	s.devices[site] = &rep
+	s.devices[site.Name] = &rep
 	s.devicesMu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]int{"fleets": len(rep.Fleets)})
 }
@@ -154,9 +153,7 @@ func (s *Server) handleReportDevices(w http.ResponseWriter, r *http.Request) {
 // handleDevices returns the site's newest census, or not_found before the first.
 func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
 	site := r.PathValue("name")
-	s.devicesMu.Lock()
-	rep := s.devices[site]
-	s.devicesMu.Unlock()
+	rep := s.deviceReport(site)
 	if rep == nil {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "site %s: no agent has reported its devices yet", site))
 		return

@@ -149,12 +149,11 @@ func (s *Server) handlePlans(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	site := r.PathValue("name")
-	if _, err := s.Sites.Site(r.Context(), site); err != nil {
-		writeError(w, r, s.Logger, err)
+	site, ok := s.pathSite(w, r)
+	if !ok {
 		return
 	}
-	plans, err := s.Live.Plans(r.Context(), site, since, limit)
+	plans, err := s.Live.Plans(r.Context(), site.Name, since, limit)
 	s.reply(w, r, http.StatusOK, map[string]any{"plans": plans}, err)
 }
 
@@ -185,9 +184,8 @@ type GPUMWValue struct {
 
 func (s *Server) handleNextMW(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	site, err := s.Sites.Site(ctx, r.PathValue("name"))
-	if err != nil {
-		writeError(w, r, s.Logger, err)
+	site, ok := s.pathSite(w, r)
+	if !ok {
 		return
 	}
 	if s.Market == nil {
@@ -239,12 +237,11 @@ func (s *Server) handleNextMW(w http.ResponseWriter, r *http.Request) {
 
 // handleDemandResponses returns the site's events that have not ended.
 func (s *Server) handleDemandResponses(w http.ResponseWriter, r *http.Request) {
-	site := r.PathValue("name")
-	if _, err := s.Sites.Site(r.Context(), site); err != nil {
-		writeError(w, r, s.Logger, err)
+	site, ok := s.pathSite(w, r)
+	if !ok {
 		return
 	}
-	events, err := s.Live.DemandResponses(r.Context(), site, s.now())
+	events, err := s.Live.DemandResponses(r.Context(), site.Name, s.now())
 	if events == nil {
 		events = []*joule.DemandResponse{}
 	}

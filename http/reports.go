@@ -92,14 +92,13 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, kind string) (*R
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "this server runs no reports"))
 		return nil, false
 	}
-	site := r.PathValue("name")
-	if _, err := s.Sites.Site(r.Context(), site); err != nil {
-		writeError(w, r, s.Logger, err)
+	site, ok := s.pathSite(w, r)
+	if !ok {
 		return nil, false
 	}
 	q := r.URL.Query()
-	rep, err := s.reports.get(r.Context(), kind+"\x00"+site+"\x00"+q.Encode(), func(ctx context.Context) (*Report, error) {
-		return s.Reports.Report(ctx, kind, site, q)
+	rep, err := s.reports.get(r.Context(), kind+"\x00"+site.Name+"\x00"+q.Encode(), func(ctx context.Context) (*Report, error) {
+		return s.Reports.Report(ctx, kind, site.Name, q)
 	})
 	if err != nil {
 		writeError(w, r, s.Logger, err)

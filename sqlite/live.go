@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -119,23 +118,14 @@ func (s *LiveService) SavePlan(ctx context.Context, p *joule.SitePlan) error {
 
 // LatestPlan returns the site's newest plan, or ENOTFOUND.
 func (s *LiveService) LatestPlan(ctx context.Context, site string) (*joule.SitePlan, error) {
-	tx, err := s.db.beginRead(ctx)
+	plans, err := s.Plans(ctx, site, time.Time{}, 1)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
-	var data string
-	err = tx.QueryRowContext(ctx, `SELECT plan FROM plans WHERE site = ? ORDER BY seq DESC LIMIT 1`, site).Scan(&data)
-	if errors.Is(err, sql.ErrNoRows) {
+	if len(plans) == 0 {
 		return nil, joule.Errorf(joule.ENOTFOUND, "site %q has no plan yet", site)
-	} else if err != nil {
-		return nil, fmt.Errorf("latest plan: %w", err)
 	}
-	var p joule.SitePlan
-	if err := json.Unmarshal([]byte(data), &p); err != nil {
-		return nil, fmt.Errorf("latest plan: %w", err)
-	}
-	return &p, nil
+	return plans[0], nil
 }
 
 // Plans returns the site's newest plans at or after since, at most limit (1000 when
