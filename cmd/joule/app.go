@@ -60,6 +60,12 @@ func openApp(dsn string, log *slog.Logger) (*app, error) {
 
 func (a *app) Close() error { return a.db.Close() }
 
+// setClock makes now the clock of the store's stamps, the API and the exchange (which
+// opens after). Set it before anything runs.
+func (a *app) setClock(now func() time.Time) {
+	a.now, a.db.Now, a.server.Now = now, now, now
+}
+
 // exchangeConfig is the GPU exchange's configuration from the environment: the
 // platform fee (JOULE_FEE_BPS, basis points, default 1000) and the ask of listings
 // made from fleets (JOULE_ASK_USD_GPU_HOUR, default 2.00). `joule serve` takes flags

@@ -137,9 +137,7 @@ func openDemo(ctx context.Context, a *app, f demoFlags, ff *feedFlags, log *slog
 		}
 	}
 	d := &demo{flags: f, clock: feeds.NewClock(start, f.speed), log: log}
-	a.db.Now = d.clock.Now
-	a.now = d.clock.Now
-	a.server.Now = d.clock.Now
+	a.setClock(d.clock.Now)
 	if !resume {
 		if _, err := jhttp.NewLocalClient(a.server).Apply(ctx, "demo.yaml", []byte(f.manifest())); err != nil {
 			return nil, fmt.Errorf("demo site: %w", err)
@@ -215,16 +213,21 @@ func (d *demo) start(ctx context.Context, wg *sync.WaitGroup, url string, ex *le
 		d.log.Info("demo agent", "miners", len(found), "gpu_servers", len(servers))
 		ag.Run(ctx, 2*time.Second)
 	})
-	wg.Go(func() { d.trade(ctx, client, ex) })
+	wg.Go(func() { d.trade(ctx, url, ex) })
 	wg.Go(func() { d.grid(ctx, client) })
 	return nil
 }
 
 // trade has the demo's tenants place orders every few seconds: reserved blocks,
 // on-demand and spot servers, and now and then the end of a lease.
-func (d *demo) trade(ctx context.Context, operator *jhttp.Client, ex *leasing.Service) {
+func (d *demo) trade(ctx context.Context, url string, ex *leasing.Service) {
 	rng := rand.New(rand.NewPCG(uint64(d.clock.Start().Unix()), 7))
 	product := joule.ProductID("h100-sxm", demoSite)
+	clients := make([]*jhttp.Client, len(d.info.Tenants))
+	for i, t := range d.info.Tenants {
+		clients[i] = jhttp.NewClient(url)
+		clients[i].Token = t.Token
+	}
 	tick := time.NewTicker(3 * time.Second)
 	defer tick.Stop()
 	for n := 0; ; n++ {
@@ -233,9 +236,8 @@ func (d *demo) trade(ctx context.Context, operator *jhttp.Client, ex *leasing.Se
 			return
 		case <-tick.C:
 		}
-		t := d.info.Tenants[rng.IntN(len(d.info.Tenants))]
-		c := jhttp.NewClient(operator.URL)
-		c.Token = t.Token
+		i := rng.IntN(len(d.info.Tenants))
+		t, c := d.info.Tenants[i], clients[i]
 		now := d.clock.Now()
 		next := now.Truncate(time.Hour).Add(time.Hour)
 		req := jhttp.OrderRequest{IdempotencyKey: fmt.Sprintf("demo-%d-%d", now.Unix(), n), Product: product, GPUs: 8 * (1 + rng.IntN(4))}

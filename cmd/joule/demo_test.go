@@ -220,6 +220,10 @@ func TestDemoNeedsItsOwnStore(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "store of its own") {
 		t.Errorf("demo on a store with a real site: exit %d: %s", r.code, r.stderr)
 	}
+	r = run(t, dir, "serve", "--demo", "--btc-price-file", "price.json", "--addr", "127.0.0.1:0")
+	if r.code != 1 || !strings.Contains(r.stderr, "replays history") {
+		t.Errorf("a demo given a live feed: exit %d: %s", r.code, r.stderr)
+	}
 	r = run(t, dir, "serve", "--demo", "--demo-miners", "0", "--addr", "127.0.0.1:0")
 	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("--demo-miners %d", 0)) {
 		t.Errorf("a demo without miners: exit %d: %s", r.code, r.stderr)

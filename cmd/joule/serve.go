@@ -48,6 +48,11 @@ func (f *feedFlags) add(cmd *cobra.Command) {
 	fl.DurationVar(&f.retention, "retention", 0, "delete plans and audit events older than this, e.g. 2160h for 90 days (0: keep them; a demo keeps two days of its clock)")
 }
 
+// live reports whether any live feed is configured.
+func (f *feedFlags) live() bool {
+	return f.btcRPC != "" || f.priceURL != "" || f.priceFile != "" || f.energyURL != "" || f.energyFile != ""
+}
+
 // market builds the live market from the flags. A feed that is not configured is
 // stale, and the loop plans its safe state.
 func (f *feedFlags) market() (*feeds.Market, error) {
@@ -140,10 +145,6 @@ gracefully.`,
 				level = slog.LevelDebug
 			}
 			log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-			market, err := ff.market()
-			if err != nil {
-				return err
-			}
 			a, err := openApp(g.db, log)
 			if err != nil {
 				return err
@@ -153,7 +154,11 @@ gracefully.`,
 			// in a demo, where it runs --demo-speed times faster.
 			interval, every, tick := ff.interval, ff.interval, xf.tick
 			var demo *demo
+			var market *feeds.Market
 			if df.on {
+				if ff.live() {
+					return joule.Errorf(joule.EINVALID, "--demo replays history: it takes no --btc-* or --energy-* feed")
+				}
 				if demo, err = openDemo(cmd.Context(), a, df, &ff, log); err != nil {
 					return err
 				}
@@ -164,6 +169,8 @@ gracefully.`,
 				}
 				every = time.Duration(float64(demoInterval) / df.speed)
 				tick = every
+			} else if market, err = ff.market(); err != nil {
+				return err
 			}
 			pricer := &leasing.OpportunityPricer{}
 			if xf.hosting < 0 {
