@@ -10,6 +10,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/joule-site/joule"
@@ -198,17 +199,18 @@ func (e *Executor) fail(r *Result, onResult func(Result)) {
 	}
 }
 
-// each runs fn(0..n-1) with at most Concurrency running at once.
+// each runs fn(0..n-1) with at most Concurrency running at once, on that many
+// workers that take the next index as they finish: a goroutine per device would grow a
+// fresh stack through the dial path for each of a hundred thousand.
 func (e *Executor) each(n int, fn func(i int)) {
-	sem := make(chan struct{}, max(e.Concurrency, 1))
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for i := range n {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			fn(i)
-		}()
+	for range min(max(e.Concurrency, 1), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		})
 	}
 	wg.Wait()
 }

@@ -77,7 +77,10 @@ func Dial(addr string, opts ...Option) *Client {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		addr = net.JoinHostPort(strings.Trim(addr, "[]"), DefaultPort)
 	}
-	var d net.Dialer
+	// One request per connection: TCP keepalive probes would never fire, and setting
+	// them up costs four system calls a connection, which an agent shedding a fleet
+	// pays on every device.
+	d := net.Dialer{KeepAlive: -1}
 	c := &Client{addr: addr, timeout: DefaultTimeout, maxReply: DefaultMaxReply, now: time.Now, dial: d.DialContext}
 	for _, o := range opts {
 		o(c)
@@ -177,11 +180,13 @@ func (c *Client) apiError(command string, s Status) error {
 // roundTrip dials, writes the request and reads the reply.
 func (c *Client) roundTrip(ctx context.Context, req []byte) ([]byte, error) {
 	deadline := time.Now().Add(c.timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	if d, ok := ctx.Deadline(); ok && !d.After(deadline) {
+		deadline = d // the caller's deadline comes first: no context of our own
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
 	}
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
 	conn, err := c.dial(ctx, "tcp", c.addr)
 	if err != nil {
 		return nil, &transportError{fmt.Errorf("miner %s: %w", c.addr, err)}
@@ -223,10 +228,29 @@ func (c *Client) ioError(ctx context.Context, err error) error {
 	return &transportError{fmt.Errorf("miner %s: %w", c.addr, err)}
 }
 
+// replyBufs holds read buffers for replies: most replies are a few hundred bytes, and
+// a fresh 4 KB buffer for each would be most of what an agent polling a fleet
+// allocates.
+var replyBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+
 // readReply reads until the peer closes the connection or sends a NUL, whichever comes
-// first, keeping at most max bytes.
+// first, keeping at most max bytes. The reply is a slice of its own.
 func readReply(r io.Reader, max int) ([]byte, error) {
-	buf := make([]byte, 0, min(4096, max+1))
+	pb := replyBufs.Get().(*[]byte)
+	defer replyBufs.Put(pb)
+	buf := (*pb)[:0:min(len(*pb), max+1)]
+	reply, err := readInto(r, buf, max)
+	if err != nil {
+		return nil, err
+	}
+	if len(reply) == 0 || &reply[0] == &(*pb)[0] {
+		reply = append([]byte{}, reply...) // still in the pooled buffer
+	}
+	return reply, nil
+}
+
+// readInto reads a reply into buf, growing it (into new arrays) as needed.
+func readInto(r io.Reader, buf []byte, max int) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			grown := make([]byte, len(buf), min(2*cap(buf), max+1))

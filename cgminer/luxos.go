@@ -2,6 +2,7 @@ package cgminer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -181,16 +182,67 @@ func (c *Client) PowerState(ctx context.Context) (*joule.Telemetry, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := ParseMulti(raw)
-	if err != nil || !m["config"].ok() {
-		return c.Status(ctx)
-	}
 	t := &joule.Telemetry{Address: c.addr, At: at, Firmware: fw, State: joule.StateRunning, Pools: []joule.Pool{}}
-	if m["power"].ok() {
-		t.PowerW, t.PowerKnown = powerOf(m["power"])
+	var mode string
+	if pc, ok := parsePowerConfig(raw); ok {
+		if pc.configOK() {
+			t.PowerW, t.PowerKnown = pc.power()
+			mode = pc.Config[0].CONFIG[0].CurtailMode
+		} else {
+			return c.Status(ctx)
+		}
+	} else {
+		m, err := ParseMulti(raw)
+		if err != nil || !m["config"].ok() {
+			return c.Status(ctx)
+		}
+		if m["power"].ok() {
+			t.PowerW, t.PowerKnown = powerOf(m["power"])
+		}
+		mode = m["config"].First("CONFIG").String("CurtailMode")
 	}
-	if mode := m["config"].First("CONFIG").String("CurtailMode"); mode != "" && !strings.EqualFold(mode, "None") {
+	if mode != "" && !strings.EqualFold(mode, "None") {
 		t.State = joule.StateSleeping
 	}
 	return t, nil
+}
+
+// powerConfig is the part of a "power+config" reply that PowerState reads. A reply in
+// plain, valid JSON decodes straight into it, without the generic tree ParseMulti
+// builds: a real LuxOS config holds fifty-odd fields, and an agent verifying a fleet
+// reads one per miner. Anything else (repairs, odd types) takes the generic path.
+type powerConfig struct {
+	Power []struct {
+		STATUS []Status
+		POWER  []struct{ Watts json.Number }
+	} `json:"power"`
+	Config []struct {
+		STATUS []Status
+		CONFIG []struct{ CurtailMode string }
+	} `json:"config"`
+}
+
+func parsePowerConfig(raw []byte) (*powerConfig, bool) {
+	var pc powerConfig
+	if json.Unmarshal(raw, &pc) != nil {
+		return nil, false
+	}
+	return &pc, true
+}
+
+// configOK reports whether the config reply succeeded and holds a CONFIG object.
+func (pc *powerConfig) configOK() bool {
+	return len(pc.Config) > 0 && len(pc.Config[0].STATUS) > 0 && pc.Config[0].STATUS[0].OK() && len(pc.Config[0].CONFIG) > 0
+}
+
+// power is the miner's draw when the power reply succeeded and holds a number of watts.
+func (pc *powerConfig) power() (joule.Watts, bool) {
+	if len(pc.Power) == 0 || len(pc.Power[0].STATUS) == 0 || !pc.Power[0].STATUS[0].OK() || len(pc.Power[0].POWER) == 0 {
+		return 0, false
+	}
+	w, err := pc.Power[0].POWER[0].Watts.Float64()
+	if err != nil || w < 0 || math.IsInf(w, 0) {
+		return 0, false
+	}
+	return joule.Watts(math.Round(w)), true
 }

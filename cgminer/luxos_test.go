@@ -157,3 +157,61 @@ func TestSleepUnsupported(t *testing.T) {
 		t.Errorf("Sleep on BOSminer: %v", err)
 	}
 }
+
+// TestPowerStateRecorded reads the recorded S19k Pro power and config replies through
+// PowerState, as one "power+config" reply: in plain JSON (decoded straight into the
+// few fields it needs) and with a quirk that only the generic, repairing parser takes.
+// Both give the same reading.
+func TestPowerStateRecorded(t *testing.T) {
+	power := string(fixture(t, "luxminer/power-s19kpro.json"))
+	config := string(fixture(t, "luxminer/config-s19kpro.json"))
+	asleep := strings.Replace(config, `"CurtailMode": "None"`, `"CurtailMode": "Sleep"`, 1)
+	if asleep == config {
+		t.Fatal("the recorded config has no CurtailMode None")
+	}
+	powerErr := string(luxStatus(CodeInvalidCommand, "Invalid command", ""))
+	quirk := func(s string) string { // NaN is not JSON: the repair turns it into null
+		return strings.Replace(s, `"ASC Count": 3,`, `"ASC Count": 3, "Odd": nan,`, 1)
+	}
+	for _, tc := range []struct {
+		name, power, config string
+		state               joule.DeviceState
+		watts               joule.Watts
+		known               bool
+	}{
+		{"running", power, config, joule.StateRunning, 1051, true},
+		{"asleep", power, asleep, joule.StateSleeping, 1051, true},
+		{"running, repaired", power, quirk(config), joule.StateRunning, 1051, true},
+		{"asleep, repaired", power, quirk(asleep), joule.StateSleeping, 1051, true},
+		{"power refused", powerErr, asleep, joule.StateSleeping, 0, false},
+		{"power refused, repaired", powerErr, quirk(asleep), joule.StateSleeping, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reply := []byte(`{"power":[` + tc.power + `],"config":[` + tc.config + `],"id":1}`)
+			versions := replay(t, map[string]string{"version": "luxminer/version-s19kpro.json"}, false)
+			p := startPeer(t, true, 0, func(r request) []byte {
+				if r.Command == "power+config" {
+					return reply
+				}
+				return versions(r)
+			})
+			c := Dial(p.addr)
+			if fw, err := c.Firmware(t.Context()); err != nil || fw != FirmwareLuxOS {
+				t.Fatalf("firmware %q, %v", fw, err)
+			}
+			tel, err := c.PowerState(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tel.State != tc.state || tel.PowerW != tc.watts || tel.PowerKnown != tc.known || tel.Firmware != FirmwareLuxOS {
+				t.Errorf("got %s, %d W (known %v), firmware %q; want %s, %d W (known %v)",
+					tel.State, tel.PowerW, tel.PowerKnown, tel.Firmware, tc.state, tc.watts, tc.known)
+			}
+			for _, r := range p.requests() {
+				if r.Command != "version" && r.Command != "power+config" {
+					t.Errorf("PowerState sent %q: it fell back to a full read", r.Command)
+				}
+			}
+		})
+	}
+}

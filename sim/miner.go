@@ -155,7 +155,9 @@ func StartMiner(cfg MinerConfig) (*Miner, error) {
 	if profile < 0 {
 		return nil, fmt.Errorf("sim: miner profile %q is not among its profiles", cfg.Profile)
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	// A request per connection, as the API's clients make: keepalive would only cost
+	// system calls on every accept.
+	ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("sim: miner: %w", err)
 	}

@@ -29,13 +29,15 @@ const (
 	maxRequest     = 64 << 10
 )
 
+// accept serves connections one at a time, as cgminer's API thread does: a client
+// that connects while another is served waits in the listen queue.
 func (m *Miner) accept() {
 	for {
 		conn, err := m.ln.Accept()
 		if err != nil {
 			return
 		}
-		m.wg.Go(func() { m.serve(conn) })
+		m.serve(conn)
 	}
 }
 
@@ -80,34 +82,32 @@ func (m *Miner) serve(conn net.Conn) {
 // readRequest reads a JSON request ({"command":…,"parameter":…}) until it is complete,
 // or a text request ("summary", "switchpool|1") in one read.
 func readRequest(conn net.Conn) (command, parameter string, ok bool) {
-	var buf []byte
-	tmp := make([]byte, 1024)
+	var tmp [512]byte
+	buf := tmp[:0]
 	for len(buf) < maxRequest {
-		n, err := conn.Read(tmp)
-		buf = append(buf, tmp[:n]...)
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow
+		}
+		n, err := conn.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
 		b := bytes.TrimSpace(bytes.TrimRight(buf, "\x00"))
 		if len(b) > 0 && b[0] != '{' {
 			command, parameter, _ = strings.Cut(string(b), "|")
 			return command, parameter, true
 		}
-		if json.Valid(b) {
-			var req struct {
-				Command   string `json:"command"`
-				Cmd       string `json:"cmd"`
-				Parameter any    `json:"parameter"`
-			}
-			if json.Unmarshal(b, &req) != nil {
-				return "", "", false
-			}
+		var req struct {
+			Command   string          `json:"command"`
+			Cmd       string          `json:"cmd"`
+			Parameter json.RawMessage `json:"parameter"`
+		}
+		if json.Unmarshal(b, &req) == nil { // complete
 			if req.Command == "" {
 				req.Command = req.Cmd
 			}
-			switch p := req.Parameter.(type) {
-			case string:
-				parameter = p
-			case nil:
-			default:
-				parameter = string(mustJSON(p))
+			// A string parameter is taken unquoted, anything else (a number, an object)
+			// as its JSON text.
+			if json.Unmarshal(req.Parameter, &parameter) != nil && string(req.Parameter) != "null" {
+				parameter = string(req.Parameter)
 			}
 			return req.Command, parameter, true
 		}
@@ -118,80 +118,121 @@ func readRequest(conn net.Conn) (command, parameter string, ok bool) {
 	return "", "", false
 }
 
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only maps of strings and numbers are marshalled here
+// apiStatus is the STATUS object of a reply.
+type apiStatus struct {
+	STATUS      string
+	When        int64
+	Code        int
+	Msg         string
+	Description string
+}
+
+// apiReply is a reply to one command: its status and at most one section of objects
+// (a slice of structs or maps) under the section's name.
+type apiReply struct {
+	status  apiStatus
+	section string
+	items   any
+}
+
+// appendTo writes the reply as LuxOS does: {"STATUS":[…],"SECTION":[…],"id":1}.
+func (r apiReply) appendTo(b []byte) []byte {
+	b = append(b, `{"STATUS":[`...)
+	b = appendJSON(b, r.status)
+	b = append(b, ']')
+	if r.section != "" {
+		b = append(b, `,"`+r.section+`":`...)
+		b = appendJSON(b, r.items)
 	}
-	return b
+	return append(b, `,"id":1}`...)
+}
+
+func appendJSON(b []byte, v any) []byte {
+	j, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only structs and maps of strings and numbers are marshalled here
+	}
+	return append(b, j...)
 }
 
 // handle builds the reply to a command, or to each part of a multi-command.
 func (m *Miner) handle(command, parameter string) []byte {
 	if !strings.Contains(command, "+") {
-		return mustJSON(m.reply(command, parameter))
+		return m.reply(command, parameter).appendTo(nil)
 	}
-	out := map[string]any{"id": 1}
+	b := []byte{'{'}
 	for part := range strings.SplitSeq(command, "+") {
 		r := m.reply(part, "")
-		if s := r["STATUS"].([]map[string]any); s[0]["STATUS"] != "S" {
-			return mustJSON(r) // cgminer refuses the whole request
+		if r.status.STATUS != "S" {
+			return r.appendTo(nil) // cgminer refuses the whole request
 		}
-		out[part] = []any{r}
+		b = append(b, `"`+part+`":[`...)
+		b = append(r.appendTo(b), "],"...)
 	}
-	return mustJSON(out)
+	return append(b, `"id":1}`...)
 }
 
-func (m *Miner) status(kind string, code int, msg string) map[string]any {
-	return map[string]any{"STATUS": []map[string]any{{
-		"STATUS": kind, "When": m.cfg.Clock.Now().Unix(), "Code": code, "Msg": msg, "Description": simDescription,
-	}}, "id": 1}
+func (m *Miner) status(kind string, code int, msg string) apiReply {
+	return apiReply{status: apiStatus{STATUS: kind, When: m.cfg.Clock.Now().Unix(), Code: code, Msg: msg, Description: simDescription}}
 }
 
-func (m *Miner) ok(code int, msg, section string, items ...map[string]any) map[string]any {
+// ok is a successful reply with a section; items is a slice.
+func (m *Miner) ok(code int, msg, section string, items any) apiReply {
 	r := m.status("S", code, msg)
-	if section != "" {
-		r[section] = items
-	}
+	r.section, r.items = section, items
 	return r
 }
 
+// The objects of the sections an agent reads on every verification.
+type (
+	powerItem struct {
+		PSU   bool
+		Watts joule.Watts
+	}
+	configItem struct {
+		CurtailMode string
+		Profile     string
+		Model       string
+		OS          string
+	}
+	sessionItem struct{ SessionID string }
+)
+
 // reply answers one command.
-func (m *Miner) reply(command, parameter string) map[string]any {
+func (m *Miner) reply(command, parameter string) apiReply {
 	now := m.cfg.Clock.Now()
 	rep := m.reported()
 	elapsed := int64(now.Sub(m.started) / time.Second)
 	ghs := rep.HashrateTHs * 1000
 	switch command {
 	case "version":
-		return m.ok(22, "LUXminer versions", "VERSION", map[string]any{
-			"API": "3.7", "LUXminer": simVersion, "Miner": "joule-sim", "Type": m.cfg.Model})
+		return m.ok(22, "LUXminer versions", "VERSION", []map[string]any{{
+			"API": "3.7", "LUXminer": simVersion, "Miner": "joule-sim", "Type": m.cfg.Model}})
 	case "summary":
-		return m.ok(11, "Summary", "SUMMARY", map[string]any{
-			"Elapsed": elapsed, "GHS 5s": ghs, "GHS 1m": ghs, "GHS av": ghs, "Accepted": 0, "Rejected": 0, "Hardware Errors": 0})
+		return m.ok(11, "Summary", "SUMMARY", []map[string]any{{
+			"Elapsed": elapsed, "GHS 5s": ghs, "GHS 1m": ghs, "GHS av": ghs, "Accepted": 0, "Rejected": 0, "Hardware Errors": 0}})
 	case "pools":
-		return m.ok(7, "1 Pool(s)", "POOLS", map[string]any{
+		return m.ok(7, "1 Pool(s)", "POOLS", []map[string]any{{
 			"POOL": 0, "URL": m.cfg.PoolURL, "User": m.cfg.PoolUser, "Status": "Alive", "Priority": 0,
-			"Stratum Active": rep.State != joule.StateSleeping})
+			"Stratum Active": rep.State != joule.StateSleeping}})
 	case "stats":
-		return m.ok(70, "CGMiner stats", "STATS", map[string]any{
-			"STATS": 0, "ID": "SIM0", "Elapsed": elapsed, "GHS 5s": ghs, "GHS av": ghs, "Type": m.cfg.Model})
+		return m.ok(70, "CGMiner stats", "STATS", []map[string]any{{
+			"STATS": 0, "ID": "SIM0", "Elapsed": elapsed, "GHS 5s": ghs, "GHS av": ghs, "Type": m.cfg.Model}})
 	case "devs":
 		var boards []map[string]any
 		for i := range 3 {
 			boards = append(boards, map[string]any{"ASC": i, "Name": "SIM", "ID": i, "Enabled": "Y",
 				"Status": "Alive", "MHS 5s": ghs * 1000 / 3, "Temperature": 40 + 25*rep.HashrateTHs/max(m.cfg.HashrateTHs, 1)})
 		}
-		return m.ok(9, "3 ASC(s)", "DEVS", boards...)
+		return m.ok(9, "3 ASC(s)", "DEVS", boards)
 	case "power":
-		return m.ok(311, "Power usage", "POWER", map[string]any{"PSU": false, "Watts": rep.PowerW})
+		return m.ok(311, "Power usage", "POWER", []powerItem{{Watts: rep.PowerW}})
 	case "config":
 		mode := "None"
 		if m.toldAsleep() {
 			mode = "Sleep"
 		}
-		return m.ok(33, "LUXminer config", "CONFIG", map[string]any{
-			"CurtailMode": mode, "Profile": rep.Profile, "Model": m.cfg.Model, "OS": "joule-sim"})
+		return m.ok(33, "LUXminer config", "CONFIG", []configItem{{CurtailMode: mode, Profile: rep.Profile, Model: m.cfg.Model, OS: "joule-sim"}})
 	case "profiles":
 		var list []map[string]any
 		for _, p := range m.cfg.Profiles {
@@ -199,13 +240,13 @@ func (m *Miner) reply(command, parameter string) map[string]any {
 				"Watts":    int64(math.Round(float64(m.cfg.PowerW) * p.PowerFraction)),
 				"Hashrate": math.Round(m.cfg.HashrateTHs*p.HashFraction()*10) / 10})
 		}
-		return m.ok(344, "Profiles", "PROFILES", list...)
+		return m.ok(344, "Profiles", "PROFILES", list)
 	}
 	return m.sessionCommand(command, parameter)
 }
 
 // session answers LuxOS's session commands and the write commands that need one.
-func (m *Miner) sessionCommand(command, parameter string) map[string]any {
+func (m *Miner) sessionCommand(command, parameter string) apiReply {
 	params := strings.Split(parameter, ",")
 	m.mu.Lock()
 	current := m.session
@@ -220,9 +261,9 @@ func (m *Miner) sessionCommand(command, parameter string) map[string]any {
 		}
 		m.sessions++
 		m.session = sessionID(m.sessions)
-		return m.ok(300, "Session created", "SESSION", map[string]any{"SessionID": m.session})
+		return m.ok(300, "Session created", "SESSION", []sessionItem{{m.session}})
 	case "session":
-		return m.ok(301, "Session", "SESSION", map[string]any{"SessionID": current})
+		return m.ok(301, "Session", "SESSION", []sessionItem{{current}})
 	case "logoff", "curtail", "profileset":
 		if !valid {
 			return m.status("E", 403, "Invalid session id")

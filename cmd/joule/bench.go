@@ -58,9 +58,9 @@ const simPerProc = 15000
 func newBenchCmd(g *globals) *cobra.Command {
 	bench := &cobra.Command{Use: "bench", Short: "Measure how fast this machine does a job"}
 	var (
-		devices, concurrency, procs int
-		listen, cpuProfile          string
-		ramp                        time.Duration
+		devices, concurrency, procs    int
+		listen, cpuProfile, memProfile string
+		ramp                           time.Duration
 	)
 	curtail := &cobra.Command{
 		Use:   "curtail --devices N",
@@ -131,6 +131,11 @@ connection, and a kept LuxOS session is an id, not a connection.`,
 			if cpuProfile != "" {
 				pprof.StopCPUProfile()
 			}
+			if memProfile != "" {
+				if err := writeHeapProfile(memProfile); err != nil {
+					return err
+				}
+			}
 			after, err := fleet.PowerW()
 			if err != nil {
 				return err
@@ -170,6 +175,7 @@ connection, and a kept LuxOS session is an id, not a connection.`,
 	curtail.Flags().StringVar(&listen, "listen", "127.2.0.1-127.5.255.254", "loopback range for the simulated miners")
 	curtail.Flags().DurationVar(&ramp, "sleep-ramp", time.Second, "how long a simulated miner takes to fall asleep")
 	curtail.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the timed part (this process: the agent, and the simulator when in process)")
+	curtail.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (allocations since the start, and what is live) after the timed part")
 	addJSONFlag(curtail, g)
 	bench.AddCommand(curtail)
 	return bench
@@ -321,6 +327,20 @@ func (f *simChildren) Close() error {
 		}
 	}
 	return first
+}
+
+// writeHeapProfile writes the heap profile, after a collection so that it is current.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // processCPU is this process's CPU time so far, user and system.
