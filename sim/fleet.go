@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
+	"sync"
 
 	"github.com/joule-site/joule"
 )
@@ -26,7 +28,13 @@ type FleetConfig struct {
 	// RandomPorts lets every device pick a free port instead of MinerPort or GPUPort, for
 	// tests that run beside others on the same addresses.
 	RandomPorts bool
-	Miner       MinerConfig // template for every miner; its Addr is ignored
+	// OneSocket answers for every miner on one listening socket instead of a socket
+	// each, for fleets beyond the open-file limit: the socket takes the miners' port
+	// (MinerPort, or a free one with RandomPorts) on every loopback address, bound to
+	// the loopback device, and answers as the miner at the address a client connected
+	// to. Each miner needs an address of its own. Linux only.
+	OneSocket bool
+	Miner     MinerConfig // template for every miner; its Addr is ignored
 	GPU         GPUConfig   // template for every GPU server; its Addr is ignored
 }
 
@@ -34,6 +42,12 @@ type FleetConfig struct {
 type Fleet struct {
 	miners []*Miner
 	gpus   []*GPUServer
+
+	// With FleetConfig.OneSocket: the socket, the miners by address, and the
+	// goroutines that accept on it.
+	ln        net.Listener
+	byAddr    map[netip.Addr]*Miner
+	acceptors sync.WaitGroup
 }
 
 // StartFleet starts the miners and GPU servers of cfg. On error, the devices already
@@ -62,7 +76,15 @@ func StartFleet(cfg FleetConfig) (*Fleet, error) {
 		}
 		return net.JoinHostPort(r.At(i/max(perAddr, 1)).String(), strconv.Itoa(port))
 	}
+	if cfg.OneSocket {
+		if err := f.startOneSocket(cfg, r, perAddr); err != nil {
+			return nil, err
+		}
+	}
 	for i := range cfg.Miners {
+		if cfg.OneSocket {
+			break
+		}
 		mc := cfg.Miner
 		mc.Addr = addr(i, MinerPort)
 		m, err := StartMiner(mc)
@@ -83,6 +105,56 @@ func StartFleet(cfg FleetConfig) (*Fleet, error) {
 		f.gpus = append(f.gpus, g)
 	}
 	return f, nil
+}
+
+// startOneSocket makes the fleet's miners and answers for all of them on one socket.
+func (f *Fleet) startOneSocket(cfg FleetConfig, r AddrRange, perAddr int) error {
+	if perAddr > 1 {
+		return fmt.Errorf("sim: %d devices on one socket need as many addresses; %s has %d", cfg.Miners+cfg.GPUServers, r, r.Len())
+	}
+	port := MinerPort
+	if cfg.RandomPorts {
+		port = 0
+	}
+	ln, err := listenLoopback(port)
+	if err != nil {
+		return fmt.Errorf("sim: fleet socket: %w", err)
+	}
+	port = ln.Addr().(*net.TCPAddr).Port
+	f.ln, f.byAddr = ln, make(map[netip.Addr]*Miner, cfg.Miners)
+	for i := range cfg.Miners {
+		ip := r.At(i)
+		m, err := newMiner(cfg.Miner, net.JoinHostPort(ip.String(), strconv.Itoa(port)))
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		f.miners = append(f.miners, m)
+		f.byAddr[ip] = m
+	}
+	// A few goroutines accept, so that accepting keeps pace with a fleet being
+	// commanded; each connection is answered on its own, one at a time per miner.
+	for range 4 {
+		f.acceptors.Go(f.accept)
+	}
+	return nil
+}
+
+// accept hands each connection on the fleet's socket to the miner at the address it
+// was made to; one to an address without a miner is closed.
+func (f *Fleet) accept() {
+	for {
+		conn, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		m := f.byAddr[conn.LocalAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()]
+		if m == nil || m.ctx.Err() != nil {
+			conn.Close()
+			continue
+		}
+		m.wg.Go(func() { m.serveOne(conn) })
+	}
 }
 
 // Miners returns the fleet's miners, in address order.
@@ -137,6 +209,10 @@ func (f *Fleet) PowerW() joule.Watts {
 // Close stops every device and returns the first error.
 func (f *Fleet) Close() error {
 	var first error
+	if f.ln != nil {
+		first = f.ln.Close()
+		f.acceptors.Wait()
+	}
 	for _, m := range f.miners {
 		if err := m.Close(); err != nil && first == nil {
 			first = err

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -68,14 +69,23 @@ func TestFleetPorts(t *testing.T) {
 	}
 }
 
-// TestFleet2000 starts 2000 miners on their own loopback addresses, curtails a tenth
-// of them through the client, and checks the fleet's true power.
+// TestFleet2000 starts 2000 miners on their own loopback addresses, each on a socket
+// of its own and all on one socket, curtails a tenth of them through the client, and
+// checks the fleet's true power.
 func TestFleet2000(t *testing.T) {
 	if testing.Short() {
 		t.Skip("2000 listeners")
 	}
+	t.Run("socket each", func(t *testing.T) { testFleet2000(t, false) })
+	t.Run("one socket", func(t *testing.T) { testFleet2000(t, true) })
+}
+
+func testFleet2000(t *testing.T, oneSocket bool) {
 	clock := NewFakeClock(t0)
-	f, err := StartFleet(FleetConfig{Miners: 2000, Range: "127.1.0.2-127.1.9.254", Miner: MinerConfig{Clock: clock}})
+	// On one socket the port is a free one: the wildcard address would clash with
+	// other tests' miners on 4028.
+	f, err := StartFleet(FleetConfig{Miners: 2000, Range: "127.1.0.2-127.1.9.254", Miner: MinerConfig{Clock: clock},
+		OneSocket: oneSocket, RandomPorts: oneSocket})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +99,9 @@ func TestFleet2000(t *testing.T) {
 	for _, a := range addrs {
 		seen[a] = true
 	}
-	if len(addrs) != 2000 || len(seen) != 2000 || addrs[0] != "127.1.0.2:4028" || addrs[1999] != "127.1.7.209:4028" {
+	host := func(a string) string { h, _, _ := net.SplitHostPort(a); return h }
+	if len(addrs) != 2000 || len(seen) != 2000 || host(addrs[0]) != "127.1.0.2" || host(addrs[1999]) != "127.1.7.209" ||
+		(!oneSocket && addrs[0] != "127.1.0.2:4028") {
 		t.Fatalf("%d addresses (%d distinct), %s … %s", len(addrs), len(seen), addrs[0], addrs[len(addrs)-1])
 	}
 	if p := f.PowerW(); p != 2000*3500 {
@@ -129,6 +141,38 @@ func TestFleet2000(t *testing.T) {
 		if tel.State != want {
 			t.Errorf("%s: %s, want %s", a, tel.State, want)
 		}
+	}
+}
+
+// TestOneSocketFaults: on one socket a miner that never answers holds only its own
+// connections, and an address without a miner closes the connection unanswered.
+func TestOneSocketFaults(t *testing.T) {
+	f, err := StartFleet(FleetConfig{Miners: 3, Range: "127.1.10.1-127.1.10.3", OneSocket: true, RandomPorts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Miners()[0].SetFault(FaultNoAnswer)
+	addrs := f.Addresses()
+	hung := make(chan error, 1)
+	go func() {
+		_, err := cgminer.Dial(addrs[0], cgminer.WithTimeout(time.Second)).Status(context.Background())
+		hung <- err
+	}()
+	for _, a := range addrs[1:] {
+		if tel, err := cgminer.Dial(a, cgminer.WithTimeout(5*time.Second)).Status(context.Background()); err != nil || tel.State != joule.StateRunning {
+			t.Errorf("%s beside a hung miner: %+v, %v", a, tel, err)
+		}
+	}
+	if err := <-hung; err == nil {
+		t.Error("a miner that never answers gave a reading")
+	}
+	_, port, _ := net.SplitHostPort(addrs[0])
+	if _, err := cgminer.Dial(net.JoinHostPort("127.1.10.9", port), cgminer.WithTimeout(5*time.Second)).Status(context.Background()); err == nil {
+		t.Error("an address without a miner answered")
+	}
+	if _, err := net.DialTimeout("tcp", "127.1.10.1:"+port, time.Second); err != nil {
+		t.Errorf("the socket does not take the loopback address: %v", err)
 	}
 }
 

@@ -107,7 +107,9 @@ func (c *MinerConfig) setDefaults() {
 // FaultLieTelemetry.
 type Miner struct {
 	cfg     MinerConfig
-	ln      net.Listener
+	addr    string
+	ln      net.Listener // nil on a fleet's one socket
+	serving sync.Mutex   // held while a connection is answered: one at a time
 	started time.Time
 	ctx     context.Context // cancelled by Close
 	stop    context.CancelFunc
@@ -146,6 +148,26 @@ func (t transition) level(now time.Time, sleepRamp, wakeRamp time.Duration) floa
 // StartMiner starts a simulated miner.
 func StartMiner(cfg MinerConfig) (*Miner, error) {
 	cfg.setDefaults()
+	// A request per connection, as the API's clients make: keepalive would only cost
+	// system calls on every accept.
+	ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("sim: miner: %w", err)
+	}
+	m, err := newMiner(cfg, ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	m.ln = ln
+	m.wg.Go(m.accept)
+	return m, nil
+}
+
+// newMiner makes a miner that answers at addr, without a listener of its own: StartMiner
+// gives it one, a fleet on one socket hands it its connections.
+func newMiner(cfg MinerConfig, addr string) (*Miner, error) {
+	cfg.setDefaults()
 	profile := -1
 	for i, p := range cfg.Profiles {
 		if p.Name == cfg.Profile || (cfg.Profile == "" && p.PowerFraction == 1) {
@@ -155,30 +177,25 @@ func StartMiner(cfg MinerConfig) (*Miner, error) {
 	if profile < 0 {
 		return nil, fmt.Errorf("sim: miner profile %q is not among its profiles", cfg.Profile)
 	}
-	// A request per connection, as the API's clients make: keepalive would only cost
-	// system calls on every accept.
-	ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("sim: miner: %w", err)
-	}
 	now := cfg.Clock.Now()
 	t := transition{awake: !cfg.Asleep, since: now.Add(-cfg.WakeRamp), profile: profile}
 	if !cfg.Asleep {
 		t.from = 1
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	m := &Miner{cfg: cfg, ln: ln, started: now, ctx: ctx, stop: stop, fault: cfg.Fault, truth: t, told: t}
-	m.wg.Go(m.accept)
-	return m, nil
+	return &Miner{cfg: cfg, addr: addr, started: now, ctx: ctx, stop: stop, fault: cfg.Fault, truth: t, told: t}, nil
 }
 
-// Addr returns the address the miner listens on, host:port.
-func (m *Miner) Addr() string { return m.ln.Addr().String() }
+// Addr returns the address the miner answers at, host:port.
+func (m *Miner) Addr() string { return m.addr }
 
 // Close stops the miner and waits for its connections to end.
 func (m *Miner) Close() error {
 	m.stop()
-	err := m.ln.Close()
+	var err error
+	if m.ln != nil {
+		err = m.ln.Close()
+	}
 	m.wg.Wait()
 	return err
 }

@@ -37,8 +37,15 @@ func (m *Miner) accept() {
 		if err != nil {
 			return
 		}
-		m.serve(conn)
+		m.serveOne(conn)
 	}
+}
+
+// serveOne answers a connection once no other is being answered.
+func (m *Miner) serveOne(conn net.Conn) {
+	m.serving.Lock()
+	defer m.serving.Unlock()
+	m.serve(conn)
 }
 
 // serve answers one request on one connection, as its fault dictates.

@@ -43,6 +43,8 @@ type curtailBench struct {
 	SleepRampMS  int64   `json:"sleep_ramp_ms"` // how long a simulated miner takes to fall asleep
 	// SimProcs is how many child processes ran the simulator (0: this process did).
 	SimProcs int `json:"sim_procs"`
+	// OneSocket: the simulator answered for every miner on one socket, not a socket each.
+	OneSocket bool `json:"one_socket"`
 	// AgentCPUS and SimCPUS are the CPU seconds (user and system) the agent's process and
 	// the simulator's children used during the timed part; with the simulator in
 	// process, AgentCPUS counts both and SimCPUS is 0.
@@ -60,6 +62,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 	var (
 		devices, concurrency, procs    int
 		listen, cpuProfile, memProfile string
+		oneSocket                      bool
 		ramp                           time.Duration
 	)
 	curtail := &cobra.Command{
@@ -71,29 +74,32 @@ executor (LuxOS logon and curtail over the cgminer API) and polls telemetry unti
 miner shows itself asleep; it reports devices per second and latencies of that part,
 and the CPU time the agent and the simulator took.
 
-Up to 15,000 miners the simulator runs in this process; beyond, in child processes
-('joule sim --control', re-executed from this binary), 15,000 miners each on its own
-share of --listen, since each simulated miner is a listening socket. The agent side
-needs no more than --concurrency sockets at once: the cgminer API takes one request per
-connection, and a kept LuxOS session is an id, not a connection.`,
-		Example: "  joule bench curtail --devices 10000 --json\n  joule bench curtail --devices 100000 --concurrency 64 --json",
+The simulator runs in a child process ('joule sim --control', re-executed from this
+binary), so that the CPU time of each side is its own, and answers for every miner on
+one socket bound to the loopback device, at a free port of each miner's address of
+--listen (Linux). With --one-socket=false each miner listens on a socket of its own,
+as separate machines would; the open-file limit then allows 15,000 miners a process,
+and more children start as needed. --sim-procs 0 runs the simulator in this process.
+The agent side needs no more than --concurrency sockets at once: the cgminer API takes
+one request per connection, and a kept LuxOS session is an id, not a connection.`,
+		Example: "  joule bench curtail --devices 10000 --json\n  joule bench curtail --devices 100000 --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			raiseFileLimit()
 			if procs < 0 {
-				procs = 0
-				if devices > simPerProc {
-					procs = (devices + simPerProc - 1) / simPerProc
-				}
+				return joule.Errorf(joule.EINVALID, "bench: --sim-procs %d: give 0 (this process) or more", procs)
+			}
+			if !oneSocket && procs > 0 {
+				procs = max(procs, (devices+simPerProc-1)/simPerProc)
 			}
 			var fleet benchFleet
 			var err error
 			if procs == 0 {
 				var f *sim.Fleet
-				f, err = sim.StartFleet(sim.FleetConfig{Miners: devices, Range: listen, Miner: sim.MinerConfig{SleepRamp: ramp}})
+				f, err = sim.StartFleet(sim.FleetConfig{Miners: devices, Range: listen, Miner: sim.MinerConfig{SleepRamp: ramp}, OneSocket: oneSocket, RandomPorts: oneSocket})
 				fleet = inProcess{f}
 			} else {
-				fleet, err = startSimChildren(cmd.Context(), devices, procs, listen, ramp)
+				fleet, err = startSimChildren(cmd.Context(), devices, procs, listen, ramp, oneSocket)
 			}
 			if err != nil {
 				return joule.Errorf(joule.EINVALID, "bench: start %d simulated miners: %v", devices, err)
@@ -141,7 +147,7 @@ connection, and a kept LuxOS session is an id, not a connection.`,
 				return err
 			}
 			b := curtailBench{Devices: devices, Seconds: elapsed.Seconds(), PowerBeforeW: int64(before), PowerAfterW: int64(after),
-				Concurrency: concurrency, SleepRampMS: ramp.Milliseconds(), SimProcs: procs,
+				Concurrency: concurrency, SleepRampMS: ramp.Milliseconds(), SimProcs: procs, OneSocket: oneSocket,
 				AgentCPUS: (cpu1 - cpu0).Seconds(), SimCPUS: (simCPU1 - simCPU0).Seconds(), CPUs: runtime.NumCPU()}
 			var acks, verifies []float64
 			for _, r := range results {
@@ -170,11 +176,12 @@ connection, and a kept LuxOS session is an id, not a connection.`,
 		},
 	}
 	curtail.Flags().IntVar(&devices, "devices", 1000, "simulated miners to shed")
-	curtail.Flags().IntVar(&concurrency, "concurrency", 512, "commands in flight at once")
-	curtail.Flags().IntVar(&procs, "sim-procs", -1, "simulator child processes (0: in this process; default: one per 15,000 miners above 15,000)")
+	curtail.Flags().IntVar(&concurrency, "concurrency", agent.DefaultExecutor(nil).Concurrency, "commands in flight at once (default: the agent's)")
+	curtail.Flags().IntVar(&procs, "sim-procs", 1, "simulator child processes (0: in this process); with --one-socket=false at least one per 15,000 miners")
 	curtail.Flags().StringVar(&listen, "listen", "127.2.0.1-127.5.255.254", "loopback range for the simulated miners")
 	curtail.Flags().DurationVar(&ramp, "sleep-ramp", time.Second, "how long a simulated miner takes to fall asleep")
 	curtail.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the timed part (this process: the agent, and the simulator when in process)")
+	curtail.Flags().BoolVar(&oneSocket, "one-socket", true, "the simulator answers for every miner on one socket (Linux); false: a socket per miner")
 	curtail.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (allocations since the start, and what is live) after the timed part")
 	addJSONFlag(curtail, g)
 	bench.AddCommand(curtail)
@@ -208,7 +215,7 @@ type simChild struct {
 
 // startSimChildren starts procs children with devices miners between them, each on its
 // own share of the range, and waits until every one reports its miners listening.
-func startSimChildren(ctx context.Context, devices, procs int, listen string, ramp time.Duration) (*simChildren, error) {
+func startSimChildren(ctx context.Context, devices, procs int, listen string, ramp time.Duration, oneSocket bool) (*simChildren, error) {
 	r, err := sim.ParseRange(listen)
 	if err != nil {
 		return nil, err
@@ -231,7 +238,7 @@ func startSimChildren(ctx context.Context, devices, procs int, listen string, ra
 	for i := 0; i*per < devices; i++ {
 		n := min(per, devices-i*per)
 		c := exec.CommandContext(ctx, exe, "sim", "--control", "--miners", strconv.Itoa(n),
-			"--listen", r.Sub(i*per, n).String(), "--sleep-ramp", ramp.String())
+			"--listen", r.Sub(i*per, n).String(), "--sleep-ramp", ramp.String(), "--one-socket="+strconv.FormatBool(oneSocket))
 		c.Stderr = os.Stderr
 		in, err := c.StdinPipe()
 		if err != nil {

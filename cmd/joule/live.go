@@ -106,9 +106,11 @@ func newSimCmd() *cobra.Command {
 		Long: `sim starts simulated miners (the cgminer API on port 4028, LuxOS-style curtail and
 profiles, power that follows state: sleep in about 1 s, wake in 30 s) and GPU servers
 (a JSON API on port 8080), one per address of the range, miners first, for tests,
-benchmarks and demos.
+benchmarks and demos. With --one-socket one socket answers for every miner, at a free
+port on each miner's address (Linux): a fleet beyond the open-file limit of a socket
+per miner.
 
-With --control it is a child of another process (joule bench curtail runs several):
+With --control it is a child of another process (joule bench curtail runs it):
 when every device listens it prints one JSON line on standard output, {"ready":true,
 "miners":N,"gpu_servers":M,"power_w":W,"addresses":[…]}, then answers each line
 "power" on standard input with {"power_w":W}, the fleet's true power, and exits when
@@ -117,7 +119,7 @@ standard input closes.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			raiseFileLimit()
-			cfg.Range = listen
+			cfg.Range, cfg.RandomPorts = listen, cfg.OneSocket
 			fleet, err := sim.StartFleet(cfg)
 			if err != nil {
 				return joule.Errorf(joule.EINVALID, "sim: %v", err)
@@ -140,6 +142,7 @@ standard input closes.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.2-127.0.9.254", "loopback address range, one device per address")
 	cmd.Flags().DurationVar(&cfg.Miner.SleepRamp, "sleep-ramp", time.Second, "how long a simulated miner takes to fall asleep")
 	cmd.Flags().DurationVar(&cfg.Miner.WakeRamp, "wake-ramp", 30*time.Second, "how long a simulated miner takes to wake")
+	cmd.Flags().BoolVar(&cfg.OneSocket, "one-socket", false, "answer for every miner on one socket (a free port on every loopback address, Linux) instead of a socket each")
 	cmd.Flags().BoolVar(&control, "control", false, "run as a child: report readiness and power as JSON lines (see above)")
 	return cmd
 }

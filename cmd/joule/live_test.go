@@ -10,25 +10,41 @@ import (
 
 // The curtail benchmark runs the simulator in child processes ('joule sim --control')
 // and sheds every miner across them: the children report ready and their true power,
-// and all of it is gone after.
+// and all of it is gone after. By default one child answers for every miner on one
+// socket; with a socket per miner, several children share the fleet.
 func TestBenchCurtailInChildren(t *testing.T) {
-	dir := t.TempDir()
-	r := run(t, dir, "bench", "curtail", "--devices", "300", "--sim-procs", "3", "--concurrency", "16",
-		"--sleep-ramp", "20ms", "--listen", "127.31.0.1-127.31.3.254", "--json")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
-	}
-	var b struct {
-		Devices, Verified, Failed int
-		PowerBeforeW              int64 `json:"power_before_w"`
-		PowerAfterW               int64 `json:"power_after_w"`
-		SimProcsJSON              int   `json:"sim_procs"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &b); err != nil {
-		t.Fatalf("%v: %s", err, r.stdout)
-	}
-	if b.Devices != 300 || b.Verified != 300 || b.Failed != 0 || b.SimProcsJSON != 3 || b.PowerBeforeW != 300*3500 || b.PowerAfterW != 300*20 {
-		t.Errorf("bench %+v", b)
+	for _, tc := range []struct {
+		flags     []string
+		procs     int
+		oneSocket bool
+	}{
+		{nil, 1, true},
+		{[]string{"--one-socket=false", "--sim-procs", "3"}, 3, false},
+	} {
+		t.Run(strings.Join(tc.flags, " "), func(t *testing.T) {
+			args := append([]string{"bench", "curtail", "--devices", "300", "--concurrency", "16",
+				"--sleep-ramp", "20ms", "--listen", "127.31.0.1-127.31.3.254", "--json"}, tc.flags...)
+			r := run(t, t.TempDir(), args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			var b struct {
+				Devices, Verified, Failed int
+				PowerBeforeW              int64   `json:"power_before_w"`
+				PowerAfterW               int64   `json:"power_after_w"`
+				SimProcs                  int     `json:"sim_procs"`
+				OneSocket                 bool    `json:"one_socket"`
+				AgentCPUS                 float64 `json:"agent_cpu_s"`
+				SimCPUS                   float64 `json:"sim_cpu_s"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &b); err != nil {
+				t.Fatalf("%v: %s", err, r.stdout)
+			}
+			if b.Devices != 300 || b.Verified != 300 || b.Failed != 0 || b.SimProcs != tc.procs || b.OneSocket != tc.oneSocket ||
+				b.PowerBeforeW != 300*3500 || b.PowerAfterW != 300*20 || b.AgentCPUS <= 0 {
+				t.Errorf("bench %+v", b)
+			}
+		})
 	}
 }
 
