@@ -35,7 +35,7 @@ type FleetConfig struct {
 	// to. Each miner needs an address of its own. Linux only.
 	OneSocket bool
 	Miner     MinerConfig // template for every miner; its Addr is ignored
-	GPU         GPUConfig   // template for every GPU server; its Addr is ignored
+	GPU       GPUConfig   // template for every GPU server; its Addr is ignored
 }
 
 // Fleet is a set of running simulated devices.
