@@ -19,7 +19,7 @@ var logic = map[string]bool{
 // Adapters speak a technology; only cmd/joule wires them together.
 var adapters = map[string]bool{
 	"sqlite": true, "http": true, "storetest": true, "render": true,
-	"cgminer": true, "gpunode": true, "sim": true, "bitcoind": true, "feeds": true, "nvml": true,
+	"cgminer": true, "gpunode": true, "sim": true, "bitcoind": true, "feeds": true, "nvml": true, "meter": true,
 	"e2e": true,
 }
 

@@ -63,6 +63,33 @@ type DeviceReport struct {
 	At       time.Time      `json:"at"`
 	Fleets   []FleetCensus  `json:"fleets"`
 	Problems []DeviceStatus `json:"problems"` // at most MaxReportedProblems
+	// Meter is the site meter's reading when the agent reads one: power measured at the
+	// feed, beside what the devices say of themselves.
+	Meter *MeterReading `json:"meter,omitempty"`
+}
+
+// MeterReading is a site meter's reading, with the last check of the meter against
+// the devices' own readings.
+type MeterReading struct {
+	At     time.Time `json:"at"`
+	PowerW Watts     `json:"power_w"`
+	Err    string    `json:"error,omitempty"` // the meter did not answer; PowerW is 0
+	// Check is the newest step with commands that the meter was read around; nil
+	// before one.
+	Check *MeterCheck `json:"check,omitempty"`
+}
+
+// MeterCheck compares a site meter's change over a step's commands with the change the
+// commanded devices reported of their own power. A mismatch means the meter moved
+// much less than the devices say: some device's telemetry does not tell the truth.
+type MeterCheck struct {
+	At             time.Time `json:"at"`
+	Seq            int64     `json:"seq"` // the plan the step followed
+	MeterDeltaW    Watts     `json:"meter_delta_w"`
+	ReportedDeltaW Watts     `json:"reported_delta_w"`
+	Devices        int       `json:"devices"` // verified devices whose power was read before and after
+	Mismatch       bool      `json:"mismatch"`
+	Detail         string    `json:"detail"`
 }
 
 // MaxReportedProblems bounds the devices a report lists by name.

@@ -69,9 +69,14 @@ type Agent struct {
 	// for its census, a rolling slice each step: 12 by default, once a minute at a 5 s
 	// poll. Devices that failed are read every step.
 	RefreshSteps int
+	// Meter reads the site's power at its feed; nil when the site has none. The agent
+	// reads it around every step with commands, to check that power moved as much as
+	// the devices say (see joule.MeterCheck), and sends its reading with the census.
+	Meter Meter
 
 	mu       sync.Mutex
-	devices  []*Device // miners, then GPU servers; each by fleet, then address
+	meter    *joule.MeterReading // the newest reading, with the newest check
+	devices  []*Device           // miners, then GPU servers; each by fleet, then address
 	declared map[joule.HardwareKind][]joule.FleetTarget
 	last     *joule.SitePlan
 	followed *joule.SitePlan
@@ -256,6 +261,7 @@ func (a *Agent) Step(ctx context.Context) {
 	for _, c := range append(slices.Clip(miners), gpus...) {
 		events = append(events, &joule.Audit{Site: a.Site, At: now, Kind: joule.AuditCommand, Seq: plan.Seq, Device: c.Address, Detail: string(c.Action)})
 	}
+	powerBefore, meterBefore, metered := a.beforeCommands(ctx, miners, gpus)
 	results := a.execute(ctx, miners, gpus, func(r Result) {
 		evMu.Lock()
 		defer evMu.Unlock()
@@ -273,6 +279,11 @@ func (a *Agent) Step(ctx context.Context) {
 		events = append(events, &joule.Audit{Site: a.Site, At: at, Kind: joule.AuditVerify, Seq: plan.Seq, Device: r.Address, Detail: detail})
 	})
 	a.apply(results)
+	if metered {
+		if c := a.checkMeter(ctx, plan.Seq, powerBefore, results, meterBefore); c != nil {
+			events = append(events, &joule.Audit{Site: a.Site, At: c.At, Kind: joule.AuditReport, Seq: plan.Seq, Detail: c.Detail})
+		}
+	}
 	running, unhealthy := a.census()
 	events = append(events, &joule.Audit{Site: a.Site, At: a.Now(), Kind: joule.AuditReport, Seq: plan.Seq,
 		Detail: fmt.Sprintf("%d devices awake, %d not answering or not obeying (counted awake unless seen asleep)", running, unhealthy)})
@@ -456,5 +467,11 @@ func (a *Agent) now() time.Time {
 func (a *Agent) logf(format string, args ...any) {
 	if a.Log != nil {
 		a.Log.Info(fmt.Sprintf(format, args...), "site", a.Site)
+	}
+}
+
+func (a *Agent) warnf(format string, args ...any) {
+	if a.Log != nil {
+		a.Log.Warn(fmt.Sprintf(format, args...), "site", a.Site)
 	}
 }

@@ -10,11 +10,16 @@ import (
 // commands show them: per fleet of the newest plan (or, before one, of discovery), the
 // machines declared and found, counts by state — a device that does not answer or did
 // not obey counts as unknown — the power they last reported, and up to
-// joule.MaxReportedProblems devices that are not healthy.
+// joule.MaxReportedProblems devices that are not healthy; and the site meter's newest
+// reading, when the agent reads one.
 func (a *Agent) Census() *joule.DeviceReport {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	r := &joule.DeviceReport{Site: a.Site, At: a.now(), Fleets: []joule.FleetCensus{}, Problems: []joule.DeviceStatus{}}
+	if a.meter != nil {
+		m := *a.meter
+		r.Meter = &m
+	}
 	var fleets []joule.FleetTarget
 	if a.last != nil {
 		fleets = a.last.Fleets
@@ -70,6 +75,10 @@ func (a *Agent) report(ctx context.Context) {
 	rep, ok := a.Server.(DeviceReporter)
 	if !ok || ctx.Err() != nil {
 		return
+	}
+	if a.Meter != nil {
+		w, err := a.readMeter(ctx)
+		a.noteMeter(w, err)
 	}
 	if err := rep.ReportDevices(ctx, a.Site, a.Census()); err != nil {
 		a.logf("device census: %v", err)

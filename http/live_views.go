@@ -49,8 +49,13 @@ type SiteOverview struct {
 	EnergyUSDPerMWh float64         `json:"energy_usd_per_mwh"`
 	EnergyFresh     bool            `json:"energy_fresh"`
 	Plan            *joule.SitePlan `json:"plan"`
-	MeasuredW       *joule.Watts    `json:"measured_w"`
+	MeasuredW       *joule.Watts    `json:"measured_w"` // what the devices last reported, summed
 	MeasuredAt      *time.Time      `json:"measured_at"`
+	// MeteredW is the site meter's newest reading, when the agent reads one and it
+	// answered; MeterMismatch says its last check found the devices' telemetry wrong.
+	MeteredW      *joule.Watts `json:"metered_w"`
+	MeteredAt     *time.Time   `json:"metered_at"`
+	MeterMismatch bool         `json:"meter_mismatch"`
 }
 
 func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
@@ -87,6 +92,11 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 			}
 			at := rep.At
 			so.MeasuredW, so.MeasuredAt = &sum, &at
+			if m := rep.Meter; m != nil && m.Err == "" {
+				w, at := m.PowerW, m.At
+				so.MeteredW, so.MeteredAt = &w, &at
+				so.MeterMismatch = m.Check != nil && m.Check.Mismatch
+			}
 		}
 		o.Sites = append(o.Sites, so)
 	}

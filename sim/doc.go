@@ -3,7 +3,9 @@
 // logon, curtail and power profiles) and GPU servers that speak a small HTTP JSON API.
 // Each device listens on its own loopback address (Linux routes all of 127.0.0.0/8 to
 // the loopback interface, so 127.0.0.5:4028 works without setup), and a Fleet starts
-// thousands of them across an address range.
+// thousands of them across an address range; a fleet beyond the open-file limit
+// answers for all its miners on one socket bound to the loopback device. A Meter
+// serves a fleet's true power over Modbus TCP, as a site's meter at the feed does.
 //
 // Power follows state as on real machines: a miner draws its profile's power while it
 // hashes and its idle power asleep, takes about a second to go to sleep and tens of

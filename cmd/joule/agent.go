@@ -16,6 +16,7 @@ import (
 	"github.com/joule-site/joule/cgminer"
 	"github.com/joule-site/joule/gpunode"
 	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/meter"
 	"github.com/joule-site/joule/sim"
 )
 
@@ -26,6 +27,7 @@ func newAgentCmd(g *globals) *cobra.Command {
 		poll        time.Duration
 		concurrency int
 		password    string
+		meterURL    string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent --site NAME --server URL --scan RANGE [--scan-gpu RANGE]",
@@ -37,7 +39,12 @@ and then, every --poll, fetches the site's plan, puts miners to sleep or wakes t
 sets their power, switches GPU servers between serving, idle and off, verifies each
 change by telemetry, and reports every command, acknowledgement and verification to the
 server's audit log, and a census of the devices by fleet and state. If the server goes
-away it keeps its last plan, and wakes nothing once that plan has expired.`,
+away it keeps its last plan, and wakes nothing once that plan has expired.
+
+With --meter it reads the site's power meter over Modbus TCP (see 'joule meter status')
+around every step with commands and checks that power moved as much as the devices
+report: a miner that says it sleeps but still draws shows as a mismatch in the audit
+log and the census.`,
 		Example: "  joule agent --site west-texas --server http://127.0.0.1:8080 --scan 127.0.0.2-127.0.9.254 --scan-gpu 127.0.7.210-127.0.7.225",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -68,11 +75,25 @@ away it keeps its last plan, and wakes nothing once that plan has expired.`,
 			if password != "" {
 				opts = append(opts, cgminer.WithPassword(password))
 			}
+			var mt *meter.Meter
+			if meterURL != "" {
+				cfg, err := meter.ParseURL(meterURL)
+				if err != nil {
+					return joule.Errorf(joule.EINVALID, "agent: --meter: %v", err)
+				}
+				if mt, err = meter.Open(cfg); err != nil {
+					return joule.Errorf(joule.EINVALID, "agent: --meter: %v", err)
+				}
+				defer mt.Close()
+			}
 			ex := agent.DefaultExecutor(&cgminer.Driver{Options: opts})
 			ex.Concurrency = concurrency
 			log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 			a := &agent.Agent{Site: site, Server: client, Executor: ex, Log: log, Now: time.Now,
 				GPU: agent.DefaultGPUExecutor(gpunode.NewDriver())}
+			if mt != nil {
+				a.Meter = mt
+			}
 			devs := a.Discover(cmd.Context(), addrs, fleets)
 			gpus := a.DiscoverGPU(cmd.Context(), gpuAddrs, fleets)
 			fmt.Fprintf(cmd.OutOrStdout(), "agent for %s: %d miners of %d addresses and %d GPU servers of %d answered; following %s every %s\n",
@@ -87,6 +108,7 @@ away it keeps its last plan, and wakes nothing once that plan has expired.`,
 	cmd.Flags().DurationVar(&poll, "poll", 5*time.Second, "how often to fetch the plan and bring the miners to it")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 256, "commands in flight at once")
 	cmd.Flags().StringVar(&password, "miner-password", os.Getenv("JOULE_MINER_PASSWORD"), "admin password for firmware that needs one (Whatsminer; env JOULE_MINER_PASSWORD)")
+	cmd.Flags().StringVar(&meterURL, "meter", "", "the site's power meter, modbus://HOST[:PORT]?register=N&type=float32&scale=1 (see joule meter status)")
 	_ = cmd.MarkFlagRequired("site")
 	_ = cmd.MarkFlagRequired("scan")
 	return cmd

@@ -20,6 +20,7 @@ import (
 	"github.com/joule-site/joule/history"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/leasing"
+	"github.com/joule-site/joule/meter"
 	"github.com/joule-site/joule/sim"
 )
 
@@ -195,16 +196,35 @@ func (d *demo) start(ctx context.Context, wg *sync.WaitGroup, url string, ex *le
 		return fmt.Errorf("demo fleet: %w", err)
 	}
 	d.fleet = fleet
+	// The site meter at the feed reads what the simulated machines truly draw, for the
+	// agent's check that power moved as the devices report.
+	sm, err := sim.StartMeter("127.0.0.1:0", fleet.PowerW)
+	if err != nil {
+		fleet.Close()
+		return fmt.Errorf("demo meter: %w", err)
+	}
+	cfg, err := meter.ParseURL(sm.URL())
+	var mt *meter.Meter
+	if err == nil {
+		mt, err = meter.Open(cfg)
+	}
+	if err != nil {
+		sm.Close()
+		fleet.Close()
+		return fmt.Errorf("demo meter: %w", err)
+	}
 	client := jhttp.NewClient(url)
 	miners := agent.DefaultExecutor(&cgminer.Driver{Options: []cgminer.Option{cgminer.WithTimeout(3 * time.Second), cgminer.WithKeepSession()}})
 	miners.Concurrency = 64
 	// Simulated GPU servers switch in seconds, not the minutes a real host boots in.
 	gpus := agent.DefaultGPUExecutor(gpunode.NewDriver())
 	gpus.VerifyTimeout, gpus.SleepVerifyTimeout, gpus.PollInterval = 10*time.Second, 5*time.Second, 200*time.Millisecond
-	ag := &agent.Agent{Site: demoSite, Server: client, Executor: miners, GPU: gpus, Log: d.log, Now: d.clock.Now}
+	ag := &agent.Agent{Site: demoSite, Server: client, Executor: miners, GPU: gpus, Log: d.log, Now: d.clock.Now, Meter: mt}
 	pod2 := d.flags.gpuServers / 2
 	wg.Go(func() {
 		defer fleet.Close()
+		defer sm.Close()
+		defer mt.Close()
 		found := ag.Discover(ctx, fleet.MinerAddresses(), []joule.FleetTarget{{Fleet: "hall-a-s21", Kind: joule.KindASIC, Machines: d.flags.miners}})
 		servers := ag.DiscoverGPU(ctx, fleet.GPUAddresses(), []joule.FleetTarget{
 			{Fleet: "h100-pod-1", Kind: joule.KindGPUServer, Machines: d.flags.gpuServers - pod2},

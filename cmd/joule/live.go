@@ -98,7 +98,7 @@ func newGPUCmd(g *globals) *cobra.Command {
 
 func newSimCmd() *cobra.Command {
 	var cfg sim.FleetConfig
-	var listen string
+	var listen, meterAddr string
 	var control bool
 	cmd := &cobra.Command{
 		Use:   "sim --miners N --gpu-servers M --listen RANGE",
@@ -108,15 +108,18 @@ profiles, power that follows state: sleep in about 1 s, wake in 30 s) and GPU se
 (a JSON API on port 8080), one per address of the range, miners first, for tests,
 benchmarks and demos. With --one-socket one socket answers for every miner, at a free
 port on each miner's address (Linux): a fleet beyond the open-file limit of a socket
-per miner.
+per miner. With --meter it also runs a site meter: a Modbus TCP server that reports
+the fleet's true power (what the devices draw, whatever they report of themselves),
+for 'joule meter status' and the agent.
 
 With --control it is a child of another process (joule bench curtail runs it):
 when every device listens it prints one JSON line on standard output, {"ready":true,
-"miners":N,"gpu_servers":M,"power_w":W,"addresses":[…]}, then answers each line
-"power" on standard input with {"power_w":W}, the fleet's true power, and exits when
-standard input closes.`,
-		Example: "  joule sim --miners 2000 --gpu-servers 16 --listen 127.0.0.2-127.0.9.254",
-		Args:    cobra.NoArgs,
+"miners":N,"gpu_servers":M,"power_w":W,"addresses":[…]} (and "meter":URL with
+--meter), then answers each line "power" on standard input with {"power_w":W}, the
+fleet's true power, and exits when standard input closes.`,
+		Example: "  joule sim --miners 2000 --gpu-servers 16 --listen 127.0.0.2-127.0.9.254\n" +
+			"  joule sim --miners 100 --meter 127.0.0.1:5020",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			raiseFileLimit()
 			cfg.Range, cfg.RandomPorts = listen, cfg.OneSocket
@@ -125,12 +128,25 @@ standard input closes.`,
 				return joule.Errorf(joule.EINVALID, "sim: %v", err)
 			}
 			defer fleet.Close()
-			if control {
-				return simControl(cmd.InOrStdin(), cmd.OutOrStdout(), fleet)
+			var meterURL string
+			if meterAddr != "" {
+				m, err := sim.StartMeter(meterAddr, fleet.PowerW)
+				if err != nil {
+					return joule.Errorf(joule.EINVALID, "sim --meter: %v", err)
+				}
+				defer m.Close()
+				meterURL = m.URL()
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "simulating %d miners (%s … %s) and %d GPU servers (%s … %s), drawing %s; Ctrl-C stops\n",
+			if control {
+				return simControl(cmd.InOrStdin(), cmd.OutOrStdout(), fleet, meterURL)
+			}
+			metered := ""
+			if meterURL != "" {
+				metered = ", metered at " + meterURL
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "simulating %d miners (%s … %s) and %d GPU servers (%s … %s), drawing %s%s; Ctrl-C stops\n",
 				cfg.Miners, first(fleet.MinerAddresses()), last(fleet.MinerAddresses()),
-				cfg.GPUServers, first(fleet.GPUAddresses()), last(fleet.GPUAddresses()), fleet.PowerW())
+				cfg.GPUServers, first(fleet.GPUAddresses()), last(fleet.GPUAddresses()), fleet.PowerW(), metered)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			<-ctx.Done()
@@ -143,6 +159,7 @@ standard input closes.`,
 	cmd.Flags().DurationVar(&cfg.Miner.SleepRamp, "sleep-ramp", time.Second, "how long a simulated miner takes to fall asleep")
 	cmd.Flags().DurationVar(&cfg.Miner.WakeRamp, "wake-ramp", 30*time.Second, "how long a simulated miner takes to wake")
 	cmd.Flags().BoolVar(&cfg.OneSocket, "one-socket", false, "answer for every miner on one socket (a free port on every loopback address, Linux) instead of a socket each")
+	cmd.Flags().StringVar(&meterAddr, "meter", "", "also run a site meter (Modbus TCP) on this host:port that reports the fleet's true power; port 0 picks a free one")
 	cmd.Flags().BoolVar(&control, "control", false, "run as a child: report readiness and power as JSON lines (see above)")
 	return cmd
 }
@@ -153,15 +170,16 @@ type simReady struct {
 	Miners     int         `json:"miners"`
 	GPUServers int         `json:"gpu_servers"`
 	PowerW     joule.Watts `json:"power_w"`
-	Addresses  []string    `json:"addresses"` // miners, then GPU servers
+	Addresses  []string    `json:"addresses"`       // miners, then GPU servers
+	Meter      string      `json:"meter,omitempty"` // the site meter's modbus:// URL, with --meter
 }
 
-// simControl reports readiness, then the fleet's true power on each "power" line,
-// until in closes.
-func simControl(in io.Reader, out io.Writer, fleet *sim.Fleet) error {
+// simControl reports readiness, with the URL of the fleet's meter when it has one, then
+// the fleet's true power on each "power" line, until in closes.
+func simControl(in io.Reader, out io.Writer, fleet *sim.Fleet, meterURL string) error {
 	enc := json.NewEncoder(out)
 	if err := enc.Encode(simReady{Ready: true, Miners: len(fleet.Miners()), GPUServers: len(fleet.GPUServers()),
-		PowerW: fleet.PowerW(), Addresses: fleet.Addresses()}); err != nil {
+		PowerW: fleet.PowerW(), Addresses: fleet.Addresses(), Meter: meterURL}); err != nil {
 		return err
 	}
 	sc := bufio.NewScanner(in)

@@ -95,7 +95,11 @@
     setText(c.cost, p ? fmt.usdPerHour(p.energy_usd_per_hour) : "—");
     setText(c.margin, p ? fmt.usdPerHour(p.revenue_usd_per_hour - p.energy_usd_per_hour) : "—");
     setText(c.energy, fmt.usdPerMWh(s.energy_usd_per_mwh) + (s.energy_fresh === false ? " (stale)" : ""));
-    setText(c.measured, s.measured_w != null ? `${fmt.mw(s.measured_w)} at ${fmt.hhmm(Date.parse(s.measured_at))}` : "no agent report");
+    let measured = s.measured_w != null ? `${fmt.mw(s.measured_w)} at ${fmt.hhmm(Date.parse(s.measured_at))}` : "no agent report";
+    if (s.metered_w != null) {
+      measured += `; site meter ${fmt.mw(s.metered_w)}` + (s.meter_mismatch ? " (does not match the devices' telemetry)" : "");
+    }
+    setText(c.measured, measured);
     setText(c.planAt, p ? fmt.hhmm(Date.parse(p.at)) + " UTC" : "—");
   }
 

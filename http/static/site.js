@@ -134,7 +134,15 @@
       $("problems").replaceChildren();
       return;
     }
-    setText("devices-meta", "As the agent's telemetry showed them at " + fmt.time(r.at) + ".");
+    let meta = "As the agent's telemetry showed them at " + fmt.time(r.at) + ".";
+    const m = r.meter;
+    if (m) {
+      const reported = (r.fleets || []).reduce((sum, f) => sum + (f.power_w || 0), 0);
+      meta += m.error
+        ? " Site meter: not answering (" + m.error + ")."
+        : " Site meter: " + fmt.mw(m.power_w) + " at " + fmt.time(m.at) + "; the devices report " + fmt.mw(reported) + ".";
+    }
+    setText("devices-meta", meta);
     Joule.rows(
       $("devices").tBodies[0],
       r.fleets || [],
@@ -150,11 +158,12 @@
       "No fleets reported.",
     );
     const problems = r.problems || [];
-    $("problems").replaceChildren(
-      ...(problems.length
-        ? problems.map((p) => el("li", {}, el("code", { text: p.address }), ` ${p.fleet}: ${p.state}`, p.detail ? ` — ${p.detail}` : ""))
-        : [el("li", { class: "hint", text: "None: every device answers and obeys." })]),
-    );
+    const items = problems.map((p) => el("li", {}, el("code", { text: p.address }), ` ${p.fleet}: ${p.state}`, p.detail ? ` — ${p.detail}` : ""));
+    const check = m && m.check;
+    if (check && check.mismatch) {
+      items.unshift(el("li", { class: "meter-mismatch" }, el("strong", { text: "Site meter" }), ` (plan ${check.seq}, ${fmt.time(check.at)}): ${check.detail}`));
+    }
+    $("problems").replaceChildren(...(items.length ? items : [el("li", { class: "hint", text: "None: every device answers and obeys." })]));
   }
 
   async function pollAudit() {

@@ -1,0 +1,131 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/joule-site/joule"
+)
+
+// Meter reads the site's power at its feed: the meter package's Modbus reader.
+type Meter interface {
+	PowerW(ctx context.Context) (joule.Watts, error)
+}
+
+// Meter checks: a step's commands moved the devices' reported power by some amount; the
+// meter must have moved by at least meterShare of it, less meterSlack of the site's
+// draw for loads that changed on their own meanwhile (tenants' GPU work, fans).
+const (
+	meterShare = 0.9
+	meterSlack = 0.01
+)
+
+// meterCheck compares the meter's change over a step's commands with the change the
+// devices reported: a miner that says it sleeps but draws full power (its telemetry
+// lies) shows as a meter that did not drop. before holds each commanded device's
+// power as last read before the step (devices whose power was never read are left
+// out); metered are the meter's readings before and after.
+func meterCheck(seq int64, at time.Time, before map[string]joule.Watts, results []Result, meterBefore, meterAfter joule.Watts) *joule.MeterCheck {
+	c := &joule.MeterCheck{At: at, Seq: seq, MeterDeltaW: meterAfter - meterBefore}
+	for _, r := range results {
+		was, ok := before[r.Address]
+		if !r.Verified || !r.PowerKnown || !ok {
+			continue
+		}
+		c.ReportedDeltaW += r.PowerW - was
+		c.Devices++
+	}
+	slack := joule.Watts(meterSlack * float64(max(meterBefore, meterAfter)))
+	switch want := joule.Watts(meterShare * float64(c.ReportedDeltaW)); {
+	case c.ReportedDeltaW < 0 && c.MeterDeltaW > want+slack:
+		c.Mismatch = true
+		c.Detail = fmt.Sprintf("site meter moved %s while %d devices reported %s: devices that report less power than before still draw it",
+			signed(c.MeterDeltaW), c.Devices, signed(c.ReportedDeltaW))
+	case c.ReportedDeltaW > 0 && c.MeterDeltaW < want-slack:
+		c.Mismatch = true
+		c.Detail = fmt.Sprintf("site meter moved %s while %d devices reported %s: devices that report more power than before do not draw it",
+			signed(c.MeterDeltaW), c.Devices, signed(c.ReportedDeltaW))
+	default:
+		c.Detail = fmt.Sprintf("site meter moved %s, %d devices reported %s", signed(c.MeterDeltaW), c.Devices, signed(c.ReportedDeltaW))
+	}
+	return c
+}
+
+// signed writes a change of power with its sign.
+func signed(w joule.Watts) string {
+	if w >= 0 {
+		return "+" + w.String()
+	}
+	return "-" + (-w).String()
+}
+
+// readMeter reads the meter once, bounded by the executor's device timeout.
+func (a *Agent) readMeter(ctx context.Context) (joule.Watts, error) {
+	timeout := 3 * time.Second
+	if a.Executor != nil && a.Executor.Timeout > 0 {
+		timeout = a.Executor.Timeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return a.Meter.PowerW(cctx)
+}
+
+// beforeCommands reads, when the site has a meter, each commanded device's power as
+// last read and the meter, for the check after the commands. metered is false without
+// a meter or when it did not answer.
+func (a *Agent) beforeCommands(ctx context.Context, miners, gpus []Command) (power map[string]joule.Watts, meterW joule.Watts, metered bool) {
+	if a.Meter == nil {
+		return nil, 0, false
+	}
+	a.mu.Lock()
+	byAddr := make(map[string]*Device, len(a.devices))
+	for _, d := range a.devices {
+		byAddr[d.Address] = d
+	}
+	power = make(map[string]joule.Watts, len(miners)+len(gpus))
+	for _, c := range append(slices.Clip(miners), gpus...) {
+		if d := byAddr[c.Address]; d != nil && d.PowerKnown && d.State != joule.StateUnknown {
+			power[c.Address] = d.PowerW
+		}
+	}
+	a.mu.Unlock()
+	meterW, err := a.readMeter(ctx)
+	a.noteMeter(meterW, err)
+	return power, meterW, err == nil
+}
+
+// checkMeter reads the meter after the commands and compares its change with the
+// devices' (see meterCheck); nil when the meter did not answer.
+func (a *Agent) checkMeter(ctx context.Context, seq int64, before map[string]joule.Watts, results []Result, meterBefore joule.Watts) *joule.MeterCheck {
+	after, err := a.readMeter(ctx)
+	a.noteMeter(after, err)
+	if err != nil {
+		return nil
+	}
+	c := meterCheck(seq, a.now(), before, results, meterBefore, after)
+	if c.Mismatch {
+		a.warnf("%s", c.Detail)
+	}
+	a.mu.Lock()
+	a.meter.Check = c
+	a.mu.Unlock()
+	return c
+}
+
+// noteMeter keeps the newest reading (or why there is none) for the census, with the
+// newest check.
+func (a *Agent) noteMeter(w joule.Watts, err error) {
+	r := &joule.MeterReading{At: a.now(), PowerW: w}
+	if err != nil {
+		r.PowerW, r.Err = 0, err.Error()
+		a.logf("site meter: %v", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.meter != nil {
+		r.Check = a.meter.Check
+	}
+	a.meter = r
+}
