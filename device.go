@@ -80,16 +80,21 @@ type MeterReading struct {
 }
 
 // MeterCheck compares a site meter's change over a step's commands with the change the
-// commanded devices reported of their own power. A mismatch means the meter moved
+// commanded devices reported of their own power. A mismatch means the meter dropped
 // much less than the devices say: some device's telemetry does not tell the truth.
+// Only steps that lower power on a steady site are judged (see Judged).
 type MeterCheck struct {
 	At             time.Time `json:"at"`
 	Seq            int64     `json:"seq"` // the plan the step followed
 	MeterDeltaW    Watts     `json:"meter_delta_w"`
 	ReportedDeltaW Watts     `json:"reported_delta_w"`
 	Devices        int       `json:"devices"` // verified devices whose power was read before and after
-	Mismatch       bool      `json:"mismatch"`
-	Detail         string    `json:"detail"`
+	// Judged: the step only lowered power and the meter held steady since the step
+	// before, so the two changes can be compared (a waking device says it runs while it
+	// still ramps up for tens of seconds).
+	Judged   bool   `json:"judged"`
+	Mismatch bool   `json:"mismatch"`
+	Detail   string `json:"detail"`
 }
 
 // MaxReportedProblems bounds the devices a report lists by name.

@@ -261,7 +261,7 @@ func (a *Agent) Step(ctx context.Context) {
 	for _, c := range append(slices.Clip(miners), gpus...) {
 		events = append(events, &joule.Audit{Site: a.Site, At: now, Kind: joule.AuditCommand, Seq: plan.Seq, Device: c.Address, Detail: string(c.Action)})
 	}
-	powerBefore, meterBefore, metered := a.beforeCommands(ctx, miners, gpus)
+	powerBefore, meterBefore, drift, metered := a.beforeCommands(ctx, miners, gpus)
 	results := a.execute(ctx, miners, gpus, func(r Result) {
 		evMu.Lock()
 		defer evMu.Unlock()
@@ -280,7 +280,7 @@ func (a *Agent) Step(ctx context.Context) {
 	})
 	a.apply(results)
 	if metered {
-		if c := a.checkMeter(ctx, plan.Seq, powerBefore, results, meterBefore); c != nil {
+		if c := a.checkMeter(ctx, plan.Seq, powerBefore, results, meterBefore, drift); c != nil {
 			events = append(events, &joule.Audit{Site: a.Site, At: c.At, Kind: joule.AuditReport, Seq: plan.Seq, Detail: c.Detail})
 		}
 	}
