@@ -177,6 +177,12 @@ func sitePage(t *testing.T, ctx context.Context, s *server) {
 		waitFor[int](t, ctx, loadTimeout, "the power chart's first data points", points)
 	}
 	waitFor[int](t, ctx, loadTimeout, "rows in the devices table", rowsOf("#devices"))
+	// The demo's agent reads a simulated site meter: its reading stands beside the
+	// devices' own sum.
+	meta := waitFor[string](t, ctx, loadTimeout, "the site meter's reading", `(t => t.includes("Site meter:") ? t : "")(document.getElementById("devices-meta").textContent)`)
+	if !strings.Contains(meta, "the devices report") || strings.Contains(meta, "not answering") {
+		t.Errorf("devices panel: %q", meta)
+	}
 	waitFor[int](t, ctx, loadTimeout, "rows in the audit log", rowsOf("#audit"))
 	if d := eval[string](t, ctx, `document.getElementById("now-draw").textContent`); megawatts(t, d) <= 0 {
 		t.Errorf("the site's power now is %q", d)
