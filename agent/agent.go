@@ -224,7 +224,7 @@ func (a *Agent) Run(ctx context.Context, poll time.Duration) {
 // be reached it keeps to its last plan while that is valid and, after, wakes nothing:
 // it never raises power on a plan it cannot renew.
 func (a *Agent) Step(ctx context.Context) {
-	defer a.report(ctx)
+	defer a.report(ctx, a.now())
 	plan, err := a.Server.Plan(ctx, a.Site)
 	now := a.Now()
 	a.mu.Lock()
@@ -405,10 +405,7 @@ func (a *Agent) minerCommands(plan *joule.SitePlan, f joule.FleetTarget, expired
 func (a *Agent) apply(results []Result) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	byAddr := make(map[string]*Device, len(a.devices))
-	for _, d := range a.devices {
-		byAddr[d.Address] = d
-	}
+	byAddr := a.byAddress()
 	now := a.now()
 	for _, r := range results {
 		d := byAddr[r.Address]
@@ -440,6 +437,15 @@ func (a *Agent) apply(results []Result) {
 			}
 		}
 	}
+}
+
+// byAddress indexes the devices by address; the caller holds a.mu.
+func (a *Agent) byAddress() map[string]*Device {
+	m := make(map[string]*Device, len(a.devices))
+	for _, d := range a.devices {
+		m[d.Address] = d
+	}
+	return m
 }
 
 // census counts devices believed awake and the unhealthy ones among all.

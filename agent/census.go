@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"time"
 
 	"github.com/joule-site/joule"
 )
@@ -70,15 +71,20 @@ func (a *Agent) Census() *joule.DeviceReport {
 	return r
 }
 
-// report sends the census to a server that takes one.
-func (a *Agent) report(ctx context.Context) {
+// report sends the census to a server that takes one, with a meter reading taken since
+// the step began at since (the one after its commands, or a fresh one).
+func (a *Agent) report(ctx context.Context, since time.Time) {
 	rep, ok := a.Server.(DeviceReporter)
 	if !ok || ctx.Err() != nil {
 		return
 	}
 	if a.Meter != nil {
-		w, err := a.readMeter(ctx)
-		a.noteMeter(w, err)
+		a.mu.Lock()
+		stale := a.meter == nil || a.meter.At.Before(since)
+		a.mu.Unlock()
+		if stale {
+			_, _ = a.readMeter(ctx) // a failure goes in the census
+		}
 	}
 	if err := rep.ReportDevices(ctx, a.Site, a.Census()); err != nil {
 		a.logf("device census: %v", err)

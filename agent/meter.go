@@ -78,17 +78,6 @@ func signed(w joule.Watts) string {
 	return "-" + (-w).String()
 }
 
-// readMeter reads the meter once, bounded by the executor's device timeout.
-func (a *Agent) readMeter(ctx context.Context) (joule.Watts, error) {
-	timeout := 3 * time.Second
-	if a.Executor != nil && a.Executor.Timeout > 0 {
-		timeout = a.Executor.Timeout
-	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	return a.Meter.PowerW(cctx)
-}
-
 // beforeCommands reads, when the site has a meter, each commanded device's power as
 // last read and the meter, for the check after the commands, with how far the meter
 // moved since its previous reading. metered is false without a meter or when it did
@@ -99,10 +88,7 @@ func (a *Agent) beforeCommands(ctx context.Context, miners, gpus []Command) (pow
 	}
 	a.mu.Lock()
 	prev := a.meter
-	byAddr := make(map[string]*Device, len(a.devices))
-	for _, d := range a.devices {
-		byAddr[d.Address] = d
-	}
+	byAddr := a.byAddress()
 	power = make(map[string]joule.Watts, len(miners)+len(gpus))
 	for _, c := range append(slices.Clip(miners), gpus...) {
 		if d := byAddr[c.Address]; d != nil && d.PowerKnown && d.State != joule.StateUnknown {
@@ -111,7 +97,6 @@ func (a *Agent) beforeCommands(ctx context.Context, miners, gpus []Command) (pow
 	}
 	a.mu.Unlock()
 	meterW, err := a.readMeter(ctx)
-	a.noteMeter(meterW, err)
 	if err != nil {
 		return nil, 0, 0, false
 	}
@@ -123,7 +108,6 @@ func (a *Agent) beforeCommands(ctx context.Context, miners, gpus []Command) (pow
 			return nil, 0, 0, false
 		}
 		if meterW, err = a.readMeter(ctx); err != nil {
-			a.noteMeter(meterW, err)
 			return nil, 0, 0, false
 		}
 	}
@@ -134,7 +118,6 @@ func (a *Agent) beforeCommands(ctx context.Context, miners, gpus []Command) (pow
 // devices' (see meterCheck); nil when the meter did not answer.
 func (a *Agent) checkMeter(ctx context.Context, seq int64, before map[string]joule.Watts, results []Result, meterBefore, drift joule.Watts) *joule.MeterCheck {
 	after, err := a.readMeter(ctx)
-	a.noteMeter(after, err)
 	if err != nil {
 		return nil
 	}
@@ -148,9 +131,10 @@ func (a *Agent) checkMeter(ctx context.Context, seq int64, before map[string]jou
 	return c
 }
 
-// noteMeter keeps the newest reading (or why there is none) for the census, with the
-// newest check.
-func (a *Agent) noteMeter(w joule.Watts, err error) {
+// readMeter reads the meter once (the meter bounds a reading by its own timeout) and
+// keeps the reading, or why there is none, for the census, with the newest check.
+func (a *Agent) readMeter(ctx context.Context) (joule.Watts, error) {
+	w, err := a.Meter.PowerW(ctx)
 	r := &joule.MeterReading{At: a.now(), PowerW: w}
 	if err != nil {
 		r.PowerW, r.Err = 0, err.Error()
@@ -162,4 +146,5 @@ func (a *Agent) noteMeter(w joule.Watts, err error) {
 		r.Check = a.meter.Check
 	}
 	a.meter = r
+	return r.PowerW, err
 }

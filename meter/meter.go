@@ -223,22 +223,20 @@ func (m *Meter) read(client *modbus.ModbusClient) reading {
 		var f float32
 		f, err = client.ReadFloat32(m.cfg.Register, table)
 		v = float64(f)
-	case Int32:
-		var u uint32
-		u, err = client.ReadUint32(m.cfg.Register, table)
-		v = float64(int32(u))
-	case Uint32:
+	case Int32, Uint32:
 		var u uint32
 		u, err = client.ReadUint32(m.cfg.Register, table)
 		v = float64(u)
-	case Int16:
-		var u uint16
-		u, err = client.ReadRegister(m.cfg.Register, table)
-		v = float64(int16(u))
-	case Uint16:
+		if m.cfg.Type == Int32 {
+			v = float64(int32(u))
+		}
+	case Int16, Uint16:
 		var u uint16
 		u, err = client.ReadRegister(m.cfg.Register, table)
 		v = float64(u)
+		if m.cfg.Type == Int16 {
+			v = float64(int16(u))
+		}
 	}
 	return reading{client: client, value: v, err: err}
 }

@@ -80,19 +80,17 @@ func StartFleet(cfg FleetConfig) (*Fleet, error) {
 		if err := f.startOneSocket(cfg, r, perAddr); err != nil {
 			return nil, err
 		}
-	}
-	for i := range cfg.Miners {
-		if cfg.OneSocket {
-			break
+	} else {
+		for i := range cfg.Miners {
+			mc := cfg.Miner
+			mc.Addr = addr(i, MinerPort)
+			m, err := StartMiner(mc)
+			if err != nil {
+				f.Close()
+				return nil, err
+			}
+			f.miners = append(f.miners, m)
 		}
-		mc := cfg.Miner
-		mc.Addr = addr(i, MinerPort)
-		m, err := StartMiner(mc)
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		f.miners = append(f.miners, m)
 	}
 	for i := range cfg.GPUServers {
 		gc := cfg.GPU
