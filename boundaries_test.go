@@ -13,7 +13,7 @@ const module = "github.com/joule-site/joule"
 // package and each other, never an adapter.
 var logic = map[string]bool{
 	"agent": true, "exchange": true, "ledger": true, "leasing": true, "live": true,
-	"backtest": true, "catalog": true, "data": true, "dispatch": true, "econ": true, "history": true, "manifest": true, "pricing": true,
+	"backtest": true, "catalog": true, "data": true, "demo": true, "dispatch": true, "econ": true, "history": true, "manifest": true, "pricing": true,
 }
 
 // Adapters speak a technology; only cmd/joule wires them together.

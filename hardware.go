@@ -115,20 +115,3 @@ func ModelsByID(models []*HardwareModel) map[string]*HardwareModel {
 	}
 	return byID
 }
-
-// MostEfficientASIC returns the ASIC model with the fewest joules per terahash among
-// the fleets' models (byID resolves them), or nil when none is an ASIC: what the next
-// megawatt of mining would run on.
-func MostEfficientASIC(fleets []*Fleet, byID map[string]*HardwareModel) *HardwareModel {
-	var best *HardwareModel
-	for _, f := range fleets {
-		m := byID[f.Model]
-		if m == nil || m.Kind != KindASIC || m.EfficiencyJPerTH() <= 0 {
-			continue
-		}
-		if best == nil || m.EfficiencyJPerTH() < best.EfficiencyJPerTH() {
-			best = m
-		}
-	}
-	return best
-}

@@ -143,9 +143,10 @@ type Plan struct {
 	CapW       joule.Watts // the cap this interval, after demand-response events
 	AllocatedW joule.Watts // facility power held for running load and idle draw, ≤ CapW
 	DrawW      joule.Watts // facility power expected to be drawn
-	// Power by use (facility W, expected draw); CurtailedW is flexible load that could
-	// have run but did not; ShedFirmW is firm lease power cut to respect the cap.
-	MiningW, FirmGPUW, InterruptibleGPUW, OpenGPUW, IdleW, CurtailedW, ShedFirmW joule.Watts
+	// PowerUse is the power by use (facility W, expected draw), as the domain's site
+	// plan records it: CurtailedW is flexible load that could have run but did not;
+	// ShedFirmW is firm lease power cut to respect the cap.
+	joule.PowerUse
 	// RevenueUSD and EnergyUSD are expected over the interval; StartLossUSD is the
 	// hashing lost to warm-up of machines that started (included in RevenueUSD).
 	RevenueUSD, EnergyUSD, StartLossUSD float64

@@ -60,6 +60,17 @@ func UnitOf(name string, m *joule.HardwareModel, count int) Unit {
 	}
 }
 
+// Compile turns a resolved site into what the policy dispatches: one unit per fleet,
+// in the site's fleet order, so that a plan's Units line up with rs.Fleets. It is the
+// one translation from the domain to dispatch, for the live loop and every backtest.
+func Compile(rs *joule.ResolvedSite, rule Rule, h Hysteresis) Site {
+	d := Site{CapW: rs.Site.PowerCapW, PUE: rs.Site.PUE, Rule: rule, Hysteresis: h, Units: make([]Unit, 0, len(rs.Fleets))}
+	for _, f := range rs.Fleets {
+		d.Units = append(d.Units, UnitOf(f.Name, f.Model, f.Count))
+	}
+	return d
+}
+
 // Rule is how the policy decides which flexible load runs.
 type Rule uint8
 

@@ -41,7 +41,7 @@ type Option struct {
 	RevenueUSDDay   float64 `json:"revenue_usd_per_day"`
 	EnergyUSDDay    float64 `json:"energy_cost_usd_per_day"`
 	MarginUSDDay    float64 `json:"margin_usd_per_day"`
-	ValueUSDPerMWh  float64 `json:"value_usd_per_mwh"` // revenue per MWh of facility energy
+	ValueUSDPerMWh  float64 `json:"value_usd_per_mwh"` // revenue per MWh of facility energy consumed (MiningUSDPerFacilityMWh, GPUUSDPerFacilityMWh)
 	CapexUSD        float64 `json:"capex_usd"`
 	DepreciationUSD float64 `json:"depreciation_usd_per_year"`
 	PaybackMonths   float64 `json:"payback_months"` // −1 when it never pays back
@@ -118,12 +118,15 @@ func Compare(in CompareInput) (Comparison, error) {
 	gpuHoursPerDay := float64(lease.Units*in.GPU.GPUs) * a.Utilization * 24
 	lease.RevenueUSDDay = gpuHoursPerDay * in.GPUUSDPerHour
 
+	if mine.Units > 0 {
+		mine.ValueUSDPerMWh = MiningUSDPerFacilityMWh(NetOfPoolFee(in.HashpriceUSDPerPHDay, a.PoolFee), in.ASIC.EfficiencyJPerTH(), a.PUE)
+	}
+	if lease.Units > 0 {
+		lease.ValueUSDPerMWh = GPUUSDPerFacilityMWh(in.GPUUSDPerHour, in.GPU.GPUs, a.Utilization, in.GPU.PowerW.KW(), in.GPU.IdleW.KW(), a.PUE)
+	}
 	for _, o := range []*Option{&mine, &lease} {
 		o.EnergyUSDDay = o.EnergyMWhPerDay * a.EnergyUSDPerMWh
 		o.MarginUSDDay = o.RevenueUSDDay - o.EnergyUSDDay
-		if o.EnergyMWhPerDay > 0 {
-			o.ValueUSDPerMWh = o.RevenueUSDDay / o.EnergyMWhPerDay
-		}
 		monthly := o.MarginUSDDay * DaysPerMonth
 		if m, ok := PaybackMonths(o.CapexUSD, monthly); ok {
 			o.PaybackMonths = m

@@ -102,9 +102,18 @@ func TestBreakeven(t *testing.T) {
 }
 
 func TestGPUValue(t *testing.T) {
-	// 8 GPUs × $2 × 0.85 = $13.6/h on 10.2 kW × 1.2 = 12.24 kW → $1111/MWh.
-	near(t, "value", econ.GPUValueUSDPerMWh(2, 8, 0.85, 10.2, 1.2), 13.6/12.24*1000, 1e-9)
-	near(t, "zero kW", econ.GPUValueUSDPerMWh(2, 8, 0.85, 0, 1.2), 0, 0)
+	// 8 GPUs × $2 × 0.85 = $13.60 an hour; the server draws 10.2 kW for the 85% of
+	// GPU-hours that sell and 1.7 kW idle for the rest: 8.925 kW, × PUE 1.2 = 10.71 kW
+	// at the facility → $13.60 / 10.71 kWh = $1,269.84 per MWh.
+	near(t, "value", econ.GPUUSDPerFacilityMWh(2, 8, 0.85, 10.2, 1.7, 1.2), 1269.84, 0.005)
+	near(t, "zero kW", econ.GPUUSDPerFacilityMWh(2, 8, 0.85, 0, 0, 1.2), 0, 0)
+}
+
+func TestMiningValue(t *testing.T) {
+	// An S21 (17.5 J/TH) at $55/PH/day: $0.055/TH/day over 0.42 kWh/TH/day = $130.95
+	// per MWh it draws; at PUE 1.05 a facility MWh runs 1/1.05 of that: $124.72.
+	near(t, "PUE 1", econ.MiningUSDPerFacilityMWh(55, 17.5, 1), 130.95, 0.005)
+	near(t, "PUE 1.05", econ.MiningUSDPerFacilityMWh(55, 17.5, 1.05), 124.72, 0.005)
 }
 
 func TestPaybackAndNPV(t *testing.T) {
@@ -149,6 +158,7 @@ func TestCompare(t *testing.T) {
 	near(t, "mining revenue", c.Mining.RevenueUSDDay, 2857*200*0.055, 1e-6)
 	near(t, "mining energy", c.Mining.EnergyMWhPerDay, 2857*3.5*24/1e3, 1e-9)
 	near(t, "mining value/MWh = breakeven", c.Mining.ValueUSDPerMWh, econ.BreakevenUSDPerMWh(55, 17.5, 0), 1e-9)
+	near(t, "mining value/MWh is econ's", c.Mining.ValueUSDPerMWh, econ.MiningUSDPerFacilityMWh(55, 17.5, 1), 1e-9)
 	// Leasing: 980 × 8 × 0.85 × 24 GPU-hours × $2.
 	near(t, "leasing revenue", c.Leasing.RevenueUSDDay, 980*8*0.85*24*2, 1e-6)
 	near(t, "leasing energy", c.Leasing.EnergyMWhPerDay, 980*(0.85*10.2+0.15*2.0)*24/1e3, 1e-9)
@@ -206,11 +216,14 @@ func TestCompareRejectsBadInput(t *testing.T) {
 }
 
 func TestOpportunityCost(t *testing.T) {
-	// An S21 at $55/PH/day earns $130.95 per MWh; an 8×H100 server at 10.2 kW and PUE
-	// 1.05 uses 10.71 kWh an hour: $1.4025 of mining, $0.1753 per GPU-hour.
-	mining := econ.BreakevenUSDPerMWh(55, 17.5, 0)
-	near(t, "per GPU-hour", econ.OpportunityCostUSDPerGPUHour(mining, 10.2, 1.05, 8), mining*10.2*1.05/1000/8, 1e-12)
-	near(t, "S21 at $55", econ.OpportunityCostUSDPerGPUHour(mining, 10.2, 1.05, 8), 0.1753, 0.0001)
+	// An S21 at $55/PH/day earns $130.95 per MWh it draws, $124.72 per facility MWh
+	// at PUE 1.05. A leased 8×H100 server at 10.2 kW draws 10.71 kWh an hour at the
+	// facility, which would run S21s drawing 10.2 kWh: 10.2 × $0.13095 = $1.3357 of
+	// mining an hour, $0.1670 per GPU-hour. (PUE cancels: the server's facility power
+	// and the miners' it displaces are both IT power × PUE.)
+	mining := econ.MiningUSDPerFacilityMWh(55, 17.5, 1.05)
+	near(t, "S21 at $55", econ.OpportunityCostUSDPerGPUHour(mining, 10.2, 1.05, 8), 0.1670, 0.00005)
+	near(t, "PUE 1", econ.OpportunityCostUSDPerGPUHour(econ.MiningUSDPerFacilityMWh(55, 17.5, 1), 10.2, 1, 8), 0.1670, 0.00005)
 	near(t, "no GPUs", econ.OpportunityCostUSDPerGPUHour(mining, 10.2, 1.05, 0), 0, 0)
 	near(t, "mining loses", econ.OpportunityCostUSDPerGPUHour(-5, 10.2, 1.05, 8), 0, 0)
 }

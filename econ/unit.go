@@ -17,25 +17,43 @@ func BreakevenUSDPerMWh(hashpriceUSDPerPHDay, efficiencyJPerTH, poolFee float64)
 	return usdPerTHDay / (kWhPerTHDayPerJPerTH * efficiencyJPerTH) * 1000
 }
 
-// GPUValueUSDPerMWh is what a megawatt-hour earns when it runs a leased GPU server:
-// price per GPU-hour × GPUs × utilization, divided by the server's facility power
-// (kW × PUE), in USD per MWh. Capex is sunk here; planning adds it separately.
-func GPUValueUSDPerMWh(usdPerGPUHour float64, gpus int, utilization, serverKW, pue float64) float64 {
-	if !(serverKW > 0) || !(pue > 0) {
+// The value of a megawatt-hour. Every figure below is per MWh of facility energy,
+// what the site's meter counts and the energy price applies to (IT power × PUE), and
+// counts the energy the machines consume: an ASIC at its power, a GPU server at
+// nameplate for the GPU-hours that sell and at idle for the rest. Dispatch, the
+// next-megawatt view, opportunity-cost asks and compare all use these.
+
+// MiningUSDPerFacilityMWh is what a facility MWh earns running ASICs of the given
+// efficiency (J/TH) at a hashprice net of the pool fee: the breakeven energy price,
+// which is per MWh of the machines' own power, spread over PUE.
+func MiningUSDPerFacilityMWh(hashpriceNetUSDPerPHDay, efficiencyJPerTH, pue float64) float64 {
+	if !(pue > 0) {
 		return 0
 	}
-	usdPerKWh := usdPerGPUHour * float64(gpus) * utilization / (serverKW * pue)
-	return usdPerKWh * 1000
+	return BreakevenUSDPerMWh(hashpriceNetUSDPerPHDay, efficiencyJPerTH, 0) / pue
 }
 
-// OpportunityCostUSDPerGPUHour is what one GPU-hour of a server costs the site in
-// mining it gives up: the server's facility power (kW × PUE) would otherwise run ASICs
-// that earn miningUSDPerMWh (their hashprice revenue per MWh, as BreakevenUSDPerMWh
-// gives it), shared over the server's GPUs. Energy is bought either way, so it does
-// not enter. An ask below it makes the megawatt worth less leased than mined.
-func OpportunityCostUSDPerGPUHour(miningUSDPerMWh, serverKW, pue float64, gpus int) float64 {
-	if gpus <= 0 || !(serverKW > 0) || !(pue > 0) || !(miningUSDPerMWh > 0) {
+// GPUUSDPerFacilityMWh is what a facility MWh earns running a GPU server leased at
+// usdPerGPUHour: price × GPUs × utilization per hour, over the facility energy the
+// server consumes in that hour, (utilization × powerKW + (1 − utilization) × idleKW)
+// × PUE. Capex is sunk here; planning adds it separately.
+func GPUUSDPerFacilityMWh(usdPerGPUHour float64, gpus int, utilization, powerKW, idleKW, pue float64) float64 {
+	kW := (utilization*powerKW + (1-utilization)*max(idleKW, 0)) * pue
+	if !(kW > 0) {
 		return 0
 	}
-	return miningUSDPerMWh * serverKW * pue / 1000 / float64(gpus)
+	return usdPerGPUHour * float64(gpus) * utilization / kW * 1000
+}
+
+// OpportunityCostUSDPerGPUHour is what one leased GPU-hour costs the site in mining
+// it gives up: a leased server draws its nameplate power (serverKW × PUE at the
+// facility), which would otherwise run ASICs earning miningUSDPerFacilityMWh
+// (MiningUSDPerFacilityMWh), shared over the server's GPUs. Energy is bought either
+// way, so it does not enter. An ask below it makes the megawatt worth less leased
+// than mined.
+func OpportunityCostUSDPerGPUHour(miningUSDPerFacilityMWh, serverKW, pue float64, gpus int) float64 {
+	if gpus <= 0 || !(serverKW > 0) || !(pue > 0) || !(miningUSDPerFacilityMWh > 0) {
+		return 0
+	}
+	return miningUSDPerFacilityMWh * serverKW * pue / 1000 / float64(gpus)
 }

@@ -47,6 +47,11 @@ func (s *Server) handleSites(w http.ResponseWriter, r *http.Request) {
 }
 
 // pathSite returns the site the path names, or replies not_found and returns false.
+// siteLoader reads the server's sites with their fleets' models resolved.
+func (s *Server) siteLoader() joule.SiteLoader {
+	return joule.SiteLoader{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models}
+}
+
 func (s *Server) pathSite(w http.ResponseWriter, r *http.Request) (*joule.Site, bool) {
 	site, err := s.Sites.Site(r.Context(), r.PathValue("name"))
 	if err != nil {

@@ -167,29 +167,14 @@ func (s *Server) handlePlans(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, r, http.StatusOK, map[string]any{"plans": plans}, err)
 }
 
-// NextMW is what the site's next megawatt is worth now: mining on its most efficient
-// miners, or leasing on its GPU servers at the open-market price and utilization.
+// NextMW is what the site's next megawatt is worth now (econ.NextMW): mining on its
+// most efficient miners, or leasing on its GPU servers at the open-market price and
+// utilization.
 type NextMW struct {
-	At              time.Time   `json:"at"`
-	EnergyUSDPerMWh float64     `json:"energy_usd_per_mwh"`
-	EnergyFresh     bool        `json:"energy_fresh"`
-	Mining          *MWValue    `json:"mining"`
-	GPU             *GPUMWValue `json:"gpu"`
-	// Better is "mine", "lease", or "neither" when the energy costs more than both earn.
-	Better string `json:"better"`
-}
-
-// MWValue is what a megawatt-hour earns on one model.
-type MWValue struct {
-	Model     string  `json:"model"`
-	USDPerMWh float64 `json:"usd_per_mwh"`
-}
-
-// GPUMWValue is MWValue for a GPU server, with the price it assumes.
-type GPUMWValue struct {
-	MWValue
-	USDPerGPUHour float64 `json:"usd_per_gpu_hour"`
-	Utilization   float64 `json:"utilization"`
+	At              time.Time `json:"at"`
+	EnergyUSDPerMWh float64   `json:"energy_usd_per_mwh"`
+	EnergyFresh     bool      `json:"energy_fresh"`
+	econ.NextMWAnswer
 }
 
 func (s *Server) handleNextMW(w http.ResponseWriter, r *http.Request) {
@@ -202,47 +187,17 @@ func (s *Server) handleNextMW(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "this server runs no live market"))
 		return
 	}
-	fleets, err := s.Fleets.Fleets(ctx, site.Name)
+	rs, err := s.siteLoader().Load(ctx, site.Name)
 	if err != nil {
 		writeError(w, r, s.Logger, err)
 		return
 	}
-	models, err := s.Models.AllModels(ctx)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	byID := joule.ModelsByID(models)
 	now := s.now()
-	out := NextMW{At: now, Better: "neither"}
-	out.EnergyUSDPerMWh, out.EnergyFresh = s.Market.Energy(site, now)
-	hp, hpFresh := s.Market.Hashprice(now)
-	gpuPrice, util := s.Market.GPU(now)
-	if m := joule.MostEfficientASIC(fleets, byID); m != nil && hpFresh {
-		// Hashprice is net of the pool fee already; a facility MWh runs 1/PUE of IT.
-		out.Mining = &MWValue{Model: m.ID, USDPerMWh: econ.BreakevenUSDPerMWh(hp, m.EfficiencyJPerTH(), 0) / max(site.PUE, 1)}
-	}
-	for _, f := range fleets {
-		m := byID[f.Model]
-		if m == nil || m.Kind != joule.KindGPUServer || m.PowerW <= 0 {
-			continue
-		}
-		v := econ.GPUValueUSDPerMWh(gpuPrice, m.GPUs, util, m.PowerW.KW(), max(site.PUE, 1))
-		if out.GPU == nil || v > out.GPU.USDPerMWh {
-			out.GPU = &GPUMWValue{MWValue: MWValue{Model: m.ID, USDPerMWh: v}, USDPerGPUHour: gpuPrice, Utilization: util}
-		}
-	}
-	best := out.EnergyUSDPerMWh
-	if !out.EnergyFresh {
-		best = 0
-	}
-	if out.Mining != nil && out.Mining.USDPerMWh > best {
-		out.Better, best = "mine", out.Mining.USDPerMWh
-	}
-	if out.GPU != nil && out.GPU.USDPerMWh > best {
-		out.Better = "lease"
-	}
-	writeJSON(w, http.StatusOK, out)
+	in := econ.NextMWInput{Site: rs}
+	in.EnergyUSDPerMWh, in.EnergyKnown = s.Market.Energy(site, now)
+	in.HashpriceNetUSDPerPHDay, in.HashpriceKnown = s.Market.Hashprice(now)
+	in.GPUUSDPerHour, in.GPUUtilization = s.Market.GPU(now)
+	writeJSON(w, http.StatusOK, NextMW{At: now, EnergyUSDPerMWh: in.EnergyUSDPerMWh, EnergyFresh: in.EnergyKnown, NextMWAnswer: econ.NextMW(in)})
 }
 
 // handleDemandResponses returns the site's events that have not ended.

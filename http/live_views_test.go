@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/joule-site/joule"
-	"github.com/joule-site/joule/econ"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/sqlite"
 )
@@ -115,15 +114,18 @@ func TestDashboardViews(t *testing.T) {
 		t.Errorf("devices: %d %+v", code, devices)
 	}
 
-	// The next megawatt: the site's S21 at hashprice 50 against its H100 servers at $2 × 85%.
+	// The next megawatt: the site's S21 at hashprice 50 against its H100 servers at $2 × 85%,
+	// at PUE 1.05. By hand: an S21 (17.5 J/TH) earns $0.050/TH/day over 0.42 kWh/TH/day =
+	// $119.05 per MWh it draws, $113.38 per facility MWh. An 8×H100 server sells $13.60 of
+	// GPU-hours an hour while drawing 0.85 × 10.2 + 0.15 × 1.7 = 8.925 kW, × 1.05 = 9.371 kW
+	// at the facility: $1,451.25 per facility MWh.
 	var next jhttp.NextMW
 	getJSON(t, s, "/api/v1/sites/west-texas/next-mw", &next)
-	mine := econ.BreakevenUSDPerMWh(50, 17.5, 0) / 1.05
-	if next.Mining == nil || next.Mining.Model != "s21" || math.Abs(next.Mining.USDPerMWh-mine) > 0.01 {
-		t.Errorf("mining value %+v, want s21 at %.2f", next.Mining, mine)
+	if next.Mining == nil || next.Mining.Model != "s21" || math.Abs(next.Mining.USDPerMWh-113.38) > 0.005 {
+		t.Errorf("mining value %+v, want s21 at $113.38", next.Mining)
 	}
-	if next.GPU == nil || next.GPU.Model != "h100-sxm" || next.Better != "lease" || next.GPU.USDPerMWh < 1000 {
-		t.Errorf("GPU value %+v, better %q", next.GPU, next.Better)
+	if next.GPU == nil || next.GPU.Model != "h100-sxm" || next.Better != "lease" || math.Abs(next.GPU.USDPerMWh-1451.25) > 0.005 {
+		t.Errorf("GPU value %+v, better %q; want h100-sxm at $1,451.25, lease", next.GPU, next.Better)
 	}
 
 	if _, err := c.DemandResponse(ctx, "west-texas", 5_000_000, 10*time.Minute, time.Hour); err != nil {

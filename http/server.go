@@ -26,11 +26,6 @@ type Pricer interface {
 	Compare(ctx context.Context, q pricing.CompareQuery) (*pricing.CompareReport, error)
 }
 
-// ModelSource lists the catalog's and the user's hardware models.
-type ModelSource interface {
-	AllModels(ctx context.Context) ([]*joule.HardwareModel, error)
-}
-
 // Server serves the API. Set the services, then Open.
 type Server struct {
 	ln     net.Listener
@@ -44,7 +39,7 @@ type Server struct {
 	Sites     joule.SiteService
 	Fleets    joule.FleetService
 	Manifests joule.ManifestService
-	Models    ModelSource
+	Models    joule.ModelLister
 	Pricer    Pricer
 	Live      joule.LiveService
 	Planner   Planner          // nil: plans only on the loop's own schedule

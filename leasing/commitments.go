@@ -25,14 +25,7 @@ type Commitment struct {
 // not the dispatcher's) and interruptible (spot). A seller's GPUs fill its fleets of
 // the model in name order, firm GPUs first; a server partly leased counts as leased.
 // Hours bought from a resale are already counted in the lease they were resold from.
-func (s *Service) Commitments(ctx context.Context, site string, at time.Time) ([]Commitment, error) {
-	if s.cfg.Fleets == nil {
-		return nil, nil
-	}
-	fleets, err := s.cfg.Fleets.Fleets(ctx, site)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) Commitments(site *joule.ResolvedSite, at time.Time) []Commitment {
 	type use struct {
 		firm, spot       int
 		firmUSD, spotUSD float64 // Σ GPUs × price
@@ -41,7 +34,7 @@ func (s *Service) Commitments(ctx context.Context, site string, at time.Time) ([
 	products := map[string]joule.Product{}
 	s.mu.RLock()
 	for _, p := range s.engine.Products() {
-		if p.Site == site {
+		if p.Site == site.Site.Name {
 			products[p.ID] = p
 		}
 	}
@@ -72,14 +65,11 @@ func (s *Service) Commitments(ctx context.Context, site string, at time.Time) ([
 		}
 	}
 	var out []Commitment
-	for _, f := range fleets { // by name
-		seller := f.Owner
-		if seller == "" {
-			seller = s.cfg.Operator
-		}
+	for _, f := range site.Fleets { // by name
+		seller := f.Seller(s.cfg.Operator)
 		var p *joule.Product
 		for _, x := range products {
-			if x.Model == f.Model {
+			if x.Model == f.Model.ID {
 				p = &x
 			}
 		}
@@ -104,21 +94,19 @@ func (s *Service) Commitments(ctx context.Context, site string, at time.Time) ([
 		u.firm -= firm
 		u.spot -= spot
 	}
-	return out, nil
+	return out
 }
 
-// DispatchLeases turns commitments into the dispatch policy's leases for a site whose
-// units are named by fleet; commitments of fleets the site does not have are dropped.
-func DispatchLeases(cs []Commitment, units []dispatch.Unit) []dispatch.Lease {
-	var out []dispatch.Lease
+// DispatchLeases is what the site's leases commit at time at, as the dispatch
+// policy's leases of the site's units (dispatch.Compile's: one per fleet, in order).
+func (s *Service) DispatchLeases(_ context.Context, site *joule.ResolvedSite, at time.Time) ([]dispatch.Lease, error) {
+	cs := s.Commitments(site, at)
+	out := make([]dispatch.Lease, 0, len(cs))
 	for _, c := range cs {
-		i := slices.IndexFunc(units, func(u dispatch.Unit) bool { return u.Name == c.Fleet })
-		if i < 0 {
-			continue
-		}
+		i := slices.IndexFunc(site.Fleets, func(f joule.ResolvedFleet) bool { return f.Name == c.Fleet })
 		out = append(out, dispatch.Lease{Unit: i, Servers: c.Servers, Class: c.Class, USDPerGPUHour: c.USDPerGPUHour})
 	}
-	return out
+	return out, nil
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -17,43 +17,38 @@ import (
 // nothing more. It runs before the matcher advances, while the hour's leases are
 // still in memory; hours that pass while no server runs are not billed afterwards.
 func (s *Service) billEnergy(ctx context.Context, now time.Time) error {
-	if s.cfg.EnergyPrice == nil || s.cfg.Sites == nil || s.cfg.Fleets == nil || s.cfg.Models == nil {
+	if s.cfg.EnergyPrice == nil {
 		return nil
 	}
 	hour := now.Truncate(time.Hour).Add(-time.Hour) // the last complete hour
 	if !s.energyBilled.IsZero() && !hour.After(s.energyBilled) {
 		return nil
 	}
-	models, err := s.cfg.Models.AllModels(ctx)
+	sites, err := s.sites(ctx)
 	if err != nil {
 		return err
 	}
-	byID := joule.ModelsByID(models)
-	sites, err := s.cfg.Sites.Sites(ctx)
-	if err != nil {
-		return err
-	}
-	for _, site := range sites {
+	for _, rs := range sites {
+		site := rs.Site
 		price, ok := s.cfg.EnergyPrice(site, hour)
 		if !ok || price <= 0 {
 			continue // no price known, or negative: nothing to pass through
 		}
-		fleets, err := s.cfg.Fleets.Fleets(ctx, site.Name)
-		if err != nil {
-			return err
+		type key struct {
+			owner string
+			model *joule.HardwareModel
 		}
-		type key struct{ owner, model string }
 		servers := map[key]int{}
-		for _, f := range fleets {
-			if f.Owner != "" && f.Kind == joule.KindGPUServer && byID[f.Model] != nil {
+		for _, f := range rs.Fleets {
+			if f.Owner != "" && f.Model.Kind == joule.KindGPUServer {
 				servers[key{f.Owner, f.Model}] += f.Count
 			}
 		}
 		wh := map[string]float64{}
 		for k, n := range servers {
-			m := byID[k.model]
+			m := k.model
 			gpus := 0
-			for _, l := range s.engine.Leases(joule.ProductID(k.model, site.Name), hour) {
+			for _, l := range s.engine.Leases(joule.ProductID(m.ID, site.Name), hour) {
 				for _, sh := range l.Sellers {
 					if sh.Seller == k.owner && sh.ResaleOrder == "" && !sh.Start.After(hour) && sh.End.After(hour) {
 						gpus += sh.GPUs

@@ -38,11 +38,6 @@ import (
 	"github.com/joule-site/joule/ledger"
 )
 
-// ModelSource lists hardware models (the catalog's and the user's).
-type ModelSource interface {
-	AllModels(ctx context.Context) ([]*joule.HardwareModel, error)
-}
-
 // Config sets up a Service. Zero fields take the documented defaults.
 type Config struct {
 	// Now is the clock; time.Now when nil.
@@ -68,7 +63,7 @@ type Config struct {
 	// model and site. Nil Sites: listings are not synced.
 	Sites  joule.SiteService
 	Fleets joule.FleetService
-	Models ModelSource
+	Models joule.ModelLister
 	// IdempotencyWindow is how long the matcher remembers finished orders' keys; 24 h.
 	IdempotencyWindow time.Duration
 	// HoldAheadHours is how many hours after the current one an on-demand or spot lease

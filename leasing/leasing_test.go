@@ -5,16 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/catalog"
 	"github.com/joule-site/joule/dispatch"
 	"github.com/joule-site/joule/exchange"
 	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/ledger"
+	"github.com/joule-site/joule/sqlite"
 )
 
 func TestListingsFromFleets(t *testing.T) {
@@ -400,10 +403,11 @@ func TestCommitments(t *testing.T) {
 	e.submit(acme, running(joule.OrderOnDemand, "od", 12, usd(3)))              // northwind's older ask: 2 servers
 	e.submit(acme, running(joule.OrderSpot, "spot", 8, usd(2.50)))              // 8 more GPUs: 1 more server, interruptible
 	e.submit(acme, reserved("later", 64, day1, day1.Add(hours(24)), usd(2.10))) // not yet
-	cs, err := e.svc.Commitments(e.ctx, "west-texas", e.clock.Now())
+	site, err := joule.SiteLoader{Sites: sqlite.NewSiteService(e.db), Fleets: sqlite.NewFleetService(e.db), Models: catalog.Models{User: sqlite.NewHardwareService(e.db)}}.Load(e.ctx, "west-texas")
 	if err != nil {
 		t.Fatal(err)
 	}
+	cs := e.svc.Commitments(site, e.clock.Now())
 	want := []leasing.Commitment{
 		{Fleet: "h100-pod-2", Servers: 2, Class: dispatch.Firm, USDPerGPUHour: 2},
 		{Fleet: "h100-pod-2", Servers: 1, Class: dispatch.Interruptible, USDPerGPUHour: 2},
@@ -413,13 +417,13 @@ func TestCommitments(t *testing.T) {
 	}
 	// On Monday only the block holds GPUs (running leases hold an hour ahead until they
 	// renew): 64 of northwind's, 8 servers.
-	cs, err = e.svc.Commitments(e.ctx, "west-texas", day1.Add(time.Hour))
+	cs = e.svc.Commitments(site, day1.Add(time.Hour))
+	got, err := e.svc.DispatchLeases(e.ctx, site, day1.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	units := []dispatch.Unit{{Name: "s21"}, {Name: "h100-pod-1"}, {Name: "h100-pod-2"}}
-	got := leasing.DispatchLeases(cs, units)
-	if len(got) == 0 || got[0].Unit != 2 {
+	pod2 := slices.IndexFunc(site.Fleets, func(f joule.ResolvedFleet) bool { return f.Name == "h100-pod-2" })
+	if units := dispatch.Compile(site, dispatch.RuleMerit, dispatch.DefaultHysteresis).Units; len(got) == 0 || got[0].Unit != pod2 || units[pod2].Name != "h100-pod-2" {
 		t.Errorf("dispatch leases on Monday: %+v from %+v", got, cs)
 	}
 	var firm int

@@ -79,39 +79,35 @@ func (s *Service) SyncListings(ctx context.Context) error {
 // fleetCapacity reads the GPU server fleets of every site: the products they make
 // and the servers each seller has in each.
 func (s *Service) fleetCapacity(ctx context.Context) ([]joule.Product, map[sellerKey]int, error) {
-	sites, err := s.cfg.Sites.Sites(ctx)
+	sites, err := s.sites(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	models, err := s.cfg.Models.AllModels(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	byID := joule.ModelsByID(models)
 	var products []joule.Product
 	want := map[sellerKey]int{}
 	for _, site := range sites {
-		fleets, err := s.cfg.Fleets.Fleets(ctx, site.Name)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, f := range fleets {
-			m := byID[f.Model]
-			if m == nil || m.Kind != joule.KindGPUServer || m.GPUs <= 0 {
+		for _, f := range site.Fleets {
+			m := f.Model
+			if m.Kind != joule.KindGPUServer || m.GPUs <= 0 {
 				continue
 			}
-			p := joule.Product{ID: joule.ProductID(m.ID, site.Name), Model: m.ID, Site: site.Name, GPUsPerNode: m.GPUs}
+			p := joule.Product{ID: joule.ProductID(m.ID, site.Site.Name), Model: m.ID, Site: site.Site.Name, GPUsPerNode: m.GPUs}
 			if !slices.Contains(products, p) {
 				products = append(products, p)
 			}
-			seller := f.Owner
-			if seller == "" {
-				seller = s.cfg.Operator
-			}
-			want[sellerKey{p.ID, seller}] += f.Count
+			want[sellerKey{p.ID, f.Seller(s.cfg.Operator)}] += f.Count
 		}
 	}
 	return products, want, nil
+}
+
+// sites reads every site with its fleets' models, or none when the exchange is not
+// told where sites are.
+func (s *Service) sites(ctx context.Context) ([]*joule.ResolvedSite, error) {
+	if s.cfg.Sites == nil || s.cfg.Fleets == nil || s.cfg.Models == nil {
+		return nil, nil
+	}
+	return joule.SiteLoader{Sites: s.cfg.Sites, Fleets: s.cfg.Fleets, Models: s.cfg.Models}.LoadAll(ctx)
 }
 
 // ensureSeller creates an owner's account, without a token, when a fleet names an

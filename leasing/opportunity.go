@@ -32,47 +32,71 @@ func (p *OpportunityPricer) Set(asks map[string]joule.MicroUSD) {
 	p.asks = asks
 }
 
-// SiteSource finds the sites, their fleets and the hardware models.
-type SiteSource interface {
-	Sites(ctx context.Context) ([]*joule.Site, error)
-	Fleets(ctx context.Context, site string) ([]*joule.Fleet, error)
-	AllModels(ctx context.Context) ([]*joule.HardwareModel, error)
-}
-
-// OpportunityAsks prices every product from the market: at each site, the GPUs'
-// power would otherwise run the site's most efficient miners, earning their hashprice
-// revenue per MWh (hashpriceUSDPerPHDay is net of the pool fee); per GPU-hour that is
-// econ.OpportunityCostUSDPerGPUHour, raised by margin (0.2: 20%). A site without
-// miners gives its products no opportunity cost.
-func OpportunityAsks(ctx context.Context, src SiteSource, hashpriceUSDPerPHDay, margin float64) (map[string]joule.MicroUSD, error) {
-	models, err := src.AllModels(ctx)
-	if err != nil {
-		return nil, err
-	}
-	byID := joule.ModelsByID(models)
-	sites, err := src.Sites(ctx)
-	if err != nil {
-		return nil, err
-	}
+// OpportunityAsks prices every product from the market: at each site, a leased
+// server's power would otherwise run the site's most efficient miners, earning
+// econ.MiningUSDPerFacilityMWh at hashpriceNetUSDPerPHDay (net of the pool fee); per
+// GPU-hour that is econ.OpportunityCostUSDPerGPUHour, raised by margin (0.2: 20%). A
+// site without miners gives its products no opportunity cost.
+func OpportunityAsks(sites []*joule.ResolvedSite, hashpriceNetUSDPerPHDay, margin float64) map[string]joule.MicroUSD {
 	asks := map[string]joule.MicroUSD{}
 	for _, site := range sites {
-		fleets, err := src.Fleets(ctx, site.Name)
-		if err != nil {
-			return nil, err
-		}
-		best := joule.MostEfficientASIC(fleets, byID)
+		best := site.MostEfficientASIC()
 		if best == nil {
 			continue
 		}
-		mining := econ.BreakevenUSDPerMWh(hashpriceUSDPerPHDay, best.EfficiencyJPerTH(), 0)
-		for _, f := range fleets {
-			m := byID[f.Model]
-			if m == nil || m.Kind != joule.KindGPUServer {
+		pue := max(site.Site.PUE, 1)
+		mining := econ.MiningUSDPerFacilityMWh(hashpriceNetUSDPerPHDay, best.EfficiencyJPerTH(), pue)
+		for _, f := range site.Fleets {
+			m := f.Model
+			if m.Kind != joule.KindGPUServer {
 				continue
 			}
-			usd := econ.OpportunityCostUSDPerGPUHour(mining, m.PowerW.KW(), site.PUE, m.GPUs) * (1 + margin)
-			asks[joule.ProductID(m.ID, site.Name)] = joule.MicroUSDFromUSD(usd)
+			usd := econ.OpportunityCostUSDPerGPUHour(mining, m.PowerW.KW(), pue, m.GPUs) * (1 + margin)
+			asks[joule.ProductID(m.ID, site.Site.Name)] = joule.MicroUSDFromUSD(usd)
 		}
 	}
-	return asks, nil
+	return asks
+}
+
+// Repricer keeps the asks of listings that ask their opportunity cost at what mining
+// would earn now: every Every it prices each product at the live hashprice
+// (OpportunityAsks), hands the asks to Pricer (the matcher's Pricing hook) and
+// reprices the book. While the hashprice is stale the asks stay as last set.
+type Repricer struct {
+	Exchange *Service
+	Pricer   *OpportunityPricer
+	// Hashprice is the live hashprice net of the pool fee, and whether it is fresh.
+	Hashprice func(now time.Time) (usdPerPHDay float64, fresh bool)
+	Margin    float64 // over the opportunity cost (0.2: 20%)
+	Every     time.Duration
+}
+
+// Run reprices at once and then every Every, until ctx ends.
+func (r *Repricer) Run(ctx context.Context) error {
+	t := time.NewTicker(max(r.Every, time.Millisecond))
+	defer t.Stop()
+	for {
+		if err := r.Reprice(ctx); err != nil && ctx.Err() == nil {
+			r.Exchange.cfg.Logger.Warn("leasing: reprice", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Reprice prices every product once at the hashprice now.
+func (r *Repricer) Reprice(ctx context.Context) error {
+	hp, fresh := r.Hashprice(r.Exchange.cfg.Now())
+	if !fresh {
+		return nil
+	}
+	sites, err := r.Exchange.sites(ctx)
+	if err != nil {
+		return err
+	}
+	r.Pricer.Set(OpportunityAsks(sites, hp, r.Margin))
+	return r.Exchange.Reprice(ctx)
 }

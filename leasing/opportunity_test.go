@@ -5,7 +5,6 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/catalog"
-	"github.com/joule-site/joule/econ"
 	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/sqlite"
 )
@@ -15,20 +14,20 @@ import (
 // a bid below it.
 func TestOpportunityCostAsk(t *testing.T) {
 	e := newEnv(t)
-	src := struct {
-		*sqlite.SiteService
-		*sqlite.FleetService
-		catalog.Models
-	}{sqlite.NewSiteService(e.db), sqlite.NewFleetService(e.db), catalog.Models{User: sqlite.NewHardwareService(e.db)}}
-	// A hashprice of $5,000/PH/day makes mining worth far more than the $2 default ask.
-	asks, err := leasing.OpportunityAsks(e.ctx, src, 5000, 0.2)
+	sites, err := joule.SiteLoader{Sites: sqlite.NewSiteService(e.db), Fleets: sqlite.NewFleetService(e.db), Models: catalog.Models{User: sqlite.NewHardwareService(e.db)}}.LoadAll(e.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := econ.OpportunityCostUSDPerGPUHour(econ.BreakevenUSDPerMWh(5000, 17.5, 0), 10.2, 1.05, 8) * 1.2
+	// A hashprice of $5,000/PH/day makes mining worth far more than the $2 default ask.
+	// By hand: an S21 (17.5 J/TH) earns $5/TH/day over 0.42 kWh/TH/day = $11,904.76 per
+	// MWh it draws; a leased 8×H100 server draws 10.2 kW (× PUE 1.05 at the facility,
+	// as the S21s it displaces would), so it gives up 10.2 × $11.90476 = $121.43 of
+	// mining an hour, $15.1786 per GPU-hour, × 1.2 margin = $18.2143.
+	asks := leasing.OpportunityAsks(sites, 5000, 0.2)
+	const want = 18.2143
 	got := asks["h100-sxm/west-texas"]
-	if d := got.USD() - want; d > 1e-6 || d < -1e-6 {
-		t.Fatalf("opportunity ask %v, want $%.6f", got, want)
+	if d := got.USD() - want; d > 0.0001 || d < -0.0001 {
+		t.Fatalf("opportunity ask %v, want $%.4f", got, want)
 	}
 
 	pricer := &leasing.OpportunityPricer{}

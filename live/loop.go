@@ -26,21 +26,17 @@ type Market interface {
 	GPU(now time.Time) (usdPerHour, utilization float64)
 }
 
-// ModelSource finds hardware models by id (the catalog and the user's).
-type ModelSource interface {
-	AllModels(ctx context.Context) ([]*joule.HardwareModel, error)
-}
-
 // Loop plans every site on a schedule. Set the fields, then Run.
 type Loop struct {
 	Sites  joule.SiteService
 	Fleets joule.FleetService
-	Models ModelSource
+	Models joule.ModelLister
 	Live   joule.LiveService
 	Market Market
 	// Leases, when set, tells what the site's GPU leases commit this interval, as
-	// dispatch leases of its units: firm ones keep their power first.
-	Leases func(ctx context.Context, site string, at time.Time, units []dispatch.Unit) ([]dispatch.Lease, error)
+	// dispatch leases of its units (dispatch.Compile's, one per fleet in order): firm
+	// ones keep their power first.
+	Leases func(ctx context.Context, site *joule.ResolvedSite, at time.Time) ([]dispatch.Lease, error)
 
 	Interval time.Duration // between plans; 60 s by default
 	// Every is how often Run plans in wall-clock time: Interval when zero. It differs

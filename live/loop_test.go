@@ -2,6 +2,7 @@ package live_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -146,8 +147,8 @@ func TestStaleEnergyIsSafe(t *testing.T) {
 func TestFirmLeasesKeepPower(t *testing.T) {
 	l, mk, _, _ := setup(t)
 	mk.staleEnergy = true
-	l.Leases = func(_ context.Context, site string, _ time.Time, units []dispatch.Unit) ([]dispatch.Lease, error) {
-		for i, u := range units {
+	l.Leases = func(_ context.Context, site *joule.ResolvedSite, _ time.Time) ([]dispatch.Lease, error) {
+		for i, u := range dispatch.Compile(site, dispatch.RuleMerit, dispatch.DefaultHysteresis).Units {
 			if u.Name == "h100-pod-1" {
 				return []dispatch.Lease{{Unit: i, Servers: 16, Class: dispatch.Firm, USDPerGPUHour: 2.1}}, nil
 			}
@@ -163,5 +164,54 @@ func TestFirmLeasesKeepPower(t *testing.T) {
 	}
 	if f := fleet(p, "h100-pod-2"); f.Running != 0 {
 		t.Errorf("the unleased pod runs in the safe state: %+v", f)
+	}
+}
+
+// A user model re-applied with another specification rebuilds the site's policy: the
+// next plan uses the new power, not the one the policy was first compiled with.
+func TestPolicyFollowsModelSpecification(t *testing.T) {
+	l, _, _, _ := setup(t)
+	db := sqlite.NewDB(t.TempDir() + "/joule.db")
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	l.Sites, l.Fleets, l.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewLiveService(db)
+	l.Models = catalog.Models{User: sqlite.NewHardwareService(db)}
+	apply := func(powerW int) {
+		t.Helper()
+		doc := fmt.Sprintf(`models:
+  - {id: hydro, kind: asic, name: Hydro, hashrate_ths: 335, power_w: %d, idle_w: 30, sources: {power_w: "spec sheet", hashrate_ths: "spec sheet"}}
+sites:
+  - name: lab
+    power_cap_mw: 10
+    energy: {kind: fixed, usd_per_mwh: 30}
+    fleets:
+      - {name: hall, model: hydro, count: 100}
+`, powerW)
+		lookup := func(id string) (*joule.HardwareModel, bool) {
+			if m, ok := catalog.Lookup(id); ok {
+				return m, ok
+			}
+			m, err := sqlite.NewHardwareService(db).Model(context.Background(), id)
+			return m, err == nil
+		}
+		m, err := manifest.Parse("lab.yaml", []byte(doc), lookup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sqlite.NewManifestService(db).Apply(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, powerW := range []int{5360, 4000} {
+		apply(powerW)
+		p, err := l.PlanSite(context.Background(), "lab", "interval")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := fleet(p, "hall"); f.StockW != joule.Watts(powerW) {
+			t.Errorf("after applying %d W: the plan's fleet is at %s stock", powerW, f.StockW)
+		}
 	}
 }

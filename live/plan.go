@@ -15,18 +15,11 @@ import (
 func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePlan, error) {
 	l.init()
 	now := l.Now()
-	site, err := l.Sites.Site(ctx, name)
+	rs, err := joule.SiteLoader{Sites: l.Sites, Fleets: l.Fleets, Models: l.Models}.Load(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	fleets, err := l.Fleets.Fleets(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	models, err := l.Models.AllModels(ctx)
-	if err != nil {
-		return nil, err
-	}
+	site := rs.Site
 	events, err := l.Live.DemandResponses(ctx, name, now)
 	if err != nil {
 		return nil, err
@@ -34,7 +27,7 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st, err := l.siteState(site, fleets, models)
+	st, err := l.siteState(rs)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +60,7 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 		}
 	}
 	if l.Leases != nil {
-		if c.Leases, err = l.Leases(ctx, name, now, st.policy.Site().Units); err != nil {
+		if c.Leases, err = l.Leases(ctx, rs, now); err != nil {
 			return nil, err
 		}
 	}
@@ -106,20 +99,13 @@ func (l *Loop) drLead() time.Duration {
 	return 5 * time.Minute
 }
 
-// siteState returns the policy of a site, rebuilt when its cap, PUE or fleets change.
-func (l *Loop) siteState(site *joule.Site, fleets []*joule.Fleet, models []*joule.HardwareModel) (*siteState, error) {
-	byID := joule.ModelsByID(models)
-	d := dispatch.Site{CapW: site.PowerCapW, PUE: site.PUE, Rule: dispatch.RuleMerit, Hysteresis: l.Hysteresis}
-	key := fmt.Sprintf("%d/%g", site.PowerCapW, site.PUE)
-	for _, f := range fleets {
-		m, ok := byID[f.Model]
-		if !ok {
-			return nil, joule.Errorf(joule.EINVALID, "site %s: fleet %s: unknown model %q", site.Name, f.Name, f.Model)
-		}
-		d.Units = append(d.Units, dispatch.UnitOf(f.Name, m, f.Count))
-		key += fmt.Sprintf("|%s:%s:%d", f.Name, f.Model, f.Count)
-	}
-	if st, ok := l.sites[site.Name]; ok && st.key == key {
+// siteState returns the policy of a site, rebuilt when anything the policy was
+// compiled from changes: the cap, the PUE, the fleets, or the specification of a
+// model (a re-applied user model with another power or hashrate).
+func (l *Loop) siteState(rs *joule.ResolvedSite) (*siteState, error) {
+	d := dispatch.Compile(rs, dispatch.RuleMerit, l.Hysteresis)
+	key := fmt.Sprintf("%+v", d)
+	if st, ok := l.sites[rs.Site.Name]; ok && st.key == key {
 		return st, nil
 	}
 	p, err := dispatch.New(d)
@@ -127,7 +113,7 @@ func (l *Loop) siteState(site *joule.Site, fleets []*joule.Fleet, models []*joul
 		return nil, err
 	}
 	st := &siteState{key: key, policy: p, state: p.NewState(true)}
-	l.sites[site.Name] = st
+	l.sites[rs.Site.Name] = st
 	return st, nil
 }
 
@@ -139,10 +125,7 @@ func sitePlan(site *joule.Site, d *dispatch.Site, pl *dispatch.Plan, now time.Ti
 	p := &joule.SitePlan{
 		Site: site.Name, At: now, ValidUntil: now.Add(3 * interval), Reason: reason,
 		CapW: pl.CapW, AllocatedW: pl.AllocatedW, PUE: d.PUE, DrawW: pl.DrawW,
-		Use: joule.PowerUse{
-			MiningW: pl.MiningW, FirmGPUW: pl.FirmGPUW, InterruptibleGPUW: pl.InterruptibleGPUW, OpenGPUW: pl.OpenGPUW,
-			IdleW: pl.IdleW, CurtailedW: pl.CurtailedW, ShedFirmW: pl.ShedFirmW,
-		},
+		Use: pl.PowerUse,
 	}
 	if h := interval.Hours(); h > 0 {
 		p.RevenueUSDPerHour, p.EnergyUSDPerHour = pl.RevenueUSD/h, pl.EnergyUSD/h

@@ -17,15 +17,10 @@ import (
 	"github.com/joule-site/joule/history"
 )
 
-// ModelSource lists every hardware model a query may name: the catalog and the user's.
-type ModelSource interface {
-	AllModels(ctx context.Context) ([]*joule.HardwareModel, error)
-}
-
 // Pricer answers econ and compare queries.
 type Pricer struct {
 	History *history.History
-	Models  ModelSource
+	Models  joule.ModelLister
 }
 
 // DayQuery selects a day of history and how to read it.

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +11,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/agent"
 	"github.com/joule-site/joule/cgminer"
+	demopkg "github.com/joule-site/joule/demo"
 	"github.com/joule-site/joule/feeds"
 	"github.com/joule-site/joule/gpunode"
 	"github.com/joule-site/joule/history"
@@ -183,9 +180,10 @@ func (d *demo) tenants(ctx context.Context, ex *leasing.Service) error {
 	return nil
 }
 
-// start runs the simulated fleet, the agent that drives it through the server at url,
-// the tenants' trading and the grid's demand-response events, until ctx ends.
-func (d *demo) start(ctx context.Context, wg *sync.WaitGroup, url string, ex *leasing.Service) error {
+// start starts the simulated fleet and its meter, and returns the demo's actors: the
+// agent that drives the fleet through the server at url, the tenants' trading and
+// the grid's demand-response events.
+func (d *demo) start(url string, ex *leasing.Service) ([]actor, error) {
 	raiseFileLimit()
 	fleet, err := sim.StartFleet(sim.FleetConfig{
 		Miners: d.flags.miners, GPUServers: d.flags.gpuServers,
@@ -193,7 +191,7 @@ func (d *demo) start(ctx context.Context, wg *sync.WaitGroup, url string, ex *le
 		Miner: sim.MinerConfig{SleepRamp: time.Second, WakeRamp: 5 * time.Second},
 	})
 	if err != nil {
-		return fmt.Errorf("demo fleet: %w", err)
+		return nil, fmt.Errorf("demo fleet: %w", err)
 	}
 	d.fleet = fleet
 	// The site meter at the feed reads what the simulated machines truly draw, for the
@@ -201,7 +199,7 @@ func (d *demo) start(ctx context.Context, wg *sync.WaitGroup, url string, ex *le
 	sm, err := sim.StartMeter("127.0.0.1:0", fleet.PowerW)
 	if err != nil {
 		fleet.Close()
-		return fmt.Errorf("demo meter: %w", err)
+		return nil, fmt.Errorf("demo meter: %w", err)
 	}
 	cfg, err := meter.ParseURL(sm.URL())
 	var mt *meter.Meter
@@ -211,7 +209,7 @@ func (d *demo) start(ctx context.Context, wg *sync.WaitGroup, url string, ex *le
 	if err != nil {
 		sm.Close()
 		fleet.Close()
-		return fmt.Errorf("demo meter: %w", err)
+		return nil, fmt.Errorf("demo meter: %w", err)
 	}
 	client := jhttp.NewClient(url)
 	miners := agent.DefaultExecutor(&cgminer.Driver{Options: []cgminer.Option{cgminer.WithTimeout(3 * time.Second), cgminer.WithKeepSession()}})
@@ -221,7 +219,7 @@ func (d *demo) start(ctx context.Context, wg *sync.WaitGroup, url string, ex *le
 	gpus.VerifyTimeout, gpus.SleepVerifyTimeout, gpus.PollInterval = 10*time.Second, 5*time.Second, 200*time.Millisecond
 	ag := &agent.Agent{Site: demoSite, Server: client, Executor: miners, GPU: gpus, Log: d.log, Now: d.clock.Now, Meter: mt}
 	pod2 := d.flags.gpuServers / 2
-	wg.Go(func() {
+	runAgent := func(ctx context.Context) error {
 		defer fleet.Close()
 		defer sm.Close()
 		defer mt.Close()
@@ -232,67 +230,45 @@ func (d *demo) start(ctx context.Context, wg *sync.WaitGroup, url string, ex *le
 		})
 		d.log.Info("demo agent", "miners", len(found), "gpu_servers", len(servers))
 		ag.Run(ctx, 2*time.Second)
-	})
-	wg.Go(func() { d.trade(ctx, url, ex) })
-	wg.Go(func() { d.grid(ctx, client) })
-	return nil
+		return nil
+	}
+	traders := &demopkg.Traders{
+		Product: joule.ProductID("h100-sxm", demoSite), Now: d.clock.Now, Seed: uint64(d.clock.Start().Unix()), Every: 3 * time.Second,
+		TopUp: func(ctx context.Context, tenant string) { d.topUp(ctx, ex, tenant) }, Log: d.log,
+	}
+	for _, t := range d.info.Tenants {
+		c := jhttp.NewClient(url)
+		c.Token = t.Token
+		traders.Tenants = append(traders.Tenants, demopkg.Tenant{ID: t.ID, Exchange: tenantClient{c}})
+	}
+	grid := &demopkg.Grid{
+		Site: demoSite, ReduceToW: joule.Watts(d.flags.capMW * 0.6 * 1e6), Within: 20 * time.Minute, For: 45 * time.Minute,
+		FirstAfter: 15 * time.Minute, Every: 4 * time.Hour, Now: d.clock.Now, Log: d.log,
+		Call: func(ctx context.Context, site string, reduceTo joule.Watts, within, dur time.Duration) error {
+			_, err := client.DemandResponse(ctx, site, reduceTo, within, dur)
+			return err
+		},
+	}
+	return []actor{{"demo agent", runAgent}, {"demo tenants", traders.Run}, {"demo grid", grid.Run}}, nil
 }
 
-// trade has the demo's tenants place orders every few seconds: reserved blocks,
-// on-demand and spot servers, and now and then the end of a lease.
-func (d *demo) trade(ctx context.Context, url string, ex *leasing.Service) {
-	rng := rand.New(rand.NewPCG(uint64(d.clock.Start().Unix()), 7))
-	product := joule.ProductID("h100-sxm", demoSite)
-	clients := make([]*jhttp.Client, len(d.info.Tenants))
-	for i, t := range d.info.Tenants {
-		clients[i] = jhttp.NewClient(url)
-		clients[i].Token = t.Token
+// tenantClient is a demo tenant's API client as the demo's traders use it.
+type tenantClient struct{ c *jhttp.Client }
+
+func (t tenantClient) SubmitOrder(ctx context.Context, o joule.Order) ([]joule.Lease, error) {
+	r, err := t.c.SubmitOrder(ctx, jhttp.OrderRequest{
+		IdempotencyKey: o.IdempotencyKey, Product: o.Product, Kind: o.Kind, GPUs: o.GPUs, Start: o.Start, End: o.End,
+		LimitMicroUSDPerGPUHour: o.LimitMicroUSDPerGPUHour,
+	})
+	if err != nil {
+		return nil, err
 	}
-	tick := time.NewTicker(3 * time.Second)
-	defer tick.Stop()
-	for n := 0; ; n++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		i := rng.IntN(len(d.info.Tenants))
-		t, c := d.info.Tenants[i], clients[i]
-		now := d.clock.Now()
-		next := now.Truncate(time.Hour).Add(time.Hour)
-		req := jhttp.OrderRequest{IdempotencyKey: fmt.Sprintf("demo-%d-%d", now.Unix(), n), Product: product, GPUs: 8 * (1 + rng.IntN(4))}
-		usd := func(lo, hi float64) joule.MicroUSD { return joule.MicroUSDFromUSD(lo + rng.Float64()*(hi-lo)) }
-		switch p := rng.Float64(); {
-		case p < 0.4:
-			req.Kind, req.Start = joule.OrderReserved, next.Add(time.Duration(rng.IntN(3))*time.Hour)
-			req.End = req.Start.Add(time.Duration(2+rng.IntN(6)) * time.Hour)
-			req.LimitMicroUSDPerGPUHour = usd(1.8, 2.6)
-		case p < 0.6:
-			req.Kind, req.End = joule.OrderOnDemand, next.Add(time.Duration(1+rng.IntN(4))*time.Hour)
-			req.LimitMicroUSDPerGPUHour = usd(2.2, 2.8)
-		case p < 0.8:
-			req.Kind, req.GPUs = joule.OrderSpot, 8
-			req.LimitMicroUSDPerGPUHour = usd(1.2, 2.2)
-		default:
-			leases, err := c.Leases(ctx, t.ID, 50)
-			if err != nil {
-				continue
-			}
-			for _, l := range leases {
-				if l.OpenEnded && l.Status == joule.LeaseActive {
-					_, _ = c.StopLease(ctx, l.ID)
-					break
-				}
-			}
-			continue
-		}
-		if _, err := c.SubmitOrder(ctx, req); err != nil {
-			if joule.ErrorCode(err) == joule.EFORBIDDEN && strings.Contains(err.Error(), "credit") {
-				d.topUp(ctx, ex, t.ID)
-			}
-			d.log.Debug("demo order", "tenant", t.ID, "kind", req.Kind, "err", err)
-		}
-	}
+	return r.Leases, nil
+}
+
+func (t tenantClient) StopLease(ctx context.Context, id string) error {
+	_, err := t.c.StopLease(ctx, id)
+	return err
 }
 
 // topUp adds credit to a demo tenant that ran low.
@@ -304,29 +280,5 @@ func (d *demo) topUp(ctx context.Context, ex *leasing.Service, tenant string) {
 	key := fmt.Sprintf("demo-topup-%s-%d", tenant, d.clock.Now().Unix())
 	if _, err := ex.Deposit(ctx, op, tenant, key, joule.MicroUSDFromUSD(250_000)); err != nil {
 		d.log.Debug("demo credit", "tenant", tenant, "err", err)
-	}
-}
-
-// grid sends the demo site a demand-response event every four clock hours, the first
-// a quarter of an hour after the clock starts: draw at most 60% of the cap, 20
-// minutes from the notice, for 45 minutes.
-func (d *demo) grid(ctx context.Context, c *jhttp.Client) {
-	next := d.clock.Now().Add(15 * time.Minute)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if d.clock.Now().Before(next) {
-			continue
-		}
-		next = next.Add(4 * time.Hour)
-		reduceTo := joule.Watts(d.flags.capMW * 0.6 * 1e6)
-		if _, err := c.DemandResponse(ctx, demoSite, reduceTo, 20*time.Minute, 45*time.Minute); err != nil && !errors.Is(err, context.Canceled) {
-			d.log.Warn("demo demand response", "err", err)
-		}
 	}
 }

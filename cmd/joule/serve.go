@@ -2,22 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/bitcoind"
-	"github.com/joule-site/joule/catalog"
-	"github.com/joule-site/joule/dispatch"
 	"github.com/joule-site/joule/feeds"
 	jhttp "github.com/joule-site/joule/http"
-	"github.com/joule-site/joule/leasing"
-	"github.com/joule-site/joule/live"
 )
 
 // feedFlags configure the live market feeds of `joule serve`.
@@ -118,13 +114,8 @@ func (f *exchangeFlags) add(cmd *cobra.Command) error {
 }
 
 func newServeCmd(g *globals) *cobra.Command {
-	var (
-		addr  string
-		debug bool
-		ff    feedFlags
-		xf    exchangeFlags
-		df    demoFlags
-	)
+	m := &Main{}
+	var debug bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API and run the live dispatch loop on the store",
@@ -144,153 +135,29 @@ gracefully.`,
 			if debug {
 				level = slog.LevelDebug
 			}
-			log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-			a, err := openApp(g.db, log)
-			if err != nil {
-				return err
+			m.DB, m.Log = g.db, slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			if err := m.Run(cmd.Context()); err != nil {
+				return errors.Join(err, m.Close())
 			}
-			defer a.Close()
-			// The loop plans every Interval of the clock, which is the wall clock but
-			// in a demo, where it runs --demo-speed times faster.
-			interval, every, tick := ff.interval, ff.interval, xf.tick
-			var demo *demo
-			var market *feeds.Market
-			if df.on {
-				if ff.live() {
-					return joule.Errorf(joule.EINVALID, "--demo replays history: it takes no --btc-* or --energy-* feed")
-				}
-				if demo, err = openDemo(cmd.Context(), a, df, &ff, log); err != nil {
-					return err
-				}
-				market = demo.market
-				interval = demoInterval
-				if ff.retention == 0 {
-					ff.retention = 48 * time.Hour
-				}
-				every = time.Duration(float64(demoInterval) / df.speed)
-				tick = every
-			} else if market, err = ff.market(); err != nil {
-				return err
-			}
-			pricer := &leasing.OpportunityPricer{}
-			if xf.hosting < 0 {
-				return joule.Errorf(joule.EINVALID, "--hosting-usd-kw-month must not be negative")
-			}
-			a.hostingPerKWMonth = joule.MicroUSDFromUSD(xf.hosting)
-			if xf.energy {
-				a.energyPrice = market.Energy
-			}
-			if err := a.openExchange(cmd.Context(), xf.feeBPS, xf.askUSD, log, pricer.Price); err != nil {
-				return err
-			}
-			src := struct {
-				joule.SiteService
-				joule.FleetService
-				catalog.Models
-			}{a.server.Sites, a.server.Fleets, a.models}
-			a.server.RateLimit = xf.rateLimit
-			a.server.Market = market
-			a.server.Reports = commandReports{db: g.db, maxPaths: 2000}
-			loop := &live.Loop{
-				Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Live: a.server.Live,
-				Market: market, Interval: interval, Every: every, Hysteresis: dispatch.DefaultHysteresis, Now: a.now,
-			}
-			if a.exchange != nil {
-				loop.Leases = func(ctx context.Context, site string, at time.Time, units []dispatch.Unit) ([]dispatch.Lease, error) {
-					cs, err := a.exchange.Commitments(ctx, site, at)
-					return leasing.DispatchLeases(cs, units), err
-				}
-			}
-			a.server.Planner = loop
-			a.server.Addr = addr
-			if demo != nil {
-				if err := demo.tenants(cmd.Context(), a.exchange); err != nil {
-					return err
-				}
-				a.server.Demo = &demo.info
-			}
-			if err := a.server.Open(); err != nil {
-				return err
-			}
-			ctx, cancel := context.WithCancel(cmd.Context())
-			pollCtx, pollDone := context.WithTimeout(ctx, 10*time.Second)
-			if err := market.Poll(pollCtx); err != nil {
-				log.Warn("feed", "err", err)
-			}
-			pollDone()
-			var wg sync.WaitGroup
-			wg.Go(func() { market.Run(ctx, func(err error) { log.Warn("feed", "err", err) }) })
-			wg.Go(func() { _ = loop.Run(ctx) })
-			wg.Go(func() { _ = a.exchange.Run(ctx, tick) })
-			// Opportunity-cost asks follow hashprice: priced again every exchange tick.
-			wg.Go(func() {
-				t := time.NewTicker(tick)
-				defer t.Stop()
-				for {
-					if hp, fresh := market.Hashprice(a.now()); fresh {
-						if asks, err := leasing.OpportunityAsks(ctx, src, hp, xf.margin); err == nil {
-							pricer.Set(asks)
-							if err := a.exchange.Reprice(ctx); err != nil {
-								log.Warn("reprice", "err", err)
-							}
-						}
-					}
-					select {
-					case <-ctx.Done():
-						return
-					case <-t.C:
-					}
-				}
-			})
-			if ff.retention > 0 {
-				wg.Go(func() { prune(ctx, a.server.Live, a.now, ff.retention, every, log) })
-			}
-			if demo != nil {
-				if err := demo.start(ctx, &wg, a.server.URL(), a.exchange); err != nil {
-					cancel()
-					wg.Wait()
-					return err
-				}
-			}
-			log.Info("serving", "url", a.server.URL(), "db", g.db, "dispatch_interval", interval, "demo", demo != nil)
-			fmt.Fprintf(os.Stdout, "Joule is serving on %s (store %s). Stop with Ctrl-C.\n", a.server.URL(), g.db)
-			if demo != nil {
+			fmt.Fprintf(os.Stdout, "Joule is serving on %s (store %s). Stop with Ctrl-C.\n", m.URL(), g.db)
+			if m.demo != nil {
 				fmt.Fprintf(os.Stdout, "Demo: %d simulated S21 miners and %d 8×H100 servers at site %s, history from %s at ×%g. Open %s in a browser.\n",
-					df.miners, df.gpuServers, demoSite, demo.clock.Start().Format(time.RFC3339), df.speed, a.server.URL())
+					m.Demo.miners, m.Demo.gpuServers, demoSite, m.demo.clock.Start().Format(time.RFC3339), m.Demo.speed, m.URL())
 			}
-			<-cmd.Context().Done()
-			log.Info("shutting down")
-			cancel()
-			wg.Wait()
-			return a.server.Close()
+			select {
+			case <-cmd.Context().Done():
+				m.Log.Info("shutting down")
+			case <-m.Done():
+			}
+			return m.Close()
 		},
 	}
-	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().StringVar(&m.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log every request")
-	ff.add(cmd)
-	df.add(cmd)
-	if err := xf.add(cmd); err != nil {
+	m.Feeds.add(cmd)
+	m.Demo.add(cmd)
+	if err := m.Exchange.add(cmd); err != nil {
 		cmd.RunE = func(*cobra.Command, []string) error { return err }
 	}
 	return cmd
-}
-
-// prune deletes plans and audit events older than retention every period.
-func prune(ctx context.Context, live joule.LiveService, now func() time.Time, retention, period time.Duration, log *slog.Logger) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		plans, audit, err := live.Prune(ctx, now().Add(-retention))
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Warn("retention", "err", err)
-		case plans+audit > 0:
-			log.Debug("retention", "plans_deleted", plans, "audit_deleted", audit)
-		}
-	}
 }

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/oklog/run"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/feeds"
+	"github.com/joule-site/joule/leasing"
+	"github.com/joule-site/joule/live"
+)
+
+// Main is `joule serve`: the store and the API server, and the actors that run beside
+// them until the server stops — the market feeds, the dispatch loop, the exchange's
+// clock, the opportunity-cost repricer, retention, and in a demo its machines, agent,
+// tenants and grid. Set the fields, then Run; Close stops everything.
+type Main struct {
+	DB, Addr string
+	Log      *slog.Logger
+	Feeds    feedFlags
+	Exchange exchangeFlags
+	Demo     demoFlags
+
+	app    *app
+	demo   *demo
+	market *feeds.Market
+	actors []actor
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error // the first actor's failure, once done is closed
+}
+
+// actor is a long-running part of the server: Run works until its context ends.
+type actor struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// Run opens the store, wires the services, starts serving and starts every actor. It
+// returns once the server serves; Done tells when an actor fails.
+func (m *Main) Run(ctx context.Context) error {
+	a, err := openApp(m.DB, m.Log)
+	if err != nil {
+		return err
+	}
+	m.app = a
+	// The loop plans every interval of the clock, which is the wall clock but in a
+	// demo, where it runs --demo-speed times faster.
+	interval, every, tick := m.Feeds.interval, m.Feeds.interval, m.Exchange.tick
+	if m.Demo.on {
+		if m.Feeds.live() {
+			return joule.Errorf(joule.EINVALID, "--demo replays history: it takes no --btc-* or --energy-* feed")
+		}
+		if m.demo, err = openDemo(ctx, a, m.Demo, &m.Feeds, m.Log); err != nil {
+			return err
+		}
+		m.market, interval = m.demo.market, demoInterval
+		every = time.Duration(float64(demoInterval) / m.Demo.speed)
+		tick = every
+		if m.Feeds.retention == 0 {
+			m.Feeds.retention = 48 * time.Hour
+		}
+	} else if m.market, err = m.Feeds.market(); err != nil {
+		return err
+	}
+	if err := m.openExchange(ctx, tick); err != nil {
+		return err
+	}
+	loop := &live.Loop{
+		Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Live: a.server.Live, Leases: a.exchange.DispatchLeases,
+		Market: m.market, Interval: interval, Every: every, Hysteresis: dispatch.DefaultHysteresis, Now: a.now,
+	}
+	a.server.Planner, a.server.Market, a.server.Addr = loop, m.market, m.Addr
+	a.server.Reports = commandReports{db: m.DB, maxPaths: 2000}
+	if m.demo != nil {
+		if err := m.demo.tenants(ctx, a.exchange); err != nil {
+			return err
+		}
+		a.server.Demo = &m.demo.info
+	}
+	if err := a.server.Open(); err != nil {
+		return err
+	}
+	// Feeds are read once before the first plan, so that it is not a safe state.
+	pollCtx, pollDone := context.WithTimeout(ctx, 10*time.Second)
+	if err := m.market.Poll(pollCtx); err != nil {
+		m.Log.Warn("feed", "err", err)
+	}
+	pollDone()
+	m.add("feeds", func(ctx context.Context) error {
+		m.market.Run(ctx, func(err error) { m.Log.Warn("feed", "err", err) })
+		<-ctx.Done()
+		return nil
+	})
+	m.add("dispatch loop", loop.Run)
+	if m.Feeds.retention > 0 {
+		r := &live.Retention{Live: a.server.Live, Keep: m.Feeds.retention, Every: every, Now: a.now, Log: m.Log}
+		m.add("retention", r.Run)
+	}
+	if m.demo != nil {
+		demoActors, err := m.demo.start(a.server.URL(), a.exchange)
+		if err != nil {
+			return err
+		}
+		m.actors = append(m.actors, demoActors...)
+	}
+	m.start(ctx)
+	m.Log.Info("serving", "url", a.server.URL(), "db", m.DB, "dispatch_interval", interval, "demo", m.demo != nil)
+	return nil
+}
+
+// openExchange opens the GPU exchange with serve's flags and adds its clock and the
+// repricer of opportunity-cost asks, which follow the hashprice.
+func (m *Main) openExchange(ctx context.Context, tick time.Duration) error {
+	xf, a := &m.Exchange, m.app
+	if xf.hosting < 0 {
+		return joule.Errorf(joule.EINVALID, "--hosting-usd-kw-month must not be negative")
+	}
+	a.hostingPerKWMonth = joule.MicroUSDFromUSD(xf.hosting)
+	if xf.energy {
+		a.energyPrice = m.market.Energy
+	}
+	pricer := &leasing.OpportunityPricer{}
+	if err := a.openExchange(ctx, xf.feeBPS, xf.askUSD, m.Log, pricer.Price); err != nil {
+		return err
+	}
+	a.server.RateLimit = xf.rateLimit
+	m.add("exchange", func(ctx context.Context) error { return a.exchange.Run(ctx, tick) })
+	r := &leasing.Repricer{Exchange: a.exchange, Pricer: pricer, Hashprice: m.market.Hashprice, Margin: xf.margin, Every: tick}
+	m.add("repricer", r.Run)
+	return nil
+}
+
+func (m *Main) add(name string, run func(context.Context) error) {
+	m.actors = append(m.actors, actor{name, run})
+}
+
+// start runs every actor in one group: when one fails, or Close cancels them, all are
+// stopped and waited for.
+func (m *Main) start(parent context.Context) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	m.cancel, m.done = cancel, make(chan struct{})
+	var g run.Group
+	for _, a := range m.actors {
+		g.Add(func() error {
+			err := a.run(ctx)
+			if err == nil && ctx.Err() == nil {
+				err = joule.Errorf(joule.EINTERNAL, "%s stopped", a.name)
+			}
+			if err != nil && ctx.Err() == nil {
+				m.Log.Error("actor", "actor", a.name, "err", err)
+				return err
+			}
+			return nil
+		}, func(error) { cancel() })
+	}
+	go func() {
+		m.err = g.Run()
+		close(m.done)
+	}()
+}
+
+// URL is where the server listens, once Run has returned.
+func (m *Main) URL() string { return m.app.server.URL() }
+
+// Done is closed when the actors have stopped: after Close, or when one failed.
+func (m *Main) Done() <-chan struct{} {
+	if m.done == nil {
+		return nil
+	}
+	return m.done
+}
+
+// Close stops the actors and waits for them, then stops serving (requests in flight
+// get ShutdownTimeout) and closes the store. It returns the first failure.
+func (m *Main) Close() error {
+	var errs []error
+	if m.cancel != nil {
+		m.cancel()
+		<-m.done
+		errs = append(errs, m.err)
+	}
+	if m.app != nil {
+		if m.app.server.URL() != "" {
+			errs = append(errs, m.app.server.Close())
+		}
+		errs = append(errs, m.app.Close())
+	}
+	return errors.Join(errs...)
+}
