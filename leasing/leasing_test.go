@@ -432,3 +432,23 @@ func TestCommitments(t *testing.T) {
 		t.Errorf("firm servers on Monday: %d in %+v", firm, cs)
 	}
 }
+
+// A stop releases the rest of the order's hold at once, on a clock that moves between
+// readings: the CLI on the local store runs no Tick after it to release it later.
+func TestStopReleasesTheHoldOnAMovingClock(t *testing.T) {
+	e := newEnv(t)
+	acme := e.tenant("acme", usd(1000))
+	r := e.submit(acme, running(joule.OrderOnDemand, "od", 8, usd(2)))
+	e.clock.add(5*time.Second + 88_891_987)
+	e.clock.step = time.Millisecond
+	stopped, err := e.svc.Stop(e.ctx, acme, r.Leases[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.check()
+	wantEqual(t, "hold after stop", e.balance(ledger.TenantHold("acme")), 0)
+	used := stopped.Cost(stopped.Start, stopped.End)
+	wantEqual(t, "credit after stop", e.balance(ledger.TenantCredit("acme")), usd(1000)-used)
+	e.svc = e.open()
+	wantEqual(t, "hold after a restart", e.balance(ledger.TenantHold("acme")), 0)
+}

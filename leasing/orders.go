@@ -202,7 +202,15 @@ func (s *Service) Stop(ctx context.Context, who *joule.Account, leaseID string) 
 		if err := s.settle(ctx, ch, r); err != nil {
 			return err
 		}
-		if err := s.meter(ctx, ch, ch.At, leaseID, true); err != nil {
+		stopped, err := s.engine.Lease(leaseID)
+		if err != nil {
+			return abort(err)
+		}
+		// Bill to the moment the matcher stopped the lease, not to a second reading of
+		// the clock: a reading before the stop leaves the last instant unbilled, so the
+		// order's hold would stay held until a later Tick, which a CLI on the local
+		// store never runs.
+		if err := s.meter(ctx, ch, stopped.End, leaseID, true); err != nil {
 			return err
 		}
 		if out, err = s.engine.Lease(leaseID); err != nil {
