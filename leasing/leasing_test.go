@@ -79,7 +79,7 @@ func TestNoCreditHoldsNothing(t *testing.T) {
 	broke := e.tenant("broke", usd(10))
 	before, _ := e.store.LeasingVersion(e.ctx)
 	_, err := e.svc.SubmitOrder(e.ctx, broke, reserved("k1", 8, day1, day1.Add(hours(24)), usd(2.10)))
-	wantCode(t, "order without credit", err, joule.EFORBIDDEN)
+	wantCode(t, "order without credit", err, joule.ECREDIT)
 	if !strings.Contains(err.Error(), "insufficient credit") || !strings.Contains(err.Error(), "$403.20") {
 		t.Errorf("error %q should say the credit is short and what is needed", err)
 	}
@@ -451,4 +451,63 @@ func TestStopReleasesTheHoldOnAMovingClock(t *testing.T) {
 	wantEqual(t, "credit after stop", e.balance(ledger.TenantCredit("acme")), usd(1000)-used)
 	e.svc = e.open()
 	wantEqual(t, "hold after a restart", e.balance(ledger.TenantHold("acme")), 0)
+}
+
+// A bid for more GPUs than the product has in all (32 servers, 256 GPUs) is refused
+// before anything is held: no order, no hold, no journal entry.
+func TestOrderBeyondTheProductHoldsNothing(t *testing.T) {
+	e := newEnv(t)
+	acme := e.tenant("acme", usd(50_000))
+	for _, o := range []joule.Order{
+		reserved("r", 257, day1, day1.Add(hours(24)), usd(2.10)),
+		running(joule.OrderSpot, "s", 257, usd(2)),
+		running(joule.OrderOnDemand, "od", 257, usd(2)),
+	} {
+		_, err := e.svc.SubmitOrder(e.ctx, acme, o)
+		wantCode(t, string(o.Kind)+" order for 257 GPUs", err, joule.ECAPACITY)
+		if msg := joule.ErrorMessage(err); !strings.Contains(msg, "256 GPUs") {
+			t.Errorf("%s: message %q does not say the product has 256 GPUs", o.Kind, msg)
+		}
+	}
+	e.check()
+	wantEqual(t, "hold", e.balance(ledger.TenantHold("acme")), 0)
+	wantEqual(t, "credit", e.balance(ledger.TenantCredit("acme")), usd(50_000))
+	orders, err := e.svc.Orders(e.ctx, acme, joule.OrderFilter{})
+	if err != nil || len(orders) != 0 {
+		t.Errorf("orders after the refusals: %+v, %v", orders, err)
+	}
+	e.submit(acme, reserved("all", 256, day1, day1.Add(hours(24)), usd(2.10)))
+}
+
+// After a restart, once the matcher has forgotten a finished order, its key is checked
+// against the stored order on every field of the request: a different all_or_none,
+// class, notice or expiry is another order, not a replay.
+func TestReplayFromTheStoreComparesEveryField(t *testing.T) {
+	base := reserved("k", 8, day1, day1.Add(hours(24)), usd(2.10))
+	for _, tc := range []struct {
+		name   string
+		change func(o *joule.Order)
+	}{
+		{"all_or_none", func(o *joule.Order) { o.AllOrNone = false }},
+		{"class", func(o *joule.Order) { o.Class, o.NoticeSec = joule.LeaseCurtailable, 3600 }},
+		{"notice", func(o *joule.Order) { o.NoticeSec = 600 }},
+		{"expiry", func(o *joule.Order) { o.ExpiresAt = day1.Add(-time.Hour) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			acme := e.tenant("acme", usd(50_000))
+			first := e.submit(acme, base)
+			// Two days on, the block has ended and its order is outside the matcher's
+			// idempotency window: a new service knows it only from the store.
+			e.clock.add(72 * time.Hour)
+			e.svc = e.open()
+			if r := e.submit(acme, base); !r.Replayed || r.Order.ID != first.Order.ID {
+				t.Fatalf("the same order is a replay: %+v", r)
+			}
+			o := base
+			tc.change(&o)
+			_, err := e.svc.SubmitOrder(e.ctx, acme, o)
+			wantCode(t, "the key with another "+tc.name, err, joule.ECONFLICT)
+		})
+	}
 }

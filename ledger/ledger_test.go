@@ -97,7 +97,7 @@ func TestTenantOwnerFlow(t *testing.T) {
 
 	n := len(l.Transactions())
 	_, err := l.Hold("hold-2", "acme", "o2", usd(30))
-	wantCode(t, err, joule.EFORBIDDEN)
+	wantCode(t, err, joule.ECREDIT)
 	if len(l.Transactions()) != n || len(j.Txs) != n || l.Held("o2") != 0 || l.Balance(TenantCredit("acme")) != usd(20) {
 		t.Fatal("a refused hold wrote something")
 	}
@@ -126,7 +126,7 @@ func TestTenantOwnerFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = l.Charge(Charge{Key: "ch-2", Tenant: "acme", Lease: "l2", Seller: OperatorRevenue("op"), Amount: usd(1000)})
-	wantCode(t, err, joule.EFORBIDDEN)
+	wantCode(t, err, joule.ECREDIT)
 
 	// the owner pays hosting for 10.2 kW at $150 per kW-month and its energy
 	if _, err := l.HostingFee("host-1", "fund-a", "west-texas", 10_200, usd(150)); err != nil {
@@ -211,7 +211,7 @@ func TestRefusedOperationsWriteNothing(t *testing.T) {
 		{"zero deposit", func() error { _, err := l.Deposit("x", "acme", 0); return err }, joule.EINVALID},
 		{"bad tenant id", func() error { _, err := l.Deposit("x", "Acme Corp", 1); return err }, joule.EINVALID},
 		{"hold without order", func() error { _, err := l.Hold("x", "acme", "", 1); return err }, joule.EINVALID},
-		{"hold beyond credit", func() error { _, err := l.Hold("x", "acme", "o", usd(6)); return err }, joule.EFORBIDDEN},
+		{"hold beyond credit", func() error { _, err := l.Hold("x", "acme", "o", usd(6)); return err }, joule.ECREDIT},
 		{"release of nothing", func() error { _, err := l.Release("x", "o9"); return err }, joule.ENOTFOUND},
 		{"fee over 100%", func() error {
 			_, err := l.Charge(Charge{Tenant: "acme", Seller: OwnerRevenue("f"), Amount: 1, FeeBPS: 10_001})

@@ -189,5 +189,5 @@ func positive(amount joule.MicroUSD) error {
 }
 
 func insufficient(tenant string, have, need joule.MicroUSD) error {
-	return joule.Errorf(joule.EFORBIDDEN, "insufficient credit: tenant %s has %s available and needs %s; add credit and try again", tenant, have, need)
+	return joule.Errorf(joule.ECREDIT, "insufficient credit: tenant %s has %s available and needs %s; add credit and try again", tenant, have, need)
 }
