@@ -14,7 +14,7 @@ import (
 type Commitment struct {
 	Fleet   string              `json:"fleet"`
 	Servers int                 `json:"servers"`
-	Class   dispatch.LeaseClass `json:"class"`
+	Class   joule.LeaseClass `json:"class"`
 	// USDPerGPUHour is the GPU-weighted mean price of the leases, what curtailing an
 	// interruptible server gives up per GPU-hour.
 	USDPerGPUHour float64 `json:"usd_per_gpu_hour"`
@@ -96,10 +96,10 @@ func (s *Service) Commitments(ctx context.Context, site string, at time.Time) ([
 		firmServers := ceilDiv(firm, gpn)
 		spotServers := min(ceilDiv(firm+spot, gpn), f.Count) - firmServers
 		if firm > 0 {
-			out = append(out, Commitment{Fleet: f.Name, Servers: firmServers, Class: dispatch.Firm, USDPerGPUHour: u.firmUSD / float64(u.firm)})
+			out = append(out, Commitment{Fleet: f.Name, Servers: firmServers, Class: joule.LeaseFirm, USDPerGPUHour: u.firmUSD / float64(u.firm)})
 		}
 		if spot > 0 && spotServers > 0 {
-			out = append(out, Commitment{Fleet: f.Name, Servers: spotServers, Class: dispatch.Interruptible, USDPerGPUHour: u.spotUSD / float64(u.spot)})
+			out = append(out, Commitment{Fleet: f.Name, Servers: spotServers, Class: joule.LeaseInterruptible, USDPerGPUHour: u.spotUSD / float64(u.spot)})
 		}
 		u.firm -= firm
 		u.spot -= spot

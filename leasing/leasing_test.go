@@ -405,8 +405,8 @@ func TestCommitments(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []leasing.Commitment{
-		{Fleet: "h100-pod-2", Servers: 2, Class: dispatch.Firm, USDPerGPUHour: 2},
-		{Fleet: "h100-pod-2", Servers: 1, Class: dispatch.Interruptible, USDPerGPUHour: 2},
+		{Fleet: "h100-pod-2", Servers: 2, Class: joule.LeaseFirm, USDPerGPUHour: 2},
+		{Fleet: "h100-pod-2", Servers: 1, Class: joule.LeaseInterruptible, USDPerGPUHour: 2},
 	}
 	if !reflect.DeepEqual(cs, want) {
 		t.Errorf("commitments now:\n got %+v\nwant %+v", cs, want)
@@ -424,7 +424,7 @@ func TestCommitments(t *testing.T) {
 	}
 	var firm int
 	for _, c := range cs {
-		if c.Class == dispatch.Firm {
+		if c.Class == joule.LeaseFirm {
 			firm += c.Servers
 		}
 	}

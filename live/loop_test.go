@@ -149,7 +149,7 @@ func TestFirmLeasesKeepPower(t *testing.T) {
 	l.Leases = func(_ context.Context, site string, _ time.Time, units []dispatch.Unit) ([]dispatch.Lease, error) {
 		for i, u := range units {
 			if u.Name == "h100-pod-1" {
-				return []dispatch.Lease{{Unit: i, Servers: 16, Class: dispatch.Firm, USDPerGPUHour: 2.1}}, nil
+				return []dispatch.Lease{{Unit: i, Servers: 16, Class: joule.LeaseFirm, USDPerGPUHour: 2.1}}, nil
 			}
 		}
 		return nil, nil
