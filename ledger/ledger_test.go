@@ -60,30 +60,6 @@ func TestSplit(t *testing.T) {
 	}
 }
 
-func TestUsageCost(t *testing.T) {
-	tests := []struct {
-		name    string
-		gpus    int
-		price   joule.MicroUSD
-		seconds int64
-		want    joule.MicroUSD
-	}{
-		{"a block hour", 8, usd(2), 3600, usd(16)},
-		{"one second rounds down", 1, usd(2.10), 1, 583},              // 583.33
-		{"one second rounds half up", 1, usd(1.80), 1, 500},           // 500 exactly
-		{"half a micro-dollar rounds up", 1, 1800, 1, 1},              // 0.5
-		{"a week of 64 GPUs", 64, usd(2.35), 7 * 86400, 25267200_000}, // $25,267.20
-		{"nothing", 0, usd(2), 3600, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := UsageCost(tt.gpus, tt.price, tt.seconds); got != tt.want {
-				t.Errorf("UsageCost = %d, want %d", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestTenantOwnerFlow(t *testing.T) {
 	l, j := newLedger(t)
 	if _, err := l.Deposit("dep-1", "acme", usd(100)); err != nil {
@@ -122,7 +98,7 @@ func TestTenantOwnerFlow(t *testing.T) {
 	}
 
 	// on-demand seconds from credit, the operator's own server, no fee
-	if _, err := l.Charge(Charge{Key: "ch-1", Tenant: "acme", Lease: "l2", Seller: OperatorRevenue("op"), Amount: UsageCost(1, usd(2.10), 600)}); err != nil {
+	if _, err := l.Charge(Charge{Key: "ch-1", Tenant: "acme", Lease: "l2", Seller: OperatorRevenue("op"), Amount: usd(0.35) /* 600 s at $2.10 per GPU-hour */}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = l.Charge(Charge{Key: "ch-2", Tenant: "acme", Lease: "l2", Seller: OperatorRevenue("op"), Amount: usd(1000)})
