@@ -12,8 +12,8 @@ import (
 // Commitment is what leases commit of one GPU server fleet at a moment: servers the
 // dispatch policy must power (firm) or may curtail at a price (interruptible).
 type Commitment struct {
-	Fleet   string              `json:"fleet"`
-	Servers int                 `json:"servers"`
+	Fleet   string           `json:"fleet"`
+	Servers int              `json:"servers"`
 	Class   joule.LeaseClass `json:"class"`
 	// USDPerGPUHour is the GPU-weighted mean price of the leases, what curtailing an
 	// interruptible server gives up per GPU-hour.
