@@ -16,6 +16,14 @@ var logic = map[string]bool{
 	"backtest": true, "catalog": true, "data": true, "demo": true, "dispatch": true, "econ": true, "history": true, "manifest": true, "pricing": true,
 }
 
+// Protocols are the wire formats and small parsers that adapters on both sides of a
+// wire share (the GPU servers' power API, spoken by gpunode and served by sim; the
+// address ranges devices are scanned and simulated on). They import only the standard
+// library and the root package, so any package may import them.
+var protocols = map[string]bool{
+	"gpuapi": true, "addrrange": true,
+}
+
 // Adapters speak a technology; only cmd/joule wires them together.
 var adapters = map[string]bool{
 	"sqlite": true, "http": true, "storetest": true, "render": true,
@@ -24,8 +32,9 @@ var adapters = map[string]bool{
 }
 
 // TestPackageBoundaries keeps the layout honest: the root package imports only the
-// standard library, logic packages import no adapter, and adapters do not import each
-// other (storetest is imported only by store tests).
+// standard library, protocols only that and the root package, logic packages import no
+// adapter, and adapters do not import each other (storetest is imported only by store
+// tests).
 func TestPackageBoundaries(t *testing.T) {
 	out, err := exec.Command("go", "list", "-json", "./...").Output()
 	if err != nil {
@@ -43,10 +52,13 @@ func TestPackageBoundaries(t *testing.T) {
 		}
 		seen++
 		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
-		if rel != "" && !strings.HasPrefix(rel, "cmd/") && !logic[rel] && !adapters[rel] {
-			t.Errorf("package %s is neither a logic package nor an adapter: add it to one list", rel)
+		if rel != "" && !strings.HasPrefix(rel, "cmd/") && !logic[rel] && !adapters[rel] && !protocols[rel] {
+			t.Errorf("package %s is neither a logic package, a protocol nor an adapter: add it to one list", rel)
 		}
 		for _, imp := range p.Imports {
+			if protocols[rel] && imp != module && strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") {
+				t.Errorf("protocol %s imports %s; it may import only the standard library and the root package", rel, imp)
+			}
 			switch {
 			case rel == "" && strings.Contains(strings.SplitN(imp, "/", 2)[0], "."):
 				t.Errorf("the root package imports %s; it may import only the standard library", imp)

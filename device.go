@@ -14,6 +14,11 @@ const (
 	StateUnknown  DeviceState = "unknown"  // no answer, or an answer that says nothing
 )
 
+// MinerAPIPort is the TCP port miners answer the cgminer API family on (cgminer,
+// bmminer, BOSminer, Whatsminer, Avalon): the agent scans for it and the simulated
+// miners serve it.
+const MinerAPIPort = 4028
+
 // Device is one machine a site's agent talks to: a miner on the cgminer API family or a
 // GPU server.
 type Device struct {

@@ -17,7 +17,9 @@ const (
 	// gets NoticeSec of notice, and the GPUs go at the next hour boundary after it.
 	LeaseInterruptible LeaseClass = "interruptible"
 	// LeaseCurtailable keeps its GPUs, but the site may power them down for a grid event
-	// after NoticeSec of notice; it is priced below firm.
+	// after NoticeSec of notice; it is priced below firm. Demand response will honour
+	// it once leases deliver compute (joule node on each GPU server); until then the
+	// site's commitments (leasing.Service.Commitments) dispatch it as firm.
 	LeaseCurtailable LeaseClass = "curtailable"
 )
 

@@ -203,6 +203,27 @@ func (o *Order) DefaultClass() LeaseClass {
 	return LeaseFirm
 }
 
+// SameRequest reports whether two submissions under one idempotency key ask for the
+// same order, on every field a client sets; what the exchange sets (ID, status, fill
+// counts, created_at) is ignored, so a stored order compares with its resubmission. A
+// class left empty is the kind's default, and a resale may leave the product to its
+// lease. The matcher and the store's replay both decide with it: a key replayed with any
+// other field is another order, ECONFLICT.
+func (o *Order) SameRequest(b *Order) bool {
+	oc, bc := o.Class, b.Class
+	if oc == "" {
+		oc = o.DefaultClass()
+	}
+	if bc == "" {
+		bc = b.DefaultClass()
+	}
+	sameProduct := o.Product == b.Product || (o.Kind == OrderResale && (o.Product == "" || b.Product == ""))
+	return o.IdempotencyKey == b.IdempotencyKey && o.Account == b.Account && sameProduct && oc == bc &&
+		o.Kind == b.Kind && o.GPUs == b.GPUs && o.Start.Equal(b.Start) && o.End.Equal(b.End) &&
+		o.ExpiresAt.Equal(b.ExpiresAt) && o.LimitMicroUSDPerGPUHour == b.LimitMicroUSDPerGPUHour &&
+		o.AllOrNone == b.AllOrNone && o.NoticeSec == b.NoticeSec && o.ResaleOf == b.ResaleOf
+}
+
 // Hours returns the number of hour slots of a reserved or resale order's block.
 func (o *Order) Hours() int64 {
 	if o.Start.IsZero() || o.End.IsZero() {

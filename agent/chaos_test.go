@@ -85,7 +85,7 @@ func TestChaosAtFleetScale(t *testing.T) {
 	leases := func(_ context.Context, _ string, _ time.Time, units []dispatch.Unit) ([]dispatch.Lease, error) {
 		for i, u := range units {
 			if u.Name == "pod-a" {
-				return []dispatch.Lease{{Unit: i, Servers: firm, Class: dispatch.Firm, USDPerGPUHour: 2.5}}, nil
+				return []dispatch.Lease{{Unit: i, Servers: firm, Class: joule.LeaseFirm, USDPerGPUHour: 2.5}}, nil
 			}
 		}
 		return nil, nil

@@ -9,14 +9,16 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/joule-site/joule"
 )
 
 // Defaults of a Client.
 const (
-	DefaultPort     = "4028"
 	DefaultTimeout  = 5 * time.Second
 	DefaultMaxReply = 1 << 20 // the largest recorded reply is 67 KB (Whatsminer M3 stats)
 )
@@ -72,10 +74,10 @@ func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, 
 }
 
 // Dial returns a client for the miner at addr ("10.0.0.5" or "10.0.0.5:4028"; the port
-// defaults to 4028). It does not connect: every request opens its own connection.
+// defaults to joule.MinerAPIPort, 4028). It does not connect: every request opens its own connection.
 func Dial(addr string, opts ...Option) *Client {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
-		addr = net.JoinHostPort(strings.Trim(addr, "[]"), DefaultPort)
+		addr = net.JoinHostPort(strings.Trim(addr, "[]"), strconv.Itoa(joule.MinerAPIPort))
 	}
 	// One request per connection: TCP keepalive probes would never fire, and setting
 	// them up costs four system calls a connection, which an agent shedding a fleet

@@ -20,8 +20,8 @@ func TestDialDefaultPort(t *testing.T) {
 	}
 }
 
-// TestRequestForms checks the bytes on the wire: JSON with and without parameter,
-// the text form, and cgminer's escaping of commas in pool fields.
+// TestRequestForms checks the bytes on the wire: JSON with and without a parameter,
+// and the text form.
 func TestRequestForms(t *testing.T) {
 	p := startPeer(t, true, 0, func(request) []byte { return fixture(t, "avalon/ascset-led-on-text.txt") })
 	ctx := context.Background()
@@ -33,17 +33,9 @@ func TestRequestForms(t *testing.T) {
 	if _, err := jc.Command(ctx, "summary"); err != nil {
 		t.Fatal(err)
 	}
-	if err := jc.SwitchPool(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
-	if err := jc.AddPool(ctx, "stratum+tcp://pool:3333", "acct,w1", `p\w`); err != nil {
-		t.Fatal(err)
-	}
 	want := []request{
 		{Command: "ascset", Parameter: "0,led,1-1", Text: true},
 		{Command: "summary"},
-		{Command: "switchpool", Parameter: "2"},
-		{Command: "addpool", Parameter: `stratum+tcp://pool:3333,acct\,w1,p\\w`},
 	}
 	got := p.requests()
 	if len(got) != len(want) {

@@ -2,8 +2,6 @@ package cgminer
 
 import (
 	"context"
-	"strconv"
-	"strings"
 )
 
 // Firmware returns the miner's firmware name, detecting it once (version, then summary
@@ -76,39 +74,4 @@ func (c *Client) Wake(ctx context.Context) error {
 		return c.avalonSoft(ctx, true)
 	}
 	return errUnsupported(c.addr, fw, "wake")
-}
-
-// SwitchPool makes pool n (its POOL number) the miner's first priority (switchpool).
-func (c *Client) SwitchPool(ctx context.Context, n int) error {
-	_, err := c.Command(ctx, "switchpool", strconv.Itoa(n))
-	return err
-}
-
-// EnablePool enables pool n (enablepool).
-func (c *Client) EnablePool(ctx context.Context, n int) error {
-	_, err := c.Command(ctx, "enablepool", strconv.Itoa(n))
-	return err
-}
-
-// DisablePool disables pool n (disablepool).
-func (c *Client) DisablePool(ctx context.Context, n int) error {
-	_, err := c.Command(ctx, "disablepool", strconv.Itoa(n))
-	return err
-}
-
-// RemovePool removes pool n (removepool).
-func (c *Client) RemovePool(ctx context.Context, n int) error {
-	_, err := c.Command(ctx, "removepool", strconv.Itoa(n))
-	return err
-}
-
-// AddPool adds a pool (addpool|URL,USER,PASS). Commas and backslashes in the values are
-// escaped with a backslash, as cgminer's parameter syntax requires.
-func (c *Client) AddPool(ctx context.Context, url, user, password string) error {
-	_, err := c.Command(ctx, "addpool", escapeParam(url), escapeParam(user), escapeParam(password))
-	return err
-}
-
-func escapeParam(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `,`, `\,`).Replace(s)
 }

@@ -148,7 +148,7 @@ func TestDemandResponseEvent(t *testing.T) {
 func TestFirmLeasesFirstAndShedOnlyByTheCap(t *testing.T) {
 	site := westTexas(dispatch.RuleMerit)
 	p := policy(t, site)
-	leases := []dispatch.Lease{{Unit: 2, Servers: 20, Class: dispatch.Firm, USDPerGPUHour: 0.5}}
+	leases := []dispatch.Lease{{Unit: 2, Servers: 20, Class: joule.LeaseFirm, USDPerGPUHour: 0.5}}
 	var plan dispatch.Plan
 	// At $3000/MWh nothing flexible runs, but the firm lease does.
 	p.Plan(p.NewState(true), market(0, 3000), dispatch.Commitments{Leases: leases}, &plan)

@@ -15,20 +15,14 @@ type Market struct {
 	GPUUtilization float64
 }
 
-// LeaseClass says how a lease may be interrupted.
-type LeaseClass uint8
-
-// Lease classes.
-const (
-	Firm          LeaseClass = iota // powered whatever the price; only the cap may shed it, as a breach
-	Interruptible                   // runs while its price beats the energy price
-)
-
 // Lease commits some servers of a GPU unit to a tenant for the interval.
 type Lease struct {
-	Unit          int // index into Site.Units
-	Servers       int
-	Class         LeaseClass
+	Unit    int // index into Site.Units
+	Servers int
+	// Class is the lease's: interruptible runs while its price beats the energy price;
+	// every other class (firm, curtailable, or empty) is powered whatever the price and
+	// only the cap may shed it, as a breach.
+	Class         joule.LeaseClass
 	USDPerGPUHour float64
 }
 

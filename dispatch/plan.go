@@ -76,7 +76,7 @@ func (p *Policy) prepare(m *Market, c *Commitments, out *Plan) (float64, []bool)
 		p.servers[l.Unit] -= n
 		w := float64(n) * float64(u.PowerW-u.IdleW) * site.PUE
 		kind := segFirm
-		if l.Class == Interruptible {
+		if l.Class == joule.LeaseInterruptible {
 			kind = segInterruptible
 		}
 		p.segs = append(p.segs, segment{unit: l.Unit, kind: kind, reserve: w, draw: w, gpus: float64(n * u.GPUs), price: l.USDPerGPUHour,

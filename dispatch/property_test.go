@@ -53,7 +53,7 @@ func (scenario) Generate(r *rand.Rand, _ int) reflect.Value {
 		})
 	}
 	for range r.Intn(4) {
-		s.Leases = append(s.Leases, dispatch.Lease{Unit: r.Intn(len(site.Units) + 1), Servers: r.Intn(300) - 20, Class: dispatch.LeaseClass(r.Intn(2)), USDPerGPUHour: r.Float64() * 8})
+		s.Leases = append(s.Leases, dispatch.Lease{Unit: r.Intn(len(site.Units) + 1), Servers: r.Intn(300) - 20, Class: []joule.LeaseClass{joule.LeaseFirm, joule.LeaseInterruptible, joule.LeaseCurtailable, ""}[r.Intn(4)], USDPerGPUHour: r.Float64() * 8})
 	}
 	for range r.Intn(3) {
 		s.Events = append(s.Events, dispatch.Event{ReduceToW: joule.Watts(r.Int63n(int64(site.CapW) + 1)), Deadline: r.Int63n(6 * 3600), End: r.Int63n(8 * 3600)})

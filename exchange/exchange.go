@@ -93,7 +93,7 @@ type Engine struct {
 type idemKey struct{ account, key string }
 
 // Result is what one operation did: the order it was about (nil for Advance, Stop,
-// Preempt, SetListing and Reprice), the fills it made, the leases it created or changed
+// SetListing and Reprice), the fills it made, the leases it created or changed
 // (renewed, preempted, stopped, ended) and the other orders whose status it changed
 // (resting bids that filled, expired orders, resale orders that sold). Everything is a
 // copy; the store persists all of it in one transaction.

@@ -238,14 +238,10 @@ func runStream(seed uint64, steps int) error {
 			op = "cancel"
 			id := pickOrder(rng, m)
 			r, err = e.Cancel(id)
-		case k < 72:
+		case k < 75:
 			op = "stop"
 			l, _ := pickLease(rng, m, func(joule.Lease) bool { return true })
 			r, err = e.Stop(l.ID)
-		case k < 75:
-			op = "preempt"
-			l, _ := pickLease(rng, m, func(joule.Lease) bool { return true })
-			r, err = e.Preempt(l.ID)
 		case k < 85:
 			op = "advance"
 			c.add(time.Duration(1+rng.IntN(90)) * time.Minute)

@@ -176,34 +176,3 @@ func (e *Engine) Stop(leaseID string) (*Result, error) {
 	e.rematch(now)
 	return e.result(nil), nil
 }
-
-// Preempt gives an interruptible lease notice now: its GPUs go at the first hour
-// boundary at least its NoticeSec from now, and it stops renewing. The operator uses it
-// to take spot capacity back; matching preempts the same way on its own.
-func (e *Engine) Preempt(leaseID string) (*Result, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	l, ok := e.leases[leaseID]
-	if !ok {
-		return nil, joule.Errorf(joule.ENOTFOUND, "lease %s not found", leaseID)
-	}
-	now := e.cfg.Now()
-	switch {
-	case l.Class != joule.LeaseInterruptible:
-		return nil, joule.Errorf(joule.ECONFLICT, "lease %s is %s; only interruptible leases can be preempted", leaseID, l.Class)
-	case !l.OpenEnded && !l.End.After(now):
-		return nil, joule.Errorf(joule.ECONFLICT, "lease %s has already ended", leaseID)
-	}
-	e.begin()
-	at := l.b.slot(ceilHour(now.Add(time.Duration(l.NoticeSec) * time.Second)))
-	if at < l.to() {
-		e.preempt(l, at, now)
-	} else { // it holds nothing past the notice: it just stops renewing
-		l.OpenEnded = false
-		l.Status = joule.LeasePreempted
-		l.NoticeAt = now
-		e.touchLease(l)
-	}
-	e.rematch(now)
-	return e.result(nil), nil
-}

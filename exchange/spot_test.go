@@ -94,27 +94,3 @@ func TestSpotPreemptionGivesNotice(t *testing.T) {
 	_, err := e.Submit(running(joule.OrderOnDemand, "od", "beta", 8, usd(9)))
 	wantCode(t, err, joule.ECAPACITY)
 }
-
-func TestOperatorPreempt(t *testing.T) {
-	c := newClock(t0.Add(59 * time.Minute))
-	e := newEngine(t, c.config(), listing("owner-a", 1, usd(1)))
-	spot := mustSubmit(t, e, running(joule.OrderSpot, "s", "cheap", 8, usd(1.5))).Leases[0]
-	r, err := e.Preempt(spot.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustCheck(t, e)
-	got := r.Leases[0]
-	// 120 s of notice from 00:59 ends after 01:00: the GPUs go at 02:00
-	if !got.End.Equal(hour(2)) || got.Status != joule.LeasePreempted || got.OpenEnded {
-		t.Fatalf("preempted %+v", got)
-	}
-	blk := mustSubmit(t, e, reserved("b", "acme", 8, 1, 2, usd(5)))
-	if blk.Order.Status != joule.OrderOpen {
-		t.Fatal("hour 1 is still the spot tenant's")
-	}
-	firm := mustSubmit(t, e, reserved("b2", "acme", 8, 2, 3, usd(5)))
-	if _, err := e.Preempt(firm.Leases[0].ID); joule.ErrorCode(err) != joule.ECONFLICT {
-		t.Fatalf("preempting a firm lease: %v", err)
-	}
-}

@@ -25,7 +25,7 @@ func (e *Engine) Submit(in joule.Order) (*Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if prev, ok := e.keys[idemKey{in.Account, in.IdempotencyKey}]; ok {
-		if !sameRequest(&prev.submitted, &in) {
+		if !prev.submitted.SameRequest(&in) {
 			return nil, joule.Errorf(joule.ECONFLICT, "idempotency key %q was used for a different order (%s)", in.IdempotencyKey, prev.ID)
 		}
 		return e.replay(prev), nil
@@ -117,23 +117,6 @@ func (e *Engine) checkOrder(o *joule.Order, now time.Time) (*book, *leaseState, 
 		}
 	}
 	return b, lease, nil
-}
-
-// sameRequest reports whether two submissions ask for the same order. A class left
-// empty is the kind's default, and a resale may leave the product to its lease.
-func sameRequest(a, b *joule.Order) bool {
-	ac, bc := a.Class, b.Class
-	if ac == "" {
-		ac = a.DefaultClass()
-	}
-	if bc == "" {
-		bc = b.DefaultClass()
-	}
-	sameProduct := a.Product == b.Product || (a.Kind == joule.OrderResale && (a.Product == "" || b.Product == ""))
-	return a.Account == b.Account && sameProduct && ac == bc && a.Kind == b.Kind && a.GPUs == b.GPUs &&
-		a.Start.Equal(b.Start) && a.End.Equal(b.End) && a.ExpiresAt.Equal(b.ExpiresAt) &&
-		a.LimitMicroUSDPerGPUHour == b.LimitMicroUSDPerGPUHour && a.AllOrNone == b.AllOrNone &&
-		a.NoticeSec == b.NoticeSec && a.ResaleOf == b.ResaleOf
 }
 
 // replay is the answer to a repeated submission: the first Result, or after a restart

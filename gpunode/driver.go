@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,10 +12,8 @@ import (
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/gpuapi"
 )
-
-// Port is the API's default TCP port.
-const Port = 8080
 
 // DefaultTimeout bounds one request when the caller's context does not.
 const DefaultTimeout = 3 * time.Second
@@ -25,39 +22,7 @@ const DefaultTimeout = 3 * time.Second
 // about 2 KB.
 const maxReply = 1 << 20
 
-// Power states, as POST /power takes them and GET /telemetry reports them.
-const (
-	StateOn   = "on"
-	StateIdle = "idle"
-	StateOff  = "off"
-)
-
-// Telemetry is the reply of GET /telemetry and of the POSTs: the server at the wall,
-// and its GPUs.
-type Telemetry struct {
-	At               time.Time   `json:"at"`
-	State            string      `json:"state"`
-	PowerW           joule.Watts `json:"power_w"`
-	PowerLimitW      joule.Watts `json:"power_limit_w"`
-	Utilization      float64     `json:"utilization"` // mean over GPUs, 0…1
-	MemoryUsedBytes  int64       `json:"memory_used_bytes"`
-	MemoryTotalBytes int64       `json:"memory_total_bytes"`
-	TemperatureC     float64     `json:"temperature_c"` // hottest GPU
-	GPUs             []GPU       `json:"gpus"`
-}
-
-// GPU is one GPU's reading.
-type GPU struct {
-	Index            int         `json:"index"`
-	PowerW           joule.Watts `json:"power_w"`
-	PowerLimitW      joule.Watts `json:"power_limit_w"`
-	Utilization      float64     `json:"utilization"`
-	MemoryUsedBytes  int64       `json:"memory_used_bytes"`
-	MemoryTotalBytes int64       `json:"memory_total_bytes"`
-	TemperatureC     float64     `json:"temperature_c"`
-}
-
-// Driver commands GPU servers by address (host:port, or a host for port 8080). It is
+// Driver commands GPU servers by address (host:port, or a host for gpuapi.Port). It is
 // safe for concurrent use; connections are kept alive between calls, at most two per
 // server.
 type Driver struct {
@@ -85,20 +50,22 @@ func (d *Driver) Status(ctx context.Context, addr string) (*joule.Telemetry, err
 	if err != nil {
 		return nil, err
 	}
-	return t.normalize(addr), nil
+	return normalize(t, addr), nil
 }
 
 // Sleep idles a server's GPUs: the host stays up and serves again at once.
 func (d *Driver) Sleep(ctx context.Context, addr string) error {
-	return d.setState(ctx, addr, StateIdle)
+	return d.setState(ctx, addr, gpuapi.StateIdle)
 }
 
 // Wake puts a server back to serving.
-func (d *Driver) Wake(ctx context.Context, addr string) error { return d.setState(ctx, addr, StateOn) }
+func (d *Driver) Wake(ctx context.Context, addr string) error {
+	return d.setState(ctx, addr, gpuapi.StateOn)
+}
 
 // PowerOff powers a server's host down, leaving its BMC.
 func (d *Driver) PowerOff(ctx context.Context, addr string) error {
-	return d.setState(ctx, addr, StateOff)
+	return d.setState(ctx, addr, gpuapi.StateOff)
 }
 
 // SetPower caps a server's draw at the wall at limit; a limit at or above stock removes
@@ -110,19 +77,19 @@ func (d *Driver) SetPower(ctx context.Context, addr string, limit, stock joule.W
 	if stock > 0 && limit >= stock {
 		limit = 0
 	}
-	_, err := d.do(ctx, http.MethodPost, addr, "/power-limit", map[string]joule.Watts{"power_limit_w": limit})
+	_, err := d.do(ctx, http.MethodPost, addr, "/power-limit", gpuapi.PowerLimitRequest{PowerLimitW: &limit})
 	return err
 }
 
 func (d *Driver) setState(ctx context.Context, addr, state string) error {
-	_, err := d.do(ctx, http.MethodPost, addr, "/power", map[string]string{"state": state})
+	_, err := d.do(ctx, http.MethodPost, addr, "/power", gpuapi.StateRequest{State: state})
 	return err
 }
 
 // do sends one request and reads its Telemetry reply. A refusal (4xx with an error
 // body) is EINVALID, so the executor does not retry it; anything else is a failure of
 // that server.
-func (d *Driver) do(ctx context.Context, method, addr, path string, body any) (*Telemetry, error) {
+func (d *Driver) do(ctx context.Context, method, addr, path string, body any) (*gpuapi.Telemetry, error) {
 	timeout := d.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -160,9 +127,7 @@ func (d *Driver) do(ctx context.Context, method, addr, path string, body any) (*
 	case len(b) > maxReply:
 		return nil, fmt.Errorf("GPU server %s: %s %s: reply larger than %d bytes", addr, method, path, maxReply)
 	case resp.StatusCode >= 400 && resp.StatusCode < 500:
-		var e struct {
-			Error string `json:"error"`
-		}
+		var e gpuapi.ErrorReply
 		if json.Unmarshal(b, &e) != nil || e.Error == "" {
 			e.Error = resp.Status
 		}
@@ -170,35 +135,15 @@ func (d *Driver) do(ctx context.Context, method, addr, path string, body any) (*
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("GPU server %s: %s %s: %s", addr, method, path, resp.Status)
 	}
-	t, err := ParseTelemetry(b)
+	t, err := gpuapi.ParseTelemetry(b)
 	if err != nil {
 		return nil, fmt.Errorf("GPU server %s: %s %s: %w", addr, method, path, err)
 	}
 	return t, nil
 }
 
-// ParseTelemetry reads a Telemetry reply strictly: one JSON object with a known state
-// and no negative power.
-func ParseTelemetry(b []byte) (*Telemetry, error) {
-	var t Telemetry
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&t); err != nil {
-		return nil, fmt.Errorf("reply is not telemetry: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("reply has bytes after its telemetry")
-	}
-	switch {
-	case t.State != StateOn && t.State != StateIdle && t.State != StateOff:
-		return nil, fmt.Errorf("reply has state %q, not on, idle or off", t.State)
-	case t.PowerW < 0 || t.PowerLimitW < 0:
-		return nil, fmt.Errorf("reply has negative power (%d W, limit %d W)", t.PowerW, t.PowerLimitW)
-	}
-	return &t, nil
-}
-
 // normalize turns a reply into the agent's telemetry.
-func (t *Telemetry) normalize(addr string) *joule.Telemetry {
+func normalize(t *gpuapi.Telemetry, addr string) *joule.Telemetry {
 	out := &joule.Telemetry{Address: addr, At: t.At, Firmware: "gpunode", PowerW: t.PowerW, PowerKnown: true,
 		PowerLimitW: t.PowerLimitW, TempC: t.TemperatureC, GPUUtilization: t.Utilization, GPUMemoryUsedB: t.MemoryUsedBytes,
 		Pools: []joule.Pool{}}
@@ -206,11 +151,11 @@ func (t *Telemetry) normalize(addr string) *joule.Telemetry {
 		out.GPUMemoryUsedB = t.MemoryUsedBytes / int64(n) // the server's total, per GPU as Telemetry has it
 	}
 	switch t.State {
-	case StateOn:
+	case gpuapi.StateOn:
 		out.State = joule.StateRunning
-	case StateIdle:
+	case gpuapi.StateIdle:
 		out.State = joule.StateSleeping
-	case StateOff:
+	case gpuapi.StateOff:
 		out.State = joule.StateOff
 	}
 	return out
@@ -221,5 +166,5 @@ func hostPort(addr string) string {
 	if _, _, err := net.SplitHostPort(addr); err == nil {
 		return addr
 	}
-	return net.JoinHostPort(addr, strconv.Itoa(Port))
+	return net.JoinHostPort(addr, strconv.Itoa(gpuapi.Port))
 }

@@ -311,3 +311,48 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		}
 	}
 }
+
+// An order for more GPUs than the product has in all (two pods of 16 servers, 256
+// GPUs) is refused with 409 and the product's size, and holds nothing.
+func TestOrderBeyondTheProductIsRefused(t *testing.T) {
+	x := openExchange(t, 1000)
+	ctx := context.Background()
+	acme := x.tenant(t, "acme", joule.MicroUSDFromUSD(50_000))
+	for _, kind := range []joule.OrderKind{joule.OrderReserved, joule.OrderSpot} {
+		o := block("big-"+string(kind), 257, 0, 24, 2.10)
+		if kind != joule.OrderReserved {
+			o.Kind, o.Start, o.End = kind, time.Time{}, time.Time{}
+		}
+		body, _ := json.Marshal(o)
+		st, code, data := call(t, "POST", x.srv.URL()+"/api/v1/orders", acme.Token, string(body), nil)
+		if st != 409 || code != joule.ECAPACITY || !strings.Contains(string(data), "256 GPUs") {
+			t.Errorf("%s order for 257 GPUs: %d %s %s", kind, st, code, data)
+		}
+	}
+	orders, err := acme.Orders(ctx, jhttp.OrderQuery{})
+	if err != nil || len(orders) != 0 {
+		t.Errorf("orders after the refusals: %+v, %v", orders, err)
+	}
+	inv, err := acme.Invoice(ctx, "acme", "2025-01")
+	if err != nil || inv.ClosingHeldMicroUSD != 0 || inv.ClosingCreditMicroUSD != joule.MicroUSDFromUSD(50_000) {
+		t.Errorf("invoice after the refusals: %+v, %v", inv, err)
+	}
+	if _, err := acme.SubmitOrder(ctx, block("all", 256, 0, 24, 2.10)); err != nil {
+		t.Errorf("256 GPUs: %v", err)
+	}
+}
+
+// A tenant short of credit is refused with 403 and a code of its own, so a client can
+// tell it apart from other refusals without reading the message.
+func TestInsufficientCreditHasItsOwnCode(t *testing.T) {
+	x := openExchange(t, 1000)
+	bob := x.tenant(t, "bob", joule.MicroUSDFromUSD(10))
+	body, _ := json.Marshal(block("k", 8, 0, 24, 2.10))
+	if st, code, data := call(t, "POST", x.srv.URL()+"/api/v1/orders", bob.Token, string(body), map[string]string{"Idempotency-Key": "k"}); st != 403 || code != joule.ECREDIT {
+		t.Errorf("order beyond credit: %d %s %s", st, code, data)
+	}
+	_, err := bob.SubmitOrder(context.Background(), block("k2", 8, 0, 24, 2.10))
+	if joule.ErrorCode(err) != joule.ECREDIT {
+		t.Errorf("through the client: %v has code %q, want %q", err, joule.ErrorCode(err), joule.ECREDIT)
+	}
+}

@@ -165,6 +165,7 @@ var errorStatus = map[string]int{
 	joule.ECONFLICT:     http.StatusConflict,
 	joule.EUNAUTHORIZED: http.StatusUnauthorized,
 	joule.EFORBIDDEN:    http.StatusForbidden,
+	joule.ECREDIT:       http.StatusForbidden,
 	joule.ECAPACITY:     http.StatusConflict,
 	joule.ERATELIMIT:    http.StatusTooManyRequests,
 	joule.EINTERNAL:     http.StatusInternalServerError,

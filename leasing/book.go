@@ -68,10 +68,7 @@ func (s *Service) Book(ctx context.Context, who *joule.Account, product string, 
 		s.mu.RUnlock()
 		return nil, joule.Errorf(joule.ENOTFOUND, "no product %q", product)
 	}
-	b := &Book{Product: *p, From: from, To: to, Slots: []Slot{}, RecentFills: []Trade{}}
-	for _, l := range s.engine.Listings(product) {
-		b.CapacityGPUs += l.Servers * p.GPUsPerNode
-	}
+	b := &Book{Product: *p, CapacityGPUs: s.capacityGPUs(*p), From: from, To: to, Slots: []Slot{}, RecentFills: []Trade{}}
 	depth, err := s.engine.Depth(product, from, to)
 	s.mu.RUnlock()
 	if err != nil {

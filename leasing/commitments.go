@@ -12,9 +12,9 @@ import (
 // Commitment is what leases commit of one GPU server fleet at a moment: servers the
 // dispatch policy must power (firm) or may curtail at a price (interruptible).
 type Commitment struct {
-	Fleet   string              `json:"fleet"`
-	Servers int                 `json:"servers"`
-	Class   dispatch.LeaseClass `json:"class"`
+	Fleet   string           `json:"fleet"`
+	Servers int              `json:"servers"`
+	Class   joule.LeaseClass `json:"class"`
 	// USDPerGPUHour is the GPU-weighted mean price of the leases, what curtailing an
 	// interruptible server gives up per GPU-hour.
 	USDPerGPUHour float64 `json:"usd_per_gpu_hour"`
@@ -86,10 +86,10 @@ func (s *Service) Commitments(site *joule.ResolvedSite, at time.Time) []Commitme
 		firmServers := ceilDiv(firm, gpn)
 		spotServers := min(ceilDiv(firm+spot, gpn), f.Count) - firmServers
 		if firm > 0 {
-			out = append(out, Commitment{Fleet: f.Name, Servers: firmServers, Class: dispatch.Firm, USDPerGPUHour: u.firmUSD / float64(u.firm)})
+			out = append(out, Commitment{Fleet: f.Name, Servers: firmServers, Class: joule.LeaseFirm, USDPerGPUHour: u.firmUSD / float64(u.firm)})
 		}
 		if spot > 0 && spotServers > 0 {
-			out = append(out, Commitment{Fleet: f.Name, Servers: spotServers, Class: dispatch.Interruptible, USDPerGPUHour: u.spotUSD / float64(u.spot)})
+			out = append(out, Commitment{Fleet: f.Name, Servers: spotServers, Class: joule.LeaseInterruptible, USDPerGPUHour: u.spotUSD / float64(u.spot)})
 		}
 		u.firm -= firm
 		u.spot -= spot

@@ -27,16 +27,20 @@ const product = "h100-sxm/west-texas"
 
 func usd(d float64) joule.MicroUSD { return joule.MicroUSDFromUSD(d) }
 
-// clock is a settable clock, safe for concurrent use.
+// clock is a settable clock, safe for concurrent use. With step set it moves on by
+// step after every reading, as a real clock does between two calls.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu   sync.Mutex
+	t    time.Time
+	step time.Duration
 }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.t
+	t := c.t
+	c.t = c.t.Add(c.step)
+	return t
 }
 
 func (c *clock) add(d time.Duration) time.Time {

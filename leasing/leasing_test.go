@@ -82,7 +82,7 @@ func TestNoCreditHoldsNothing(t *testing.T) {
 	broke := e.tenant("broke", usd(10))
 	before, _ := e.store.LeasingVersion(e.ctx)
 	_, err := e.svc.SubmitOrder(e.ctx, broke, reserved("k1", 8, day1, day1.Add(hours(24)), usd(2.10)))
-	wantCode(t, "order without credit", err, joule.EFORBIDDEN)
+	wantCode(t, "order without credit", err, joule.ECREDIT)
 	if !strings.Contains(err.Error(), "insufficient credit") || !strings.Contains(err.Error(), "$403.20") {
 		t.Errorf("error %q should say the credit is short and what is needed", err)
 	}
@@ -409,8 +409,8 @@ func TestCommitments(t *testing.T) {
 	}
 	cs := e.svc.Commitments(site, e.clock.Now())
 	want := []leasing.Commitment{
-		{Fleet: "h100-pod-2", Servers: 2, Class: dispatch.Firm, USDPerGPUHour: 2},
-		{Fleet: "h100-pod-2", Servers: 1, Class: dispatch.Interruptible, USDPerGPUHour: 2},
+		{Fleet: "h100-pod-2", Servers: 2, Class: joule.LeaseFirm, USDPerGPUHour: 2},
+		{Fleet: "h100-pod-2", Servers: 1, Class: joule.LeaseInterruptible, USDPerGPUHour: 2},
 	}
 	if !reflect.DeepEqual(cs, want) {
 		t.Errorf("commitments now:\n got %+v\nwant %+v", cs, want)
@@ -428,11 +428,90 @@ func TestCommitments(t *testing.T) {
 	}
 	var firm int
 	for _, c := range cs {
-		if c.Class == dispatch.Firm {
+		if c.Class == joule.LeaseFirm {
 			firm += c.Servers
 		}
 	}
 	if firm != 8 {
 		t.Errorf("firm servers on Monday: %d in %+v", firm, cs)
+	}
+}
+
+// A stop releases the rest of the order's hold at once, on a clock that moves between
+// readings: the CLI on the local store runs no Tick after it to release it later.
+func TestStopReleasesTheHoldOnAMovingClock(t *testing.T) {
+	e := newEnv(t)
+	acme := e.tenant("acme", usd(1000))
+	r := e.submit(acme, running(joule.OrderOnDemand, "od", 8, usd(2)))
+	e.clock.add(5*time.Second + 88_891_987)
+	e.clock.step = time.Millisecond
+	stopped, err := e.svc.Stop(e.ctx, acme, r.Leases[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.check()
+	wantEqual(t, "hold after stop", e.balance(ledger.TenantHold("acme")), 0)
+	used := stopped.Cost(stopped.Start, stopped.End)
+	wantEqual(t, "credit after stop", e.balance(ledger.TenantCredit("acme")), usd(1000)-used)
+	e.svc = e.open()
+	wantEqual(t, "hold after a restart", e.balance(ledger.TenantHold("acme")), 0)
+}
+
+// A bid for more GPUs than the product has in all (32 servers, 256 GPUs) is refused
+// before anything is held: no order, no hold, no journal entry.
+func TestOrderBeyondTheProductHoldsNothing(t *testing.T) {
+	e := newEnv(t)
+	acme := e.tenant("acme", usd(50_000))
+	for _, o := range []joule.Order{
+		reserved("r", 257, day1, day1.Add(hours(24)), usd(2.10)),
+		running(joule.OrderSpot, "s", 257, usd(2)),
+		running(joule.OrderOnDemand, "od", 257, usd(2)),
+	} {
+		_, err := e.svc.SubmitOrder(e.ctx, acme, o)
+		wantCode(t, string(o.Kind)+" order for 257 GPUs", err, joule.ECAPACITY)
+		if msg := joule.ErrorMessage(err); !strings.Contains(msg, "256 GPUs") {
+			t.Errorf("%s: message %q does not say the product has 256 GPUs", o.Kind, msg)
+		}
+	}
+	e.check()
+	wantEqual(t, "hold", e.balance(ledger.TenantHold("acme")), 0)
+	wantEqual(t, "credit", e.balance(ledger.TenantCredit("acme")), usd(50_000))
+	orders, err := e.svc.Orders(e.ctx, acme, joule.OrderFilter{})
+	if err != nil || len(orders) != 0 {
+		t.Errorf("orders after the refusals: %+v, %v", orders, err)
+	}
+	e.submit(acme, reserved("all", 256, day1, day1.Add(hours(24)), usd(2.10)))
+}
+
+// After a restart, once the matcher has forgotten a finished order, its key is checked
+// against the stored order on every field of the request: a different all_or_none,
+// class, notice or expiry is another order, not a replay.
+func TestReplayFromTheStoreComparesEveryField(t *testing.T) {
+	base := reserved("k", 8, day1, day1.Add(hours(24)), usd(2.10))
+	for _, tc := range []struct {
+		name   string
+		change func(o *joule.Order)
+	}{
+		{"all_or_none", func(o *joule.Order) { o.AllOrNone = false }},
+		{"class", func(o *joule.Order) { o.Class, o.NoticeSec = joule.LeaseCurtailable, 3600 }},
+		{"notice", func(o *joule.Order) { o.NoticeSec = 600 }},
+		{"expiry", func(o *joule.Order) { o.ExpiresAt = day1.Add(-time.Hour) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			acme := e.tenant("acme", usd(50_000))
+			first := e.submit(acme, base)
+			// Two days on, the block has ended and its order is outside the matcher's
+			// idempotency window: a new service knows it only from the store.
+			e.clock.add(72 * time.Hour)
+			e.svc = e.open()
+			if r := e.submit(acme, base); !r.Replayed || r.Order.ID != first.Order.ID {
+				t.Fatalf("the same order is a replay: %+v", r)
+			}
+			o := base
+			tc.change(&o)
+			_, err := e.svc.SubmitOrder(e.ctx, acme, o)
+			wantCode(t, "the key with another "+tc.name, err, joule.ECONFLICT)
+		})
 	}
 }

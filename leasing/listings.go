@@ -217,11 +217,35 @@ func (s *Service) Products(ctx context.Context, who *joule.Account) ([]ProductIn
 	defer s.mu.RUnlock()
 	out := []ProductInfo{}
 	for _, p := range s.engine.Products() {
-		info := ProductInfo{Product: p, Listings: s.engine.Listings(p.ID)}
-		for _, l := range info.Listings {
-			info.CapacityGPUs += l.Servers * p.GPUsPerNode
-		}
-		out = append(out, info)
+		out = append(out, ProductInfo{Product: p, CapacityGPUs: s.capacityGPUs(p), Listings: s.engine.Listings(p.ID)})
 	}
 	return out, nil
+}
+
+// capacityGPUs is a product's total GPUs: listed servers × GPUs per server, whatever
+// the listings' windows. The caller holds s.mu.
+func (s *Service) capacityGPUs(p joule.Product) int {
+	n := 0
+	for _, l := range s.engine.Listings(p.ID) {
+		n += l.Servers * p.GPUsPerNode
+	}
+	return n
+}
+
+// checkCapacity refuses a bid for more GPUs than its product has in all, which could
+// never fill: it would rest and hold the tenant's credit for nothing. A resale is
+// bounded by its lease instead, and an unknown product is the matcher's to refuse.
+// The caller holds s.mu.
+func (s *Service) checkCapacity(o *joule.Order) error {
+	if o.Kind == joule.OrderResale {
+		return nil
+	}
+	for _, p := range s.engine.Products() {
+		if p.ID == o.Product {
+			if all := s.capacityGPUs(p); o.GPUs > all {
+				return joule.Errorf(joule.ECAPACITY, "product %s has %d GPUs in all; an order for %d can never fill", p.ID, all, o.GPUs)
+			}
+		}
+	}
+	return nil
 }

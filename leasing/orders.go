@@ -21,7 +21,7 @@ type OrderResult struct {
 
 // SubmitOrder places an order for a tenant: the tenant itself, or the operator on its
 // behalf (Account names the tenant). It first holds the most the order can cost from
-// the tenant's credit (a tenant without enough gets EFORBIDDEN saying what it has and
+// the tenant's credit (a tenant without enough gets ECREDIT saying what it has and
 // needs, and nothing is held or stored), then matches it. If matching fails, the hold
 // is released; if it fills, the leases, fills and captures are saved together.
 // Submitting an idempotency key again returns the first result.
@@ -57,6 +57,9 @@ func (s *Service) SubmitOrder(ctx context.Context, who *joule.Account, in joule.
 			return err
 		} else if joule.ErrorCode(err) != joule.ENOTFOUND {
 			return err
+		}
+		if err := s.checkCapacity(&in); err != nil {
+			return err // nothing held, nothing to save
 		}
 		id := s.nextOrderID()
 		hold := s.holdFor(&in)
@@ -102,8 +105,7 @@ func (s *Service) replay(ctx context.Context, who *joule.Account, prev *joule.Or
 		v.Replayed = true
 		return v, nil
 	}
-	if prev.Kind != in.Kind || prev.Product != in.Product && in.Kind != joule.OrderResale || prev.GPUs != in.GPUs ||
-		!prev.Start.Equal(in.Start) || !prev.End.Equal(in.End) || prev.LimitMicroUSDPerGPUHour != in.LimitMicroUSDPerGPUHour {
+	if !prev.SameRequest(&in) {
 		return nil, joule.Errorf(joule.ECONFLICT, "idempotency key %q was used for a different order (%s)", in.IdempotencyKey, prev.ID)
 	}
 	leases, err := s.store.FindLeases(ctx, joule.LeaseFilter{Order: prev.ID})
@@ -202,7 +204,15 @@ func (s *Service) Stop(ctx context.Context, who *joule.Account, leaseID string) 
 		if err := s.settle(ctx, ch, r); err != nil {
 			return err
 		}
-		if err := s.meter(ctx, ch, ch.At, leaseID, true); err != nil {
+		stopped, err := s.engine.Lease(leaseID)
+		if err != nil {
+			return abort(err)
+		}
+		// Bill to the moment the matcher stopped the lease, not to a second reading of
+		// the clock: a reading before the stop leaves the last instant unbilled, so the
+		// order's hold would stay held until a later Tick, which a CLI on the local
+		// store never runs.
+		if err := s.meter(ctx, ch, stopped.End, leaseID, true); err != nil {
 			return err
 		}
 		if out, err = s.engine.Lease(leaseID); err != nil {

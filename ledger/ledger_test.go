@@ -60,30 +60,6 @@ func TestSplit(t *testing.T) {
 	}
 }
 
-func TestUsageCost(t *testing.T) {
-	tests := []struct {
-		name    string
-		gpus    int
-		price   joule.MicroUSD
-		seconds int64
-		want    joule.MicroUSD
-	}{
-		{"a block hour", 8, usd(2), 3600, usd(16)},
-		{"one second rounds down", 1, usd(2.10), 1, 583},              // 583.33
-		{"one second rounds half up", 1, usd(1.80), 1, 500},           // 500 exactly
-		{"half a micro-dollar rounds up", 1, 1800, 1, 1},              // 0.5
-		{"a week of 64 GPUs", 64, usd(2.35), 7 * 86400, 25267200_000}, // $25,267.20
-		{"nothing", 0, usd(2), 3600, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := UsageCost(tt.gpus, tt.price, tt.seconds); got != tt.want {
-				t.Errorf("UsageCost = %d, want %d", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestTenantOwnerFlow(t *testing.T) {
 	l, j := newLedger(t)
 	if _, err := l.Deposit("dep-1", "acme", usd(100)); err != nil {
@@ -97,7 +73,7 @@ func TestTenantOwnerFlow(t *testing.T) {
 
 	n := len(l.Transactions())
 	_, err := l.Hold("hold-2", "acme", "o2", usd(30))
-	wantCode(t, err, joule.EFORBIDDEN)
+	wantCode(t, err, joule.ECREDIT)
 	if len(l.Transactions()) != n || len(j.Txs) != n || l.Held("o2") != 0 || l.Balance(TenantCredit("acme")) != usd(20) {
 		t.Fatal("a refused hold wrote something")
 	}
@@ -122,11 +98,11 @@ func TestTenantOwnerFlow(t *testing.T) {
 	}
 
 	// on-demand seconds from credit, the operator's own server, no fee
-	if _, err := l.Charge(Charge{Key: "ch-1", Tenant: "acme", Lease: "l2", Seller: OperatorRevenue("op"), Amount: UsageCost(1, usd(2.10), 600)}); err != nil {
+	if _, err := l.Charge(Charge{Key: "ch-1", Tenant: "acme", Lease: "l2", Seller: OperatorRevenue("op"), Amount: usd(0.35) /* 600 s at $2.10 per GPU-hour */}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = l.Charge(Charge{Key: "ch-2", Tenant: "acme", Lease: "l2", Seller: OperatorRevenue("op"), Amount: usd(1000)})
-	wantCode(t, err, joule.EFORBIDDEN)
+	wantCode(t, err, joule.ECREDIT)
 
 	// the owner pays hosting for 10.2 kW at $150 per kW-month and its energy
 	if _, err := l.HostingFee("host-1", "fund-a", "west-texas", 10_200, usd(150)); err != nil {
@@ -211,7 +187,7 @@ func TestRefusedOperationsWriteNothing(t *testing.T) {
 		{"zero deposit", func() error { _, err := l.Deposit("x", "acme", 0); return err }, joule.EINVALID},
 		{"bad tenant id", func() error { _, err := l.Deposit("x", "Acme Corp", 1); return err }, joule.EINVALID},
 		{"hold without order", func() error { _, err := l.Hold("x", "acme", "", 1); return err }, joule.EINVALID},
-		{"hold beyond credit", func() error { _, err := l.Hold("x", "acme", "o", usd(6)); return err }, joule.EFORBIDDEN},
+		{"hold beyond credit", func() error { _, err := l.Hold("x", "acme", "o", usd(6)); return err }, joule.ECREDIT},
 		{"release of nothing", func() error { _, err := l.Release("x", "o9"); return err }, joule.ENOTFOUND},
 		{"fee over 100%", func() error {
 			_, err := l.Charge(Charge{Tenant: "acme", Seller: OwnerRevenue("f"), Amount: 1, FeeBPS: 10_001})

@@ -17,21 +17,6 @@ func Split(amount joule.MicroUSD, bps int) (fee, net joule.MicroUSD) {
 	return f, amount - f
 }
 
-// UsageCost is what gpus GPUs cost for seconds at a price per GPU-hour, rounded half up:
-// on-demand and spot are billed per second, a block per hour (seconds = 3600 × hours).
-// Metering that charges the cost since a lease began, less what it has charged, never
-// accumulates rounding.
-func UsageCost(gpus int, pricePerGPUHour joule.MicroUSD, seconds int64) joule.MicroUSD {
-	if gpus <= 0 || pricePerGPUHour <= 0 || seconds <= 0 {
-		return 0
-	}
-	c, ok := mulDivHalfUp(int64(gpus)*seconds, int64(pricePerGPUHour), 3600)
-	if !ok {
-		return math.MaxInt64
-	}
-	return c
-}
-
 // mulDivHalfUp returns a × b / d rounded half up, for non-negative a and b and positive
 // d, computed in 128 bits; ok is false when an operand is negative or the result does
 // not fit in an int64.

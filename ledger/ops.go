@@ -68,8 +68,8 @@ type Charge struct {
 	// Seller is the revenue account of whoever's capacity was used: OwnerRevenue,
 	// OperatorRevenue, or TenantCredit of a tenant that resold hours of its lease.
 	Seller Account
-	// Amount is what the tenant pays: a block's hours (joule.Lease.Cost), on-demand or
-	// spot seconds at the lease's price (UsageCost), or what metering measured.
+	// Amount is what the tenant pays: a block's hours or the on-demand or spot seconds
+	// metering measured (joule.Lease.Cost).
 	Amount joule.MicroUSD
 	// FeeBPS is the platform's fee in basis points of Amount (0 to 10,000), rounded half
 	// up; the seller gets the rest.
@@ -154,6 +154,8 @@ func (l *Ledger) PassThroughEnergy(key, owner, site string, wattHours int64, pri
 
 // Payout pays amount of an account's balance out of the system: an owner's revenue to
 // its bank, a tenant's unused credit back. More than the balance is EFORBIDDEN.
+// Nothing in production calls it yet: owner payouts come with the next capability,
+// leases that deliver compute, and will be made through it.
 func (l *Ledger) Payout(key string, from Account, amount joule.MicroUSD) (Transaction, error) {
 	if err := positive(amount); err != nil {
 		return Transaction{}, err
@@ -189,5 +191,5 @@ func positive(amount joule.MicroUSD) error {
 }
 
 func insufficient(tenant string, have, need joule.MicroUSD) error {
-	return joule.Errorf(joule.EFORBIDDEN, "insufficient credit: tenant %s has %s available and needs %s; add credit and try again", tenant, have, need)
+	return joule.Errorf(joule.ECREDIT, "insufficient credit: tenant %s has %s available and needs %s; add credit and try again", tenant, have, need)
 }

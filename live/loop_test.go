@@ -150,7 +150,7 @@ func TestFirmLeasesKeepPower(t *testing.T) {
 	l.Leases = func(_ context.Context, site *joule.ResolvedSite, _ time.Time) ([]dispatch.Lease, error) {
 		for i, u := range dispatch.Compile(site, dispatch.RuleMerit, dispatch.DefaultHysteresis).Units {
 			if u.Name == "h100-pod-1" {
-				return []dispatch.Lease{{Unit: i, Servers: 16, Class: dispatch.Firm, USDPerGPUHour: 2.1}}, nil
+				return []dispatch.Lease{{Unit: i, Servers: 16, Class: joule.LeaseFirm, USDPerGPUHour: 2.1}}, nil
 			}
 		}
 		return nil, nil

@@ -10,6 +10,10 @@
 // NVML is loaded at run time (dlopen of libnvidia-ml.so.1, through cgo): a binary
 // built here runs on machines without NVIDIA's driver, and Open then fails with
 // ErrNoDriver. A build without cgo has Open always fail with ErrNoDriver.
+//
+// Nothing imports it yet: it is for the next capability, leases that deliver compute,
+// where `joule node` runs on each GPU server, reads its GPUs here and serves them over
+// the GPU servers' power API (package gpuapi) in place of the simulator.
 package nvml
 
 import (

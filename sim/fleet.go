@@ -9,12 +9,8 @@ import (
 	"sync"
 
 	"github.com/joule-site/joule"
-)
-
-// Default ports of fleet devices.
-const (
-	MinerPort = 4028 // the cgminer API port
-	GPUPort   = 8080 // the simulator's GPU server API
+	"github.com/joule-site/joule/addrrange"
+	"github.com/joule-site/joule/gpuapi"
 )
 
 // FleetConfig describes a fleet of simulated devices.
@@ -25,12 +21,12 @@ type FleetConfig struct {
 	// first), e.g. "127.0.0.2-127.0.9.254". When the devices outnumber the addresses,
 	// each address takes several, on consecutive ports. Default "127.0.0.2-127.0.255.254".
 	Range string
-	// RandomPorts lets every device pick a free port instead of MinerPort or GPUPort, for
+	// RandomPorts lets every device pick a free port instead of joule.MinerAPIPort or gpuapi.Port, for
 	// tests that run beside others on the same addresses.
 	RandomPorts bool
 	// OneSocket answers for every miner on one listening socket instead of a socket
 	// each, for fleets beyond the open-file limit: the socket takes the miners' port
-	// (MinerPort, or a free one with RandomPorts) on every loopback address, bound to
+	// (joule.MinerAPIPort, or a free one with RandomPorts) on every loopback address, bound to
 	// the loopback device, and answers as the miner at the address a client connected
 	// to. Each miner needs an address of its own. Linux only.
 	OneSocket bool
@@ -56,7 +52,7 @@ func StartFleet(cfg FleetConfig) (*Fleet, error) {
 	if cfg.Range == "" {
 		cfg.Range = "127.0.0.2-127.0.255.254"
 	}
-	r, err := ParseRange(cfg.Range)
+	r, err := addrrange.Parse(cfg.Range)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +79,7 @@ func StartFleet(cfg FleetConfig) (*Fleet, error) {
 	} else {
 		for i := range cfg.Miners {
 			mc := cfg.Miner
-			mc.Addr = addr(i, MinerPort)
+			mc.Addr = addr(i, joule.MinerAPIPort)
 			m, err := StartMiner(mc)
 			if err != nil {
 				f.Close()
@@ -94,7 +90,7 @@ func StartFleet(cfg FleetConfig) (*Fleet, error) {
 	}
 	for i := range cfg.GPUServers {
 		gc := cfg.GPU
-		gc.Addr = addr(cfg.Miners+i, GPUPort)
+		gc.Addr = addr(cfg.Miners+i, gpuapi.Port)
 		g, err := StartGPUServer(gc)
 		if err != nil {
 			f.Close()
@@ -106,11 +102,11 @@ func StartFleet(cfg FleetConfig) (*Fleet, error) {
 }
 
 // startOneSocket makes the fleet's miners and answers for all of them on one socket.
-func (f *Fleet) startOneSocket(cfg FleetConfig, r AddrRange, perAddr int) error {
+func (f *Fleet) startOneSocket(cfg FleetConfig, r addrrange.Range, perAddr int) error {
 	if perAddr > 1 {
 		return fmt.Errorf("sim: %d devices on one socket need as many addresses; %s has %d", cfg.Miners+cfg.GPUServers, r, r.Len())
 	}
-	port := MinerPort
+	port := joule.MinerAPIPort
 	if cfg.RandomPorts {
 		port = 0
 	}

@@ -11,29 +11,20 @@ import (
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/gpuapi"
 )
 
-// The simulator's protocol for GPU servers is a small HTTP JSON API, with the readings
-// NVML gives per GPU (nvmlDeviceGetPowerUsage, …GetEnforcedPowerLimit,
-// …GetUtilizationRates, …GetMemoryInfo, …GetTemperature), in watts, bytes, fractions
-// and °C:
-//
-//	GET  /telemetry    → 200 GPUTelemetry
-//	POST /power        {"state":"on"|"idle"|"off"} → 200 GPUTelemetry, 400 {"error":…}
-//	POST /power-limit  {"power_limit_w":W} → 200 GPUTelemetry, 400 {"error":…}
-//
-// "on" serves tenant work at the configured utilization, "idle" keeps the server up with
-// its GPUs idle, "off" powers it down, leaving the BMC that answers the API. A power
-// limit caps the server's draw at the wall while it serves, as a BMC's chassis power
-// cap does (Redfish PowerControl LimitInWatts): the GPUs' own limits fall in
-// proportion; 0 removes it, and a limit below the idle draw is refused. Changes are
-// immediate.
+// The simulated GPU servers speak the GPU servers' power API (package gpuapi). "on"
+// serves tenant work at the configured utilization, "idle" keeps the server up with its
+// GPUs idle, "off" powers it down, leaving the BMC that answers the API. A power limit
+// caps the server's draw at the wall while it serves: the GPUs' own limits fall in
+// proportion. Changes are immediate.
 
-// GPU server power states, as POST /power takes them.
+// GPU server power states, as POST /power takes them: the protocol's.
 const (
-	GPUOn   = "on"
-	GPUIdle = "idle"
-	GPUOff  = "off"
+	GPUOn   = gpuapi.StateOn
+	GPUIdle = gpuapi.StateIdle
+	GPUOff  = gpuapi.StateOff
 )
 
 // GPUConfig describes a simulated GPU server. Zero fields take the defaults named,
@@ -90,30 +81,6 @@ func (c *GPUConfig) setDefaults() {
 	}
 }
 
-// GPUReading is one GPU's reading.
-type GPUReading struct {
-	Index            int         `json:"index"`
-	PowerW           joule.Watts `json:"power_w"`
-	PowerLimitW      joule.Watts `json:"power_limit_w"`
-	Utilization      float64     `json:"utilization"` // 0…1
-	MemoryUsedBytes  int64       `json:"memory_used_bytes"`
-	MemoryTotalBytes int64       `json:"memory_total_bytes"`
-	TemperatureC     float64     `json:"temperature_c"`
-}
-
-// GPUTelemetry is the reply of GET /telemetry: the server at the wall, and its GPUs.
-type GPUTelemetry struct {
-	At               time.Time    `json:"at"`
-	State            string       `json:"state"` // on, idle, off
-	PowerW           joule.Watts  `json:"power_w"`
-	PowerLimitW      joule.Watts  `json:"power_limit_w"`
-	Utilization      float64      `json:"utilization"` // mean over GPUs, 0…1
-	MemoryUsedBytes  int64        `json:"memory_used_bytes"`
-	MemoryTotalBytes int64        `json:"memory_total_bytes"`
-	TemperatureC     float64      `json:"temperature_c"` // hottest GPU
-	GPUs             []GPUReading `json:"gpus"`
-}
-
 // GPUServer is a simulated GPU server listening on its own address. Like a miner it
 // keeps what it does (its true power) apart from what it reports; they differ only
 // under FaultLieTelemetry.
@@ -133,7 +100,7 @@ type GPUServer struct {
 // StartGPUServer starts a simulated GPU server.
 func StartGPUServer(cfg GPUConfig) (*GPUServer, error) {
 	cfg.setDefaults()
-	if !validGPUState(cfg.State) {
+	if !gpuapi.ValidState(cfg.State) {
 		return nil, fmt.Errorf("sim: GPU server state %q: use on, idle or off", cfg.State)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -149,8 +116,6 @@ func StartGPUServer(cfg GPUConfig) (*GPUServer, error) {
 	go func() { _ = g.srv.Serve(ln) }()
 	return g, nil
 }
-
-func validGPUState(s string) bool { return s == GPUOn || s == GPUIdle || s == GPUOff }
 
 // Addr returns the address the server listens on, host:port.
 func (g *GPUServer) Addr() string { return g.ln.Addr().String() }
@@ -183,7 +148,7 @@ func (g *GPUServer) SetFault(f Fault) {
 
 // SetState changes the power state, as POST /power does (subject to its fault).
 func (g *GPUServer) SetState(state string) error {
-	if !validGPUState(state) {
+	if !gpuapi.ValidState(state) {
 		return fmt.Errorf("sim: GPU server state %q: use on, idle or off", state)
 	}
 	g.mu.Lock()
@@ -223,7 +188,7 @@ func (g *GPUServer) State() string {
 }
 
 // Telemetry returns what the server truly does now.
-func (g *GPUServer) Telemetry() GPUTelemetry {
+func (g *GPUServer) Telemetry() gpuapi.Telemetry {
 	g.mu.Lock()
 	state, limit := g.state, g.limitW
 	g.mu.Unlock()
@@ -231,16 +196,16 @@ func (g *GPUServer) Telemetry() GPUTelemetry {
 }
 
 // reported returns what the server's API says it does now.
-func (g *GPUServer) reported() GPUTelemetry {
+func (g *GPUServer) reported() gpuapi.Telemetry {
 	g.mu.Lock()
 	state, limit := g.told, g.limitW
 	g.mu.Unlock()
 	return g.reading(state, limit)
 }
 
-func (g *GPUServer) reading(state string, limitW joule.Watts) GPUTelemetry {
+func (g *GPUServer) reading(state string, limitW joule.Watts) gpuapi.Telemetry {
 	c := g.cfg
-	t := GPUTelemetry{At: c.Clock.Now(), State: state, PowerLimitW: c.PowerW,
+	t := gpuapi.Telemetry{At: c.Clock.Now(), State: state, PowerLimitW: c.PowerW,
 		MemoryTotalBytes: int64(c.GPUs) * c.GPUMemoryBytes}
 	// The GPUs' limits fall with the server's cap, over the span between idle and full.
 	gpuLimitW := c.GPUPowerLimitW
@@ -260,11 +225,11 @@ func (g *GPUServer) reading(state string, limitW joule.Watts) GPUTelemetry {
 		t.PowerW = c.IdleW
 	case GPUOff:
 		t.PowerW = c.OffW
-		t.GPUs = []GPUReading{} // the BMC sees no GPU while the host is off
+		t.GPUs = []gpuapi.GPU{} // the BMC sees no GPU while the host is off
 		return t
 	}
 	for i := range c.GPUs {
-		r := GPUReading{Index: i, PowerLimitW: gpuLimitW, Utilization: util,
+		r := gpuapi.GPU{Index: i, PowerLimitW: gpuLimitW, Utilization: util,
 			PowerW:           min(gpuIdleW+joule.Watts(math.Round(float64(c.GPUPowerLimitW-gpuIdleW)*util)), gpuLimitW),
 			MemoryUsedBytes:  int64(float64(c.GPUMemoryBytes) * 0.85 * util),
 			MemoryTotalBytes: c.GPUMemoryBytes,
@@ -278,30 +243,26 @@ func (g *GPUServer) reading(state string, limitW joule.Watts) GPUTelemetry {
 }
 
 func (g *GPUServer) handlePower(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		State string `json:"state"`
-	}
+	var req gpuapi.StateRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"state\":\"on\"|\"idle\"|\"off\"}"})
+		writeJSON(w, http.StatusBadRequest, gpuapi.ErrorReply{Error: "body must be {\"state\":\"on\"|\"idle\"|\"off\"}"})
 		return
 	}
 	if err := g.SetState(req.State); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		writeJSON(w, http.StatusBadRequest, gpuapi.ErrorReply{Error: err.Error()})
 		return
 	}
 	writeJSON(w, http.StatusOK, g.reported())
 }
 
 func (g *GPUServer) handlePowerLimit(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		PowerLimitW *joule.Watts `json:"power_limit_w"`
-	}
+	var req gpuapi.PowerLimitRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil || req.PowerLimitW == nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"power_limit_w\":W}"})
+		writeJSON(w, http.StatusBadRequest, gpuapi.ErrorReply{Error: "body must be {\"power_limit_w\":W}"})
 		return
 	}
 	if err := g.SetPowerLimit(*req.PowerLimitW); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		writeJSON(w, http.StatusBadRequest, gpuapi.ErrorReply{Error: err.Error()})
 		return
 	}
 	writeJSON(w, http.StatusOK, g.reported())

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/gpuapi"
 )
 
 func TestGPUServerAPI(t *testing.T) {
@@ -17,14 +18,14 @@ func TestGPUServerAPI(t *testing.T) {
 	t.Cleanup(func() { g.Close() })
 	base := "http://" + g.Addr()
 
-	get := func(t *testing.T) GPUTelemetry {
+	get := func(t *testing.T) gpuapi.Telemetry {
 		t.Helper()
 		resp, err := http.Get(base + "/telemetry")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var tel GPUTelemetry
+		var tel gpuapi.Telemetry
 		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&tel) != nil {
 			t.Fatalf("GET /telemetry: %s", resp.Status)
 		}

@@ -12,12 +12,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/addrrange"
 	"github.com/joule-site/joule/agent"
 	"github.com/joule-site/joule/cgminer"
+	"github.com/joule-site/joule/gpuapi"
 	"github.com/joule-site/joule/gpunode"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/meter"
-	"github.com/joule-site/joule/sim"
 )
 
 func newAgentCmd(g *globals) *cobra.Command {
@@ -52,13 +53,13 @@ log and the census.`,
 				return joule.Errorf(joule.EINVALID, "agent: --server is required (the joule serve it follows)")
 			}
 			raiseFileLimit()
-			addrs, err := scanAddresses("--scan", scan, sim.MinerPort)
+			addrs, err := scanAddresses("--scan", scan, joule.MinerAPIPort)
 			if err != nil {
 				return err
 			}
 			var gpuAddrs []string
 			if scanGPU != "" {
-				if gpuAddrs, err = scanAddresses("--scan-gpu", scanGPU, gpunode.Port); err != nil {
+				if gpuAddrs, err = scanAddresses("--scan-gpu", scanGPU, gpuapi.Port); err != nil {
 					return err
 				}
 			}
@@ -130,7 +131,7 @@ func scanAddresses(flag, spec string, port int) ([]string, error) {
 			out = append(out, net.JoinHostPort(host, port))
 			continue
 		}
-		r, err := sim.ParseRange(part)
+		r, err := addrrange.Parse(part)
 		if err != nil {
 			return nil, joule.Errorf(joule.EINVALID, "%s: %v", flag, err)
 		}

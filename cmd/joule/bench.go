@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/addrrange"
 	"github.com/joule-site/joule/agent"
 	"github.com/joule-site/joule/cgminer"
 	"github.com/joule-site/joule/sim"
@@ -216,7 +217,7 @@ type simChild struct {
 // startSimChildren starts procs children with devices miners between them, each on its
 // own share of the range, and waits until every one reports its miners listening.
 func startSimChildren(ctx context.Context, devices, procs int, listen string, ramp time.Duration, oneSocket bool) (*simChildren, error) {
-	r, err := sim.ParseRange(listen)
+	r, err := addrrange.Parse(listen)
 	if err != nil {
 		return nil, err
 	}

@@ -158,3 +158,33 @@ func TestExchangeCommands(t *testing.T) {
 		t.Errorf("the operator's order list: %+v", orders)
 	}
 }
+
+// TestLocalLeaseStopReleasesTheHold stops an on-demand lease on the local store, where
+// no server runs a Tick afterwards: the order's hold must be released by the stop.
+func TestLocalLeaseStopReleasesTheHold(t *testing.T) {
+	dir := t.TempDir()
+	example, _ := filepath.Abs("../../examples/west-texas.yaml")
+	if r := run(t, dir, "apply", "-f", example); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if r := run(t, dir, "tenant", "create", "acme", "--credit-usd", "1000"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	var order struct {
+		Leases []struct{ ID string }
+	}
+	jsonRun(t, dir, &order, "--as", "acme", "order", "create", "--product", "h100-sxm/west-texas", "--gpus", "8", "--on-demand", "--json")
+	if len(order.Leases) != 1 {
+		t.Fatalf("on-demand order: %+v", order)
+	}
+	if r := run(t, dir, "--as", "acme", "lease", "stop", order.Leases[0].ID); r.code != 0 {
+		t.Fatalf("lease stop: %d %s", r.code, r.stderr)
+	}
+	var inv struct {
+		Held int64 `json:"closing_held_micro_usd"`
+	}
+	jsonRun(t, dir, &inv, "--as", "acme", "invoice", "acme", "--month", time.Now().UTC().Format("2006-01"), "--json")
+	if inv.Held != 0 {
+		t.Errorf("after lease stop, %d µUSD is still held", inv.Held)
+	}
+}
