@@ -82,9 +82,9 @@ func TestChaosAtFleetScale(t *testing.T) {
 	lv := sqlite.NewLiveService(db)
 	models := catalog.Models{User: sqlite.NewHardwareService(db)}
 	// A tenant holds four servers of pod-a under a firm lease throughout.
-	leases := func(_ context.Context, _ string, _ time.Time, units []dispatch.Unit) ([]dispatch.Lease, error) {
-		for i, u := range units {
-			if u.Name == "pod-a" {
+	leases := func(_ context.Context, site *joule.ResolvedSite, _ time.Time) ([]dispatch.Lease, error) {
+		for i, f := range site.Fleets {
+			if f.Name == "pod-a" {
 				return []dispatch.Lease{{Unit: i, Servers: firm, Class: joule.LeaseFirm, USDPerGPUHour: 2.5}}, nil
 			}
 		}

@@ -90,7 +90,7 @@ func (t *Traders) step(ctx context.Context, rng *rand.Rand, n int) {
 	}
 	leases, err := tn.Exchange.SubmitOrder(ctx, o)
 	if err != nil {
-		if joule.ErrorCode(err) == joule.EFORBIDDEN && t.TopUp != nil {
+		if joule.ErrorCode(err) == joule.ECREDIT && t.TopUp != nil {
 			t.TopUp(ctx, tn.ID)
 		}
 		t.Log.Debug("demo order", "tenant", tn.ID, "kind", o.Kind, "err", err)
