@@ -18,16 +18,24 @@ func HashToken(token string) string {
 // (integer micro-dollars, negative to take away) added to a ledger account such as
 // "tenant:acme:credit".
 type LedgerPosting struct {
-	Account string   `json:"account"`
+	Account LedgerAccount `json:"account"`
 	Amount  MicroUSD `json:"amount"`
 }
+
+// LedgerAccount names a ledger account, e.g. "tenant:acme:credit" (package ledger
+// lists the forms).
+type LedgerAccount string
+
+// LedgerKind says what a ledger transaction was for: deposit, hold, release, capture,
+// charge, hosting, energy or payout (package ledger's Kind constants).
+type LedgerKind string
 
 // LedgerTransaction is one balanced entry of the exchange's double-entry journal as a
 // store keeps it: its postings sum to zero, and IDs run 1, 2, … without gaps.
 type LedgerTransaction struct {
 	ID       int64           `json:"id"`
 	Key      string          `json:"key,omitempty"`
-	Kind     string          `json:"kind"` // deposit, hold, release, capture, charge, hosting, energy, payout
+	Kind     LedgerKind      `json:"kind"`
 	At       time.Time       `json:"at"`
 	Tenant   string          `json:"tenant,omitempty"`
 	Order    string          `json:"order,omitempty"`

@@ -213,7 +213,7 @@ func billed(m *meterState) bool {
 
 // meteredLeases rebuilds the leases still to bill from the loaded state and what the
 // journal says each seller was paid ("meter:<lease>:<seller>:…" transactions).
-func meteredLeases(st *joule.LeasingState, txs []ledger.Transaction) map[string]*meterState {
+func meteredLeases(st *joule.LeasingState, txs []joule.LedgerTransaction) map[string]*meterState {
 	kinds := map[string]joule.OrderKind{}
 	for _, o := range st.Orders {
 		kinds[o.ID] = o.Kind
@@ -285,7 +285,7 @@ func shareCost(sh joule.LeaseShare) joule.MicroUSD {
 
 // sellerAccount is the ledger account a sale pays: the reselling tenant's credit for
 // hours bought from a resale order, else the owner's or the operator's revenue.
-func (s *Service) sellerAccount(ctx context.Context, seller, resaleOrder string) (ledger.Account, error) {
+func (s *Service) sellerAccount(ctx context.Context, seller, resaleOrder string) (joule.LedgerAccount, error) {
 	if resaleOrder != "" {
 		return ledger.TenantCredit(seller), nil
 	}

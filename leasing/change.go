@@ -5,7 +5,6 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/exchange"
-	"github.com/joule-site/joule/ledger"
 )
 
 // change collects what one operation changed, for one store transaction. An order or
@@ -53,32 +52,8 @@ func (c *change) addOrder(o joule.Order) {
 	c.Orders = append(c.Orders, o)
 }
 
-// toStored converts a ledger transaction to the store's form.
-func toStored(tx ledger.Transaction) joule.LedgerTransaction {
-	out := joule.LedgerTransaction{ID: tx.ID, Key: tx.Key, Kind: string(tx.Kind), At: tx.At.UTC(), Tenant: tx.Tenant,
-		Order: tx.Order, Lease: tx.Lease, Memo: tx.Memo, Postings: make([]joule.LedgerPosting, len(tx.Postings))}
-	for i, p := range tx.Postings {
-		out.Postings[i] = joule.LedgerPosting{Account: string(p.Account), Amount: p.Amount}
-	}
-	return out
-}
-
-// fromStored converts the store's journal back to ledger transactions.
-func fromStored(in []joule.LedgerTransaction) []ledger.Transaction {
-	out := make([]ledger.Transaction, len(in))
-	for i, lt := range in {
-		tx := ledger.Transaction{ID: lt.ID, Key: lt.Key, Kind: ledger.Kind(lt.Kind), At: lt.At, Tenant: lt.Tenant,
-			Order: lt.Order, Lease: lt.Lease, Memo: lt.Memo, Postings: make([]ledger.Posting, len(lt.Postings))}
-		for j, p := range lt.Postings {
-			tx.Postings[j] = ledger.Posting{Account: ledger.Account(p.Account), Amount: p.Amount}
-		}
-		out[i] = tx
-	}
-	return out
-}
-
 // heldOrders returns the orders whose holds are not used up, in journal order.
-func heldOrders(txs []ledger.Transaction) []string {
+func heldOrders(txs []joule.LedgerTransaction) []string {
 	held := map[string]joule.MicroUSD{}
 	var order []string
 	for _, tx := range txs {
@@ -116,7 +91,7 @@ func missingOrders(want []string, orders []joule.Order) []string {
 }
 
 // isHold reports whether a is a tenant's hold account ("tenant:<id>:hold").
-func isHold(a ledger.Account) bool {
+func isHold(a joule.LedgerAccount) bool {
 	s := string(a)
 	return len(s) > len("tenant::hold") && s[:7] == "tenant:" && s[len(s)-5:] == ":hold"
 }

@@ -190,7 +190,7 @@ func checkStoredJournal(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sums := map[string]joule.MicroUSD{}
+	sums := map[joule.LedgerAccount]joule.MicroUSD{}
 	captured := map[string]joule.MicroUSD{}
 	for _, tx := range st.Journal {
 		var total joule.MicroUSD
@@ -207,8 +207,8 @@ func checkStoredJournal(t *testing.T, e *env) {
 	}
 	_, balances := e.svc.State()
 	for a, b := range balances {
-		if sums[string(a)] != b {
-			t.Errorf("%s: the stored journal sums to %d, the ledger says %d", a, sums[string(a)], b)
+		if sums[a] != b {
+			t.Errorf("%s: the stored journal sums to %d, the ledger says %d", a, sums[a], b)
 		}
 	}
 	kinds := map[string]joule.OrderKind{}

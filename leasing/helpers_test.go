@@ -12,7 +12,6 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/catalog"
 	"github.com/joule-site/joule/leasing"
-	"github.com/joule-site/joule/ledger"
 	"github.com/joule-site/joule/sqlite"
 )
 
@@ -153,7 +152,7 @@ func (e *env) check() {
 	}
 }
 
-func (e *env) balance(a ledger.Account) joule.MicroUSD { return e.svc.Balance(a) }
+func (e *env) balance(a joule.LedgerAccount) joule.MicroUSD { return e.svc.Balance(a) }
 
 func wantCode(t testing.TB, what string, err error, code string) {
 	t.Helper()

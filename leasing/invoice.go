@@ -178,7 +178,7 @@ func (s *Service) Statement(ctx context.Context, who *joule.Account, account, mo
 	if err != nil {
 		return nil, err
 	}
-	var rev ledger.Account
+	var rev joule.LedgerAccount
 	switch a.Role {
 	case joule.RoleOwner:
 		rev = ledger.OwnerRevenue(a.ID)
@@ -238,7 +238,7 @@ func (s *Service) Statement(ctx context.Context, who *joule.Account, account, mo
 }
 
 // transactions returns the journal, in order.
-func (s *Service) transactions() []ledger.Transaction {
+func (s *Service) transactions() []joule.LedgerTransaction {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.ledger.Transactions()

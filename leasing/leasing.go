@@ -160,7 +160,7 @@ func (s *Service) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("leasing: load: %w", err)
 	}
-	txs := fromStored(st.Journal)
+	txs := st.Journal
 	// Orders that still hold credit need their leases: an on-demand lease that ended
 	// before this hour may not be billed to its end yet.
 	held := heldOrders(txs)
@@ -169,7 +169,7 @@ func (s *Service) load(ctx context.Context) error {
 		if st, err = s.store.LoadLeasing(ctx, q); err != nil {
 			return fmt.Errorf("leasing: load: %w", err)
 		}
-		txs = fromStored(st.Journal)
+		txs = st.Journal
 	}
 	led, err := ledger.Replay(ledger.Config{Now: s.cfg.Now, Journal: journal{s}}, txs)
 	if err != nil {
@@ -239,8 +239,9 @@ func idNumber(id, prefix string) uint64 {
 // saved with the rest of its change. The ledger calls it under the service's lock.
 type journal struct{ s *Service }
 
-func (j journal) Append(tx ledger.Transaction) error {
-	j.s.pending = append(j.s.pending, toStored(tx))
+func (j journal) Append(tx joule.LedgerTransaction) error {
+	tx.At = tx.At.UTC() // stored in UTC, as the store reads it back
+	j.s.pending = append(j.s.pending, tx)
 	return nil
 }
 
@@ -375,14 +376,14 @@ func (s *Service) Check() error {
 
 // State returns the matcher's state and every ledger balance, for comparisons (a
 // service reopened from the store must have the same).
-func (s *Service) State() (exchange.State, map[ledger.Account]joule.MicroUSD) {
+func (s *Service) State() (exchange.State, map[joule.LedgerAccount]joule.MicroUSD) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.engine.State(), s.ledger.Balances()
 }
 
 // Balance returns a ledger account's balance.
-func (s *Service) Balance(a ledger.Account) joule.MicroUSD {
+func (s *Service) Balance(a joule.LedgerAccount) joule.MicroUSD {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.ledger.Balance(a)

@@ -40,35 +40,32 @@ import (
 	"github.com/joule-site/joule"
 )
 
-// Account names a ledger account, e.g. "tenant:acme:credit".
-type Account string
-
 // Well-known accounts.
 const (
-	PlatformFees Account = "platform:fees"
-	ExternalCash Account = "external:cash"
+	PlatformFees joule.LedgerAccount = "platform:fees"
+	ExternalCash joule.LedgerAccount = "external:cash"
 )
 
 // TenantCredit is a tenant's spendable prepaid credit.
-func TenantCredit(tenant string) Account { return Account("tenant:" + tenant + ":credit") }
+func TenantCredit(tenant string) joule.LedgerAccount { return joule.LedgerAccount("tenant:" + tenant + ":credit") }
 
 // TenantHold is the credit a tenant has set aside for its orders.
-func TenantHold(tenant string) Account { return Account("tenant:" + tenant + ":hold") }
+func TenantHold(tenant string) joule.LedgerAccount { return joule.LedgerAccount("tenant:" + tenant + ":hold") }
 
 // OwnerRevenue is what a GPU owner has earned, net of platform fees, less what it owes.
-func OwnerRevenue(owner string) Account { return Account("owner:" + owner + ":revenue") }
+func OwnerRevenue(owner string) joule.LedgerAccount { return joule.LedgerAccount("owner:" + owner + ":revenue") }
 
 // OperatorRevenue is what the operator's own servers have earned.
-func OperatorRevenue(operator string) Account { return Account("operator:" + operator + ":revenue") }
+func OperatorRevenue(operator string) joule.LedgerAccount { return joule.LedgerAccount("operator:" + operator + ":revenue") }
 
 // SiteHosting collects hosting fees at a site.
-func SiteHosting(site string) Account { return Account("site:" + site + ":hosting") }
+func SiteHosting(site string) joule.LedgerAccount { return joule.LedgerAccount("site:" + site + ":hosting") }
 
 // SiteEnergy collects energy passed through to owners at a site.
-func SiteEnergy(site string) Account { return Account("site:" + site + ":energy") }
+func SiteEnergy(site string) joule.LedgerAccount { return joule.LedgerAccount("site:" + site + ":energy") }
 
 // valid reports whether a is one of the account forms above, with a slug for its id.
-func (a Account) valid() bool {
+func valid(a joule.LedgerAccount) bool {
 	switch a {
 	case PlatformFees, ExternalCash:
 		return true
@@ -86,55 +83,35 @@ func (a Account) valid() bool {
 
 // mayGoNegative reports whether a balance may fall below zero: only the outside world's
 // (which funds everything) and an owner's (which may owe the site more than it earned).
-func (a Account) mayGoNegative() bool {
+func mayGoNegative(a joule.LedgerAccount) bool {
 	return a == ExternalCash || strings.HasPrefix(string(a), "owner:")
 }
 
 // isHold reports whether a is a tenant's hold account.
-func (a Account) isHold() bool {
+func isHold(a joule.LedgerAccount) bool {
 	return strings.HasPrefix(string(a), "tenant:") && strings.HasSuffix(string(a), ":hold")
 }
 
-// Posting adds Amount (negative to take away) to one account.
-type Posting struct {
-	Account Account        `json:"account"`
-	Amount  joule.MicroUSD `json:"amount"`
-}
 
-// Kind says what a transaction was for.
-type Kind string
 
 // Transaction kinds.
 const (
-	KindDeposit Kind = "deposit" // credit from outside
-	KindHold    Kind = "hold"    // credit set aside for an order
-	KindRelease Kind = "release" // what is left of a hold, back to credit
-	KindCapture Kind = "capture" // usage paid from a hold, to the seller and the platform
-	KindCharge  Kind = "charge"  // usage paid from credit, to the seller and the platform
-	KindHosting Kind = "hosting" // an owner's hosting fee to the site
-	KindEnergy  Kind = "energy"  // energy an owner's servers drew, passed through to it
-	KindPayout  Kind = "payout"  // a balance paid out of the system
+	KindDeposit joule.LedgerKind = "deposit" // credit from outside
+	KindHold    joule.LedgerKind = "hold"    // credit set aside for an order
+	KindRelease joule.LedgerKind = "release" // what is left of a hold, back to credit
+	KindCapture joule.LedgerKind = "capture" // usage paid from a hold, to the seller and the platform
+	KindCharge  joule.LedgerKind = "charge"  // usage paid from credit, to the seller and the platform
+	KindHosting joule.LedgerKind = "hosting" // an owner's hosting fee to the site
+	KindEnergy  joule.LedgerKind = "energy"  // energy an owner's servers drew, passed through to it
+	KindPayout  joule.LedgerKind = "payout"  // a balance paid out of the system
 )
 
-// Transaction is one balanced entry: its postings sum to zero. Order names the order a
-// hold, release or capture is about; Tenant and Lease are references for statements.
-type Transaction struct {
-	ID       int64     `json:"id"` // 1, 2, … in journal order
-	Key      string    `json:"key,omitempty"`
-	Kind     Kind      `json:"kind"`
-	At       time.Time `json:"at"`
-	Tenant   string    `json:"tenant,omitempty"`
-	Order    string    `json:"order,omitempty"`
-	Lease    string    `json:"lease,omitempty"`
-	Memo     string    `json:"memo,omitempty"`
-	Postings []Posting `json:"postings"`
-}
 
 // Journal is where the ledger writes each transaction before applying it. If Append
 // fails, the operation fails and the ledger is unchanged. Implementations persist
 // transactions in order; Replay reads them back.
 type Journal interface {
-	Append(tx Transaction) error
+	Append(tx joule.LedgerTransaction) error
 }
 
 // Config sets up a Ledger.
@@ -155,10 +132,10 @@ type hold struct {
 type Ledger struct {
 	mu       sync.Mutex
 	cfg      Config
-	balances map[Account]joule.MicroUSD
+	balances map[joule.LedgerAccount]joule.MicroUSD
 	holds    map[string]*hold // by order
 	keys     map[string]int   // idempotency key → index in txs
-	txs      []Transaction
+	txs      []joule.LedgerTransaction
 }
 
 // New returns an empty ledger.
@@ -166,11 +143,11 @@ func New(cfg Config) *Ledger {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Ledger{cfg: cfg, balances: map[Account]joule.MicroUSD{}, holds: map[string]*hold{}, keys: map[string]int{}}
+	return &Ledger{cfg: cfg, balances: map[joule.LedgerAccount]joule.MicroUSD{}, holds: map[string]*hold{}, keys: map[string]int{}}
 }
 
 // Balance returns what an account holds.
-func (l *Ledger) Balance(a Account) joule.MicroUSD {
+func (l *Ledger) Balance(a joule.LedgerAccount) joule.MicroUSD {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.balances[a]
@@ -198,10 +175,10 @@ func (l *Ledger) TrialBalance() joule.MicroUSD {
 }
 
 // Balances returns a copy of every account's balance.
-func (l *Ledger) Balances() map[Account]joule.MicroUSD {
+func (l *Ledger) Balances() map[joule.LedgerAccount]joule.MicroUSD {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make(map[Account]joule.MicroUSD, len(l.balances))
+	out := make(map[joule.LedgerAccount]joule.MicroUSD, len(l.balances))
 	for a, b := range l.balances {
 		out[a] = b
 	}
@@ -209,19 +186,19 @@ func (l *Ledger) Balances() map[Account]joule.MicroUSD {
 }
 
 // Transactions returns copies of the transactions in journal order.
-func (l *Ledger) Transactions() []Transaction {
+func (l *Ledger) Transactions() []joule.LedgerTransaction {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]Transaction, len(l.txs))
+	out := make([]joule.LedgerTransaction, len(l.txs))
 	for i, tx := range l.txs {
-		out[i] = tx.clone()
+		out[i] = clone(&tx)
 	}
 	return out
 }
 
-func (tx *Transaction) clone() Transaction {
+func clone(tx *joule.LedgerTransaction) joule.LedgerTransaction {
 	c := *tx
-	c.Postings = append([]Posting(nil), tx.Postings...)
+	c.Postings = append([]joule.LedgerPosting(nil), tx.Postings...)
 	return c
 }
 
@@ -231,7 +208,7 @@ func (tx *Transaction) clone() Transaction {
 func (l *Ledger) Check() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	sums := map[Account]joule.MicroUSD{}
+	sums := map[joule.LedgerAccount]joule.MicroUSD{}
 	for _, tx := range l.txs {
 		var total joule.MicroUSD
 		for _, p := range tx.Postings {
@@ -248,7 +225,7 @@ func (l *Ledger) Check() error {
 		if sums[a] != b {
 			return fmt.Errorf("ledger: %s is %d, its postings sum to %d", a, b, sums[a])
 		}
-		if b < 0 && !a.mayGoNegative() {
+		if b < 0 && !mayGoNegative(a) {
 			return fmt.Errorf("ledger: %s is negative: %d", a, b)
 		}
 	}
@@ -263,7 +240,7 @@ func (l *Ledger) Check() error {
 		perTenant[h.tenant] += h.amount
 	}
 	for a, b := range l.balances {
-		if a.isHold() && perTenant[strings.Split(string(a), ":")[1]] != b {
+		if isHold(a) && perTenant[strings.Split(string(a), ":")[1]] != b {
 			return fmt.Errorf("ledger: %s is %d, its orders' holds sum to %d", a, b, perTenant[strings.Split(string(a), ":")[1]])
 		}
 	}

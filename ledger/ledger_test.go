@@ -83,7 +83,7 @@ func TestTenantOwnerFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Posting{{TenantHold("acme"), -usd(76)}, {OwnerRevenue("fund-a"), usd(68.40)}, {PlatformFees, usd(7.60)}}
+	want := []joule.LedgerPosting{{Account: TenantHold("acme"), Amount: -usd(76)}, {Account: OwnerRevenue("fund-a"), Amount: usd(68.40)}, {Account: PlatformFees, Amount: usd(7.60)}}
 	if !reflect.DeepEqual(tx.Postings, want) {
 		t.Fatalf("capture postings %+v", tx.Postings)
 	}
@@ -112,7 +112,7 @@ func TestTenantOwnerFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustCheck(t, l)
-	wantBalances := map[Account]joule.MicroUSD{
+	wantBalances := map[joule.LedgerAccount]joule.MicroUSD{
 		ExternalCash:              -usd(100),
 		TenantCredit("acme"):      usd(100) - usd(76) - usd(0.35),
 		TenantHold("acme"):        0,
@@ -244,18 +244,18 @@ func TestReplayRejectsBadJournals(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		tamper func([]Transaction)
+		tamper func([]joule.LedgerTransaction)
 	}{
-		{"unbalanced", func(txs []Transaction) { txs[0].Postings[1].Amount++ }},
-		{"renumbered", func(txs []Transaction) { txs[1].ID = 7 }},
-		{"credit below zero", func(txs []Transaction) { txs[1].Postings = transfer(TenantCredit("acme"), TenantHold("acme"), usd(6)) }},
-		{"out of order", func(txs []Transaction) { txs[0], txs[1] = txs[1], txs[0]; txs[0].ID, txs[1].ID = 1, 2 }},
+		{"unbalanced", func(txs []joule.LedgerTransaction) { txs[0].Postings[1].Amount++ }},
+		{"renumbered", func(txs []joule.LedgerTransaction) { txs[1].ID = 7 }},
+		{"credit below zero", func(txs []joule.LedgerTransaction) { txs[1].Postings = transfer(TenantCredit("acme"), TenantHold("acme"), usd(6)) }},
+		{"out of order", func(txs []joule.LedgerTransaction) { txs[0], txs[1] = txs[1], txs[0]; txs[0].ID, txs[1].ID = 1, 2 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			txs := make([]Transaction, len(j.Txs))
+			txs := make([]joule.LedgerTransaction, len(j.Txs))
 			for i := range j.Txs {
-				txs[i] = j.Txs[i].clone()
+				txs[i] = clone(&j.Txs[i])
 			}
 			tt.tamper(txs)
 			if _, err := Replay(Config{}, txs); err == nil {

@@ -5,11 +5,11 @@ import (
 )
 
 // Deposit adds prepaid credit to a tenant, from outside.
-func (l *Ledger) Deposit(key, tenant string, amount joule.MicroUSD) (Transaction, error) {
+func (l *Ledger) Deposit(key, tenant string, amount joule.MicroUSD) (joule.LedgerTransaction, error) {
 	if err := positive(amount); err != nil {
-		return Transaction{}, err
+		return joule.LedgerTransaction{}, err
 	}
-	return l.postLocked(Transaction{Key: key, Kind: KindDeposit, Tenant: tenant,
+	return l.postLocked(joule.LedgerTransaction{Key: key, Kind: KindDeposit, Tenant: tenant,
 		Postings: transfer(ExternalCash, TenantCredit(tenant), amount)})
 }
 
@@ -17,44 +17,44 @@ func (l *Ledger) Deposit(key, tenant string, amount joule.MicroUSD) (Transaction
 // can cost (Order.MaxCost), or an on-demand lease's next hours. A tenant without enough
 // credit gets EFORBIDDEN saying how much it has and needs, and nothing is held. Holding
 // again for the same order adds to its hold.
-func (l *Ledger) Hold(key, tenant, order string, amount joule.MicroUSD) (Transaction, error) {
+func (l *Ledger) Hold(key, tenant, order string, amount joule.MicroUSD) (joule.LedgerTransaction, error) {
 	if err := positive(amount); err != nil {
-		return Transaction{}, err
+		return joule.LedgerTransaction{}, err
 	}
 	if order == "" {
-		return Transaction{}, joule.Errorf(joule.EINVALID, "ledger: a hold names its order")
+		return joule.LedgerTransaction{}, joule.Errorf(joule.EINVALID, "ledger: a hold names its order")
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, seen := l.keys[key]; !seen || key == "" {
 		if have := l.balances[TenantCredit(tenant)]; have < amount {
-			return Transaction{}, insufficient(tenant, have, amount)
+			return joule.LedgerTransaction{}, insufficient(tenant, have, amount)
 		}
 	}
-	return l.post(Transaction{Key: key, Kind: KindHold, Tenant: tenant, Order: order,
+	return l.post(joule.LedgerTransaction{Key: key, Kind: KindHold, Tenant: tenant, Order: order,
 		Postings: transfer(TenantCredit(tenant), TenantHold(tenant), amount)})
 }
 
 // Release returns what is left of an order's hold to its tenant's credit: when the order
 // is cancelled, expires, or has been billed in full. Releasing a hold with nothing left
 // writes nothing and returns a zero Transaction.
-func (l *Ledger) Release(key, order string) (Transaction, error) {
+func (l *Ledger) Release(key, order string) (joule.LedgerTransaction, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if i, seen := l.keys[key]; seen && key != "" {
 		if prev := l.txs[i]; prev.Kind == KindRelease && prev.Order == order {
-			return prev.clone(), nil
+			return clone(&prev), nil
 		}
-		return Transaction{}, joule.Errorf(joule.ECONFLICT, "ledger: key %q was used for another transaction", key)
+		return joule.LedgerTransaction{}, joule.Errorf(joule.ECONFLICT, "ledger: key %q was used for another transaction", key)
 	}
 	h := l.holds[order]
 	if h == nil {
-		return Transaction{}, joule.Errorf(joule.ENOTFOUND, "ledger: nothing was held for order %s", order)
+		return joule.LedgerTransaction{}, joule.Errorf(joule.ENOTFOUND, "ledger: nothing was held for order %s", order)
 	}
 	if h.amount == 0 {
-		return Transaction{}, nil
+		return joule.LedgerTransaction{}, nil
 	}
-	return l.post(Transaction{Key: key, Kind: KindRelease, Tenant: h.tenant, Order: order,
+	return l.post(joule.LedgerTransaction{Key: key, Kind: KindRelease, Tenant: h.tenant, Order: order,
 		Postings: transfer(TenantHold(h.tenant), TenantCredit(h.tenant), h.amount)})
 }
 
@@ -67,7 +67,7 @@ type Charge struct {
 	Lease string // the lease billed, for statements
 	// Seller is the revenue account of whoever's capacity was used: OwnerRevenue,
 	// OperatorRevenue, or TenantCredit of a tenant that resold hours of its lease.
-	Seller Account
+	Seller joule.LedgerAccount
 	// Amount is what the tenant pays: a block's hours or the on-demand or spot seconds
 	// metering measured (joule.Lease.Cost).
 	Amount joule.MicroUSD
@@ -79,76 +79,76 @@ type Charge struct {
 
 // Charge bills usage from the tenant's credit: on-demand and spot seconds. Credit too
 // short for it is EFORBIDDEN and nothing is written; the caller stops the lease.
-func (l *Ledger) Charge(c Charge) (Transaction, error) {
+func (l *Ledger) Charge(c Charge) (joule.LedgerTransaction, error) {
 	if c.Order != "" {
-		return Transaction{}, joule.Errorf(joule.EINVALID, "ledger: a charge from credit names no order; capture from its hold instead")
+		return joule.LedgerTransaction{}, joule.Errorf(joule.EINVALID, "ledger: a charge from credit names no order; capture from its hold instead")
 	}
 	return l.bill(KindCharge, TenantCredit(c.Tenant), c)
 }
 
 // Capture bills usage from an order's hold: a reserved block's hours as they are used
 // (or all at once), an on-demand lease's held hours. More than is held is EFORBIDDEN.
-func (l *Ledger) Capture(c Charge) (Transaction, error) {
+func (l *Ledger) Capture(c Charge) (joule.LedgerTransaction, error) {
 	if c.Order == "" {
-		return Transaction{}, joule.Errorf(joule.EINVALID, "ledger: a capture names the order whose hold pays")
+		return joule.LedgerTransaction{}, joule.Errorf(joule.EINVALID, "ledger: a capture names the order whose hold pays")
 	}
 	return l.bill(KindCapture, TenantHold(c.Tenant), c)
 }
 
-func (l *Ledger) bill(kind Kind, from Account, c Charge) (Transaction, error) {
+func (l *Ledger) bill(kind joule.LedgerKind, from joule.LedgerAccount, c Charge) (joule.LedgerTransaction, error) {
 	if err := positive(c.Amount); err != nil {
-		return Transaction{}, err
+		return joule.LedgerTransaction{}, err
 	}
 	if c.FeeBPS < 0 || c.FeeBPS > 10_000 {
-		return Transaction{}, joule.Errorf(joule.EINVALID, "ledger: fee must be 0 to 10,000 basis points, not %d", c.FeeBPS)
+		return joule.LedgerTransaction{}, joule.Errorf(joule.EINVALID, "ledger: fee must be 0 to 10,000 basis points, not %d", c.FeeBPS)
 	}
 	if c.Seller == from || c.Seller == ExternalCash || c.Seller == PlatformFees {
-		return Transaction{}, joule.Errorf(joule.EINVALID, "ledger: %s cannot be paid as a seller", c.Seller)
+		return joule.LedgerTransaction{}, joule.Errorf(joule.EINVALID, "ledger: %s cannot be paid as a seller", c.Seller)
 	}
 	fee, net := Split(c.Amount, c.FeeBPS)
-	ps := []Posting{{from, -c.Amount}}
+	ps := []joule.LedgerPosting{{Account: from, Amount: -c.Amount}}
 	if net != 0 {
-		ps = append(ps, Posting{c.Seller, net})
+		ps = append(ps, joule.LedgerPosting{Account: c.Seller, Amount: net})
 	}
 	if fee != 0 {
-		ps = append(ps, Posting{PlatformFees, fee})
+		ps = append(ps, joule.LedgerPosting{Account: PlatformFees, Amount: fee})
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, seen := l.keys[c.Key]; (!seen || c.Key == "") && kind == KindCharge {
 		if have := l.balances[from]; have < c.Amount {
-			return Transaction{}, insufficient(c.Tenant, have, c.Amount)
+			return joule.LedgerTransaction{}, insufficient(c.Tenant, have, c.Amount)
 		}
 	}
-	return l.post(Transaction{Key: c.Key, Kind: kind, Tenant: c.Tenant, Order: c.Order, Lease: c.Lease, Memo: c.Memo, Postings: ps})
+	return l.post(joule.LedgerTransaction{Key: c.Key, Kind: kind, Tenant: c.Tenant, Order: c.Order, Lease: c.Lease, Memo: c.Memo, Postings: ps})
 }
 
 // HostingFee bills an owner one month of hosting at a site: its contracted power (the
 // month's average, for servers added or removed mid-month) at a rate per kW-month. The
 // owner's revenue may go negative: it then owes the site.
-func (l *Ledger) HostingFee(key, owner, site string, contracted joule.Watts, ratePerKWMonth joule.MicroUSD) (Transaction, error) {
+func (l *Ledger) HostingFee(key, owner, site string, contracted joule.Watts, ratePerKWMonth joule.MicroUSD) (joule.LedgerTransaction, error) {
 	amount, ok := mulDivHalfUp(int64(contracted), int64(ratePerKWMonth), 1000)
 	if !ok || contracted < 0 || ratePerKWMonth < 0 {
-		return Transaction{}, joule.Errorf(joule.EINVALID, "ledger: hosting fee out of range")
+		return joule.LedgerTransaction{}, joule.Errorf(joule.EINVALID, "ledger: hosting fee out of range")
 	}
 	if err := positive(amount); err != nil {
-		return Transaction{}, err
+		return joule.LedgerTransaction{}, err
 	}
-	return l.postLocked(Transaction{Key: key, Kind: KindHosting, Memo: owner + " at " + site,
+	return l.postLocked(joule.LedgerTransaction{Key: key, Kind: KindHosting, Memo: owner + " at " + site,
 		Postings: transfer(OwnerRevenue(owner), SiteHosting(site), amount)})
 }
 
 // PassThroughEnergy bills an owner for the energy its servers drew at a site: watt-hours
 // at a price per MWh. Like hosting, it may take the owner's revenue below zero.
-func (l *Ledger) PassThroughEnergy(key, owner, site string, wattHours int64, pricePerMWh joule.MicroUSD) (Transaction, error) {
+func (l *Ledger) PassThroughEnergy(key, owner, site string, wattHours int64, pricePerMWh joule.MicroUSD) (joule.LedgerTransaction, error) {
 	amount, ok := mulDivHalfUp(wattHours, int64(pricePerMWh), 1_000_000)
 	if !ok || wattHours < 0 || pricePerMWh < 0 {
-		return Transaction{}, joule.Errorf(joule.EINVALID, "ledger: energy charge out of range")
+		return joule.LedgerTransaction{}, joule.Errorf(joule.EINVALID, "ledger: energy charge out of range")
 	}
 	if err := positive(amount); err != nil {
-		return Transaction{}, err
+		return joule.LedgerTransaction{}, err
 	}
-	return l.postLocked(Transaction{Key: key, Kind: KindEnergy, Memo: owner + " at " + site,
+	return l.postLocked(joule.LedgerTransaction{Key: key, Kind: KindEnergy, Memo: owner + " at " + site,
 		Postings: transfer(OwnerRevenue(owner), SiteEnergy(site), amount)})
 }
 
@@ -156,31 +156,31 @@ func (l *Ledger) PassThroughEnergy(key, owner, site string, wattHours int64, pri
 // its bank, a tenant's unused credit back. More than the balance is EFORBIDDEN.
 // Nothing in production calls it yet: owner payouts come with the next capability,
 // leases that deliver compute, and will be made through it.
-func (l *Ledger) Payout(key string, from Account, amount joule.MicroUSD) (Transaction, error) {
+func (l *Ledger) Payout(key string, from joule.LedgerAccount, amount joule.MicroUSD) (joule.LedgerTransaction, error) {
 	if err := positive(amount); err != nil {
-		return Transaction{}, err
+		return joule.LedgerTransaction{}, err
 	}
-	if from == ExternalCash || from.isHold() {
-		return Transaction{}, joule.Errorf(joule.EINVALID, "ledger: cannot pay out of %s", from)
+	if from == ExternalCash || isHold(from) {
+		return joule.LedgerTransaction{}, joule.Errorf(joule.EINVALID, "ledger: cannot pay out of %s", from)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, seen := l.keys[key]; !seen || key == "" {
 		if have := l.balances[from]; have < amount {
-			return Transaction{}, joule.Errorf(joule.EFORBIDDEN, "ledger: %s holds %s, less than the %s to pay out", from, have, amount)
+			return joule.LedgerTransaction{}, joule.Errorf(joule.EFORBIDDEN, "ledger: %s holds %s, less than the %s to pay out", from, have, amount)
 		}
 	}
-	return l.post(Transaction{Key: key, Kind: KindPayout, Postings: transfer(from, ExternalCash, amount)})
+	return l.post(joule.LedgerTransaction{Key: key, Kind: KindPayout, Postings: transfer(from, ExternalCash, amount)})
 }
 
-func (l *Ledger) postLocked(tx Transaction) (Transaction, error) {
+func (l *Ledger) postLocked(tx joule.LedgerTransaction) (joule.LedgerTransaction, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.post(tx)
 }
 
-func transfer(from, to Account, amount joule.MicroUSD) []Posting {
-	return []Posting{{from, -amount}, {to, amount}}
+func transfer(from, to joule.LedgerAccount, amount joule.MicroUSD) []joule.LedgerPosting {
+	return []joule.LedgerPosting{{Account: from, Amount: -amount}, {Account: to, Amount: amount}}
 }
 
 func positive(amount joule.MicroUSD) error {

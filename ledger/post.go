@@ -11,49 +11,49 @@ import (
 // post checks tx, writes it to the journal and applies it. On any error nothing is
 // written or changed. A key seen before returns the transaction it wrote if tx asks for
 // the same thing, and ECONFLICT if it asks for something else.
-func (l *Ledger) post(tx Transaction) (Transaction, error) {
+func (l *Ledger) post(tx joule.LedgerTransaction) (joule.LedgerTransaction, error) {
 	if tx.Key != "" {
 		if i, ok := l.keys[tx.Key]; ok {
 			prev := &l.txs[i]
 			if !sameEntry(prev, &tx) {
-				return Transaction{}, joule.Errorf(joule.ECONFLICT, "ledger: key %q was used for another %s transaction", tx.Key, prev.Kind)
+				return joule.LedgerTransaction{}, joule.Errorf(joule.ECONFLICT, "ledger: key %q was used for another %s transaction", tx.Key, prev.Kind)
 			}
-			return prev.clone(), nil
+			return clone(prev), nil
 		}
 	}
 	if err := l.validate(&tx); err != nil {
-		return Transaction{}, err
+		return joule.LedgerTransaction{}, err
 	}
 	tx.ID = int64(len(l.txs) + 1)
 	if tx.At.IsZero() {
 		tx.At = l.cfg.Now()
 	}
 	if l.cfg.Journal != nil {
-		if err := l.cfg.Journal.Append(tx.clone()); err != nil {
-			return Transaction{}, fmt.Errorf("ledger: journal: %w", err)
+		if err := l.cfg.Journal.Append(clone(&tx)); err != nil {
+			return joule.LedgerTransaction{}, fmt.Errorf("ledger: journal: %w", err)
 		}
 	}
 	l.apply(&tx)
-	return tx.clone(), nil
+	return clone(&tx), nil
 }
 
 // sameEntry reports whether two transactions move the same money for the same reason.
-func sameEntry(a, b *Transaction) bool {
+func sameEntry(a, b *joule.LedgerTransaction) bool {
 	return a.Kind == b.Kind && a.Tenant == b.Tenant && a.Order == b.Order && a.Lease == b.Lease &&
 		slices.Equal(a.Postings, b.Postings)
 }
 
 // validate checks that tx balances, names real accounts, and leaves no tenant's credit,
 // hold or order hold negative.
-func (l *Ledger) validate(tx *Transaction) error {
+func (l *Ledger) validate(tx *joule.LedgerTransaction) error {
 	if len(tx.Postings) < 2 {
 		return joule.Errorf(joule.EINVALID, "ledger: a transaction needs at least two postings")
 	}
 	var total joule.MicroUSD
-	after := map[Account]joule.MicroUSD{}
+	after := map[joule.LedgerAccount]joule.MicroUSD{}
 	var held joule.MicroUSD
 	for _, p := range tx.Postings {
-		if !p.Account.valid() {
+		if !valid(p.Account) {
 			return joule.Errorf(joule.EINVALID, "ledger: no such account %q", p.Account)
 		}
 		if p.Amount == 0 {
@@ -64,7 +64,7 @@ func (l *Ledger) validate(tx *Transaction) error {
 			after[p.Account] = l.balances[p.Account]
 		}
 		after[p.Account] += p.Amount
-		if p.Account.isHold() {
+		if isHold(p.Account) {
 			if tx.Order == "" {
 				return joule.Errorf(joule.EINVALID, "ledger: a hold posting must name its order")
 			}
@@ -79,7 +79,7 @@ func (l *Ledger) validate(tx *Transaction) error {
 		return joule.Errorf(joule.EINVALID, "ledger: postings sum to %d, not zero", total)
 	}
 	for a, b := range after {
-		if b < 0 && !a.mayGoNegative() {
+		if b < 0 && !mayGoNegative(a) {
 			return joule.Errorf(joule.EFORBIDDEN, "ledger: %s would go negative (%s)", a, b)
 		}
 	}
@@ -96,10 +96,10 @@ func (l *Ledger) validate(tx *Transaction) error {
 }
 
 // apply changes balances and holds by a checked transaction.
-func (l *Ledger) apply(tx *Transaction) {
+func (l *Ledger) apply(tx *joule.LedgerTransaction) {
 	for _, p := range tx.Postings {
 		l.balances[p.Account] += p.Amount
-		if p.Account.isHold() {
+		if isHold(p.Account) {
 			h := l.holds[tx.Order]
 			if h == nil {
 				h = &hold{tenant: strings.Split(string(p.Account), ":")[1]}
@@ -111,16 +111,16 @@ func (l *Ledger) apply(tx *Transaction) {
 	if tx.Key != "" {
 		l.keys[tx.Key] = len(l.txs)
 	}
-	l.txs = append(l.txs, tx.clone())
+	l.txs = append(l.txs, clone(tx))
 }
 
 // Replay rebuilds a ledger from its journal, checking every transaction as it goes: in
 // order, numbered 1, 2, …, balanced, and never driving a tenant's credit or hold below
 // zero. The ledger it returns appends to cfg.Journal.
-func Replay(cfg Config, txs []Transaction) (*Ledger, error) {
+func Replay(cfg Config, txs []joule.LedgerTransaction) (*Ledger, error) {
 	l := New(cfg)
 	for i := range txs {
-		tx := txs[i].clone()
+		tx := clone(&txs[i])
 		if tx.ID != int64(i+1) {
 			return nil, fmt.Errorf("ledger: replay: transaction %d is numbered %d", i+1, tx.ID)
 		}
@@ -138,13 +138,13 @@ func Replay(cfg Config, txs []Transaction) (*Ledger, error) {
 // MemJournal is a Journal in memory, for tests and for a ledger that need not outlive
 // the process.
 type MemJournal struct {
-	Txs []Transaction
+	Txs []joule.LedgerTransaction
 	// Fail, when set, makes Append fail: a journal that cannot write.
 	Fail error
 }
 
 // Append implements Journal.
-func (j *MemJournal) Append(tx Transaction) error {
+func (j *MemJournal) Append(tx joule.LedgerTransaction) error {
 	if j.Fail != nil {
 		return j.Fail
 	}

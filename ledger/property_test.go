@@ -33,7 +33,7 @@ func randomOperations(seed uint64, steps int) error {
 	j := &MemJournal{}
 	l := New(Config{Journal: j})
 	tenants := []string{"t1", "t2", "t3"}
-	sellers := []Account{OwnerRevenue("fund-a"), OwnerRevenue("fund-b"), OperatorRevenue("op"), TenantCredit("t1")}
+	sellers := []joule.LedgerAccount{OwnerRevenue("fund-a"), OwnerRevenue("fund-b"), OperatorRevenue("op"), TenantCredit("t1")}
 	amount := func() joule.MicroUSD { return joule.MicroUSD(rng.Int64N(50_000_000)) - 1_000 } // sometimes ≤ 0
 	var in, out joule.MicroUSD                                                                // deposited, paid out
 	for step := range steps {
@@ -42,7 +42,7 @@ func randomOperations(seed uint64, steps int) error {
 		order := fmt.Sprintf("o%d", rng.IntN(8))
 		key := fmt.Sprintf("k%d", rng.IntN(steps)) // keys repeat: idempotent replays and conflicts
 		var (
-			tx  Transaction
+			tx  joule.LedgerTransaction
 			err error
 		)
 		switch k := rng.IntN(9); k {

@@ -148,7 +148,7 @@ func loadJournal(ctx context.Context, tx *tx) ([]joule.LedgerTransaction, error)
 		if i == len(out) || out[i].ID != id {
 			return nil, fmt.Errorf("posting of missing ledger transaction %d", id)
 		}
-		out[i].Postings = append(out[i].Postings, joule.LedgerPosting{Account: account, Amount: joule.MicroUSD(amount)})
+		out[i].Postings = append(out[i].Postings, joule.LedgerPosting{Account: joule.LedgerAccount(account), Amount: joule.MicroUSD(amount)})
 	}
 	return out, rows.Err()
 }
