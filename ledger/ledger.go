@@ -47,22 +47,34 @@ const (
 )
 
 // TenantCredit is a tenant's spendable prepaid credit.
-func TenantCredit(tenant string) joule.LedgerAccount { return joule.LedgerAccount("tenant:" + tenant + ":credit") }
+func TenantCredit(tenant string) joule.LedgerAccount {
+	return joule.LedgerAccount("tenant:" + tenant + ":credit")
+}
 
 // TenantHold is the credit a tenant has set aside for its orders.
-func TenantHold(tenant string) joule.LedgerAccount { return joule.LedgerAccount("tenant:" + tenant + ":hold") }
+func TenantHold(tenant string) joule.LedgerAccount {
+	return joule.LedgerAccount("tenant:" + tenant + ":hold")
+}
 
 // OwnerRevenue is what a GPU owner has earned, net of platform fees, less what it owes.
-func OwnerRevenue(owner string) joule.LedgerAccount { return joule.LedgerAccount("owner:" + owner + ":revenue") }
+func OwnerRevenue(owner string) joule.LedgerAccount {
+	return joule.LedgerAccount("owner:" + owner + ":revenue")
+}
 
 // OperatorRevenue is what the operator's own servers have earned.
-func OperatorRevenue(operator string) joule.LedgerAccount { return joule.LedgerAccount("operator:" + operator + ":revenue") }
+func OperatorRevenue(operator string) joule.LedgerAccount {
+	return joule.LedgerAccount("operator:" + operator + ":revenue")
+}
 
 // SiteHosting collects hosting fees at a site.
-func SiteHosting(site string) joule.LedgerAccount { return joule.LedgerAccount("site:" + site + ":hosting") }
+func SiteHosting(site string) joule.LedgerAccount {
+	return joule.LedgerAccount("site:" + site + ":hosting")
+}
 
 // SiteEnergy collects energy passed through to owners at a site.
-func SiteEnergy(site string) joule.LedgerAccount { return joule.LedgerAccount("site:" + site + ":energy") }
+func SiteEnergy(site string) joule.LedgerAccount {
+	return joule.LedgerAccount("site:" + site + ":energy")
+}
 
 // valid reports whether a is one of the account forms above, with a slug for its id.
 func valid(a joule.LedgerAccount) bool {
@@ -92,8 +104,6 @@ func isHold(a joule.LedgerAccount) bool {
 	return strings.HasPrefix(string(a), "tenant:") && strings.HasSuffix(string(a), ":hold")
 }
 
-
-
 // Transaction kinds.
 const (
 	KindDeposit joule.LedgerKind = "deposit" // credit from outside
@@ -105,7 +115,6 @@ const (
 	KindEnergy  joule.LedgerKind = "energy"  // energy an owner's servers drew, passed through to it
 	KindPayout  joule.LedgerKind = "payout"  // a balance paid out of the system
 )
-
 
 // Journal is where the ledger writes each transaction before applying it. If Append
 // fails, the operation fails and the ledger is unchanged. Implementations persist

@@ -248,7 +248,9 @@ func TestReplayRejectsBadJournals(t *testing.T) {
 	}{
 		{"unbalanced", func(txs []joule.LedgerTransaction) { txs[0].Postings[1].Amount++ }},
 		{"renumbered", func(txs []joule.LedgerTransaction) { txs[1].ID = 7 }},
-		{"credit below zero", func(txs []joule.LedgerTransaction) { txs[1].Postings = transfer(TenantCredit("acme"), TenantHold("acme"), usd(6)) }},
+		{"credit below zero", func(txs []joule.LedgerTransaction) {
+			txs[1].Postings = transfer(TenantCredit("acme"), TenantHold("acme"), usd(6))
+		}},
 		{"out of order", func(txs []joule.LedgerTransaction) { txs[0], txs[1] = txs[1], txs[0]; txs[0].ID, txs[1].ID = 1, 2 }},
 	}
 	for _, tt := range tests {
