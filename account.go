@@ -22,6 +22,12 @@ type Account struct {
 	Role AccountRole `json:"role"`
 }
 
+// Sees reports whether a may see and act on what belongs to account id: its own, or
+// anything for the operator. A nil account sees nothing.
+func (a *Account) Sees(id string) bool {
+	return a != nil && (a.Role == RoleOperator || a.ID == id)
+}
+
 // Validate checks the account's own fields.
 func (a *Account) Validate() error {
 	switch {

@@ -150,4 +150,11 @@ type LeasingStore interface {
 	FindLeases(ctx context.Context, f LeaseFilter) ([]*Lease, error)
 	// RecentFills returns a product's newest fills, newest first, at most limit.
 	RecentFills(ctx context.Context, product string, limit int) ([]FillRecord, error)
+
+	// LedgerJournal returns the ledger transactions at or after from and before to, in
+	// journal order; both ends are required.
+	LedgerJournal(ctx context.Context, from, to time.Time) ([]LedgerTransaction, error)
+	// LedgerBalances returns the balance of each account before a time: the sum of its
+	// postings in transactions before it. Accounts with no postings then are absent.
+	LedgerBalances(ctx context.Context, before time.Time, accounts ...LedgerAccount) (map[LedgerAccount]MicroUSD, error)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/billing"
 	"github.com/joule-site/joule/leasing"
 )
 
@@ -142,14 +143,14 @@ func (c *Client) StopLease(ctx context.Context, lease string) (*joule.Lease, err
 }
 
 // Invoice returns a tenant's invoice for a month (YYYY-MM).
-func (c *Client) Invoice(ctx context.Context, tenant, month string) (*leasing.Invoice, error) {
-	var out leasing.Invoice
+func (c *Client) Invoice(ctx context.Context, tenant, month string) (*billing.Invoice, error) {
+	var out billing.Invoice
 	return &out, c.do(ctx, http.MethodGet, "/api/v1/invoices/"+url.PathEscape(tenant), url.Values{"month": {month}}, nil, &out)
 }
 
 // Statement returns an owner's or the operator's statement for a month.
-func (c *Client) Statement(ctx context.Context, account, month string) (*leasing.Statement, error) {
-	var out leasing.Statement
+func (c *Client) Statement(ctx context.Context, account, month string) (*billing.Statement, error) {
+	var out billing.Statement
 	return &out, c.do(ctx, http.MethodGet, "/api/v1/statements/"+url.PathEscape(account), url.Values{"month": {month}}, nil, &out)
 }
 

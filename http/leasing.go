@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/billing"
 	"github.com/joule-site/joule/leasing"
 )
 
@@ -33,8 +34,13 @@ type Leasing interface {
 	Leases(ctx context.Context, who *joule.Account, f joule.LeaseFilter) ([]joule.Lease, error)
 	Resell(ctx context.Context, who *joule.Account, lease string, req leasing.ResellRequest) (*leasing.OrderResult, error)
 	Stop(ctx context.Context, who *joule.Account, lease string) (*joule.Lease, error)
-	Invoice(ctx context.Context, who *joule.Account, tenant, month string) (*leasing.Invoice, error)
-	Statement(ctx context.Context, who *joule.Account, account, month string) (*leasing.Statement, error)
+}
+
+// Billing is what the invoice and statement routes ask: the billing service over the
+// exchange's store.
+type Billing interface {
+	Invoice(ctx context.Context, who *joule.Account, tenant, month string) (*billing.Invoice, error)
+	Statement(ctx context.Context, who *joule.Account, account, month string) (*billing.Statement, error)
 }
 
 // DefaultRateLimit is how many exchange requests per second one token may make when

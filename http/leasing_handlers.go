@@ -226,12 +226,12 @@ func (s *Server) handleStopLease(w http.ResponseWriter, r *http.Request, who *jo
 }
 
 func (s *Server) handleInvoice(w http.ResponseWriter, r *http.Request, who *joule.Account) {
-	inv, err := s.Leasing.Invoice(r.Context(), who, r.PathValue("tenant"), r.URL.Query().Get("month"))
+	inv, err := s.Billing.Invoice(r.Context(), who, r.PathValue("tenant"), r.URL.Query().Get("month"))
 	s.replyDocument(w, r, invoicePage, inv, err)
 }
 
 func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request, who *joule.Account) {
-	st, err := s.Leasing.Statement(r.Context(), who, r.PathValue("account"), r.URL.Query().Get("month"))
+	st, err := s.Billing.Statement(r.Context(), who, r.PathValue("account"), r.URL.Query().Get("month"))
 	s.replyDocument(w, r, statementPage, st, err)
 }
 

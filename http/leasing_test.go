@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/billing"
 	"github.com/joule-site/joule/catalog"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/leasing"
@@ -48,7 +49,8 @@ func openExchange(t testing.TB, limit float64) *exchange {
 	if _, err := sqlite.NewManifestService(db).Apply(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(db), leasing.Config{
+	store := sqlite.NewLeasingStore(db)
+	svc, err := leasing.Open(ctx, store, leasing.Config{
 		Now: func() time.Time { return exchangeT0 }, FeeBPS: 1000,
 		Sites: sqlite.NewSiteService(db), Fleets: sqlite.NewFleetService(db), Models: catalog.Models{User: sqlite.NewHardwareService(db)},
 	})
@@ -67,6 +69,7 @@ func openExchange(t testing.TB, limit float64) *exchange {
 	s.Addr = "127.0.0.1:0"
 	s.Logger = slog.New(slog.DiscardHandler)
 	s.Leasing = svc
+	s.Billing = &billing.Service{Store: store}
 	s.RateLimit = limit
 	if err := s.Open(); err != nil {
 		t.Fatal(err)

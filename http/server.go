@@ -50,6 +50,8 @@ type Server struct {
 
 	// Leasing is the GPU exchange; nil: its endpoints answer not_found.
 	Leasing Leasing
+	// Billing answers for invoices and statements over the exchange's store.
+	Billing Billing
 	// RateLimit is how many exchange requests per second one API token may make, with
 	// bursts of RateBurst; zero: DefaultRateLimit and twice that. In-process requests
 	// (the local CLI) are not limited.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/billing"
 	"github.com/joule-site/joule/catalog"
 	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/sqlite"
@@ -59,6 +60,7 @@ type env struct {
 	clock  *clock
 	cfg    leasing.Config
 	svc    *leasing.Service
+	bills  *billing.Service
 	op     *joule.Account
 	tokens map[string]string
 }
@@ -88,6 +90,7 @@ func newEnvAt(t testing.TB, path string, declare bool) *env {
 		Sites: sqlite.NewSiteService(db), Fleets: sqlite.NewFleetService(db), Models: catalog.Models{User: sqlite.NewHardwareService(db)},
 	}
 	e.svc = e.open()
+	e.bills = &billing.Service{Store: e.store}
 	e.op = &joule.Account{ID: "operator", Name: "Site operator", Role: joule.RoleOperator}
 	return e
 }

@@ -57,7 +57,7 @@ func TestReservedBlockIsBilledAtFill(t *testing.T) {
 	wantEqual(t, "owner revenue", e.balance(ledger.OwnerRevenue("northwind-capital")), usd(4838.40))
 	wantEqual(t, "platform fees", e.balance(ledger.PlatformFees), usd(537.60))
 
-	inv, err := e.svc.Invoice(e.ctx, acme, "acme", "2025-01")
+	inv, err := e.bills.Invoice(e.ctx, acme, "acme", "2025-01")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,14 +65,14 @@ func TestReservedBlockIsBilledAtFill(t *testing.T) {
 		inv.ClosingHeldMicroUSD != 0 || len(inv.Lines) != 2 {
 		t.Errorf("invoice %+v", inv)
 	}
-	st, err := e.svc.Statement(e.ctx, e.op, "northwind-capital", "2025-01")
+	st, err := e.bills.Statement(e.ctx, e.op, "northwind-capital", "2025-01")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.GrossMicroUSD != usd(5376) || st.FeesMicroUSD != usd(537.60) || st.NetMicroUSD != usd(4838.40) || st.ClosingBalanceMicroUSD != usd(4838.40) {
 		t.Errorf("statement %+v", st)
 	}
-	if inv, _ := e.svc.Invoice(e.ctx, acme, "acme", "2025-02"); inv.UsageMicroUSD != 0 || inv.OpeningCreditMicroUSD != usd(44_624) {
+	if inv, _ := e.bills.Invoice(e.ctx, acme, "acme", "2025-02"); inv.UsageMicroUSD != 0 || inv.OpeningCreditMicroUSD != usd(44_624) {
 		t.Errorf("february: %+v", inv)
 	}
 }
@@ -200,7 +200,7 @@ func TestResaleFillsAnotherTenant(t *testing.T) {
 	// 8 × 24 × $2.50 = $480; 10% fee; acme gets $432.
 	wantEqual(t, "bob's credit", e.balance(ledger.TenantCredit("bob")), usd(10_000-480))
 	wantEqual(t, "acme's credit", e.balance(ledger.TenantCredit("acme")), credit+usd(432))
-	inv, err := e.svc.Invoice(e.ctx, acme, "acme", "2025-01")
+	inv, err := e.bills.Invoice(e.ctx, acme, "acme", "2025-01")
 	if err != nil || inv.ResaleMicroUSD != usd(432) {
 		t.Errorf("acme's invoice should show the resale: %+v, %v", inv, err)
 	}
@@ -221,11 +221,11 @@ func TestTenantsSeeOnlyTheirOwn(t *testing.T) {
 	wantCode(t, "bob resells acme's lease", err, joule.ENOTFOUND)
 	_, err = e.svc.Stop(e.ctx, bob, od.Leases[0].ID)
 	wantCode(t, "bob stops acme's lease", err, joule.ENOTFOUND)
-	_, err = e.svc.Invoice(e.ctx, bob, "acme", "2025-01")
+	_, err = e.bills.Invoice(e.ctx, bob, "acme", "2025-01")
 	wantCode(t, "bob reads acme's invoice", err, joule.EFORBIDDEN)
 	_, err = e.svc.SubmitOrder(e.ctx, bob, joule.Order{Account: "acme", IdempotencyKey: "x", Product: product, Kind: joule.OrderOnDemand, GPUs: 1, LimitMicroUSDPerGPUHour: usd(3)})
 	wantCode(t, "bob orders on acme's credit", err, joule.EFORBIDDEN)
-	_, err = e.svc.Statement(e.ctx, bob, "northwind-capital", "2025-01")
+	_, err = e.bills.Statement(e.ctx, bob, "northwind-capital", "2025-01")
 	wantCode(t, "bob reads an owner's statement", err, joule.EFORBIDDEN)
 	_, _, err = e.svc.CreateAccount(e.ctx, bob, leasing.NewAccountRequest{ID: "mallory", Role: joule.RoleTenant, CreditMicroUSD: usd(1e6)})
 	wantCode(t, "bob creates a tenant", err, joule.EFORBIDDEN)

@@ -276,9 +276,7 @@ func (s *Service) engineLease(who *joule.Account, id string) (joule.Lease, error
 
 // owns reports whether who may act on what belongs to account: its own, or anything
 // for the operator.
-func owns(who *joule.Account, account string) bool {
-	return who != nil && (who.Role == joule.RoleOperator || who.ID == account)
-}
+func owns(who *joule.Account, account string) bool { return who.Sees(account) }
 
 // orderView is a submission's result as who may see it: the order's own leases and
 // fills, with resold capacity not naming the tenant that resold it.

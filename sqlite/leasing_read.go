@@ -58,7 +58,7 @@ func (s *LeasingStore) LoadLeasing(ctx context.Context, q joule.LeasingLoad) (*j
 	for _, o := range orders {
 		st.Orders = append(st.Orders, *o)
 	}
-	if st.Journal, err = loadJournal(ctx, tx); err != nil {
+	if st.Journal, err = loadJournal(ctx, tx, time.Time{}, time.Time{}); err != nil {
 		return nil, fmt.Errorf("load journal: %w", err)
 	}
 	return st, nil
@@ -107,8 +107,11 @@ func loadListings(ctx context.Context, tx *tx) ([]joule.Listing, error) {
 	return out, rows.Err()
 }
 
-func loadJournal(ctx context.Context, tx *tx) ([]joule.LedgerTransaction, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, key, kind, at, tenant, order_id, lease, memo FROM ledger_transactions ORDER BY id`)
+// loadJournal reads the journal's transactions at or after from and before to (zero
+// times: no bound), in journal order, with their postings.
+func loadJournal(ctx context.Context, tx *tx, from, to time.Time) ([]joule.LedgerTransaction, error) {
+	where, args := journalSpan(from, to)
+	rows, err := tx.QueryContext(ctx, `SELECT id, key, kind, at, tenant, order_id, lease, memo FROM ledger_transactions`+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +133,8 @@ func loadJournal(ctx context.Context, tx *tx) ([]joule.LedgerTransaction, error)
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = tx.QueryContext(ctx, `SELECT tx, account, amount FROM ledger_postings ORDER BY tx, seq`)
+	rows, err = tx.QueryContext(ctx, `SELECT tx, account, amount FROM ledger_postings
+		WHERE tx IN (SELECT id FROM ledger_transactions`+where+`) ORDER BY tx, seq`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +153,65 @@ func loadJournal(ctx context.Context, tx *tx) ([]joule.LedgerTransaction, error)
 			return nil, fmt.Errorf("posting of missing ledger transaction %d", id)
 		}
 		out[i].Postings = append(out[i].Postings, joule.LedgerPosting{Account: joule.LedgerAccount(account), Amount: joule.MicroUSD(amount)})
+	}
+	return out, rows.Err()
+}
+
+// journalSpan is the WHERE clause of transactions in [from, to); a zero time is no bound.
+func journalSpan(from, to time.Time) (string, []any) {
+	var conds []string
+	var args []any
+	if !from.IsZero() {
+		conds, args = append(conds, "at >= ?"), append(args, formatTime(from))
+	}
+	if !to.IsZero() {
+		conds, args = append(conds, "at < ?"), append(args, formatTime(to))
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// LedgerJournal returns the ledger transactions at or after from and before to, in
+// journal order.
+func (s *LeasingStore) LedgerJournal(ctx context.Context, from, to time.Time) ([]joule.LedgerTransaction, error) {
+	if from.IsZero() || to.IsZero() {
+		return nil, joule.Errorf(joule.EINVALID, "ledger journal: a span needs both ends")
+	}
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	out, err := loadJournal(ctx, tx, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("ledger journal: %w", err)
+	}
+	return out, nil
+}
+
+// LedgerBalances returns each account's balance before a time: the sum of its postings
+// in transactions before it. Accounts with no postings then are absent.
+func (s *LeasingStore) LedgerBalances(ctx context.Context, before time.Time, accounts ...joule.LedgerAccount) (map[joule.LedgerAccount]joule.MicroUSD, error) {
+	names := make([]string, len(accounts))
+	for i, a := range accounts {
+		names[i] = string(a)
+	}
+	rows, err := s.db.db.QueryContext(ctx, `SELECT p.account, SUM(p.amount) FROM ledger_postings p JOIN ledger_transactions t ON t.id = p.tx
+		WHERE t.at < ? AND p.account IN (SELECT value FROM json_each(?)) GROUP BY p.account`, formatTime(before), jsonList(names))
+	if err != nil {
+		return nil, fmt.Errorf("ledger balances: %w", err)
+	}
+	defer rows.Close()
+	out := map[joule.LedgerAccount]joule.MicroUSD{}
+	for rows.Next() {
+		var a string
+		var sum int64
+		if err := rows.Scan(&a, &sum); err != nil {
+			return nil, fmt.Errorf("ledger balances: %w", err)
+		}
+		out[joule.LedgerAccount(a)] = joule.MicroUSD(sum)
 	}
 	return out, rows.Err()
 }

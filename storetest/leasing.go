@@ -275,3 +275,51 @@ func utc(t time.Time) time.Time {
 	}
 	return t.UTC()
 }
+
+// A month of the journal: the transactions in a span, with their postings, and each
+// account's balance before a time, as billing reads them.
+func testLedgerJournalSpan(t *testing.T, e *env) {
+	now := e.clock.Now()
+	v := e.saveLeasing(t, leasingFixture(now))
+	later := e.clock.Advance(48 * time.Hour)
+	next := &joule.LeasingChange{BaseVersion: v, At: later, Journal: []joule.LedgerTransaction{
+		{ID: 4, Kind: "release", At: later, Tenant: "acme", Order: "o1", Postings: []joule.LedgerPosting{{Account: "tenant:acme:hold", Amount: -14_400_000}, {Account: "tenant:acme:credit", Amount: 14_400_000}}},
+	}}
+	e.saveLeasing(t, next)
+
+	got, err := e.Leasing.LedgerJournal(e.ctx, now.Add(time.Hour), later.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != 4 || len(got[0].Postings) != 2 || got[0].Postings[1].Account != "tenant:acme:credit" || got[0].Postings[1].Amount != 14_400_000 {
+		t.Errorf("journal after the first day: %+v", got)
+	}
+	got, err = e.Leasing.LedgerJournal(e.ctx, now, later) // later is excluded
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].ID != 1 || got[2].ID != 3 || len(got[2].Postings) != 3 {
+		t.Errorf("journal of the first day: %+v", got)
+	}
+	if _, err := e.Leasing.LedgerJournal(e.ctx, time.Time{}, later); joule.ErrorCode(err) != joule.EINVALID {
+		t.Errorf("a journal span without a start: %v, want EINVALID", err)
+	}
+
+	bal, err := e.Leasing.LedgerBalances(e.ctx, later, "tenant:acme:credit", "tenant:acme:hold", "owner:northwind:revenue", "tenant:nobody:credit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[joule.LedgerAccount]joule.MicroUSD{"tenant:acme:credit": 920_000_000, "tenant:acme:hold": 14_400_000, "owner:northwind:revenue": 59_040_000}
+	if len(bal) != len(want) {
+		t.Errorf("balances before the release: %v, want %v", bal, want)
+	}
+	for a, b := range want {
+		if bal[a] != b {
+			t.Errorf("%s before the release: %d, want %d", a, bal[a], b)
+		}
+	}
+	bal, err = e.Leasing.LedgerBalances(e.ctx, later.Add(time.Second), "tenant:acme:hold")
+	if err != nil || bal["tenant:acme:hold"] != 0 {
+		t.Errorf("hold after the release: %v %v, want 0", bal, err)
+	}
+}

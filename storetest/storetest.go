@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
 		{"LeasingAccounts", testLeasingAccounts},
 		{"LeasingQueries", testLeasingQueries},
 		{"LeasingLoadSelects", testLeasingLoadSelects},
+		{"LedgerJournalSpan", testLedgerJournalSpan},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/billing"
 	"github.com/joule-site/joule/catalog"
 	"github.com/joule-site/joule/history"
 	jhttp "github.com/joule-site/joule/http"
@@ -88,7 +89,8 @@ func exchangeConfig() (feeBPS int, askUSD float64, err error) {
 // openExchange opens the GPU exchange on the app's store and serves it.
 // pricing, when set, prices opportunity-cost asks (the server's market does).
 func (a *app) openExchange(ctx context.Context, feeBPS int, askUSD float64, log *slog.Logger, pricing func(string, time.Time) joule.MicroUSD) error {
-	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(a.db), leasing.Config{
+	store := sqlite.NewLeasingStore(a.db)
+	svc, err := leasing.Open(ctx, store, leasing.Config{
 		FeeBPS: feeBPS, DefaultAsk: joule.MicroUSDFromUSD(askUSD),
 		Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Logger: log, Pricing: pricing,
 		HostingPerKWMonth: a.hostingPerKWMonth, EnergyPrice: a.energyPrice, Now: a.now,
@@ -98,6 +100,7 @@ func (a *app) openExchange(ctx context.Context, feeBPS int, askUSD float64, log 
 	}
 	a.exchange = svc
 	a.server.Leasing = svc
+	a.server.Billing = &billing.Service{Store: store}
 	return nil
 }
 

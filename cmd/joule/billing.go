@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/billing"
 	jhttp "github.com/joule-site/joule/http"
-	"github.com/joule-site/joule/leasing"
 )
 
 func newInvoiceCmd(g *globals) *cobra.Command {
@@ -118,7 +118,7 @@ func newStatementCmd(g *globals) *cobra.Command {
 }
 
 // printLines prints invoice or statement lines; gross adds the gross and fee columns.
-func printLines(out io.Writer, lines []leasing.Line, gross bool) error {
+func printLines(out io.Writer, lines []billing.Line, gross bool) error {
 	if len(lines) == 0 {
 		fmt.Fprintln(out, "Nothing this month.")
 		fmt.Fprintln(out)

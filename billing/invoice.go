@@ -1,4 +1,9 @@
-package leasing
+// Package billing turns the exchange's ledger into what its accounts are sent: a
+// tenant's monthly invoice and an owner's or the operator's monthly statement. It reads
+// one month of the stored journal and the balances before it, so a bill costs a month
+// of transactions, not the whole history. It moves no money: the ledger and the
+// exchange's metering do.
+package billing
 
 import (
 	"context"
@@ -7,6 +12,23 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/ledger"
 )
+
+// Store is where billing reads the journal: the exchange's store.
+type Store interface {
+	// Account returns an account by ID, or ENOTFOUND.
+	Account(ctx context.Context, id string) (*joule.Account, error)
+	// LedgerJournal returns the transactions at or after from and before to, in
+	// journal order.
+	LedgerJournal(ctx context.Context, from, to time.Time) ([]joule.LedgerTransaction, error)
+	// LedgerBalances returns the balance of each account before a time: the sum of its
+	// postings in transactions before it (accounts without any are absent).
+	LedgerBalances(ctx context.Context, before time.Time, accounts ...joule.LedgerAccount) (map[joule.LedgerAccount]joule.MicroUSD, error)
+}
+
+// Service answers for invoices and statements over a store.
+type Service struct {
+	Store Store
+}
 
 // Invoice is what a tenant's month came to, built from the ledger: GPU time bought
 // (reserved blocks when they filled, on-demand and spot by the second as metered),
@@ -84,47 +106,41 @@ func ParseMonth(month string) (time.Time, time.Time, error) {
 // Invoice returns a tenant's invoice for a month: to the tenant itself or the operator.
 // Another tenant's invoice is EFORBIDDEN.
 func (s *Service) Invoice(ctx context.Context, who *joule.Account, tenant, month string) (*Invoice, error) {
-	if !owns(who, tenant) {
+	if !who.Sees(tenant) {
 		return nil, joule.Errorf(joule.EFORBIDDEN, "an invoice is shown only to its tenant and the operator")
 	}
 	from, to, err := ParseMonth(month)
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.store.Account(ctx, tenant)
+	a, err := s.Store.Account(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
 	if a.Role != joule.RoleTenant {
 		return nil, joule.Errorf(joule.EINVALID, "%s is a %s; owners and operators get statements", tenant, a.Role)
 	}
-	inv := &Invoice{Tenant: a.ID, Name: a.Name, Month: month, From: from, To: to, Lines: []Line{}}
 	credit, hold := ledger.TenantCredit(tenant), ledger.TenantHold(tenant)
-	for _, tx := range s.transactions() {
-		if !tx.At.Before(to) {
-			continue
-		}
-		var dc, dh joule.MicroUSD
-		for _, p := range tx.Postings {
-			switch p.Account {
-			case credit:
-				dc += p.Amount
-			case hold:
-				dh += p.Amount
-			}
-		}
-		if tx.At.Before(from) {
-			inv.OpeningCreditMicroUSD += dc
-			inv.ClosingCreditMicroUSD += dc
-			inv.ClosingHeldMicroUSD += dh
-			continue
-		}
+	opening, err := s.Store.LedgerBalances(ctx, from, credit, hold)
+	if err != nil {
+		return nil, err
+	}
+	txs, err := s.Store.LedgerJournal(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	inv := &Invoice{Tenant: a.ID, Name: a.Name, Month: month, From: from, To: to, Lines: []Line{},
+		OpeningCreditMicroUSD: opening[credit], ClosingCreditMicroUSD: opening[credit], ClosingHeldMicroUSD: opening[hold]}
+	for _, tx := range txs {
+		dc, dh := posted(tx, credit), posted(tx, hold)
 		inv.ClosingCreditMicroUSD += dc
 		inv.ClosingHeldMicroUSD += dh
 		line := Line{At: tx.At, TxID: tx.ID, Order: tx.Order, Lease: tx.Lease, Memo: tx.Memo}
 		switch {
 		case (tx.Kind == ledger.KindCapture || tx.Kind == ledger.KindCharge) && tx.Tenant == tenant:
-			line.Kind, line.Amount = "usage", tx.Postings[0].Amount // the payer's posting: negative
+			// What the tenant paid: its postings, from its hold (a capture) or its credit
+			// (a charge), wherever they stand in the transaction.
+			line.Kind, line.Amount = "usage", dc+dh
 			inv.UsageMicroUSD -= line.Amount
 		case tx.Kind == ledger.KindCapture && dc > 0: // another tenant bought hours this one resold
 			line.Kind, line.Amount, line.Order, line.Lease = "resale", dc, "", ""
@@ -144,6 +160,17 @@ func (s *Service) Invoice(ctx context.Context, who *joule.Account, tenant, month
 		inv.Lines = addLine(inv.Lines, line)
 	}
 	return inv, nil
+}
+
+// posted is what a transaction adds to one account.
+func posted(tx joule.LedgerTransaction, a joule.LedgerAccount) joule.MicroUSD {
+	var d joule.MicroUSD
+	for _, p := range tx.Postings {
+		if p.Account == a {
+			d += p.Amount
+		}
+	}
+	return d
 }
 
 // addLine appends a line, or adds a metered lease's usage to the line of the same
@@ -167,14 +194,14 @@ func addLine(lines []Line, l Line) []Line {
 // Statement returns an owner's or the operator's statement for a month: to the account
 // itself or the operator.
 func (s *Service) Statement(ctx context.Context, who *joule.Account, account, month string) (*Statement, error) {
-	if !owns(who, account) {
+	if !who.Sees(account) {
 		return nil, joule.Errorf(joule.EFORBIDDEN, "a statement is shown only to its account and the operator")
 	}
 	from, to, err := ParseMonth(month)
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.store.Account(ctx, account)
+	a, err := s.Store.Account(ctx, account)
 	if err != nil {
 		return nil, err
 	}
@@ -187,25 +214,18 @@ func (s *Service) Statement(ctx context.Context, who *joule.Account, account, mo
 	default:
 		return nil, joule.Errorf(joule.EINVALID, "%s is a tenant; tenants get invoices", account)
 	}
-	st := &Statement{Account: a.ID, Name: a.Name, Role: a.Role, Month: month, From: from, To: to, Lines: []Line{}}
-	for _, tx := range s.transactions() {
-		if !tx.At.Before(to) {
-			continue
-		}
-		var d, fee joule.MicroUSD
-		for _, p := range tx.Postings {
-			switch p.Account {
-			case rev:
-				d += p.Amount
-			case ledger.PlatformFees:
-				fee += p.Amount
-			}
-		}
-		if tx.At.Before(from) {
-			st.OpeningBalanceMicroUSD += d
-			st.ClosingBalanceMicroUSD += d
-			continue
-		}
+	opening, err := s.Store.LedgerBalances(ctx, from, rev)
+	if err != nil {
+		return nil, err
+	}
+	txs, err := s.Store.LedgerJournal(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	st := &Statement{Account: a.ID, Name: a.Name, Role: a.Role, Month: month, From: from, To: to, Lines: []Line{},
+		OpeningBalanceMicroUSD: opening[rev], ClosingBalanceMicroUSD: opening[rev]}
+	for _, tx := range txs {
+		d, fee := posted(tx, rev), posted(tx, ledger.PlatformFees)
 		st.ClosingBalanceMicroUSD += d
 		if a.Role == joule.RoleOperator {
 			st.PlatformFeesMicroUSD += fee
@@ -216,7 +236,9 @@ func (s *Service) Statement(ctx context.Context, who *joule.Account, account, mo
 		line := Line{At: tx.At, TxID: tx.ID, Lease: tx.Lease, Memo: tx.Memo, Amount: d}
 		switch tx.Kind {
 		case ledger.KindCapture, ledger.KindCharge:
-			line.Kind, line.Gross, line.Fee = "sale", -tx.Postings[0].Amount, fee
+			// A sale's gross is what the buyer paid: the account's net and the platform's
+			// fee, whatever order the postings stand in.
+			line.Kind, line.Gross, line.Fee = "sale", d+fee, fee
 			st.GrossMicroUSD += line.Gross
 			st.FeesMicroUSD += fee
 			st.NetMicroUSD += d
@@ -235,11 +257,4 @@ func (s *Service) Statement(ctx context.Context, who *joule.Account, account, mo
 		st.Lines = addLine(st.Lines, line)
 	}
 	return st, nil
-}
-
-// transactions returns the journal, in order.
-func (s *Service) transactions() []joule.LedgerTransaction {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.ledger.Transactions()
 }
