@@ -46,12 +46,12 @@ type Server struct {
 	Manifests joule.ManifestService
 	Models    ModelSource
 	Pricer    Pricer
-	Live      joule.LiveService
-	Planner   Planner          // nil: plans only on the loop's own schedule
-	Market    Market           // the live market's tickers; nil: none shown
-	Demo      *Demo            // the demo this server runs; nil: none
-	Reports   Reporter         // backtests and plans for the dashboard; nil: none
-	Now       func() time.Time // nil: the wall clock
+	Live      joule.LiveService // plans and the audit log, read
+	Ops       Operations        // live operations; nil: their endpoints answer not_found
+	Market    Market            // the live market's tickers; nil: none shown
+	Demo      *Demo             // the demo this server runs; nil: none
+	Reports   Reporter          // backtests and plans for the dashboard; nil: none
+	Now       func() time.Time  // nil: the wall clock
 
 	// Leasing is the GPU exchange; nil: its endpoints answer not_found.
 	Leasing Leasing
@@ -62,8 +62,6 @@ type Server struct {
 	RateBurst int
 
 	routes     []string
-	devicesMu  sync.Mutex
-	devices    map[string]*joule.DeviceReport // the newest census per site
 	reports    reportCache
 	limitsOnce sync.Once
 	limits     *limiters
@@ -88,6 +86,7 @@ func NewServer() *Server {
 	s.handle("GET /api/v1/sites/{name}/plans", s.handlePlans)
 	s.handle("GET /api/v1/sites/{name}/next-mw", s.handleNextMW)
 	s.handle("GET /api/v1/sites/{name}/dr", s.handleDemandResponses)
+	s.handle("POST /api/v1/sites/{name}/dr/{id}/cancel", s.handleCancelDR)
 	s.handle("GET /api/v1/demo", s.handleDemo)
 	s.handle("GET /api/v1/sites/{name}/backtest", s.reportJSON(ReportBacktest))
 	s.handle("GET /api/v1/sites/{name}/backtest/{chart}", s.reportChart(ReportBacktest))

@@ -201,7 +201,7 @@ gracefully.`,
 					return leasing.DispatchLeases(cs, units), err
 				}
 			}
-			a.server.Planner = loop
+			a.ops.Planner = loop
 			a.server.Addr = addr
 			if demo != nil {
 				if err := demo.tenants(cmd.Context(), a.exchange); err != nil {
