@@ -46,12 +46,12 @@ type Server struct {
 	Manifests joule.ManifestService
 	Models    ModelSource
 	Pricer    Pricer
-	Live      joule.LiveService // plans and the audit log, read
-	Ops       Operations        // live operations; nil: their endpoints answer not_found
-	Market    Market            // the live market's tickers; nil: none shown
-	Demo      *Demo             // the demo this server runs; nil: none
-	Reports   Reporter          // backtests and plans for the dashboard; nil: none
-	Now       func() time.Time  // nil: the wall clock
+	Live      joule.LiveService
+	Ops       Operations       // live operations; nil: their endpoints answer not_found
+	Market    Market           // the live market's tickers; nil: none shown
+	Demo      *Demo            // the demo this server runs; nil: none
+	Reports   Reporter         // backtests and plans for the dashboard; nil: none
+	Now       func() time.Time // nil: the wall clock
 
 	// Leasing is the GPU exchange; nil: its endpoints answer not_found.
 	Leasing Leasing
