@@ -167,6 +167,10 @@ func TestChaosAtFleetScale(t *testing.T) {
 		}
 		return true
 	}
+	// Discovery reads with a longer bound and fewer readings at once than steps do (a
+	// step's bound is short, to find stragglers fast): a starved reading is a lost miner.
+	stepTimeout, gpuTimeout, gpuReadTimeout, concurrency := mx.Timeout, gx.Timeout, gd.Timeout, mx.Concurrency
+	mx.Timeout, gx.Timeout, gd.Timeout, mx.Concurrency = 5*time.Second, 5*time.Second, 5*time.Second, 32
 	var minersFound, gpusFound []*agent.Device
 	for end := time.Now().Add(settle); ; {
 		minersFound = a.Discover(ctx, fleet.MinerAddresses(), targets)
@@ -183,6 +187,7 @@ func TestChaosAtFleetScale(t *testing.T) {
 	if n := len(gpusFound); n != 2*perPod-1 {
 		t.Fatalf("discovered %d GPU servers, want all but the silent one", n)
 	}
+	mx.Timeout, gx.Timeout, gd.Timeout, mx.Concurrency = stepTimeout, gpuTimeout, gpuReadTimeout, concurrency
 
 	// waitPlan waits, up to settle, for the loop to store a plan made after since that
 	// ok accepts.
