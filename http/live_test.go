@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/catalog"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/live"
 	"github.com/joule-site/joule/sqlite"
@@ -46,6 +47,7 @@ func liveServer(t *testing.T, path string, planner live.Planner) (*jhttp.Server,
 	s := jhttp.NewServer()
 	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
 	s.Sites, s.Fleets, s.Manifests, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), sqlite.NewLiveService(db)
+	s.Models = catalog.Models{User: sqlite.NewHardwareService(db)}
 	s.Ops = &live.Operations{Sites: s.Sites, Live: s.Live, Planner: planner, Now: time.Now}
 	if err := s.Open(); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package main
+package main_test
 
 import (
 	"path/filepath"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/joule-site/joule"
+	domain "github.com/joule-site/joule"
 )
 
 // TestDemandResponseCommands declares, lists and cancels events on a local store, and
@@ -17,10 +17,10 @@ func TestDemandResponseCommands(t *testing.T) {
 	if r := run(t, dir, "apply", "-f", example); r.code != 0 {
 		t.Fatalf("apply: %s", r.stderr)
 	}
-	var first, second joule.DemandResponse
+	var first, second domain.DemandResponse
 	jsonRun(t, dir, &first, "dr", "--site", "west-texas", "--reduce-to-mw", "5", "--within", "10m", "--json")
 	jsonRun(t, dir, &second, "dr", "--site", "west-texas", "--reduce-to-mw", "2", "--within", "1h", "--for", "2h", "--json")
-	var list struct{ Events []joule.DemandResponse }
+	var list struct{ Events []domain.DemandResponse }
 	jsonRun(t, dir, &list, "dr", "ls", "--site", "west-texas", "--json")
 	if len(list.Events) != 2 || list.Events[0].ID != first.ID || list.Events[1].ID != second.ID {
 		t.Fatalf("dr ls: %+v, want events %d and %d", list.Events, first.ID, second.ID)
@@ -29,7 +29,7 @@ func TestDemandResponseCommands(t *testing.T) {
 		t.Errorf("dr ls: exit %d: %s%s", r.code, r.stdout, r.stderr)
 	}
 
-	var cancelled joule.DemandResponse
+	var cancelled domain.DemandResponse
 	jsonRun(t, dir, &cancelled, "dr", "cancel", "--site", "west-texas", strconv.FormatInt(first.ID, 10), "--json")
 	if cancelled.ID != first.ID || cancelled.CancelledAt.IsZero() || !cancelled.End.Equal(cancelled.CancelledAt) {
 		t.Errorf("dr cancel: %+v, want it ended as it was cancelled", cancelled)
@@ -39,11 +39,11 @@ func TestDemandResponseCommands(t *testing.T) {
 		t.Errorf("dr ls after cancelling %d: %+v", first.ID, list.Events)
 	}
 
-	var log struct{ Audit []joule.Audit }
+	var log struct{ Audit []domain.Audit }
 	jsonRun(t, dir, &log, "audit", "--site", "west-texas", "--json")
 	var reasons []string
 	for _, e := range log.Audit {
-		if e.Kind == joule.AuditEvent && e.Outcome == joule.OutcomeOK && e.Actor == joule.ActorOperator {
+		if e.Kind == domain.AuditEvent && e.Outcome == domain.OutcomeOK && e.Actor == domain.ActorOperator {
 			reasons = append(reasons, e.Reason)
 		}
 	}
