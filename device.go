@@ -102,6 +102,17 @@ type MeterCheck struct {
 	Detail   string `json:"detail"`
 }
 
+// Outcome is the check's audit outcome: a mismatch, a pass, or unjudged.
+func (c *MeterCheck) Outcome() AuditOutcome {
+	switch {
+	case c.Mismatch:
+		return OutcomeMismatch
+	case !c.Judged:
+		return OutcomeUnjudged
+	}
+	return OutcomeOK
+}
+
 // MaxReportedProblems bounds the devices a report lists by name.
 const MaxReportedProblems = 100
 

@@ -67,6 +67,9 @@ type DemandResponse struct {
 	Deadline  time.Time `json:"deadline"`
 	End       time.Time `json:"end"` // zero: until cancelled
 	CreatedAt time.Time `json:"created_at"`
+	// CancelledAt is when an operator called the event off; zero while it stands. A
+	// cancelled event has ended: End is then no later than CancelledAt.
+	CancelledAt time.Time `json:"cancelled_at,omitzero"`
 }
 
 // AuditKind says what an audit event records.
@@ -82,24 +85,62 @@ const (
 	AuditReport  AuditKind = "report"  // an agent reported the site's measured power
 )
 
+// AuditOutcome says how what an audit event records turned out: what a reader (the
+// dashboard, an alert) judges a line by, where Detail is for people.
+type AuditOutcome string
+
+// Audit outcomes.
+const (
+	OutcomeOK       AuditOutcome = "ok"       // done as asked, or the check passed
+	OutcomeFailed   AuditOutcome = "failed"   // not done: a command not verified, a plan not made
+	OutcomeMismatch AuditOutcome = "mismatch" // the site meter moved much less than the devices say
+	OutcomeDegraded AuditOutcome = "degraded" // a census with devices that do not answer or obey
+	OutcomeUnjudged AuditOutcome = "unjudged" // a check that could not be judged this time
+)
+
+// Valid reports whether o is one of the audit outcomes.
+func (o AuditOutcome) Valid() bool {
+	switch o {
+	case OutcomeOK, OutcomeFailed, OutcomeMismatch, OutcomeDegraded, OutcomeUnjudged:
+		return true
+	}
+	return false
+}
+
+// Audit actors: who did what an audit event records. An API request's actor is the
+// operator until the live routes authenticate a principal.
+const (
+	ActorAgent    = "agent"    // the site's agent, next to the devices
+	ActorLoop     = "loop"     // the server's dispatch loop
+	ActorOperator = "operator" // a person through the API or the CLI
+)
+
 // Audit is one line of a site's audit log: every command, acknowledgement and
 // verification, and the plans and events behind them.
 type Audit struct {
-	ID     int64     `json:"id"`
-	Site   string    `json:"site"`
-	At     time.Time `json:"at"`
-	Kind   AuditKind `json:"kind"`
-	Seq    int64     `json:"seq,omitempty"`    // the plan it belongs to
-	Device string    `json:"device,omitempty"` // address
-	Detail string    `json:"detail"`
+	ID      int64        `json:"id"`
+	Site    string       `json:"site"`
+	At      time.Time    `json:"at"`
+	Kind    AuditKind    `json:"kind"`
+	Seq     int64        `json:"seq,omitempty"`    // the plan it belongs to
+	Device  string       `json:"device,omitempty"` // address
+	Outcome AuditOutcome `json:"outcome,omitempty"`
+	// Reason is the short why: a plan's reason, the cause of a failure.
+	Reason string `json:"reason,omitempty"`
+	Actor  string `json:"actor,omitempty"` // ActorAgent, ActorLoop, ActorOperator
+	Detail string `json:"detail"`          // for people; never parsed
 }
 
-// LiveService stores what live operations produce: demand-response events, plans and
-// the audit log.
+// LiveService stores what live operations produce: demand-response events, plans,
+// the audit log and the newest census of each site's devices.
 type LiveService interface {
 	CreateDemandResponse(ctx context.Context, dr *DemandResponse) error
 	// DemandResponses returns a site's events that have not ended at t.
 	DemandResponses(ctx context.Context, site string, t time.Time) ([]*DemandResponse, error)
+	// CancelDemandResponse calls off the site's event id at t: it ends then, if it had
+	// not ended before. It returns the event as cancelled; ENOTFOUND when the site has
+	// no such event, ECONFLICT when it was cancelled or had ended by t.
+	CancelDemandResponse(ctx context.Context, site string, id int64, at time.Time) (*DemandResponse, error)
 	// SavePlan stores a plan, giving it the site's next Seq.
 	SavePlan(ctx context.Context, p *SitePlan) error
 	// LatestPlan returns the site's newest plan, or ENOTFOUND.
@@ -115,4 +156,9 @@ type LiveService interface {
 	// Prune deletes the plans and audit events of every site made before t, but each
 	// site's newest plan, and says how many of each it deleted.
 	Prune(ctx context.Context, t time.Time) (plans, audit int64, err error)
+	// SaveDeviceReport keeps r as its site's newest census, in place of the one before;
+	// ENOTFOUND when the site does not exist.
+	SaveDeviceReport(ctx context.Context, r *DeviceReport) error
+	// DeviceReport returns the site's newest census, or ENOTFOUND before the first.
+	DeviceReport(ctx context.Context, site string) (*DeviceReport, error)
 }

@@ -259,7 +259,8 @@ func (a *Agent) Step(ctx context.Context) {
 	var events []*joule.Audit
 	var evMu sync.Mutex
 	for _, c := range append(slices.Clip(miners), gpus...) {
-		events = append(events, &joule.Audit{Site: a.Site, At: now, Kind: joule.AuditCommand, Seq: plan.Seq, Device: c.Address, Detail: string(c.Action)})
+		events = append(events, &joule.Audit{Site: a.Site, At: now, Kind: joule.AuditCommand, Seq: plan.Seq, Device: c.Address,
+			Outcome: joule.OutcomeOK, Reason: plan.Reason, Actor: joule.ActorAgent, Detail: string(c.Action)})
 	}
 	powerBefore, meterBefore, drift, metered := a.beforeCommands(ctx, miners, gpus)
 	results := a.execute(ctx, miners, gpus, func(r Result) {
@@ -267,25 +268,31 @@ func (a *Agent) Step(ctx context.Context) {
 		defer evMu.Unlock()
 		at := a.Now()
 		if r.Acked {
-			events = append(events, &joule.Audit{Site: a.Site, At: now.Add(r.AckAfter), Kind: joule.AuditAck, Seq: plan.Seq, Device: r.Address, Detail: fmt.Sprintf("%s accepted after %s", r.Action, r.AckAfter.Round(time.Millisecond))})
+			events = append(events, &joule.Audit{Site: a.Site, At: now.Add(r.AckAfter), Kind: joule.AuditAck, Seq: plan.Seq, Device: r.Address,
+				Outcome: joule.OutcomeOK, Actor: joule.ActorAgent, Detail: fmt.Sprintf("%s accepted after %s", r.Action, r.AckAfter.Round(time.Millisecond))})
 		}
-		detail := fmt.Sprintf("%s verified after %s", r.Action, r.VerifyAt.Round(time.Millisecond))
+		e := &joule.Audit{Site: a.Site, At: at, Kind: joule.AuditVerify, Seq: plan.Seq, Device: r.Address, Outcome: joule.OutcomeOK, Actor: joule.ActorAgent,
+			Detail: fmt.Sprintf("%s verified after %s", r.Action, r.VerifyAt.Round(time.Millisecond))}
 		if r.PowerKnown {
-			detail += fmt.Sprintf(", drawing %s", r.PowerW)
+			e.Detail += fmt.Sprintf(", drawing %s", r.PowerW)
 		}
 		if !r.Verified {
-			detail = "FAILED: " + r.Err
+			e.Outcome, e.Reason, e.Detail = joule.OutcomeFailed, r.Err, "FAILED: "+r.Err
 		}
-		events = append(events, &joule.Audit{Site: a.Site, At: at, Kind: joule.AuditVerify, Seq: plan.Seq, Device: r.Address, Detail: detail})
+		events = append(events, e)
 	})
 	a.apply(results)
 	if metered {
 		if c := a.checkMeter(ctx, plan.Seq, powerBefore, results, meterBefore, drift); c != nil {
-			events = append(events, &joule.Audit{Site: a.Site, At: c.At, Kind: joule.AuditReport, Seq: plan.Seq, Detail: c.Detail})
+			events = append(events, &joule.Audit{Site: a.Site, At: c.At, Kind: joule.AuditReport, Seq: plan.Seq, Outcome: c.Outcome(), Actor: joule.ActorAgent, Detail: c.Detail})
 		}
 	}
 	running, unhealthy := a.census()
-	events = append(events, &joule.Audit{Site: a.Site, At: a.Now(), Kind: joule.AuditReport, Seq: plan.Seq,
+	outcome := joule.OutcomeOK
+	if unhealthy > 0 {
+		outcome = joule.OutcomeDegraded
+	}
+	events = append(events, &joule.Audit{Site: a.Site, At: a.Now(), Kind: joule.AuditReport, Seq: plan.Seq, Outcome: outcome, Actor: joule.ActorAgent,
 		Detail: fmt.Sprintf("%d devices awake, %d not answering or not obeying (counted awake unless seen asleep)", running, unhealthy)})
 	if err := a.Server.ReportAudit(ctx, a.Site, events); err != nil {
 		a.logf("report: %v", err)

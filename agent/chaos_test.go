@@ -48,10 +48,15 @@ func (*prices) GPU(time.Time) (float64, float64) { return 2, 0.85 }
 // the agent has carried the plan out, the fleet's true power is within the plan's
 // allocation but for what the misbehaving devices draw; firm-leased GPU servers keep
 // serving; and the server's census of the devices matches what they truly do.
+//
+// Every check waits for its condition, stepping the agent, up to settle: how many
+// steps the agent needs to converge depends on how busy the machine is (a slow
+// reading is a failed one), never on a count or a time the test could guess.
 func TestChaosAtFleetScale(t *testing.T) {
 	const miners, perPod, firm = 1000, 8, 4
 	const capW = 10_000_000
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	const settle = 2 * time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
 	defer cancel()
 
 	// The server, its store and loop.
@@ -94,7 +99,8 @@ func TestChaosAtFleetScale(t *testing.T) {
 		Market: market, Leases: leases, Interval: time.Second, Hysteresis: dispatch.Hysteresis{WarmupSec: 300}, Now: time.Now}
 	s := jhttp.NewServer()
 	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
-	s.Sites, s.Fleets, s.Manifests, s.Models, s.Live, s.Planner = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), models, lv, loop
+	s.Sites, s.Fleets, s.Manifests, s.Models, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), models, lv
+	s.Ops = &live.Operations{Sites: s.Sites, Live: lv, Planner: loop, Now: time.Now}
 	if err := s.Open(); err != nil {
 		t.Fatal(err)
 	}
@@ -146,24 +152,68 @@ func TestChaosAtFleetScale(t *testing.T) {
 	for _, f := range detail.Fleets {
 		targets = append(targets, joule.FleetTarget{Fleet: f.Name, Kind: f.Kind, Machines: f.Count})
 	}
-	if n := len(a.Discover(ctx, fleet.MinerAddresses(), targets)); n < miners*9/10 {
-		t.Fatalf("discovered %d of %d miners", n, miners)
+	// Discovery finds every well-behaved device: on a busy machine a reading can time
+	// out, and a miner never found keeps hashing outside every plan, so discovery runs
+	// again until one finds them all.
+	wellBehaved := func(found []*agent.Device, addrs []string, bad func(i int) bool) bool {
+		seen := map[string]bool{}
+		for _, d := range found {
+			seen[d.Address] = true
+		}
+		for i, addr := range addrs {
+			if !bad(i) && !seen[addr] {
+				return false
+			}
+		}
+		return true
 	}
-	if n := len(a.DiscoverGPU(ctx, fleet.GPUAddresses(), targets)); n != 2*perPod-1 {
+	// Discovery reads with a longer bound and fewer readings at once than steps do (a
+	// step's bound is short, to find stragglers fast): a starved reading is a lost miner.
+	stepTimeout, gpuTimeout, gpuReadTimeout, concurrency := mx.Timeout, gx.Timeout, gd.Timeout, mx.Concurrency
+	mx.Timeout, gx.Timeout, gd.Timeout, mx.Concurrency = 5*time.Second, 5*time.Second, 5*time.Second, 32
+	var minersFound, gpusFound []*agent.Device
+	for end := time.Now().Add(settle); ; {
+		minersFound = a.Discover(ctx, fleet.MinerAddresses(), targets)
+		gpusFound = a.DiscoverGPU(ctx, fleet.GPUAddresses(), targets)
+		if (wellBehaved(minersFound, fleet.MinerAddresses(), func(i int) bool { return i%10 == 7 }) &&
+			wellBehaved(gpusFound, fleet.GPUAddresses(), func(i int) bool { return i == perPod+1 || i == perPod+5 })) ||
+			!time.Now().Before(end) || ctx.Err() != nil {
+			break
+		}
+	}
+	if n := len(minersFound); n < miners*9/10 || !wellBehaved(minersFound, fleet.MinerAddresses(), func(i int) bool { return i%10 == 7 }) {
+		t.Fatalf("discovered %d of %d miners, not every well-behaved one", n, miners)
+	}
+	if n := len(gpusFound); n != 2*perPod-1 {
 		t.Fatalf("discovered %d GPU servers, want all but the silent one", n)
 	}
+	mx.Timeout, gx.Timeout, gd.Timeout, mx.Concurrency = stepTimeout, gpuTimeout, gpuReadTimeout, concurrency
 
-	// waitPlan waits for the loop to store a plan made after since that ok accepts.
-	waitPlan := func(since time.Time, ok func(*joule.SitePlan) bool) *joule.SitePlan {
+	// waitPlan waits, up to settle, for the loop to store a plan made after since that
+	// ok accepts.
+	waitPlan := func(t *testing.T, since time.Time, ok func(*joule.SitePlan) bool) *joule.SitePlan {
 		t.Helper()
-		for ctx.Err() == nil {
+		for end := time.Now().Add(settle); time.Now().Before(end) && ctx.Err() == nil; {
 			if p, err := lv.LatestPlan(ctx, "test-site"); err == nil && p.At.After(since) && ok(p) {
 				return p
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		t.Fatal("no plan came")
+		t.Fatalf("no plan came in %s", settle)
 		return nil
+	}
+	// stepUntil steps the agent until done holds after a step, or settle passes, and
+	// says how many steps it took. The caller then asserts what done waited for.
+	stepUntil := func(done func() bool) int {
+		steps := 0
+		for end := time.Now().Add(settle); ctx.Err() == nil; {
+			a.Step(ctx)
+			steps++
+			if done() || !time.Now().Before(end) {
+				break
+			}
+		}
+		return steps
 	}
 	var drLimit joule.Watts
 	phases := []struct {
@@ -177,52 +227,63 @@ func TestChaosAtFleetScale(t *testing.T) {
 		{name: "energy above what GPU-hours earn: only the firm lease serves", energy: 5000},
 		{name: "cheap again", energy: 30},
 		{name: "demand response to 1.2 MW", energy: 30, dr: 1_200_000},
-		{name: "the event ends", energy: 30, endDR: true},
+		{name: "the event is cancelled", energy: 30, endDR: true},
 	}
 	began := time.Now()
-	var drEnd time.Time
+	var drID int64
 	for _, ph := range phases {
 		t.Run(ph.name, func(t *testing.T) {
 			since := time.Now()
 			market.set(ph.energy)
 			switch {
 			case ph.dr > 0:
-				// Effective at once, for long enough to follow it; the next phase waits it out.
-				ev, err := client.DemandResponse(ctx, "test-site", ph.dr, 0, 6*time.Second)
+				// Effective at once and until cancelled: it holds however long the agent
+				// takes to follow it, and the next phase calls it off.
+				ev, err := client.DemandResponse(ctx, "test-site", ph.dr, 0, 0)
 				if err != nil {
 					t.Fatal(err)
 				}
-				drEnd, drLimit = ev.End, ph.dr
+				drID, drLimit = ev.ID, ph.dr
 			case ph.endDR:
-				time.Sleep(time.Until(drEnd) + 10*time.Millisecond)
-				since, drLimit = time.Now(), 0
-				loop.Trigger("test-site")
+				// Cancelling plans the site at once, without the event.
+				if _, err := client.CancelDemandResponse(ctx, "test-site", drID); err != nil {
+					t.Fatal(err)
+				}
+				drLimit = 0
 			default:
 				loop.Trigger("test-site")
 			}
-			waitPlan(since, func(p *joule.SitePlan) bool {
+			waitPlan(t, since, func(p *joule.SitePlan) bool {
 				return p.EnergyUSDPerMWh == ph.energy && (drLimit == 0) == (p.CapW == capW)
 			})
-			// Two steps: the first commands and finds who does not obey, the second puts
-			// healthy machines to sleep in their place.
-			a.Step(ctx)
-			a.Step(ctx)
-			p := a.Followed()
-			truth, unrulyW := fleet.PowerW(), badW()
-			it := joule.Watts(float64(p.AllocatedW) / p.PUE)
-			t.Logf("plan %d (%s, cap %v): allocated %v facility (%v IT); fleet draws %v, %v of it misbehaving devices; %v",
-				p.Seq, p.Reason, p.CapW, p.AllocatedW, it, truth, unrulyW, p.Fleets)
+			// The first step commands and finds who does not obey, a later one puts
+			// healthy machines to sleep in their place: step until the fleet has come
+			// within the plan and the firm lease serves.
+			var p *joule.SitePlan
+			var truth, unrulyW, it joule.Watts
+			var serving int
+			steps := stepUntil(func() bool {
+				p = a.Followed()
+				truth, unrulyW = fleet.PowerW(), badW()
+				it = joule.Watts(float64(p.AllocatedW) / p.PUE)
+				serving = 0
+				for _, g := range gpus[:perPod] {
+					if g.State() == sim.GPUOn {
+						serving++
+					}
+				}
+				return truth <= it+unrulyW && serving >= firm
+			})
+			if p == nil {
+				t.Fatalf("the agent followed no plan: %v", ctx.Err())
+			}
+			t.Logf("plan %d (%s, cap %v) after %d steps: allocated %v facility (%v IT); fleet draws %v, %v of it misbehaving devices; %v",
+				p.Seq, p.Reason, p.CapW, steps, p.AllocatedW, it, truth, unrulyW, p.Fleets)
 			if truth > it+unrulyW {
 				t.Errorf("the fleet draws %v, above the plan's %v and the misbehaving devices' %v", truth, it, unrulyW)
 			}
 			if drLimit > 0 && p.CapW > drLimit {
 				t.Errorf("during the event the plan's cap is %v, above %v", p.CapW, drLimit)
-			}
-			var serving int
-			for _, g := range gpus[:perPod] {
-				if g.State() == sim.GPUOn {
-					serving++
-				}
 			}
 			if serving < firm {
 				t.Errorf("pod-a serves on %d servers; its firm lease holds %d", serving, firm)
@@ -242,44 +303,59 @@ func TestChaosAtFleetScale(t *testing.T) {
 		}
 	}
 
-	// The server's census is what the devices do: after one more rolling round, every
-	// well-behaved miner that runs is counted running, and the misbehaving ones that
-	// answer at all are the only difference.
-	for range 4 {
-		a.Step(ctx)
+	// The server's census is what the devices do: once a rolling round of readings has
+	// caught up, every well-behaved miner that runs is counted running, and the
+	// misbehaving ones that answer at all are the only difference.
+	var rep *joule.DeviceReport
+	var s21 joule.FleetCensus
+	var running, sleeping, badFound int
+	censusOK := func() bool {
+		if rep, err = client.Devices(ctx, "test-site"); err != nil {
+			return false
+		}
+		byFleet := map[string]joule.FleetCensus{}
+		for _, f := range rep.Fleets {
+			byFleet[f.Fleet] = f
+		}
+		s21 = byFleet["s21s"]
+		running, sleeping, badFound = 0, 0, 0
+		found := map[string]bool{}
+		for _, d := range a.Devices() {
+			found[d.Address] = true
+		}
+		for i, m := range fleet.Miners() {
+			switch {
+			case i%10 == 7:
+				if found[m.Addr()] {
+					badFound++
+				}
+			case m.Reading().State == joule.StateRunning:
+				running++
+			case m.Reading().State == joule.StateSleeping:
+				sleeping++
+			}
+		}
+		counted := s21.Running + s21.Sleeping + s21.Ramping + s21.Off + s21.Unknown
+		b := byFleet["pod-b"]
+		return s21.Machines == miners && s21.Found == miners-miners/10+badFound && counted == s21.Found &&
+			s21.Running >= running && s21.Running <= running+badFound && s21.Sleeping >= sleeping && s21.Sleeping <= sleeping+badFound &&
+			s21.Unknown > 0 && len(rep.Problems) >= s21.Unknown && b.Found == perPod-1 && b.Unknown > 0
 	}
-	rep, err := client.Devices(ctx, "test-site")
+	steps := stepUntil(censusOK)
 	if err != nil {
 		t.Fatal(err)
 	}
-	byFleet := map[string]joule.FleetCensus{}
-	for _, f := range rep.Fleets {
-		byFleet[f.Fleet] = f
-	}
-	s21 := byFleet["s21s"]
-	var running, sleeping, badFound int
-	found := map[string]bool{}
-	for _, d := range a.Devices() {
-		found[d.Address] = true
-	}
-	for i, m := range fleet.Miners() {
-		switch {
-		case i%10 == 7:
-			if found[m.Addr()] {
-				badFound++
-			}
-		case m.Reading().State == joule.StateRunning:
-			running++
-		case m.Reading().State == joule.StateSleeping:
-			sleeping++
-		}
-	}
+	t.Logf("census after %d more steps", steps)
 	counted := s21.Running + s21.Sleeping + s21.Ramping + s21.Off + s21.Unknown
 	if s21.Machines != miners || s21.Found != miners-miners/10+badFound || counted != s21.Found ||
 		s21.Running < running || s21.Running > running+badFound || s21.Sleeping < sleeping || s21.Sleeping > sleeping+badFound ||
 		s21.Unknown == 0 || len(rep.Problems) < s21.Unknown {
 		t.Errorf("census of the miners %+v, %d problems; of the well-behaved, %d run and %d sleep; %d misbehaving found",
 			s21, len(rep.Problems), running, sleeping, badFound)
+	}
+	byFleet := map[string]joule.FleetCensus{}
+	for _, f := range rep.Fleets {
+		byFleet[f.Fleet] = f
 	}
 	if b := byFleet["pod-b"]; b.Found != perPod-1 || b.Unknown == 0 {
 		t.Errorf("census of pod-b %+v", b)

@@ -50,7 +50,8 @@ func site(t *testing.T, n int) (*jhttp.Server, *live.Loop, *sim.Fleet, *sqlite.L
 		Market: market{}, Interval: time.Second, Hysteresis: dispatch.Hysteresis{WarmupSec: 300}, Now: time.Now}
 	s := jhttp.NewServer()
 	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
-	s.Sites, s.Fleets, s.Manifests, s.Models, s.Live, s.Planner = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), models, lv, loop
+	s.Sites, s.Fleets, s.Manifests, s.Models, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), models, lv
+	s.Ops = &live.Operations{Sites: s.Sites, Live: lv, Planner: loop, Now: time.Now}
 	if err := s.Open(); err != nil {
 		t.Fatal(err)
 	}
@@ -139,12 +140,23 @@ func TestDemandResponseMetByDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[joule.AuditKind]int{}
-	var failed int
+	var failed, outcomeFailed int
 	for _, e := range log {
 		seen[e.Kind]++
 		if e.Kind == joule.AuditVerify && strings.HasPrefix(e.Detail, "FAILED") {
 			failed++
 		}
+		// The structured fields say the same as the text, stored through the server.
+		if e.Kind == joule.AuditVerify && e.Outcome == joule.OutcomeFailed && e.Reason != "" && e.Actor == joule.ActorAgent && e.Device != "" {
+			outcomeFailed++
+		}
+		want := map[joule.AuditKind]string{joule.AuditPlan: joule.ActorLoop, joule.AuditCommand: joule.ActorAgent, joule.AuditAck: joule.ActorAgent, joule.AuditVerify: joule.ActorAgent, joule.AuditReport: joule.ActorAgent}[e.Kind]
+		if want != "" && (e.Actor != want || !e.Outcome.Valid()) {
+			t.Errorf("audit %s row by %q with outcome %q; want by %q with an outcome", e.Kind, e.Actor, e.Outcome, want)
+		}
+	}
+	if outcomeFailed != failed {
+		t.Errorf("%d verifications failed by their text, %d by their outcome", failed, outcomeFailed)
 	}
 	for _, k := range []joule.AuditKind{joule.AuditEvent, joule.AuditPlan, joule.AuditCommand, joule.AuditAck, joule.AuditVerify, joule.AuditReport} {
 		if seen[k] == 0 {

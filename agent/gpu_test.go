@@ -141,6 +141,9 @@ func TestAgentFollowsGPUFleet(t *testing.T) {
 	for _, e := range srv.audit() {
 		if e.Kind == joule.AuditVerify && e.Device == addrs[7] && strings.HasPrefix(e.Detail, "FAILED") {
 			failed = true
+			if e.Outcome != joule.OutcomeFailed || e.Reason == "" || e.Actor != joule.ActorAgent {
+				t.Errorf("the failed verification says outcome %q, reason %q, actor %q", e.Outcome, e.Reason, e.Actor)
+			}
 		}
 	}
 	rep = srv.lastReport()

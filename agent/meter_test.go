@@ -75,6 +75,9 @@ func TestSiteMeterCatchesLyingTelemetry(t *testing.T) {
 			}
 			t.Logf("check of plan %d: %s", check.Seq, check.Detail)
 			lying := joule.Watts(liars) * 3480
+			if wantOutcome := map[bool]joule.AuditOutcome{true: joule.OutcomeMismatch, false: joule.OutcomeOK}[liars > 0]; check.Outcome() != wantOutcome {
+				t.Errorf("check %+v: outcome %q, want %q", check, check.Outcome(), wantOutcome)
+			}
 			if !check.Judged || check.Mismatch != (liars > 0) || check.MeterDeltaW > check.ReportedDeltaW+lying+1000 || check.MeterDeltaW < check.ReportedDeltaW+lying-1000 {
 				t.Errorf("check %+v with %d miners lying", check, liars)
 			}
@@ -84,7 +87,7 @@ func TestSiteMeterCatchesLyingTelemetry(t *testing.T) {
 			}
 			var found bool
 			for _, e := range log {
-				found = found || (e.Kind == joule.AuditReport && e.Detail == check.Detail && strings.HasPrefix(e.Detail, "site meter moved"))
+				found = found || (e.Kind == joule.AuditReport && e.Detail == check.Detail && strings.HasPrefix(e.Detail, "site meter moved") && e.Outcome == check.Outcome())
 			}
 			if !found {
 				t.Errorf("the audit log has no meter check %q", check.Detail)

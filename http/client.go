@@ -162,6 +162,22 @@ func (c *Client) DemandResponse(ctx context.Context, site string, reduceTo joule
 	return &out, c.do(ctx, http.MethodPost, "/api/v1/sites/"+url.PathEscape(site)+"/dr", nil, body, &out)
 }
 
+// DemandResponses returns the site's demand-response events that have not ended, by
+// deadline.
+func (c *Client) DemandResponses(ctx context.Context, site string) ([]*joule.DemandResponse, error) {
+	var out struct {
+		Events []*joule.DemandResponse `json:"events"`
+	}
+	return out.Events, c.do(ctx, http.MethodGet, "/api/v1/sites/"+url.PathEscape(site)+"/dr", nil, nil, &out)
+}
+
+// CancelDemandResponse calls off the site's event id at once; the server plans the
+// site again without it.
+func (c *Client) CancelDemandResponse(ctx context.Context, site string, id int64) (*joule.DemandResponse, error) {
+	var out joule.DemandResponse
+	return &out, c.do(ctx, http.MethodPost, "/api/v1/sites/"+url.PathEscape(site)+"/dr/"+strconv.FormatInt(id, 10)+"/cancel", nil, nil, &out)
+}
+
 // Plan returns the site's newest dispatch plan.
 func (c *Client) Plan(ctx context.Context, site string) (*joule.SitePlan, error) {
 	var out joule.SitePlan

@@ -1,19 +1,27 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
-	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/live"
 )
 
-// Planner plans a site now (the live loop); the server asks it when a demand-response
-// event arrives.
-type Planner interface {
-	Trigger(site string)
+// Operations is live operations (live.Operations): demand-response events, the
+// audit rows agents report and the census of each site's devices. The handlers decode,
+// call it and reply; the rules are its.
+type Operations interface {
+	CreateDemandResponse(ctx context.Context, site string, req live.DemandResponseRequest) (*joule.DemandResponse, error)
+	DemandResponses(ctx context.Context, site string) ([]*joule.DemandResponse, error)
+	CancelDemandResponse(ctx context.Context, site string, id int64) (*joule.DemandResponse, error)
+	AppendAgentAudit(ctx context.Context, site string, events []*joule.Audit) error
+	ReportDevices(ctx context.Context, site string, r *joule.DeviceReport) error
+	Devices(ctx context.Context, site string) (*joule.DeviceReport, error)
 }
 
 // drRequest is the body of POST /api/v1/sites/{name}/dr: a level and either a
@@ -26,44 +34,58 @@ type drRequest struct {
 	ForS      int64     `json:"for_s"`
 }
 
+// ops returns the server's live operations, or answers not_found when it runs none.
+func (s *Server) ops(w http.ResponseWriter, r *http.Request) (Operations, bool) {
+	if s.Ops == nil {
+		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "this server runs no live operations"))
+		return nil, false
+	}
+	return s.Ops, true
+}
+
 func (s *Server) handleCreateDR(w http.ResponseWriter, r *http.Request) {
-	site := r.PathValue("name")
+	ops, ok := s.ops(w, r)
+	if !ok {
+		return
+	}
 	var req drRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
-		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "demand response: bad JSON body: %v", err))
+	if !decodeBody(w, r, s, &req) {
 		return
 	}
-	now := s.now()
-	dr := &joule.DemandResponse{Site: site, ReduceToW: joule.Watts(req.ReduceToW), Deadline: req.Deadline, End: req.End}
-	switch {
-	case req.ReduceToW < 0:
-		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "demand response: reduce_to_w must not be negative"))
-		return
-	case req.Deadline.IsZero() && req.WithinS < 0:
-		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "demand response: within_s must not be negative"))
-		return
-	case req.Deadline.IsZero():
-		dr.Deadline = now.Add(time.Duration(req.WithinS) * time.Second)
+	// Seconds beyond what a Duration holds are clamped; the service refuses them.
+	secs := func(n int64) time.Duration {
+		return time.Duration(max(min(n, math.MaxInt64/int64(time.Second)), math.MinInt64/int64(time.Second))) * time.Second
 	}
-	if dr.End.IsZero() && req.ForS > 0 {
-		dr.End = dr.Deadline.Add(time.Duration(req.ForS) * time.Second)
-	}
-	if err := s.Live.CreateDemandResponse(r.Context(), dr); err != nil {
-		writeError(w, r, s.Logger, err)
+	dr, err := ops.CreateDemandResponse(r.Context(), r.PathValue("name"), live.DemandResponseRequest{
+		ReduceToW: joule.Watts(req.ReduceToW), Deadline: req.Deadline, Within: secs(req.WithinS), End: req.End, For: secs(req.ForS)})
+	s.reply(w, r, http.StatusCreated, dr, err)
+}
+
+// handleDemandResponses returns the site's events that have not ended.
+func (s *Server) handleDemandResponses(w http.ResponseWriter, r *http.Request) {
+	ops, ok := s.ops(w, r)
+	if !ok {
 		return
 	}
-	detail := fmt.Sprintf("demand response %d: at most %s by %s", dr.ID, dr.ReduceToW, dr.Deadline.UTC().Format(time.RFC3339))
-	if !dr.End.IsZero() {
-		detail += " until " + dr.End.UTC().Format(time.RFC3339)
+	events, err := ops.DemandResponses(r.Context(), r.PathValue("name"))
+	if events == nil {
+		events = []*joule.DemandResponse{}
 	}
-	if err := s.Live.AppendAudit(r.Context(), &joule.Audit{Site: site, At: now, Kind: joule.AuditEvent, Detail: detail}); err != nil {
-		writeError(w, r, s.Logger, err)
+	s.reply(w, r, http.StatusOK, map[string]any{"events": events}, err)
+}
+
+func (s *Server) handleCancelDR(w http.ResponseWriter, r *http.Request) {
+	ops, ok := s.ops(w, r)
+	if !ok {
 		return
 	}
-	if s.Planner != nil {
-		s.Planner.Trigger(site)
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "demand response %q: an event's id is a positive whole number", r.PathValue("id")))
+		return
 	}
-	writeJSON(w, http.StatusCreated, dr)
+	dr, err := ops.CancelDemandResponse(r.Context(), r.PathValue("name"), id)
+	s.reply(w, r, http.StatusOK, dr, err)
 }
 
 func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
@@ -92,26 +114,17 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 // handleAppendAudit takes the events an agent reports: commands, acknowledgements,
 // verifications and measured power.
 func (s *Server) handleAppendAudit(w http.ResponseWriter, r *http.Request) {
-	site := r.PathValue("name")
+	ops, ok := s.ops(w, r)
+	if !ok {
+		return
+	}
 	var events []*joule.Audit
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20)).Decode(&events); err != nil {
 		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "audit: bad JSON body: %v", err))
 		return
 	}
-	for _, e := range events {
-		e.Site, e.ID = site, 0
-		switch e.Kind {
-		case joule.AuditCommand, joule.AuditAck, joule.AuditVerify, joule.AuditReport, joule.AuditEvent:
-		default:
-			writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "audit: an agent may not report kind %q", e.Kind))
-			return
-		}
-	}
-	if err := s.Live.AppendAudit(r.Context(), events...); err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]int{"appended": len(events)})
+	err := ops.AppendAgentAudit(r.Context(), r.PathValue("name"), events)
+	s.reply(w, r, http.StatusOK, map[string]int{"appended": len(events)}, err)
 }
 
 func (s *Server) now() time.Time {
@@ -121,42 +134,27 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
-// handleReportDevices keeps an agent's newest census of the site's devices. It is
-// live state, kept in memory: a restarted server shows devices again at the agent's
-// next report.
+// handleReportDevices keeps an agent's newest census of the site's devices.
 func (s *Server) handleReportDevices(w http.ResponseWriter, r *http.Request) {
+	ops, ok := s.ops(w, r)
+	if !ok {
+		return
+	}
 	var rep joule.DeviceReport
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20)).Decode(&rep); err != nil {
 		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "devices: bad JSON body: %v", err))
 		return
 	}
-	site, ok := s.pathSite(w, r)
-	if !ok {
-		return
-	}
-	rep.Site = site.Name
-	if rep.At.IsZero() {
-		rep.At = s.now()
-	}
-	if len(rep.Problems) > joule.MaxReportedProblems {
-		rep.Problems = rep.Problems[:joule.MaxReportedProblems]
-	}
-	s.devicesMu.Lock()
-	if s.devices == nil {
-		s.devices = make(map[string]*joule.DeviceReport)
-	}
-	s.devices[site.Name] = &rep
-	s.devicesMu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]int{"fleets": len(rep.Fleets)})
+	err := ops.ReportDevices(r.Context(), r.PathValue("name"), &rep)
+	s.reply(w, r, http.StatusOK, map[string]int{"fleets": len(rep.Fleets)}, err)
 }
 
 // handleDevices returns the site's newest census, or not_found before the first.
 func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
-	site := r.PathValue("name")
-	rep := s.deviceReport(site)
-	if rep == nil {
-		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "site %s: no agent has reported its devices yet", site))
+	ops, ok := s.ops(w, r)
+	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, rep)
+	rep, err := ops.Devices(r.Context(), r.PathValue("name"))
+	s.reply(w, r, http.StatusOK, rep, err)
 }

@@ -85,7 +85,7 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.Logger, err)
 			return
 		}
-		if rep := s.deviceReport(site.Name); rep != nil {
+		if rep := s.census(ctx, site.Name); rep != nil {
 			var sum joule.Watts
 			for _, f := range rep.Fleets {
 				sum += f.PowerW
@@ -101,6 +101,22 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 		o.Sites = append(o.Sites, so)
 	}
 	writeJSON(w, http.StatusOK, o)
+}
+
+// census is the site's newest census, or nil when the server runs no live operations
+// or no agent has reported one (the overview shows no measured power then).
+func (s *Server) census(ctx context.Context, site string) *joule.DeviceReport {
+	if s.Ops == nil {
+		return nil
+	}
+	rep, err := s.Ops.Devices(ctx, site)
+	if err != nil {
+		if joule.ErrorCode(err) != joule.ENOTFOUND {
+			s.Logger.Error("overview: census", "site", site, "err", err)
+		}
+		return nil
+	}
+	return rep
 }
 
 // clearingPrice is the newest fill's price on the exchange, in USD per GPU-hour, and
@@ -130,12 +146,6 @@ func (s *Server) clearingPrice(ctx context.Context) (float64, string) {
 		}
 	}
 	return price, product
-}
-
-func (s *Server) deviceReport(site string) *joule.DeviceReport {
-	s.devicesMu.Lock()
-	defer s.devicesMu.Unlock()
-	return s.devices[site]
 }
 
 // handlePlans returns a site's plans since a time, oldest first: the power chart.
@@ -198,19 +208,6 @@ func (s *Server) handleNextMW(w http.ResponseWriter, r *http.Request) {
 	in.HashpriceNetUSDPerPHDay, in.HashpriceKnown = s.Market.Hashprice(now)
 	in.GPUUSDPerHour, in.GPUUtilization = s.Market.GPU(now)
 	writeJSON(w, http.StatusOK, NextMW{At: now, EnergyUSDPerMWh: in.EnergyUSDPerMWh, EnergyFresh: in.EnergyKnown, NextMWAnswer: econ.NextMW(in)})
-}
-
-// handleDemandResponses returns the site's events that have not ended.
-func (s *Server) handleDemandResponses(w http.ResponseWriter, r *http.Request) {
-	site, ok := s.pathSite(w, r)
-	if !ok {
-		return
-	}
-	events, err := s.Live.DemandResponses(r.Context(), site.Name, s.now())
-	if events == nil {
-		events = []*joule.DemandResponse{}
-	}
-	s.reply(w, r, http.StatusOK, map[string]any{"events": events}, err)
 }
 
 // Demo describes the demo a server runs (joule serve --demo): its clock, and the

@@ -42,7 +42,7 @@ type Server struct {
 	Models    joule.ModelLister
 	Pricer    Pricer
 	Live      joule.LiveService
-	Planner   Planner          // nil: plans only on the loop's own schedule
+	Ops       Operations       // live operations; nil: their endpoints answer not_found
 	Market    Market           // the live market's tickers; nil: none shown
 	Demo      *Demo            // the demo this server runs; nil: none
 	Reports   Reporter         // backtests and plans for the dashboard; nil: none
@@ -59,8 +59,6 @@ type Server struct {
 	RateBurst int
 
 	routes     []string
-	devicesMu  sync.Mutex
-	devices    map[string]*joule.DeviceReport // the newest census per site
 	reports    reportCache
 	limitsOnce sync.Once
 	limits     *limiters
@@ -85,6 +83,7 @@ func NewServer() *Server {
 	s.handle("GET /api/v1/sites/{name}/plans", s.handlePlans)
 	s.handle("GET /api/v1/sites/{name}/next-mw", s.handleNextMW)
 	s.handle("GET /api/v1/sites/{name}/dr", s.handleDemandResponses)
+	s.handle("POST /api/v1/sites/{name}/dr/{id}/cancel", s.handleCancelDR)
 	s.handle("GET /api/v1/demo", s.handleDemo)
 	s.handle("GET /api/v1/sites/{name}/backtest", s.reportJSON(ReportBacktest))
 	s.handle("GET /api/v1/sites/{name}/backtest/{chart}", s.reportChart(ReportBacktest))

@@ -15,6 +15,7 @@ import (
 	"github.com/joule-site/joule/catalog"
 	"github.com/joule-site/joule/history"
 	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/live"
 	"github.com/joule-site/joule/pricing"
 	"github.com/joule-site/joule/sqlite"
 )
@@ -42,6 +43,8 @@ func openServer(t *testing.T, configure ...func(*jhttp.Server, *sqlite.DB)) *jht
 	s.Models = models
 	s.Pricer = &pricing.Pricer{History: hist, Models: models}
 	s.Live = sqlite.NewLiveService(db)
+	// The service's clock is the server's, read late: a configure may set it.
+	s.Ops = &live.Operations{Sites: s.Sites, Live: s.Live, Now: func() time.Time { return serverNow(s) }}
 	for _, c := range configure {
 		c(s, db)
 	}
@@ -50,6 +53,14 @@ func openServer(t *testing.T, configure ...func(*jhttp.Server, *sqlite.DB)) *jht
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// serverNow is the server's clock: its Now, or the wall clock.
+func serverNow(s *jhttp.Server) time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 func example(t *testing.T) []byte {

@@ -114,7 +114,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			l.planAll(ctx, "interval")
 		case site := <-l.trigger:
 			if _, err := l.PlanSite(ctx, site, "triggered"); err != nil {
-				l.audit(ctx, site, 0, fmt.Sprintf("planning failed: %v", err))
+				l.planningFailed(ctx, site, err)
 			}
 		case <-check.C:
 			l.checkSpikes(ctx)
@@ -129,7 +129,7 @@ func (l *Loop) planAll(ctx context.Context, reason string) {
 	}
 	for _, s := range sites {
 		if _, err := l.PlanSite(ctx, s.Name, reason); err != nil {
-			l.audit(ctx, s.Name, 0, fmt.Sprintf("planning failed: %v", err))
+			l.planningFailed(ctx, s.Name, err)
 		}
 	}
 }
@@ -161,6 +161,9 @@ func (l *Loop) checkSpikes(ctx context.Context) {
 	}
 }
 
-func (l *Loop) audit(ctx context.Context, site string, seq int64, detail string) {
-	_ = l.Live.AppendAudit(ctx, &joule.Audit{Site: site, At: l.Now(), Kind: joule.AuditEvent, Seq: seq, Detail: detail})
+// planningFailed audits a plan the loop could not make: the agent keeps the last one
+// while it is valid.
+func (l *Loop) planningFailed(ctx context.Context, site string, err error) {
+	_ = l.Live.AppendAudit(ctx, &joule.Audit{Site: site, At: l.Now(), Kind: joule.AuditEvent,
+		Outcome: joule.OutcomeFailed, Reason: "planning failed", Actor: joule.ActorLoop, Detail: fmt.Sprintf("planning failed: %v", err)})
 }

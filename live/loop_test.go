@@ -86,6 +86,8 @@ func TestPlanStoredAndAudited(t *testing.T) {
 	log, _ := lv.AuditLog(ctx, "west-texas", 0, 0)
 	if len(log) != 1 || log[0].Kind != joule.AuditPlan || !strings.Contains(log[0].Detail, "hall-a-s21 6000/6000") {
 		t.Errorf("audit %+v", log)
+	} else if log[0].Outcome != joule.OutcomeOK || log[0].Reason != "interval" || log[0].Actor != joule.ActorLoop || log[0].Seq != 1 {
+		t.Errorf("the plan's audit row: %+v, want ok, the plan's reason, by the loop", log[0])
 	}
 }
 

@@ -85,7 +85,8 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 	for _, f := range p.Fleets {
 		detail += fmt.Sprintf("; %s %d/%d running at %.0f%%", f.Fleet, f.Running, f.Machines, f.PowerFrac*100)
 	}
-	if err := l.Live.AppendAudit(ctx, &joule.Audit{Site: name, At: now, Kind: joule.AuditPlan, Seq: p.Seq, Detail: detail}); err != nil {
+	if err := l.Live.AppendAudit(ctx, &joule.Audit{Site: name, At: now, Kind: joule.AuditPlan, Seq: p.Seq,
+		Outcome: joule.OutcomeOK, Reason: p.Reason, Actor: joule.ActorLoop, Detail: detail}); err != nil {
 		return nil, err
 	}
 	return p, nil

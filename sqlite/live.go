@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -63,7 +64,7 @@ func (s *LiveService) DemandResponses(ctx context.Context, site string, t time.T
 		return nil, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT id, site, reduce_to_w, deadline, end_at, created_at FROM demand_responses
+	rows, err := tx.QueryContext(ctx, `SELECT `+drColumns+` FROM demand_responses
 		WHERE site = ? AND (end_at = '' OR end_at > ?) ORDER BY deadline, id`, site, formatTime(t))
 	if err != nil {
 		return nil, fmt.Errorf("demand responses: %w", err)
@@ -71,27 +72,71 @@ func (s *LiveService) DemandResponses(ctx context.Context, site string, t time.T
 	defer rows.Close()
 	out := []*joule.DemandResponse{}
 	for rows.Next() {
-		var dr joule.DemandResponse
-		var w int64
-		var deadline, end, created string
-		if err := rows.Scan(&dr.ID, &dr.Site, &w, &deadline, &end, &created); err != nil {
+		dr, err := scanDemandResponse(rows)
+		if err != nil {
 			return nil, fmt.Errorf("demand responses: %w", err)
 		}
-		dr.ReduceToW = joule.Watts(w)
-		if dr.Deadline, err = parseTime(deadline); err != nil {
-			return nil, err
-		}
-		if end != "" {
-			if dr.End, err = parseTime(end); err != nil {
-				return nil, err
-			}
-		}
-		if dr.CreatedAt, err = parseTime(created); err != nil {
-			return nil, err
-		}
-		out = append(out, &dr)
+		out = append(out, dr)
 	}
 	return out, rows.Err()
+}
+
+// CancelDemandResponse ends the site's event id at t and records when it was
+// cancelled. An event with no end, or one that would have ended after t, ends at t.
+func (s *LiveService) CancelDemandResponse(ctx context.Context, site string, id int64, at time.Time) (*joule.DemandResponse, error) {
+	tx, err := s.db.beginWrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	dr, err := scanDemandResponse(tx.QueryRowContext(ctx, `SELECT `+drColumns+` FROM demand_responses WHERE site = ? AND id = ?`, site, id))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, joule.Errorf(joule.ENOTFOUND, "site %q has no demand-response event %d", site, id)
+	case err != nil:
+		return nil, fmt.Errorf("cancel demand response: %w", err)
+	case !dr.CancelledAt.IsZero():
+		return nil, joule.Errorf(joule.ECONFLICT, "demand-response event %d was cancelled at %s", id, dr.CancelledAt.Format(time.RFC3339))
+	case !dr.End.IsZero() && !dr.End.After(at):
+		return nil, joule.Errorf(joule.ECONFLICT, "demand-response event %d ended at %s", id, dr.End.Format(time.RFC3339))
+	}
+	dr.End, dr.CancelledAt = at.UTC(), at.UTC()
+	if _, err := tx.ExecContext(ctx, `UPDATE demand_responses SET end_at = ?, cancelled_at = ? WHERE id = ?`, formatTime(dr.End), formatTime(dr.CancelledAt), id); err != nil {
+		return nil, fmt.Errorf("cancel demand response: %w", err)
+	}
+	return dr, tx.Commit()
+}
+
+const drColumns = `id, site, reduce_to_w, deadline, end_at, created_at, cancelled_at`
+
+// scanDemandResponse reads one row of drColumns.
+func scanDemandResponse(row interface{ Scan(...any) error }) (*joule.DemandResponse, error) {
+	var dr joule.DemandResponse
+	var w int64
+	var deadline, end, created, cancelled string
+	if err := row.Scan(&dr.ID, &dr.Site, &w, &deadline, &end, &created, &cancelled); err != nil {
+		return nil, err
+	}
+	dr.ReduceToW = joule.Watts(w)
+	var err error
+	if dr.Deadline, err = parseTime(deadline); err != nil {
+		return nil, err
+	}
+	if dr.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	for _, t := range []struct {
+		s   string
+		out *time.Time
+	}{{end, &dr.End}, {cancelled, &dr.CancelledAt}} {
+		if t.s == "" {
+			continue
+		}
+		if *t.out, err = parseTime(t.s); err != nil {
+			return nil, err
+		}
+	}
+	return &dr, nil
 }
 
 // SavePlan stores p with the site's next sequence number, which it sets.
@@ -191,7 +236,7 @@ func (s *LiveService) AppendAudit(ctx context.Context, events ...*joule.Audit) e
 		return err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit (site, at, kind, seq, device, detail) VALUES (?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit (site, at, kind, seq, device, outcome, reason, actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
@@ -200,7 +245,7 @@ func (s *LiveService) AppendAudit(ctx context.Context, events ...*joule.Audit) e
 		if e.At.IsZero() {
 			e.At = s.db.Now().UTC()
 		}
-		res, err := stmt.ExecContext(ctx, e.Site, formatTime(e.At), string(e.Kind), e.Seq, e.Device, e.Detail)
+		res, err := stmt.ExecContext(ctx, e.Site, formatTime(e.At), string(e.Kind), e.Seq, e.Device, string(e.Outcome), e.Reason, e.Actor, e.Detail)
 		if err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
@@ -221,7 +266,7 @@ func (s *LiveService) AuditLog(ctx context.Context, site string, afterID int64, 
 		return nil, err
 	}
 	defer tx.Rollback()
-	return scanAudit(tx.QueryContext(ctx, `SELECT id, site, at, kind, seq, device, detail FROM audit WHERE site = ? AND id > ? ORDER BY id LIMIT ?`, site, afterID, limit))
+	return scanAudit(tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit WHERE site = ? AND id > ? ORDER BY id LIMIT ?`, site, afterID, limit))
 }
 
 // AuditTail returns a site's newest n events (1000 when not positive), oldest first.
@@ -234,10 +279,12 @@ func (s *LiveService) AuditTail(ctx context.Context, site string, n int) ([]*jou
 		return nil, err
 	}
 	defer tx.Rollback()
-	out, err := scanAudit(tx.QueryContext(ctx, `SELECT id, site, at, kind, seq, device, detail FROM audit WHERE site = ? ORDER BY id DESC LIMIT ?`, site, n))
+	out, err := scanAudit(tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit WHERE site = ? ORDER BY id DESC LIMIT ?`, site, n))
 	slices.Reverse(out)
 	return out, err
 }
+
+const auditColumns = `id, site, at, kind, seq, device, outcome, reason, actor, detail`
 
 func scanAudit(rows *sql.Rows, err error) ([]*joule.Audit, error) {
 	if err != nil {
@@ -247,15 +294,61 @@ func scanAudit(rows *sql.Rows, err error) ([]*joule.Audit, error) {
 	out := []*joule.Audit{}
 	for rows.Next() {
 		var e joule.Audit
-		var at, kind string
-		if err := rows.Scan(&e.ID, &e.Site, &at, &kind, &e.Seq, &e.Device, &e.Detail); err != nil {
+		var at, kind, outcome string
+		if err := rows.Scan(&e.ID, &e.Site, &at, &kind, &e.Seq, &e.Device, &outcome, &e.Reason, &e.Actor, &e.Detail); err != nil {
 			return nil, fmt.Errorf("audit log: %w", err)
 		}
-		e.Kind = joule.AuditKind(kind)
+		e.Kind, e.Outcome = joule.AuditKind(kind), joule.AuditOutcome(outcome)
 		if e.At, err = parseTime(at); err != nil {
 			return nil, err
 		}
 		out = append(out, &e)
 	}
 	return out, rows.Err()
+}
+
+// SaveDeviceReport keeps r as its site's newest census, replacing the one before.
+func (s *LiveService) SaveDeviceReport(ctx context.Context, r *joule.DeviceReport) error {
+	utc := *r
+	utc.At = r.At.UTC()
+	data, err := json.Marshal(&utc)
+	if err != nil {
+		return fmt.Errorf("save device report: %w", err)
+	}
+	tx, err := s.db.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if site, err := findSite(ctx, tx, r.Site); err != nil {
+		return err
+	} else if site == nil {
+		return siteNotFound(r.Site)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO device_reports (site, at, report) VALUES (?, ?, ?)
+		ON CONFLICT (site) DO UPDATE SET at = excluded.at, report = excluded.report`, r.Site, formatTime(r.At), string(data)); err != nil {
+		return fmt.Errorf("save device report: %w", err)
+	}
+	return tx.Commit()
+}
+
+// DeviceReport returns the site's newest census, or ENOTFOUND before the first.
+func (s *LiveService) DeviceReport(ctx context.Context, site string) (*joule.DeviceReport, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var data string
+	switch err := tx.QueryRowContext(ctx, `SELECT report FROM device_reports WHERE site = ?`, site).Scan(&data); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, joule.Errorf(joule.ENOTFOUND, "site %s: no agent has reported its devices yet", site)
+	case err != nil:
+		return nil, fmt.Errorf("device report: %w", err)
+	}
+	var r joule.DeviceReport
+	if err := json.Unmarshal([]byte(data), &r); err != nil {
+		return nil, fmt.Errorf("device report: %w", err)
+	}
+	return &r, nil
 }

@@ -46,6 +46,93 @@ func testDemandResponses(t *testing.T, e *env) {
 	}
 }
 
+func testCancelDemandResponse(t *testing.T, e *env) {
+	e.apply(t, fixture())
+	now := e.clock.Now()
+	open := &joule.DemandResponse{Site: "west-texas", ReduceToW: 5_000_000, Deadline: now.Add(time.Minute)}                           // until cancelled
+	timed := &joule.DemandResponse{Site: "west-texas", ReduceToW: 2_000_000, Deadline: now.Add(time.Minute), End: now.Add(time.Hour)} // ends in an hour
+	over := &joule.DemandResponse{Site: "west-texas", ReduceToW: 1_000_000, Deadline: now.Add(-2 * time.Hour), End: now.Add(-time.Hour)}
+	for _, dr := range []*joule.DemandResponse{open, timed, over} {
+		if err := e.Live.CreateDemandResponse(e.ctx, dr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := e.clock.Advance(10 * time.Second)
+	got, err := e.Live.CancelDemandResponse(e.ctx, "west-texas", open.ID, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != open.ID || got.ReduceToW != 5_000_000 || !got.End.Equal(at) || !got.CancelledAt.Equal(at) || got.CancelledAt.Location() != time.UTC {
+		t.Errorf("cancelled %+v: want it ended and cancelled at %v, in UTC", got, at)
+	}
+	// The cancelled event has ended; the timed one stands until it too is cancelled.
+	active, err := e.Live.DemandResponses(e.ctx, "west-texas", at)
+	if err != nil || len(active) != 1 || active[0].ID != timed.ID || !active[0].CancelledAt.IsZero() {
+		t.Fatalf("active after cancelling %d: %+v, %v; want only %d", open.ID, active, err, timed.ID)
+	}
+	if got, err := e.Live.CancelDemandResponse(e.ctx, "west-texas", timed.ID, at); err != nil || !got.End.Equal(at) {
+		t.Errorf("cancel an event before its end: %+v, %v; want it ended at %v", got, err, at)
+	}
+	if active, _ := e.Live.DemandResponses(e.ctx, "west-texas", at.Add(-time.Second)); len(active) != 2 {
+		t.Errorf("before the cancellations, %d events were active, want 2", len(active))
+	}
+	for _, tc := range []struct {
+		name string
+		site string
+		id   int64
+		code string
+	}{
+		{"again", "west-texas", open.ID, joule.ECONFLICT},
+		{"one that ended", "west-texas", over.ID, joule.ECONFLICT},
+		{"another site's", "alberta", open.ID, joule.ENOTFOUND},
+		{"one that does not exist", "west-texas", 1_000_000, joule.ENOTFOUND},
+	} {
+		_, err := e.Live.CancelDemandResponse(e.ctx, tc.site, tc.id, at)
+		checkCode(t, "cancel "+tc.name, err, tc.code)
+	}
+}
+
+func testDeviceReports(t *testing.T, e *env) {
+	e.apply(t, fixture())
+	_, err := e.Live.DeviceReport(e.ctx, "west-texas")
+	checkCode(t, "census before the first", err, joule.ENOTFOUND)
+	first := &joule.DeviceReport{Site: "west-texas", At: e.clock.Now(),
+		Fleets:   []joule.FleetCensus{{Fleet: "s21", Kind: joule.KindASIC, Machines: 1000, Found: 990, Running: 900, Sleeping: 80, Unknown: 10, PowerW: 3_100_000, Reported: 980}},
+		Problems: []joule.DeviceStatus{{Address: "10.0.0.7:4028", Fleet: "s21", State: joule.StateUnknown, Detail: "no answer"}},
+		Meter:    &joule.MeterReading{At: e.clock.Now(), PowerW: 3_200_000, Check: &joule.MeterCheck{Seq: 4, MeterDeltaW: -10_000, ReportedDeltaW: -40_000, Devices: 3, Judged: true, Mismatch: true, Detail: "site meter moved"}},
+	}
+	if err := e.Live.SaveDeviceReport(e.ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Live.DeviceReport(e.ctx, "west-texas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.At.Equal(first.At) || got.Site != "west-texas" || got.Meter == nil || !got.Meter.At.Equal(first.Meter.At) {
+		t.Fatalf("census at %v of %q, meter %+v; want %v of west-texas, meter read at %v", got.At, got.Site, got.Meter, first.At, first.Meter.At)
+	}
+	got.At, got.Meter.At = first.At, first.Meter.At // the same instants, compared above; a store may keep another zone
+	checkEqual(t, "census", got, first)
+	// A newer census replaces the site's, and leaves another site's alone.
+	second := &joule.DeviceReport{Site: "west-texas", At: e.clock.Advance(5 * time.Second), Fleets: []joule.FleetCensus{}, Problems: []joule.DeviceStatus{}}
+	if err := e.Live.SaveDeviceReport(e.ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Live.SaveDeviceReport(e.ctx, &joule.DeviceReport{Site: "alberta", At: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.Live.DeviceReport(e.ctx, "west-texas"); err != nil || !got.At.Equal(second.At) || len(got.Fleets) != 0 || got.Meter != nil {
+		t.Errorf("census after the second: %+v, %v", got, err)
+	}
+	checkCode(t, "census of a site that does not exist", e.Live.SaveDeviceReport(e.ctx, &joule.DeviceReport{Site: "nowhere", At: e.clock.Now()}), joule.ENOTFOUND)
+	// A deleted site's census goes with it.
+	if err := e.Sites.DeleteSite(e.ctx, "west-texas"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Live.DeviceReport(e.ctx, "west-texas")
+	checkCode(t, "census of a deleted site", err, joule.ENOTFOUND)
+}
+
 func testPlans(t *testing.T, e *env) {
 	e.apply(t, fixture())
 	if _, err := e.Live.LatestPlan(e.ctx, "west-texas"); joule.ErrorCode(err) != joule.ENOTFOUND {
@@ -99,11 +186,11 @@ func testPlans(t *testing.T, e *env) {
 func testAuditLog(t *testing.T, e *env) {
 	e.apply(t, fixture())
 	events := []*joule.Audit{
-		{Site: "west-texas", Kind: joule.AuditEvent, Detail: "demand response: 5 MW by 12:00"},
-		{Site: "west-texas", Kind: joule.AuditPlan, Seq: 7, Detail: "plan 7"},
+		{Site: "west-texas", Kind: joule.AuditEvent, Outcome: joule.OutcomeOK, Actor: joule.ActorOperator, Detail: "demand response: 5 MW by 12:00"},
+		{Site: "west-texas", Kind: joule.AuditPlan, Seq: 7, Outcome: joule.OutcomeOK, Reason: "demand response", Actor: joule.ActorLoop, Detail: "plan 7"},
 		{Site: "west-texas", Kind: joule.AuditCommand, Seq: 7, Device: "127.0.0.2:4028", Detail: "sleep"},
 		{Site: "alberta", Kind: joule.AuditPlan, Seq: 1, Detail: "plan 1"},
-		{Site: "west-texas", Kind: joule.AuditVerify, Seq: 7, Device: "127.0.0.2:4028", Detail: "sleeping, 12 W", At: e.clock.Advance(time.Second)},
+		{Site: "west-texas", Kind: joule.AuditVerify, Seq: 7, Device: "127.0.0.2:4028", Outcome: joule.OutcomeFailed, Reason: "no answer", Actor: joule.ActorAgent, Detail: "FAILED: no answer", At: e.clock.Advance(time.Second)},
 	}
 	if err := e.Live.AppendAudit(e.ctx, events...); err != nil {
 		t.Fatal(err)
@@ -122,6 +209,15 @@ func testAuditLog(t *testing.T, e *env) {
 	}
 	if log[0].At.IsZero() || log[2].Device != "127.0.0.2:4028" || log[3].Seq != 7 {
 		t.Errorf("fields lost: %+v %+v", log[0], log[3])
+	}
+	// The structured fields come back as written, and empty where none were.
+	for i, want := range []struct {
+		outcome       joule.AuditOutcome
+		reason, actor string
+	}{{joule.OutcomeOK, "", joule.ActorOperator}, {joule.OutcomeOK, "demand response", joule.ActorLoop}, {"", "", ""}, {joule.OutcomeFailed, "no answer", joule.ActorAgent}} {
+		if log[i].Outcome != want.outcome || log[i].Reason != want.reason || log[i].Actor != want.actor {
+			t.Errorf("event %d: outcome %q, reason %q, actor %q; want %q, %q, %q", i, log[i].Outcome, log[i].Reason, log[i].Actor, want.outcome, want.reason, want.actor)
+		}
 	}
 	after, err := e.Live.AuditLog(e.ctx, "west-texas", log[1].ID, 1)
 	if err != nil || len(after) != 1 || after[0].ID != log[2].ID {

@@ -59,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
 		{"ModelRoundTrip", testModelRoundTrip},
 		{"ConcurrentApply", testConcurrentApply},
 		{"DemandResponses", testDemandResponses},
+		{"CancelDemandResponse", testCancelDemandResponse},
+		{"DeviceReports", testDeviceReports},
 		{"Plans", testPlans},
 		{"AuditLog", testAuditLog},
 		{"LeasingRoundTrip", testLeasingRoundTrip},

@@ -15,6 +15,7 @@ import (
 	"github.com/joule-site/joule/history"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/leasing"
+	"github.com/joule-site/joule/live"
 	"github.com/joule-site/joule/pricing"
 	"github.com/joule-site/joule/sqlite"
 )
@@ -24,6 +25,7 @@ import (
 type app struct {
 	db       *sqlite.DB
 	server   *jhttp.Server
+	ops      *live.Operations // the server's live operations; serve sets its planner
 	models   catalog.Models
 	exchange *leasing.Service
 	// hostingPerKWMonth is the hosting fee the exchange charges owners (serve sets it).
@@ -56,7 +58,9 @@ func openApp(dsn string, log *slog.Logger) (*app, error) {
 	s.Models = models
 	s.Pricer = &pricing.Pricer{History: hist, Models: models}
 	s.Live = sqlite.NewLiveService(db)
-	return &app{db: db, server: s, models: models, now: time.Now}, nil
+	ops := &live.Operations{Sites: s.Sites, Live: s.Live, Now: time.Now}
+	s.Ops = ops
+	return &app{db: db, server: s, ops: ops, models: models, now: time.Now}, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }
@@ -64,7 +68,7 @@ func (a *app) Close() error { return a.db.Close() }
 // setClock makes now the clock of the store's stamps, the API and the exchange (which
 // opens after). Set it before anything runs.
 func (a *app) setClock(now func() time.Time) {
-	a.now, a.db.Now, a.server.Now = now, now, now
+	a.now, a.db.Now, a.server.Now, a.ops.Now = now, now, now, now
 }
 
 // exchangeConfig is the GPU exchange's configuration from the environment: the

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"strconv"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,7 +54,85 @@ every step lands in the site's audit log (joule audit --site NAME).`,
 	_ = cmd.MarkFlagRequired("site")
 	_ = cmd.MarkFlagRequired("reduce-to-mw")
 	addJSONFlag(cmd, g)
+	cmd.AddCommand(newDRListCmd(g), newDRCancelCmd(g))
 	return cmd
+}
+
+func newDRListCmd(g *globals) *cobra.Command {
+	var site string
+	cmd := &cobra.Command{
+		Use:     "ls --site NAME",
+		Short:   "List a site's demand-response events that have not ended",
+		Example: "  joule dr ls --site west-texas",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withClient(cmd.Context(), g, func(c *jhttp.Client) error {
+				events, err := c.DemandResponses(cmd.Context(), site)
+				if err != nil {
+					return err
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"events": events})
+				}
+				if len(events) == 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s has no demand-response event\n", site)
+					return nil
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tAT MOST\tBY\tUNTIL")
+				for _, dr := range events {
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", dr.ID, dr.ReduceToW, dr.Deadline.Local().Format(time.DateTime), drUntil(dr))
+				}
+				return w.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVar(&site, "site", "", "the site")
+	_ = cmd.MarkFlagRequired("site")
+	addJSONFlag(cmd, g)
+	return cmd
+}
+
+func newDRCancelCmd(g *globals) *cobra.Command {
+	var site string
+	cmd := &cobra.Command{
+		Use:   "cancel --site NAME ID",
+		Short: "Cancel a demand-response event: it ends now and a running server plans the site again",
+		Long: `cancel calls off a demand-response event (its ID is in joule dr ls): it ends now, the
+cancellation lands in the site's audit log, and a running server plans the site at once
+without it.`,
+		Example: "  joule dr cancel --site west-texas 3",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || id <= 0 {
+				return joule.Errorf(joule.EINVALID, "event %q: an event's ID is a positive whole number (joule dr ls --site %s)", args[0], site)
+			}
+			return withClient(cmd.Context(), g, func(c *jhttp.Client) error {
+				dr, err := c.CancelDemandResponse(cmd.Context(), site, id)
+				if err != nil {
+					return err
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), dr)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "demand response %d: %s no longer held at or below %s, cancelled at %s\n", dr.ID, dr.Site, dr.ReduceToW, dr.CancelledAt.Local().Format(time.DateTime))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&site, "site", "", "the site")
+	_ = cmd.MarkFlagRequired("site")
+	addJSONFlag(cmd, g)
+	return cmd
+}
+
+// drUntil says when an event ends.
+func drUntil(dr *joule.DemandResponse) string {
+	if dr.End.IsZero() {
+		return "until cancelled"
+	}
+	return dr.End.Local().Format(time.DateTime)
 }
 
 func newAuditCmd(g *globals) *cobra.Command {

@@ -76,7 +76,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Live: a.server.Live, Leases: a.exchange.DispatchLeases,
 		Market: m.market, Interval: interval, Every: every, Hysteresis: dispatch.DefaultHysteresis, Now: a.now,
 	}
-	a.server.Planner, a.server.Market, a.server.Addr = loop, m.market, m.Addr
+	a.ops.Planner, a.server.Market, a.server.Addr = loop, m.market, m.Addr
 	a.server.Reports = commandReports{db: m.DB, maxPaths: 2000}
 	if m.demo != nil {
 		if err := m.demo.tenants(ctx, a.exchange); err != nil {

@@ -175,7 +175,7 @@
       (a) =>
         el(
           "tr",
-          { class: a.kind === "verify" && a.detail.startsWith("FAILED") ? "failed" : "", "data-id": a.id },
+          { class: a.outcome === "failed" ? "failed" : "", "data-id": a.id },
           el("td", { class: "time", text: fmt.short(a.at) }),
           el("td", { text: a.kind }),
           el("td", {}, a.device ? el("code", { text: a.device }) : ""),

@@ -1,0 +1,72 @@
+package main_test
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	domain "github.com/joule-site/joule"
+)
+
+// TestDemandResponseCommands declares, lists and cancels events on a local store, and
+// finds both changes in the audit log with their structured fields.
+func TestDemandResponseCommands(t *testing.T) {
+	dir := t.TempDir()
+	example, _ := filepath.Abs("../../examples/west-texas.yaml")
+	if r := run(t, dir, "apply", "-f", example); r.code != 0 {
+		t.Fatalf("apply: %s", r.stderr)
+	}
+	var first, second domain.DemandResponse
+	jsonRun(t, dir, &first, "dr", "--site", "west-texas", "--reduce-to-mw", "5", "--within", "10m", "--json")
+	jsonRun(t, dir, &second, "dr", "--site", "west-texas", "--reduce-to-mw", "2", "--within", "1h", "--for", "2h", "--json")
+	var list struct{ Events []domain.DemandResponse }
+	jsonRun(t, dir, &list, "dr", "ls", "--site", "west-texas", "--json")
+	if len(list.Events) != 2 || list.Events[0].ID != first.ID || list.Events[1].ID != second.ID {
+		t.Fatalf("dr ls: %+v, want events %d and %d", list.Events, first.ID, second.ID)
+	}
+	if r := run(t, dir, "dr", "ls", "--site", "west-texas"); r.code != 0 || !strings.Contains(r.stdout, "until cancelled") || !strings.Contains(r.stdout, "5.00 MW") {
+		t.Errorf("dr ls: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+
+	var cancelled domain.DemandResponse
+	jsonRun(t, dir, &cancelled, "dr", "cancel", "--site", "west-texas", strconv.FormatInt(first.ID, 10), "--json")
+	if cancelled.ID != first.ID || cancelled.CancelledAt.IsZero() || !cancelled.End.Equal(cancelled.CancelledAt) {
+		t.Errorf("dr cancel: %+v, want it ended as it was cancelled", cancelled)
+	}
+	jsonRun(t, dir, &list, "dr", "ls", "--site", "west-texas", "--json")
+	if len(list.Events) != 1 || list.Events[0].ID != second.ID {
+		t.Errorf("dr ls after cancelling %d: %+v", first.ID, list.Events)
+	}
+
+	var log struct{ Audit []domain.Audit }
+	jsonRun(t, dir, &log, "audit", "--site", "west-texas", "--json")
+	var reasons []string
+	for _, e := range log.Audit {
+		if e.Kind == domain.AuditEvent && e.Outcome == domain.OutcomeOK && e.Actor == domain.ActorOperator {
+			reasons = append(reasons, e.Reason)
+		}
+	}
+	if strings.Join(reasons, ", ") != "demand response declared, demand response declared, demand response cancelled" {
+		t.Errorf("the audit log's operator events: %q", reasons)
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"cancel again", []string{"dr", "cancel", "--site", "west-texas", strconv.FormatInt(first.ID, 10)}, "was cancelled"},
+		{"cancel an unknown event", []string{"dr", "cancel", "--site", "west-texas", "999"}, "no demand-response event 999"},
+		{"cancel a bad id", []string{"dr", "cancel", "--site", "west-texas", "three"}, "positive whole number"},
+		{"a lead time too long", []string{"dr", "--site", "west-texas", "--reduce-to-mw", "5", "--within", "72h"}, "within_s must be"},
+		{"ls of an unknown site", []string{"dr", "ls", "--site", "nowhere"}, "not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, dir, tc.args...)
+			if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("joule %s: exit %d, stderr %q; want a failure saying %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.want)
+			}
+		})
+	}
+}
