@@ -14,6 +14,7 @@ const module = "github.com/joule-site/joule"
 var logic = map[string]bool{
 	"agent": true, "exchange": true, "ledger": true, "leasing": true, "live": true,
 	"backtest": true, "catalog": true, "data": true, "dispatch": true, "econ": true, "history": true, "manifest": true, "pricing": true,
+	"reports": true,
 }
 
 // Adapters speak a technology; only cmd/joule wires them together.

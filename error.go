@@ -15,6 +15,7 @@ const (
 	EFORBIDDEN    = "forbidden"
 	ECAPACITY     = "capacity"
 	ERATELIMIT    = "rate_limited" // too many requests: retry after a while
+	EUNAVAILABLE  = "unavailable"  // the server is busy with work of this kind: retry after a while
 	EINTERNAL     = "internal"
 )
 

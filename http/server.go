@@ -172,6 +172,7 @@ var errorStatus = map[string]int{
 	joule.EFORBIDDEN:    http.StatusForbidden,
 	joule.ECAPACITY:     http.StatusConflict,
 	joule.ERATELIMIT:    http.StatusTooManyRequests,
+	joule.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	joule.EINTERNAL:     http.StatusInternalServerError,
 }
 

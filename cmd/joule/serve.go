@@ -18,6 +18,8 @@ import (
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/live"
+	"github.com/joule-site/joule/render"
+	"github.com/joule-site/joule/reports"
 )
 
 // feedFlags configure the live market feeds of `joule serve`.
@@ -190,7 +192,7 @@ gracefully.`,
 			}{a.server.Sites, a.server.Fleets, a.models}
 			a.server.RateLimit = xf.rateLimit
 			a.server.Market = market
-			a.server.Reports = commandReports{db: g.db, maxPaths: 2000}
+			a.server.Reports = reports.NewService(reports.Config{Sites: src, BacktestCharts: render.BacktestCharts, PlanCharts: render.PlanCharts})
 			loop := &live.Loop{
 				Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Live: a.server.Live,
 				Market: market, Interval: interval, Every: every, Hysteresis: dispatch.DefaultHysteresis, Now: a.now,
