@@ -43,8 +43,6 @@ type Config struct {
 type Service struct {
 	cfg  Config
 	gate *gate
-	// hist loads the history every report replays; history.Default outside tests.
-	hist func() (*history.History, error)
 }
 
 // Report is a finished report and its charts.
@@ -67,7 +65,7 @@ func NewService(cfg Config) *Service {
 	if cfg.MaxPaths <= 0 {
 		cfg.MaxPaths = ServerMaxPaths
 	}
-	return &Service{cfg: cfg, gate: newGate(cfg.Running, cfg.Queued), hist: history.Default}
+	return &Service{cfg: cfg, gate: newGate(cfg.Running, cfg.Queued)}
 }
 
 // Backtest runs req on the named site, when its turn comes.
@@ -108,7 +106,7 @@ func (s *Service) run(ctx context.Context, name string, report func(*Site, *hist
 	if err != nil {
 		return nil, err
 	}
-	hist, err := s.hist()
+	hist, err := history.Default() // loaded once, then shared
 	if err != nil {
 		return nil, err
 	}
