@@ -17,9 +17,10 @@ const (
 	// ECREDIT is a tenant's refusal for want of prepaid credit: a kind of EFORBIDDEN
 	// (the HTTP layer answers 403 for both) that callers can tell apart, to add credit
 	// and try again.
-	ECREDIT    = "insufficient_credit"
-	ERATELIMIT = "rate_limited" // too many requests: retry after a while
-	EINTERNAL  = "internal"
+	ECREDIT      = "insufficient_credit"
+	ERATELIMIT   = "rate_limited" // too many requests: retry after a while
+	EUNAVAILABLE = "unavailable"  // the server is busy with work of this kind: retry after a while
+	EINTERNAL    = "internal"
 )
 
 // Error is an error meant for the user: a code and a message that is safe to show.

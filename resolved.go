@@ -35,11 +35,17 @@ type ModelLister interface {
 	AllModels(ctx context.Context) ([]*HardwareModel, error)
 }
 
+// SiteReader reads stored sites; a SiteService is one.
+type SiteReader interface {
+	Sites(ctx context.Context) ([]*Site, error)
+	Site(ctx context.Context, name string) (*Site, error)
+}
+
 // SiteLoader reads sites with their fleets and models resolved, from the services
 // that store them. It is the one way the rest of the code turns stored sites into
 // ResolvedSites.
 type SiteLoader struct {
-	Sites  SiteService
+	Sites  SiteReader
 	Fleets FleetService
 	Models ModelLister
 }

@@ -1,6 +1,7 @@
 package backtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -50,8 +51,9 @@ var descriptions = map[string]string{
 	Hybrid:      "a share of every miner fleet replaced by GPU servers, dispatched by Joule's policy",
 }
 
-// Run replays the configured period through each strategy.
-func Run(cfg Config) (*Report, error) {
+// Run replays the configured period through each strategy. It stops within a batch of
+// intervals once ctx is done, and returns ctx.Err().
+func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Site == nil || cfg.History == nil || cfg.GPUPrice == nil {
 		return nil, joule.Errorf(joule.EINVALID, "backtest: site, history and GPU price path are required")
 	}
@@ -111,7 +113,10 @@ func Run(cfg Config) (*Report, error) {
 	}
 	years := float64(len(ms)) * float64(ms[0].IntervalSec) / (365.25 * 86400)
 	for _, rn := range runs {
-		res, power, err := simulate(rn.spec.Dispatch(rn.rule, cfg.Hysteresis), ms, progress)
+		res, power, err := simulate(ctx, rn.spec.Dispatch(rn.rule, cfg.Hysteresis), ms, progress)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("backtest %s: %w", rn.name, err)
 		}
@@ -127,6 +132,10 @@ func Run(cfg Config) (*Report, error) {
 		r.Strategies = append(r.Strategies, res)
 	}
 
+	// The hindsight program runs as one piece: it is not interrupted, only not started.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	opt, err := hindsight(cfg.Site.Dispatch(dispatch.RuleMerit, cfg.Hysteresis), ms, progress)
 	switch {
 	case err == nil:
@@ -170,8 +179,9 @@ func Run(cfg Config) (*Report, error) {
 	return r, nil
 }
 
-// simulate runs one strategy over the markets, starting with every miner running.
-func simulate(site dispatch.Site, ms []dispatch.Market, progress func(int)) (Result, PowerByUse, error) {
+// simulate runs one strategy over the markets, starting with every miner running. It
+// returns early, with what it has, once ctx is done; the caller checks ctx.
+func simulate(ctx context.Context, site dispatch.Site, ms []dispatch.Market, progress func(int)) (Result, PowerByUse, error) {
 	p, err := dispatch.New(site)
 	if err != nil {
 		return Result{}, PowerByUse{}, err
@@ -184,6 +194,9 @@ func simulate(site dispatch.Site, ms []dispatch.Market, progress func(int)) (Res
 		acc.add(i, &plan)
 		if i%4096 == 4095 {
 			progress(4096)
+			if ctx.Err() != nil {
+				return acc.res, acc.power, nil
+			}
 		}
 	}
 	progress(len(ms) % 4096)

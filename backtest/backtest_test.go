@@ -1,6 +1,8 @@
 package backtest_test
 
 import (
+	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,7 +38,7 @@ func TestWestTexas2023(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a year of hourly history")
 	}
-	r, err := backtest.Run(config(t, "2023-01-01", "2023-12-31"))
+	r, err := backtest.Run(t.Context(), config(t, "2023-01-01", "2023-12-31"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func TestMissingDataIsNamed(t *testing.T) {
 		{"2023-12-30", "2024-01-02", []string{"energy price at ERCOT:LZ_WEST for 2024-01-01..2024-01-02"}},
 	}
 	for _, tt := range tests {
-		_, err := backtest.Run(config(t, tt.from, tt.to))
+		_, err := backtest.Run(t.Context(), config(t, tt.from, tt.to))
 		if joule.ErrorCode(err) != joule.EINVALID {
 			t.Fatalf("%s..%s: err %v", tt.from, tt.to, err)
 		}
@@ -101,7 +103,7 @@ func TestFiveMinutePrices2024(t *testing.T) {
 	site := *cfg.Site.Site
 	site.Energy = joule.EnergyPriceModel{Kind: joule.EnergyWholesale, Node: "ERCOT:HB_WEST", AdderUSDPerMWh: 4.5}
 	cfg.Site.Site = &site
-	r, err := backtest.Run(cfg)
+	r, err := backtest.Run(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +129,7 @@ func TestCongestedSiteGetsABound(t *testing.T) {
 	site := *cfg.Site.Site
 	site.PowerCapW = 20_000_000
 	cfg.Site.Site = &site
-	r, err := backtest.Run(cfg)
+	r, err := backtest.Run(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,5 +144,25 @@ func TestCongestedSiteGetsABound(t *testing.T) {
 				t.Errorf("%s earns %.4f%% of the bound", s.Name, *s.PctOfOptimum)
 			}
 		}
+	}
+}
+
+// A backtest whose caller goes stops within the batch of intervals it is in: the
+// progress callback cancels at the first batch, and no further batch is simulated.
+func TestBacktestStopsWhenCancelled(t *testing.T) {
+	cfg := config(t, "2023-01-01", "2023-12-31")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var calls, lastDone, total int
+	cfg.Progress = func(done, all int) {
+		calls, lastDone, total = calls+1, done, all
+		cancel()
+	}
+	r, err := backtest.Run(ctx, cfg)
+	if !errors.Is(err, context.Canceled) || r != nil {
+		t.Fatalf("Run after cancel: %v, %v; want context.Canceled", r, err)
+	}
+	if calls != 1 || lastDone >= total {
+		t.Errorf("%d progress calls after the cancel at the first, the last at %d of %d intervals; want one", calls, lastDone, total)
 	}
 }

@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"runtime"
@@ -59,13 +60,18 @@ type PlanConfig struct {
 // RunPlan simulates cfg.Paths futures of converting cfg.ConvertMW of the site's least
 // efficient miners into cfg.GPU servers on cfg.At, hour by hour through the dispatch
 // policy, and returns the distribution of NPV, payback and yearly cash flow. The same
-// config and seed give the same report whatever cfg.Workers is.
-func RunPlan(cfg PlanConfig) (*PlanReport, error) {
+// config and seed give the same report whatever cfg.Workers is. Once ctx is done no
+// path starts, and RunPlan returns ctx.Err() when those running have finished.
+func RunPlan(ctx context.Context, cfg PlanConfig) (*PlanReport, error) {
 	p, err := newPlanner(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return p.report(p.run()), nil
+	res := p.run(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return p.report(res), nil
 }
 
 // retired is the part of one ASIC fleet that a conversion takes out.

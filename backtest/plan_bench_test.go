@@ -26,7 +26,7 @@ func benchmarkPlan(b *testing.B, paths, years int) {
 			b.Fatal(err)
 		}
 		hours = p.cal.days * 24
-		p.report(p.run())
+		p.report(p.run(b.Context()))
 	}
 	pathHours := float64(paths) * float64(hours) * float64(b.N)
 	b.ReportMetric(pathHours/b.Elapsed().Seconds(), "path-hours/s")

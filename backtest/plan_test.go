@@ -1,10 +1,13 @@
 package backtest
 
 import (
+	"context"
+	"errors"
 	"math"
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,7 +40,7 @@ func planExampleConfig(t testing.TB, paths, years int) PlanConfig {
 
 func runPlan(t *testing.T, cfg PlanConfig) *PlanReport {
 	t.Helper()
-	r, err := RunPlan(cfg)
+	r, err := RunPlan(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("RunPlan: %v", err)
 	}
@@ -246,7 +249,7 @@ func TestPlanRejectsBadConfigs(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cfg := planExampleConfig(t, 2, 1)
 			mutate(&cfg)
-			_, err := RunPlan(cfg)
+			_, err := RunPlan(t.Context(), cfg)
 			if code := joule.ErrorCode(err); code != joule.EINVALID {
 				t.Errorf("error %v (code %q), want EINVALID", err, code)
 			}
@@ -297,15 +300,15 @@ func TestPlanGBM(t *testing.T) {
 	boot := planExampleConfig(t, 60, 1)
 	gbm := boot
 	gbm.BTCModel = BTCGBM
-	a, err := RunPlan(boot)
+	a, err := RunPlan(t.Context(), boot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := RunPlan(gbm)
+	b, err := RunPlan(t.Context(), gbm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, _ := RunPlan(gbm)
+	again, _ := RunPlan(t.Context(), gbm)
 	if slices.Equal(a.NPVs, b.NPVs) {
 		t.Error("the fitted model gave the bootstrap's NPVs")
 	}
@@ -317,7 +320,29 @@ func TestPlanGBM(t *testing.T) {
 	}
 	bad := boot
 	bad.BTCModel = "tea-leaves"
-	if _, err := RunPlan(bad); joule.ErrorCode(err) != joule.EINVALID {
+	if _, err := RunPlan(t.Context(), bad); joule.ErrorCode(err) != joule.EINVALID {
 		t.Errorf("unknown model: %v", err)
+	}
+}
+
+// A plan whose caller goes stops: once the context is cancelled (here by the first
+// finished path) no further path starts, and RunPlan says why it stopped.
+func TestPlanStopsWhenCancelled(t *testing.T) {
+	cfg := planExampleConfig(t, 10_000, 5)
+	cfg.Workers = 2
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var finished atomic.Int64
+	cfg.Progress = func(done, total int) {
+		finished.Store(int64(done))
+		cancel()
+	}
+	r, err := RunPlan(ctx, cfg)
+	if !errors.Is(err, context.Canceled) || r != nil {
+		t.Fatalf("RunPlan after cancel: %v, %v; want context.Canceled", r, err)
+	}
+	// Each worker finishes the path it holds: at most one per worker runs on.
+	if n := finished.Load(); n < 1 || n > int64(cfg.Workers) {
+		t.Errorf("%d of %d paths ran after the cancel at the first, want at most %d", n, cfg.Paths, cfg.Workers)
 	}
 }

@@ -1,6 +1,7 @@
 package backtest
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -67,8 +68,9 @@ type pathResults struct {
 
 // run simulates every path on cfg.Workers goroutines, each taking the next path index
 // in turn; a path's outcome depends only on its index, so the result does not depend
-// on the number of workers or the order they finish in.
-func (p *planner) run() *pathResults {
+// on the number of workers or the order they finish in. Once ctx is done no worker
+// takes another path, and the results are incomplete.
+func (p *planner) run(ctx context.Context) *pathResults {
 	cfg := &p.cfg
 	res := &pathResults{
 		npv:     make([]float64, cfg.Paths),
@@ -87,7 +89,7 @@ func (p *planner) run() *pathResults {
 			w := p.newWorker()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= cfg.Paths {
+				if i >= cfg.Paths || ctx.Err() != nil {
 					return
 				}
 				w.path(i, res)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/joule-site/joule"
 	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/reports"
 	"github.com/joule-site/joule/sqlite"
 )
 
@@ -147,13 +148,21 @@ type countingReporter struct {
 	fail bool
 }
 
-func (r *countingReporter) Report(_ context.Context, kind, site string, q url.Values) (*jhttp.Report, error) {
+func (r *countingReporter) Backtest(_ context.Context, site string, req *reports.BacktestRequest) (*reports.Report, error) {
+	return r.report(jhttp.ReportBacktest, site, req.From)
+}
+
+func (r *countingReporter) Plan(_ context.Context, site string, req *reports.PlanRequest) (*reports.Report, error) {
+	return r.report(jhttp.ReportPlan, site, req.At)
+}
+
+func (r *countingReporter) report(kind, site string, day time.Time) (*reports.Report, error) {
 	r.runs.Add(1)
 	time.Sleep(50 * time.Millisecond) // long enough for the requests to overlap
 	if r.fail {
-		return nil, joule.Errorf(joule.EINVALID, "no data for %s", q.Get("from"))
+		return nil, joule.Errorf(joule.EINVALID, "no data for %s", day.Format(time.DateOnly))
 	}
-	return &jhttp.Report{JSON: json.RawMessage(`{"kind":"` + kind + `","site":"` + site + `"}`), Charts: map[string][]byte{"power": []byte("\x89PNG")}}, nil
+	return &reports.Report{Data: map[string]string{"kind": kind, "site": site}, Charts: map[string][]byte{"power": []byte("\x89PNG")}}, nil
 }
 
 func TestReportsRunOnceForPageAndCharts(t *testing.T) {
@@ -179,13 +188,13 @@ func TestReportsRunOnceForPageAndCharts(t *testing.T) {
 		t.Errorf("a chart the report lacks: %d", code)
 	}
 	var out map[string]string
-	if getJSON(t, s, "/api/v1/sites/west-texas/planreport"+q, &out); out["kind"] != jhttp.ReportPlan || rep.runs.Load() != 2 {
+	if getJSON(t, s, "/api/v1/sites/west-texas/planreport?convert_mw=2&gpu=h100-sxm&at=2024-06-01", &out); out["kind"] != jhttp.ReportPlan || rep.runs.Load() != 2 {
 		t.Errorf("a plan is another report: %v after %d runs", out, rep.runs.Load())
 	}
 
 	rep.fail = true
 	for range 2 {
-		if code := getJSON(t, s, "/api/v1/sites/west-texas/backtest?from=1999-01-01", nil); code != 400 {
+		if code := getJSON(t, s, "/api/v1/sites/west-texas/backtest?from=1999-01-01&to=1999-01-02", nil); code != 400 {
 			t.Errorf("failing report: %d", code)
 		}
 	}

@@ -2,92 +2,126 @@ package http
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"net/http"
-	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/reports"
 )
 
-// Reporter runs the reports the dashboard's Economics page shows: a backtest or a
-// plan of a site, with the query's parameters (the CLI's flags, underscores for
-// dashes). cmd/joule runs its own commands for it.
+// Reporter runs the reports the dashboard's Economics page shows, a backtest or a
+// conversion plan of a site in this server's store (reports.Service).
 type Reporter interface {
-	Report(ctx context.Context, kind, site string, q url.Values) (*Report, error)
+	Backtest(ctx context.Context, site string, req *reports.BacktestRequest) (*reports.Report, error)
+	Plan(ctx context.Context, site string, req *reports.PlanRequest) (*reports.Report, error)
 }
 
-// Report kinds.
+// Report kinds, as the routes name them.
 const (
 	ReportBacktest = "backtest"
 	ReportPlan     = "plan"
 )
 
-// Report is a finished report: its JSON, and its charts as PNG by name ("power",
-// "margin" for a backtest; "npv", "cashflow" for a plan).
-type Report struct {
-	JSON   json.RawMessage
-	Charts map[string][]byte
-}
+// reportRetryAfter is the Retry-After, in seconds, of a report refused because the
+// server runs as many as it takes: about the time a dashboard's report runs.
+const reportRetryAfter = "5"
 
 // reportCache keeps the newest reports, so that a page's chart requests do not run
-// the report again, and runs one report once however many ask for it at a time.
+// the report again, and runs one report once however many ask for it at a time. A run
+// goes on while anyone waits for it, and is cancelled when the last has gone.
 type reportCache struct {
 	mu      sync.Mutex
 	entries map[string]*reportEntry
-	order   []string
+	order   []string // keys, oldest first
 }
 
 type reportEntry struct {
-	done chan struct{}
-	r    *Report
-	err  error
+	done    chan struct{} // closed, under the cache's lock, once r and err are set
+	r       *reports.Report
+	err     error
+	waiters int                // requests waiting for the run, under the cache's lock
+	cancel  context.CancelFunc // stops the run
 }
 
 const reportsKept = 8
 
-func (c *reportCache) get(ctx context.Context, key string, run func(context.Context) (*Report, error)) (*Report, error) {
+// get returns the report of key, running run for it unless it is kept or running.
+func (c *reportCache) get(ctx context.Context, key string, run func(context.Context) (*reports.Report, error)) (*reports.Report, error) {
 	c.mu.Lock()
 	if c.entries == nil {
 		c.entries = make(map[string]*reportEntry)
 	}
 	e, ok := c.entries[key]
 	if !ok {
-		e = &reportEntry{done: make(chan struct{})}
-		c.entries[key] = e
-		c.order = append(c.order, key)
-		if len(c.order) > reportsKept {
-			delete(c.entries, c.order[0])
-			c.order = c.order[1:]
-		}
-		c.mu.Unlock()
-		// The report runs to its end even if this request goes away: others may wait.
-		e.r, e.err = run(context.WithoutCancel(ctx))
-		close(e.done)
-		if e.err != nil {
-			c.forget(key, e)
-		}
-		return e.r, e.err
+		// The run belongs to every request that waits for it, not to this one: it keeps
+		// this request's values, and is cancelled by the last waiter to leave.
+		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		e = &reportEntry{done: make(chan struct{}), cancel: cancel}
+		c.add(key, e)
+		go func() {
+			r, err := run(runCtx)
+			cancel()
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			e.r, e.err = r, err
+			if err != nil {
+				c.remove(key, e) // a failure runs again when asked again
+			}
+			close(e.done)
+		}()
 	}
+	e.waiters++
 	c.mu.Unlock()
 	select {
 	case <-e.done:
+		c.mu.Lock()
+		e.waiters--
+		c.mu.Unlock()
 		return e.r, e.err
 	case <-ctx.Done():
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if e.waiters--; e.waiters == 0 && !closed(e.done) {
+			e.cancel()
+			c.remove(key, e) // the next request starts a run of its own
+		}
 		return nil, ctx.Err()
 	}
 }
 
-func (c *reportCache) forget(key string, e *reportEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries[key] == e {
-		delete(c.entries, key)
+// add keeps e under key, and forgets the oldest entry beyond reportsKept.
+func (c *reportCache) add(key string, e *reportEntry) {
+	c.entries[key] = e
+	c.order = append(c.order, key)
+	if len(c.order) > reportsKept {
+		delete(c.entries, c.order[0])
+		c.order = c.order[1:]
 	}
 }
 
-func (s *Server) report(w http.ResponseWriter, r *http.Request, kind string) (*Report, bool) {
+// remove forgets key if e is still what it holds.
+func (c *reportCache) remove(key string, e *reportEntry) {
+	if c.entries[key] == e {
+		delete(c.entries, key)
+		c.order = slices.DeleteFunc(c.order, func(k string) bool { return k == key })
+	}
+}
+
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// report parses the request's query as a report of kind and returns the report, or
+// writes the error and returns false.
+func (s *Server) report(w http.ResponseWriter, r *http.Request, kind string) (*reports.Report, bool) {
 	if s.Reports == nil {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "this server runs no reports"))
 		return nil, false
@@ -97,10 +131,31 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, kind string) (*R
 		return nil, false
 	}
 	q := r.URL.Query()
-	rep, err := s.reports.get(r.Context(), kind+"\x00"+site.Name+"\x00"+q.Encode(), func(ctx context.Context) (*Report, error) {
-		return s.Reports.Report(ctx, kind, site.Name, q)
-	})
-	if err != nil {
+	var run func(context.Context) (*reports.Report, error)
+	switch kind {
+	case ReportBacktest:
+		req, err := reports.ParseBacktestQuery(q)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return nil, false
+		}
+		run = func(ctx context.Context) (*reports.Report, error) { return s.Reports.Backtest(ctx, site.Name, req) }
+	default:
+		req, err := reports.ParsePlanQuery(q)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return nil, false
+		}
+		run = func(ctx context.Context) (*reports.Report, error) { return s.Reports.Plan(ctx, site.Name, req) }
+	}
+	rep, err := s.reports.get(r.Context(), kind+"\x00"+site.Name+"\x00"+q.Encode(), run)
+	switch {
+	case err != nil && errors.Is(err, r.Context().Err()):
+		return nil, false // the caller has gone: no one to answer
+	case joule.ErrorCode(err) == joule.EUNAVAILABLE:
+		w.Header().Set("Retry-After", reportRetryAfter)
+		fallthrough
+	case err != nil:
 		writeError(w, r, s.Logger, err)
 		return nil, false
 	}
@@ -110,9 +165,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, kind string) (*R
 func (s *Server) reportJSON(kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if rep, ok := s.report(w, r, kind); ok {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write(rep.JSON)
+			writeJSON(w, http.StatusOK, rep.Data)
 		}
 	}
 }

@@ -169,6 +169,7 @@ var errorStatus = map[string]int{
 	joule.ECREDIT:       http.StatusForbidden,
 	joule.ECAPACITY:     http.StatusConflict,
 	joule.ERATELIMIT:    http.StatusTooManyRequests,
+	joule.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	joule.EINTERNAL:     http.StatusInternalServerError,
 }
 

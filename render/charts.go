@@ -2,6 +2,7 @@ package render
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"image/color"
 	"math"
@@ -37,12 +38,44 @@ func rgb(hex uint32) color.RGBA {
 	return color.RGBA{R: uint8(hex >> 16), G: uint8(hex >> 8), B: uint8(hex), A: 0xff}
 }
 
-// saveChart writes the plot as dir/base.png and dir/base.svg and returns their paths.
-func saveChart(p *plot.Plot, dir, base string) ([]string, error) {
+// namedPlot is a chart and the base name of its files ("power" for power.png).
+type namedPlot struct {
+	name string
+	plot *plot.Plot
+}
+
+// chartPNGs draws each plot as PNG, by name.
+func chartPNGs(plots []namedPlot) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(plots))
+	for _, p := range plots {
+		png, err := chartPNG(p.plot)
+		if err != nil {
+			return nil, fmt.Errorf("draw %s.png: %w", p.name, err)
+		}
+		out[p.name] = png
+	}
+	return out, nil
+}
+
+// chartPNG draws the plot as a PNG image.
+func chartPNG(p *plot.Plot) ([]byte, error) {
 	png := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(chartWidth, chartHeight), vgimg.UseDPI(pngDPI))}
 	p.Draw(draw.New(png))
+	var buf bytes.Buffer
+	if _, err := png.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// saveChart writes the plot as dir/base.png and dir/base.svg and returns their paths.
+func saveChart(p *plot.Plot, dir, base string) ([]string, error) {
+	png, err := chartPNG(p)
+	if err != nil {
+		return nil, fmt.Errorf("draw %s.png: %w", base, err)
+	}
 	pngPath := filepath.Join(dir, base+".png")
-	if err := writeFile(pngPath, func(f *bufio.Writer) error { _, err := png.WriteTo(f); return err }); err != nil {
+	if err := writeFile(pngPath, func(f *bufio.Writer) error { _, err := f.Write(png); return err }); err != nil {
 		return nil, err
 	}
 	svg, err := p.WriterTo(chartWidth, chartHeight, "svg")

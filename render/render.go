@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 
 	"github.com/joule-site/joule/backtest"
-	"gonum.org/v1/plot"
 )
 
 // WriteBacktest writes into dir (created if missing): summary.json (the Report as
@@ -44,22 +43,19 @@ func WriteBacktest(dir string, r *backtest.Report) ([]string, error) {
 	if err := add(path, writeFile(path, func(w *bufio.Writer) error { return writeTimeseries(w, r) })); err != nil {
 		return files, err
 	}
-	for _, c := range []struct {
-		base  string
-		chart func(*backtest.Report) (*plot.Plot, error)
-	}{{"power", powerChart}, {"margin", marginChart}} {
-		p, err := c.chart(r)
-		if err != nil {
-			return files, fmt.Errorf("write backtest: %w", err)
-		}
-		written, err := saveChart(p, dir, c.base)
+	plots, err := backtestPlots(r)
+	if err != nil {
+		return files, fmt.Errorf("write backtest: %w", err)
+	}
+	for _, p := range plots {
+		written, err := saveChart(p.plot, dir, p.name)
 		files = append(files, written...)
 		if err != nil {
 			return files, fmt.Errorf("write backtest: %w", err)
 		}
 	}
 	path = filepath.Join(dir, "index.html")
-	err := add(path, writePage(path, backtestPage(r, powerCaption(r))))
+	err = add(path, writePage(path, backtestPage(r, powerCaption(r))))
 	return files, err
 }
 
@@ -80,15 +76,12 @@ func WritePlan(dir string, p *backtest.PlanReport) ([]string, error) {
 		return files, fmt.Errorf("write plan: %w", err)
 	}
 	files = append(files, path)
-	for _, c := range []struct {
-		base  string
-		chart func(*backtest.PlanReport) (*plot.Plot, error)
-	}{{"npv", npvChart}, {"cashflow", cashFlowChart}} {
-		pl, err := c.chart(p)
-		if err != nil {
-			return files, fmt.Errorf("write plan: %w", err)
-		}
-		written, err := saveChart(pl, dir, c.base)
+	plots, err := planPlots(p)
+	if err != nil {
+		return files, fmt.Errorf("write plan: %w", err)
+	}
+	for _, pl := range plots {
+		written, err := saveChart(pl.plot, dir, pl.name)
 		files = append(files, written...)
 		if err != nil {
 			return files, fmt.Errorf("write plan: %w", err)
@@ -99,6 +92,57 @@ func WritePlan(dir string, p *backtest.PlanReport) ([]string, error) {
 		return files, fmt.Errorf("write plan: %w", err)
 	}
 	return append(files, path), nil
+}
+
+// BacktestCharts draws the backtest's charts as PNG: "power" (facility power by use
+// under Joule's policy) and "margin" (each strategy's cumulative margin), the images
+// WriteBacktest writes as power.png and margin.png.
+func BacktestCharts(r *backtest.Report) (map[string][]byte, error) {
+	if r == nil {
+		return nil, errors.New("backtest charts: no report")
+	}
+	plots, err := backtestPlots(r)
+	if err != nil {
+		return nil, fmt.Errorf("backtest charts: %w", err)
+	}
+	return chartPNGs(plots)
+}
+
+// PlanCharts draws the plan's charts as PNG: "npv" (the histogram of the paths' NPV)
+// and "cashflow" (each year's cash flow), the images WritePlan writes.
+func PlanCharts(p *backtest.PlanReport) (map[string][]byte, error) {
+	if p == nil {
+		return nil, errors.New("plan charts: no plan report")
+	}
+	plots, err := planPlots(p)
+	if err != nil {
+		return nil, fmt.Errorf("plan charts: %w", err)
+	}
+	return chartPNGs(plots)
+}
+
+func backtestPlots(r *backtest.Report) ([]namedPlot, error) {
+	power, err := powerChart(r)
+	if err != nil {
+		return nil, err
+	}
+	margin, err := marginChart(r)
+	if err != nil {
+		return nil, err
+	}
+	return []namedPlot{{"power", power}, {"margin", margin}}, nil
+}
+
+func planPlots(p *backtest.PlanReport) ([]namedPlot, error) {
+	npv, err := npvChart(p)
+	if err != nil {
+		return nil, err
+	}
+	cash, err := cashFlowChart(p)
+	if err != nil {
+		return nil, err
+	}
+	return []namedPlot{{"npv", npv}, {"cashflow", cash}}, nil
 }
 
 // powerCaption explains the power chart, and says when it is averaged.

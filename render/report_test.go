@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"image/png"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -432,4 +433,48 @@ func readText(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// The dashboard's charts are the files --out writes: BacktestCharts and PlanCharts
+// give, byte for byte, the PNGs WriteBacktest and WritePlan put in the directory.
+func TestChartsAreTheWrittenPNGs(t *testing.T) {
+	bt := sampleReport(48, 3600)
+	btCharts, err := BacktestCharts(bt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plCharts, err := PlanCharts(samplePlan())
+	if err != nil {
+		t.Fatal(err)
+	}
+	btDir, plDir := t.TempDir(), t.TempDir()
+	if _, err := WriteBacktest(btDir, bt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WritePlan(plDir, samplePlan()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dir    string
+		charts map[string][]byte
+		names  []string
+	}{{btDir, btCharts, []string{"margin", "power"}}, {plDir, plCharts, []string{"cashflow", "npv"}}} {
+		if got := slices.Sorted(maps.Keys(tc.charts)); !slices.Equal(got, tc.names) {
+			t.Errorf("charts %q, want %q", got, tc.names)
+		}
+		for _, name := range tc.names {
+			path := filepath.Join(tc.dir, name+".png")
+			checkPNG(t, path)
+			file, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(file, tc.charts[name]) {
+				t.Errorf("%s: %d bytes drawn, %d bytes written", name, len(tc.charts[name]), len(file))
+			}
+		}
+	}
+	if _, err := BacktestCharts(nil); err == nil {
+		t.Error("charts of no report: no error")
+	}
 }

@@ -65,6 +65,11 @@ func openApp(dsn string, log *slog.Logger) (*app, error) {
 
 func (a *app) Close() error { return a.db.Close() }
 
+// sites reads the store's sites with their fleets' models resolved.
+func (a *app) sites() joule.SiteLoader {
+	return joule.SiteLoader{Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models}
+}
+
 // setClock makes now the clock of the store's stamps, the API and the exchange (which
 // opens after). Set it before anything runs.
 func (a *app) setClock(now func() time.Time) {

@@ -18,59 +18,60 @@ import (
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/manifest"
 	"github.com/joule-site/joule/render"
+	"github.com/joule-site/joule/reports"
 )
 
-// dispatchFlags are the policy settings backtests and plans share.
+// dispatchFlags are the flags backtests and plans share besides their requests'
+// fields: the site, the dispatch policy's settings, a GPU price file and the output.
 type dispatchFlags struct {
 	band            float64
 	minOn, minOff   time.Duration
 	warmup          time.Duration
-	poolFee         float64
-	utilization     float64
-	gpuUSDPerHour   float64
 	gpuPriceCSV     string
-	gpuModel        string
 	site            string
 	jsonOut, noProg bool
 }
 
-func (f *dispatchFlags) add(cmd *cobra.Command) {
-	d := dispatch.DefaultHysteresis
+// add defines the shared flags on cmd, binding those that set a request's fields
+// (pool_fee, utilization, gpu_usd_hour, gpu) to them; each flag's default is the
+// field's as the request starts, h the dispatch policy's.
+func (f *dispatchFlags) add(cmd *cobra.Command, h dispatch.Hysteresis, poolFee, utilization, gpuUSDPerHour *float64, gpuModel *string) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.site, "site", "", "the site: a manifest file (examples/west-texas.yaml) or the name of a site in the store")
-	fl.Float64Var(&f.band, "band-usd-mwh", d.BandUSDPerMWh, "strike band around each fleet's value, USD per MWh")
-	fl.DurationVar(&f.minOn, "min-on", time.Duration(d.MinOnSec)*time.Second, "shortest time a fleet stays running")
-	fl.DurationVar(&f.minOff, "min-off", time.Duration(d.MinOffSec)*time.Second, "shortest time a fleet stays stopped")
-	fl.DurationVar(&f.warmup, "warmup", time.Duration(d.WarmupSec)*time.Second, "hashing lost each time miners start (the switching cost)")
-	fl.Float64Var(&f.poolFee, "pool-fee", 0, "pool fee as a fraction of mining revenue")
-	fl.Float64Var(&f.utilization, "utilization", 0.85, "fraction of GPU capacity that sells")
-	fl.Float64Var(&f.gpuUSDPerHour, "gpu-usd-hour", 0, "a constant GPU-hour price instead of the default published-price path")
+	fl.Float64Var(&f.band, "band-usd-mwh", h.BandUSDPerMWh, "strike band around each fleet's value, USD per MWh")
+	fl.DurationVar(&f.minOn, "min-on", time.Duration(h.MinOnSec)*time.Second, "shortest time a fleet stays running")
+	fl.DurationVar(&f.minOff, "min-off", time.Duration(h.MinOffSec)*time.Second, "shortest time a fleet stays stopped")
+	fl.DurationVar(&f.warmup, "warmup", time.Duration(h.WarmupSec)*time.Second, "hashing lost each time miners start (the switching cost)")
+	fl.Float64Var(poolFee, "pool-fee", *poolFee, "pool fee as a fraction of mining revenue")
+	fl.Float64Var(utilization, "utilization", *utilization, "fraction of GPU capacity that sells")
+	fl.Float64Var(gpuUSDPerHour, "gpu-usd-hour", *gpuUSDPerHour, "a constant GPU-hour price instead of the default published-price path")
 	fl.StringVar(&f.gpuPriceCSV, "gpu-price-csv", "", "a GPU-hour price path: CSV with date,usd_per_gpu_hour")
-	fl.StringVar(&f.gpuModel, "gpu", "", "GPU server model for conversions (default: the site's own)")
+	fl.StringVar(gpuModel, "gpu", *gpuModel, "GPU server model for conversions (default: the site's own)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the report as JSON")
 	fl.BoolVar(&f.noProg, "no-progress", false, "hide the progress bar")
 	_ = cmd.MarkFlagRequired("site")
 }
 
-// setup reads the policy settings and the site that every modelling command needs.
-func (f *dispatchFlags) setup(ctx context.Context, g *globals) (dispatch.Hysteresis, *backtest.SiteSpec, func(string) (*joule.HardwareModel, bool), error) {
-	h, err := f.hysteresis()
-	if err != nil {
-		return h, nil, nil, err
-	}
-	spec, lookup, err := f.loadSite(ctx, g)
-	return h, spec, lookup, err
+// hysteresis is the dispatch policy the flags set; the request validates it.
+func (f *dispatchFlags) hysteresis() dispatch.Hysteresis {
+	return dispatch.Hysteresis{BandUSDPerMWh: f.band, MinOnSec: int64(f.minOn / time.Second), MinOffSec: int64(f.minOff / time.Second), WarmupSec: int64(f.warmup / time.Second)}
 }
 
-func (f *dispatchFlags) hysteresis() (dispatch.Hysteresis, error) {
-	if f.minOn < 0 || f.minOff < 0 || f.warmup < 0 || f.band < 0 {
-		return dispatch.Hysteresis{}, joule.Errorf(joule.EINVALID, "band, minimum times and warm-up must not be negative")
+// gpuPricePath reads --gpu-price-csv, or returns nil when it is not given.
+func (f *dispatchFlags) gpuPricePath() (*backtest.PricePath, error) {
+	if f.gpuPriceCSV == "" {
+		return nil, nil
 	}
-	return dispatch.Hysteresis{BandUSDPerMWh: f.band, MinOnSec: int64(f.minOn / time.Second), MinOffSec: int64(f.minOff / time.Second), WarmupSec: int64(f.warmup / time.Second)}, nil
+	file, err := os.Open(f.gpuPriceCSV)
+	if err != nil {
+		return nil, joule.Errorf(joule.EINVALID, "--gpu-price-csv: %v", err)
+	}
+	defer file.Close()
+	return backtest.ReadPricePath(f.gpuPriceCSV, file)
 }
 
 // loadSite reads --site: a manifest file with one site, or a site in the store.
-func (f *dispatchFlags) loadSite(ctx context.Context, g *globals) (*backtest.SiteSpec, func(string) (*joule.HardwareModel, bool), error) {
+func (f *dispatchFlags) loadSite(ctx context.Context, g *globals) (*reports.Site, error) {
 	var models []*joule.HardwareModel
 	var site *jhttp.SiteDetail
 	err := withClient(ctx, g, func(c *jhttp.Client) error {
@@ -85,27 +86,22 @@ func (f *dispatchFlags) loadSite(ctx context.Context, g *globals) (*backtest.Sit
 		return err
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	byID := joule.ModelsByID(models)
-	lookup := func(id string) (*joule.HardwareModel, bool) { m, ok := byID[id]; return m, ok }
 	if site != nil {
-		spec, err := backtest.NewSiteSpec(site.Site, site.Fleets, lookup)
-		return spec, lookup, err
+		return reports.ResolveSite(site.Site, site.Fleets, models)
 	}
 	data, err := os.ReadFile(f.site)
 	if err != nil {
-		return nil, nil, joule.Errorf(joule.EINVALID, "--site: %v", err)
+		return nil, joule.Errorf(joule.EINVALID, "--site: %v", err)
 	}
-	m, err := manifest.Parse(f.site, data, lookup)
+	byID := joule.ModelsByID(models)
+	m, err := manifest.Parse(f.site, data, func(id string) (*joule.HardwareModel, bool) { m, ok := byID[id]; return m, ok })
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if len(m.Sites) != 1 {
-		return nil, nil, joule.Errorf(joule.EINVALID, "--site %s: the manifest declares %d sites; give a file with one", f.site, len(m.Sites))
-	}
-	for _, model := range m.Models {
-		byID[model.ID] = model
+		return nil, joule.Errorf(joule.EINVALID, "--site %s: the manifest declares %d sites; give a file with one", f.site, len(m.Sites))
 	}
 	var fleets []*joule.Fleet
 	for _, fl := range m.Fleets {
@@ -113,30 +109,8 @@ func (f *dispatchFlags) loadSite(ctx context.Context, g *globals) (*backtest.Sit
 			fleets = append(fleets, fl)
 		}
 	}
-	spec, err := backtest.NewSiteSpec(m.Sites[0], fleets, lookup)
-	return spec, lookup, err
-}
-
-// gpuPath is the GPU-hour price path the flags ask for.
-func (f *dispatchFlags) gpuPath(model string) (*backtest.PricePath, error) {
-	switch {
-	case f.gpuPriceCSV != "" && f.gpuUSDPerHour != 0:
-		return nil, joule.Errorf(joule.EINVALID, "give --gpu-usd-hour or --gpu-price-csv, not both")
-	case f.gpuPriceCSV != "":
-		file, err := os.Open(f.gpuPriceCSV)
-		if err != nil {
-			return nil, joule.Errorf(joule.EINVALID, "--gpu-price-csv: %v", err)
-		}
-		defer file.Close()
-		return backtest.ReadPricePath(f.gpuPriceCSV, file)
-	case f.gpuUSDPerHour < 0:
-		return nil, joule.Errorf(joule.EINVALID, "--gpu-usd-hour must not be negative")
-	case f.gpuUSDPerHour > 0:
-		return backtest.ConstantPrice(f.gpuUSDPerHour), nil
-	case model == "":
-		return backtest.ConstantPrice(0), nil
-	}
-	return backtest.DefaultPricePath(model)
+	// The manifest's own models come last: they win over the store's of the same ID.
+	return reports.ResolveSite(m.Sites[0], fleets, append(models, m.Models...))
 }
 
 // newProgress returns a progress callback drawing a bar on standard error, or nil when
@@ -162,13 +136,11 @@ func newProgress(hide bool, what string) (func(done, total int), func()) {
 
 func newBacktestCmd(g *globals) *cobra.Command {
 	var (
-		f           dispatchFlags
-		from, to    string
-		out         string
-		hybridShare float64
-		node        string
-		gpuLife     float64
+		f        dispatchFlags
+		from, to string
+		out      string
 	)
+	req := reports.NewBacktestRequest()
 	cmd := &cobra.Command{
 		Use:   "backtest --site FILE|NAME --from YYYY-MM-DD --to YYYY-MM-DD [--out DIR]",
 		Short: "Replay real history: what the site would have earned under each way of running it",
@@ -179,37 +151,21 @@ Days are the energy market's local days. With --out it writes summary.json,
 timeseries.csv, power.png, margin.png and index.html.`,
 		Example: "  joule backtest --site examples/west-texas.yaml --from 2023-01-01 --to 2023-12-31 --out report/",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			start, err := time.Parse(time.DateOnly, from)
-			if err != nil {
-				return joule.Errorf(joule.EINVALID, "--from: want YYYY-MM-DD, got %q", from)
-			}
-			end, err := time.Parse(time.DateOnly, to)
-			if err != nil {
-				return joule.Errorf(joule.EINVALID, "--to: want YYYY-MM-DD, got %q", to)
-			}
-			h, spec, lookup, err := f.setup(cmd.Context(), g)
-			if err != nil {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			if req.From, err = reports.ParseDay("from", from); err != nil {
 				return err
 			}
-			if node != "" {
-				site := *spec.Site
-				site.Energy = joule.EnergyPriceModel{Kind: joule.EnergyWholesale, Node: node, AdderUSDPerMWh: site.Energy.AdderUSDPerMWh}
-				spec.Site = &site
+			if req.To, err = reports.ParseDay("to", to); err != nil {
+				return err
 			}
-			gpu, _ := spec.GPUModel()
-			if f.gpuModel != "" {
-				m, ok := lookup(f.gpuModel)
-				if !ok || m.Kind != joule.KindGPUServer {
-					return joule.Errorf(joule.EINVALID, "--gpu: unknown GPU server model %q", f.gpuModel)
-				}
-				gpu = m
+			req.Hysteresis = f.hysteresis()
+			if req.GPUPrice, err = f.gpuPricePath(); err != nil {
+				return err
 			}
-			modelID := ""
-			if gpu != nil {
-				modelID = gpu.ID
+			if err := req.Validate(); err != nil {
+				return err
 			}
-			path, err := f.gpuPath(modelID)
+			site, err := f.loadSite(cmd.Context(), g)
 			if err != nil {
 				return err
 			}
@@ -218,11 +174,7 @@ timeseries.csv, power.png, margin.png and index.html.`,
 				return err
 			}
 			progress, done := newProgress(f.noProg, "backtest")
-			r, err := backtest.Run(backtest.Config{
-				Site: spec, From: start, To: end, History: hist, PoolFee: f.poolFee, GPUPrice: path,
-				Utilization: f.utilization, Hysteresis: h, GPU: gpu, HybridShare: hybridShare, GPULifeYears: gpuLife,
-				Progress: progress,
-			})
+			r, err := reports.Backtest(cmd.Context(), site, req, hist, progress)
 			done()
 			if err != nil {
 				return err
@@ -230,13 +182,13 @@ timeseries.csv, power.png, margin.png and index.html.`,
 			return writeReport(cmd.OutOrStdout(), f.jsonOut, out, r)
 		},
 	}
-	f.add(cmd)
+	f.add(cmd, req.Hysteresis, &req.PoolFee, &req.Utilization, &req.GPUUSDPerHour, &req.GPU)
 	cmd.Flags().StringVar(&from, "from", "", "first day, YYYY-MM-DD")
 	cmd.Flags().StringVar(&to, "to", "", "last day (inclusive), YYYY-MM-DD")
 	cmd.Flags().StringVar(&out, "out", "", "directory for the report files (summary.json, timeseries.csv, charts, index.html)")
-	cmd.Flags().StringVar(&node, "node", "", "price energy at this wholesale node instead of the site's (ERCOT:LZ_WEST hourly 2019 and 2023, ERCOT:HB_WEST five-minute 2024-01..2025-02); the site's adder is kept")
-	cmd.Flags().Float64Var(&hybridShare, "hybrid-share", 0.5, "share of every miner fleet the hybrid strategy converts to GPU servers")
-	cmd.Flags().Float64Var(&gpuLife, "gpu-life-years", 5, "GPU server life, for the conversions' depreciation")
+	cmd.Flags().StringVar(&req.Node, "node", "", "price energy at this wholesale node instead of the site's (ERCOT:LZ_WEST hourly 2019 and 2023, ERCOT:HB_WEST five-minute 2024-01..2025-02); the site's adder is kept")
+	cmd.Flags().Float64Var(&req.HybridShare, "hybrid-share", req.HybridShare, "share of every miner fleet the hybrid strategy converts to GPU servers")
+	cmd.Flags().Float64Var(&req.GPULifeYears, "gpu-life-years", req.GPULifeYears, "GPU server life, for the conversions' depreciation")
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd

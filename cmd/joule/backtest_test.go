@@ -59,3 +59,26 @@ func TestBacktestNamesMissingData(t *testing.T) {
 		t.Errorf("exit %d, stderr %s", r.code, r.stderr)
 	}
 }
+
+// The commands' requests are checked before anything runs, with the dashboard's
+// field names; a plan may run more paths here than on a server, but not without bound.
+func TestReportFlagsNameTheField(t *testing.T) {
+	example, _ := filepath.Abs("../../examples/west-texas.yaml")
+	plan := []string{"plan", "--site", example, "--convert-mw", "2", "--gpu", "h100-sxm", "--at", "2024-06-01"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"backtest", "--site", example, "--from", "2023-01-01", "--to", "31/01/2023"}, `to: want YYYY-MM-DD, got "31/01/2023"`},
+		{[]string{"backtest", "--site", example, "--from", "2023-01-01", "--to", "2023-01-31", "--hybrid-share", "2"}, "hybrid_share: want a fraction in (0, 1]"},
+		{[]string{"backtest", "--site", example, "--from", "2023-01-01", "--to", "2023-01-31", "--min-on", "-1h"}, "band, minimum times and warm-up must not be negative"},
+		{append(plan, "--paths", "100001"), "paths: want 1 to 100000, got 100001"},
+		{append(plan, "--years", "31"), "years: want 1 to 30, got 31"},
+		{append(plan, "--gpu", "s21"), `gpu: unknown GPU server model "s21"`},
+	} {
+		r := run(t, t.TempDir(), tc.args...)
+		if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %s; want %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.want)
+		}
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"github.com/joule-site/joule/feeds"
 	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/live"
+	"github.com/joule-site/joule/render"
+	"github.com/joule-site/joule/reports"
 )
 
 // Main is `joule serve`: the store and the API server, and the actors that run beside
@@ -77,7 +79,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Market: m.market, Interval: interval, Every: every, Hysteresis: dispatch.DefaultHysteresis, Now: a.now,
 	}
 	a.ops.Planner, a.server.Market, a.server.Addr = loop, m.market, m.Addr
-	a.server.Reports = commandReports{db: m.DB, maxPaths: 2000}
+	a.server.Reports = reports.NewService(reports.Config{Sites: a.sites(), BacktestCharts: render.BacktestCharts, PlanCharts: render.PlanCharts})
 	if m.demo != nil {
 		if err := m.demo.tenants(ctx, a.exchange); err != nil {
 			return err

@@ -3,30 +3,25 @@ package main
 import (
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/joule-site/joule"
-	"github.com/joule-site/joule/backtest"
 	"github.com/joule-site/joule/history"
 	"github.com/joule-site/joule/render"
+	"github.com/joule-site/joule/reports"
 )
 
 func newPlanCmd(g *globals) *cobra.Command {
 	var (
-		f            dispatchFlags
-		at, out      string
-		convertMW    float64
-		years, paths int
-		seed         uint64
-		discount     float64
-		resale       float64
-		hoard        bool
-		btcModel     string
-		workers      int
-		util, drift  []float64
+		f           dispatchFlags
+		at, out     string
+		util, drift []float64
+		// A plan draws utilization per path from --utilization-range; --utilization is
+		// the backtest's, accepted here as it always was.
+		utilization = reports.DefaultUtilization
 	)
+	req := reports.NewPlanRequest()
 	cmd := &cobra.Command{
 		Use:   "plan --site FILE|NAME --convert-mw MW --gpu MODEL --at YYYY-MM-DD [--years N] [--paths N] [--out DIR]",
 		Short: "Monte Carlo: the distribution of NPV and payback of turning miners into GPU servers",
@@ -38,44 +33,31 @@ and utilization. It reports P10/P50/P90 of NPV, payback and yearly cash flow; wi
 it writes plan.json, npv.png, cashflow.png and index.html.`,
 		Example: "  joule plan --site examples/west-texas.yaml --convert-mw 20 --gpu h100-sxm --at 2024-06-01 --years 5 --paths 10000 --out plan/",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			when, err := time.Parse(time.DateOnly, at)
-			if err != nil {
-				return joule.Errorf(joule.EINVALID, "--at: want YYYY-MM-DD, got %q", at)
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			if req.At, err = reports.ParseDay("at", at); err != nil {
+				return err
 			}
 			if len(util) != 2 || len(drift) != 2 {
 				return joule.Errorf(joule.EINVALID, "--utilization-range and --gpu-drift-range take two numbers: low,high")
 			}
-			h, spec, lookup, err := f.setup(cmd.Context(), g)
-			if err != nil {
+			req.UtilizationRange, req.GPUDriftRange = [2]float64{util[0], util[1]}, [2]float64{drift[0], drift[1]}
+			req.Hysteresis = f.hysteresis()
+			if req.GPUPrice, err = f.gpuPricePath(); err != nil {
 				return err
 			}
-			if f.gpuModel == "" {
-				return joule.Errorf(joule.EINVALID, "--gpu is required: the server model to buy")
+			if err := req.Validate(); err != nil {
+				return err
 			}
-			gpu, ok := lookup(f.gpuModel)
-			if !ok || gpu.Kind != joule.KindGPUServer {
-				return joule.Errorf(joule.EINVALID, "--gpu: unknown GPU server model %q", f.gpuModel)
-			}
-			price := f.gpuUSDPerHour
-			if price == 0 {
-				path, err := f.gpuPath(gpu.ID)
-				if err != nil {
-					return err
-				}
-				price, _ = path.At(when.Unix())
+			site, err := f.loadSite(cmd.Context(), g)
+			if err != nil {
+				return err
 			}
 			hist, err := history.Default()
 			if err != nil {
 				return err
 			}
 			progress, done := newProgress(f.noProg, "plan")
-			r, err := backtest.RunPlan(backtest.PlanConfig{
-				Site: spec, ConvertMW: convertMW, GPU: gpu, At: when, Years: years, Paths: paths, Seed: seed,
-				History: hist, PoolFee: f.poolFee, DiscountRate: discount, GPUUSDPerHour: price,
-				Utilization: [2]float64{util[0], util[1]}, GPUPriceDriftPerYear: [2]float64{drift[0], drift[1]},
-				ASICResaleUSD: resale, Hoard: hoard, BTCModel: btcModel, Hysteresis: h, Workers: workers, Progress: progress,
-			})
+			r, err := reports.Plan(cmd.Context(), site, req, hist, progress)
 			done()
 			if err != nil {
 				return err
@@ -93,21 +75,21 @@ it writes plan.json, npv.png, cashflow.png and index.html.`,
 			return render.PrintPlan(cmd.OutOrStdout(), r)
 		},
 	}
-	f.add(cmd)
+	f.add(cmd, req.Hysteresis, &req.PoolFee, &utilization, &req.GPUUSDPerHour, &req.GPU)
 	fl := cmd.Flags()
 	fl.StringVar(&at, "at", "", "conversion date, YYYY-MM-DD")
 	fl.StringVar(&out, "out", "", "directory for the report files (plan.json, npv.png, cashflow.png, index.html)")
-	fl.Float64Var(&convertMW, "convert-mw", 0, "facility MW of miners to convert")
-	fl.IntVar(&years, "years", 5, "horizon in years")
-	fl.IntVar(&paths, "paths", 10000, "Monte Carlo paths")
-	fl.Uint64Var(&seed, "seed", 1, "random seed (the same seed gives the same report)")
-	fl.Float64Var(&discount, "discount-rate", 0.12, "annual discount rate")
-	fl.Float64Var(&resale, "asic-resale-usd", 0, "resale value of each retired miner")
-	fl.StringVar(&btcModel, "btc-model", "bootstrap", "BTC price model: bootstrap (resampled history) or gbm (log returns fitted to the same history)")
-	fl.BoolVar(&hoard, "hoard", false, "keep mined BTC (valued at each path's last price) instead of selling daily")
-	fl.IntVar(&workers, "workers", 0, "goroutines (0: one per core)")
-	fl.Float64SliceVar(&util, "utilization-range", []float64{0.6, 0.95}, "GPU utilization sampled per path: low,high")
-	fl.Float64SliceVar(&drift, "gpu-drift-range", []float64{-0.35, 0.05}, "annual log drift of the GPU-hour price sampled per path: low,high")
+	fl.Float64Var(&req.ConvertMW, "convert-mw", req.ConvertMW, "facility MW of miners to convert")
+	fl.IntVar(&req.Years, "years", req.Years, fmt.Sprintf("horizon in years (at most %d)", reports.MaxYears))
+	fl.IntVar(&req.Paths, "paths", req.Paths, fmt.Sprintf("Monte Carlo paths (at most %d)", reports.MaxPaths))
+	fl.Uint64Var(&req.Seed, "seed", req.Seed, "random seed (the same seed gives the same report)")
+	fl.Float64Var(&req.DiscountRate, "discount-rate", req.DiscountRate, "annual discount rate")
+	fl.Float64Var(&req.ASICResaleUSD, "asic-resale-usd", req.ASICResaleUSD, "resale value of each retired miner")
+	fl.StringVar(&req.BTCModel, "btc-model", req.BTCModel, "BTC price model: bootstrap (resampled history) or gbm (log returns fitted to the same history)")
+	fl.BoolVar(&req.Hoard, "hoard", req.Hoard, "keep mined BTC (valued at each path's last price) instead of selling daily")
+	fl.IntVar(&req.Workers, "workers", req.Workers, "goroutines (0: one per core)")
+	fl.Float64SliceVar(&util, "utilization-range", req.UtilizationRange[:], "GPU utilization sampled per path: low,high")
+	fl.Float64SliceVar(&drift, "gpu-drift-range", req.GPUDriftRange[:], "annual log drift of the GPU-hour price sampled per path: low,high")
 	_ = cmd.MarkFlagRequired("at")
 	_ = cmd.MarkFlagRequired("convert-mw")
 	return cmd

@@ -1,0 +1,116 @@
+package reports
+
+import (
+	"context"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/backtest"
+	"github.com/joule-site/joule/history"
+)
+
+// Site is a site ready to model: its fleets resolved against the known models, and
+// the lookup that finds the models a request names (gpu).
+type Site struct {
+	Spec   *backtest.SiteSpec
+	Lookup backtest.ModelLookup
+}
+
+// ResolveSite resolves a site's fleets against models, the store's and the catalog's
+// (a manifest's own models appended after them take precedence). It is the one
+// resolution the CLI and the server both use.
+func ResolveSite(site *joule.Site, fleets []*joule.Fleet, models []*joule.HardwareModel) (*Site, error) {
+	byID := joule.ModelsByID(models)
+	lookup := func(id string) (*joule.HardwareModel, bool) { m, ok := byID[id]; return m, ok }
+	spec, err := backtest.NewSiteSpec(site, fleets, lookup)
+	if err != nil {
+		return nil, err
+	}
+	return &Site{Spec: spec, Lookup: lookup}, nil
+}
+
+// gpuServer finds the GPU server model a request names.
+func (s *Site) gpuServer(id string) (*joule.HardwareModel, error) {
+	m, ok := s.Lookup(id)
+	if !ok || m.Kind != joule.KindGPUServer {
+		return nil, fieldError("gpu", "unknown GPU server model %q", id)
+	}
+	return m, nil
+}
+
+// gpuPricePath is the GPU-hour price path a request asks for: its constant price, its
+// own path, or else the published path of model ("": a price of zero).
+func gpuPricePath(usd float64, path *backtest.PricePath, model string) (*backtest.PricePath, error) {
+	switch {
+	case path != nil:
+		return path, nil
+	case usd > 0:
+		return backtest.ConstantPrice(usd), nil
+	case model == "":
+		return backtest.ConstantPrice(0), nil
+	}
+	return backtest.DefaultPricePath(model)
+}
+
+// Backtest replays hist through each strategy at site as req asks. progress, if not
+// nil, is told how many intervals of the total have been simulated. It stops when ctx
+// is done, with ctx.Err().
+func Backtest(ctx context.Context, site *Site, req *BacktestRequest, hist *history.History, progress func(done, total int)) (*backtest.Report, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	spec := site.Spec
+	if req.Node != "" {
+		s := *spec.Site
+		s.Energy = joule.EnergyPriceModel{Kind: joule.EnergyWholesale, Node: req.Node, AdderUSDPerMWh: s.Energy.AdderUSDPerMWh}
+		spec = &backtest.SiteSpec{Site: &s, Fleets: spec.Fleets}
+	}
+	gpu, _ := spec.GPUModel()
+	if req.GPU != "" {
+		m, err := site.gpuServer(req.GPU)
+		if err != nil {
+			return nil, err
+		}
+		gpu = m
+	}
+	modelID := ""
+	if gpu != nil {
+		modelID = gpu.ID
+	}
+	path, err := gpuPricePath(req.GPUUSDPerHour, req.GPUPrice, modelID)
+	if err != nil {
+		return nil, err
+	}
+	return backtest.Run(ctx, backtest.Config{
+		Site: spec, From: req.From, To: req.To, History: hist, PoolFee: req.PoolFee, GPUPrice: path,
+		Utilization: req.Utilization, Hysteresis: req.Hysteresis, GPU: gpu, HybridShare: req.HybridShare,
+		GPULifeYears: req.GPULifeYears, Progress: progress,
+	})
+}
+
+// Plan runs req's Monte Carlo futures of converting miners at site into GPU servers,
+// with history hist. progress, if not nil, is told how many paths of the total have
+// finished. It stops when ctx is done, with ctx.Err().
+func Plan(ctx context.Context, site *Site, req *PlanRequest, hist *history.History, progress func(done, total int)) (*backtest.PlanReport, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	gpu, err := site.gpuServer(req.GPU)
+	if err != nil {
+		return nil, err
+	}
+	price := req.GPUUSDPerHour
+	if price == 0 {
+		path, err := gpuPricePath(0, req.GPUPrice, gpu.ID)
+		if err != nil {
+			return nil, err
+		}
+		price, _ = path.At(req.At.Unix())
+	}
+	return backtest.RunPlan(ctx, backtest.PlanConfig{
+		Site: site.Spec, ConvertMW: req.ConvertMW, GPU: gpu, At: req.At, Years: req.Years, Paths: req.Paths, Seed: req.Seed,
+		History: hist, PoolFee: req.PoolFee, DiscountRate: req.DiscountRate, GPUUSDPerHour: price,
+		Utilization: req.UtilizationRange, GPUPriceDriftPerYear: req.GPUDriftRange,
+		ASICResaleUSD: req.ASICResaleUSD, Hoard: req.Hoard, BTCModel: req.BTCModel, Hysteresis: req.Hysteresis,
+		Workers: req.Workers, Progress: progress,
+	})
+}
