@@ -38,7 +38,9 @@ func newExampleSites(t *testing.T) *exampleSites {
 	return &exampleSites{site: m.Sites[0], fleets: m.Fleets}
 }
 
-func (s *exampleSites) Sites(context.Context) ([]*joule.Site, error) { return []*joule.Site{s.site}, nil }
+func (s *exampleSites) Sites(context.Context) ([]*joule.Site, error) {
+	return []*joule.Site{s.site}, nil
+}
 
 func (s *exampleSites) Site(_ context.Context, name string) (*joule.Site, error) {
 	if name != s.site.Name {
