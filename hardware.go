@@ -107,9 +107,18 @@ type HardwareService interface {
 	Model(ctx context.Context, id string) (*HardwareModel, error)
 }
 
+// ModelIndex is hardware models by ID.
+type ModelIndex map[string]*HardwareModel
+
+// Lookup finds a model by ID.
+func (x ModelIndex) Lookup(id string) (*HardwareModel, bool) {
+	m, ok := x[id]
+	return m, ok
+}
+
 // ModelsByID indexes models by their ID.
-func ModelsByID(models []*HardwareModel) map[string]*HardwareModel {
-	byID := make(map[string]*HardwareModel, len(models))
+func ModelsByID(models []*HardwareModel) ModelIndex {
+	byID := make(ModelIndex, len(models))
 	for _, m := range models {
 		byID[m.ID] = m
 	}

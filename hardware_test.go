@@ -14,7 +14,7 @@ func TestResolvedSite(t *testing.T) {
 	})
 	site := &joule.Site{Name: "a"}
 	fleets := []*joule.Fleet{{Name: "old", Model: "s19j-pro"}, {Name: "gpu", Model: "h100-sxm", Owner: "inv"}, {Name: "new", Model: "s21"}}
-	rs, err := joule.ResolveSite(site, fleets, byID)
+	rs, err := joule.ResolveSite(site, fleets, byID.Lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,14 +30,14 @@ func TestResolvedSite(t *testing.T) {
 	if got := rs.Fleets[0].Seller("op"); got != "op" {
 		t.Errorf("seller of the operator's fleet: %q", got)
 	}
-	gpuOnly, err := joule.ResolveSite(site, fleets[1:2], byID)
+	gpuOnly, err := joule.ResolveSite(site, fleets[1:2], byID.Lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m := gpuOnly.MostEfficientASIC(); m != nil {
 		t.Errorf("GPU servers only: %+v, want none", m)
 	}
-	_, err = joule.ResolveSite(site, append(fleets, &joule.Fleet{Name: "x", Model: "unknown"}), byID)
+	_, err = joule.ResolveSite(site, append(fleets, &joule.Fleet{Name: "x", Model: "unknown"}), byID.Lookup)
 	if joule.ErrorCode(err) != joule.EINVALID {
 		t.Errorf("unknown model: %v, want EINVALID", err)
 	}

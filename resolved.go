@@ -16,12 +16,12 @@ type ResolvedFleet struct {
 	Model *HardwareModel
 }
 
-// ResolveSite finds the model of each of a site's fleets in byID (ModelsByID of every
-// known model). A fleet whose model is unknown is an EINVALID error naming it.
-func ResolveSite(site *Site, fleets []*Fleet, byID map[string]*HardwareModel) (*ResolvedSite, error) {
+// ResolveSite finds the model of each of a site's fleets with lookup. A fleet whose
+// model is unknown is an EINVALID error naming it.
+func ResolveSite(site *Site, fleets []*Fleet, lookup ModelLookup) (*ResolvedSite, error) {
 	rs := &ResolvedSite{Site: site, Fleets: make([]ResolvedFleet, 0, len(fleets))}
 	for _, f := range fleets {
-		m, ok := byID[f.Model]
+		m, ok := lookup(f.Model)
 		if !ok {
 			return nil, Errorf(EINVALID, "site %s: fleet %s: unknown model %q", site.Name, f.Name, f.Model)
 		}
@@ -29,6 +29,9 @@ func ResolveSite(site *Site, fleets []*Fleet, byID map[string]*HardwareModel) (*
 	}
 	return rs, nil
 }
+
+// ModelLookup finds a hardware model by ID.
+type ModelLookup func(id string) (*HardwareModel, bool)
 
 // ModelLister lists every known hardware model: the embedded catalog and the user's.
 type ModelLister interface {
@@ -84,7 +87,7 @@ func (l SiteLoader) LoadAll(ctx context.Context) ([]*ResolvedSite, error) {
 	return out, nil
 }
 
-func (l SiteLoader) models(ctx context.Context) (map[string]*HardwareModel, error) {
+func (l SiteLoader) models(ctx context.Context) (ModelIndex, error) {
 	models, err := l.Models.AllModels(ctx)
 	if err != nil {
 		return nil, err
@@ -92,12 +95,12 @@ func (l SiteLoader) models(ctx context.Context) (map[string]*HardwareModel, erro
 	return ModelsByID(models), nil
 }
 
-func (l SiteLoader) resolve(ctx context.Context, site *Site, byID map[string]*HardwareModel) (*ResolvedSite, error) {
+func (l SiteLoader) resolve(ctx context.Context, site *Site, byID ModelIndex) (*ResolvedSite, error) {
 	fleets, err := l.Fleets.Fleets(ctx, site.Name)
 	if err != nil {
 		return nil, err
 	}
-	return ResolveSite(site, fleets, byID)
+	return ResolveSite(site, fleets, byID.Lookup)
 }
 
 // MostEfficientASIC returns the ASIC model with the fewest joules per terahash among

@@ -23,7 +23,7 @@ const (
 
 // Config is one backtest.
 type Config struct {
-	Site     *SiteSpec
+	Site     *joule.ResolvedSite
 	From, To time.Time // days in the energy market's local time, To inclusive
 	History  *history.History
 	PoolFee  float64
@@ -90,15 +90,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	type run struct {
 		name  string
-		spec  *SiteSpec
+		spec  *joule.ResolvedSite
 		rule  dispatch.Rule
 		capex float64
 	}
 	runs := []run{{AlwaysMine, cfg.Site, dispatch.RuleAlways, 0}, {StrikePrice, cfg.Site, dispatch.RuleStrike, 0}, {Joule, cfg.Site, dispatch.RuleMerit, 0}}
 	if gpu != nil {
 		r.GPUModel = gpu.ID
-		all, capexAll := cfg.Site.Converted(1, gpu)
-		hyb, capexHyb := cfg.Site.Converted(cfg.HybridShare, gpu)
+		all, capexAll := converted(cfg.Site, 1, gpu)
+		hyb, capexHyb := converted(cfg.Site, cfg.HybridShare, gpu)
 		runs = append(runs, run{AllGPU, all, dispatch.RuleMerit, capexAll}, run{Hybrid, hyb, dispatch.RuleMerit, capexHyb})
 	} else {
 		r.Notes = append(r.Notes, "the site has no GPU servers and no --gpu was given: the all-gpu and hybrid strategies are skipped")
@@ -113,7 +113,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	years := float64(len(ms)) * float64(ms[0].IntervalSec) / (365.25 * 86400)
 	for _, rn := range runs {
-		res, power, err := simulate(ctx, rn.spec.Dispatch(rn.rule, cfg.Hysteresis), ms, progress)
+		res, power, err := simulate(ctx, dispatch.Compile(rn.spec, rn.rule, cfg.Hysteresis), ms, progress)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -136,13 +136,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	opt, err := hindsight(cfg.Site.Dispatch(dispatch.RuleMerit, cfg.Hysteresis), ms, progress)
+	opt, err := hindsight(dispatch.Compile(cfg.Site, dispatch.RuleMerit, cfg.Hysteresis), ms, progress)
 	switch {
 	case err == nil:
 		opt.Name, opt.Description = Optimum, descriptions[Optimum]
 	case joule.ErrorCode(err) == joule.ECAPACITY:
 		// The cap binds: fall back to the Lagrangian upper bound (a total, no schedule).
-		p, perr := dispatch.New(cfg.Site.Dispatch(dispatch.RuleMerit, cfg.Hysteresis))
+		p, perr := dispatch.New(dispatch.Compile(cfg.Site, dispatch.RuleMerit, cfg.Hysteresis))
 		if perr != nil {
 			return nil, perr
 		}

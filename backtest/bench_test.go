@@ -4,12 +4,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/dispatch"
 	"github.com/joule-site/joule/history"
 )
 
 // benchMarkets is the example site and its 2023 hourly markets.
-func benchMarkets(b *testing.B) (*SiteSpec, []dispatch.Market) {
+func benchMarkets(b *testing.B) (*joule.ResolvedSite, []dispatch.Market) {
 	b.Helper()
 	spec := WestTexasForTest(b)
 	h, err := history.Default()
@@ -36,7 +37,7 @@ func benchMarkets(b *testing.B) (*SiteSpec, []dispatch.Market) {
 // core and reports site-hours simulated per second.
 func BenchmarkSiteHours(b *testing.B) {
 	spec, ms := benchMarkets(b)
-	p, err := dispatch.New(spec.Dispatch(dispatch.RuleMerit, dispatch.DefaultHysteresis))
+	p, err := dispatch.New(dispatch.Compile(spec, dispatch.RuleMerit, dispatch.DefaultHysteresis))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func BenchmarkSiteHours(b *testing.B) {
 // BenchmarkSiteHoursParallel is the same on every core (GOMAXPROCS goroutines).
 func BenchmarkSiteHoursParallel(b *testing.B) {
 	spec, ms := benchMarkets(b)
-	site := spec.Dispatch(dispatch.RuleMerit, dispatch.DefaultHysteresis)
+	site := dispatch.Compile(spec, dispatch.RuleMerit, dispatch.DefaultHysteresis)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		p, err := dispatch.New(site)
@@ -81,7 +82,7 @@ func BenchmarkSiteHoursParallel(b *testing.B) {
 // of policy speed to solver speed.
 func BenchmarkHindsight(b *testing.B) {
 	spec, ms := benchMarkets(b)
-	p, err := dispatch.New(spec.Dispatch(dispatch.RuleMerit, dispatch.DefaultHysteresis))
+	p, err := dispatch.New(dispatch.Compile(spec, dispatch.RuleMerit, dispatch.DefaultHysteresis))
 	if err != nil {
 		b.Fatal(err)
 	}

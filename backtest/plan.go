@@ -17,7 +17,7 @@ import (
 // PlanConfig asks the pivot planner what converting megawatts of miners into GPU
 // servers on one date is worth across many possible futures.
 type PlanConfig struct {
-	Site      *SiteSpec
+	Site      *joule.ResolvedSite
 	ConvertMW float64              // facility MW of ASIC load converted to GPU servers
 	GPU       *joule.HardwareModel // the servers bought
 	At        time.Time            // conversion date; history up to At feeds the bootstrap
@@ -76,7 +76,7 @@ func RunPlan(ctx context.Context, cfg PlanConfig) (*PlanReport, error) {
 
 // retired is the part of one ASIC fleet that a conversion takes out.
 type retired struct {
-	fleet Fleet
+	fleet joule.ResolvedFleet
 	count int
 }
 
@@ -93,10 +93,10 @@ type conversion struct {
 // convert picks the miners to retire, least efficient fleet (highest J/TH) first, in
 // whole machines until their facility power reaches convertW, and the whole GPU
 // servers their IT power pays for.
-func convert(site *SiteSpec, convertW float64, gpu *joule.HardwareModel, resaleUSD float64) (conversion, error) {
+func convert(site *joule.ResolvedSite, convertW float64, gpu *joule.HardwareModel, resaleUSD float64) (conversion, error) {
 	var c conversion
 	pue := site.Site.PUE
-	var asics []Fleet
+	var asics []joule.ResolvedFleet
 	var total float64
 	for _, f := range site.Fleets {
 		if f.Model.Kind == joule.KindASIC && f.Count > 0 {
@@ -107,7 +107,7 @@ func convert(site *SiteSpec, convertW float64, gpu *joule.HardwareModel, resaleU
 	if total+1e-6 < convertW {
 		return c, joule.Errorf(joule.EINVALID, "plan: site %s has %.2f MW of ASIC load, less than the %.2f MW asked", site.Site.Name, total/1e6, convertW/1e6)
 	}
-	slices.SortStableFunc(asics, func(a, b Fleet) int {
+	slices.SortStableFunc(asics, func(a, b joule.ResolvedFleet) int {
 		return cmp.Compare(b.Model.EfficiencyJPerTH(), a.Model.EfficiencyJPerTH())
 	})
 	for _, f := range asics {
@@ -135,7 +135,7 @@ func convert(site *SiteSpec, convertW float64, gpu *joule.HardwareModel, resaleU
 
 // subSites are the two sites a path dispatches: the retired miners alone and the
 // bought servers alone, each under the whole site's cap and PUE.
-func (c *conversion) subSites(site *SiteSpec, gpu *joule.HardwareModel, h dispatch.Hysteresis) (baseline, converted dispatch.Site) {
+func (c *conversion) subSites(site *joule.ResolvedSite, gpu *joule.HardwareModel, h dispatch.Hysteresis) (baseline, converted dispatch.Site) {
 	baseline = dispatch.Site{CapW: site.Site.PowerCapW, PUE: site.Site.PUE, Rule: dispatch.RuleMerit, Hysteresis: h}
 	for _, r := range c.retired {
 		baseline.Units = append(baseline.Units, dispatch.UnitOf(r.fleet.Name, r.fleet.Model, r.count))

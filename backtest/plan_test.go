@@ -261,7 +261,7 @@ func TestPlanFixedEnergyPrice(t *testing.T) {
 	cfg := planExampleConfig(t, 20, 1)
 	site := *cfg.Site.Site
 	site.Energy = joule.EnergyPriceModel{Kind: joule.EnergyFixed, FixedUSDPerMWh: 45}
-	cfg.Site = &SiteSpec{Site: &site, Fleets: cfg.Site.Fleets}
+	cfg.Site = &joule.ResolvedSite{Site: &site, Fleets: cfg.Site.Fleets}
 	r := runPlan(t, cfg)
 	if !slices.ContainsFunc(r.Assumptions, func(s string) bool { return s == "Energy: the site's fixed price, every hour." }) {
 		t.Errorf("assumptions do not name the fixed price: %q", r.Assumptions)

@@ -13,7 +13,7 @@ func TestNextMWAndOpportunityAtPUE105(t *testing.T) {
 	s21 := &joule.HardwareModel{ID: "s21", Kind: joule.KindASIC, HashrateTHs: 200, PowerW: 3500}
 	h100 := &joule.HardwareModel{ID: "h100-sxm", Kind: joule.KindGPUServer, GPUs: 8, PowerW: 10200, IdleW: 1700}
 	site, err := joule.ResolveSite(&joule.Site{Name: "w", PUE: 1.05},
-		[]*joule.Fleet{{Name: "gpu", Model: "h100-sxm"}, {Name: "hall", Model: "s21"}}, joule.ModelsByID([]*joule.HardwareModel{s21, h100}))
+		[]*joule.Fleet{{Name: "gpu", Model: "h100-sxm"}, {Name: "hall", Model: "s21"}}, joule.ModelsByID([]*joule.HardwareModel{s21, h100}).Lookup)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,16 +25,13 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// ModelLookup returns a hardware model by id (catalog, store or earlier in the same file).
-type ModelLookup func(id string) (*joule.HardwareModel, bool)
-
 // Parse decodes and validates a manifest. filename is used only in error messages.
 // known resolves fleet models that the file itself does not declare; nil means none.
 //
 // Models, sites and fleets come back in file order; a site's fleets are its `fleets:`
 // (kind asic) followed by its `gpu_servers:` (kind gpu_server). Parse never panics; any
 // error it returns is a *joule.Error with code EINVALID.
-func Parse(filename string, data []byte, known ModelLookup) (*joule.Manifest, error) {
+func Parse(filename string, data []byte, known joule.ModelLookup) (*joule.Manifest, error) {
 	if filename == "" {
 		filename = "manifest"
 	}

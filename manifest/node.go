@@ -18,7 +18,7 @@ const maxProblems = 20
 // run reports every problem it can, each with its line and field path.
 type decoder struct {
 	filename string
-	known    ModelLookup
+	known    joule.ModelLookup
 	problems []problem
 
 	// declared holds the models of the file by id, nil for one too broken to use, so

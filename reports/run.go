@@ -11,17 +11,16 @@ import (
 // Site is a site ready to model: its fleets resolved against the known models, and
 // the lookup that finds the models a request names (gpu).
 type Site struct {
-	Spec   *backtest.SiteSpec
-	Lookup backtest.ModelLookup
+	Spec   *joule.ResolvedSite
+	Lookup joule.ModelLookup
 }
 
 // ResolveSite resolves a site's fleets against models, the store's and the catalog's
 // (a manifest's own models appended after them take precedence). It is the one
 // resolution the CLI and the server both use.
 func ResolveSite(site *joule.Site, fleets []*joule.Fleet, models []*joule.HardwareModel) (*Site, error) {
-	byID := joule.ModelsByID(models)
-	lookup := func(id string) (*joule.HardwareModel, bool) { m, ok := byID[id]; return m, ok }
-	spec, err := backtest.NewSiteSpec(site, fleets, lookup)
+	lookup := joule.ModelsByID(models).Lookup
+	spec, err := joule.ResolveSite(site, fleets, lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +61,7 @@ func Backtest(ctx context.Context, site *Site, req *BacktestRequest, hist *histo
 	if req.Node != "" {
 		s := *spec.Site
 		s.Energy = joule.EnergyPriceModel{Kind: joule.EnergyWholesale, Node: req.Node, AdderUSDPerMWh: s.Energy.AdderUSDPerMWh}
-		spec = &backtest.SiteSpec{Site: &s, Fleets: spec.Fleets}
+		spec = &joule.ResolvedSite{Site: &s, Fleets: spec.Fleets}
 	}
 	gpu, _ := spec.GPUModel()
 	if req.GPU != "" {
