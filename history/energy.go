@@ -23,7 +23,7 @@ import (
 // by NewEnergySeries); a series is not changed once built, so readers may share it.
 type EnergySeries struct {
 	Node     string
-	Location *time.Location // the market's local time, in which its days are counted
+	Location *time.Location // the market's local time, in which its days are counted; UTC for a schedule of points
 	Step     time.Duration
 	First    time.Time // start of the first interval, UTC
 	vals     []float64
