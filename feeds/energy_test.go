@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/joule-site/joule/feeds"
+	"github.com/joule-site/joule/history"
 )
 
 const hourly = `time,usd_per_mwh
@@ -47,10 +48,10 @@ func TestParseEnergyCSV(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("ParseEnergyCSV: %v; want error: %v", err, tt.wantErr)
 			}
-			if len(s.Points) != len(tt.starts) {
-				t.Fatalf("%d points; want %d", len(s.Points), len(tt.starts))
+			if len(s.Points()) != len(tt.starts) {
+				t.Fatalf("%d points; want %d", len(s.Points()), len(tt.starts))
 			}
-			for i, p := range s.Points {
+			for i, p := range s.Points() {
 				if want, _ := time.Parse(time.RFC3339, tt.starts[i]); !p.Start.Equal(want) {
 					t.Errorf("point %d starts %v; want %v", i, p.Start, want)
 				}
@@ -77,7 +78,7 @@ func TestPriceAt(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		series feeds.EnergySeries
+		series *history.EnergySeries
 		at     string
 		want   float64
 		ok     bool
@@ -89,7 +90,7 @@ func TestPriceAt(t *testing.T) {
 		{"end is exclusive", s, "2024-07-10T22:00:00Z", 0, false},
 		{"single point covers an hour", single, "2024-07-10T19:59:00Z", 30, true},
 		{"single point, after the hour", single, "2024-07-10T20:00:00Z", 0, false},
-		{"empty series", feeds.EnergySeries{}, "2024-07-10T19:00:00Z", 0, false},
+		{"empty series", &history.EnergySeries{}, "2024-07-10T19:00:00Z", 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,8 +114,8 @@ func TestHTTPEnergy(t *testing.T) {
 	defer srv.Close()
 
 	s, _, err := feeds.HTTPEnergy{URL: srv.URL + "/prices.csv", Client: srv.Client()}.Fetch(context.Background())
-	if err != nil || len(s.Points) != 3 {
-		t.Fatalf("Fetch = %d points, %v; want 3", len(s.Points), err)
+	if err != nil || len(s.Points()) != 3 {
+		t.Fatalf("Fetch = %d points, %v; want 3", len(s.Points()), err)
 	}
 	if _, _, err := (feeds.HTTPEnergy{URL: srv.URL + "/missing", Client: srv.Client()}).Fetch(context.Background()); err == nil {
 		t.Error("a 404 gives a schedule")

@@ -24,15 +24,16 @@ func FuzzParseEnergyCSV(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(s.Points) == 0 {
+		if len(s.Points()) == 0 {
 			t.Fatal("no error and no points")
 		}
-		for i, p := range s.Points {
+		points := s.Points()
+		for i, p := range points {
 			if math.IsNaN(p.USDPerMWh) || math.IsInf(p.USDPerMWh, 0) {
 				t.Fatalf("point %d: price %v", i, p.USDPerMWh)
 			}
-			if i > 0 && !s.Points[i-1].Start.Before(p.Start) {
-				t.Fatalf("points %d and %d out of order: %v, %v", i-1, i, s.Points[i-1].Start, p.Start)
+			if i > 0 && !points[i-1].Start.Before(p.Start) {
+				t.Fatalf("points %d and %d out of order: %v, %v", i-1, i, points[i-1].Start, p.Start)
 			}
 			if got, ok := s.PriceAt(p.Start); !ok || got != p.USDPerMWh {
 				t.Fatalf("PriceAt(point %d's start) = %v, %v; want %v", i, got, ok, p.USDPerMWh)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/econ"
+	"github.com/joule-site/joule/history"
 )
 
 // Chain is what hashprice needs of a node's view of the chain. The bitcoind package
@@ -77,10 +78,10 @@ func (m MaxAge) withDefaults() MaxAge {
 type Market struct {
 	ChainFeed  *Feed[Chain] // nil: not configured, always stale
 	PriceFeed  *Feed[float64]
-	EnergyFeed *Feed[EnergySeries]
+	EnergyFeed *Feed[*history.EnergySeries]
 	// EnergyFeedByNode holds the schedules of wholesale nodes ("ERCOT:HB_WEST") for
 	// Market.Energy; a node not in it is priced by EnergyFeed.
-	EnergyFeedByNode map[string]*Feed[EnergySeries]
+	EnergyFeedByNode map[string]*Feed[*history.EnergySeries]
 	MaxAge           MaxAge
 	// PoolFee is the pool's fee, a fraction in [0, 1): State's net hashprice is net of it.
 	PoolFee float64
@@ -93,9 +94,9 @@ type Market struct {
 // []Stale says which, and the Known flags say what may be acted on.
 type State struct {
 	At             time.Time
-	Chain          Chain        // last good
-	BTCUSD         float64      // last good
-	EnergySchedule EnergySeries // last good
+	Chain          Chain                 // last good
+	BTCUSD         float64               // last good
+	EnergySchedule *history.EnergySeries // last good
 
 	// HashpriceKnown is true when the chain and the price are fresh. Hashprice (gross)
 	// and HashpriceNetUSDPerPHDay (net of the pool fee) are zero when it is false.
@@ -228,7 +229,7 @@ func (m *Market) Poll(ctx context.Context) error {
 	if m.PriceFeed != nil {
 		poll(m.PriceFeed)
 	}
-	for _, f := range append([]*Feed[EnergySeries]{m.EnergyFeed}, mapValues(m.EnergyFeedByNode)...) {
+	for _, f := range append([]*Feed[*history.EnergySeries]{m.EnergyFeed}, mapValues(m.EnergyFeedByNode)...) {
 		if f != nil {
 			poll(f)
 		}
@@ -248,7 +249,7 @@ func (m *Market) Run(ctx context.Context, onError func(error)) {
 	if m.PriceFeed != nil {
 		wg.Go(func() { m.PriceFeed.Run(ctx, onError) })
 	}
-	for _, f := range append([]*Feed[EnergySeries]{m.EnergyFeed}, mapValues(m.EnergyFeedByNode)...) {
+	for _, f := range append([]*Feed[*history.EnergySeries]{m.EnergyFeed}, mapValues(m.EnergyFeedByNode)...) {
 		if f != nil {
 			wg.Go(func() { f.Run(ctx, onError) })
 		}

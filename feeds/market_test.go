@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/joule-site/joule/feeds"
+	"github.com/joule-site/joule/history"
 )
 
 // clock is the time the feeds and the test agree on.
@@ -66,7 +67,7 @@ func TestSnapshot(t *testing.T) {
 		clock *clock
 		node  *node
 		price *source[float64]
-		sched *source[feeds.EnergySeries]
+		sched *source[*history.EnergySeries]
 		m     *feeds.Market
 	}
 	poll := func(w *world) {
@@ -123,7 +124,7 @@ func TestSnapshot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := &world{clock: &clock{t: t0}, node: &node{state: july}, price: &source[float64]{value: 57000}, sched: &source[feeds.EnergySeries]{value: energy}}
+			w := &world{clock: &clock{t: t0}, node: &node{state: july}, price: &source[float64]{value: 57000}, sched: &source[*history.EnergySeries]{value: energy}}
 			w.m = &feeds.Market{
 				ChainFeed:     feeds.NewChainFeed(w.node.Chain, time.Minute, w.clock.Now),
 				PriceFeed:     feeds.NewPriceFeed(w.price.fetch, time.Minute, w.clock.Now),

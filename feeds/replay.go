@@ -90,12 +90,13 @@ func (r *Replay) Price(context.Context) (float64, time.Time, error) {
 }
 
 // Energy returns a fetch of node's prices around Now, from an hour before to Window
-// after.
-func (r *Replay) Energy(node string) Fetch[EnergySeries] {
-	return func(context.Context) (EnergySeries, time.Time, error) {
+// after, as a schedule: each price holds until the next, as a live schedule's do, so
+// that a gap of a few minutes in the history is not a stale feed.
+func (r *Replay) Energy(node string) Fetch[*history.EnergySeries] {
+	return func(context.Context) (*history.EnergySeries, time.Time, error) {
 		s, err := r.energySeries(node)
 		if err != nil {
-			return EnergySeries{}, time.Time{}, err
+			return nil, time.Time{}, err
 		}
 		window := r.Window
 		if window <= 0 {
@@ -103,15 +104,17 @@ func (r *Replay) Energy(node string) Fetch[EnergySeries] {
 		}
 		now := r.Now()
 		from, to := now.Add(-time.Hour).Truncate(s.Step), now.Add(window)
-		var out EnergySeries
+		var points []history.EnergyPoint
 		for t := from; t.Before(to); t = t.Add(s.Step) {
 			if p, ok := s.PriceAt(t); ok {
-				out.Points = append(out.Points, EnergyPoint{Start: t, USDPerMWh: p})
+				points = append(points, history.EnergyPoint{Start: t, USDPerMWh: p})
 			}
 		}
-		if _, ok := out.PriceAt(now); !ok {
-			return EnergySeries{}, time.Time{}, fmt.Errorf("replay: %s has no price at %s (the data covers %s)", node, now.UTC().Format(time.RFC3339), s.Coverage())
+		out, err := history.NewEnergySeries(points) // fails only for no points
+		if _, ok := out.PriceAt(now); err != nil || !ok {
+			return nil, time.Time{}, fmt.Errorf("replay: %s has no price at %s (the data covers %s)", node, now.UTC().Format(time.RFC3339), s.Coverage())
 		}
+		out.Node, out.Location = s.Node, s.Location
 		return out, now, nil
 	}
 }
@@ -142,7 +145,7 @@ func (r *Replay) Market(poll time.Duration, nodes ...string) *Market {
 	}
 	for _, n := range nodes {
 		if m.EnergyFeedByNode == nil {
-			m.EnergyFeedByNode = make(map[string]*Feed[EnergySeries])
+			m.EnergyFeedByNode = make(map[string]*Feed[*history.EnergySeries])
 		}
 		m.EnergyFeedByNode[n] = NewEnergyFeed(r.Energy(n), poll, r.Now)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/feeds"
+	"github.com/joule-site/joule/history"
 )
 
 // The live dispatch loop's view of the market (live.Market), which a Market serves.
@@ -30,8 +31,8 @@ func TestMarketForTheLoop(t *testing.T) {
 	m := &feeds.Market{
 		ChainFeed:        feeds.NewChainFeed((&node{state: july}).Chain, time.Minute, c.Now),
 		PriceFeed:        feeds.NewPriceFeed((&source[float64]{value: 57000}).fetch, time.Minute, c.Now),
-		EnergyFeed:       feeds.NewEnergyFeed((&source[feeds.EnergySeries]{value: hub}).fetch, time.Minute, c.Now),
-		EnergyFeedByNode: map[string]*feeds.Feed[feeds.EnergySeries]{"ERCOT:LZ_WEST": feeds.NewEnergyFeed((&source[feeds.EnergySeries]{value: west}).fetch, time.Minute, c.Now)},
+		EnergyFeed:       feeds.NewEnergyFeed((&source[*history.EnergySeries]{value: hub}).fetch, time.Minute, c.Now),
+		EnergyFeedByNode: map[string]*feeds.Feed[*history.EnergySeries]{"ERCOT:LZ_WEST": feeds.NewEnergyFeed((&source[*history.EnergySeries]{value: west}).fetch, time.Minute, c.Now)},
 		PoolFee:          0.02,
 		GPUUSDPerHour:    2.1,
 		GPUUtilization:   0.8,

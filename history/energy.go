@@ -11,27 +11,120 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // ERCOT prices are in Central time; machines may lack zoneinfo
+
+	"github.com/joule-site/joule"
 )
 
-// EnergySeries is a wholesale energy price series at one node, in USD per MWh, one
-// price per Step (an hour, or five minutes for real-time dispatch prices), indexed
-// from First in UTC. Intervals the source does not have are gaps, not zeros.
+// EnergySeries is a site's energy price over time at one node, in USD per MWh: one
+// price per Step (an hour, or five minutes for real-time dispatch prices), indexed from
+// First in UTC, so that a lookup is an index, not a search. Intervals without a price
+// are gaps, not zeros. The backtests read the embedded wholesale history through it
+// (History.Energy), and the live loop reads the schedule its energy feed serves (built
+// by NewEnergySeries); a series is not changed once built, so readers may share it.
 type EnergySeries struct {
 	Node     string
-	Location *time.Location // the market's local time, in which its days are counted
+	Location *time.Location // the market's local time, in which its days are counted; UTC for a schedule of points
 	Step     time.Duration
 	First    time.Time // start of the first interval, UTC
 	vals     []float64
 	has      []bool
 }
 
-// PriceAt returns the price of the interval that contains t.
+// EnergyPoint is the energy price from Start until the next point's start.
+type EnergyPoint struct {
+	Start     time.Time
+	USDPerMWh float64 // may be negative in wholesale markets
+}
+
+// MaxScheduleIntervals bounds the intervals NewEnergySeries lays its points on: a year
+// of one-minute prices, which no schedule needs, and 9 MB of memory.
+const MaxScheduleIntervals = 366 * 24 * 60
+
+// NewEnergySeries returns the schedule of points, which must be sorted by start with
+// no start twice: each point's price holds until the next point's start, and the
+// last's for as long as the one before it (an hour when it is alone). The schedule has
+// no gaps between its first point and its end. Its step is the largest on which every
+// point starts an interval (an hour for hourly points, two hours for a time-of-use
+// schedule that changes at 00:00, 14:00 and 20:00); points that need more than
+// MaxScheduleIntervals of it are an error.
+func NewEnergySeries(points []EnergyPoint) (*EnergySeries, error) {
+	if len(points) == 0 {
+		return nil, joule.Errorf(joule.EINVALID, "energy schedule: no prices")
+	}
+	first := points[0].Start
+	step := time.Hour
+	if len(points) > 1 {
+		step = 0
+		for i := 1; i < len(points); i++ {
+			d := points[i].Start.Sub(points[i-1].Start)
+			if d <= 0 {
+				return nil, joule.Errorf(joule.EINVALID, "energy schedule: %s does not come after %s", points[i].Start.Format(time.RFC3339Nano), points[i-1].Start.Format(time.RFC3339Nano))
+			}
+			step = gcd(step, d)
+		}
+	}
+	lastLen := time.Hour
+	if n := len(points); n > 1 {
+		lastLen = points[n-1].Start.Sub(points[n-2].Start)
+	}
+	span := points[len(points)-1].Start.Sub(first)
+	if span/step > MaxScheduleIntervals || lastLen/step > MaxScheduleIntervals-span/step {
+		return nil, joule.Errorf(joule.EINVALID, "energy schedule: the points from %s to %s fall on a common step of only %v, more than %d intervals", first.Format(time.RFC3339Nano), points[len(points)-1].Start.Format(time.RFC3339Nano), step, MaxScheduleIntervals)
+	}
+	n := int(span/step + lastLen/step)
+	s := &EnergySeries{Location: time.UTC, Step: step, First: first.UTC(), vals: make([]float64, n), has: make([]bool, n)}
+	for i, p := range points {
+		from := int(p.Start.Sub(first) / step)
+		to := n
+		if i+1 < len(points) {
+			to = int(points[i+1].Start.Sub(first) / step)
+		}
+		// A span too long for a Duration (about 292 years) saturates, and its points
+		// land off their intervals.
+		if !s.First.Add(time.Duration(from) * step).Equal(p.Start) {
+			return nil, joule.Errorf(joule.EINVALID, "energy schedule: the points from %s to %s span more than a duration holds", first.Format(time.RFC3339Nano), points[len(points)-1].Start.Format(time.RFC3339Nano))
+		}
+		for k := from; k < to; k++ {
+			s.vals[k], s.has[k] = p.USDPerMWh, true
+		}
+	}
+	return s, nil
+}
+
+func gcd(a, b time.Duration) time.Duration {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// PriceAt returns the price of the interval that contains t; ok is false in a gap,
+// before the first interval, from the end of the last, and for a nil series (a feed
+// that has not read one yet).
 func (s *EnergySeries) PriceAt(t time.Time) (usdPerMWh float64, ok bool) {
-	i := s.index(t)
-	if i < 0 || i >= len(s.vals) || !s.has[i] {
+	if s == nil || len(s.vals) == 0 || t.Before(s.First) {
+		return 0, false
+	}
+	i := int(t.Sub(s.First) / s.Step)
+	if i >= len(s.vals) || !s.has[i] {
 		return 0, false
 	}
 	return s.vals[i], true
+}
+
+// Points returns one point for each interval with a price, in order; none for a nil
+// series.
+func (s *EnergySeries) Points() []EnergyPoint {
+	if s == nil {
+		return nil
+	}
+	var out []EnergyPoint
+	for i, ok := range s.has {
+		if ok {
+			out = append(out, EnergyPoint{Start: s.First.Add(time.Duration(i) * s.Step), USDPerMWh: s.vals[i]})
+		}
+	}
+	return out
 }
 
 // Last returns the start of the last interval.

@@ -2,6 +2,8 @@
 // BTC price, difficulty, fees, blocks and height per UTC day, and hourly wholesale energy
 // prices per node. It never fills a gap silently: a value that is estimated or carried
 // forward comes with a note, and a day outside the data says which series is missing.
+// Its EnergySeries is also what the live energy feed serves (NewEnergySeries builds one
+// from a schedule's points), so that a backtest and the live loop read prices alike.
 package history
 
 import (

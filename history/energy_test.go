@@ -1,0 +1,88 @@
+package history_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/history"
+)
+
+func TestNewEnergySeries(t *testing.T) {
+	at := func(s string) time.Time {
+		t.Helper()
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	points := func(starts ...string) []history.EnergyPoint {
+		var ps []history.EnergyPoint
+		for i, s := range starts {
+			ps = append(ps, history.EnergyPoint{Start: at(s), USDPerMWh: float64(10 * (i + 1))})
+		}
+		return ps
+	}
+	type lookup struct {
+		at   string
+		want float64 // 0: no price
+	}
+	tests := []struct {
+		name    string
+		points  []history.EnergyPoint
+		step    time.Duration
+		lookups []lookup
+	}{
+		{"hourly", points("2024-07-10T19:00:00Z", "2024-07-10T20:00:00Z", "2024-07-10T21:00:00Z"), time.Hour, []lookup{
+			{"2024-07-10T18:59:59Z", 0}, {"2024-07-10T19:00:00Z", 10}, {"2024-07-10T20:59:59Z", 20}, {"2024-07-10T21:59:59Z", 30}, {"2024-07-10T22:00:00Z", 0},
+		}},
+		{"time of use: each price holds until the next, the last as long as the one before", points("2024-07-10T00:00:00-05:00", "2024-07-10T14:00:00-05:00", "2024-07-10T20:00:00-05:00"), 2 * time.Hour, []lookup{
+			{"2024-07-10T13:59:00-05:00", 10}, {"2024-07-10T14:00:00-05:00", 20}, {"2024-07-10T19:59:00-05:00", 20}, {"2024-07-11T01:59:00-05:00", 30}, {"2024-07-11T02:00:00-05:00", 0},
+		}},
+		{"a single point lasts an hour", points("2024-07-10T19:00:00Z"), time.Hour, []lookup{{"2024-07-10T19:59:59Z", 10}, {"2024-07-10T20:00:00Z", 0}}},
+		{"fractional seconds", points("2024-07-10T19:00:00.5Z", "2024-07-10T20:00:00Z"), time.Hour - 500*time.Millisecond, []lookup{{"2024-07-10T19:00:00Z", 0}, {"2024-07-10T19:00:00.5Z", 10}, {"2024-07-10T20:59:59Z", 20}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := history.NewEnergySeries(tt.points)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Step != tt.step {
+				t.Errorf("step %v; want %v", s.Step, tt.step)
+			}
+			for _, l := range tt.lookups {
+				got, ok := s.PriceAt(at(l.at))
+				if got != l.want || ok != (l.want != 0) {
+					t.Errorf("PriceAt(%s) = %v, %v; want %v", l.at, got, ok, l.want)
+				}
+			}
+			if ps := s.Points(); ps[0] != (history.EnergyPoint{Start: tt.points[0].Start.UTC(), USDPerMWh: tt.points[0].USDPerMWh}) {
+				t.Errorf("first point %+v; want %+v", ps[0], tt.points[0])
+			}
+		})
+	}
+
+	bad := []struct {
+		name   string
+		points []history.EnergyPoint
+	}{
+		{"no points", nil},
+		{"out of order", points("2024-07-10T20:00:00Z", "2024-07-10T19:00:00Z")},
+		{"the same start twice", points("2024-07-10T19:00:00Z", "2024-07-10T14:00:00-05:00")},
+		{"a nanosecond apart over a year", points("2024-07-10T19:00:00Z", "2024-07-10T19:00:00.000000001Z", "2025-07-10T19:00:00Z")},
+		{"longer than a duration holds", points("2000-01-01T00:00:00Z", "2200-01-01T00:00:00Z", "2400-01-01T00:00:00Z")},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := history.NewEnergySeries(tt.points); joule.ErrorCode(err) != joule.EINVALID {
+				t.Errorf("NewEnergySeries: %v; want an %s error", err, joule.EINVALID)
+			}
+		})
+	}
+	var none *history.EnergySeries
+	if _, ok := none.PriceAt(at("2024-07-10T19:00:00Z")); ok || none.Points() != nil {
+		t.Error("a nil series has prices")
+	}
+}
