@@ -338,7 +338,7 @@ func (a *Agent) commands(plan *joule.SitePlan, expired bool) (miners, gpus []Com
 // setting raised once the plan has expired. a.mu is held.
 func (a *Agent) minerCommands(plan *joule.SitePlan, f joule.FleetTarget, expired bool) []Command {
 	var cmds []Command
-	var healthyAwake, healthyAsleep, unrulyAwake []*Device
+	var healthyAwake, healthyAsleep, unrulyAwake, unrulyAsleep []*Device
 	found, unruly := 0, 0
 	var unrulyW float64
 	for _, d := range a.devices {
@@ -352,6 +352,7 @@ func (a *Agent) minerCommands(plan *joule.SitePlan, f joule.FleetTarget, expired
 			unrulyW += float64(max(d.PowerW, f.StockW))
 			unrulyAwake = append(unrulyAwake, d)
 		case !d.Healthy:
+			unrulyAsleep = append(unrulyAsleep, d)
 		case d.Awake:
 			healthyAwake = append(healthyAwake, d)
 		default:
@@ -386,7 +387,11 @@ func (a *Agent) minerCommands(plan *joule.SitePlan, f joule.FleetTarget, expired
 		}
 		healthyAwake = healthyAwake[:target]
 	case len(healthyAwake) < target && !expired:
-		for _, d := range healthyAsleep[:min(target-len(healthyAwake), len(healthyAsleep))] {
+		// Healthy miners wake first; then those whose last command failed while they
+		// slept (a wake not verified in time, on a busy site): one that wakes now is
+		// healthy again, and none is left asleep for good by one slow read-back.
+		asleep := append(healthyAsleep, unrulyAsleep...)
+		for _, d := range asleep[:min(target-len(healthyAwake), len(asleep))] {
 			cmds = append(cmds, Command{Address: d.Address, Action: ActionWake})
 		}
 	}

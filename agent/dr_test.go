@@ -167,3 +167,62 @@ func TestDemandResponseMetByDeadline(t *testing.T) {
 		t.Error("the dead and lying miners left no failed verification in the audit log")
 	}
 }
+
+// A miner that stopped answering during an event (its commands failed, so it is
+// counted awake and unhealthy) is woken once it answers again and shows itself
+// asleep: a failed command does not leave a healthy miner asleep for good.
+func TestFailedWakeIsRetried(t *testing.T) {
+	const n = 10
+	s, loop, fleet, _ := site(t, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	go func() { _ = loop.Run(ctx) }()
+	a := newAgent(s)
+	if devs := a.Discover(ctx, fleet.Addresses(), []joule.FleetTarget{{Fleet: "s21s", Machines: n}}); len(devs) != n {
+		t.Fatalf("discovered %d of %d miners", len(devs), n)
+	}
+	go a.Run(ctx, 200*time.Millisecond)
+	c := jhttp.NewClient(s.URL())
+	awake := func() int {
+		k := 0
+		for _, m := range fleet.Miners() {
+			if m.PowerW() > 1000 {
+				k++
+			}
+		}
+		return k
+	}
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			if ctx.Err() != nil {
+				t.Fatalf("%s: not by the deadline (%d of %d miners drawing power)", what, awake(), n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	wait("every miner running", func() bool { return awake() == n })
+	dr, err := c.DemandResponse(ctx, "test-site", 1_000, 0, time.Hour) // everything asleep, now
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("every miner asleep", func() bool { return awake() == 0 })
+	silent := fleet.Miners()[3]
+	silent.SetFault(sim.FaultNoAnswer)
+	if _, err := c.CancelDemandResponse(ctx, "test-site", dr.ID); err != nil {
+		t.Fatal(err)
+	}
+	wait("the others woken, the silent one not", func() bool {
+		if awake() != n-1 {
+			return false
+		}
+		for _, d := range a.Devices() {
+			if d.Address == silent.Addr() && !d.Healthy {
+				return true
+			}
+		}
+		return false
+	})
+	silent.SetFault(sim.FaultNone)
+	wait("the silent miner woken once it answers", func() bool { return awake() == n })
+}
