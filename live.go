@@ -162,3 +162,17 @@ type LiveService interface {
 	// DeviceReport returns the site's newest census, or ENOTFOUND before the first.
 	DeviceReport(ctx context.Context, site string) (*DeviceReport, error)
 }
+
+// Prices is what is known of market prices now: the live feeds, or history replayed
+// on a demo's clock. Each reading says whether it is fresh; a stale one is not to be
+// acted on (the dispatch loop plans a safe state, the dashboard shows it as missing).
+type Prices interface {
+	// Hashprice is net of the pool fee, USD per PH/s per day.
+	Hashprice(now time.Time) (usdPerPHDay float64, fresh bool)
+	// Energy is the site's energy price now, USD per MWh.
+	Energy(site *Site, now time.Time) (usdPerMWh float64, fresh bool)
+	// GPU is the open-market price of a GPU-hour and the share of capacity that sells.
+	GPU(now time.Time) (usdPerHour, utilization float64)
+	// BTCUSD is the bitcoin price in US dollars.
+	BTCUSD(now time.Time) (usd float64, fresh bool)
+}

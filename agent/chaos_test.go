@@ -40,6 +40,7 @@ func (p *prices) Energy(*joule.Site, time.Time) (float64, bool) {
 	return p.energy, true
 }
 func (*prices) GPU(time.Time) (float64, float64) { return 2, 0.85 }
+func (*prices) BTCUSD(time.Time) (float64, bool) { return 60_000, true }
 
 // The whole chain at fleet scale, with a tenth of the miners and two GPU servers
 // misbehaving: the server and its live loop plan the site on changing prices and
@@ -96,7 +97,7 @@ func TestChaosAtFleetScale(t *testing.T) {
 		return nil, nil
 	}
 	loop := &live.Loop{Sites: sqlite.NewSiteService(db), Fleets: sqlite.NewFleetService(db), Models: models, Live: lv,
-		Market: market, Leases: leases, Interval: time.Second, Hysteresis: dispatch.Hysteresis{WarmupSec: 300}, Now: time.Now}
+		Prices: market, Leases: leases, Interval: time.Second, Hysteresis: dispatch.Hysteresis{WarmupSec: 300}, Now: time.Now}
 	s := jhttp.NewServer()
 	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
 	s.Sites, s.Fleets, s.Manifests, s.Models, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), models, lv

@@ -26,6 +26,7 @@ type market struct{}
 func (market) Hashprice(time.Time) (float64, bool)           { return 55, true }
 func (market) Energy(*joule.Site, time.Time) (float64, bool) { return 30, true }
 func (market) GPU(time.Time) (float64, float64)              { return 2, 0.85 }
+func (market) BTCUSD(time.Time) (float64, bool)              { return 60_000, true }
 
 // site runs a server with the live loop over a fresh store holding a site of n S21s,
 // and a simulated fleet of those miners on loopback.
@@ -47,7 +48,7 @@ func site(t *testing.T, n int) (*jhttp.Server, *live.Loop, *sim.Fleet, *sqlite.L
 	lv := sqlite.NewLiveService(db)
 	models := catalog.Models{User: sqlite.NewHardwareService(db)}
 	loop := &live.Loop{Sites: sqlite.NewSiteService(db), Fleets: sqlite.NewFleetService(db), Models: models, Live: lv,
-		Market: market{}, Interval: time.Second, Hysteresis: dispatch.Hysteresis{WarmupSec: 300}, Now: time.Now}
+		Prices: market{}, Interval: time.Second, Hysteresis: dispatch.Hysteresis{WarmupSec: 300}, Now: time.Now}
 	s := jhttp.NewServer()
 	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
 	s.Sites, s.Fleets, s.Manifests, s.Models, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), models, lv

@@ -181,16 +181,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // simulate runs one strategy over the markets, starting with every miner running. It
 // returns early, with what it has, once ctx is done; the caller checks ctx.
-func simulate(ctx context.Context, site dispatch.Site, ms []dispatch.Market, progress func(int)) (Result, PowerByUse, error) {
+func simulate(ctx context.Context, site dispatch.Site, ms []dispatch.Interval, progress func(int)) (Result, PowerByUse, error) {
 	p, err := dispatch.New(site)
 	if err != nil {
 		return Result{}, PowerByUse{}, err
 	}
 	acc := newAccumulator(len(ms), float64(ms[0].IntervalSec)/3600)
 	st := p.NewState(true)
-	var plan dispatch.Plan
+	var plan dispatch.Allocation
 	for i := range ms {
-		p.Plan(st, ms[i], dispatch.Commitments{}, &plan)
+		p.Allocate(st, ms[i], dispatch.Commitments{}, &plan)
 		acc.add(i, &plan)
 		if i%4096 == 4095 {
 			progress(4096)
@@ -203,7 +203,7 @@ func simulate(ctx context.Context, site dispatch.Site, ms []dispatch.Market, pro
 	return acc.res, acc.power, nil
 }
 
-func hindsight(site dispatch.Site, ms []dispatch.Market, progress func(int)) (Result, error) {
+func hindsight(site dispatch.Site, ms []dispatch.Interval, progress func(int)) (Result, error) {
 	p, err := dispatch.New(site)
 	if err != nil {
 		return Result{}, err
@@ -233,7 +233,7 @@ func newAccumulator(n int, hours float64) *accumulator {
 	return a
 }
 
-func (a *accumulator) add(i int, pl *dispatch.Plan) {
+func (a *accumulator) add(i int, pl *dispatch.Allocation) {
 	hours := a.hours
 	a.res.RevenueUSD += pl.RevenueUSD
 	a.res.EnergyUSD += pl.EnergyUSD

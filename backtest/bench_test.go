@@ -10,7 +10,7 @@ import (
 )
 
 // benchMarkets is the example site and its 2023 hourly markets.
-func benchMarkets(b *testing.B) (*joule.ResolvedSite, []dispatch.Market) {
+func benchMarkets(b *testing.B) (*joule.ResolvedSite, []dispatch.Interval) {
 	b.Helper()
 	spec := WestTexasForTest(b)
 	h, err := history.Default()
@@ -42,13 +42,13 @@ func BenchmarkSiteHours(b *testing.B) {
 		b.Fatal(err)
 	}
 	st := p.NewState(true)
-	var plan dispatch.Plan
+	var plan dispatch.Allocation
 	var margin float64
 	b.ResetTimer()
 	for b.Loop() {
 		p.Reset(st, true)
 		for i := range ms {
-			p.Plan(st, ms[i], dispatch.Commitments{}, &plan)
+			p.Allocate(st, ms[i], dispatch.Commitments{}, &plan)
 			margin += plan.MarginUSD()
 		}
 	}
@@ -67,11 +67,11 @@ func BenchmarkSiteHoursParallel(b *testing.B) {
 			return
 		}
 		st := p.NewState(true)
-		var plan dispatch.Plan
+		var plan dispatch.Allocation
 		for pb.Next() {
 			p.Reset(st, true)
 			for i := range ms {
-				p.Plan(st, ms[i], dispatch.Commitments{}, &plan)
+				p.Allocate(st, ms[i], dispatch.Commitments{}, &plan)
 			}
 		}
 	})
@@ -89,7 +89,7 @@ func BenchmarkHindsight(b *testing.B) {
 	var margin float64
 	b.ResetTimer()
 	for b.Loop() {
-		if err := p.Hindsight(ms, dispatch.Commitments{}, true, func(_ int, pl *dispatch.Plan) { margin += pl.MarginUSD() }); err != nil {
+		if err := p.Hindsight(ms, dispatch.Commitments{}, true, func(_ int, pl *dispatch.Allocation) { margin += pl.MarginUSD() }); err != nil {
 			b.Fatal(err)
 		}
 	}

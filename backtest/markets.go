@@ -29,7 +29,7 @@ type marketInputs struct {
 // hashprice per day (econ, the same function as `joule econ`), the site's energy price
 // per hour, and the GPU-hour price. Every series that lacks data is named with the
 // dates it lacks; nothing is filled silently, and what is carried forward is noted.
-func buildMarkets(in marketInputs) ([]dispatch.Market, []string, error) {
+func buildMarkets(in marketInputs) ([]dispatch.Interval, []string, error) {
 	if in.to.Before(in.from) {
 		return nil, nil, joule.Errorf(joule.EINVALID, "backtest: --to %s is before --from %s", in.to.Format(time.DateOnly), in.from.Format(time.DateOnly))
 	}
@@ -84,7 +84,7 @@ func buildMarkets(in marketInputs) ([]dispatch.Market, []string, error) {
 
 	energy := in.site.Energy
 	series := in.series
-	ms := make([]dispatch.Market, n)
+	ms := make([]dispatch.Interval, n)
 	bridge := int(time.Hour / step) // gaps shorter than an hour are carried forward
 	carried, early := 0, false
 	var last float64

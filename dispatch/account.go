@@ -20,7 +20,7 @@ type unitSums struct {
 // account turns segment allocations into the plan's power, revenue and cost, and
 // advances the state: the fraction of each fleet running, and when it last started
 // or stopped. Machines that start lose WarmupSec of hashing.
-func (p *Policy) account(st *State, m *Market, alloc []float64, off []bool, hours float64, out *Plan) {
+func (p *Policy) account(st *State, m *Interval, alloc []float64, off []bool, hours float64, out *Allocation) {
 	site := &p.site
 	if len(p.sums) != len(site.Units) {
 		p.sums = make([]unitSums, len(site.Units))

@@ -24,7 +24,7 @@ const BoundIterations = 150
 // understates how close a policy came. ok is false when the idle draw alone exceeds
 // the cap in some interval (fleets powered off whole), which the relaxation does not
 // model.
-func (p *Policy) HindsightBound(ms []Market, c Commitments, running bool) (bound float64, ok bool, err error) {
+func (p *Policy) HindsightBound(ms []Interval, c Commitments, running bool) (bound float64, ok bool, err error) {
 	if p.site.Rule != RuleMerit {
 		return 0, false, joule.Errorf(joule.EINVALID, "hindsight bound: build the policy with RuleMerit")
 	}
@@ -39,7 +39,7 @@ func (p *Policy) HindsightBound(ms []Market, c Commitments, running bool) (bound
 	var constant float64
 	capLeft := make([]float64, T)
 	hours := make([]float64, T)
-	var scratch Plan
+	var scratch Allocation
 	type gpuSeg struct{ revenue, draw, reserve float64 }
 	gpus := make([][]gpuSeg, T)
 	for t := range ms {

@@ -22,7 +22,7 @@ func TestHindsightBound(t *testing.T) {
 		if congested {
 			site.CapW = joule.Watts(10_000_000 + r.Int63n(20_000_000)) // the site draws about 35 MW
 		}
-		ms := make([]dispatch.Market, 24+r.Intn(72))
+		ms := make([]dispatch.Interval, 24+r.Intn(72))
 		for i := range ms {
 			ms[i] = market(int64(i)*3600, price(r))
 			ms[i].HashpriceUSDPerPHDay = 40 + r.Float64()*40

@@ -29,8 +29,8 @@ func policy(t testing.TB, s dispatch.Site) *dispatch.Policy {
 	return p
 }
 
-func market(now int64, energy float64) dispatch.Market {
-	return dispatch.Market{Now: now, IntervalSec: 3600, HashpriceUSDPerPHDay: 56, EnergyUSDPerMWh: energy, GPUUSDPerHour: 2, GPUUtilization: 0.85}
+func market(now int64, energy float64) dispatch.Interval {
+	return dispatch.Interval{Now: now, IntervalSec: 3600, HashpriceUSDPerPHDay: 56, EnergyUSDPerMWh: energy, GPUUSDPerHour: 2, GPUUtilization: 0.85}
 }
 
 func TestMeritOrderAndProfiles(t *testing.T) {
@@ -53,8 +53,8 @@ func TestMeritOrderAndProfiles(t *testing.T) {
 	for _, tt := range tests {
 		p := policy(t, westTexas(dispatch.RuleMerit))
 		st := p.NewState(false)
-		var plan dispatch.Plan
-		p.Plan(st, market(0, tt.energy), dispatch.Commitments{}, &plan)
+		var plan dispatch.Allocation
+		p.Allocate(st, market(0, tt.energy), dispatch.Commitments{}, &plan)
 		u := plan.Units
 		near := func(what string, got, want float64) {
 			t.Helper()
@@ -87,14 +87,14 @@ func TestHysteresisStopsFlapping(t *testing.T) {
 		s.Rule = rule
 		p := policy(t, s)
 		st := p.NewState(true)
-		var plan dispatch.Plan
+		var plan dispatch.Allocation
 		n, prev := 0, 1.0
 		for h := range 48 {
 			price := 126.0
 			if h%2 == 1 {
 				price = 129
 			}
-			p.Plan(st, market(int64(h)*3600, price), dispatch.Commitments{}, &plan)
+			p.Allocate(st, market(int64(h)*3600, price), dispatch.Commitments{}, &plan)
 			if r := plan.Units[0].RunningFrac; r > prev {
 				n++
 			}
@@ -112,9 +112,9 @@ func TestHysteresisStopsFlapping(t *testing.T) {
 
 func TestWarmupIsCharged(t *testing.T) {
 	p := policy(t, westTexas(dispatch.RuleAlways))
-	var cold, warm dispatch.Plan
-	p.Plan(p.NewState(false), market(0, 30), dispatch.Commitments{}, &cold)
-	p.Plan(p.NewState(true), market(0, 30), dispatch.Commitments{}, &warm)
+	var cold, warm dispatch.Allocation
+	p.Allocate(p.NewState(false), market(0, 30), dispatch.Commitments{}, &cold)
+	p.Allocate(p.NewState(true), market(0, 30), dispatch.Commitments{}, &warm)
 	// Five minutes of an hour's hashing of every miner.
 	want := (warm.Units[0].RevenueUSD + warm.Units[1].RevenueUSD) * 300 / 3600
 	if math.Abs(cold.StartLossUSD-want) > 1e-6 {
@@ -129,9 +129,9 @@ func TestDemandResponseEvent(t *testing.T) {
 	p := policy(t, westTexas(dispatch.RuleMerit))
 	st := p.NewState(true)
 	c := dispatch.Commitments{Events: []dispatch.Event{{ReduceToW: 5_000_000, Deadline: 7200 + 60, End: 4 * 3600}}}
-	var plan dispatch.Plan
+	var plan dispatch.Allocation
 	for h := int64(0); h < 6; h++ {
-		p.Plan(st, market(h*3600, 30), c, &plan)
+		p.Allocate(st, market(h*3600, 30), c, &plan)
 		inEvent := h >= 2 && h < 4 // the interval holding the deadline is already down
 		if inEvent && plan.AllocatedW > 5_000_000 {
 			t.Errorf("hour %d: %v allocated during the event", h, plan.AllocatedW)
@@ -149,16 +149,16 @@ func TestFirmLeasesFirstAndShedOnlyByTheCap(t *testing.T) {
 	site := westTexas(dispatch.RuleMerit)
 	p := policy(t, site)
 	leases := []dispatch.Lease{{Unit: 2, Servers: 20, Class: joule.LeaseFirm, USDPerGPUHour: 0.5}}
-	var plan dispatch.Plan
+	var plan dispatch.Allocation
 	// At $3000/MWh nothing flexible runs, but the firm lease does.
-	p.Plan(p.NewState(true), market(0, 3000), dispatch.Commitments{Leases: leases}, &plan)
+	p.Allocate(p.NewState(true), market(0, 3000), dispatch.Commitments{Leases: leases}, &plan)
 	wantFirm := joule.Watts(20 * (10200 - 1700) * 1.05)
 	if plan.FirmGPUW != wantFirm || plan.MiningW != 0 || plan.OpenGPUW != 0 {
 		t.Errorf("firm %v (want %v), mining %v, open %v", plan.FirmGPUW, wantFirm, plan.MiningW, plan.OpenGPUW)
 	}
 	// A demand-response event below the firm load sheds it, and says so.
 	c := dispatch.Commitments{Leases: leases, Events: []dispatch.Event{{ReduceToW: 150_000, Deadline: 0}}}
-	p.Plan(p.NewState(true), market(0, 30), c, &plan)
+	p.Allocate(p.NewState(true), market(0, 30), c, &plan)
 	if plan.AllocatedW > 150_000 || plan.ShedFirmW == 0 {
 		t.Errorf("allocated %v of a 150 kW cap, shed firm %v", plan.AllocatedW, plan.ShedFirmW)
 	}

@@ -9,7 +9,7 @@ import (
 
 // Hindsight replays ms with the best schedule any policy could have run knowing every
 // price in advance, under the same warm-up cost and minimum on and off times, and
-// calls each with every interval's plan, accounted exactly as Plan accounts.
+// calls each with every interval's plan, accounted exactly as Allocate accounts.
 //
 // Method: while the cap does not bind, fleets do not compete for power and the
 // problem splits by fleet. GPU capacity has no switching cost, so running it whenever
@@ -23,7 +23,7 @@ import (
 //
 // The policy must have been built with RuleMerit; running says whether the fleets
 // start running (as NewState(true)) or stopped. Intervals must have one length.
-func (p *Policy) Hindsight(ms []Market, c Commitments, running bool, each func(i int, plan *Plan)) error {
+func (p *Policy) Hindsight(ms []Interval, c Commitments, running bool, each func(i int, plan *Allocation)) error {
 	if p.site.Rule != RuleMerit {
 		return joule.Errorf(joule.EINVALID, "hindsight: build the policy with RuleMerit")
 	}
@@ -46,7 +46,7 @@ func (p *Policy) Hindsight(ms []Market, c Commitments, running bool, each func(i
 	for f := range fleets {
 		run[f] = make([]fleetInterval, T)
 	}
-	var scratch Plan
+	var scratch Allocation
 	for t := range ms {
 		remaining, off := p.prepare(&ms[t], &c, &scratch)
 		remaining = p.allocateFirm(p.alloc(), off, remaining, &scratch)
@@ -79,9 +79,9 @@ func (p *Policy) Hindsight(ms []Market, c Commitments, running bool, each func(i
 		schedules[f] = bestSchedule(run[f], minOn, minOff, running)
 	}
 
-	// Pass 3: replay the schedule through the same accounting as Plan.
+	// Pass 3: replay the schedule through the same accounting as Allocate.
 	st := p.NewState(running)
-	var plan Plan
+	var plan Allocation
 	for t := range ms {
 		m := &ms[t]
 		_, off := p.prepare(m, &c, &plan)

@@ -9,24 +9,24 @@ import (
 	"github.com/joule-site/joule/dispatch"
 )
 
-func total(t *testing.T, p *dispatch.Policy, ms []dispatch.Market, running bool) float64 {
+func total(t *testing.T, p *dispatch.Policy, ms []dispatch.Interval, running bool) float64 {
 	t.Helper()
 	st := p.NewState(running)
-	var plan dispatch.Plan
+	var plan dispatch.Allocation
 	sum := 0.0
 	for _, m := range ms {
-		p.Plan(st, m, dispatch.Commitments{}, &plan)
+		p.Allocate(st, m, dispatch.Commitments{}, &plan)
 		sum += plan.MarginUSD()
 	}
 	return sum
 }
 
-func hindsight(t *testing.T, site dispatch.Site, ms []dispatch.Market, running bool) float64 {
+func hindsight(t *testing.T, site dispatch.Site, ms []dispatch.Interval, running bool) float64 {
 	t.Helper()
 	site.Rule = dispatch.RuleMerit
 	p := policy(t, site)
 	sum := 0.0
-	if err := p.Hindsight(ms, dispatch.Commitments{}, running, func(_ int, pl *dispatch.Plan) {
+	if err := p.Hindsight(ms, dispatch.Commitments{}, running, func(_ int, pl *dispatch.Allocation) {
 		if pl.AllocatedW > pl.CapW {
 			t.Fatalf("hindsight allocated %v above cap %v", pl.AllocatedW, pl.CapW)
 		}
@@ -45,7 +45,7 @@ func TestHindsightBoundsEveryRule(t *testing.T) {
 		site.Units = append([]dispatch.Unit(nil), site.Units...)
 		site.CapW = 200_000_000
 		site.Hysteresis = dispatch.Hysteresis{BandUSDPerMWh: r.Float64() * 15, MinOnSec: r.Int63n(4) * 3600, MinOffSec: r.Int63n(4) * 3600, WarmupSec: r.Int63n(1800)}
-		ms := make([]dispatch.Market, 24+r.Intn(100))
+		ms := make([]dispatch.Interval, 24+r.Intn(100))
 		for i := range ms {
 			ms[i] = market(int64(i)*3600, price(r))
 			ms[i].HashpriceUSDPerPHDay = 40 + r.Float64()*40
@@ -70,7 +70,7 @@ func TestHindsightBoundsEveryRule(t *testing.T) {
 func TestHindsightMatchesPolicyWhenNothingSwitches(t *testing.T) {
 	site := westTexas(dispatch.RuleMerit)
 	site.CapW = 200_000_000
-	ms := make([]dispatch.Market, 48)
+	ms := make([]dispatch.Interval, 48)
 	for i := range ms {
 		ms[i] = market(int64(i)*3600, 20+float64(i%5))
 	}
@@ -86,14 +86,14 @@ func TestHindsightRidesOutShortSpikes(t *testing.T) {
 	site.Units = site.Units[:1]
 	site.CapW = 200_000_000
 	site.Hysteresis = dispatch.Hysteresis{WarmupSec: 3600} // a restart costs a whole hour of hashing
-	ms := make([]dispatch.Market, 10)
+	ms := make([]dispatch.Interval, 10)
 	for i := range ms {
 		ms[i] = market(int64(i)*3600, 30)
 	}
 	ms[4].EnergyUSDPerMWh, ms[5].EnergyUSDPerMWh = 160, 160 // above even the S21 60% setting (146 $/MWh)
 	var running []bool
 	p := policy(t, site)
-	if err := p.Hindsight(ms, dispatch.Commitments{}, true, func(_ int, pl *dispatch.Plan) {
+	if err := p.Hindsight(ms, dispatch.Commitments{}, true, func(_ int, pl *dispatch.Allocation) {
 		running = append(running, pl.Units[0].RunningFrac == 1)
 	}); err != nil {
 		t.Fatal(err)
@@ -109,7 +109,7 @@ func TestHindsightRefusesACongestedCap(t *testing.T) {
 	site := westTexas(dispatch.RuleMerit)
 	site.CapW = 10_000_000
 	p := policy(t, site)
-	err := p.Hindsight([]dispatch.Market{market(0, 30)}, dispatch.Commitments{}, true, func(int, *dispatch.Plan) {})
+	err := p.Hindsight([]dispatch.Interval{market(0, 30)}, dispatch.Commitments{}, true, func(int, *dispatch.Allocation) {})
 	if joule.ErrorCode(err) != joule.ECAPACITY {
 		t.Errorf("err %v, want code %q", err, joule.ECAPACITY)
 	}

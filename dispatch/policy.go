@@ -38,7 +38,7 @@ type segment struct {
 	value   float64 // revenue per MWh of drawn energy, this interval
 }
 
-// Policy dispatches one site. Build it once with New; Plan is called every interval.
+// Policy dispatches one site. Build it once with New; Allocate is called every interval.
 type Policy struct {
 	site      Site
 	static    int       // number of static segments (ASIC and open GPU capacity)
@@ -138,8 +138,9 @@ func (p *Policy) Reset(st *State, running bool) {
 	}
 }
 
-// Plan is the allocation of one interval.
-type Plan struct {
+// Allocation is who gets the site's power in one interval, as the policy decided it,
+// with the power by use and the money expected of it.
+type Allocation struct {
 	CapW       joule.Watts // the cap this interval, after demand-response events
 	AllocatedW joule.Watts // facility power held for running load and idle draw, ≤ CapW
 	DrawW      joule.Watts // facility power expected to be drawn
@@ -155,7 +156,7 @@ type Plan struct {
 }
 
 // MarginUSD is revenue less energy over the interval.
-func (pl *Plan) MarginUSD() float64 { return pl.RevenueUSD - pl.EnergyUSD }
+func (pl *Allocation) MarginUSD() float64 { return pl.RevenueUSD - pl.EnergyUSD }
 
 // UnitPlan is one unit's part of a plan.
 type UnitPlan struct {

@@ -14,7 +14,7 @@ import (
 // scenario is a random site, a run of random markets and random commitments.
 type scenario struct {
 	Site     dispatch.Site
-	Markets  []dispatch.Market
+	Markets  []dispatch.Interval
 	Leases   []dispatch.Lease
 	Events   []dispatch.Event
 	Starting bool
@@ -44,7 +44,7 @@ func (scenario) Generate(r *rand.Rand, _ int) reflect.Value {
 	}
 	s.Site = site
 	for h := range 1 + r.Intn(6) {
-		s.Markets = append(s.Markets, dispatch.Market{
+		s.Markets = append(s.Markets, dispatch.Interval{
 			Now: int64(h) * 3600, IntervalSec: 3600,
 			HashpriceUSDPerPHDay: r.Float64() * 400,
 			EnergyUSDPerMWh:      price(r),
@@ -88,9 +88,9 @@ func TestNeverAboveTheCap(t *testing.T) {
 			return false
 		}
 		st := p.NewState(s.Starting)
-		var plan dispatch.Plan
+		var plan dispatch.Allocation
 		for _, m := range s.Markets {
-			p.Plan(st, m, dispatch.Commitments{Leases: s.Leases, Events: s.Events}, &plan)
+			p.Allocate(st, m, dispatch.Commitments{Leases: s.Leases, Events: s.Events}, &plan)
 			var units joule.Watts
 			for _, u := range plan.Units {
 				units += u.AllocatedW

@@ -4,9 +4,9 @@
 // last good value with the time it was good, and says when that value is too old to act
 // on.
 //
-// Market.Snapshot turns the feeds into the market of one moment, and lists the feeds
-// that are stale, with the reason. Market's Hashprice, Energy and GPU methods serve
-// the live loop (live.Market), one reading at a time, each with its freshness.
+// Prices.Snapshot turns the feeds into the market of one moment, and lists the feeds
+// that are stale, with the reason. Its Hashprice, Energy and GPU methods serve
+// the live loop (joule.Prices), one reading at a time, each with its freshness.
 //
 // # The safe-state rule
 //

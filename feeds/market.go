@@ -72,15 +72,15 @@ func (m MaxAge) withDefaults() MaxAge {
 	}
 }
 
-// Market is the live market: its feeds, how old each may be, and the figures passed
+// Prices is the live market: its feeds, how old each may be, and the figures passed
 // through (pool fee, GPU price). Set its fields before the first Snapshot or Run and
 // leave them.
-type Market struct {
+type Prices struct {
 	ChainFeed  *Feed[Chain] // nil: not configured, always stale
 	PriceFeed  *Feed[float64]
 	EnergyFeed *Feed[*history.EnergySeries]
 	// EnergyFeedByNode holds the schedules of wholesale nodes ("ERCOT:HB_WEST") for
-	// Market.Energy; a node not in it is priced by EnergyFeed.
+	// Prices.Energy; a node not in it is priced by EnergyFeed.
 	EnergyFeedByNode map[string]*Feed[*history.EnergySeries]
 	MaxAge           MaxAge
 	// PoolFee is the pool's fee, a fraction in [0, 1): State's net hashprice is net of it.
@@ -118,7 +118,7 @@ type StaleReason string
 
 // Reasons a feed is stale.
 const (
-	StaleNotConfigured StaleReason = "not_configured" // the Market has no such feed
+	StaleNotConfigured StaleReason = "not_configured" // the Prices have no such feed
 	StaleNoValue       StaleReason = "no_value"       // no poll has succeeded yet
 	StaleTooOld        StaleReason = "too_old"        // the last good value is older than its MaxAge
 	StaleTipTooOld     StaleReason = "tip_too_old"    // the node answers, but its tip is older than MaxAge.ChainTip
@@ -148,7 +148,7 @@ func (s Stale) String() string {
 }
 
 // Snapshot returns the market at now and the feeds that are stale then.
-func (m *Market) Snapshot(now time.Time) (State, []Stale) {
+func (m *Prices) Snapshot(now time.Time) (State, []Stale) {
 	maxAge := m.MaxAge.withDefaults()
 	st := State{At: now, GPUUSDPerHour: m.GPUUSDPerHour, GPUUtilization: m.GPUUtilization}
 	var stale []Stale
@@ -210,7 +210,7 @@ func check[T any](name string, f *Feed[T], now time.Time, maxAge time.Duration) 
 // Poll polls every configured feed once, at the same time, and returns their errors
 // joined: a server polls before its first plan, so that the plan is not a safe state
 // made only because no poll had finished yet.
-func (m *Market) Poll(ctx context.Context) error {
+func (m *Prices) Poll(ctx context.Context) error {
 	var mu sync.Mutex
 	var errs []error
 	var wg sync.WaitGroup
@@ -241,7 +241,7 @@ func (m *Market) Poll(ctx context.Context) error {
 // Run polls every configured feed on its own interval until ctx ends, reporting poll
 // errors to onError (which may be called from several goroutines at once) when it is
 // not nil.
-func (m *Market) Run(ctx context.Context, onError func(error)) {
+func (m *Prices) Run(ctx context.Context, onError func(error)) {
 	var wg sync.WaitGroup
 	if m.ChainFeed != nil {
 		wg.Go(func() { m.ChainFeed.Run(ctx, onError) })

@@ -68,7 +68,7 @@ func TestSnapshot(t *testing.T) {
 		node  *node
 		price *source[float64]
 		sched *source[*history.EnergySeries]
-		m     *feeds.Market
+		m     *feeds.Prices
 	}
 	poll := func(w *world) {
 		ctx := context.Background()
@@ -125,7 +125,7 @@ func TestSnapshot(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := &world{clock: &clock{t: t0}, node: &node{state: july}, price: &source[float64]{value: 57000}, sched: &source[*history.EnergySeries]{value: energy}}
-			w.m = &feeds.Market{
+			w.m = &feeds.Prices{
 				ChainFeed:     feeds.NewChainFeed(w.node.Chain, time.Minute, w.clock.Now),
 				PriceFeed:     feeds.NewPriceFeed(w.price.fetch, time.Minute, w.clock.Now),
 				EnergyFeed:    feeds.NewEnergyFeed(w.sched.fetch, 5*time.Minute, w.clock.Now),
@@ -167,7 +167,7 @@ func TestSnapshot(t *testing.T) {
 }
 
 func TestSnapshotWithoutFeeds(t *testing.T) {
-	st, stale := (&feeds.Market{}).Snapshot(t0)
+	st, stale := (&feeds.Prices{}).Snapshot(t0)
 	var names []string
 	for _, s := range stale {
 		if s.Reason != feeds.StaleNotConfigured {
@@ -218,7 +218,7 @@ func TestMarketRun(t *testing.T) {
 		polls++
 		return 0, time.Time{}, errors.New("down")
 	}
-	m := &feeds.Market{PriceFeed: feeds.NewPriceFeed(fetch, 5*time.Millisecond, time.Now)}
+	m := &feeds.Prices{PriceFeed: feeds.NewPriceFeed(fetch, 5*time.Millisecond, time.Now)}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	var errs []error

@@ -136,10 +136,10 @@ func (r *Replay) energySeries(node string) (*history.EnergySeries, error) {
 	return s, nil
 }
 
-// Market returns a Market whose feeds replay the history, each polled every poll of
+// Prices returns a Prices whose feeds replay the history, each polled every poll of
 // wall-clock time, with the energy of each node in nodes.
-func (r *Replay) Market(poll time.Duration, nodes ...string) *Market {
-	m := &Market{
+func (r *Replay) Prices(poll time.Duration, nodes ...string) *Prices {
+	m := &Prices{
 		ChainFeed: NewChainFeed(r.Chain, poll, r.Now),
 		PriceFeed: NewPriceFeed(r.Price, poll, r.Now),
 	}

@@ -48,7 +48,7 @@ func TestReplayServesHistory(t *testing.T) {
 		t.Errorf("price three quarters into the day: %.2f, want %.2f", price, want)
 	}
 
-	m := r.Market(time.Second, "ERCOT:HB_WEST")
+	m := r.Prices(time.Second, "ERCOT:HB_WEST")
 	for _, f := range []interface{ Poll(context.Context) error }{m.ChainFeed, m.PriceFeed, m.EnergyFeedByNode["ERCOT:HB_WEST"]} {
 		if err := f.Poll(context.Background()); err != nil {
 			t.Fatal(err)

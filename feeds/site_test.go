@@ -11,12 +11,12 @@ import (
 	"github.com/joule-site/joule/history"
 )
 
-// The live dispatch loop's view of the market (live.Market), which a Market serves.
+// The live dispatch loop's view of the market (joule.Prices), which Prices serve.
 var _ interface {
 	Hashprice(now time.Time) (usdPerPHDay float64, fresh bool)
 	Energy(site *joule.Site, now time.Time) (usdPerMWh float64, fresh bool)
 	GPU(now time.Time) (usdPerHour, utilization float64)
-} = (*feeds.Market)(nil)
+} = (*feeds.Prices)(nil)
 
 func TestMarketForTheLoop(t *testing.T) {
 	c := &clock{t: t0}
@@ -28,7 +28,7 @@ func TestMarketForTheLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &feeds.Market{
+	m := &feeds.Prices{
 		ChainFeed:        feeds.NewChainFeed((&node{state: july}).Chain, time.Minute, c.Now),
 		PriceFeed:        feeds.NewPriceFeed((&source[float64]{value: 57000}).fetch, time.Minute, c.Now),
 		EnergyFeed:       feeds.NewEnergyFeed((&source[*history.EnergySeries]{value: hub}).fetch, time.Minute, c.Now),

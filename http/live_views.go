@@ -10,15 +10,6 @@ import (
 	"github.com/joule-site/joule/econ"
 )
 
-// Market is what the server shows of the live market (the dispatch loop's feeds):
-// each reading says whether it is fresh.
-type Market interface {
-	Hashprice(now time.Time) (usdPerPHDay float64, fresh bool)
-	Energy(site *joule.Site, now time.Time) (usdPerMWh float64, fresh bool)
-	GPU(now time.Time) (usdPerHour, utilization float64)
-	BTCUSD(now time.Time) (usd float64, fresh bool)
-}
-
 // Overview is every site's power now and the market's tickers: the dashboard's first
 // page.
 type Overview struct {
@@ -62,10 +53,10 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := s.now()
 	o := Overview{Now: now, Demo: s.Demo != nil, Sites: []SiteOverview{}}
-	if s.Market != nil {
-		o.Market.BTCUSD, o.Market.BTCFresh = s.Market.BTCUSD(now)
-		o.Market.HashpriceUSDPerPHDay, o.Market.HashpriceFresh = s.Market.Hashprice(now)
-		o.Market.GPUOpenUSDPerGPUHour, o.Market.GPUOpenMarketUtilized = s.Market.GPU(now)
+	if s.Prices != nil {
+		o.Market.BTCUSD, o.Market.BTCFresh = s.Prices.BTCUSD(now)
+		o.Market.HashpriceUSDPerPHDay, o.Market.HashpriceFresh = s.Prices.Hashprice(now)
+		o.Market.GPUOpenUSDPerGPUHour, o.Market.GPUOpenMarketUtilized = s.Prices.GPU(now)
 	}
 	o.Market.GPUUSDPerGPUHour, o.Market.GPUProduct = s.clearingPrice(ctx)
 	sites, err := s.Sites.Sites(ctx)
@@ -75,8 +66,8 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, site := range sites {
 		so := SiteOverview{Name: site.Name, CapW: site.PowerCapW}
-		if s.Market != nil {
-			so.EnergyUSDPerMWh, so.EnergyFresh = s.Market.Energy(site, now)
+		if s.Prices != nil {
+			so.EnergyUSDPerMWh, so.EnergyFresh = s.Prices.Energy(site, now)
 		}
 		switch p, err := s.Live.LatestPlan(ctx, site.Name); {
 		case err == nil:
@@ -193,7 +184,7 @@ func (s *Server) handleNextMW(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if s.Market == nil {
+	if s.Prices == nil {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "this server runs no live market"))
 		return
 	}
@@ -204,9 +195,9 @@ func (s *Server) handleNextMW(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	in := econ.NextMWInput{Site: rs}
-	in.EnergyUSDPerMWh, in.EnergyKnown = s.Market.Energy(site, now)
-	in.HashpriceNetUSDPerPHDay, in.HashpriceKnown = s.Market.Hashprice(now)
-	in.GPUUSDPerHour, in.GPUUtilization = s.Market.GPU(now)
+	in.EnergyUSDPerMWh, in.EnergyKnown = s.Prices.Energy(site, now)
+	in.HashpriceNetUSDPerPHDay, in.HashpriceKnown = s.Prices.Hashprice(now)
+	in.GPUUSDPerHour, in.GPUUtilization = s.Prices.GPU(now)
 	writeJSON(w, http.StatusOK, NextMW{At: now, EnergyUSDPerMWh: in.EnergyUSDPerMWh, EnergyFresh: in.EnergyKnown, NextMWAnswer: econ.NextMW(in)})
 }
 

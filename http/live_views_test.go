@@ -49,7 +49,7 @@ func TestDashboardViews(t *testing.T) {
 	now := time.Date(2024, 8, 20, 18, 0, 0, 0, time.UTC)
 	market := fixedMarket{hashprice: 50, energy: 30, gpu: 2, util: 0.85, btc: 60_000}
 	s := openServer(t, func(s *jhttp.Server, db *sqlite.DB) {
-		s.Market = market
+		s.Prices = market
 		s.Now = func() time.Time { return now }
 	})
 	ctx := context.Background()
@@ -152,7 +152,7 @@ func (r *countingReporter) Backtest(_ context.Context, site string, req *reports
 	return r.report(jhttp.ReportBacktest, site, req.From)
 }
 
-func (r *countingReporter) Plan(_ context.Context, site string, req *reports.PlanRequest) (*reports.Report, error) {
+func (r *countingReporter) Pivot(_ context.Context, site string, req *reports.PivotRequest) (*reports.Report, error) {
 	return r.report(jhttp.ReportPlan, site, req.At)
 }
 

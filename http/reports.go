@@ -16,7 +16,7 @@ import (
 // conversion plan of a site in this server's store (reports.Service).
 type Reporter interface {
 	Backtest(ctx context.Context, site string, req *reports.BacktestRequest) (*reports.Report, error)
-	Plan(ctx context.Context, site string, req *reports.PlanRequest) (*reports.Report, error)
+	Pivot(ctx context.Context, site string, req *reports.PivotRequest) (*reports.Report, error)
 }
 
 // Report kinds, as the routes name them.
@@ -141,12 +141,12 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, kind string) (*r
 		}
 		run = func(ctx context.Context) (*reports.Report, error) { return s.Reports.Backtest(ctx, site.Name, req) }
 	default:
-		req, err := reports.ParsePlanQuery(q)
+		req, err := reports.ParsePivotQuery(q)
 		if err != nil {
 			writeError(w, r, s.Logger, err)
 			return nil, false
 		}
-		run = func(ctx context.Context) (*reports.Report, error) { return s.Reports.Plan(ctx, site.Name, req) }
+		run = func(ctx context.Context) (*reports.Report, error) { return s.Reports.Pivot(ctx, site.Name, req) }
 	}
 	rep, err := s.reports.get(r.Context(), kind+"\x00"+site.Name+"\x00"+q.Encode(), run)
 	switch {

@@ -59,7 +59,7 @@ func get(t *testing.T, url string) (*http.Response, []byte) {
 func TestServerServesReportsOfItsStore(t *testing.T) {
 	s := serveReports(t, reports.Config{
 		BacktestCharts: func(r *backtest.Report) (map[string][]byte, error) { return stripe("power", len(r.Strategies)) },
-		PlanCharts:     func(p *backtest.PlanReport) (map[string][]byte, error) { return stripe("npv", p.Paths) },
+		PivotCharts:    func(p *backtest.PivotReport) (map[string][]byte, error) { return stripe("npv", p.Paths) },
 	})
 	base := s.URL() + "/api/v1/sites/west-texas"
 

@@ -43,7 +43,7 @@ type Server struct {
 	Pricer    Pricer
 	Live      joule.LiveService
 	Ops       Operations       // live operations; nil: their endpoints answer not_found
-	Market    Market           // the live market's tickers; nil: none shown
+	Prices    joule.Prices     // the live market's tickers; nil: none shown
 	Demo      *Demo            // the demo this server runs; nil: none
 	Reports   Reporter         // backtests and plans for the dashboard; nil: none
 	Now       func() time.Time // nil: the wall clock

@@ -16,23 +16,13 @@ import (
 	"github.com/joule-site/joule/dispatch"
 )
 
-// Market is what the loop knows of prices now. Each reading says whether it is fresh.
-type Market interface {
-	// Hashprice is net of pool fee, USD per PH/s per day.
-	Hashprice(now time.Time) (usdPerPHDay float64, fresh bool)
-	// Energy is the site's price now, USD per MWh.
-	Energy(site *joule.Site, now time.Time) (usdPerMWh float64, fresh bool)
-	// GPU is the open-market price of a GPU-hour and the share of capacity that sells.
-	GPU(now time.Time) (usdPerHour, utilization float64)
-}
-
 // Loop plans every site on a schedule. Set the fields, then Run.
 type Loop struct {
 	Sites  joule.SiteService
 	Fleets joule.FleetService
 	Models joule.ModelLister
 	Live   joule.LiveService
-	Market Market
+	Prices joule.Prices
 	// Leases, when set, tells what the site's GPU leases commit this interval, as
 	// dispatch leases of its units (dispatch.Compile's, one per fleet in order): firm
 	// ones keep their power first.
@@ -62,7 +52,7 @@ type siteState struct {
 	key    string // what the policy was built from; rebuilt when it changes
 	policy *dispatch.Policy
 	state  *dispatch.State
-	plan   dispatch.Plan
+	plan   dispatch.Allocation
 	last   *joule.SitePlan
 }
 
@@ -151,7 +141,7 @@ func (l *Loop) checkSpikes(ctx context.Context) {
 		if err != nil {
 			continue
 		}
-		if p, fresh := l.Market.Energy(site, l.Now()); fresh && math.Abs(p-st.last.EnergyUSDPerMWh) > threshold {
+		if p, fresh := l.Prices.Energy(site, l.Now()); fresh && math.Abs(p-st.last.EnergyUSDPerMWh) > threshold {
 			due = append(due, name)
 		}
 	}

@@ -25,6 +25,7 @@ type market struct {
 func (m *market) Hashprice(time.Time) (float64, bool)           { return m.hashprice, true }
 func (m *market) Energy(*joule.Site, time.Time) (float64, bool) { return m.energy, !m.staleEnergy }
 func (m *market) GPU(time.Time) (float64, float64)              { return m.gpu, 0.85 }
+func (m *market) BTCUSD(time.Time) (float64, bool)              { return 60_000, true }
 
 type clock struct{ t time.Time }
 
@@ -54,7 +55,7 @@ func setup(t *testing.T) (*live.Loop, *market, *clock, *sqlite.LiveService) {
 	lv := sqlite.NewLiveService(db)
 	l := &live.Loop{
 		Sites: sqlite.NewSiteService(db), Fleets: sqlite.NewFleetService(db), Live: lv,
-		Models: catalog.Models{User: sqlite.NewHardwareService(db)}, Market: mk,
+		Models: catalog.Models{User: sqlite.NewHardwareService(db)}, Prices: mk,
 		Interval: time.Minute, Hysteresis: dispatch.DefaultHysteresis, Now: c.Now,
 	}
 	return l, mk, c, lv

@@ -31,18 +31,18 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 	if err != nil {
 		return nil, err
 	}
-	m := dispatch.Market{Now: now.Unix(), IntervalSec: int64(max(l.Interval, time.Second) / time.Second)}
+	m := dispatch.Interval{Now: now.Unix(), IntervalSec: int64(max(l.Interval, time.Second) / time.Second)}
 	var stale []string
 	var fresh bool
-	if m.HashpriceUSDPerPHDay, fresh = l.Market.Hashprice(now); !fresh {
+	if m.HashpriceUSDPerPHDay, fresh = l.Prices.Hashprice(now); !fresh {
 		m.HashpriceUSDPerPHDay = 0
 		stale = append(stale, "hashprice")
 	}
-	if m.EnergyUSDPerMWh, fresh = l.Market.Energy(site, now); !fresh {
+	if m.EnergyUSDPerMWh, fresh = l.Prices.Energy(site, now); !fresh {
 		m.EnergyUSDPerMWh = safeEnergyUSDPerMWh
 		stale = append(stale, "energy price")
 	}
-	m.GPUUSDPerHour, m.GPUUtilization = l.Market.GPU(now)
+	m.GPUUSDPerHour, m.GPUUtilization = l.Prices.GPU(now)
 	// An event is planned DRLead ahead of its deadline (from the moment it is known when
 	// it comes later than that): commanding and verifying a fleet, and putting healthy
 	// machines to sleep in place of those that do not obey, takes time, and power must
@@ -68,7 +68,7 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 		reason = "stale feeds: " + strings.Join(stale, ", ") + " (safe state: flexible load stops)"
 	}
 
-	st.policy.Plan(st.state, m, c, &st.plan)
+	st.policy.Allocate(st.state, m, c, &st.plan)
 	p := sitePlan(site, st.policy.Site(), &st.plan, now, time.Duration(m.IntervalSec)*time.Second, reason)
 	if len(stale) == 0 {
 		p.EnergyUSDPerMWh, p.HashpriceUSDPerPHDay = m.EnergyUSDPerMWh, m.HashpriceUSDPerPHDay
@@ -122,7 +122,7 @@ func (l *Loop) siteState(rs *joule.ResolvedSite) (*siteState, error) {
 // power settings are rounded down (settings to whole percent, so that a price that
 // drifts does not send every miner a new setting each interval): the plan never holds
 // more than the policy allocated.
-func sitePlan(site *joule.Site, d *dispatch.Site, pl *dispatch.Plan, now time.Time, interval time.Duration, reason string) *joule.SitePlan {
+func sitePlan(site *joule.Site, d *dispatch.Site, pl *dispatch.Allocation, now time.Time, interval time.Duration, reason string) *joule.SitePlan {
 	p := &joule.SitePlan{
 		Site: site.Name, At: now, ValidUntil: now.Add(3 * interval), Reason: reason,
 		CapW: pl.CapW, AllocatedW: pl.AllocatedW, PUE: d.PUE, DrawW: pl.DrawW,

@@ -127,7 +127,7 @@ func backtestPage(r *backtest.Report, powerCaption string) page {
 }
 
 // planPage lays out a plan: header, outcomes, charts, yearly table, assumptions, notes.
-func planPage(p *backtest.PlanReport) page {
+func planPage(p *backtest.PivotReport) page {
 	pg := page{Title: planTitle(p), Facts: planFacts(p)}
 	pg.Sections = append(pg.Sections,
 		section{Heading: "Outcomes", Facts: planOdds(p), Table: outcomeTable(p).html()},

@@ -15,7 +15,7 @@ import (
 
 // npvChart is the histogram of every path's NPV with the reported P10, P50 and P90
 // drawn as vertical lines.
-func npvChart(p *backtest.PlanReport) (*plot.Plot, error) {
+func npvChart(p *backtest.PivotReport) (*plot.Plot, error) {
 	var all []float64
 	for _, v := range p.NPVs {
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {
@@ -122,7 +122,7 @@ func npvRange(sorted []float64, q backtest.Quantiles) (lo, hi float64) {
 
 // cashFlowChart is the yearly incremental cash flow of converting: a bar at the P50 of
 // each year and a whisker from its P10 to its P90.
-func cashFlowChart(p *backtest.PlanReport) (*plot.Plot, error) {
+func cashFlowChart(p *backtest.PivotReport) (*plot.Plot, error) {
 	years := p.YearlyCashFlowUSD
 	title := "Yearly incremental cash flow of converting (undiscounted)"
 	if len(years) == 0 {

@@ -59,11 +59,11 @@ func WriteBacktest(dir string, r *backtest.Report) ([]string, error) {
 	return files, err
 }
 
-// WritePlan writes into dir (created if missing): plan.json, npv.png (the histogram of
+// WritePivot writes into dir (created if missing): plan.json, npv.png (the histogram of
 // every path's NPV with P10, P50 and P90 marked), cashflow.png (each year's P50 cash
 // flow with a P10–P90 whisker), SVG twins of both, and index.html. It returns the paths
 // of the files written, including those written before an error.
-func WritePlan(dir string, p *backtest.PlanReport) ([]string, error) {
+func WritePivot(dir string, p *backtest.PivotReport) ([]string, error) {
 	if p == nil {
 		return nil, errors.New("write plan: no plan report")
 	}
@@ -108,9 +108,9 @@ func BacktestCharts(r *backtest.Report) (map[string][]byte, error) {
 	return chartPNGs(plots)
 }
 
-// PlanCharts draws the plan's charts as PNG: "npv" (the histogram of the paths' NPV)
-// and "cashflow" (each year's cash flow), the images WritePlan writes.
-func PlanCharts(p *backtest.PlanReport) (map[string][]byte, error) {
+// PivotCharts draws the plan's charts as PNG: "npv" (the histogram of the paths' NPV)
+// and "cashflow" (each year's cash flow), the images WritePivot writes.
+func PivotCharts(p *backtest.PivotReport) (map[string][]byte, error) {
 	if p == nil {
 		return nil, errors.New("plan charts: no plan report")
 	}
@@ -133,7 +133,7 @@ func backtestPlots(r *backtest.Report) ([]namedPlot, error) {
 	return []namedPlot{{"power", power}, {"margin", margin}}, nil
 }
 
-func planPlots(p *backtest.PlanReport) ([]namedPlot, error) {
+func planPlots(p *backtest.PivotReport) ([]namedPlot, error) {
 	npv, err := npvChart(p)
 	if err != nil {
 		return nil, err

@@ -70,8 +70,8 @@ func sampleReport(intervals int, intervalSec int64) *backtest.Report {
 }
 
 // samplePlan is a five-year plan over 200 paths; a tenth of them never pay back.
-func samplePlan() *backtest.PlanReport {
-	p := &backtest.PlanReport{
+func samplePlan() *backtest.PivotReport {
+	p := &backtest.PivotReport{
 		Site: "hill-ranch", At: "2025-01-01", Years: 5, Paths: 200, Seed: 42,
 		ConvertMW: 5, GPUModel: "H100-SXM", GPUServers: 480, ASICsRetired: 1450,
 		CapexUSD: 12_340_000, DiscountRate: 0.1,
@@ -100,7 +100,7 @@ func TestPrintGolden(t *testing.T) {
 		print func(*bytes.Buffer) error
 	}{
 		{"backtest", func(b *bytes.Buffer) error { return PrintBacktest(b, sampleReport(48, 3600)) }},
-		{"plan", func(b *bytes.Buffer) error { return PrintPlan(b, samplePlan()) }},
+		{"plan", func(b *bytes.Buffer) error { return PrintPivot(b, samplePlan()) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
@@ -137,9 +137,9 @@ func TestPrintBacktest(t *testing.T) {
 	}
 }
 
-func TestPrintPlan(t *testing.T) {
+func TestPrintPivot(t *testing.T) {
 	var b bytes.Buffer
-	if err := PrintPlan(&b, samplePlan()); err != nil {
+	if err := PrintPivot(&b, samplePlan()); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -212,9 +212,9 @@ func TestWriteBacktest(t *testing.T) {
 	}
 }
 
-func TestWritePlan(t *testing.T) {
+func TestWritePivot(t *testing.T) {
 	dir := t.TempDir()
-	files, err := WritePlan(dir, samplePlan())
+	files, err := WritePivot(dir, samplePlan())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,15 +284,15 @@ func TestWriteOddReports(t *testing.T) {
 	}
 	t.Run("empty plan", func(t *testing.T) {
 		dir := t.TempDir()
-		p := &backtest.PlanReport{PaybackMonths: backtest.Quantiles{P10: math.Inf(1), P50: math.Inf(1), P90: math.Inf(1)}}
-		files, err := WritePlan(dir, p)
+		p := &backtest.PivotReport{PaybackMonths: backtest.Quantiles{P10: math.Inf(1), P50: math.Inf(1), P90: math.Inf(1)}}
+		files, err := WritePivot(dir, p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantFiles(t, dir, files, "plan.json", "npv.png", "npv.svg", "cashflow.png", "cashflow.svg", "index.html")
 		checkPNG(t, filepath.Join(dir, "npv.png"))
 		checkPNG(t, filepath.Join(dir, "cashflow.png"))
-		if err := PrintPlan(&bytes.Buffer{}, p); err != nil {
+		if err := PrintPivot(&bytes.Buffer{}, p); err != nil {
 			t.Error(err)
 		}
 	})
@@ -300,8 +300,8 @@ func TestWriteOddReports(t *testing.T) {
 		if _, err := WriteBacktest(t.TempDir(), nil); err == nil {
 			t.Error("WriteBacktest(nil) succeeded")
 		}
-		if err := PrintPlan(&bytes.Buffer{}, nil); err == nil {
-			t.Error("PrintPlan(nil) succeeded")
+		if err := PrintPivot(&bytes.Buffer{}, nil); err == nil {
+			t.Error("PrintPivot(nil) succeeded")
 		}
 	})
 }
@@ -435,15 +435,15 @@ func readText(t *testing.T, path string) string {
 	return string(b)
 }
 
-// The dashboard's charts are the files --out writes: BacktestCharts and PlanCharts
-// give, byte for byte, the PNGs WriteBacktest and WritePlan put in the directory.
+// The dashboard's charts are the files --out writes: BacktestCharts and PivotCharts
+// give, byte for byte, the PNGs WriteBacktest and WritePivot put in the directory.
 func TestChartsAreTheWrittenPNGs(t *testing.T) {
 	bt := sampleReport(48, 3600)
 	btCharts, err := BacktestCharts(bt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plCharts, err := PlanCharts(samplePlan())
+	plCharts, err := PivotCharts(samplePlan())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +451,7 @@ func TestChartsAreTheWrittenPNGs(t *testing.T) {
 	if _, err := WriteBacktest(btDir, bt); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WritePlan(plDir, samplePlan()); err != nil {
+	if _, err := WritePivot(plDir, samplePlan()); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

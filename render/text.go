@@ -31,9 +31,9 @@ func PrintBacktest(w io.Writer, r *backtest.Report) error {
 	return err
 }
 
-// PrintPlan writes the plan's P10/P50/P90 of NPV and payback, probability NPV>0,
+// PrintPivot writes the plan's P10/P50/P90 of NPV and payback, probability NPV>0,
 // never-paid-back fraction, yearly cash flow quantiles, assumptions and notes.
-func PrintPlan(w io.Writer, p *backtest.PlanReport) error {
+func PrintPivot(w io.Writer, p *backtest.PivotReport) error {
 	if p == nil {
 		return errors.New("print plan: no plan report")
 	}
@@ -105,13 +105,13 @@ func strategyDescriptions(r *backtest.Report) []string {
 	return out
 }
 
-func planTitle(p *backtest.PlanReport) string {
+func planTitle(p *backtest.PivotReport) string {
 	return fmt.Sprintf("Plan: convert %s MW of miners at %s to GPU servers on %s",
 		number(p.ConvertMW, 1), orUnknown(p.Site), orUnknown(p.At))
 }
 
 // planFacts is the header of a plan: what is converted, for how much, over what horizon.
-func planFacts(p *backtest.PlanReport) []fact {
+func planFacts(p *backtest.PivotReport) []fact {
 	sold := "sold as mined"
 	if p.Hoard {
 		sold = "kept, valued at each path's last price"
@@ -131,7 +131,7 @@ func planFacts(p *backtest.PlanReport) []fact {
 }
 
 // outcomeTable is the P10/P50/P90 of NPV and payback.
-func outcomeTable(p *backtest.PlanReport) table {
+func outcomeTable(p *backtest.PivotReport) table {
 	return table{
 		head: []string{"", "P10", "P50", "P90"},
 		rows: [][]string{
@@ -143,7 +143,7 @@ func outcomeTable(p *backtest.PlanReport) table {
 }
 
 // planOdds is the chance that converting pays.
-func planOdds(p *backtest.PlanReport) []fact {
+func planOdds(p *backtest.PivotReport) []fact {
 	return []fact{
 		{"Probability NPV > 0", percent(p.ProbPositive)},
 		{"Never paid back", percent(p.NeverPaidBack) + " of paths within " + strconv.Itoa(p.Years) + " years"},
@@ -151,7 +151,7 @@ func planOdds(p *backtest.PlanReport) []fact {
 }
 
 // cashFlowTable is the yearly incremental cash flow quantiles.
-func cashFlowTable(p *backtest.PlanReport) table {
+func cashFlowTable(p *backtest.PivotReport) table {
 	t := table{head: []string{"Year", "P10", "P50", "P90"}}
 	for i, q := range p.YearlyCashFlowUSD {
 		t.rows = append(t.rows, []string{strconv.Itoa(i + 1), usd(q.P10), usd(q.P50), usd(q.P90)})

@@ -42,11 +42,11 @@ func ParseBacktestQuery(q url.Values) (*BacktestRequest, error) {
 	return r, r.Validate()
 }
 
-// ParsePlanQuery reads a plan request from a query (the dashboard's
+// ParsePivotQuery reads a plan request from a query (the dashboard's
 // /planreport?convert_mw=…&gpu=…&at=…), over the defaults with QueryPaths paths, and
 // validates it. An unknown parameter is an error that lists those known.
-func ParsePlanQuery(q url.Values) (*PlanRequest, error) {
-	r := NewPlanRequest()
+func ParsePivotQuery(q url.Values) (*PivotRequest, error) {
+	r := NewPivotRequest()
 	r.Paths = QueryPaths
 	fields := []field{
 		{"convert_mw", floatField("convert_mw", &r.ConvertMW)},

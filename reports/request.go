@@ -97,10 +97,10 @@ func (r *BacktestRequest) Validate() error {
 	return validHysteresis(r.Hysteresis)
 }
 
-// PlanRequest asks what converting megawatts of a site's miners into GPU servers on
-// one date is worth across many Monte Carlo futures (backtest.RunPlan). Field names
+// PivotRequest asks what converting megawatts of a site's miners into GPU servers on
+// one date is worth across many Monte Carlo futures (backtest.RunPivot). Field names
 // as for BacktestRequest.
-type PlanRequest struct {
+type PivotRequest struct {
 	ConvertMW float64   // convert_mw: facility MW of miners to convert, > 0
 	GPU       string    // gpu: the GPU server model to buy, required
 	At        time.Time // at: the conversion day
@@ -127,10 +127,10 @@ type PlanRequest struct {
 	Workers int
 }
 
-// NewPlanRequest returns a plan request with the defaults set; ConvertMW, GPU and At
+// NewPivotRequest returns a plan request with the defaults set; ConvertMW, GPU and At
 // are the caller's to give.
-func NewPlanRequest() *PlanRequest {
-	return &PlanRequest{
+func NewPivotRequest() *PivotRequest {
+	return &PivotRequest{
 		Years: DefaultYears, Paths: DefaultPaths, Seed: DefaultSeed, DiscountRate: DefaultDiscountRate,
 		BTCModel: backtest.BTCBootstrap, UtilizationRange: DefaultUtilizationRange, GPUDriftRange: DefaultGPUDriftRange,
 		Hysteresis: dispatch.DefaultHysteresis,
@@ -138,7 +138,7 @@ func NewPlanRequest() *PlanRequest {
 }
 
 // Validate checks the request; its errors name the field at fault.
-func (r *PlanRequest) Validate() error {
+func (r *PivotRequest) Validate() error {
 	switch {
 	case !(r.ConvertMW > 0) || math.IsInf(r.ConvertMW, 0):
 		return fieldError("convert_mw", "want a positive number of megawatts, got %v", r.ConvertMW)

@@ -29,7 +29,7 @@ func TestParseQueries(t *testing.T) {
 		t.Errorf("backtest defaults: %+v", bt)
 	}
 
-	pl, err := reports.ParsePlanQuery(url.Values{"convert_mw": {"2"}, "gpu": {"h100-sxm"}, "at": {"2024-06-01"}, "hoard": {"true"}, "seed": {"7"}})
+	pl, err := reports.ParsePivotQuery(url.Values{"convert_mw": {"2"}, "gpu": {"h100-sxm"}, "at": {"2024-06-01"}, "hoard": {"true"}, "seed": {"7"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestParseQueries(t *testing.T) {
 		pl.UtilizationRange != [2]float64{0.6, 0.95} || pl.GPUDriftRange != [2]float64{-0.35, 0.05} {
 		t.Errorf("plan defaults: %+v", pl)
 	}
-	if cli := reports.NewPlanRequest(); cli.Paths != 10_000 {
+	if cli := reports.NewPivotRequest(); cli.Paths != 10_000 {
 		t.Errorf("the CLI's default paths: %d", cli.Paths)
 	}
 }
@@ -90,7 +90,7 @@ func TestRequestErrorsNameTheField(t *testing.T) {
 			if tt.kind == "backtest" {
 				_, err = reports.ParseBacktestQuery(q)
 			} else {
-				_, err = reports.ParsePlanQuery(q)
+				_, err = reports.ParsePivotQuery(q)
 			}
 			if joule.ErrorCode(err) != joule.EINVALID || !strings.HasPrefix(joule.ErrorMessage(err), tt.want) {
 				t.Errorf("error %v (%s), want %q", err, joule.ErrorCode(err), tt.want)
@@ -115,12 +115,12 @@ func TestValidateFlagOnlyFields(t *testing.T) {
 		t.Errorf("a negative minimum on time: %v", err)
 	}
 
-	pl := reports.NewPlanRequest()
+	pl := reports.NewPivotRequest()
 	pl.ConvertMW, pl.GPU, pl.At = 2, "h100-sxm", day
-	for name, breakIt := range map[string]func(*reports.PlanRequest){
-		"utilization_range": func(r *reports.PlanRequest) { r.UtilizationRange = [2]float64{0.9, 0.6} },
-		"gpu_drift_range":   func(r *reports.PlanRequest) { r.GPUDriftRange = [2]float64{0.1, -0.1} },
-		"workers":           func(r *reports.PlanRequest) { r.Workers = -1 },
+	for name, breakIt := range map[string]func(*reports.PivotRequest){
+		"utilization_range": func(r *reports.PivotRequest) { r.UtilizationRange = [2]float64{0.9, 0.6} },
+		"gpu_drift_range":   func(r *reports.PivotRequest) { r.GPUDriftRange = [2]float64{0.1, -0.1} },
+		"workers":           func(r *reports.PivotRequest) { r.Workers = -1 },
 	} {
 		r := *pl
 		breakIt(&r)

@@ -86,10 +86,10 @@ func Backtest(ctx context.Context, site *Site, req *BacktestRequest, hist *histo
 	})
 }
 
-// Plan runs req's Monte Carlo futures of converting miners at site into GPU servers,
+// Pivot runs req's Monte Carlo futures of converting miners at site into GPU servers,
 // with history hist. progress, if not nil, is told how many paths of the total have
 // finished. It stops when ctx is done, with ctx.Err().
-func Plan(ctx context.Context, site *Site, req *PlanRequest, hist *history.History, progress func(done, total int)) (*backtest.PlanReport, error) {
+func Pivot(ctx context.Context, site *Site, req *PivotRequest, hist *history.History, progress func(done, total int)) (*backtest.PivotReport, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func Plan(ctx context.Context, site *Site, req *PlanRequest, hist *history.Histo
 		}
 		price, _ = path.At(req.At.Unix())
 	}
-	return backtest.RunPlan(ctx, backtest.PlanConfig{
+	return backtest.RunPivot(ctx, backtest.PivotConfig{
 		Site: site.Spec, ConvertMW: req.ConvertMW, GPU: gpu, At: req.At, Years: req.Years, Paths: req.Paths, Seed: req.Seed,
 		History: hist, PoolFee: req.PoolFee, DiscountRate: req.DiscountRate, GPUUSDPerHour: price,
 		Utilization: req.UtilizationRange, GPUPriceDriftPerYear: req.GPUDriftRange,

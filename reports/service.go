@@ -18,10 +18,10 @@ const ServerMaxPaths = 2000
 type Config struct {
 	// Sites reads the store's sites and the models a request may name.
 	Sites joule.SiteLoader
-	// BacktestCharts and PlanCharts draw a report's charts as PNG, by name ("power",
+	// BacktestCharts and PivotCharts draw a report's charts as PNG, by name ("power",
 	// "margin"; "npv", "cashflow"); nil: the report has no charts.
 	BacktestCharts func(*backtest.Report) (map[string][]byte, error)
-	PlanCharts     func(*backtest.PlanReport) (map[string][]byte, error)
+	PivotCharts    func(*backtest.PivotReport) (map[string][]byte, error)
 	// Running is how many reports run at once; 0: one per CPU.
 	Running int
 	// Queued is how many more may wait for a turn; beyond them a request is refused at
@@ -76,9 +76,9 @@ func (s *Service) Backtest(ctx context.Context, site string, req *BacktestReques
 	})
 }
 
-// Plan runs req on the named site, when its turn comes; its paths are bounded by
+// Pivot runs req on the named site, when its turn comes; its paths are bounded by
 // Config.MaxPaths.
-func (s *Service) Plan(ctx context.Context, site string, req *PlanRequest) (*Report, error) {
+func (s *Service) Pivot(ctx context.Context, site string, req *PivotRequest) (*Report, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
@@ -86,11 +86,11 @@ func (s *Service) Plan(ctx context.Context, site string, req *PlanRequest) (*Rep
 		return nil, fieldError("paths", "at most %d on this server, got %d (joule plan runs more)", s.cfg.MaxPaths, req.Paths)
 	}
 	return s.run(ctx, site, func(site *Site, hist *history.History) (*Report, error) {
-		r, err := Plan(ctx, site, req, hist, nil)
+		r, err := Pivot(ctx, site, req, hist, nil)
 		if err != nil {
 			return nil, err
 		}
-		return charted(r, s.cfg.PlanCharts)
+		return charted(r, s.cfg.PivotCharts)
 	})
 }
 

@@ -108,23 +108,23 @@ func TestServiceRunsABacktestOfAStoredSite(t *testing.T) {
 }
 
 func TestServiceBoundsPlanPaths(t *testing.T) {
-	plan := func(paths int) *PlanRequest {
-		r := NewPlanRequest()
+	plan := func(paths int) *PivotRequest {
+		r := NewPivotRequest()
 		r.ConvertMW, r.GPU, r.At, r.Years, r.Paths = 2, "h100-sxm", time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), 1, paths
 		return r
 	}
 	svc := NewService(Config{Sites: newExampleSites(t).loader()})
-	if _, err := svc.Plan(t.Context(), "west-texas", plan(ServerMaxPaths+1)); joule.ErrorCode(err) != joule.EINVALID || !strings.HasPrefix(joule.ErrorMessage(err), "paths: at most 2000 on this server") {
+	if _, err := svc.Pivot(t.Context(), "west-texas", plan(ServerMaxPaths+1)); joule.ErrorCode(err) != joule.EINVALID || !strings.HasPrefix(joule.ErrorMessage(err), "paths: at most 2000 on this server") {
 		t.Errorf("a plan beyond the server's paths: %v", err)
 	}
 	small := NewService(Config{Sites: newExampleSites(t).loader(), MaxPaths: 10})
-	if _, err := small.Plan(t.Context(), "west-texas", plan(11)); joule.ErrorCode(err) != joule.EINVALID || !strings.HasPrefix(joule.ErrorMessage(err), "paths: at most 10") {
+	if _, err := small.Pivot(t.Context(), "west-texas", plan(11)); joule.ErrorCode(err) != joule.EINVALID || !strings.HasPrefix(joule.ErrorMessage(err), "paths: at most 10") {
 		t.Errorf("a plan beyond a configured bound: %v", err)
 	}
 	// A plan whose caller has gone runs no path.
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := small.Plan(ctx, "west-texas", plan(10)); !errors.Is(err, context.Canceled) {
+	if _, err := small.Pivot(ctx, "west-texas", plan(10)); !errors.Is(err, context.Canceled) {
 		t.Errorf("a cancelled plan: %v, want context.Canceled", err)
 	}
 }

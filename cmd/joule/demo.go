@@ -100,7 +100,7 @@ func (f *demoFlags) validate() error {
 type demo struct {
 	flags  demoFlags
 	clock  *feeds.Clock
-	market *feeds.Market
+	market *feeds.Prices
 	log    *slog.Logger
 	info   jhttp.Demo
 	fleet  *sim.Fleet
@@ -146,7 +146,7 @@ func openDemo(ctx context.Context, a *app, f demoFlags, ff *feedFlags, log *slog
 		return nil, err
 	}
 	replay := &feeds.Replay{History: hist, Now: d.clock.Now}
-	d.market = replay.Market(time.Second, demoNode)
+	d.market = replay.Prices(time.Second, demoNode)
 	d.market.PoolFee, d.market.GPUUSDPerHour, d.market.GPUUtilization = ff.poolFee, ff.gpuUSD, ff.gpuUtil
 	d.info = jhttp.Demo{Speed: f.speed, Start: start}
 	log.Info("demo", "site", demoSite, "clock_start", start, "speed", f.speed, "resumed", resume)

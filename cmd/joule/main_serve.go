@@ -30,7 +30,7 @@ type Main struct {
 
 	app    *app
 	demo   *demo
-	market *feeds.Market
+	market *feeds.Prices
 	actors []actor
 
 	cancel context.CancelFunc
@@ -76,10 +76,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	loop := &live.Loop{
 		Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Live: a.server.Live, Leases: a.exchange.DispatchLeases,
-		Market: m.market, Interval: interval, Every: every, Hysteresis: dispatch.DefaultHysteresis, Now: a.now,
+		Prices: m.market, Interval: interval, Every: every, Hysteresis: dispatch.DefaultHysteresis, Now: a.now,
 	}
-	a.ops.Planner, a.server.Market, a.server.Addr = loop, m.market, m.Addr
-	a.server.Reports = reports.NewService(reports.Config{Sites: a.sites(), BacktestCharts: render.BacktestCharts, PlanCharts: render.PlanCharts})
+	a.ops.Planner, a.server.Prices, a.server.Addr = loop, m.market, m.Addr
+	a.server.Reports = reports.NewService(reports.Config{Sites: a.sites(), BacktestCharts: render.BacktestCharts, PivotCharts: render.PivotCharts})
 	if m.demo != nil {
 		if err := m.demo.tenants(ctx, a.exchange); err != nil {
 			return err

@@ -21,7 +21,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 		// the backtest's, accepted here as it always was.
 		utilization = reports.DefaultUtilization
 	)
-	req := reports.NewPlanRequest()
+	req := reports.NewPivotRequest()
 	cmd := &cobra.Command{
 		Use:   "plan --site FILE|NAME --convert-mw MW --gpu MODEL --at YYYY-MM-DD [--years N] [--paths N] [--out DIR]",
 		Short: "Monte Carlo: the distribution of NPV and payback of turning miners into GPU servers",
@@ -57,13 +57,13 @@ it writes plan.json, npv.png, cashflow.png and index.html.`,
 				return err
 			}
 			progress, done := newProgress(f.noProg, "plan")
-			r, err := reports.Plan(cmd.Context(), site, req, hist, progress)
+			r, err := reports.Pivot(cmd.Context(), site, req, hist, progress)
 			done()
 			if err != nil {
 				return err
 			}
 			if out != "" {
-				files, err := render.WritePlan(out, r)
+				files, err := render.WritePivot(out, r)
 				if err != nil {
 					return err
 				}
@@ -72,7 +72,7 @@ it writes plan.json, npv.png, cashflow.png and index.html.`,
 			if f.jsonOut {
 				return printJSON(cmd.OutOrStdout(), r)
 			}
-			return render.PrintPlan(cmd.OutOrStdout(), r)
+			return render.PrintPivot(cmd.OutOrStdout(), r)
 		},
 	}
 	f.add(cmd, req.Hysteresis, &req.PoolFee, &utilization, &req.GPUUSDPerHour, &req.GPU)

@@ -51,8 +51,8 @@ func (f *feedFlags) live() bool {
 
 // market builds the live market from the flags. A feed that is not configured is
 // stale, and the loop plans its safe state.
-func (f *feedFlags) market() (*feeds.Market, error) {
-	m := &feeds.Market{PoolFee: f.poolFee, GPUUSDPerHour: f.gpuUSD, GPUUtilization: f.gpuUtil}
+func (f *feedFlags) market() (*feeds.Prices, error) {
+	m := &feeds.Prices{PoolFee: f.poolFee, GPUUSDPerHour: f.gpuUSD, GPUUtilization: f.gpuUtil}
 	if f.btcRPC != "" {
 		pass := f.btcPass
 		if pass == "" {

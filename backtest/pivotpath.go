@@ -17,7 +17,7 @@ const planStream = 0x6a6f756c65 // "joule"
 // the paths are drawn from, and the calendar of the horizon. It is read-only while
 // workers run.
 type planner struct {
-	cfg                 PlanConfig
+	cfg                 PivotConfig
 	conv                conversion
 	baseline, converted dispatch.Site
 	chain               *chainBootstrap
@@ -27,7 +27,7 @@ type planner struct {
 	discount            []float64 // discount factor of each month's end
 }
 
-func newPlanner(cfg PlanConfig) (*planner, error) {
+func newPlanner(cfg PivotConfig) (*planner, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ type pathWorker struct {
 	p                    *planner
 	baseline, converted  *dispatch.Policy
 	baseState, convState *dispatch.State
-	basePlan, convPlan   dispatch.Plan
+	basePlan, convPlan   dispatch.Allocation
 	btcUSD, hashprice    []float64 // per day
 	gpuUSDPerHour        []float64 // per day
 	energyPicks          []int32   // per day: index into p.energy.days
@@ -157,15 +157,15 @@ func (w *pathWorker) path(i int, res *pathResults) {
 	none := dispatch.Commitments{}
 	for d := range p.cal.days {
 		now := p.startUnix + int64(d)*86400
-		base := dispatch.Market{IntervalSec: 3600, HashpriceUSDPerPHDay: w.hashprice[d]}
-		gpu := dispatch.Market{IntervalSec: 3600, GPUUSDPerHour: w.gpuUSDPerHour[d], GPUUtilization: util}
+		base := dispatch.Interval{IntervalSec: 3600, HashpriceUSDPerPHDay: w.hashprice[d]}
+		gpu := dispatch.Interval{IntervalSec: 3600, GPUUSDPerHour: w.gpuUSDPerHour[d], GPUUtilization: util}
 		prices := &days[picks[d]]
 		var cash, mined float64
 		for h := range 24 {
 			base.Now, base.EnergyUSDPerMWh = now, prices[h]
 			gpu.Now, gpu.EnergyUSDPerMWh = now, prices[h]
-			w.baseline.Plan(w.baseState, base, none, &w.basePlan)
-			w.converted.Plan(w.convState, gpu, none, &w.convPlan)
+			w.baseline.Allocate(w.baseState, base, none, &w.basePlan)
+			w.converted.Allocate(w.convState, gpu, none, &w.convPlan)
 			cash += w.convPlan.RevenueUSD - w.convPlan.EnergyUSD + w.basePlan.EnergyUSD
 			mined += w.basePlan.RevenueUSD
 			now += 3600

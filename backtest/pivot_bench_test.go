@@ -6,7 +6,7 @@ import (
 
 // BenchmarkPlan10kPaths5Years is the planner's speed target: 10,000 paths of five
 // years, hour by hour, of the example site converting 20 MW to 8×H100 servers on
-// 2024-06-01. Each op is a whole RunPlan; run it with -benchtime 1x.
+// 2024-06-01. Each op is a whole RunPivot; run it with -benchtime 1x.
 func BenchmarkPlan10kPaths5Years(b *testing.B) {
 	benchmarkPlan(b, 10_000, 5)
 }
@@ -51,7 +51,7 @@ func BenchmarkPlanPath(b *testing.B) {
 	b.ReportMetric(float64(p.cal.days*24)*float64(b.N)/b.Elapsed().Seconds(), "path-hours/s")
 }
 
-// BenchmarkPlanSetup is what RunPlan does before the first path: the history
+// BenchmarkPlanSetup is what RunPivot does before the first path: the history
 // bootstrap, the energy pool and the calendar.
 func BenchmarkPlanSetup(b *testing.B) {
 	cfg := planExampleConfig(b, 1, 5)

@@ -28,9 +28,9 @@ func (q Quantiles) MarshalJSON() ([]byte, error) {
 	}{f(q.P10), f(q.P50), f(q.P90)})
 }
 
-// PlanReport is the distribution of outcomes of converting megawatts of miners to GPU
+// PivotReport is the distribution of outcomes of converting megawatts of miners to GPU
 // servers, over Monte Carlo paths.
-type PlanReport struct {
+type PivotReport struct {
 	Site         string  `json:"site"`
 	At           string  `json:"at"` // conversion date, YYYY-MM-DD
 	Years        int     `json:"years"`

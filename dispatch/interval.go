@@ -2,8 +2,9 @@ package dispatch
 
 import "github.com/joule-site/joule"
 
-// Market is what power is worth during one interval.
-type Market struct {
+// Interval is one dispatch interval: when it starts, how long it lasts, and what power
+// is worth during it.
+type Interval struct {
 	Now         int64 // start of the interval, Unix seconds
 	IntervalSec int64
 	// HashpriceUSDPerPHDay is net of pool fee: what a PH/s earns the site per day.
@@ -42,7 +43,7 @@ type Commitments struct {
 }
 
 // capAt is the site cap during the interval, lowered by active events.
-func capAt(capW joule.Watts, m *Market, c *Commitments) joule.Watts {
+func capAt(capW joule.Watts, m *Interval, c *Commitments) joule.Watts {
 	end := m.Now + m.IntervalSec
 	for _, e := range c.Events {
 		if end > e.Deadline && (e.End == 0 || m.Now < e.End) && e.ReduceToW < capW {

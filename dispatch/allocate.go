@@ -6,12 +6,12 @@ import (
 	"github.com/joule-site/joule"
 )
 
-// Plan allocates the interval's power and advances st to the new state. It never
+// Allocate allocates the interval's power and advances st to the new state. It never
 // holds more than the cap: idle draw first, then firm leases, then flexible load in
 // merit order. It allocates nothing once out.Units has room for every unit.
 //
 // st must come from this policy's NewState; out is overwritten.
-func (p *Policy) Plan(st *State, m Market, c Commitments, out *Plan) {
+func (p *Policy) Allocate(st *State, m Interval, c Commitments, out *Allocation) {
 	remaining, off := p.prepare(&m, &c, out)
 	alloc := p.alloc()
 	remaining = p.allocateFirm(alloc, off, remaining, out)
@@ -46,11 +46,11 @@ func (p *Policy) Plan(st *State, m Market, c Commitments, out *Plan) {
 // prepare resets out, lays out this interval's lease segments, prices every segment,
 // and holds the idle draw, powering fleets off whole if even that is above the cap.
 // It returns the facility watts left under the cap and the powered-off units.
-func (p *Policy) prepare(m *Market, c *Commitments, out *Plan) (float64, []bool) {
+func (p *Policy) prepare(m *Interval, c *Commitments, out *Allocation) (float64, []bool) {
 	site := &p.site
 	units := site.Units
 	capW := capAt(site.CapW, m, c)
-	*out = Plan{CapW: capW, Units: resize(out.Units, len(units))}
+	*out = Allocation{CapW: capW, Units: resize(out.Units, len(units))}
 
 	remaining := float64(capW) - p.idleTotal
 	off := p.powerOff(&remaining)
@@ -118,7 +118,7 @@ func (p *Policy) prepare(m *Market, c *Commitments, out *Plan) (float64, []bool)
 
 // allocateFirm holds power for firm leases in the order given; what the cap cannot
 // hold is shed and reported.
-func (p *Policy) allocateFirm(alloc []float64, off []bool, remaining float64, out *Plan) float64 {
+func (p *Policy) allocateFirm(alloc []float64, off []bool, remaining float64, out *Allocation) float64 {
 	for i := p.static; i < len(p.segs); i++ {
 		s := &p.segs[i]
 		if s.kind != segFirm || off[s.unit] {

@@ -18,7 +18,7 @@ import (
 )
 
 // planExampleConfig converts 20 MW of the example site to 8×H100 servers on 2024-06-01.
-func planExampleConfig(t testing.TB, paths, years int) PlanConfig {
+func planExampleConfig(t testing.TB, paths, years int) PivotConfig {
 	t.Helper()
 	h, err := history.Default()
 	if err != nil {
@@ -28,7 +28,7 @@ func planExampleConfig(t testing.TB, paths, years int) PlanConfig {
 	if !ok {
 		t.Fatal("no h100-sxm in the catalog")
 	}
-	return PlanConfig{
+	return PivotConfig{
 		Site: WestTexasForTest(t), ConvertMW: 20, GPU: gpu,
 		At:    time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC),
 		Years: years, Paths: paths, Seed: 42, History: h,
@@ -38,11 +38,11 @@ func planExampleConfig(t testing.TB, paths, years int) PlanConfig {
 	}
 }
 
-func runPlan(t *testing.T, cfg PlanConfig) *PlanReport {
+func runPlan(t *testing.T, cfg PivotConfig) *PivotReport {
 	t.Helper()
-	r, err := RunPlan(t.Context(), cfg)
+	r, err := RunPivot(t.Context(), cfg)
 	if err != nil {
-		t.Fatalf("RunPlan: %v", err)
+		t.Fatalf("RunPivot: %v", err)
 	}
 	return r
 }
@@ -216,40 +216,40 @@ func TestPlanProgress(t *testing.T) {
 
 func TestPlanRejectsBadConfigs(t *testing.T) {
 	asic, _ := catalog.Lookup("s21")
-	bad := map[string]func(*PlanConfig){
-		"no site":              func(c *PlanConfig) { c.Site = nil },
-		"no history":           func(c *PlanConfig) { c.History = nil },
-		"no gpu":               func(c *PlanConfig) { c.GPU = nil },
-		"asic as gpu":          func(c *PlanConfig) { c.GPU = asic },
-		"zero MW":              func(c *PlanConfig) { c.ConvertMW = 0 },
-		"negative MW":          func(c *PlanConfig) { c.ConvertMW = -1 },
-		"NaN MW":               func(c *PlanConfig) { c.ConvertMW = math.NaN() },
-		"more MW than miners":  func(c *PlanConfig) { c.ConvertMW = 40 },
-		"zero years":           func(c *PlanConfig) { c.Years = 0 },
-		"zero paths":           func(c *PlanConfig) { c.Paths = 0 },
-		"negative workers":     func(c *PlanConfig) { c.Workers = -1 },
-		"pool fee 1":           func(c *PlanConfig) { c.PoolFee = 1 },
-		"discount -1":          func(c *PlanConfig) { c.DiscountRate = -1 },
-		"negative gpu price":   func(c *PlanConfig) { c.GPUUSDPerHour = -1 },
-		"negative resale":      func(c *PlanConfig) { c.ASICResaleUSD = -1 },
-		"utilization reversed": func(c *PlanConfig) { c.Utilization = [2]float64{0.9, 0.5} },
-		"utilization above 1":  func(c *PlanConfig) { c.Utilization = [2]float64{0.5, 1.5} },
-		"utilization unset":    func(c *PlanConfig) { c.Utilization = [2]float64{} },
-		"drift reversed":       func(c *PlanConfig) { c.GPUPriceDriftPerYear = [2]float64{0.1, -0.1} },
-		"drift NaN":            func(c *PlanConfig) { c.GPUPriceDriftPerYear = [2]float64{math.NaN(), 0} },
-		"before the history":   func(c *PlanConfig) { c.At = time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC) },
-		"after the history":    func(c *PlanConfig) { c.At = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) },
-		"too little history":   func(c *PlanConfig) { c.At = time.Date(2010, 9, 1, 0, 0, 0, 0, time.UTC) },
-		"no energy before At": func(c *PlanConfig) {
+	bad := map[string]func(*PivotConfig){
+		"no site":              func(c *PivotConfig) { c.Site = nil },
+		"no history":           func(c *PivotConfig) { c.History = nil },
+		"no gpu":               func(c *PivotConfig) { c.GPU = nil },
+		"asic as gpu":          func(c *PivotConfig) { c.GPU = asic },
+		"zero MW":              func(c *PivotConfig) { c.ConvertMW = 0 },
+		"negative MW":          func(c *PivotConfig) { c.ConvertMW = -1 },
+		"NaN MW":               func(c *PivotConfig) { c.ConvertMW = math.NaN() },
+		"more MW than miners":  func(c *PivotConfig) { c.ConvertMW = 40 },
+		"zero years":           func(c *PivotConfig) { c.Years = 0 },
+		"zero paths":           func(c *PivotConfig) { c.Paths = 0 },
+		"negative workers":     func(c *PivotConfig) { c.Workers = -1 },
+		"pool fee 1":           func(c *PivotConfig) { c.PoolFee = 1 },
+		"discount -1":          func(c *PivotConfig) { c.DiscountRate = -1 },
+		"negative gpu price":   func(c *PivotConfig) { c.GPUUSDPerHour = -1 },
+		"negative resale":      func(c *PivotConfig) { c.ASICResaleUSD = -1 },
+		"utilization reversed": func(c *PivotConfig) { c.Utilization = [2]float64{0.9, 0.5} },
+		"utilization above 1":  func(c *PivotConfig) { c.Utilization = [2]float64{0.5, 1.5} },
+		"utilization unset":    func(c *PivotConfig) { c.Utilization = [2]float64{} },
+		"drift reversed":       func(c *PivotConfig) { c.GPUPriceDriftPerYear = [2]float64{0.1, -0.1} },
+		"drift NaN":            func(c *PivotConfig) { c.GPUPriceDriftPerYear = [2]float64{math.NaN(), 0} },
+		"before the history":   func(c *PivotConfig) { c.At = time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC) },
+		"after the history":    func(c *PivotConfig) { c.At = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) },
+		"too little history":   func(c *PivotConfig) { c.At = time.Date(2010, 9, 1, 0, 0, 0, 0, time.UTC) },
+		"no energy before At": func(c *PivotConfig) {
 			c.At = time.Date(2018, 6, 1, 0, 0, 0, 0, time.UTC)
 		},
-		"less than a server": func(c *PlanConfig) { c.ConvertMW = 0.005 },
+		"less than a server": func(c *PivotConfig) { c.ConvertMW = 0.005 },
 	}
 	for name, mutate := range bad {
 		t.Run(name, func(t *testing.T) {
 			cfg := planExampleConfig(t, 2, 1)
 			mutate(&cfg)
-			_, err := RunPlan(t.Context(), cfg)
+			_, err := RunPivot(t.Context(), cfg)
 			if code := joule.ErrorCode(err); code != joule.EINVALID {
 				t.Errorf("error %v (code %q), want EINVALID", err, code)
 			}
@@ -300,15 +300,15 @@ func TestPlanGBM(t *testing.T) {
 	boot := planExampleConfig(t, 60, 1)
 	gbm := boot
 	gbm.BTCModel = BTCGBM
-	a, err := RunPlan(t.Context(), boot)
+	a, err := RunPivot(t.Context(), boot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := RunPlan(t.Context(), gbm)
+	b, err := RunPivot(t.Context(), gbm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, _ := RunPlan(t.Context(), gbm)
+	again, _ := RunPivot(t.Context(), gbm)
 	if slices.Equal(a.NPVs, b.NPVs) {
 		t.Error("the fitted model gave the bootstrap's NPVs")
 	}
@@ -320,13 +320,13 @@ func TestPlanGBM(t *testing.T) {
 	}
 	bad := boot
 	bad.BTCModel = "tea-leaves"
-	if _, err := RunPlan(t.Context(), bad); joule.ErrorCode(err) != joule.EINVALID {
+	if _, err := RunPivot(t.Context(), bad); joule.ErrorCode(err) != joule.EINVALID {
 		t.Errorf("unknown model: %v", err)
 	}
 }
 
 // A plan whose caller goes stops: once the context is cancelled (here by the first
-// finished path) no further path starts, and RunPlan says why it stopped.
+// finished path) no further path starts, and RunPivot says why it stopped.
 func TestPlanStopsWhenCancelled(t *testing.T) {
 	cfg := planExampleConfig(t, 10_000, 5)
 	cfg.Workers = 2
@@ -337,9 +337,9 @@ func TestPlanStopsWhenCancelled(t *testing.T) {
 		finished.Store(int64(done))
 		cancel()
 	}
-	r, err := RunPlan(ctx, cfg)
+	r, err := RunPivot(ctx, cfg)
 	if !errors.Is(err, context.Canceled) || r != nil {
-		t.Fatalf("RunPlan after cancel: %v, %v; want context.Canceled", r, err)
+		t.Fatalf("RunPivot after cancel: %v, %v; want context.Canceled", r, err)
 	}
 	// Each worker finishes the path it holds: at most one per worker runs on.
 	if n := finished.Load(); n < 1 || n > int64(cfg.Workers) {

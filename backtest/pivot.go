@@ -14,9 +14,9 @@ import (
 	"github.com/joule-site/joule/history"
 )
 
-// PlanConfig asks the pivot planner what converting megawatts of miners into GPU
+// PivotConfig asks the pivot planner what converting megawatts of miners into GPU
 // servers on one date is worth across many possible futures.
-type PlanConfig struct {
+type PivotConfig struct {
 	Site      *joule.ResolvedSite
 	ConvertMW float64              // facility MW of ASIC load converted to GPU servers
 	GPU       *joule.HardwareModel // the servers bought
@@ -57,12 +57,12 @@ type PlanConfig struct {
 	Progress func(done, total int)
 }
 
-// RunPlan simulates cfg.Paths futures of converting cfg.ConvertMW of the site's least
+// RunPivot simulates cfg.Paths futures of converting cfg.ConvertMW of the site's least
 // efficient miners into cfg.GPU servers on cfg.At, hour by hour through the dispatch
 // policy, and returns the distribution of NPV, payback and yearly cash flow. The same
 // config and seed give the same report whatever cfg.Workers is. Once ctx is done no
-// path starts, and RunPlan returns ctx.Err() when those running have finished.
-func RunPlan(ctx context.Context, cfg PlanConfig) (*PlanReport, error) {
+// path starts, and RunPivot returns ctx.Err() when those running have finished.
+func RunPivot(ctx context.Context, cfg PivotConfig) (*PivotReport, error) {
 	p, err := newPlanner(cfg)
 	if err != nil {
 		return nil, err
@@ -152,7 +152,7 @@ const (
 	BTCGBM       = "gbm"
 )
 
-func (cfg *PlanConfig) validate() error {
+func (cfg *PivotConfig) validate() error {
 	if cfg.BTCModel != "" && cfg.BTCModel != BTCBootstrap && cfg.BTCModel != BTCGBM {
 		return joule.Errorf(joule.EINVALID, "plan: BTC model %q: use %q or %q", cfg.BTCModel, BTCBootstrap, BTCGBM)
 	}
@@ -216,9 +216,9 @@ func (cfg *PlanConfig) validate() error {
 }
 
 // report turns the paths' results into the distribution.
-func (p *planner) report(res *pathResults) *PlanReport {
+func (p *planner) report(res *pathResults) *PivotReport {
 	cfg := &p.cfg
-	r := &PlanReport{
+	r := &PivotReport{
 		Site: cfg.Site.Site.Name, At: p.cal.start.Format(time.DateOnly), Years: cfg.Years, Paths: cfg.Paths, Seed: cfg.Seed,
 		ConvertMW: cfg.ConvertMW, GPUModel: cfg.GPU.ID, GPUServers: p.conv.servers, ASICsRetired: p.conv.asics,
 		CapexUSD: p.conv.capexUSD, DiscountRate: cfg.DiscountRate, Hoard: cfg.Hoard,
