@@ -151,10 +151,16 @@ type LeasingStore interface {
 	// RecentFills returns a product's newest fills, newest first, at most limit.
 	RecentFills(ctx context.Context, product string, limit int) ([]FillRecord, error)
 
-	// LedgerJournal returns the ledger transactions at or after from and before to, in
-	// journal order; both ends are required.
-	LedgerJournal(ctx context.Context, from, to time.Time) ([]LedgerTransaction, error)
-	// LedgerBalances returns the balance of each account before a time: the sum of its
-	// postings in transactions before it. Accounts with no postings then are absent.
-	LedgerBalances(ctx context.Context, before time.Time, accounts ...LedgerAccount) (map[LedgerAccount]MicroUSD, error)
+	// LedgerSpan reads, as of one moment, the ledger transactions at or after from and
+	// before to in journal order, and each of accounts' balance at from.
+	LedgerSpan(ctx context.Context, from, to time.Time, accounts ...LedgerAccount) (*LedgerSpan, error)
+}
+
+// LedgerSpan is a span of the journal as billing reads it.
+type LedgerSpan struct {
+	// Opening is each asked account's balance at the span's start: the sum of its
+	// postings in earlier transactions (absent: none).
+	Opening map[LedgerAccount]MicroUSD
+	// Transactions are the span's, in journal order.
+	Transactions []LedgerTransaction
 }

@@ -1,6 +1,9 @@
 package joule
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // ResolvedSite is a site with each of its fleets' hardware models found: what the
 // dispatch policy, backtests, listings, billing and the value of a megawatt all work
@@ -66,7 +69,10 @@ func (l SiteLoader) Load(ctx context.Context, name string) (*ResolvedSite, error
 	return l.resolve(ctx, site, byID)
 }
 
-// LoadAll returns every site, resolved, ordered by name.
+// LoadAll returns every site, resolved, ordered by name. A site that does not resolve
+// (a fleet of an unknown model) is left out and named in the error, which joins one
+// per such site: the others are still returned, so that one broken site does not stop
+// the work of every other.
 func (l SiteLoader) LoadAll(ctx context.Context) ([]*ResolvedSite, error) {
 	byID, err := l.models(ctx)
 	if err != nil {
@@ -77,14 +83,19 @@ func (l SiteLoader) LoadAll(ctx context.Context) ([]*ResolvedSite, error) {
 		return nil, err
 	}
 	out := make([]*ResolvedSite, 0, len(sites))
+	var errs []error
 	for _, site := range sites {
 		rs, err := l.resolve(ctx, site, byID)
 		if err != nil {
-			return nil, err
+			if ErrorCode(err) != EINVALID {
+				return nil, err
+			}
+			errs = append(errs, err)
+			continue
 		}
 		out = append(out, rs)
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 func (l SiteLoader) models(ctx context.Context) (ModelIndex, error) {

@@ -342,6 +342,10 @@ func TestChaosAtFleetScale(t *testing.T) {
 			s21.Running >= running && s21.Running <= running+badFound && s21.Sleeping >= sleeping && s21.Sleeping <= sleeping+badFound &&
 			s21.Unknown > 0 && len(rep.Problems) >= s21.Unknown && b.Found == perPod-1 && b.Unknown > 0
 	}
+	// Readings are bounded as generously as discovery's here: on a loaded machine a
+	// well-behaved miner's reading can miss the steps' short bound, and would then be
+	// counted unknown, honestly but not what this check is about.
+	mx.Timeout, gx.Timeout, gd.Timeout = 5*time.Second, 5*time.Second, 5*time.Second
 	steps := stepUntil(censusOK)
 	if err != nil {
 		t.Fatal(err)

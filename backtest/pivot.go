@@ -136,13 +136,15 @@ func convert(site *joule.ResolvedSite, convertW float64, gpu *joule.HardwareMode
 // subSites are the two sites a path dispatches: the retired miners alone and the
 // bought servers alone, each under the whole site's cap and PUE.
 func (c *conversion) subSites(site *joule.ResolvedSite, gpu *joule.HardwareModel, h dispatch.Hysteresis) (baseline, converted dispatch.Site) {
-	baseline = dispatch.Site{CapW: site.Site.PowerCapW, PUE: site.Site.PUE, Rule: dispatch.RuleMerit, Hysteresis: h}
+	retired := &joule.ResolvedSite{Site: site.Site}
 	for _, r := range c.retired {
-		baseline.Units = append(baseline.Units, dispatch.UnitOf(r.fleet.Name, r.fleet.Model, r.count))
+		f := *r.fleet.Fleet
+		f.Count = r.count
+		retired.Fleets = append(retired.Fleets, joule.ResolvedFleet{Fleet: &f, Model: r.fleet.Model})
 	}
-	converted = baseline
-	converted.Units = []dispatch.Unit{dispatch.UnitOf("converted-"+gpu.ID, gpu, c.servers)}
-	return baseline, converted
+	bought := &joule.ResolvedSite{Site: site.Site, Fleets: []joule.ResolvedFleet{{
+		Fleet: &joule.Fleet{Site: site.Site.Name, Name: "converted-" + gpu.ID, Model: gpu.ID, Kind: gpu.Kind, Count: c.servers}, Model: gpu}}}
+	return dispatch.Compile(retired, dispatch.RuleMerit, h), dispatch.Compile(bought, dispatch.RuleMerit, h)
 }
 
 // validate checks the config and fills its defaults.

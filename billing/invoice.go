@@ -1,8 +1,8 @@
 // Package billing turns the exchange's ledger into what its accounts are sent: a
 // tenant's monthly invoice and an owner's or the operator's monthly statement. It reads
-// one month of the stored journal and the balances before it, so a bill costs a month
-// of transactions, not the whole history. It moves no money: the ledger and the
-// exchange's metering do.
+// one month of the stored journal, by time, and the bill's accounts' balances before
+// it, summed by the store, instead of replaying the whole journal. It moves no money:
+// the ledger and the exchange's metering do.
 package billing
 
 import (
@@ -17,12 +17,9 @@ import (
 type Store interface {
 	// Account returns an account by ID, or ENOTFOUND.
 	Account(ctx context.Context, id string) (*joule.Account, error)
-	// LedgerJournal returns the transactions at or after from and before to, in
-	// journal order.
-	LedgerJournal(ctx context.Context, from, to time.Time) ([]joule.LedgerTransaction, error)
-	// LedgerBalances returns the balance of each account before a time: the sum of its
-	// postings in transactions before it (accounts without any are absent).
-	LedgerBalances(ctx context.Context, before time.Time, accounts ...joule.LedgerAccount) (map[joule.LedgerAccount]joule.MicroUSD, error)
+	// LedgerSpan reads, as of one moment, the transactions in [from, to) and the
+	// accounts' balances at from.
+	LedgerSpan(ctx context.Context, from, to time.Time, accounts ...joule.LedgerAccount) (*joule.LedgerSpan, error)
 }
 
 // Service answers for invoices and statements over a store.
@@ -121,14 +118,11 @@ func (s *Service) Invoice(ctx context.Context, who *joule.Account, tenant, month
 		return nil, joule.Errorf(joule.EINVALID, "%s is a %s; owners and operators get statements", tenant, a.Role)
 	}
 	credit, hold := ledger.TenantCredit(tenant), ledger.TenantHold(tenant)
-	opening, err := s.Store.LedgerBalances(ctx, from, credit, hold)
+	span, err := s.Store.LedgerSpan(ctx, from, to, credit, hold)
 	if err != nil {
 		return nil, err
 	}
-	txs, err := s.Store.LedgerJournal(ctx, from, to)
-	if err != nil {
-		return nil, err
-	}
+	opening, txs := span.Opening, span.Transactions
 	inv := &Invoice{Tenant: a.ID, Name: a.Name, Month: month, From: from, To: to, Lines: []Line{},
 		OpeningCreditMicroUSD: opening[credit], ClosingCreditMicroUSD: opening[credit], ClosingHeldMicroUSD: opening[hold]}
 	for _, tx := range txs {
@@ -214,14 +208,11 @@ func (s *Service) Statement(ctx context.Context, who *joule.Account, account, mo
 	default:
 		return nil, joule.Errorf(joule.EINVALID, "%s is a tenant; tenants get invoices", account)
 	}
-	opening, err := s.Store.LedgerBalances(ctx, from, rev)
+	span, err := s.Store.LedgerSpan(ctx, from, to, rev)
 	if err != nil {
 		return nil, err
 	}
-	txs, err := s.Store.LedgerJournal(ctx, from, to)
-	if err != nil {
-		return nil, err
-	}
+	opening, txs := span.Opening, span.Transactions
 	st := &Statement{Account: a.ID, Name: a.Name, Role: a.Role, Month: month, From: from, To: to, Lines: []Line{},
 		OpeningBalanceMicroUSD: opening[rev], ClosingBalanceMicroUSD: opening[rev]}
 	for _, tx := range txs {

@@ -20,8 +20,10 @@ func BreakevenUSDPerMWh(hashpriceUSDPerPHDay, efficiencyJPerTH, poolFee float64)
 // The value of a megawatt-hour. Every figure below is per MWh of facility energy,
 // what the site's meter counts and the energy price applies to (IT power × PUE), and
 // counts the energy the machines consume: an ASIC at its power, a GPU server at
-// nameplate for the GPU-hours that sell and at idle for the rest. Dispatch, the
-// next-megawatt view, opportunity-cost asks and compare all use these.
+// nameplate for the GPU-hours that sell and at idle for the rest. The next-megawatt
+// view, opportunity-cost asks and compare use these; the dispatch policy values each
+// block of load by the same definition applied to the power it adds above the
+// machines' idle draw (a test in dispatch holds it to these functions).
 
 // MiningUSDPerFacilityMWh is what a facility MWh earns running ASICs of the given
 // efficiency (J/TH) at a hashprice net of the pool fee: the breakeven energy price,

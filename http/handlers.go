@@ -46,12 +46,12 @@ func (s *Server) handleSites(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"sites": out})
 }
 
-// pathSite returns the site the path names, or replies not_found and returns false.
 // siteLoader reads the server's sites with their fleets' models resolved.
 func (s *Server) siteLoader() joule.SiteLoader {
 	return joule.SiteLoader{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models}
 }
 
+// pathSite returns the site the path names, or replies not_found and returns false.
 func (s *Server) pathSite(w http.ResponseWriter, r *http.Request) (*joule.Site, bool) {
 	site, err := s.Sites.Site(r.Context(), r.PathValue("name"))
 	if err != nil {

@@ -225,13 +225,31 @@ func (s *Server) handleStopLease(w http.ResponseWriter, r *http.Request, who *jo
 	s.reply(w, r, http.StatusOK, l, err)
 }
 
+// billing is the billing service, or an error when this server runs none.
+func (s *Server) billing() (Billing, error) {
+	if s.Billing == nil {
+		return nil, joule.Errorf(joule.ENOTFOUND, "this server does not bill")
+	}
+	return s.Billing, nil
+}
+
 func (s *Server) handleInvoice(w http.ResponseWriter, r *http.Request, who *joule.Account) {
-	inv, err := s.Billing.Invoice(r.Context(), who, r.PathValue("tenant"), r.URL.Query().Get("month"))
+	b, err := s.billing()
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	inv, err := b.Invoice(r.Context(), who, r.PathValue("tenant"), r.URL.Query().Get("month"))
 	s.replyDocument(w, r, invoicePage, inv, err)
 }
 
 func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request, who *joule.Account) {
-	st, err := s.Billing.Statement(r.Context(), who, r.PathValue("account"), r.URL.Query().Get("month"))
+	b, err := s.billing()
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	st, err := b.Statement(r.Context(), who, r.PathValue("account"), r.URL.Query().Get("month"))
 	s.replyDocument(w, r, statementPage, st, err)
 }
 

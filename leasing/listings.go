@@ -102,12 +102,18 @@ func (s *Service) fleetCapacity(ctx context.Context) ([]joule.Product, map[selle
 }
 
 // sites reads every site with its fleets' models, or none when the exchange is not
-// told where sites are.
+// told where sites are. A site that does not resolve is logged and left out: listings,
+// hosting, energy and repricing go on for the others.
 func (s *Service) sites(ctx context.Context) ([]*joule.ResolvedSite, error) {
 	if s.cfg.Sites == nil || s.cfg.Fleets == nil || s.cfg.Models == nil {
 		return nil, nil
 	}
-	return joule.SiteLoader{Sites: s.cfg.Sites, Fleets: s.cfg.Fleets, Models: s.cfg.Models}.LoadAll(ctx)
+	sites, err := joule.SiteLoader{Sites: s.cfg.Sites, Fleets: s.cfg.Fleets, Models: s.cfg.Models}.LoadAll(ctx)
+	if err != nil && sites != nil {
+		s.cfg.Logger.Warn("leasing: sites left out", "err", err)
+		err = nil
+	}
+	return sites, err
 }
 
 // ensureSeller creates an owner's account, without a token, when a fleet names an

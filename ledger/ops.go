@@ -15,7 +15,7 @@ func (l *Ledger) Deposit(key, tenant string, amount joule.MicroUSD) (joule.Ledge
 
 // Hold sets amount of a tenant's credit aside for an order: the most a reserved order
 // can cost (Order.MaxCost), or an on-demand lease's next hours. A tenant without enough
-// credit gets EFORBIDDEN saying how much it has and needs, and nothing is held. Holding
+// credit gets ECREDIT saying how much it has and needs, and nothing is held. Holding
 // again for the same order adds to its hold.
 func (l *Ledger) Hold(key, tenant, order string, amount joule.MicroUSD) (joule.LedgerTransaction, error) {
 	if err := positive(amount); err != nil {
@@ -78,7 +78,7 @@ type Charge struct {
 }
 
 // Charge bills usage from the tenant's credit: on-demand and spot seconds. Credit too
-// short for it is EFORBIDDEN and nothing is written; the caller stops the lease.
+// short for it is ECREDIT and nothing is written; the caller stops the lease.
 func (l *Ledger) Charge(c Charge) (joule.LedgerTransaction, error) {
 	if c.Order != "" {
 		return joule.LedgerTransaction{}, joule.Errorf(joule.EINVALID, "ledger: a charge from credit names no order; capture from its hold instead")

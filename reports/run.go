@@ -6,6 +6,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/backtest"
 	"github.com/joule-site/joule/history"
+	"github.com/joule-site/joule/manifest"
 )
 
 // Site is a site ready to model: its fleets resolved against the known models, and
@@ -25,6 +26,26 @@ func ResolveSite(site *joule.Site, fleets []*joule.Fleet, models []*joule.Hardwa
 		return nil, err
 	}
 	return &Site{Spec: spec, Lookup: lookup}, nil
+}
+
+// SiteFromManifest is the one site a manifest file declares, resolved against models
+// (the store's and the catalog's) and the manifest's own, which win over a stored
+// model of the same ID. A manifest of more or fewer sites is EINVALID.
+func SiteFromManifest(filename string, data []byte, models []*joule.HardwareModel) (*Site, error) {
+	m, err := manifest.Parse(filename, data, joule.ModelsByID(models).Lookup)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Sites) != 1 {
+		return nil, joule.Errorf(joule.EINVALID, "site %s: the manifest declares %d sites; give a file with one", filename, len(m.Sites))
+	}
+	var fleets []*joule.Fleet
+	for _, f := range m.Fleets {
+		if f.Site == m.Sites[0].Name {
+			fleets = append(fleets, f)
+		}
+	}
+	return ResolveSite(m.Sites[0], fleets, append(models, m.Models...))
 }
 
 // gpuServer finds the GPU server model a request names.

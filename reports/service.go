@@ -41,7 +41,7 @@ type Service struct {
 
 // Report is a finished report and its charts.
 type Report struct {
-	Data   any               // *backtest.Report or *backtest.PlanReport, as its JSON shows
+	Data   any               // *backtest.Report or *backtest.PivotReport, as its JSON shows
 	Charts map[string][]byte // PNG by name
 }
 
@@ -85,6 +85,13 @@ func (s *Service) Pivot(ctx context.Context, site string, req *PivotRequest) (*R
 	if req.Paths > s.cfg.MaxPaths {
 		return nil, fieldError("paths", "at most %d on this server, got %d (joule plan runs more)", s.cfg.MaxPaths, req.Paths)
 	}
+	if req.Workers == 0 {
+		// Reports run side by side: each takes its share of the cores, so that a full
+		// gate does not put a core's worth of paths on every core per report.
+		r := *req
+		r.Workers = max(1, runtime.NumCPU()/s.cfg.Running)
+		req = &r
+	}
 	return s.run(ctx, site, func(site *Site, hist *history.History) (*Report, error) {
 		r, err := Pivot(ctx, site, req, hist, nil)
 		if err != nil {
@@ -118,19 +125,15 @@ func (s *Service) site(ctx context.Context, name string) (*Site, error) {
 	if !joule.ValidSlug(name) {
 		return nil, joule.Errorf(joule.EINVALID, "site %q: not a site name", name)
 	}
-	site, err := s.cfg.Sites.Sites.Site(ctx, name)
+	rs, err := s.cfg.Sites.Load(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	fleets, err := s.cfg.Sites.Fleets.Fleets(ctx, name)
+	models, err := s.cfg.Sites.Models.AllModels(ctx) // for the models a request names
 	if err != nil {
 		return nil, err
 	}
-	models, err := s.cfg.Sites.Models.AllModels(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return ResolveSite(site, fleets, models)
+	return &Site{Spec: rs, Lookup: joule.ModelsByID(models).Lookup}, nil
 }
 
 // charted draws the report's charts.

@@ -173,47 +173,40 @@ func journalSpan(from, to time.Time) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
-// LedgerJournal returns the ledger transactions at or after from and before to, in
-// journal order.
-func (s *LeasingStore) LedgerJournal(ctx context.Context, from, to time.Time) ([]joule.LedgerTransaction, error) {
+// LedgerSpan reads the transactions in [from, to) and each account's balance at from,
+// in one read transaction, so both are of the same moment.
+func (s *LeasingStore) LedgerSpan(ctx context.Context, from, to time.Time, accounts ...joule.LedgerAccount) (*joule.LedgerSpan, error) {
 	if from.IsZero() || to.IsZero() {
-		return nil, joule.Errorf(joule.EINVALID, "ledger journal: a span needs both ends")
+		return nil, joule.Errorf(joule.EINVALID, "ledger span: give both ends")
 	}
 	tx, err := s.db.beginRead(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	out, err := loadJournal(ctx, tx, from, to)
-	if err != nil {
-		return nil, fmt.Errorf("ledger journal: %w", err)
+	span := &joule.LedgerSpan{Opening: map[joule.LedgerAccount]joule.MicroUSD{}}
+	if span.Transactions, err = loadJournal(ctx, tx, from, to); err != nil {
+		return nil, fmt.Errorf("ledger span: %w", err)
 	}
-	return out, nil
-}
-
-// LedgerBalances returns each account's balance before a time: the sum of its postings
-// in transactions before it. Accounts with no postings then are absent.
-func (s *LeasingStore) LedgerBalances(ctx context.Context, before time.Time, accounts ...joule.LedgerAccount) (map[joule.LedgerAccount]joule.MicroUSD, error) {
 	names := make([]string, len(accounts))
 	for i, a := range accounts {
 		names[i] = string(a)
 	}
-	rows, err := s.db.db.QueryContext(ctx, `SELECT p.account, SUM(p.amount) FROM ledger_postings p JOIN ledger_transactions t ON t.id = p.tx
-		WHERE t.at < ? AND p.account IN (SELECT value FROM json_each(?)) GROUP BY p.account`, formatTime(before), jsonList(names))
+	rows, err := tx.QueryContext(ctx, `SELECT p.account, SUM(p.amount) FROM ledger_postings p JOIN ledger_transactions t ON t.id = p.tx
+		WHERE p.account IN (SELECT value FROM json_each(?)) AND t.at < ? GROUP BY p.account`, jsonList(names), formatTime(from))
 	if err != nil {
-		return nil, fmt.Errorf("ledger balances: %w", err)
+		return nil, fmt.Errorf("ledger span: %w", err)
 	}
 	defer rows.Close()
-	out := map[joule.LedgerAccount]joule.MicroUSD{}
 	for rows.Next() {
 		var a string
 		var sum int64
 		if err := rows.Scan(&a, &sum); err != nil {
-			return nil, fmt.Errorf("ledger balances: %w", err)
+			return nil, fmt.Errorf("ledger span: %w", err)
 		}
-		out[joule.LedgerAccount(a)] = joule.MicroUSD(sum)
+		span.Opening[joule.LedgerAccount(a)] = joule.MicroUSD(sum)
 	}
-	return out, rows.Err()
+	return span, rows.Err()
 }
 
 // OrderByKey returns an account's order by idempotency key, or ENOTFOUND.

@@ -287,39 +287,36 @@ func testLedgerJournalSpan(t *testing.T, e *env) {
 	}}
 	e.saveLeasing(t, next)
 
-	got, err := e.Leasing.LedgerJournal(e.ctx, now.Add(time.Hour), later.Add(time.Second))
+	span, err := e.Leasing.LedgerSpan(e.ctx, now.Add(time.Hour), later.Add(time.Second), "tenant:acme:credit", "tenant:acme:hold", "owner:northwind:revenue", "tenant:nobody:credit")
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := span.Transactions
 	if len(got) != 1 || got[0].ID != 4 || len(got[0].Postings) != 2 || got[0].Postings[1].Account != "tenant:acme:credit" || got[0].Postings[1].Amount != 14_400_000 {
 		t.Errorf("journal after the first day: %+v", got)
 	}
-	got, err = e.Leasing.LedgerJournal(e.ctx, now, later) // later is excluded
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 3 || got[0].ID != 1 || got[2].ID != 3 || len(got[2].Postings) != 3 {
-		t.Errorf("journal of the first day: %+v", got)
-	}
-	if _, err := e.Leasing.LedgerJournal(e.ctx, time.Time{}, later); joule.ErrorCode(err) != joule.EINVALID {
-		t.Errorf("a journal span without a start: %v, want EINVALID", err)
-	}
-
-	bal, err := e.Leasing.LedgerBalances(e.ctx, later, "tenant:acme:credit", "tenant:acme:hold", "owner:northwind:revenue", "tenant:nobody:credit")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The balances at the span's start: before the release.
 	want := map[joule.LedgerAccount]joule.MicroUSD{"tenant:acme:credit": 920_000_000, "tenant:acme:hold": 14_400_000, "owner:northwind:revenue": 59_040_000}
-	if len(bal) != len(want) {
-		t.Errorf("balances before the release: %v, want %v", bal, want)
+	if len(span.Opening) != len(want) {
+		t.Errorf("balances before the release: %v, want %v", span.Opening, want)
 	}
 	for a, b := range want {
-		if bal[a] != b {
-			t.Errorf("%s before the release: %d, want %d", a, bal[a], b)
+		if span.Opening[a] != b {
+			t.Errorf("%s before the release: %d, want %d", a, span.Opening[a], b)
 		}
 	}
-	bal, err = e.Leasing.LedgerBalances(e.ctx, later.Add(time.Second), "tenant:acme:hold")
-	if err != nil || bal["tenant:acme:hold"] != 0 {
-		t.Errorf("hold after the release: %v %v, want 0", bal, err)
+	span, err = e.Leasing.LedgerSpan(e.ctx, now, later, "tenant:acme:credit") // later is excluded
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := span.Transactions; len(got) != 3 || got[0].ID != 1 || got[2].ID != 3 || len(got[2].Postings) != 3 || len(span.Opening) != 0 {
+		t.Errorf("the first day: %+v", span)
+	}
+	if _, err := e.Leasing.LedgerSpan(e.ctx, time.Time{}, later); joule.ErrorCode(err) != joule.EINVALID {
+		t.Errorf("a span without a start: %v, want EINVALID", err)
+	}
+	span, err = e.Leasing.LedgerSpan(e.ctx, later.Add(time.Second), later.Add(time.Hour), "tenant:acme:hold")
+	if err != nil || span.Opening["tenant:acme:hold"] != 0 || len(span.Transactions) != 0 {
+		t.Errorf("after the release: %+v %v, want a hold of 0 and no transactions", span, err)
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/joule-site/joule/dispatch"
 	"github.com/joule-site/joule/history"
 	jhttp "github.com/joule-site/joule/http"
-	"github.com/joule-site/joule/manifest"
 	"github.com/joule-site/joule/render"
 	"github.com/joule-site/joule/reports"
 )
@@ -70,6 +69,26 @@ func (f *dispatchFlags) gpuPricePath() (*backtest.PricePath, error) {
 	return backtest.ReadPricePath(f.gpuPriceCSV, file)
 }
 
+// prepare fills what the flags give every report request (the policy's hysteresis into
+// h, the GPU price path into price), validates the request, and reads the site and the
+// history the report runs on.
+func (f *dispatchFlags) prepare(ctx context.Context, g *globals, h *dispatch.Hysteresis, price **backtest.PricePath, validate func() error) (*reports.Site, *history.History, error) {
+	*h = f.hysteresis()
+	var err error
+	if *price, err = f.gpuPricePath(); err != nil {
+		return nil, nil, err
+	}
+	if err := validate(); err != nil {
+		return nil, nil, err
+	}
+	site, err := f.loadSite(ctx, g)
+	if err != nil {
+		return nil, nil, err
+	}
+	hist, err := history.Default()
+	return site, hist, err
+}
+
 // loadSite reads --site: a manifest file with one site, or a site in the store.
 func (f *dispatchFlags) loadSite(ctx context.Context, g *globals) (*reports.Site, error) {
 	var models []*joule.HardwareModel
@@ -95,22 +114,7 @@ func (f *dispatchFlags) loadSite(ctx context.Context, g *globals) (*reports.Site
 	if err != nil {
 		return nil, joule.Errorf(joule.EINVALID, "--site: %v", err)
 	}
-	byID := joule.ModelsByID(models)
-	m, err := manifest.Parse(f.site, data, func(id string) (*joule.HardwareModel, bool) { m, ok := byID[id]; return m, ok })
-	if err != nil {
-		return nil, err
-	}
-	if len(m.Sites) != 1 {
-		return nil, joule.Errorf(joule.EINVALID, "--site %s: the manifest declares %d sites; give a file with one", f.site, len(m.Sites))
-	}
-	var fleets []*joule.Fleet
-	for _, fl := range m.Fleets {
-		if fl.Site == m.Sites[0].Name {
-			fleets = append(fleets, fl)
-		}
-	}
-	// The manifest's own models come last: they win over the store's of the same ID.
-	return reports.ResolveSite(m.Sites[0], fleets, append(models, m.Models...))
+	return reports.SiteFromManifest(f.site, data, models)
 }
 
 // newProgress returns a progress callback drawing a bar on standard error, or nil when
@@ -158,18 +162,7 @@ timeseries.csv, power.png, margin.png and index.html.`,
 			if req.To, err = reports.ParseDay("to", to); err != nil {
 				return err
 			}
-			req.Hysteresis = f.hysteresis()
-			if req.GPUPrice, err = f.gpuPricePath(); err != nil {
-				return err
-			}
-			if err := req.Validate(); err != nil {
-				return err
-			}
-			site, err := f.loadSite(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			hist, err := history.Default()
+			site, hist, err := f.prepare(cmd.Context(), g, &req.Hysteresis, &req.GPUPrice, req.Validate)
 			if err != nil {
 				return err
 			}

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/joule-site/joule"
-	"github.com/joule-site/joule/history"
 	"github.com/joule-site/joule/render"
 	"github.com/joule-site/joule/reports"
 )
@@ -41,18 +40,7 @@ it writes plan.json, npv.png, cashflow.png and index.html.`,
 				return joule.Errorf(joule.EINVALID, "--utilization-range and --gpu-drift-range take two numbers: low,high")
 			}
 			req.UtilizationRange, req.GPUDriftRange = [2]float64{util[0], util[1]}, [2]float64{drift[0], drift[1]}
-			req.Hysteresis = f.hysteresis()
-			if req.GPUPrice, err = f.gpuPricePath(); err != nil {
-				return err
-			}
-			if err := req.Validate(); err != nil {
-				return err
-			}
-			site, err := f.loadSite(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			hist, err := history.Default()
+			site, hist, err := f.prepare(cmd.Context(), g, &req.Hysteresis, &req.GPUPrice, req.Validate)
 			if err != nil {
 				return err
 			}
