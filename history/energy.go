@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,11 @@ type EnergySeries struct {
 	First    time.Time // start of the first interval, UTC
 	vals     []float64
 	has      []bool
+	// sparse holds a schedule whose points share no step coarse enough to lay out
+	// densely (NewEnergySeries): looked up by binary search, each point lasting until
+	// the next, the last until end.
+	sparse []EnergyPoint
+	end    time.Time
 }
 
 // EnergyPoint is the energy price from Start until the next point's start.
@@ -37,7 +43,8 @@ type EnergyPoint struct {
 }
 
 // MaxScheduleIntervals bounds the intervals NewEnergySeries lays its points on: a year
-// of one-minute prices, which no schedule needs, and 9 MB of memory.
+// of one-minute prices, and 9 MB of memory. Points whose common step would need more
+// (a schedule with a start off the minute, say) are kept as points instead.
 const MaxScheduleIntervals = 366 * 24 * 60
 
 // NewEnergySeries returns the schedule of points, which must be sorted by start with
@@ -45,8 +52,8 @@ const MaxScheduleIntervals = 366 * 24 * 60
 // last's for as long as the one before it (an hour when it is alone). The schedule has
 // no gaps between its first point and its end. Its step is the largest on which every
 // point starts an interval (an hour for hourly points, two hours for a time-of-use
-// schedule that changes at 00:00, 14:00 and 20:00); points that need more than
-// MaxScheduleIntervals of it are an error.
+// schedule that changes at 00:00, 14:00 and 20:00). Points that would need more than
+// MaxScheduleIntervals of it are kept as they are and looked up by binary search.
 func NewEnergySeries(points []EnergyPoint) (*EnergySeries, error) {
 	if len(points) == 0 {
 		return nil, joule.Errorf(joule.EINVALID, "energy schedule: no prices")
@@ -67,9 +74,12 @@ func NewEnergySeries(points []EnergyPoint) (*EnergySeries, error) {
 	if n := len(points); n > 1 {
 		lastLen = points[n-1].Start.Sub(points[n-2].Start)
 	}
-	span := points[len(points)-1].Start.Sub(first)
-	if span/step > MaxScheduleIntervals || lastLen/step > MaxScheduleIntervals-span/step {
-		return nil, joule.Errorf(joule.EINVALID, "energy schedule: the points from %s to %s fall on a common step of only %v, more than %d intervals", first.Format(time.RFC3339Nano), points[len(points)-1].Start.Format(time.RFC3339Nano), step, MaxScheduleIntervals)
+	last := points[len(points)-1].Start
+	span := last.Sub(first)
+	// A span too long for a Duration (about 292 years) saturates; such points, and
+	// points on too fine a common step, are kept as points.
+	if span/step > MaxScheduleIntervals || lastLen/step > MaxScheduleIntervals-span/step || !first.Add(span).Equal(last) {
+		return &EnergySeries{Location: time.UTC, Step: step, First: first.UTC(), sparse: slices.Clone(points), end: last.Add(lastLen)}, nil
 	}
 	n := int(span/step + lastLen/step)
 	s := &EnergySeries{Location: time.UTC, Step: step, First: first.UTC(), vals: make([]float64, n), has: make([]bool, n)}
@@ -78,11 +88,6 @@ func NewEnergySeries(points []EnergyPoint) (*EnergySeries, error) {
 		to := n
 		if i+1 < len(points) {
 			to = int(points[i+1].Start.Sub(first) / step)
-		}
-		// A span too long for a Duration (about 292 years) saturates, and its points
-		// land off their intervals.
-		if !s.First.Add(time.Duration(from) * step).Equal(p.Start) {
-			return nil, joule.Errorf(joule.EINVALID, "energy schedule: the points from %s to %s span more than a duration holds", first.Format(time.RFC3339Nano), points[len(points)-1].Start.Format(time.RFC3339Nano))
 		}
 		for k := from; k < to; k++ {
 			s.vals[k], s.has[k] = p.USDPerMWh, true
@@ -102,6 +107,16 @@ func gcd(a, b time.Duration) time.Duration {
 // before the first interval, from the end of the last, and for a nil series (a feed
 // that has not read one yet).
 func (s *EnergySeries) PriceAt(t time.Time) (usdPerMWh float64, ok bool) {
+	if s != nil && s.sparse != nil {
+		if t.Before(s.First) || !t.Before(s.end) {
+			return 0, false
+		}
+		i, _ := slices.BinarySearchFunc(s.sparse, t, func(p EnergyPoint, t time.Time) int { return p.Start.Compare(t) })
+		if i == len(s.sparse) || !s.sparse[i].Start.Equal(t) {
+			i-- // the last point that starts before t
+		}
+		return s.sparse[i].USDPerMWh, true
+	}
 	if s == nil || len(s.vals) == 0 || t.Before(s.First) {
 		return 0, false
 	}
@@ -118,6 +133,9 @@ func (s *EnergySeries) Points() []EnergyPoint {
 	if s == nil {
 		return nil
 	}
+	if s.sparse != nil {
+		return slices.Clone(s.sparse)
+	}
 	var out []EnergyPoint
 	for i, ok := range s.has {
 		if ok {
@@ -128,10 +146,18 @@ func (s *EnergySeries) Points() []EnergyPoint {
 }
 
 // Last returns the start of the last interval.
-func (s *EnergySeries) Last() time.Time { return s.First.Add(time.Duration(len(s.vals)-1) * s.Step) }
+func (s *EnergySeries) Last() time.Time {
+	if s.sparse != nil {
+		return s.sparse[len(s.sparse)-1].Start
+	}
+	return s.First.Add(time.Duration(len(s.vals)-1) * s.Step)
+}
 
 // Intervals returns the number of intervals with a price.
 func (s *EnergySeries) Intervals() int {
+	if s.sparse != nil {
+		return len(s.sparse)
+	}
 	n := 0
 	for _, ok := range s.has {
 		if ok {

@@ -1,6 +1,7 @@
 package history_test
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -71,8 +72,6 @@ func TestNewEnergySeries(t *testing.T) {
 		{"no points", nil},
 		{"out of order", points("2024-07-10T20:00:00Z", "2024-07-10T19:00:00Z")},
 		{"the same start twice", points("2024-07-10T19:00:00Z", "2024-07-10T14:00:00-05:00")},
-		{"a nanosecond apart over a year", points("2024-07-10T19:00:00Z", "2024-07-10T19:00:00.000000001Z", "2025-07-10T19:00:00Z")},
-		{"longer than a duration holds", points("2000-01-01T00:00:00Z", "2200-01-01T00:00:00Z", "2400-01-01T00:00:00Z")},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,6 +80,42 @@ func TestNewEnergySeries(t *testing.T) {
 			}
 		})
 	}
+	// Points on no coarse common step — a week of hours with one start seven seconds
+	// off the hour, a nanosecond apart, or longer than a duration holds — are kept as
+	// points: each price holds until the next start, the last for the gap before it.
+	var week []string
+	for h := range 7 * 24 {
+		week = append(week, time.Date(2024, 7, 10, 0, 0, 0, 0, time.UTC).Add(time.Duration(h)*time.Hour).Format(time.RFC3339Nano))
+	}
+	week[15] = "2024-07-10T15:00:07Z"
+	for _, tt := range []struct {
+		name    string
+		points  []history.EnergyPoint
+		at      []string
+		want    []float64 // a price per at; NaN: none
+		nPoints int
+	}{
+		{"a start off the hour", points(week...), []string{"2024-07-10T14:59:59Z", "2024-07-10T15:00:06Z", "2024-07-10T15:00:07Z", "2024-07-16T23:59:59Z", "2024-07-17T00:00:00Z"}, []float64{150, 150, 160, 1680, math.NaN()}, 168},
+		{"a nanosecond apart over a year", points("2024-07-10T19:00:00Z", "2024-07-10T19:00:00.000000001Z", "2025-07-10T19:00:00Z"), []string{"2024-07-10T19:00:00Z", "2024-12-01T00:00:00Z", "2026-07-10T18:00:00Z", "2026-07-10T19:00:01Z"}, []float64{10, 20, 30, math.NaN()}, 3},
+		{"longer than a duration holds", points("2000-01-01T00:00:00Z", "2200-01-01T00:00:00Z", "2400-01-01T00:00:00Z"), []string{"1999-12-31T23:00:00Z", "2100-01-01T00:00:00Z", "2300-01-01T00:00:00Z"}, []float64{math.NaN(), 10, 20}, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := history.NewEnergySeries(tt.points)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, when := range tt.at {
+				got, ok := s.PriceAt(at(when))
+				if want := tt.want[i]; ok != !math.IsNaN(want) || (ok && got != want) {
+					t.Errorf("PriceAt(%s) = %v, %v; want %v", when, got, ok, want)
+				}
+			}
+			if ps := s.Points(); len(ps) != tt.nPoints || s.Intervals() != tt.nPoints || !s.Last().Equal(tt.points[len(tt.points)-1].Start) {
+				t.Errorf("%d points, %d intervals, last %v", len(ps), s.Intervals(), s.Last())
+			}
+		})
+	}
+
 	var none *history.EnergySeries
 	if _, ok := none.PriceAt(at("2024-07-10T19:00:00Z")); ok || none.Points() != nil {
 		t.Error("a nil series has prices")
