@@ -399,6 +399,14 @@ func (a *Agent) minerCommands(plan *joule.SitePlan, f joule.FleetTarget, expired
 	if f.StockW <= 0 || limit <= 0 {
 		return cmds
 	}
+	// A miner whose power setting was not verified in time runs at a setting not known:
+	// while the fleet runs whole (else it is asked to sleep, above) it is given the
+	// plan's again, counted at stock until one is verified.
+	for _, d := range unrulyAwake {
+		if d.failed == ActionPower && f.Running >= f.Machines && !expired {
+			cmds = append(cmds, Command{Address: d.Address, Action: ActionPower, LimitW: limit, StockW: f.StockW})
+		}
+	}
 	for _, d := range healthyAwake {
 		current := d.LimitW
 		if current == 0 {

@@ -41,8 +41,8 @@ func (a *Agent) refresh(ctx context.Context) {
 
 // read reads the devices' telemetry, each through its kind's executor, and updates
 // beliefs. A device that does not answer becomes unhealthy and keeps its last belief
-// of whether it runs; one that answers is healthy again unless it failed a command,
-// and a failed one that answers ramping counts awake.
+// of whether it runs; one that answers is healthy again unless it failed a command it
+// still has not carried out, and a failed one that answers ramping counts awake.
 func (a *Agent) read(ctx context.Context, devs []*Device) {
 	var wg sync.WaitGroup
 	for _, kind := range []joule.HardwareKind{joule.KindASIC, joule.KindGPUServer} {
@@ -81,15 +81,32 @@ func (a *Agent) read(ctx context.Context, devs []*Device) {
 					return
 				}
 				d.observe(t, a.now())
-				if d.failed == "" {
-					d.Healthy, d.Detail = true, ""
-				} else if t.State == joule.StateRamping {
+				switch {
+				case d.failed == "" || carriedOut(d.failed, t.State):
+					// A command whose read-back came too late shows now as done.
+					d.failed, d.Healthy, d.Detail = "", true, ""
+				case t.State == joule.StateRamping:
 					d.Awake = true
 				}
 			})
 		})
 	}
 	wg.Wait()
+}
+
+// carriedOut reports whether a device showing state has done what a failed command
+// asked: asleep (or off) after a sleep, off after a power-off, running after a wake. A power setting cannot
+// be told from the state, and stays failed until a command verifies it.
+func carriedOut(a Action, state joule.DeviceState) bool {
+	switch a {
+	case ActionSleep:
+		return state == joule.StateSleeping || state == joule.StateOff
+	case ActionOff:
+		return state == joule.StateOff
+	case ActionWake:
+		return state == joule.StateRunning
+	}
+	return false
 }
 
 // executorFor returns the executor that commands devices of a kind.
