@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -16,7 +17,8 @@ import (
 	"github.com/joule-site/joule"
 )
 
-// Exit codes: 1 for an error in what the user asked, 2 for the rest.
+// Exit codes: 1 for an error in what the user asked (an EINVALID, ENOTFOUND, … error,
+// usage mistakes included, see markUsageErrors), 2 for an internal failure.
 const (
 	exitUserError = 1
 	exitInternal  = 2
@@ -57,7 +59,11 @@ Commands work on the local store (--db, default ./joule.db) or, with --server,
 against a running 'joule serve'.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildVersion(debug.ReadBuildInfo()),
 	}
+	// --version without cobra's -v shorthand, printed as 'joule version' prints it.
+	root.Flags().Bool("version", false, "print the version and commit this joule was built from")
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	dflt := os.Getenv("JOULE_DB")
 	if dflt == "" {
 		dflt = "./joule.db"
@@ -93,7 +99,9 @@ against a running 'joule serve'.`,
 		newResellCmd(g),
 		newInvoiceCmd(g),
 		newStatementCmd(g),
+		newVersionCmd(),
 	)
+	markUsageErrors(root)
 	return root
 }
 

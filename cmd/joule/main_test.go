@@ -115,7 +115,7 @@ func TestPublishedHashprice(t *testing.T) {
 	}
 }
 
-// Bad input gets a clear message on stderr and a non-zero exit, never a panic.
+// Bad input gets a clear message on stderr and exit 1, never a panic.
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, body string) string {
@@ -147,8 +147,8 @@ func TestBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := run(t, dir, tt.args...)
-			if r.code == 0 {
-				t.Fatalf("exit 0, want non-zero; stdout:\n%s", r.stdout)
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1; stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 			}
 			if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
 				t.Fatalf("panicked:\n%s", r.stderr)

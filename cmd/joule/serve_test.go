@@ -135,9 +135,11 @@ func TestExchangeThroughServer(t *testing.T) {
 	}
 }
 
+// A server that cannot be reached is no fault of the input: exit 2, not the 1 of a
+// mistake in the command line.
 func TestServerUnreachable(t *testing.T) {
 	r := run(t, t.TempDir(), "--server", "http://127.0.0.1:1", "sites")
-	if r.code == 0 || !regexp.MustCompile(`cannot reach the server`).MatchString(r.stderr) {
+	if r.code != 2 || !regexp.MustCompile(`cannot reach the server`).MatchString(r.stderr) {
 		t.Errorf("exit %d, stderr %s", r.code, r.stderr)
 	}
 }
