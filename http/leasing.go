@@ -55,6 +55,8 @@ func AsPrincipal(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, principalKey{}, id)
 }
 
+// leasingRoutes registers the exchange's routes. The exchange scopes each further to
+// what the account may see: a tenant's own orders, an owner's own listings.
 func (s *Server) leasingRoutes() {
 	tenant, owner, viewer := joule.RoleTenant, joule.RoleOwner, joule.RoleViewer
 	s.handle("POST /api/v1/tenants", admits(), s.authed(s.handleCreateTenant))
@@ -64,15 +66,15 @@ func (s *Server) leasingRoutes() {
 	s.handle("POST /api/v1/accounts/{id}/token", admits(tenant, owner), s.authed(s.handleIssueToken))
 	s.handle("GET /api/v1/products", admits(tenant, owner, viewer), s.authed(s.handleProducts))
 	s.handle("PUT /api/v1/listings", admits(owner), s.authed(s.handleSetAsk))
-	s.handle("POST /api/v1/orders", admits(tenant, owner), s.authed(s.handleSubmitOrder))
-	s.handle("GET /api/v1/orders", admits(tenant, owner), s.authed(s.handleOrders))
-	s.handle("GET /api/v1/orders/{id}", admits(tenant, owner), s.authed(s.handleOrder))
-	s.handle("DELETE /api/v1/orders/{id}", admits(tenant, owner), s.authed(s.handleCancelOrder))
+	s.handle("POST /api/v1/orders", admits(tenant), s.authed(s.handleSubmitOrder))
+	s.handle("GET /api/v1/orders", admits(tenant), s.authed(s.handleOrders))
+	s.handle("GET /api/v1/orders/{id}", admits(tenant), s.authed(s.handleOrder))
+	s.handle("DELETE /api/v1/orders/{id}", admits(tenant), s.authed(s.handleCancelOrder))
 	s.handle("GET /api/v1/book/{product...}", admits(tenant, owner, viewer), s.authed(s.handleBook))
 	s.handle("GET /api/v1/leases", admits(tenant, owner), s.authed(s.handleLeases))
-	s.handle("POST /api/v1/leases/{id}/resell", admits(tenant, owner), s.authed(s.handleResell))
-	s.handle("POST /api/v1/leases/{id}/stop", admits(tenant, owner), s.authed(s.handleStopLease))
-	s.handle("GET /api/v1/invoices/{tenant}", admits(tenant, owner), s.authed(s.handleInvoice))
+	s.handle("POST /api/v1/leases/{id}/resell", admits(tenant), s.authed(s.handleResell))
+	s.handle("POST /api/v1/leases/{id}/stop", admits(tenant), s.authed(s.handleStopLease))
+	s.handle("GET /api/v1/invoices/{tenant}", admits(tenant), s.authed(s.handleInvoice))
 	s.handle("GET /api/v1/statements/{account}", admits(tenant, owner), s.authed(s.handleStatement))
 }
 

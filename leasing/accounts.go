@@ -41,6 +41,11 @@ func (s *Service) CreateAccount(ctx context.Context, who *joule.Account, req New
 	case req.CreditMicroUSD > 0 && a.Role != joule.RoleTenant:
 		return nil, "", joule.Errorf(joule.EINVALID, "account %s: only tenants have prepaid credit", a.ID)
 	}
+	if a.Role == joule.RoleAgent && s.cfg.Sites != nil {
+		if _, err := s.cfg.Sites.Site(ctx, a.Site); err != nil {
+			return nil, "", fmt.Errorf("agent %s: %w", a.ID, err)
+		}
+	}
 	if _, err := s.store.Account(ctx, a.ID); err == nil {
 		return nil, "", joule.Errorf(joule.ECONFLICT, "account %q exists", a.ID)
 	} else if joule.ErrorCode(err) != joule.ENOTFOUND {
