@@ -99,7 +99,7 @@ func (s *Server) guard(pattern string, a access, h http.HandlerFunc) http.Handle
 			return
 		}
 		if !a.admitted(who, r.PathValue("name")) {
-			writeError(w, r, s.Logger, forbidden(who, r))
+			writeError(w, r, s.Logger, forbidden(who, a, r))
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), whoKey{}, who)))
@@ -107,7 +107,10 @@ func (s *Server) guard(pattern string, a access, h http.HandlerFunc) http.Handle
 }
 
 // forbidden says why who may not make request r.
-func forbidden(who *joule.Account, r *http.Request) error {
+func forbidden(who *joule.Account, a access, r *http.Request) error {
+	if len(a.roles) == 1 {
+		return joule.Errorf(joule.EFORBIDDEN, "only the operator may %s %s; %s is a %s", r.Method, r.URL.Path, who.ID, who.Role)
+	}
 	if who.Role == joule.RoleAgent {
 		return joule.Errorf(joule.EFORBIDDEN, "%s is the agent of site %s: it may not %s %s", who.ID, who.Site, r.Method, r.URL.Path)
 	}

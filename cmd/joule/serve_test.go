@@ -16,13 +16,18 @@ import (
 // the CLI's --server mode, and stops it with SIGTERM.
 func TestServeAndRemoteClient(t *testing.T) {
 	dir := t.TempDir()
-	srv, url := startServe(t, filepath.Join(dir, "served.db"))
+	db := filepath.Join(dir, "served.db")
+	opToken := strings.TrimSpace(run(t, dir, "--db", db, "account", "token", "operator").stdout)
+	srv, url := startServe(t, db)
 
 	example, _ := filepath.Abs("../../examples/west-texas.yaml")
-	if r := run(t, dir, "--server", url, "apply", "-f", example); r.code != 0 {
+	if r := run(t, dir, "--server", url, "apply", "-f", example); r.code == 0 || !strings.Contains(r.stderr, "API token is required") {
+		t.Errorf("apply through the server without a token: exit %d: %s", r.code, r.stderr)
+	}
+	if r := run(t, dir, "--server", url, "--token", opToken, "apply", "-f", example); r.code != 0 {
 		t.Fatalf("apply through the server: exit %d: %s", r.code, r.stderr)
 	}
-	r := run(t, dir, "--server", url, "sites", "--json")
+	r := run(t, dir, "--server", url, "--token", opToken, "sites", "--json")
 	var out struct {
 		Sites []struct {
 			Name   string `json:"name"`
@@ -36,7 +41,7 @@ func TestServeAndRemoteClient(t *testing.T) {
 	if r := run(t, dir, "sites", "--json"); r.code != 0 || !regexp.MustCompile(`"sites": \[\]`).MatchString(r.stdout) {
 		t.Errorf("the local store should be empty:\n%s%s", r.stdout, r.stderr)
 	}
-	if r := run(t, dir, "--server", url, "econ", "--date", "1999-01-01"); r.code == 0 {
+	if r := run(t, dir, "--server", url, "--token", opToken, "econ", "--date", "1999-01-01"); r.code == 0 {
 		t.Error("a bad date through the server exited 0")
 	}
 
