@@ -1,6 +1,6 @@
 // Joule's dashboard: what every page shares. The API calls, number formats, polling
-// that stops while the tab is hidden, the header's clock and the tokens the exchange's
-// endpoints need. Each page's own script uses window.Joule.
+// that stops while the tab is hidden, the header's clock and the token every API call
+// sends. Each page's own script uses window.Joule.
 "use strict";
 
 window.Joule = (() => {
@@ -17,11 +17,13 @@ window.Joule = (() => {
     }
   }
 
-  // api fetches a JSON endpoint. opts: token (sent as a bearer token), method, body
-  // (sent as JSON), headers. It throws an APIError with the server's message.
+  // api fetches a JSON endpoint. opts: token (sent as a bearer token; by default the
+  // session's, which every endpoint but a few public ones needs), method, body (sent
+  // as JSON), headers. It throws an APIError with the server's message.
   async function api(path, opts = {}) {
     const headers = { Accept: "application/json", ...(opts.headers || {}) };
-    if (opts.token) headers.Authorization = "Bearer " + opts.token;
+    const token = opts.token !== undefined ? opts.token : readToken();
+    if (token) headers.Authorization = "Bearer " + token;
     const init = { method: opts.method || "GET", headers };
     if (opts.body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -297,7 +299,8 @@ window.Joule = (() => {
   };
   const sessionListeners = [];
 
-  // readToken is the token for reads anyone signed in may make (products, book).
+  // readToken is the token the pages read with: the demo's operator's, or the one
+  // saved in this browser.
   const readToken = () => (session.demo ? session.demo.operator_token : session.token);
 
   // tenantAuth says how to act for the chosen tenant: its id, the token to send, and
@@ -314,9 +317,10 @@ window.Joule = (() => {
   async function loadSession(quiet = false) {
     session.tokenError = "";
     try {
-      session.demo = await api("/api/v1/demo");
+      session.demo = await api("/api/v1/demo", { token: "" });
     } catch (err) {
-      if (err.status !== 404) console.error(err);
+      // Without a demo the route is not found, or not public (401, 403).
+      if (![401, 403, 404].includes(err.status)) console.error(err);
       session.demo = null;
     }
     if (session.demo) {
