@@ -21,6 +21,7 @@ window.Joule = (() => {
   // session's, which every endpoint but a few public ones needs), method, body (sent
   // as JSON), headers. It throws an APIError with the server's message.
   async function api(path, opts = {}) {
+    if (opts.token === undefined) await sessionReady;
     const headers = { Accept: "application/json", ...(opts.headers || {}) };
     const token = opts.token !== undefined ? opts.token : readToken();
     if (token) headers.Authorization = "Bearer " + token;
@@ -47,6 +48,24 @@ window.Joule = (() => {
       throw new APIError(resp.status, e ? e.code : "http_" + resp.status, e ? e.message : resp.status + " " + resp.statusText);
     }
     return data;
+  }
+
+  // sessionReady resolves once the page knows its token: calls that send the
+  // session's wait for it, so that a page's first requests are not sent without.
+  let readySession;
+  const sessionReady = new Promise((resolve) => {
+    readySession = resolve;
+  });
+
+  // blob fetches a file the API draws (a chart) with the session's token.
+  async function blob(path) {
+    await sessionReady;
+    const headers = {};
+    const token = readToken();
+    if (token) headers.Authorization = "Bearer " + token;
+    const resp = await fetch(path, { headers });
+    if (!resp.ok) throw new APIError(resp.status, "http_" + resp.status, resp.status + " " + resp.statusText);
+    return resp.blob();
   }
 
   // query encodes parameters, leaving out empty ones.
@@ -451,6 +470,7 @@ window.Joule = (() => {
     // The pages hear of the session once the server's clock is known: a demo's month
     // is not the browser's.
     loadSession(true)
+      .finally(readySession)
       .then(pollOverview)
       .then(() => {
         session.loaded = true;
@@ -481,6 +501,7 @@ window.Joule = (() => {
 
   return {
     api,
+    blob,
     query,
     leaseRow,
     fmt,
