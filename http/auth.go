@@ -66,6 +66,15 @@ func principal(r *http.Request) *joule.Account {
 	return who
 }
 
+// actor is the ID of the account a request acts as, for the audit log; empty on a
+// public route.
+func actor(r *http.Request) string {
+	if who := principal(r); who != nil {
+		return who.ID
+	}
+	return ""
+}
+
 // localOperator is who the in-process CLI acts as on a store without the exchange's
 // accounts.
 var localOperator = joule.Account{ID: "operator", Name: "Site operator", Role: joule.RoleOperator}

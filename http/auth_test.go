@@ -406,3 +406,35 @@ func TestAgentAccountsThroughTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// The audit log names the account that declared or cancelled an event.
+func TestDemandResponseAuditNamesItsActor(t *testing.T) {
+	s, _ := authServer(t)
+	ctx := context.Background()
+	alice := jhttp.NewClient(s.URL())
+	alice.Token = token(t, s, joule.RoleOperator, "")
+	who, err := s.Leasing.Authenticate(ctx, alice.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dr, err := alice.DemandResponse(ctx, "west-texas", 2_000_000, time.Hour, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.CancelDemandResponse(ctx, "west-texas", dr.ID); err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ Audit []joule.Audit }
+	if code := getJSON(t, s, "/api/v1/sites/west-texas/audit?tail=100", &out); code != 200 {
+		t.Fatalf("audit: %d", code)
+	}
+	var by []string
+	for _, e := range out.Audit {
+		if strings.Contains(e.Detail, fmt.Sprintf("demand response %d", dr.ID)) {
+			by = append(by, e.Actor)
+		}
+	}
+	if !slices.Equal(by, []string{who.ID, who.ID}) {
+		t.Errorf("the event's declaration and cancellation were audited as %q, want %s twice", by, who.ID)
+	}
+}

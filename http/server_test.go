@@ -73,7 +73,17 @@ func withAccounts(t *testing.T, s *jhttp.Server, db *sqlite.DB) {
 		}
 		s.Leasing = svc
 	}
-	opTokens.Store(s, token(t, s, joule.RoleOperator, ""))
+	// The operator's own account, which the audit log names "operator".
+	ctx := context.Background()
+	op, err := s.Leasing.Principal(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.Leasing.IssueToken(ctx, op, op.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opTokens.Store(s, tok)
 }
 
 // opTokens holds each test server's operator token.
