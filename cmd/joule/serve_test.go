@@ -146,3 +146,46 @@ func TestServerUnreachable(t *testing.T) {
 		t.Errorf("exit %d, stderr %s", r.code, r.stderr)
 	}
 }
+
+// TestAgentAndViewerTokens makes a site's agent and a viewer on the local store, as
+// the operator does, and uses their tokens against the server: the viewer reads and
+// writes nothing, the agent reads its site's plan and nothing of the control plane.
+func TestAgentAndViewerTokens(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "served.db")
+	example, _ := filepath.Abs("../../examples/west-texas.yaml")
+	if r := run(t, dir, "--db", db, "apply", "-f", example); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	var agent, viewer struct {
+		Account struct{ ID, Role, Site string }
+		Token   string
+	}
+	jsonRun(t, dir, &agent, "--db", db, "account", "create", "west-agent", "--role", "agent", "--site", "west-texas", "--json")
+	jsonRun(t, dir, &viewer, "--db", db, "account", "create", "noc", "--role", "viewer", "--json")
+	if agent.Token == "" || agent.Account.Role != "agent" || agent.Account.Site != "west-texas" || viewer.Token == "" {
+		t.Fatalf("created %+v and %+v", agent, viewer)
+	}
+	for _, args := range [][]string{
+		{"account", "create", "lost", "--role", "agent"},
+		{"account", "create", "far", "--role", "agent", "--site", "nowhere"},
+		{"account", "create", "boss", "--role", "root"},
+	} {
+		if r := run(t, dir, append([]string{"--db", db}, args...)...); r.code == 0 {
+			t.Errorf("%v: exit 0: %s", args, r.stdout)
+		}
+	}
+	_, url := startServe(t, db)
+	if r := run(t, dir, "--server", url, "--token", viewer.Token, "sites"); r.code != 0 || !strings.Contains(r.stdout, "west-texas") {
+		t.Errorf("the viewer lists sites: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, dir, "--server", url, "--token", viewer.Token, "apply", "-f", example); r.code == 0 || !strings.Contains(r.stderr, "only the operator") {
+		t.Errorf("the viewer applies a manifest: %d %s", r.code, r.stderr)
+	}
+	if r := run(t, dir, "--server", url, "--token", agent.Token, "sites"); r.code == 0 || !strings.Contains(r.stderr, "agent of site west-texas") {
+		t.Errorf("the agent lists sites: %d %s", r.code, r.stderr)
+	}
+	if r := run(t, dir, "--server", url, "--token", viewer.Token, "account", "create", "mine", "--role", "operator"); r.code == 0 {
+		t.Errorf("the viewer creates an operator: %d %s", r.code, r.stdout)
+	}
+}
