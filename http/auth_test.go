@@ -41,6 +41,7 @@ var admitted = map[string][]string{
 	"GET /api/v1/models":                          {asViewer}, // public with PublicPrices
 	"GET /api/v1/econ":                            {asViewer},
 	"GET /api/v1/compare":                         {asViewer},
+	"GET /api/v1/whoami":                          {asViewer, asTenant, asOwner},
 	"GET /api/v1/sites":                           {asViewer},
 	"GET /api/v1/sites/{name}":                    {asViewer, asAgentA},
 	"POST /api/v1/apply":                          {},

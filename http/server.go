@@ -79,6 +79,7 @@ func NewServer() *Server {
 	s.handle("GET /api/v1/models", publicWhen(pricesServer, admits(viewer)), s.handleModels)
 	s.handle("GET /api/v1/econ", publicWhen(pricesServer, admits(viewer)), s.handleEcon)
 	s.handle("GET /api/v1/compare", publicWhen(pricesServer, admits(viewer)), s.handleCompare)
+	s.handle("GET /api/v1/whoami", admits(viewer, joule.RoleTenant, joule.RoleOwner), s.handleWhoami)
 	s.handle("GET /api/v1/sites", admits(viewer), s.handleSites)
 	s.handle("GET /api/v1/sites/{name}", admits(viewer, agent), s.handleSite) // the agent reads its fleets
 	s.handle("POST /api/v1/apply", admits().taking("application/json", "application/yaml", "application/x-yaml", "text/yaml"), s.handleApply)
@@ -158,6 +159,12 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
+}
+
+// handleWhoami answers the account the request's token belongs to: the dashboard
+// says who is signed in.
+func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, principal(r))
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -312,6 +312,7 @@ window.Joule = (() => {
     demo: null, // /api/v1/demo, when the server runs one
     token: store.get("token"),
     operator: false, // the token is the operator's
+    role: "", // otherwise its role (viewer, tenant, owner), as /api/v1/whoami says
     tenants: [], // [{id, name, token?}]
     tenant: store.get("tenant"),
     loaded: false,
@@ -335,6 +336,7 @@ window.Joule = (() => {
   // loadSession reads who is signed in and tells the pages, unless quiet.
   async function loadSession(quiet = false) {
     session.tokenError = "";
+    session.role = "";
     try {
       session.demo = await api("/api/v1/demo", { token: "" });
     } catch (err) {
@@ -355,6 +357,7 @@ window.Joule = (() => {
         // A tenant's token may not list accounts; the tenant names itself in the picker.
         session.tenants = session.tenant ? [{ id: session.tenant, name: session.tenant }] : [];
         if (err.status === 401) session.tokenError = "The saved token was refused: " + err.message;
+        else session.role = await api("/api/v1/whoami", { token: session.token }).then((a) => a.role, () => "");
       }
     } else {
       session.tenants = [];
@@ -380,7 +383,9 @@ window.Joule = (() => {
       : session.token
         ? session.operator
           ? "Token: operator"
-          : "Token: tenant " + (session.tenant || "?")
+          : session.role && session.role !== "tenant"
+            ? "Token: " + session.role
+            : "Token: tenant " + (session.tenant || "?")
         : "API token";
     setText("token-error", session.tokenError);
   }
