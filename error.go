@@ -17,7 +17,10 @@ const (
 	// ECREDIT is a tenant's refusal for want of prepaid credit: a kind of EFORBIDDEN
 	// (the HTTP layer answers 403 for both) that callers can tell apart, to add credit
 	// and try again.
-	ECREDIT      = "insufficient_credit"
+	ECREDIT = "insufficient_credit"
+	// EMEDIATYPE refuses a body sent as a type the endpoint does not take: a kind of
+	// EINVALID (the HTTP layer answers 415) that keeps forms posted from other sites out.
+	EMEDIATYPE   = "unsupported_media_type"
 	ERATELIMIT   = "rate_limited" // too many requests: retry after a while
 	EUNAVAILABLE = "unavailable"  // the server is busy with work of this kind: retry after a while
 	EINTERNAL    = "internal"

@@ -102,6 +102,7 @@ func TestChaosAtFleetScale(t *testing.T) {
 	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
 	s.Sites, s.Fleets, s.Manifests, s.Models, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), models, lv
 	s.Ops = &live.Operations{Sites: s.Sites, Live: lv, Planner: loop, Now: time.Now}
+	withAccounts(t, s, db)
 	if err := s.Open(); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func TestChaosAtFleetScale(t *testing.T) {
 	}
 
 	// The agent.
-	client := jhttp.NewClient(s.URL())
+	client, op := agentClient(s), operatorClient(s) // the agent, and the grid and the watcher
 	mx := agent.DefaultExecutor(&cgminer.Driver{Options: []cgminer.Option{cgminer.WithTimeout(time.Second), cgminer.WithKeepSession()}})
 	mx.Retries, mx.Backoff, mx.Timeout, mx.VerifyTimeout, mx.SleepVerifyTimeout, mx.PollInterval, mx.Settle = 1, 20*time.Millisecond, 500*time.Millisecond, 3*time.Second, time.Second, 50*time.Millisecond, 100*time.Millisecond
 	gd := gpunode.NewDriver()
@@ -240,14 +241,14 @@ func TestChaosAtFleetScale(t *testing.T) {
 			case ph.dr > 0:
 				// Effective at once and until cancelled: it holds however long the agent
 				// takes to follow it, and the next phase calls it off.
-				ev, err := client.DemandResponse(ctx, "test-site", ph.dr, 0, 0)
+				ev, err := op.DemandResponse(ctx, "test-site", ph.dr, 0, 0)
 				if err != nil {
 					t.Fatal(err)
 				}
 				drID, drLimit = ev.ID, ph.dr
 			case ph.endDR:
 				// Cancelling plans the site at once, without the event.
-				if _, err := client.CancelDemandResponse(ctx, "test-site", drID); err != nil {
+				if _, err := op.CancelDemandResponse(ctx, "test-site", drID); err != nil {
 					t.Fatal(err)
 				}
 				drLimit = 0
@@ -311,7 +312,7 @@ func TestChaosAtFleetScale(t *testing.T) {
 	var s21 joule.FleetCensus
 	var running, sleeping, badFound int
 	censusOK := func() bool {
-		if rep, err = client.Devices(ctx, "test-site"); err != nil {
+		if rep, err = op.Devices(ctx, "test-site"); err != nil {
 			return false
 		}
 		byFleet := map[string]joule.FleetCensus{}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/joule-site/joule/cgminer"
 	"github.com/joule-site/joule/dispatch"
 	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/live"
 	"github.com/joule-site/joule/manifest"
 	"github.com/joule-site/joule/sim"
@@ -53,6 +55,7 @@ func site(t *testing.T, n int) (*jhttp.Server, *live.Loop, *sim.Fleet, *sqlite.L
 	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
 	s.Sites, s.Fleets, s.Manifests, s.Models, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), models, lv
 	s.Ops = &live.Operations{Sites: s.Sites, Live: lv, Planner: loop, Now: time.Now}
+	withAccounts(t, s, db)
 	if err := s.Open(); err != nil {
 		t.Fatal(err)
 	}
@@ -66,11 +69,56 @@ func site(t *testing.T, n int) (*jhttp.Server, *live.Loop, *sim.Fleet, *sqlite.L
 	return s, loop, fleet, lv
 }
 
+// serverTokens are a test server's operator's token and its site's agent's.
+type serverTokens struct{ operator, agent string }
+
+var tokens sync.Map // *jhttp.Server → serverTokens
+
+// withAccounts runs the exchange's accounts on s over db and makes a token for its
+// operator and one for the agent of test-site, as an operator would.
+func withAccounts(t *testing.T, s *jhttp.Server, db *sqlite.DB) {
+	t.Helper()
+	ctx := context.Background()
+	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(db), leasing.Config{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Leasing = svc
+	op, err := svc.Principal(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tt serverTokens
+	if tt.operator, err = svc.IssueToken(ctx, op, op.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, tt.agent, err = svc.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: "test-site-agent", Role: joule.RoleAgent, Site: "test-site"}); err != nil {
+		t.Fatal(err)
+	}
+	tokens.Store(s, tt)
+}
+
+// operatorClient is a client of s that acts as its operator.
+func operatorClient(s *jhttp.Server) *jhttp.Client {
+	c := jhttp.NewClient(s.URL())
+	tt, _ := tokens.Load(s)
+	c.Token = tt.(serverTokens).operator
+	return c
+}
+
+// agentClient is a client of s that acts as the agent of test-site.
+func agentClient(s *jhttp.Server) *jhttp.Client {
+	c := jhttp.NewClient(s.URL())
+	tt, _ := tokens.Load(s)
+	c.Token = tt.(serverTokens).agent
+	return c
+}
+
 func newAgent(s *jhttp.Server) *agent.Agent {
 	ex := agent.DefaultExecutor(&cgminer.Driver{Options: []cgminer.Option{cgminer.WithTimeout(time.Second)}})
 	ex.Retries, ex.Backoff, ex.Timeout, ex.VerifyTimeout, ex.SleepVerifyTimeout, ex.PollInterval = 1, 20*time.Millisecond, 500*time.Millisecond, 3*time.Second, time.Second, 50*time.Millisecond
 	ex.Settle = 200 * time.Millisecond // the simulated miners' sleep ramp
-	return &agent.Agent{Site: "test-site", Server: jhttp.NewClient(s.URL()), Executor: ex, Now: time.Now, Log: slog.Default()}
+	return &agent.Agent{Site: "test-site", Server: agentClient(s), Executor: ex, Now: time.Now, Log: slog.Default()}
 }
 
 // A demand-response event is met by its deadline in the simulator, with every step in
@@ -104,7 +152,7 @@ func TestDemandResponseMet(t *testing.T) {
 	// 100 S21 draw 350 kW; the event allows 150 kW from 5 s from now.
 	limit := joule.Watts(150_000)
 	deadline := time.Now().Add(5 * time.Second)
-	dr, err := jhttp.NewClient(s.URL()).DemandResponse(ctx, "test-site", limit, time.Until(deadline).Round(time.Second), time.Hour)
+	dr, err := operatorClient(s).DemandResponse(ctx, "test-site", limit, time.Until(deadline).Round(time.Second), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +246,7 @@ func TestFailedWakeIsRetried(t *testing.T) {
 		t.Fatalf("discovered %d of %d miners", len(devs), n)
 	}
 	go a.Run(ctx, 200*time.Millisecond)
-	c := jhttp.NewClient(s.URL())
+	c := operatorClient(s)
 	awake := func() int {
 		k := 0
 		for _, m := range fleet.Miners() {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/joule-site/joule"
-	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/meter"
 	"github.com/joule-site/joule/sim"
 )
@@ -53,7 +52,7 @@ func TestSiteMeterCatchesLyingTelemetry(t *testing.T) {
 			go a.Run(ctx, 200*time.Millisecond)
 
 			// 20 S21 draw 70 kW; the event allows 1 kW: every miner sleeps.
-			client := jhttp.NewClient(s.URL())
+			client := operatorClient(s)
 			dr, err := client.DemandResponse(ctx, "test-site", 1000, 2*time.Second, time.Hour)
 			if err != nil {
 				t.Fatal(err)

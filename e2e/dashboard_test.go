@@ -207,8 +207,11 @@ func sitePage(t *testing.T, ctx context.Context, s *server) {
 // operator how to add one.
 func TestDashboardEmpty(t *testing.T) {
 	ctx := browser(t)
-	s := startServer(t, freshDB(t))
+	db := freshDB(t)
+	token := strings.TrimSpace(joule(t, "account", "token", "operator", "--db", db))
+	s := startServer(t, db)
 	open(t, ctx, s, "/")
+	signIn(t, ctx, token)
 	text := waitFor[string](t, ctx, loadTimeout, "the no-sites panel", `(e => e.hidden ? "" : e.textContent)(document.getElementById("empty"))`)
 	for _, want := range []string{"joule apply -f examples/west-texas.yaml", "joule serve --demo"} {
 		if !strings.Contains(text, want) {
@@ -230,6 +233,18 @@ func TestDashboardEmpty(t *testing.T) {
 	screenshot(t, ctx, "overview-empty")
 }
 
+// signIn enters token in the header's token box, as a person pastes it.
+func signIn(t *testing.T, ctx context.Context, token string) {
+	t.Helper()
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#token-box summary")),
+		chromedp.SendKeys(chromedp.ID("token-input"), token),
+		chromedp.Click(chromedp.CSS(`#token-form button[type=submit]`)),
+	); err != nil {
+		t.Fatalf("enter the token: %v", err)
+	}
+}
+
 // TestDashboardToken signs in with the operator's token, as `joule account token
 // operator` prints it, on a server that runs no demo, and orders GPUs for a tenant.
 func TestDashboardToken(t *testing.T) {
@@ -244,13 +259,7 @@ func TestDashboardToken(t *testing.T) {
 	if msg := waitFor[string](t, ctx, loadTimeout, "the request for a token", `document.getElementById("status").textContent`); !strings.Contains(msg, "token") {
 		t.Errorf("without a token the Market page says %q", msg)
 	}
-	if err := chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS("#token-box summary")),
-		chromedp.SendKeys(chromedp.ID("token-input"), token),
-		chromedp.Click(chromedp.CSS(`#token-form button[type=submit]`)),
-	); err != nil {
-		t.Fatalf("enter the token: %v", err)
-	}
+	signIn(t, ctx, token)
 	if got := waitFor[string](t, ctx, loadTimeout, "the tenant picker", `document.getElementById("tenant-pick-label").hidden ? "" : document.getElementById("tenant-pick").value`); got != "orbit-ml" {
 		t.Fatalf("tenant picker shows %q, want orbit-ml", got)
 	}

@@ -21,11 +21,11 @@ import (
 type Client struct {
 	URL        string
 	HTTPClient *http.Client
-	// Token is the API token sent to a server (Authorization: Bearer) for the GPU
-	// exchange's endpoints.
+	// Token is the API token sent to a server (Authorization: Bearer): every endpoint
+	// but the health check needs one.
 	Token string
-	// As is the account an in-process client acts as on the exchange; empty: the
-	// operator. A remote server ignores it: there the token says who calls.
+	// As is the account an in-process client acts as; empty: the operator. A remote
+	// server ignores it: there the token says who calls.
 	As string
 
 	local bool

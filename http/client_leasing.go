@@ -19,6 +19,13 @@ func (c *Client) CreateTenant(ctx context.Context, req TenantRequest) (*CreatedA
 	return &out, c.post(ctx, http.MethodPost, "/api/v1/tenants", req, nil, &out)
 }
 
+// CreateAccount creates an account of any role (a viewer, a site's agent, …) and
+// returns it with its API token, shown once. Only the operator creates accounts.
+func (c *Client) CreateAccount(ctx context.Context, req leasing.NewAccountRequest) (*CreatedAccount, error) {
+	var out CreatedAccount
+	return &out, c.post(ctx, http.MethodPost, "/api/v1/accounts", req, nil, &out)
+}
+
 // AddCredit deposits prepaid credit; key makes a retry harmless. It returns the
 // tenant's credit after the deposit.
 func (c *Client) AddCredit(ctx context.Context, tenant, key string, amount joule.MicroUSD) (joule.MicroUSD, error) {

@@ -2,8 +2,6 @@ package http
 
 import (
 	"context"
-	"fmt"
-	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -57,62 +55,27 @@ func AsPrincipal(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, principalKey{}, id)
 }
 
+// leasingRoutes registers the exchange's routes. The exchange scopes each further to
+// what the account may see: a tenant's own orders, an owner's own listings.
 func (s *Server) leasingRoutes() {
-	s.handle("POST /api/v1/tenants", s.authed(s.handleCreateTenant))
-	s.handle("POST /api/v1/tenants/{id}/credit", s.authed(s.handleDeposit))
-	s.handle("GET /api/v1/accounts", s.authed(s.handleAccounts))
-	s.handle("POST /api/v1/accounts/{id}/token", s.authed(s.handleIssueToken))
-	s.handle("GET /api/v1/products", s.authed(s.handleProducts))
-	s.handle("PUT /api/v1/listings", s.authed(s.handleSetAsk))
-	s.handle("POST /api/v1/orders", s.authed(s.handleSubmitOrder))
-	s.handle("GET /api/v1/orders", s.authed(s.handleOrders))
-	s.handle("GET /api/v1/orders/{id}", s.authed(s.handleOrder))
-	s.handle("DELETE /api/v1/orders/{id}", s.authed(s.handleCancelOrder))
-	s.handle("GET /api/v1/book/{product...}", s.authed(s.handleBook))
-	s.handle("GET /api/v1/leases", s.authed(s.handleLeases))
-	s.handle("POST /api/v1/leases/{id}/resell", s.authed(s.handleResell))
-	s.handle("POST /api/v1/leases/{id}/stop", s.authed(s.handleStopLease))
-	s.handle("GET /api/v1/invoices/{tenant}", s.authed(s.handleInvoice))
-	s.handle("GET /api/v1/statements/{account}", s.authed(s.handleStatement))
-}
-
-// authed resolves the request's principal, limits its rate, and calls h as it: a
-// bearer token from the network, or the account the in-process CLI acts as.
-func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *joule.Account)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if s.Leasing == nil {
-			writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "this server does not run the GPU exchange"))
-			return
-		}
-		var who *joule.Account
-		var err error
-		id, local := r.Context().Value(principalKey{}).(string)
-		if local {
-			who, err = s.Leasing.Principal(r.Context(), id)
-		} else {
-			who, err = s.Leasing.Authenticate(r.Context(), bearerToken(r))
-		}
-		key := ""
-		switch {
-		case local:
-		case err != nil:
-			key = "\x00unauthenticated" // failed attempts share one budget
-		default:
-			key = who.ID
-		}
-		if key != "" {
-			if wait := s.limiter().reserve(key, s.RateLimit, s.RateBurst); wait > 0 {
-				w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
-				writeError(w, r, s.Logger, joule.Errorf(joule.ERATELIMIT, "too many requests: retry in %s", wait.Round(time.Millisecond)))
-				return
-			}
-		}
-		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
-		}
-		h(w, r, who)
-	}
+	tenant, owner, viewer := joule.RoleTenant, joule.RoleOwner, joule.RoleViewer
+	s.handle("POST /api/v1/tenants", admits(), s.authed(s.handleCreateTenant))
+	s.handle("POST /api/v1/tenants/{id}/credit", admits(), s.authed(s.handleDeposit))
+	s.handle("POST /api/v1/accounts", admits(), s.authed(s.handleCreateAccount))
+	s.handle("GET /api/v1/accounts", admits(), s.authed(s.handleAccounts))
+	s.handle("POST /api/v1/accounts/{id}/token", admits(tenant, owner), s.authed(s.handleIssueToken))
+	s.handle("GET /api/v1/products", admits(tenant, owner, viewer), s.authed(s.handleProducts))
+	s.handle("PUT /api/v1/listings", admits(owner), s.authed(s.handleSetAsk))
+	s.handle("POST /api/v1/orders", admits(tenant), s.authed(s.handleSubmitOrder))
+	s.handle("GET /api/v1/orders", admits(tenant), s.authed(s.handleOrders))
+	s.handle("GET /api/v1/orders/{id}", admits(tenant), s.authed(s.handleOrder))
+	s.handle("DELETE /api/v1/orders/{id}", admits(tenant), s.authed(s.handleCancelOrder))
+	s.handle("GET /api/v1/book/{product...}", admits(tenant, owner, viewer), s.authed(s.handleBook))
+	s.handle("GET /api/v1/leases", admits(tenant, owner), s.authed(s.handleLeases))
+	s.handle("POST /api/v1/leases/{id}/resell", admits(tenant), s.authed(s.handleResell))
+	s.handle("POST /api/v1/leases/{id}/stop", admits(tenant), s.authed(s.handleStopLease))
+	s.handle("GET /api/v1/invoices/{tenant}", admits(tenant), s.authed(s.handleInvoice))
+	s.handle("GET /api/v1/statements/{account}", admits(tenant, owner), s.authed(s.handleStatement))
 }
 
 // bearerToken returns the token of an "Authorization: Bearer TOKEN" header.

@@ -83,6 +83,17 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request, who *joul
 	s.reply(w, r, http.StatusOK, map[string]any{"tenant": r.PathValue("id"), "credit_micro_usd": credit}, err)
 }
 
+// handleCreateAccount creates an account of any role (a viewer, a site's agent, …)
+// and answers its token, shown once.
+func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	var req leasing.NewAccountRequest
+	if !decodeBody(w, r, s, &req) {
+		return
+	}
+	a, token, err := s.Leasing.CreateAccount(r.Context(), who, req)
+	s.reply(w, r, http.StatusCreated, CreatedAccount{Account: a, Token: token}, err)
+}
+
 func (s *Server) handleAccounts(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	accounts, err := s.Leasing.Accounts(r.Context(), who)
 	s.reply(w, r, http.StatusOK, map[string]any{"accounts": accounts}, err)

@@ -18,7 +18,7 @@ import (
 type Operations interface {
 	CreateDemandResponse(ctx context.Context, site string, req live.DemandResponseRequest) (*joule.DemandResponse, error)
 	DemandResponses(ctx context.Context, site string) ([]*joule.DemandResponse, error)
-	CancelDemandResponse(ctx context.Context, site string, id int64) (*joule.DemandResponse, error)
+	CancelDemandResponse(ctx context.Context, site string, id int64, actor string) (*joule.DemandResponse, error)
 	AppendAgentAudit(ctx context.Context, site string, events []*joule.Audit) error
 	ReportDevices(ctx context.Context, site string, r *joule.DeviceReport) error
 	Devices(ctx context.Context, site string) (*joule.DeviceReport, error)
@@ -56,7 +56,7 @@ func (s *Server) handleCreateDR(w http.ResponseWriter, r *http.Request) {
 	secs := func(n int64) time.Duration {
 		return time.Duration(max(min(n, math.MaxInt64/int64(time.Second)), math.MinInt64/int64(time.Second))) * time.Second
 	}
-	dr, err := ops.CreateDemandResponse(r.Context(), r.PathValue("name"), live.DemandResponseRequest{
+	dr, err := ops.CreateDemandResponse(r.Context(), r.PathValue("name"), live.DemandResponseRequest{Actor: actor(r),
 		ReduceToW: joule.Watts(req.ReduceToW), Deadline: req.Deadline, Within: secs(req.WithinS), End: req.End, For: secs(req.ForS)})
 	s.reply(w, r, http.StatusCreated, dr, err)
 }
@@ -84,7 +84,7 @@ func (s *Server) handleCancelDR(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "demand response %q: an event's id is a positive whole number", r.PathValue("id")))
 		return
 	}
-	dr, err := ops.CancelDemandResponse(r.Context(), r.PathValue("name"), id)
+	dr, err := ops.CancelDemandResponse(r.Context(), r.PathValue("name"), id, actor(r))
 	s.reply(w, r, http.StatusOK, dr, err)
 }
 

@@ -49,6 +49,7 @@ func liveServer(t *testing.T, path string, planner live.Planner) (*jhttp.Server,
 	s.Sites, s.Fleets, s.Manifests, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), sqlite.NewLiveService(db)
 	s.Models = catalog.Models{User: sqlite.NewHardwareService(db)}
 	s.Ops = &live.Operations{Sites: s.Sites, Live: s.Live, Planner: planner, Now: time.Now}
+	withAccounts(t, s, db)
 	if err := s.Open(); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestCensusSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "joule.db")
 	s, closeFirst := liveServer(t, path, nil)
-	c := jhttp.NewClient(s.URL())
+	c := client(s)
 	if _, err := c.Apply(ctx, "west-texas.yaml", example(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestCensusSurvivesRestart(t *testing.T) {
 	closeFirst()
 
 	s, _ = liveServer(t, path, nil)
-	got, err := jhttp.NewClient(s.URL()).Devices(ctx, "west-texas")
+	got, err := client(s).Devices(ctx, "west-texas")
 	if err != nil {
 		t.Fatalf("the census after a restart: %v", err)
 	}
@@ -104,7 +105,7 @@ func TestDemandResponseCancel(t *testing.T) {
 	ctx := context.Background()
 	planner := &triggers{}
 	s, _ := liveServer(t, filepath.Join(t.TempDir(), "joule.db"), planner)
-	c := jhttp.NewClient(s.URL())
+	c := client(s)
 	if _, err := c.Apply(ctx, "west-texas.yaml", example(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestDemandResponseCancel(t *testing.T) {
 func TestDemandResponseRules(t *testing.T) {
 	planner := &triggers{}
 	s, _ := liveServer(t, filepath.Join(t.TempDir(), "joule.db"), planner)
-	if _, err := jhttp.NewClient(s.URL()).Apply(context.Background(), "west-texas.yaml", example(t)); err != nil {
+	if _, err := client(s).Apply(context.Background(), "west-texas.yaml", example(t)); err != nil {
 		t.Fatal(err)
 	}
 	soon := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
@@ -206,6 +207,6 @@ func TestDemandResponseRules(t *testing.T) {
 // post sends a JSON body to the server and returns the status and the error code.
 func post(t *testing.T, s *jhttp.Server, path, body string) (int, string) {
 	t.Helper()
-	status, code, _ := call(t, "POST", s.URL()+path, "", body, map[string]string{"Content-Type": "application/json"})
+	status, code, _ := call(t, "POST", s.URL()+path, opToken(s), body, map[string]string{"Content-Type": "application/json"})
 	return status, code
 }

@@ -31,7 +31,9 @@ func (m fixedMarket) BTCUSD(time.Time) (float64, bool)              { return m.b
 // getJSON fetches path and decodes its JSON into out, returning the status.
 func getJSON(t *testing.T, s *jhttp.Server, path string, out any) int {
 	t.Helper()
-	resp, err := http.Get(s.URL() + path)
+	req, _ := http.NewRequest("GET", s.URL()+path, nil)
+	req.Header.Set("Authorization", "Bearer "+opToken(s))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func TestDashboardViews(t *testing.T) {
 		t.Fatalf("overview of an empty store: %d %+v", code, empty)
 	}
 
-	c := jhttp.NewClient(s.URL())
+	c := client(s)
 	if _, err := c.Apply(ctx, "west-texas.yaml", example(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +170,7 @@ func (r *countingReporter) report(kind, site string, day time.Time) (*reports.Re
 func TestReportsRunOnceForPageAndCharts(t *testing.T) {
 	rep := &countingReporter{}
 	s := openServer(t, func(s *jhttp.Server, _ *sqlite.DB) { s.Reports = rep })
-	if _, err := jhttp.NewClient(s.URL()).Apply(context.Background(), "west-texas.yaml", example(t)); err != nil {
+	if _, err := client(s).Apply(context.Background(), "west-texas.yaml", example(t)); err != nil {
 		t.Fatal(err)
 	}
 	q := "?from=2023-01-01&to=2023-01-31"

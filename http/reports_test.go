@@ -36,15 +36,17 @@ func serveReports(t *testing.T, cfg reports.Config) *jhttp.Server {
 		cfg.Sites = joule.SiteLoader{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models}
 		s.Reports = reports.NewService(cfg)
 	})
-	if _, err := jhttp.NewClient(s.URL()).Apply(context.Background(), "west-texas.yaml", example(t)); err != nil {
+	if _, err := client(s).Apply(context.Background(), "west-texas.yaml", example(t)); err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func get(t *testing.T, url string) (*http.Response, []byte) {
+func get(t *testing.T, s *jhttp.Server, url string) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+opToken(s))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func TestServerServesReportsOfItsStore(t *testing.T) {
 	base := s.URL() + "/api/v1/sites/west-texas"
 
 	q := "?from=2023-01-01&to=2023-01-03"
-	resp, body := get(t, base+"/backtest"+q)
+	resp, body := get(t, s, base+"/backtest"+q)
 	var bt struct {
 		Site       string `json:"site"`
 		Node       string `json:"node"`
@@ -81,14 +83,14 @@ func TestServerServesReportsOfItsStore(t *testing.T) {
 		len(bt.Strategies) != 6 || bt.Strategies[5].Name != backtest.Optimum {
 		t.Errorf("backtest report %+v", bt)
 	}
-	resp, chart := get(t, base+"/backtest/power.png"+q)
+	resp, chart := get(t, s, base+"/backtest/power.png"+q)
 	img, err := png.Decode(bytes.NewReader(chart))
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" || err != nil || img.Bounds().Dx() != len(bt.Strategies) {
 		t.Errorf("power chart: %d %s, %v", resp.StatusCode, resp.Header.Get("Content-Type"), err)
 	}
 
 	p := "?convert_mw=2&gpu=h100-sxm&at=2024-06-01&years=1&paths=20"
-	resp, body = get(t, base+"/planreport"+p)
+	resp, body = get(t, s, base+"/planreport"+p)
 	var plan struct {
 		Paths, Years int
 		GPUModel     string `json:"gpu_model"`
@@ -96,7 +98,7 @@ func TestServerServesReportsOfItsStore(t *testing.T) {
 	if resp.StatusCode != 200 || json.Unmarshal(body, &plan) != nil || plan.Paths != 20 || plan.Years != 1 || plan.GPUModel != "h100-sxm" {
 		t.Errorf("plan: %d %+v %.300s", resp.StatusCode, plan, body)
 	}
-	if resp, chart := get(t, base+"/planreport/npv.png"+p); resp.StatusCode != 200 || !bytes.HasPrefix(chart, []byte("\x89PNG")) {
+	if resp, chart := get(t, s, base+"/planreport/npv.png"+p); resp.StatusCode != 200 || !bytes.HasPrefix(chart, []byte("\x89PNG")) {
 		t.Errorf("npv chart: %d", resp.StatusCode)
 	}
 
@@ -112,11 +114,11 @@ func TestServerServesReportsOfItsStore(t *testing.T) {
 		{"/planreport?convert_mw=2&gpu=s21&at=2024-06-01&paths=10", 400, `gpu: unknown GPU server model \"s21\"`},
 		{"/backtest/margin.png" + q, 404, `has no chart \"margin\"`},
 	} {
-		if resp, body := get(t, base+tc.path); resp.StatusCode != tc.status || !strings.Contains(string(body), tc.want) {
+		if resp, body := get(t, s, base+tc.path); resp.StatusCode != tc.status || !strings.Contains(string(body), tc.want) {
 			t.Errorf("GET %s: %d %s, want %d and %s", tc.path, resp.StatusCode, body, tc.status, tc.want)
 		}
 	}
-	if resp, _ := get(t, s.URL()+"/api/v1/sites/nowhere/backtest"+q); resp.StatusCode != 404 {
+	if resp, _ := get(t, s, s.URL()+"/api/v1/sites/nowhere/backtest"+q); resp.StatusCode != 404 {
 		t.Errorf("a backtest of no site: %d", resp.StatusCode)
 	}
 }
@@ -133,11 +135,11 @@ func TestServerRefusesReportsBeyondItsQueue(t *testing.T) {
 	base := s.URL() + "/api/v1/sites/west-texas/backtest"
 	first := make(chan int, 1)
 	go func() {
-		resp, _ := get(t, base+"?from=2023-01-01&to=2023-01-03")
+		resp, _ := get(t, s, base+"?from=2023-01-01&to=2023-01-03")
 		first <- resp.StatusCode
 	}()
 	<-started
-	resp, body := get(t, base+"?from=2023-01-02&to=2023-01-03")
+	resp, body := get(t, s, base+"?from=2023-01-02&to=2023-01-03")
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), `"code": "unavailable"`) {
 		t.Errorf("a report beyond the queue: %d, Retry-After %q, %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}

@@ -57,6 +57,10 @@ type Server struct {
 	// (the local CLI) are not limited.
 	RateLimit float64
 	RateBurst int
+	// PublicPrices answers the price routes (models, econ, compare) without a token;
+	// otherwise, like every route but the health check, the API description and a
+	// demo's, they need one.
+	PublicPrices bool
 
 	routes     []string
 	reports    reportCache
@@ -68,30 +72,32 @@ type Server struct {
 func NewServer() *Server {
 	s := &Server{mux: http.NewServeMux(), Logger: slog.Default()}
 	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.handle("GET /healthz", s.handleHealth)
-	s.handle("GET /api/v1/sites", s.handleSites)
-	s.handle("GET /api/v1/sites/{name}", s.handleSite)
-	s.handle("GET /api/v1/models", s.handleModels)
-	s.handle("GET /api/v1/econ", s.handleEcon)
-	s.handle("GET /api/v1/compare", s.handleCompare)
-	s.handle("POST /api/v1/apply", s.handleApply)
-	s.handle("POST /api/v1/sites/{name}/dr", s.handleCreateDR)
-	s.handle("GET /api/v1/sites/{name}/plan", s.handlePlan)
-	s.handle("GET /api/v1/sites/{name}/audit", s.handleAudit)
-	s.handle("POST /api/v1/sites/{name}/audit", s.handleAppendAudit)
-	s.handle("GET /api/v1/overview", s.handleOverview)
-	s.handle("GET /api/v1/sites/{name}/plans", s.handlePlans)
-	s.handle("GET /api/v1/sites/{name}/next-mw", s.handleNextMW)
-	s.handle("GET /api/v1/sites/{name}/dr", s.handleDemandResponses)
-	s.handle("POST /api/v1/sites/{name}/dr/{id}/cancel", s.handleCancelDR)
-	s.handle("GET /api/v1/demo", s.handleDemo)
-	s.handle("GET /api/v1/sites/{name}/backtest", s.reportJSON(ReportBacktest))
-	s.handle("GET /api/v1/sites/{name}/backtest/{chart}", s.reportChart(ReportBacktest))
-	s.handle("GET /api/v1/sites/{name}/planreport", s.reportJSON(ReportPlan))
-	s.handle("GET /api/v1/sites/{name}/planreport/{chart}", s.reportChart(ReportPlan))
-	s.handle("GET /api/v1/sites/{name}/devices", s.handleDevices)
-	s.handle("PUT /api/v1/sites/{name}/devices", s.handleReportDevices)
-	s.handle("GET /api/v1/openapi.json", s.handleOpenAPI)
+	viewer, agent := joule.RoleViewer, joule.RoleAgent
+	s.handle("GET /healthz", public, s.handleHealth)
+	s.handle("GET /api/v1/openapi.json", public, s.handleOpenAPI)
+	s.handle("GET /api/v1/demo", publicWhen(demoServer, admits(viewer)), s.handleDemo)
+	s.handle("GET /api/v1/models", publicWhen(pricesServer, admits(viewer)), s.handleModels)
+	s.handle("GET /api/v1/econ", publicWhen(pricesServer, admits(viewer)), s.handleEcon)
+	s.handle("GET /api/v1/compare", publicWhen(pricesServer, admits(viewer)), s.handleCompare)
+	s.handle("GET /api/v1/whoami", admits(viewer, joule.RoleTenant, joule.RoleOwner), s.handleWhoami)
+	s.handle("GET /api/v1/sites", admits(viewer), s.handleSites)
+	s.handle("GET /api/v1/sites/{name}", admits(viewer, agent), s.handleSite) // the agent reads its fleets
+	s.handle("POST /api/v1/apply", admits().taking("application/json", "application/yaml", "application/x-yaml", "text/yaml"), s.handleApply)
+	s.handle("POST /api/v1/sites/{name}/dr", admits(), s.handleCreateDR)
+	s.handle("GET /api/v1/sites/{name}/plan", admits(viewer, agent), s.handlePlan)
+	s.handle("GET /api/v1/sites/{name}/audit", admits(viewer), s.handleAudit)
+	s.handle("POST /api/v1/sites/{name}/audit", admits(agent), s.handleAppendAudit)
+	s.handle("GET /api/v1/overview", admits(viewer), s.handleOverview)
+	s.handle("GET /api/v1/sites/{name}/plans", admits(viewer), s.handlePlans)
+	s.handle("GET /api/v1/sites/{name}/next-mw", admits(viewer), s.handleNextMW)
+	s.handle("GET /api/v1/sites/{name}/dr", admits(viewer), s.handleDemandResponses)
+	s.handle("POST /api/v1/sites/{name}/dr/{id}/cancel", admits(), s.handleCancelDR)
+	s.handle("GET /api/v1/sites/{name}/backtest", admits(viewer), s.reportJSON(ReportBacktest))
+	s.handle("GET /api/v1/sites/{name}/backtest/{chart}", admits(viewer), s.reportChart(ReportBacktest))
+	s.handle("GET /api/v1/sites/{name}/planreport", admits(viewer), s.reportJSON(ReportPlan))
+	s.handle("GET /api/v1/sites/{name}/planreport/{chart}", admits(viewer), s.reportChart(ReportPlan))
+	s.handle("GET /api/v1/sites/{name}/devices", admits(viewer), s.handleDevices)
+	s.handle("PUT /api/v1/sites/{name}/devices", admits(agent), s.handleReportDevices)
 	s.leasingRoutes()
 	s.dashboardRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -100,10 +106,10 @@ func NewServer() *Server {
 	return s
 }
 
-// handle registers a route and remembers its pattern for Routes.
-func (s *Server) handle(pattern string, h http.HandlerFunc) {
+// handle registers a route with who may call it, and remembers its pattern for Routes.
+func (s *Server) handle(pattern string, a access, h http.HandlerFunc) {
 	s.routes = append(s.routes, pattern)
-	s.mux.HandleFunc(pattern, h)
+	s.mux.HandleFunc(pattern, s.guard(pattern, a, h))
 }
 
 // Routes returns the pattern of every route, "METHOD /path/{param}", as registered.
@@ -155,6 +161,12 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// handleWhoami answers the account the request's token belongs to: the dashboard
+// says who is signed in.
+func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, principal(r))
+}
+
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
@@ -168,6 +180,7 @@ var errorStatus = map[string]int{
 	joule.EFORBIDDEN:    http.StatusForbidden,
 	joule.ECREDIT:       http.StatusForbidden,
 	joule.ECAPACITY:     http.StatusConflict,
+	joule.EMEDIATYPE:    http.StatusUnsupportedMediaType,
 	joule.ERATELIMIT:    http.StatusTooManyRequests,
 	joule.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	joule.EINTERNAL:     http.StatusInternalServerError,

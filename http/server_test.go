@@ -3,11 +3,14 @@ package http_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/joule-site/joule/catalog"
 	"github.com/joule-site/joule/history"
 	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/live"
 	"github.com/joule-site/joule/pricing"
 	"github.com/joule-site/joule/sqlite"
@@ -48,11 +52,74 @@ func openServer(t *testing.T, configure ...func(*jhttp.Server, *sqlite.DB)) *jht
 	for _, c := range configure {
 		c(s, db)
 	}
+	withAccounts(t, s, db)
 	if err := s.Open(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// withAccounts runs the exchange's accounts on the server over db, unless a configure
+// did, and keeps an operator's token for the tests' requests (opToken).
+func withAccounts(t *testing.T, s *jhttp.Server, db *sqlite.DB) {
+	t.Helper()
+	if s.Leasing == nil {
+		svc, err := leasing.Open(context.Background(), sqlite.NewLeasingStore(db), leasing.Config{
+			Now: func() time.Time { return serverNow(s) }, Sites: s.Sites, Fleets: s.Fleets, Models: s.Models,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Leasing = svc
+	}
+	// The operator's own account, which the audit log names "operator".
+	ctx := context.Background()
+	op, err := s.Leasing.Principal(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.Leasing.IssueToken(ctx, op, op.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opTokens.Store(s, tok)
+}
+
+// opTokens holds each test server's operator token.
+var opTokens sync.Map // *jhttp.Server → string
+
+// opToken is the token of an operator of s.
+func opToken(s *jhttp.Server) string {
+	tok, _ := opTokens.Load(s)
+	return tok.(string)
+}
+
+// accountSeq numbers the accounts token makes.
+var accountSeq atomic.Int64
+
+// token creates an account of the role on s (the agent of site, for an agent) and
+// returns its API token.
+func token(t testing.TB, s *jhttp.Server, role joule.AccountRole, site string) string {
+	t.Helper()
+	ctx := context.Background()
+	op, err := s.Leasing.Principal(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := fmt.Sprintf("%s-%d", role, accountSeq.Add(1))
+	_, tok, err := s.Leasing.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: id, Role: role, Site: site})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// client is a client of s that acts as its operator.
+func client(s *jhttp.Server) *jhttp.Client {
+	c := jhttp.NewClient(s.URL())
+	c.Token = opToken(s)
+	return c
 }
 
 // serverNow is the server's clock: its Now, or the wall clock.
@@ -98,6 +165,10 @@ func TestEndpoints(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tt.method, s.URL()+tt.path, strings.NewReader(tt.body))
+			req.Header.Set("Authorization", "Bearer "+opToken(s))
+			if tt.body != "" {
+				req.Header.Set("Content-Type", "application/yaml")
+			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -118,7 +189,7 @@ func TestEndpoints(t *testing.T) {
 
 func TestClientAppliesAndReadsBack(t *testing.T) {
 	s := openServer(t)
-	c := jhttp.NewClient(s.URL())
+	c := client(s)
 	ctx := context.Background()
 	changes, err := c.Apply(ctx, "west-texas.yaml", example(t))
 	if err != nil {
@@ -155,7 +226,7 @@ func TestClientAppliesAndReadsBack(t *testing.T) {
 func TestLocalClientMatchesServer(t *testing.T) {
 	s := openServer(t)
 	q := pricing.DayQuery{Date: time.Date(2024, 12, 2, 0, 0, 0, 0, time.UTC), PoolFee: 0.02}
-	remote, err := jhttp.NewClient(s.URL()).Day(context.Background(), q)
+	remote, err := client(s).Day(context.Background(), q)
 	if err != nil {
 		t.Fatal(err)
 	}

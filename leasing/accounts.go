@@ -11,11 +11,13 @@ import (
 )
 
 // NewAccountRequest asks for an account: a tenant with its first prepaid credit, an
-// owner, or another operator.
+// owner, another operator, a viewer, or the agent of a site.
 type NewAccountRequest struct {
 	ID   string            `json:"id"`
 	Name string            `json:"name,omitempty"`
 	Role joule.AccountRole `json:"role"`
+	// Site is the site an agent runs; only agents name one.
+	Site string `json:"site,omitempty"`
 	// CreditMicroUSD is deposited into a new tenant's credit.
 	CreditMicroUSD joule.MicroUSD `json:"credit_micro_usd,omitempty"`
 }
@@ -26,7 +28,7 @@ func (s *Service) CreateAccount(ctx context.Context, who *joule.Account, req New
 	if err := mustBe(who, joule.RoleOperator, "create accounts"); err != nil {
 		return nil, "", err
 	}
-	a := joule.Account{ID: req.ID, Name: req.Name, Role: req.Role}
+	a := joule.Account{ID: req.ID, Name: req.Name, Role: req.Role, Site: req.Site}
 	if a.Name == "" {
 		a.Name = a.ID
 	}
@@ -38,6 +40,11 @@ func (s *Service) CreateAccount(ctx context.Context, who *joule.Account, req New
 		return nil, "", joule.Errorf(joule.EINVALID, "account %s: credit must not be negative", a.ID)
 	case req.CreditMicroUSD > 0 && a.Role != joule.RoleTenant:
 		return nil, "", joule.Errorf(joule.EINVALID, "account %s: only tenants have prepaid credit", a.ID)
+	}
+	if a.Role == joule.RoleAgent && s.cfg.Sites != nil {
+		if _, err := s.cfg.Sites.Site(ctx, a.Site); err != nil {
+			return nil, "", fmt.Errorf("agent %s: %w", a.ID, err)
+		}
 	}
 	if _, err := s.store.Account(ctx, a.ID); err == nil {
 		return nil, "", joule.Errorf(joule.ECONFLICT, "account %q exists", a.ID)

@@ -251,6 +251,8 @@ func (s *Service) Leases(ctx context.Context, who *joule.Account, f joule.LeaseF
 		f.Tenant = who.ID
 	case who.Role == joule.RoleOwner:
 		f.Seller = who.ID
+	case who.Role != joule.RoleOperator:
+		return nil, joule.Errorf(joule.EFORBIDDEN, "only tenants, owners and the operator have leases; %s is a %s", who.ID, who.Role)
 	}
 	leases, err := s.store.FindLeases(ctx, f)
 	if err != nil {

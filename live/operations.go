@@ -43,6 +43,9 @@ const (
 // Deadline, or a lead time Within from now (neither: at once) — and until when — an
 // End, or a duration For after the deadline (neither: until cancelled).
 type DemandResponseRequest struct {
+	// Actor is who declares the event, as the audit log records it: an account's ID;
+	// empty, joule.ActorOperator.
+	Actor     string
 	ReduceToW joule.Watts
 	Deadline  time.Time
 	Within    time.Duration
@@ -110,7 +113,7 @@ func (o *Operations) CreateDemandResponse(ctx context.Context, site string, req 
 	if !dr.End.IsZero() {
 		detail += " until " + dr.End.UTC().Format(time.RFC3339)
 	}
-	if err := o.changed(ctx, site, now, "demand response declared", detail); err != nil {
+	if err := o.changed(ctx, site, now, req.Actor, "demand response declared", detail); err != nil {
 		return nil, err
 	}
 	return dr, nil
@@ -127,7 +130,7 @@ func (o *Operations) DemandResponses(ctx context.Context, site string) ([]*joule
 // CancelDemandResponse calls off the site's event id now: it ends at once, is
 // audited, and the site is planned again without it. ENOTFOUND when the site has no
 // such event; ECONFLICT when it had ended or was cancelled already.
-func (o *Operations) CancelDemandResponse(ctx context.Context, site string, id int64) (*joule.DemandResponse, error) {
+func (o *Operations) CancelDemandResponse(ctx context.Context, site string, id int64, actor string) (*joule.DemandResponse, error) {
 	if _, err := o.Sites.Site(ctx, site); err != nil {
 		return nil, err
 	}
@@ -137,16 +140,20 @@ func (o *Operations) CancelDemandResponse(ctx context.Context, site string, id i
 		return nil, err
 	}
 	detail := fmt.Sprintf("demand response %d cancelled: at most %s no longer asked", dr.ID, dr.ReduceToW)
-	if err := o.changed(ctx, site, now, "demand response cancelled", detail); err != nil {
+	if err := o.changed(ctx, site, now, actor, "demand response cancelled", detail); err != nil {
 		return nil, err
 	}
 	return dr, nil
 }
 
-// changed audits an operator's change of the site's events and plans the site again.
-func (o *Operations) changed(ctx context.Context, site string, now time.Time, reason, detail string) error {
+// changed audits an operator's change of the site's events, as actor (an account's
+// ID; empty: joule.ActorOperator), and plans the site again.
+func (o *Operations) changed(ctx context.Context, site string, now time.Time, actor, reason, detail string) error {
+	if actor == "" {
+		actor = joule.ActorOperator
+	}
 	if err := o.Live.AppendAudit(ctx, &joule.Audit{Site: site, At: now, Kind: joule.AuditEvent,
-		Outcome: joule.OutcomeOK, Reason: reason, Actor: joule.ActorOperator, Detail: detail}); err != nil {
+		Outcome: joule.OutcomeOK, Reason: reason, Actor: actor, Detail: detail}); err != nil {
 		return err
 	}
 	if o.Planner != nil {

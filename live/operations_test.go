@@ -49,7 +49,7 @@ func TestCancelledEventNoLongerPlanned(t *testing.T) {
 		t.Fatalf("plans on declaring: %+v", planner.plans)
 	}
 	c.t = c.t.Add(time.Minute)
-	got, err := ops.CancelDemandResponse(ctx, "west-texas", dr.ID)
+	got, err := ops.CancelDemandResponse(ctx, "west-texas", dr.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestCancelledEventNoLongerPlanned(t *testing.T) {
 	if events, err := ops.DemandResponses(ctx, "west-texas"); err != nil || len(events) != 0 {
 		t.Errorf("events after cancelling: %+v, %v", events, err)
 	}
-	if _, err := ops.CancelDemandResponse(ctx, "west-texas", dr.ID); joule.ErrorCode(err) != joule.ECONFLICT {
+	if _, err := ops.CancelDemandResponse(ctx, "west-texas", dr.ID, ""); joule.ErrorCode(err) != joule.ECONFLICT {
 		t.Errorf("cancel twice: %v", err)
 	}
 	if _, err := ops.DemandResponses(ctx, "nowhere"); joule.ErrorCode(err) != joule.ENOTFOUND {

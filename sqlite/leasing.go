@@ -76,12 +76,15 @@ func saveAccounts(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
 		if err := a.Validate(); err != nil {
 			return err
 		}
-		var hash any
+		var hash, site any
 		if a.TokenHash != "" {
 			hash = a.TokenHash
 		}
-		_, err := tx.exec(ctx, `INSERT INTO accounts (id, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-			a.ID, a.Name, string(a.Role), hash, formatTime(ch.At))
+		if a.Site != "" {
+			site = a.Site
+		}
+		_, err := tx.exec(ctx, `INSERT INTO accounts (id, name, role, site, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			a.ID, a.Name, string(a.Role), site, hash, formatTime(ch.At))
 		if isConstraint(err) {
 			return joule.Errorf(joule.ECONFLICT, "account %q exists", a.ID)
 		} else if err != nil {
@@ -240,12 +243,12 @@ func saveJournal(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
 
 // Account returns an account by ID, or ENOTFOUND.
 func (s *LeasingStore) Account(ctx context.Context, id string) (*joule.Account, error) {
-	return s.oneAccount(ctx, `SELECT id, name, role FROM accounts WHERE id = ?`, id, "account %q not found")
+	return s.oneAccount(ctx, `SELECT id, name, role, coalesce(site, '') FROM accounts WHERE id = ?`, id, "account %q not found")
 }
 
 // AccountByTokenHash returns the account whose API token hashes to hash, or ENOTFOUND.
 func (s *LeasingStore) AccountByTokenHash(ctx context.Context, hash string) (*joule.Account, error) {
-	return s.oneAccount(ctx, `SELECT id, name, role FROM accounts WHERE token_hash = ?`, hash, "no account has this token%.0s")
+	return s.oneAccount(ctx, `SELECT id, name, role, coalesce(site, '') FROM accounts WHERE token_hash = ?`, hash, "no account has this token%.0s")
 }
 
 func (s *LeasingStore) oneAccount(ctx context.Context, q, arg, notFound string) (*joule.Account, error) {
@@ -255,7 +258,7 @@ func (s *LeasingStore) oneAccount(ctx context.Context, q, arg, notFound string) 
 	if err != nil {
 		return nil, fmt.Errorf("find account: %w", err)
 	}
-	err = stmt.QueryRowContext(ctx, arg).Scan(&a.ID, &a.Name, &role)
+	err = stmt.QueryRowContext(ctx, arg).Scan(&a.ID, &a.Name, &role, &a.Site)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, joule.Errorf(joule.ENOTFOUND, notFound, arg)
 	} else if err != nil {
@@ -267,7 +270,7 @@ func (s *LeasingStore) oneAccount(ctx context.Context, q, arg, notFound string) 
 
 // Accounts returns every account by ID.
 func (s *LeasingStore) Accounts(ctx context.Context) ([]*joule.Account, error) {
-	rows, err := s.db.db.QueryContext(ctx, `SELECT id, name, role FROM accounts ORDER BY id`)
+	rows, err := s.db.db.QueryContext(ctx, `SELECT id, name, role, coalesce(site, '') FROM accounts ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
@@ -276,7 +279,7 @@ func (s *LeasingStore) Accounts(ctx context.Context) ([]*joule.Account, error) {
 	for rows.Next() {
 		var a joule.Account
 		var role string
-		if err := rows.Scan(&a.ID, &a.Name, &role); err != nil {
+		if err := rows.Scan(&a.ID, &a.Name, &role, &a.Site); err != nil {
 			return nil, fmt.Errorf("accounts: %w", err)
 		}
 		a.Role = joule.AccountRole(role)

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -78,11 +80,24 @@ func (db *DB) migrate(ctx context.Context, fsys fs.FS) error {
 	return nil
 }
 
+// applyMigration applies m on a connection of its own with foreign keys off, as
+// SQLite's procedure for rebuilding a table asks (a table others reference cannot be
+// dropped and created again otherwise), and checks every foreign key before it commits.
 func (db *DB) applyMigration(ctx context.Context, m migration) error {
-	tx, err := db.beginWrite(ctx)
+	conn, err := db.db.Conn(ctx)
 	if err != nil {
 		return err
 	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+	sqlTx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &tx{Tx: sqlTx, db: db, now: db.Now().UTC()}
 	defer tx.Rollback()
 
 	var n int
@@ -94,6 +109,13 @@ func (db *DB) applyMigration(ctx context.Context, m migration) error {
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return err
+	}
+	var table string
+	switch err := tx.QueryRowContext(ctx, `SELECT "table" FROM pragma_foreign_key_check`).Scan(&table); {
+	case err == nil:
+		return fmt.Errorf("a row of %s names a row that is not there", table)
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("check foreign keys: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 		m.version, m.name, formatTime(tx.now)); err != nil {

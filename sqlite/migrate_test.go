@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -181,5 +182,71 @@ func TestOpenErrors(t *testing.T) {
 		if err := db.Close(); err != nil {
 			t.Errorf("Close after a failed Open: %v", err)
 		}
+	}
+}
+
+// 0007 builds the accounts table again for the viewer and agent roles: the accounts a
+// store held before keep their tokens, the rows that name them keep naming them, and
+// the other tables' foreign keys still point at accounts.
+func TestRolesMigrationKeepsAccounts(t *testing.T) {
+	ctx := context.Background()
+	// A store as release 0006 left it.
+	old := fstest.MapFS{}
+	for _, n := range []string{"0001_init.sql", "0002_live.sql", "0003_leasing.sql", "0004_retention.sql", "0005_live_ops.sql", "0006_ledger_at.sql"} {
+		b, err := fs.ReadFile(migrationFS, "migrations/"+n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old["migrations/"+n] = &fstest.MapFile{Data: b}
+	}
+	path := filepath.Join(t.TempDir(), "v6.db")
+	v6 := NewDB(path)
+	v6.schema = old
+	if err := v6.Open(); err != nil {
+		t.Fatal(err)
+	}
+	hash := strings.Repeat("ab", 32)
+	for _, q := range []string{
+		`INSERT INTO accounts (id, name, role, token_hash, created_at) VALUES ('acme', 'Acme', 'tenant', '` + hash + `', '2025-01-01T00:00:00Z')`,
+		`INSERT INTO products (id, model, site, gpus_per_node) VALUES ('h100@west', 'h100', 'west', 8)`,
+		`INSERT INTO listings (product, seller, servers, start_at, ask) VALUES ('h100@west', 'acme', 1, '2025-01-01T00:00:00Z', 1)`,
+	} {
+		if _, err := v6.db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := v6.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := mustOpen(t, path, time.Now())
+	s := NewLeasingStore(db)
+	a, err := s.AccountByTokenHash(ctx, hash)
+	if err != nil || a.ID != "acme" || a.Role != joule.RoleTenant || a.Site != "" {
+		t.Fatalf("the tenant after the migration: %+v, %v", a, err)
+	}
+	var fk string
+	if err := db.db.QueryRowContext(ctx, `SELECT "table" FROM pragma_foreign_key_list('listings') WHERE "from" = 'seller'`).Scan(&fk); err != nil || fk != "accounts" {
+		t.Errorf("listings.seller references %q (%v), want accounts", fk, err)
+	}
+	rows, err := db.db.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows.Next() {
+		t.Error("foreign keys broken after the migration")
+	}
+	rows.Close()
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM accounts WHERE id = 'acme'`); err == nil {
+		t.Error("an account a listing names was deleted: the foreign key no longer holds")
+	}
+	if _, err := db.db.ExecContext(ctx, `INSERT INTO accounts (id, name, role, site, created_at) VALUES ('west-agent', 'west agent', 'agent', 'west', '2025-01-01T00:00:00Z')`); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Account(ctx, "west-agent"); err != nil || got.Site != "west" || got.Role != joule.RoleAgent {
+		t.Errorf("the agent read back: %+v, %v", got, err)
+	}
+	if _, err := db.db.ExecContext(ctx, `INSERT INTO accounts (id, name, role, created_at) VALUES ('x', 'x', 'agent', '2025-01-01T00:00:00Z')`); err == nil {
+		t.Error("an agent without a site was stored")
 	}
 }

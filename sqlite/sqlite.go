@@ -12,6 +12,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,6 +41,9 @@ type DB struct {
 	stmts  sync.Map // query → *sql.Stmt, prepared once (see prepared)
 	single bool     // one connection (":memory:"): statements are not cached
 	ckpt   *checkpointer
+	// schema is the migrations Open applies; nil: the embedded ones. Tests set it to
+	// build a store as an older release left it.
+	schema fs.FS
 
 	// DSN is a file path or MemoryDSN. A file and its parent directory are created
 	// when missing. The path must not contain '?'.
@@ -94,7 +98,11 @@ func (db *DB) Open() error {
 		sqldb.SetConnMaxIdleTime(0)
 	}
 	db.db, db.single = sqldb, memory
-	if err := db.migrate(context.Background(), migrationFS); err != nil {
+	schema := db.schema
+	if schema == nil {
+		schema = migrationFS
+	}
+	if err := db.migrate(context.Background(), schema); err != nil {
 		sqldb.Close()
 		db.db = nil
 		return fmt.Errorf("open sqlite: %w", err)

@@ -31,7 +31,7 @@ func newAgentCmd(g *globals) *cobra.Command {
 		meterURL    string
 	)
 	cmd := &cobra.Command{
-		Use:   "agent --site NAME --server URL --scan RANGE [--scan-gpu RANGE]",
+		Use:   "agent --site NAME --server URL --token TOKEN --scan RANGE [--scan-gpu RANGE]",
 		Short: "Run next to a site's miners and GPU servers: discover them, follow the server's plans, verify by telemetry",
 		Long: `agent scans the address range for miners on the cgminer API (port 4028 unless a range
 entry gives host:port) and --scan-gpu for GPU servers on their control API (port 8080),
@@ -41,6 +41,10 @@ sets their power, switches GPU servers between serving, idle and off, verifies e
 change by telemetry, and reports every command, acknowledgement and verification to the
 server's audit log, and a census of the devices by fleet and state. If the server goes
 away it keeps its last plan, and wakes nothing once that plan has expired.
+
+It authenticates with --token (env JOULE_TOKEN), the token of the site's agent account,
+which an operator creates with 'joule account create NAME --role agent --site SITE':
+that token reads the site's plan and reports its census and audit, and nothing else.
 
 With --meter it reads the site's power meter over Modbus TCP (see 'joule meter status')
 around every step with commands and checks that power moved as much as the devices
@@ -64,6 +68,7 @@ log and the census.`,
 				}
 			}
 			client := jhttp.NewClient(strings.TrimRight(g.server, "/"))
+			client.Token = g.token // an agent's token: 'joule account create NAME --role agent --site SITE'
 			detail, err := client.Site(cmd.Context(), site)
 			if err != nil {
 				return err

@@ -149,7 +149,7 @@ func runClient(ctx context.Context, g *globals, exchange bool, fn func(*jhttp.Cl
 		return err
 	}
 	defer a.Close()
-	if exchange {
+	if exchange || g.as != "" { // the accounts --as may name are the exchange's
 		fee, ask, err := exchangeConfig()
 		if err != nil {
 			return err

@@ -104,6 +104,9 @@ type demo struct {
 	log    *slog.Logger
 	info   jhttp.Demo
 	fleet  *sim.Fleet
+	// agentToken is the demo site's agent's: its agent reads the plan and reports with
+	// it, and can do nothing else.
+	agentToken string
 }
 
 // openDemo readies the store for the demo: on an empty store it declares the demo
@@ -153,8 +156,9 @@ func openDemo(ctx context.Context, a *app, f demoFlags, ff *feedFlags, log *slog
 	return d, nil
 }
 
-// tenants creates the demo's tenants (or finds them from an earlier run) and gives
-// the pages their tokens and the operator's.
+// tenants creates the demo's tenants and its site's agent (or finds them from an
+// earlier run), gives the pages the tenants' tokens and the operator's, and keeps the
+// agent's for the demo's agent.
 func (d *demo) tenants(ctx context.Context, ex *leasing.Service) error {
 	op, err := ex.Principal(ctx, "")
 	if err != nil {
@@ -162,6 +166,14 @@ func (d *demo) tenants(ctx context.Context, ex *leasing.Service) error {
 	}
 	if d.info.OperatorToken, err = ex.IssueToken(ctx, op, op.ID); err != nil {
 		return err
+	}
+	const agentID = demoSite + "-agent"
+	_, d.agentToken, err = ex.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: agentID, Name: "The demo site's agent", Role: joule.RoleAgent, Site: demoSite})
+	if joule.ErrorCode(err) == joule.ECONFLICT {
+		d.agentToken, err = ex.IssueToken(ctx, op, agentID)
+	}
+	if err != nil {
+		return fmt.Errorf("demo agent: %w", err)
 	}
 	for _, t := range []struct{ id, name string }{
 		{"acme-ai", "Acme AI (training runs)"},
@@ -212,6 +224,9 @@ func (d *demo) start(url string, ex *leasing.Service) ([]actor, error) {
 		return nil, fmt.Errorf("demo meter: %w", err)
 	}
 	client := jhttp.NewClient(url)
+	client.Token = d.agentToken
+	grid := jhttp.NewClient(url)
+	grid.Token = d.info.OperatorToken
 	miners := agent.DefaultExecutor(&cgminer.Driver{Options: []cgminer.Option{cgminer.WithTimeout(3 * time.Second), cgminer.WithKeepSession()}})
 	miners.Concurrency = 64
 	// Simulated GPU servers switch in seconds, not the minutes a real host boots in.
@@ -241,15 +256,15 @@ func (d *demo) start(url string, ex *leasing.Service) ([]actor, error) {
 		c.Token = t.Token
 		traders.Tenants = append(traders.Tenants, demopkg.Tenant{ID: t.ID, Exchange: tenantClient{c}})
 	}
-	grid := &demopkg.Grid{
+	events := &demopkg.Grid{
 		Site: demoSite, ReduceToW: joule.Watts(d.flags.capMW * 0.6 * 1e6), Within: 20 * time.Minute, For: 45 * time.Minute,
 		FirstAfter: 15 * time.Minute, Every: 4 * time.Hour, Now: d.clock.Now, Log: d.log,
 		Call: func(ctx context.Context, site string, reduceTo joule.Watts, within, dur time.Duration) error {
-			_, err := client.DemandResponse(ctx, site, reduceTo, within, dur)
+			_, err := grid.DemandResponse(ctx, site, reduceTo, within, dur)
 			return err
 		},
 	}
-	return []actor{{"demo agent", runAgent}, {"demo tenants", traders.Run}, {"demo grid", grid.Run}}, nil
+	return []actor{{"demo agent", runAgent}, {"demo tenants", traders.Run}, {"demo grid", events.Run}}, nil
 }
 
 // tenantClient is a demo tenant's API client as the demo's traders use it.

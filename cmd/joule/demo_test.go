@@ -57,6 +57,19 @@ func getBody(t *testing.T, url, token string) (int, []byte) {
 }
 
 // eventually polls check every 250 ms until it is true or timeout passes.
+// demoOperatorToken is the operator's token a demo hands its pages, without a token.
+func demoOperatorToken(t *testing.T, url string) string {
+	t.Helper()
+	code, body := getBody(t, url+"/api/v1/demo", "")
+	var demo struct {
+		OperatorToken string `json:"operator_token"`
+	}
+	if err := json.Unmarshal(body, &demo); code != 200 || err != nil || demo.OperatorToken == "" {
+		t.Fatalf("demo: %d %v %s", code, err, body)
+	}
+	return demo.OperatorToken
+}
+
 func eventually(t *testing.T, timeout time.Duration, what string, check func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -97,10 +110,11 @@ func TestDemo(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "demo.db")
 	srv, url, logs := startDemo(t, db, "--retention", "30m")
+	op := demoOperatorToken(t, url)
 
 	var o demoOverview
 	eventually(t, 30*time.Second, "plans, a trade and market tickers", func() bool {
-		_, body := getBody(t, url+"/api/v1/overview", "")
+		_, body := getBody(t, url+"/api/v1/overview", op)
 		if err := json.Unmarshal(body, &o); err != nil {
 			t.Fatalf("overview: %v: %s", err, body)
 		}
@@ -115,12 +129,12 @@ func TestDemo(t *testing.T) {
 	}
 
 	eventually(t, 30*time.Second, "verified commands and a demand response in the audit log", func() bool {
-		_, body := getBody(t, url+"/api/v1/sites/west-texas/audit?tail=2000", "")
+		_, body := getBody(t, url+"/api/v1/sites/west-texas/audit?tail=2000", op)
 		return bytes.Contains(body, []byte(`"kind": "verify"`)) && bytes.Contains(body, []byte("demand response 1"))
 	})
 
 	eventually(t, 30*time.Second, "the agent's census of every simulated miner and GPU server", func() bool {
-		code, body := getBody(t, url+"/api/v1/sites/west-texas/devices", "")
+		code, body := getBody(t, url+"/api/v1/sites/west-texas/devices", op)
 		var census struct {
 			Fleets []struct {
 				Fleet          string
@@ -153,6 +167,7 @@ func TestDemo(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/orders", strings.NewReader(order))
 	req.Header.Set("Authorization", "Bearer "+demo.Tenants[0].Token)
 	req.Header.Set("Idempotency-Key", "demo-test-1")
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -168,23 +183,23 @@ func TestDemo(t *testing.T) {
 
 	// The Economics page's backtest runs on the demo's store, as the backtest command would.
 	q := "?from=2024-08-01&to=2024-08-03"
-	code, body := getBody(t, url+"/api/v1/sites/west-texas/backtest"+q, "")
+	code, body := getBody(t, url+"/api/v1/sites/west-texas/backtest"+q, op)
 	if code != 200 || !bytes.Contains(body, []byte("hindsight")) {
 		t.Errorf("backtest: %d %.300s", code, body)
 	}
-	if code, png := getBody(t, url+"/api/v1/sites/west-texas/backtest/power.png"+q, ""); code != 200 || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+	if code, png := getBody(t, url+"/api/v1/sites/west-texas/backtest/power.png"+q, op); code != 200 || !bytes.HasPrefix(png, []byte("\x89PNG")) {
 		t.Errorf("backtest chart: %d, %d bytes", code, len(png))
 	}
-	if code, body := getBody(t, url+"/api/v1/sites/west-texas/backtest?from=2024-08-01&to=nope", ""); code != 400 || !bytes.Contains(body, []byte(`to: want YYYY-MM-DD, got \"nope\"`)) {
+	if code, body := getBody(t, url+"/api/v1/sites/west-texas/backtest?from=2024-08-01&to=nope", op); code != 400 || !bytes.Contains(body, []byte(`to: want YYYY-MM-DD, got \"nope\"`)) {
 		t.Errorf("a bad backtest date: %d %s", code, body)
 	}
-	if code, body := getBody(t, url+"/api/v1/sites/west-texas/backtest?rm=1", ""); code != 400 || !bytes.Contains(body, []byte("unknown parameter")) {
+	if code, body := getBody(t, url+"/api/v1/sites/west-texas/backtest?rm=1", op); code != 400 || !bytes.Contains(body, []byte("unknown parameter")) {
 		t.Errorf("an unknown backtest parameter: %d %s", code, body)
 	}
 
 	// Plans and audit events older than the retention are deleted as the clock runs.
 	eventually(t, 30*time.Second, "the audit log pruned to the last 30 clock minutes", func() bool {
-		_, body := getBody(t, url+"/api/v1/sites/west-texas/audit?limit=1", "")
+		_, body := getBody(t, url+"/api/v1/sites/west-texas/audit?limit=1", op)
 		var first struct{ Audit []struct{ At time.Time } }
 		return json.Unmarshal(body, &first) == nil && len(first.Audit) == 1 && first.Audit[0].At.After(o.Now.Add(15*time.Minute))
 	})
@@ -201,7 +216,7 @@ func TestDemo(t *testing.T) {
 		t.Errorf("the demo logged errors:\n%s", logs)
 	}
 	_, url, _ = startDemo(t, db)
-	_, body = getBody(t, url+"/api/v1/overview", "")
+	_, body = getBody(t, url+"/api/v1/overview", demoOperatorToken(t, url))
 	var again demoOverview
 	if err := json.Unmarshal(body, &again); err != nil || !again.Now.After(before) {
 		t.Errorf("after a restart the clock reads %s, before it %s (%v)", again.Now, before, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/joule-site/joule"
 	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/leasing"
 )
 
 // The GPU exchange's account and listing commands. On the local store they act as the
@@ -77,7 +78,7 @@ func newTenantCmd(g *globals) *cobra.Command {
 }
 
 func newAccountCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "account", Short: "List exchange accounts and issue API tokens"}
+	cmd := &cobra.Command{Use: "account", Short: "Create and list accounts and issue API tokens"}
 	ls := &cobra.Command{
 		Use:   "ls",
 		Short: "List every account: tenants, owners and operators (operator)",
@@ -123,7 +124,48 @@ account, including its own: that is how the operator gets a token for a server.`
 		},
 	}
 	addJSONFlag(token, g)
-	cmd.AddCommand(ls, token)
+	cmd.AddCommand(ls, token, newAccountCreateCmd(g))
+	return cmd
+}
+
+// newAccountCreateCmd creates an account of any role: a viewer's read-only token, a
+// site's agent, an owner or another operator.
+func newAccountCreateCmd(g *globals) *cobra.Command {
+	var role, site, name string
+	cmd := &cobra.Command{
+		Use:   "create ID --role ROLE [--site SITE]",
+		Short: "Create an account (operator): a viewer, a site's agent, an owner, a tenant or an operator; prints its API token once",
+		Long: `create makes an account and prints its API token, shown this once. A viewer reads
+the control plane and the dashboards and changes nothing; an agent (--site) reads its
+site's plan and reports its census and audit, for 'joule agent --token'; owners,
+tenants and operators trade on the GPU exchange (a tenant's credit: 'joule tenant
+create').`,
+		Example: "  joule account create west-agent --role agent --site west-texas\n  joule account create noc --role viewer",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withExchange(cmd.Context(), g, func(c *jhttp.Client) error {
+				created, err := c.CreateAccount(cmd.Context(), leasing.NewAccountRequest{ID: args[0], Name: name, Role: joule.AccountRole(role), Site: site})
+				if err != nil {
+					return err
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), created)
+				}
+				out := cmd.OutOrStdout()
+				fmt.Fprintf(out, "Created %s %s", created.Account.Role, created.Account.ID)
+				if created.Account.Site != "" {
+					fmt.Fprintf(out, " of site %s", created.Account.Site)
+				}
+				fmt.Fprintf(out, ".\nAPI token (shown once; give it to the account for --token or JOULE_TOKEN):\n%s\n", created.Token)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&role, "role", "", fmt.Sprintf("the account's role: one of %q", joule.Roles))
+	cmd.Flags().StringVar(&site, "site", "", "the site an agent runs (agents only)")
+	cmd.Flags().StringVar(&name, "name", "", "a display name (default: the ID)")
+	_ = cmd.MarkFlagRequired("role")
+	addJSONFlag(cmd, g)
 	return cmd
 }
 

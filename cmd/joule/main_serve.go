@@ -23,10 +23,12 @@ import (
 // tenants and grid. Set the fields, then Run; Close stops everything.
 type Main struct {
 	DB, Addr string
-	Log      *slog.Logger
-	Feeds    feedFlags
-	Exchange exchangeFlags
-	Demo     demoFlags
+	// PublicPrices answers the price routes (models, econ, compare) without a token.
+	PublicPrices bool
+	Log          *slog.Logger
+	Feeds        feedFlags
+	Exchange     exchangeFlags
+	Demo         demoFlags
 
 	app    *app
 	demo   *demo
@@ -79,6 +81,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Prices: m.market, Interval: interval, Every: every, Hysteresis: dispatch.DefaultHysteresis, Now: a.now,
 	}
 	a.ops.Planner, a.server.Prices, a.server.Addr = loop, m.market, m.Addr
+	a.server.PublicPrices = m.PublicPrices
 	a.server.Reports = reports.NewService(reports.Config{Sites: a.sites(), BacktestCharts: render.BacktestCharts, PivotCharts: render.PivotCharts})
 	if m.demo != nil {
 		if err := m.demo.tenants(ctx, a.exchange); err != nil {

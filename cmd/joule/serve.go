@@ -154,6 +154,7 @@ gracefully.`,
 	}
 	cmd.Flags().StringVar(&m.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log every request")
+	cmd.Flags().BoolVar(&m.PublicPrices, "public-prices", false, "answer the price routes (models, econ, compare) without an API token")
 	m.Feeds.add(cmd)
 	m.Demo.add(cmd)
 	if err := m.Exchange.add(cmd); err != nil {

@@ -16,13 +16,18 @@ import (
 // the CLI's --server mode, and stops it with SIGTERM.
 func TestServeAndRemoteClient(t *testing.T) {
 	dir := t.TempDir()
-	srv, url := startServe(t, filepath.Join(dir, "served.db"))
+	db := filepath.Join(dir, "served.db")
+	opToken := strings.TrimSpace(run(t, dir, "--db", db, "account", "token", "operator").stdout)
+	srv, url := startServe(t, db)
 
 	example, _ := filepath.Abs("../../examples/west-texas.yaml")
-	if r := run(t, dir, "--server", url, "apply", "-f", example); r.code != 0 {
+	if r := run(t, dir, "--server", url, "apply", "-f", example); r.code == 0 || !strings.Contains(r.stderr, "API token is required") {
+		t.Errorf("apply through the server without a token: exit %d: %s", r.code, r.stderr)
+	}
+	if r := run(t, dir, "--server", url, "--token", opToken, "apply", "-f", example); r.code != 0 {
 		t.Fatalf("apply through the server: exit %d: %s", r.code, r.stderr)
 	}
-	r := run(t, dir, "--server", url, "sites", "--json")
+	r := run(t, dir, "--server", url, "--token", opToken, "sites", "--json")
 	var out struct {
 		Sites []struct {
 			Name   string `json:"name"`
@@ -36,7 +41,7 @@ func TestServeAndRemoteClient(t *testing.T) {
 	if r := run(t, dir, "sites", "--json"); r.code != 0 || !regexp.MustCompile(`"sites": \[\]`).MatchString(r.stdout) {
 		t.Errorf("the local store should be empty:\n%s%s", r.stdout, r.stderr)
 	}
-	if r := run(t, dir, "--server", url, "econ", "--date", "1999-01-01"); r.code == 0 {
+	if r := run(t, dir, "--server", url, "--token", opToken, "econ", "--date", "1999-01-01"); r.code == 0 {
 		t.Error("a bad date through the server exited 0")
 	}
 
@@ -141,5 +146,48 @@ func TestServerUnreachable(t *testing.T) {
 	r := run(t, t.TempDir(), "--server", "http://127.0.0.1:1", "sites")
 	if r.code != 2 || !regexp.MustCompile(`cannot reach the server`).MatchString(r.stderr) {
 		t.Errorf("exit %d, stderr %s", r.code, r.stderr)
+	}
+}
+
+// TestAgentAndViewerTokens makes a site's agent and a viewer on the local store, as
+// the operator does, and uses their tokens against the server: the viewer reads and
+// writes nothing, the agent reads its site's plan and nothing of the control plane.
+func TestAgentAndViewerTokens(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "served.db")
+	example, _ := filepath.Abs("../../examples/west-texas.yaml")
+	if r := run(t, dir, "--db", db, "apply", "-f", example); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	var agent, viewer struct {
+		Account struct{ ID, Role, Site string }
+		Token   string
+	}
+	jsonRun(t, dir, &agent, "--db", db, "account", "create", "west-agent", "--role", "agent", "--site", "west-texas", "--json")
+	jsonRun(t, dir, &viewer, "--db", db, "account", "create", "noc", "--role", "viewer", "--json")
+	if agent.Token == "" || agent.Account.Role != "agent" || agent.Account.Site != "west-texas" || viewer.Token == "" {
+		t.Fatalf("created %+v and %+v", agent, viewer)
+	}
+	for _, args := range [][]string{
+		{"account", "create", "lost", "--role", "agent"},
+		{"account", "create", "far", "--role", "agent", "--site", "nowhere"},
+		{"account", "create", "boss", "--role", "root"},
+	} {
+		if r := run(t, dir, append([]string{"--db", db}, args...)...); r.code == 0 {
+			t.Errorf("%v: exit 0: %s", args, r.stdout)
+		}
+	}
+	_, url := startServe(t, db)
+	if r := run(t, dir, "--server", url, "--token", viewer.Token, "sites"); r.code != 0 || !strings.Contains(r.stdout, "west-texas") {
+		t.Errorf("the viewer lists sites: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, dir, "--server", url, "--token", viewer.Token, "apply", "-f", example); r.code == 0 || !strings.Contains(r.stderr, "only the operator") {
+		t.Errorf("the viewer applies a manifest: %d %s", r.code, r.stderr)
+	}
+	if r := run(t, dir, "--server", url, "--token", agent.Token, "sites"); r.code == 0 || !strings.Contains(r.stderr, "agent of site west-texas") {
+		t.Errorf("the agent lists sites: %d %s", r.code, r.stderr)
+	}
+	if r := run(t, dir, "--server", url, "--token", viewer.Token, "account", "create", "mine", "--role", "operator"); r.code == 0 {
+		t.Errorf("the viewer creates an operator: %d %s", r.code, r.stdout)
 	}
 }

@@ -92,12 +92,21 @@
 
   // --- Backtest and plan: JSON summaries, and charts the server draws ---
 
-  // image loads an image and resolves when it has (or rejects with its URL).
-  function image(src, alt) {
+  // image loads a chart and resolves when it has (or rejects with its URL). It is
+  // fetched with the session's token, which an <img> cannot send, and shown from a blob.
+  async function image(src, alt) {
+    const failed = () => new Error("the chart " + src.split("?")[0] + " did not load");
+    let data;
+    try {
+      data = await Joule.blob(src);
+    } catch (err) {
+      throw err.status ? err : failed();
+    }
+    const url = URL.createObjectURL(data);
     return new Promise((resolve, reject) => {
-      const img = el("img", { alt, src });
+      const img = el("img", { alt, src: url });
       img.addEventListener("load", () => resolve(img));
-      img.addEventListener("error", () => reject(new Error("the chart " + src.split("?")[0] + " did not load")));
+      img.addEventListener("error", () => reject(failed()));
     });
   }
 

@@ -1,6 +1,6 @@
 // Joule's dashboard: what every page shares. The API calls, number formats, polling
-// that stops while the tab is hidden, the header's clock and the tokens the exchange's
-// endpoints need. Each page's own script uses window.Joule.
+// that stops while the tab is hidden, the header's clock and the token every API call
+// sends. Each page's own script uses window.Joule.
 "use strict";
 
 window.Joule = (() => {
@@ -17,11 +17,14 @@ window.Joule = (() => {
     }
   }
 
-  // api fetches a JSON endpoint. opts: token (sent as a bearer token), method, body
-  // (sent as JSON), headers. It throws an APIError with the server's message.
+  // api fetches a JSON endpoint. opts: token (sent as a bearer token; by default the
+  // session's, which every endpoint but a few public ones needs), method, body (sent
+  // as JSON), headers. It throws an APIError with the server's message.
   async function api(path, opts = {}) {
+    if (opts.token === undefined) await sessionReady;
     const headers = { Accept: "application/json", ...(opts.headers || {}) };
-    if (opts.token) headers.Authorization = "Bearer " + opts.token;
+    const token = opts.token !== undefined ? opts.token : readToken();
+    if (token) headers.Authorization = "Bearer " + token;
     const init = { method: opts.method || "GET", headers };
     if (opts.body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -45,6 +48,24 @@ window.Joule = (() => {
       throw new APIError(resp.status, e ? e.code : "http_" + resp.status, e ? e.message : resp.status + " " + resp.statusText);
     }
     return data;
+  }
+
+  // sessionReady resolves once the page knows its token: calls that send the
+  // session's wait for it, so that a page's first requests are not sent without.
+  let readySession;
+  const sessionReady = new Promise((resolve) => {
+    readySession = resolve;
+  });
+
+  // blob fetches a file the API draws (a chart) with the session's token.
+  async function blob(path) {
+    await sessionReady;
+    const headers = {};
+    const token = readToken();
+    if (token) headers.Authorization = "Bearer " + token;
+    const resp = await fetch(path, { headers });
+    if (!resp.ok) throw new APIError(resp.status, "http_" + resp.status, resp.status + " " + resp.statusText);
+    return resp.blob();
   }
 
   // query encodes parameters, leaving out empty ones.
@@ -291,13 +312,15 @@ window.Joule = (() => {
     demo: null, // /api/v1/demo, when the server runs one
     token: store.get("token"),
     operator: false, // the token is the operator's
+    role: "", // otherwise its role (viewer, tenant, owner), as /api/v1/whoami says
     tenants: [], // [{id, name, token?}]
     tenant: store.get("tenant"),
     loaded: false,
   };
   const sessionListeners = [];
 
-  // readToken is the token for reads anyone signed in may make (products, book).
+  // readToken is the token the pages read with: the demo's operator's, or the one
+  // saved in this browser.
   const readToken = () => (session.demo ? session.demo.operator_token : session.token);
 
   // tenantAuth says how to act for the chosen tenant: its id, the token to send, and
@@ -313,10 +336,12 @@ window.Joule = (() => {
   // loadSession reads who is signed in and tells the pages, unless quiet.
   async function loadSession(quiet = false) {
     session.tokenError = "";
+    session.role = "";
     try {
-      session.demo = await api("/api/v1/demo");
+      session.demo = await api("/api/v1/demo", { token: "" });
     } catch (err) {
-      if (err.status !== 404) console.error(err);
+      // Without a demo the route is not found, or not public (401, 403).
+      if (![401, 403, 404].includes(err.status)) console.error(err);
       session.demo = null;
     }
     if (session.demo) {
@@ -332,6 +357,7 @@ window.Joule = (() => {
         // A tenant's token may not list accounts; the tenant names itself in the picker.
         session.tenants = session.tenant ? [{ id: session.tenant, name: session.tenant }] : [];
         if (err.status === 401) session.tokenError = "The saved token was refused: " + err.message;
+        else session.role = await api("/api/v1/whoami", { token: session.token }).then((a) => a.role, () => "");
       }
     } else {
       session.tenants = [];
@@ -357,7 +383,9 @@ window.Joule = (() => {
       : session.token
         ? session.operator
           ? "Token: operator"
-          : "Token: tenant " + (session.tenant || "?")
+          : session.role && session.role !== "tenant"
+            ? "Token: " + session.role
+            : "Token: tenant " + (session.tenant || "?")
         : "API token";
     setText("token-error", session.tokenError);
   }
@@ -447,6 +475,7 @@ window.Joule = (() => {
     // The pages hear of the session once the server's clock is known: a demo's month
     // is not the browser's.
     loadSession(true)
+      .finally(readySession)
       .then(pollOverview)
       .then(() => {
         session.loaded = true;
@@ -477,6 +506,7 @@ window.Joule = (() => {
 
   return {
     api,
+    blob,
     query,
     leaseRow,
     fmt,
