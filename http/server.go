@@ -198,7 +198,12 @@ type errorBody struct {
 // "internal error".
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	code := joule.ErrorCode(err)
-	if code == joule.EINTERNAL {
+	switch {
+	case code == joule.EINTERNAL && r.Context().Err() != nil:
+		// The client went away (its own timeout, a closed page) and the work was cut
+		// short: nothing failed on this side.
+		log.Info("request abandoned by the client", "method", r.Method, "path", r.URL.Path, "err", err)
+	case code == joule.EINTERNAL:
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	var body errorBody
