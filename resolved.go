@@ -58,15 +58,23 @@ type SiteLoader struct {
 
 // Load returns one site, resolved; ENOTFOUND when there is no such site.
 func (l SiteLoader) Load(ctx context.Context, name string) (*ResolvedSite, error) {
+	rs, _, err := l.LoadWithModels(ctx, name)
+	return rs, err
+}
+
+// LoadWithModels is Load, and every known model it resolved the site against, for a
+// caller that also looks up models a request names.
+func (l SiteLoader) LoadWithModels(ctx context.Context, name string) (*ResolvedSite, ModelIndex, error) {
 	byID, err := l.models(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	site, err := l.Sites.Site(ctx, name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return l.resolve(ctx, site, byID)
+	rs, err := l.resolve(ctx, site, byID)
+	return rs, byID, err
 }
 
 // LoadAll returns every site, resolved, ordered by name. A site that does not resolve

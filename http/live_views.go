@@ -180,17 +180,14 @@ type NextMW struct {
 
 func (s *Server) handleNextMW(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	site, ok := s.pathSite(w, r)
-	if !ok {
-		return
-	}
-	if s.Prices == nil {
-		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "this server runs no live market"))
-		return
-	}
-	rs, err := s.siteLoader().Load(ctx, site.Name)
+	rs, err := s.siteLoader().Load(ctx, r.PathValue("name"))
 	if err != nil {
 		writeError(w, r, s.Logger, err)
+		return
+	}
+	site := rs.Site
+	if s.Prices == nil {
+		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "this server runs no live market"))
 		return
 	}
 	now := s.now()

@@ -142,7 +142,7 @@ func (s *Service) Cancel(ctx context.Context, who *joule.Account, orderID string
 	var out joule.Order
 	err := s.op(ctx, func(ch *change) error {
 		o, err := s.engine.Order(orderID)
-		if err != nil || !owns(who, o.Account) {
+		if err != nil || !who.Sees(o.Account) {
 			return joule.Errorf(joule.ENOTFOUND, "order %s not found", orderID)
 		}
 		r, err := s.engine.Cancel(orderID)
@@ -194,7 +194,7 @@ func (s *Service) Stop(ctx context.Context, who *joule.Account, leaseID string) 
 	var out joule.Lease
 	err := s.op(ctx, func(ch *change) error {
 		l, err := s.engine.Lease(leaseID)
-		if err != nil || !owns(who, l.Tenant) {
+		if err != nil || !who.Sees(l.Tenant) {
 			return joule.Errorf(joule.ENOTFOUND, "lease %s not found", leaseID)
 		}
 		r, err := s.engine.Stop(leaseID)
@@ -270,15 +270,11 @@ func (s *Service) engineLease(who *joule.Account, id string) (joule.Lease, error
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	l, err := s.engine.Lease(id)
-	if err != nil || !owns(who, l.Tenant) {
+	if err != nil || !who.Sees(l.Tenant) {
 		return joule.Lease{}, joule.Errorf(joule.ENOTFOUND, "lease %s not found", id)
 	}
 	return l, nil
 }
-
-// owns reports whether who may act on what belongs to account: its own, or anything
-// for the operator.
-func owns(who *joule.Account, account string) bool { return who.Sees(account) }
 
 // orderView is a submission's result as who may see it: the order's own leases and
 // fills, with resold capacity not naming the tenant that resold it.

@@ -125,15 +125,11 @@ func (s *Service) site(ctx context.Context, name string) (*Site, error) {
 	if !joule.ValidSlug(name) {
 		return nil, joule.Errorf(joule.EINVALID, "site %q: not a site name", name)
 	}
-	rs, err := s.cfg.Sites.Load(ctx, name)
+	rs, models, err := s.cfg.Sites.LoadWithModels(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	models, err := s.cfg.Sites.Models.AllModels(ctx) // for the models a request names
-	if err != nil {
-		return nil, err
-	}
-	return &Site{Spec: rs, Lookup: joule.ModelsByID(models).Lookup}, nil
+	return &Site{Spec: rs, Lookup: models.Lookup}, nil
 }
 
 // charted draws the report's charts.
