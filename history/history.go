@@ -136,6 +136,23 @@ func Load(fsys fs.FS) (*History, error) {
 	return h, nil
 }
 
+// Latest returns the newest day on which every series has a value: the day a query
+// that names none is priced on.
+func (h *History) Latest() time.Time {
+	var last time.Time
+	for _, c := range h.coverage {
+		if c.Last.After(last) {
+			last = c.Last
+		}
+	}
+	for day := dayOf(last); !day.Before(h.coverage[0].First); day = day.AddDate(0, 0, -1) {
+		if len(h.Day(day).Missing) == 0 {
+			return day
+		}
+	}
+	return time.Time{}
+}
+
 // Coverage lists each daily series with its first and last day.
 func (h *History) Coverage() []Coverage { return slices.Clone(h.coverage) }
 

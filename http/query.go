@@ -93,7 +93,10 @@ func (p *params) date(name string) time.Time {
 
 func parseDayQuery(v url.Values) (pricing.DayQuery, error) {
 	p := &params{v: v}
-	q := pricing.DayQuery{Date: p.date("date"), PoolFee: p.float("pool_fee", 0)}
+	q := pricing.DayQuery{PoolFee: p.float("pool_fee", 0)}
+	if v.Has("date") { // without one, the newest day with every series
+		q.Date = p.date("date")
+	}
 	if v.Has("fees_btc_per_block") {
 		f := p.float("fees_btc_per_block", 0)
 		q.FeesPerBlockBTC = &f

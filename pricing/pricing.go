@@ -7,6 +7,7 @@ package pricing
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -25,6 +26,8 @@ type Pricer struct {
 
 // DayQuery selects a day of history and how to read it.
 type DayQuery struct {
+	// Date is the day; zero: the newest day on which every series has a value
+	// (history.History.Latest), which the report notes.
 	Date time.Time
 	// PoolFee is the pool's share of mining revenue, a fraction in [0, 1).
 	PoolFee float64
@@ -72,7 +75,14 @@ func (p *Pricer) day(ctx context.Context, q DayQuery) (*DayReport, econ.Hashpric
 	if !(q.PoolFee >= 0 && q.PoolFee < 1) {
 		return nil, econ.Hashprice{}, joule.Errorf(joule.EINVALID, "pool fee must be a fraction in [0, 1), got %v", q.PoolFee)
 	}
+	latest := q.Date.IsZero()
+	if latest {
+		q.Date = p.History.Latest()
+	}
 	d := p.History.Day(q.Date)
+	if latest {
+		d.Notes = append([]string{fmt.Sprintf("date: %s, the newest day with every series (none was given)", d.Date.Format(time.DateOnly))}, d.Notes...)
+	}
 	if q.FeesPerBlockBTC != nil {
 		if f := *q.FeesPerBlockBTC; !(f >= 0) || math.IsInf(f, 0) {
 			return nil, econ.Hashprice{}, joule.Errorf(joule.EINVALID, "fees per block must not be negative, got %v", f)
@@ -85,7 +95,7 @@ func (p *Pricer) day(ctx context.Context, q DayQuery) (*DayReport, econ.Hashpric
 		d.Notes = append(d.Notes, "fees: given by the user")
 	}
 	if err := d.Err(); err != nil {
-		return nil, econ.Hashprice{}, err
+		return nil, econ.Hashprice{}, p.remedy(err, d)
 	}
 	hp := econ.ComputeHashprice(d.Market())
 	r := &DayReport{
@@ -144,4 +154,17 @@ func (p *Pricer) Model(ctx context.Context, id string, kind joule.HardwareKind) 
 		ids = append(ids, m.ID)
 	}
 	return nil, joule.Errorf(joule.ENOTFOUND, "unknown %s model %q (known: %s)", kind, id, strings.Join(ids, ", "))
+}
+
+// remedy adds to the error of a day that lacks a series what the user can do about
+// it: supply the fees themselves, or pick a day the data covers.
+func (p *Pricer) remedy(err error, d history.Day) error {
+	var do []string
+	if slices.Contains(d.Missing, history.SeriesFees) {
+		do = append(do, "give the day's fees per block in BTC (--fees-btc-per-block, fees_btc_per_block in the API)")
+	}
+	if slices.ContainsFunc(d.Missing, func(s string) bool { return s != history.SeriesFees }) {
+		do = append(do, fmt.Sprintf("pick a day the data covers (the newest with every series is %s)", p.History.Latest().Format(time.DateOnly)))
+	}
+	return joule.Errorf(joule.EINVALID, "%s: %s", joule.ErrorMessage(err), strings.Join(do, ", or "))
 }

@@ -2,6 +2,7 @@ package pricing_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -113,5 +114,29 @@ func BenchmarkDayReport(b *testing.B) {
 		if _, err := p.Day(context.Background(), q); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestDayWithoutDateIsTheNewestComplete prices a query without a date on the newest
+// day every series covers, says so, and names a remedy for days beyond the data.
+func TestDayWithoutDateIsTheNewestComplete(t *testing.T) {
+	p := pricer(t)
+	r, err := p.Day(context.Background(), pricing.DayQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := p.History.Latest()
+	if r.Date != latest.Format(time.DateOnly) {
+		t.Errorf("date %s, want the newest complete day %s", r.Date, latest.Format(time.DateOnly))
+	}
+	if len(p.History.Day(latest).Missing) != 0 || len(p.History.Day(latest.AddDate(0, 0, 1)).Missing) == 0 {
+		t.Errorf("%s is not the newest day with every series", latest.Format(time.DateOnly))
+	}
+	if !strings.Contains(strings.Join(r.Notes, "\n"), "newest day with every series") {
+		t.Errorf("notes do not say which day was chosen: %v", r.Notes)
+	}
+	_, err = p.Day(context.Background(), pricing.DayQuery{Date: latest.AddDate(10, 0, 0)})
+	if want := "pick a day the data covers (the newest with every series is " + latest.Format(time.DateOnly); !strings.Contains(fmt.Sprint(err), want) {
+		t.Errorf("a day beyond the data: %v; want %q", err, want)
 	}
 }

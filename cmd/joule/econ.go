@@ -22,18 +22,20 @@ type dayFlags struct {
 }
 
 func (f *dayFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.date, "date", "", "day of market history, YYYY-MM-DD (UTC)")
+	cmd.Flags().StringVar(&f.date, "date", "", "day of market history, YYYY-MM-DD (UTC); default: the newest day with every series")
 	cmd.Flags().Float64Var(&f.poolFee, "pool-fee", 0, "pool fee as a fraction (0.02 for a typical FPPS pool); hashprice is shown gross and net")
 	cmd.Flags().Float64Var(&f.feesPerBlock, "fees-btc-per-block", 0, "transaction fees per block in BTC, for days the fee data does not cover")
-	_ = cmd.MarkFlagRequired("date")
 }
 
 func (f *dayFlags) query(cmd *cobra.Command) (pricing.DayQuery, error) {
-	d, err := time.Parse(time.DateOnly, f.date)
-	if err != nil {
-		return pricing.DayQuery{}, joule.Errorf(joule.EINVALID, "--date: want YYYY-MM-DD, got %q", f.date)
+	q := pricing.DayQuery{PoolFee: f.poolFee}
+	if f.date != "" {
+		d, err := time.Parse(time.DateOnly, f.date)
+		if err != nil {
+			return pricing.DayQuery{}, joule.Errorf(joule.EINVALID, "--date: want YYYY-MM-DD, got %q", f.date)
+		}
+		q.Date = d
 	}
-	q := pricing.DayQuery{Date: d, PoolFee: f.poolFee}
 	if cmd.Flags().Changed("fees-btc-per-block") {
 		q.FeesPerBlockBTC = &f.feesPerBlock
 	}
@@ -43,9 +45,10 @@ func (f *dayFlags) query(cmd *cobra.Command) (pricing.DayQuery, error) {
 func newEconCmd(g *globals) *cobra.Command {
 	var f dayFlags
 	cmd := &cobra.Command{
-		Use:   "econ --date YYYY-MM-DD",
+		Use:   "econ [--date YYYY-MM-DD]",
 		Short: "Hashprice on a day and the breakeven energy price of every ASIC model",
-		Example: `  joule econ --date 2024-12-23
+		Example: `  joule econ
+  joule econ --date 2024-12-23
   joule econ --date 2024-12-23 --pool-fee 0.02 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -17,7 +17,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown flag", []string{"econ", "--date", "2024-12-23", "--bogus"}, []string{"unknown flag: --bogus", "joule econ --help"}},
 		{"unknown shorthand flag", []string{"sites", "-q"}, []string{"unknown shorthand flag: 'q'"}},
 		{"unknown flag on a group", []string{"order", "--bogus"}, []string{"unknown flag: --bogus"}},
-		{"missing required flag", []string{"econ"}, []string{`required flag(s) "date" not set`}},
+		{"missing required flag", []string{"compare", "--mw", "10"}, []string{`required flag(s)`, `"asic"`}},
 		{"missing required flags", []string{"dr", "ls"}, []string{`required flag(s) "site" not set`}},
 		{"missing flag value", []string{"econ", "--date"}, []string{"flag needs an argument: --date"}},
 		{"bad duration", []string{"dr", "--site", "a", "--reduce-to-mw", "1", "--within", "3x"}, []string{`invalid argument "3x" for "--within" flag`}},
