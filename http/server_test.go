@@ -150,7 +150,6 @@ func TestEndpoints(t *testing.T) {
 		{"health", "GET", "/healthz", "", 200, []string{`"status": "ok"`}},
 		{"models", "GET", "/api/v1/models", "", 200, []string{`"id": "s21"`, `"id": "h100-sxm"`, `"builtin": true`}},
 		{"econ", "GET", "/api/v1/econ?date=2024-12-23", "", 200, []string{`"hashprice_usd_per_ph_day": 56.2`, `"breakeven_usd_per_mwh"`}},
-		{"econ without date", "GET", "/api/v1/econ", "", 400, []string{`"code": "invalid"`, "date is required"}},
 		{"econ bad date", "GET", "/api/v1/econ?date=23/12/2024", "", 400, []string{"YYYY-MM-DD"}},
 		{"econ before the data", "GET", "/api/v1/econ?date=2005-01-01", "", 400, []string{"no BTC price", "pick a day the data covers"}},
 		{"econ without a date", "GET", "/api/v1/econ", "", 200, []string{`"date": "2025-05-01"`, "the newest day with every series"}},
