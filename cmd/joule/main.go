@@ -102,6 +102,7 @@ against a running 'joule serve'.`,
 		newVersionCmd(),
 	)
 	markUsageErrors(root)
+	addCompletions(root, g)
 	return root
 }
 
