@@ -19,7 +19,7 @@ func HashToken(token string) string {
 // "tenant:acme:credit".
 type LedgerPosting struct {
 	Account LedgerAccount `json:"account"`
-	Amount  MicroUSD      `json:"amount"`
+	Amount  MicroUSD      `json:"amount_micro_usd"`
 }
 
 // LedgerAccount names a ledger account, e.g. "tenant:acme:credit" (package ledger

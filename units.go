@@ -3,6 +3,8 @@ package joule
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 )
 
 // Watts is electrical power in integer watts. A 50 MW site cap is 50_000_000 W.
@@ -42,8 +44,58 @@ func (m MicroUSD) USD() float64 { return float64(m) / MicroUSDPerUSD }
 // MicroUSDFromUSD converts dollars to MicroUSD, rounding half away from zero.
 func MicroUSDFromUSD(usd float64) MicroUSD { return MicroUSD(math.Round(usd * MicroUSDPerUSD)) }
 
-// String formats the amount as dollars with cents.
-func (m MicroUSD) String() string { return fmt.Sprintf("$%.2f", m.USD()) }
+// String formats the amount as dollars with cents and thousands separators
+// ("$1,234,567.89", "-$0.05"), the cents rounded half away from zero in integers.
+func (m MicroUSD) String() string {
+	neg := m < 0
+	u := uint64(m)
+	if neg {
+		u = -u // also right for math.MinInt64
+	}
+	cents := u/10_000 + (u%10_000)/5_000 // half a cent and more rounds up
+	s := "$" + groupThousands(strconv.FormatUint(cents/100, 10)) + fmt.Sprintf(".%02d", cents%100)
+	if neg && cents > 0 {
+		return "-" + s
+	}
+	return s
+}
+
+// FormatUSD formats dollars for people, with thousands separators and decimals
+// digits after the point: FormatUSD(96492.339, 2) is "$96,492.34".
+func FormatUSD(usd float64, decimals int) string {
+	if math.IsNaN(usd) || math.IsInf(usd, 0) {
+		return fmt.Sprint(usd)
+	}
+	s := strconv.FormatFloat(math.Abs(usd), 'f', decimals, 64)
+	whole, frac, _ := strings.Cut(s, ".")
+	out := "$" + groupThousands(whole)
+	if frac != "" {
+		out += "." + frac
+	}
+	if usd < 0 && strings.Trim(s, "0.") != "" {
+		return "-" + out
+	}
+	return out
+}
+
+// groupThousands puts a comma between each group of three digits of a whole number.
+func groupThousands(digits string) string {
+	if len(digits) <= 3 {
+		return digits
+	}
+	var b strings.Builder
+	head := len(digits) % 3
+	if head > 0 {
+		b.WriteString(digits[:head])
+	}
+	for i := head; i < len(digits); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(digits[i : i+3])
+	}
+	return b.String()
+}
 
 // Sats is an amount of bitcoin in satoshis.
 type Sats int64

@@ -166,7 +166,7 @@ func TestExchangeOverHTTP(t *testing.T) {
 		t.Errorf("invoice: %+v, %v", inv, err)
 	}
 	page, err := acme.Page(ctx, "invoices", "acme", "2025-01")
-	if err != nil || !strings.Contains(string(page), "Invoice") || !strings.Contains(string(page), "$5376.00") {
+	if err != nil || !strings.Contains(string(page), "Invoice") || !strings.Contains(string(page), "$5,376.00") {
 		t.Errorf("invoice page: %v\n%s", err, page)
 	}
 	// Not enough GPUs for an on-demand order is capacity: 409.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/joule-site/joule"
@@ -12,14 +13,8 @@ import (
 
 // pageFuncs format money and times on printable pages.
 var pageFuncs = template.FuncMap{
-	"usd": func(m joule.MicroUSD) string {
-		sign := ""
-		if m < 0 {
-			sign, m = "−", -m
-		}
-		cents := (m + 5_000) / 10_000 // half up
-		return fmt.Sprintf("%s$%d.%02d", sign, cents/100, cents%100)
-	},
+	// usd is MicroUSD.String, with the typographic minus of a printed page.
+	"usd":  func(m joule.MicroUSD) string { return strings.Replace(m.String(), "-", "−", 1) },
 	"day":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
 	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -133,9 +132,9 @@ func printLines(out io.Writer, lines []billing.Line, gross bool) error {
 	for _, l := range lines {
 		at := l.At.UTC().Format("2006-01-02 15:04")
 		if gross {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%12s\t%10s\t%12s\t%s\n", at, l.Kind, l.Lease, money(l.Gross), money(l.Fee), money(l.Amount), l.Memo)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%12s\t%10s\t%12s\t%s\n", at, l.Kind, l.Lease, l.Gross, l.Fee, l.Amount, l.Memo)
 		} else {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%12s\t%s\n", at, l.Kind, l.Lease, money(l.Amount), l.Memo)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%12s\t%s\n", at, l.Kind, l.Lease, l.Amount, l.Memo)
 		}
 	}
 	if err := w.Flush(); err != nil {
@@ -149,22 +148,7 @@ func printLines(out io.Writer, lines []billing.Line, gross bool) error {
 func printTotals(out io.Writer, rows [][2]any) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%14s\n", r[0], money(r[1].(joule.MicroUSD)))
+		fmt.Fprintf(w, "%s\t%14s\n", r[0], r[1].(joule.MicroUSD).String())
 	}
 	return w.Flush()
-}
-
-// money formats micro-dollars as dollars and cents with thousands separators,
-// rounded half away from zero: -$5,376.00.
-func money(m joule.MicroUSD) string {
-	sign := ""
-	if m < 0 {
-		sign, m = "-", -m
-	}
-	cents := int64(m+5_000) / 10_000
-	whole := strconv.FormatInt(cents/100, 10)
-	for i := len(whole) - 3; i > 0; i -= 3 {
-		whole = whole[:i] + "," + whole[i:]
-	}
-	return fmt.Sprintf("%s$%s.%02d", sign, whole, cents%100)
 }

@@ -77,7 +77,7 @@ func newEconCmd(g *globals) *cobra.Command {
 func printDayReport(r *pricing.DayReport) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "Day\t%s\n", r.Date)
-	fmt.Fprintf(w, "BTC price\t$%.2f\n", r.BTCPriceUSD)
+	fmt.Fprintf(w, "BTC price\t%s\n", joule.FormatUSD(r.BTCPriceUSD, 2))
 	fmt.Fprintf(w, "Difficulty\t%.4g (≈ %.0f EH/s)\n", r.Difficulty, r.NetworkHashrateEHs)
 	fmt.Fprintf(w, "Block height\t%d (subsidy %g BTC)\n", r.Height, r.SubsidyBTC)
 	fmt.Fprintf(w, "Fees per block\t%.4f BTC (%.1f%% of reward)\n", r.FeesPerBlockBTC, r.FeeShare*100)
@@ -164,24 +164,30 @@ func printCompareReport(r *pricing.CompareReport) {
 		r.MW, r.Date, r.HashpriceUSDPerPHDay, r.EnergyUSDPerMWh, r.GPUUSDPerHour, r.Utilization*100, r.PUE)
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "\tMINING (%s)\tLEASING (%s)\t\n", r.Mining.Model, r.Leasing.Model)
+	number := func(format string) func(float64) string {
+		return func(v float64) string { return fmt.Sprintf(format, v) }
+	}
+	dollars := func(decimals int) func(float64) string {
+		return func(v float64) string { return joule.FormatUSD(v, decimals) }
+	}
 	lines := []struct {
 		name   string
-		format string
+		format func(float64) string
 		m, l   float64
 	}{
-		{"machines", "%.0f", float64(r.Mining.Units), float64(r.Leasing.Units)},
-		{"energy MWh/day", "%.1f", r.Mining.EnergyMWhPerDay, r.Leasing.EnergyMWhPerDay},
-		{"revenue $/day", "%.0f", r.Mining.RevenueUSDDay, r.Leasing.RevenueUSDDay},
-		{"energy cost $/day", "%.0f", r.Mining.EnergyUSDDay, r.Leasing.EnergyUSDDay},
-		{"margin $/day", "%.0f", r.Mining.MarginUSDDay, r.Leasing.MarginUSDDay},
-		{"revenue $/MWh", "%.2f", r.Mining.ValueUSDPerMWh, r.Leasing.ValueUSDPerMWh},
-		{"capex $", "%.0f", r.Mining.CapexUSD, r.Leasing.CapexUSD},
-		{"depreciation $/year", "%.0f", r.Mining.DepreciationUSD, r.Leasing.DepreciationUSD},
-		{"life years", "%.1f", r.Mining.LifeYears, r.Leasing.LifeYears},
-		{"NPV $", "%.0f", r.Mining.NPVUSD, r.Leasing.NPVUSD},
+		{"machines", number("%.0f"), float64(r.Mining.Units), float64(r.Leasing.Units)},
+		{"energy MWh/day", number("%.1f"), r.Mining.EnergyMWhPerDay, r.Leasing.EnergyMWhPerDay},
+		{"revenue /day", dollars(0), r.Mining.RevenueUSDDay, r.Leasing.RevenueUSDDay},
+		{"energy cost /day", dollars(0), r.Mining.EnergyUSDDay, r.Leasing.EnergyUSDDay},
+		{"margin /day", dollars(0), r.Mining.MarginUSDDay, r.Leasing.MarginUSDDay},
+		{"revenue /MWh", dollars(2), r.Mining.ValueUSDPerMWh, r.Leasing.ValueUSDPerMWh},
+		{"capex", dollars(0), r.Mining.CapexUSD, r.Leasing.CapexUSD},
+		{"depreciation /year", dollars(0), r.Mining.DepreciationUSD, r.Leasing.DepreciationUSD},
+		{"life years", number("%.1f"), r.Mining.LifeYears, r.Leasing.LifeYears},
+		{"NPV", dollars(0), r.Mining.NPVUSD, r.Leasing.NPVUSD},
 	}
 	for _, l := range lines {
-		fmt.Fprintf(w, "%s\t"+l.format+"\t"+l.format+"\t\n", l.name, l.m, l.l)
+		fmt.Fprintf(w, "%s\t%s\t%s\t\n", l.name, l.format(l.m), l.format(l.l))
 	}
 	fmt.Fprintf(w, "payback months\t%s\t%s\t\n", payback(r.Mining.PaybackMonths), payback(r.Leasing.PaybackMonths))
 	w.Flush()

@@ -72,7 +72,7 @@ func TestExchangeCommands(t *testing.T) {
 	}
 	// bob has $10: a clear error, nothing held.
 	r := run(t, dir, "--as", "bob", "order", "create", "--product", "h100-sxm/west-texas", "--gpus", "8", "--start", start, "--end", end, "--limit-usd-gpu-hour", "2.10")
-	if r.code != 1 || !strings.Contains(r.stderr, "insufficient credit: tenant bob has $10.00 available and needs $2822.40") {
+	if r.code != 1 || !strings.Contains(r.stderr, "insufficient credit: tenant bob has $10.00 available and needs $2,822.40") {
 		t.Errorf("bob without credit: exit %d: %s", r.code, r.stderr)
 	}
 
@@ -144,7 +144,7 @@ func TestExchangeCommands(t *testing.T) {
 	if r := run(t, dir, "--as", "bob", "invoice", "acme", "--month", month); r.code != 1 || !strings.Contains(r.stderr, "only to its tenant") {
 		t.Errorf("bob reads acme's invoice: %d %s", r.code, r.stderr)
 	}
-	if r := run(t, dir, "invoice", "acme", "--month", month, "--html"); r.code != 0 || !strings.Contains(r.stdout, "<!doctype html>") || !strings.Contains(r.stdout, "$5376.00") {
+	if r := run(t, dir, "invoice", "acme", "--month", month, "--html"); r.code != 0 || !strings.Contains(r.stdout, "<!doctype html>") || !strings.Contains(r.stdout, "$5,376.00") {
 		t.Errorf("invoice page: %d %s", r.code, r.stderr)
 	}
 	if r := run(t, dir, "statement", "northwind-capital", "--month", month); r.code != 0 || !strings.Contains(r.stdout, "$5,376.00") {
