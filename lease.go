@@ -33,6 +33,39 @@ const (
 	LeasePreempted LeaseStatus = "preempted" // notice given at NoticeAt; the GPUs go at End
 )
 
+// LeaseEnd says why a lease ends: set when it ends or stops renewing, so that an
+// on-demand lease running out its last hour already says why, and kept after.
+type LeaseEnd string
+
+// Why leases end.
+const (
+	LeaseEndTerm      LeaseEnd = "term"      // reached the end its order asked for
+	LeaseEndStopped   LeaseEnd = "stopped"   // stopped by its tenant or the operator (EndedBy)
+	LeaseEndCredit    LeaseEnd = "credit"    // its tenant's credit ran out
+	LeaseEndPreempted LeaseEnd = "preempted" // a bid of higher priority took its GPUs after notice
+	LeaseEndRenewal   LeaseEnd = "renewal"   // the next hour was not to be had at its limit
+)
+
+// Describe says in words why a lease ended (or will end).
+func (r LeaseEnd) Describe(by string) string {
+	switch r {
+	case LeaseEndTerm:
+		return "reached the end its order asked for"
+	case LeaseEndStopped:
+		if by != "" {
+			return "stopped by " + by
+		}
+		return "stopped"
+	case LeaseEndCredit:
+		return "stopped: the tenant's credit ran out"
+	case LeaseEndPreempted:
+		return "preempted after notice by a bid of higher priority"
+	case LeaseEndRenewal:
+		return "not renewed: no GPUs for the next hour at its limit"
+	}
+	return ""
+}
+
 // LeaseShare is the part of a lease one seller's capacity covers: GPUs for the hour
 // slots [Start, End), both hour-aligned, at the seller's ask.
 type LeaseShare struct {
@@ -79,6 +112,10 @@ type Lease struct {
 	Sellers                 []LeaseShare `json:"sellers"`
 	Status                  LeaseStatus  `json:"status"`
 	NoticeAt                time.Time    `json:"notice_at,omitzero"` // when preemption notice was given
+	// EndReason is why the lease ends, once that is certain; EndedBy the account that
+	// stopped it, when one did.
+	EndReason LeaseEnd `json:"end_reason,omitempty"`
+	EndedBy   string   `json:"ended_by,omitempty"`
 }
 
 // Clone returns a copy that shares no memory with l.

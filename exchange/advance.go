@@ -52,6 +52,9 @@ func (e *Engine) Advance() *Result {
 	for _, l := range e.sortedLeases() {
 		if !l.OpenEnded && l.Status == joule.LeaseActive && !l.End.After(now) {
 			l.Status = joule.LeaseEnded
+			if l.EndReason == "" {
+				l.EndReason = joule.LeaseEndTerm
+			}
 			e.touchLease(l)
 		}
 	}

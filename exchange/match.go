@@ -176,6 +176,7 @@ func (e *Engine) preempt(l *leaseState, i int, now time.Time) {
 	l.OpenEnded = false
 	l.Status = joule.LeasePreempted
 	l.NoticeAt = now
+	l.EndReason = joule.LeaseEndPreempted
 	l.sync()
 }
 

@@ -241,7 +241,7 @@ func runStream(seed uint64, steps int) error {
 		case k < 75:
 			op = "stop"
 			l, _ := pickLease(rng, m, func(joule.Lease) bool { return true })
-			r, err = e.Stop(l.ID)
+			r, err = e.Stop(l.ID, joule.LeaseEndStopped, "")
 		case k < 85:
 			op = "advance"
 			c.add(time.Duration(1+rng.IntN(90)) * time.Minute)

@@ -49,7 +49,7 @@ func TestResale(t *testing.T) {
 		t.Fatalf("resale after the sale: %+v", buy.Orders)
 	}
 	// a reserved block is resold, never stopped
-	_, err = e.Stop(held.ID)
+	_, err = e.Stop(held.ID, joule.LeaseEndStopped, "")
 	wantCode(t, err, joule.ECONFLICT)
 	// spot never buys resale capacity
 	_, err = e.Submit(running(joule.OrderOnDemand, "od", "gamma", 1, usd(9)))

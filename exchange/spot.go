@@ -92,7 +92,7 @@ func (e *Engine) renew(l *leaseState, now time.Time) {
 	from := l.to()
 	if from >= z {
 		if l.stopAt >= 0 && from >= l.stopAt {
-			l.OpenEnded = false
+			l.OpenEnded, l.EndReason = false, joule.LeaseEndTerm
 			e.touchLease(l)
 		}
 		return
@@ -112,7 +112,7 @@ func (e *Engine) renew(l *leaseState, now time.Time) {
 		if !e.take(b, by, i, int32(l.GPUs), prefer, &picks) {
 			e.rollback(sp)
 			picks = picks[:n]
-			l.OpenEnded = false
+			l.OpenEnded, l.EndReason = false, joule.LeaseEndRenewal
 			break
 		}
 		end = i + 1
@@ -126,8 +126,8 @@ func (e *Engine) renew(l *leaseState, now time.Time) {
 		l.sync()
 		e.recordFills(l, fresh)
 	}
-	if l.stopAt >= 0 && end >= l.stopAt {
-		l.OpenEnded = false
+	if l.stopAt >= 0 && end >= l.stopAt && l.OpenEnded {
+		l.OpenEnded, l.EndReason = false, joule.LeaseEndTerm
 	}
 }
 
@@ -150,10 +150,11 @@ func mergeShares(shares, fresh []share) []share {
 	return shares
 }
 
-// Stop ends an on-demand or spot lease now. Its GPUs come free at the next hour
-// boundary (the hour slot it is in stays held), and resting bids get another try.
-// A reserved block cannot be stopped: resell its hours instead.
-func (e *Engine) Stop(leaseID string) (*Result, error) {
+// Stop ends an on-demand or spot lease now, for reason, as account by (empty: none
+// named). Its GPUs come free at the next hour boundary (the hour slot it is in stays
+// held), and resting bids get another try. A reserved block cannot be stopped: resell
+// its hours instead.
+func (e *Engine) Stop(leaseID string, reason joule.LeaseEnd, by string) (*Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	l, ok := e.leases[leaseID]
@@ -172,6 +173,7 @@ func (e *Engine) Stop(leaseID string) (*Result, error) {
 	l.End = now
 	l.OpenEnded = false
 	l.Status = joule.LeaseEnded
+	l.EndReason, l.EndedBy = reason, by
 	l.sync()
 	e.rematch(now)
 	return e.result(nil), nil

@@ -33,7 +33,10 @@ func TestOnDemandRenewsHourByHour(t *testing.T) {
 	}
 	// stopping frees the GPUs from the next hour boundary; the current hour stays held
 	c.set(hour(2).Add(30 * time.Minute))
-	st, err := e.Stop(l.ID)
+	if got.EndReason != "" {
+		t.Fatalf("a running lease says why it ends: %q", got.EndReason)
+	}
+	st, err := e.Stop(l.ID, joule.LeaseEndStopped, "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,12 +45,15 @@ func TestOnDemandRenewsHourByHour(t *testing.T) {
 	if got.OpenEnded || !got.End.Equal(c.Now()) || got.Status != joule.LeaseEnded {
 		t.Fatalf("stopped: %+v", got)
 	}
+	if got.EndReason != joule.LeaseEndStopped || got.EndedBy != "acme" || got.EndReason.Describe(got.EndedBy) != "stopped by acme" {
+		t.Fatalf("stopped lease says %q by %q", got.EndReason, got.EndedBy)
+	}
 	// billed per second: 00:20 to 02:30 is 130 minutes × 8 GPUs × $2/GPU-hour, on owner-a;
 	// owner-b's hour 3 came free before it began
 	if got.Cost(got.Start, got.End) != 34_666_667 || len(got.Sellers) != 1 {
 		t.Fatalf("cost %d of %+v", got.Cost(got.Start, got.End), got.Sellers)
 	}
-	if _, err := e.Stop(l.ID); joule.ErrorCode(err) != joule.ECONFLICT {
+	if _, err := e.Stop(l.ID, joule.LeaseEndStopped, ""); joule.ErrorCode(err) != joule.ECONFLICT {
 		t.Fatalf("stopping twice: %v", err)
 	}
 }
@@ -87,10 +93,43 @@ func TestSpotPreemptionGivesNotice(t *testing.T) {
 	if got.Status != joule.LeasePreempted || !got.NoticeAt.Equal(c.Now()) || !got.End.Equal(hour(2)) || got.OpenEnded {
 		t.Fatalf("preempted spot lease %+v", got)
 	}
+	if got.EndReason != joule.LeaseEndPreempted {
+		t.Fatalf("preempted lease says it ends for %q", got.EndReason)
+	}
 	if got.End.Sub(got.NoticeAt) < 600*time.Second {
 		t.Fatalf("notice %s, want at least 10 minutes", got.End.Sub(got.NoticeAt))
 	}
 	// on-demand is refused in the current hour rather than take spot GPUs without notice
 	_, err := e.Submit(running(joule.OrderOnDemand, "od", "beta", 8, usd(9)))
 	wantCode(t, err, joule.ECAPACITY)
+}
+
+// TestLeasesSayWhyTheyEnd follows a block to its term and an on-demand lease whose
+// next hour is taken by a block it cannot outbid: each says why it ended.
+func TestLeasesSayWhyTheyEnd(t *testing.T) {
+	c := newClock(t0.Add(-30 * time.Minute))
+	e := newEngine(t, c.config(), listing("owner-a", 1, usd(2)))
+	block := mustSubmit(t, e, reserved("blk", "beta", 8, 0, 1, usd(3))).Leases[0]
+	c.set(hour(1).Add(time.Minute))
+	got := leaseIn(t, e.Advance(), block.ID)
+	mustCheck(t, e)
+	if got.Status != joule.LeaseEnded || got.EndReason != joule.LeaseEndTerm {
+		t.Fatalf("a block past its end: status %s, reason %q", got.Status, got.EndReason)
+	}
+
+	od := mustSubmit(t, e, running(joule.OrderOnDemand, "od", "acme", 8, usd(3))).Leases[0]
+	mustSubmit(t, e, reserved("next", "beta", 8, 3, 4, usd(3))) // hour 3 is taken
+	l := od
+	for h := 2; h <= 4; h++ { // the last state of the lease the engine reported
+		c.set(hour(h).Add(time.Minute))
+		for _, x := range e.Advance().Leases {
+			if x.ID == od.ID {
+				l = x
+			}
+		}
+		mustCheck(t, e)
+	}
+	if l.OpenEnded || l.EndReason != joule.LeaseEndRenewal || l.Status != joule.LeaseEnded {
+		t.Fatalf("on-demand lease without a next hour: %+v", l)
+	}
 }

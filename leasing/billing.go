@@ -153,7 +153,7 @@ func (s *Service) meter(ctx context.Context, ch *change, now time.Time, only str
 			short = short || paid < due
 		}
 		if short && (m.lease.OpenEnded || m.lease.End.After(now)) {
-			r, err := s.engine.Stop(id)
+			r, err := s.engine.Stop(id, joule.LeaseEndCredit, "")
 			if err != nil {
 				s.cfg.Logger.Warn("leasing: stop a lease its tenant cannot pay", "lease", id, "err", err)
 			} else if err := s.settle(ctx, ch, r); err != nil {

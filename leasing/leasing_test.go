@@ -172,7 +172,10 @@ func TestMeteringBeyondTheHoldAndOutOfCredit(t *testing.T) {
 	wantEqual(t, "credit", e.balance(ledger.TenantCredit("acme")), 0)
 	leases, err := e.svc.Leases(e.ctx, acme, joule.LeaseFilter{})
 	if err != nil || len(leases) != 1 || leases[0].OpenEnded || leases[0].Status != joule.LeaseEnded {
-		t.Errorf("a lease its tenant cannot pay should stop: %+v, %v", leases, err)
+		t.Fatalf("a lease its tenant cannot pay should stop: %+v, %v", leases, err)
+	}
+	if leases[0].EndReason != joule.LeaseEndCredit {
+		t.Errorf("a lease its tenant cannot pay ends for %q, want %q", leases[0].EndReason, joule.LeaseEndCredit)
 	}
 }
 

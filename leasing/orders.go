@@ -197,7 +197,7 @@ func (s *Service) Stop(ctx context.Context, who *joule.Account, leaseID string) 
 		if err != nil || !who.Sees(l.Tenant) {
 			return joule.Errorf(joule.ENOTFOUND, "lease %s not found", leaseID)
 		}
-		r, err := s.engine.Stop(leaseID)
+		r, err := s.engine.Stop(leaseID, joule.LeaseEndStopped, who.ID)
 		if err != nil {
 			return err
 		}

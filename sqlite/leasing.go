@@ -147,12 +147,12 @@ func saveLeases(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
 	var shares [][]any
 	for _, l := range ch.Leases {
 		_, err := tx.exec(ctx, `INSERT INTO leases (id, order_id, tenant, product, class, notice_sec, gpus, start_at, end_at,
-				open_ended, price, status, notice_at, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT IFNULL(MAX(seq), 0) + 1 FROM leases))
+				open_ended, price, status, notice_at, end_reason, ended_by, seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT IFNULL(MAX(seq), 0) + 1 FROM leases))
 			ON CONFLICT (id) DO UPDATE SET end_at = excluded.end_at, open_ended = excluded.open_ended, price = excluded.price,
-				status = excluded.status, notice_at = excluded.notice_at`,
+				status = excluded.status, notice_at = excluded.notice_at, end_reason = excluded.end_reason, ended_by = excluded.ended_by`,
 			l.ID, l.Order, l.Tenant, l.Product, string(l.Class), l.NoticeSec, l.GPUs, formatTime(l.Start), formatTime(l.End),
-			l.OpenEnded, int64(l.PriceMicroUSDPerGPUHour), string(l.Status), optTime(l.NoticeAt))
+			l.OpenEnded, int64(l.PriceMicroUSDPerGPUHour), string(l.Status), optTime(l.NoticeAt), string(l.EndReason), l.EndedBy)
 		if isConstraint(err) {
 			return joule.Errorf(joule.EINVALID, "lease %s: its order, tenant or product is not stored", l.ID)
 		} else if err != nil {

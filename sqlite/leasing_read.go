@@ -13,7 +13,7 @@ import (
 const orderColumns = `id, account, idempotency_key, product, kind, gpus, start_at, end_at, limit_price, all_or_none,
 	class, notice_sec, resale_of, status, filled_gpus, sold_gpu_hours, created_at, expires_at`
 
-const leaseColumns = `id, order_id, tenant, product, class, notice_sec, gpus, start_at, end_at, open_ended, price, status, notice_at`
+const leaseColumns = `id, order_id, tenant, product, class, notice_sec, gpus, start_at, end_at, open_ended, price, status, notice_at, end_reason, ended_by`
 
 // LoadLeasing returns, from one consistent snapshot, what rebuilds the exchange and
 // its ledger: products, listings, the leases and orders q asks for, and the journal.
@@ -341,14 +341,15 @@ func findLeases(ctx context.Context, tx *tx, q string, args ...any) ([]*joule.Le
 	var ids []string
 	for rows.Next() {
 		var l joule.Lease
-		var class, status, start, end, notice string
+		var class, status, start, end, notice, reason string
 		var price int64
 		if err := rows.Scan(&l.ID, &l.Order, &l.Tenant, &l.Product, &class, &l.NoticeSec, &l.GPUs, &start, &end,
-			&l.OpenEnded, &price, &status, &notice); err != nil {
+			&l.OpenEnded, &price, &status, &notice, &reason, &l.EndedBy); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		l.Class, l.Status, l.PriceMicroUSDPerGPUHour = joule.LeaseClass(class), joule.LeaseStatus(status), joule.MicroUSD(price)
+		l.EndReason = joule.LeaseEnd(reason)
 		if err := parseTimes(&l.Start, start, &l.End, end, &l.NoticeAt, notice); err != nil {
 			rows.Close()
 			return nil, err

@@ -92,6 +92,7 @@ func testLeasingRoundTrip(t *testing.T, e *env) {
 	o.Status, o.FilledGPUs = joule.OrderPartiallyFilled, 8
 	l := ch.Leases[0]
 	l.End, l.Status, l.Sellers = l.Sellers[0].End, joule.LeaseEnded, l.Sellers[:1]
+	l.EndReason, l.EndedBy = joule.LeaseEndStopped, "acme" // why it ended is kept with it
 	v := e.saveLeasing(t, &joule.LeasingChange{BaseVersion: 1, At: e.clock.Now(), Orders: []joule.Order{o}, Leases: []joule.Lease{l}})
 	checkEqual(t, "version", v, int64(2))
 	st = e.loadLeasing(t, joule.LeasingLoad{})

@@ -111,14 +111,14 @@ func newLeaseCmd(g *globals) *cobra.Command {
 					return printJSON(cmd.OutOrStdout(), map[string]any{"leases": leases})
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "ID\tTENANT\tPRODUCT\tCLASS\tGPUS\tSTART\tEND\t$/GPU-H\tSTATUS")
+				fmt.Fprintln(w, "ID\tTENANT\tPRODUCT\tCLASS\tGPUS\tSTART\tEND\t$/GPU-H\tSTATUS\tWHY IT ENDS")
 				for _, l := range leases {
 					end := hourText(l.End)
 					if l.OpenEnded {
 						end = "running"
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%.2f\t%s\n", l.ID, l.Tenant, l.Product, l.Class, l.GPUs,
-						hourText(l.Start), end, l.PriceMicroUSDPerGPUHour.USD(), l.Status)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%.2f\t%s\t%s\n", l.ID, l.Tenant, l.Product, l.Class, l.GPUs,
+						hourText(l.Start), end, l.PriceMicroUSDPerGPUHour.USD(), l.Status, l.EndReason.Describe(l.EndedBy))
 				}
 				return w.Flush()
 			})
@@ -139,7 +139,7 @@ func newLeaseCmd(g *globals) *cobra.Command {
 				if g.json {
 					return printJSON(cmd.OutOrStdout(), l)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "lease %s %s at %s\n", l.ID, l.Status, l.End.UTC().Format(time.RFC3339))
+				fmt.Fprintf(cmd.OutOrStdout(), "lease %s %s at %s: %s\n", l.ID, l.Status, l.End.UTC().Format(time.RFC3339), l.EndReason.Describe(l.EndedBy))
 				return nil
 			})
 		},

@@ -500,8 +500,20 @@ window.Joule = (() => {
       el("td", { class: "time", text: l.open_ended ? "until stopped" : fmt.short(l.end) }),
       el("td", { class: "n", text: fmt.micro(l.price_micro_usd_per_gpu_hour) }),
       ...extra,
-      el("td", { text: l.status }),
+      el("td", { text: l.status }, l.end_reason ? el("div", { class: "sub", text: leaseEnd(l) }) : ""),
     );
+  }
+
+  // leaseEnd says why a lease ended or will end, as joule.LeaseEnd.Describe does.
+  function leaseEnd(l) {
+    const why = {
+      term: "reached the end its order asked for",
+      stopped: l.ended_by ? `stopped by ${l.ended_by}` : "stopped",
+      credit: "stopped: the tenant's credit ran out",
+      preempted: "preempted after notice by a bid of higher priority",
+      renewal: "not renewed: no GPUs for the next hour at its limit",
+    };
+    return why[l.end_reason] || l.end_reason;
   }
 
   return {
