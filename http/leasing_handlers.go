@@ -250,7 +250,7 @@ func (s *Server) handleInvoice(w http.ResponseWriter, r *http.Request, who *joul
 		writeError(w, r, s.Logger, err)
 		return
 	}
-	inv, err := b.Invoice(r.Context(), who, r.PathValue("tenant"), r.URL.Query().Get("month"))
+	inv, err := b.Invoice(r.Context(), who, r.PathValue("tenant"), s.month(r))
 	s.replyDocument(w, r, invoicePage, inv, err)
 }
 
@@ -260,8 +260,17 @@ func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request, who *jo
 		writeError(w, r, s.Logger, err)
 		return
 	}
-	st, err := b.Statement(r.Context(), who, r.PathValue("account"), r.URL.Query().Get("month"))
+	st, err := b.Statement(r.Context(), who, r.PathValue("account"), s.month(r))
 	s.replyDocument(w, r, statementPage, st, err)
+}
+
+// month is the month a bill asks for: its month parameter, or the month of the
+// server's clock (a demo's replayed month on a demo server).
+func (s *Server) month(r *http.Request) string {
+	if m := r.URL.Query().Get("month"); m != "" {
+		return m
+	}
+	return s.now().UTC().Format("2006-01")
 }
 
 // replyDocument writes v as a printable page when the client asks for one (see

@@ -16,12 +16,12 @@ func newInvoiceCmd(g *globals) *cobra.Command {
 	var month string
 	var html bool
 	cmd := &cobra.Command{
-		Use:   "invoice TENANT --month YYYY-MM",
+		Use:   "invoice TENANT [--month YYYY-MM]",
 		Short: "A tenant's monthly invoice from the ledger: GPU time, resales, credit",
 		Long: `invoice prints what a tenant's month came to: every block when it filled, on-demand
 and spot use as metered, hours it resold, credit added, and its credit before and after.
 --html prints a page to save or print; --json the invoice's fields.`,
-		Example: "  joule invoice acme --month 2025-01\n  joule invoice acme --month 2025-01 --html > acme-2025-01.html",
+		Example: "  joule invoice acme\n  joule invoice acme --month 2025-01 --html > acme-2025-01.html",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withExchange(cmd.Context(), g, func(c *jhttp.Client) error {
@@ -57,9 +57,8 @@ and spot use as metered, hours it resold, credit added, and its credit before an
 			})
 		},
 	}
-	cmd.Flags().StringVar(&month, "month", "", "the month, YYYY-MM (UTC)")
+	cmd.Flags().StringVar(&month, "month", "", "the month, YYYY-MM (UTC); default: the month it is now (the server's clock)")
 	cmd.Flags().BoolVar(&html, "html", false, "print a printable HTML page")
-	_ = cmd.MarkFlagRequired("month")
 	addJSONFlag(cmd, g)
 	return cmd
 }
@@ -68,9 +67,9 @@ func newStatementCmd(g *globals) *cobra.Command {
 	var month string
 	var html bool
 	cmd := &cobra.Command{
-		Use:     "statement ACCOUNT --month YYYY-MM",
+		Use:     "statement ACCOUNT [--month YYYY-MM]",
 		Short:   "A GPU owner's or the operator's monthly statement: sales, fees, hosting",
-		Example: "  joule statement northwind-capital --month 2025-01",
+		Example: "  joule statement northwind-capital\n  joule statement northwind-capital --month 2025-01",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withExchange(cmd.Context(), g, func(c *jhttp.Client) error {
@@ -109,9 +108,8 @@ func newStatementCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&month, "month", "", "the month, YYYY-MM (UTC)")
+	cmd.Flags().StringVar(&month, "month", "", "the month, YYYY-MM (UTC); default: the month it is now (the server's clock)")
 	cmd.Flags().BoolVar(&html, "html", false, "print a printable HTML page")
-	_ = cmd.MarkFlagRequired("month")
 	addJSONFlag(cmd, g)
 	return cmd
 }

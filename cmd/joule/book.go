@@ -23,7 +23,7 @@ func newBookCmd(g *globals) *cobra.Command {
 --hours (default a week), what is listed, leased, free, the best ask and bid, and the price
 the hour last cleared at. The table joins consecutive hours whose depth is the same;
 --json lists every hour slot.`,
-		Example: "  joule book h100-sxm/west-texas\n  joule book h100-sxm/west-texas --from 2025-01-06 --hours 48 --json",
+		Example: "  joule book h100-sxm/west-texas\n  joule book h100-sxm/west-texas --from +1d --hours 48 --json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var start time.Time
@@ -160,7 +160,7 @@ func newResellCmd(g *globals) *cobra.Command {
 end), back in the book at no less than --limit-usd-gpu-hour. Reserved bids may buy them;
 what they pay, less the platform fee, goes to your credit. Until they sell, the hours
 stay yours.`,
-		Example: "  joule resell l1 --from 2025-01-10T00:00Z --limit-usd-gpu-hour 2.30",
+		Example: "  joule resell l1 --from +4d --limit-usd-gpu-hour 2.30",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := leasing.ResellRequest{IdempotencyKey: key, GPUs: gpus, LimitMicroUSDPerGPUHour: joule.MicroUSDFromUSD(limit)}

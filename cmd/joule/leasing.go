@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -247,15 +248,53 @@ func newListingCmd(g *globals) *cobra.Command {
 }
 
 // parseWhen reads a time on the command line: RFC 3339 with or without seconds
-// (2025-01-06T00:00Z), a date (2025-01-06, midnight UTC), or a local-less time taken
-// as UTC (2025-01-06T00:00).
+// (2025-01-06T00:00Z), a date (2025-01-06, midnight UTC), a local-less time taken as
+// UTC (2025-01-06T00:00), or one relative to now: "now", or "+" and a duration in
+// days, hours and minutes ("+7d", "+2h", "+1d12h"), rounded up to the whole hour so
+// that the blocks of hours the exchange trades line up.
 func parseWhen(flag, s string) (time.Time, error) {
+	return parseWhenAt(flag, s, time.Now())
+}
+
+// parseWhenAt is parseWhen with now given.
+func parseWhenAt(flag, s string, now time.Time) (time.Time, error) {
+	switch {
+	case s == "now":
+		return now.UTC(), nil
+	case strings.HasPrefix(s, "+"):
+		d, err := parseDays(s[1:])
+		if err != nil || d <= 0 {
+			return time.Time{}, joule.Errorf(joule.EINVALID, "--%s %q: a time from now is + and a duration like +7d, +2h or +1d12h", flag, s)
+		}
+		t := now.UTC().Add(d)
+		if h := t.Truncate(time.Hour); !h.Equal(t) {
+			t = h.Add(time.Hour)
+		}
+		return t, nil
+	}
 	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04Z07:00", "2006-01-02T15:04", "2006-01-02T15:04:05", time.DateOnly} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, joule.Errorf(joule.EINVALID, "--%s %q: use a time like 2025-01-06T00:00Z or a date like 2025-01-06", flag, s)
+	return time.Time{}, joule.Errorf(joule.EINVALID, "--%s %q: use a time like 2025-01-06T00:00Z, a date like 2025-01-06, now, or a time from now like +7d", flag, s)
+}
+
+// parseDays reads a duration that may start with whole days ("7d", "1d12h", "90m").
+func parseDays(s string) (time.Duration, error) {
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		n, err := strconv.Atoi(s[:i])
+		if err != nil || n < 0 || n > 3660 {
+			return 0, fmt.Errorf("days %q", s[:i])
+		}
+		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
+	}
+	if s == "" {
+		return days, nil
+	}
+	d, err := time.ParseDuration(s)
+	return days + d, err
 }
 
 // hourText formats an hour-aligned time compactly, in UTC.

@@ -85,7 +85,8 @@ when it fills, and the rest of the hold comes back. On-demand GPUs start now and
 until stopped (joule lease stop), billed by the second; without a limit they pay at most
 today's cheapest ask. A spot bid runs on leftover GPUs and may be preempted after notice.
 --idempotency-key makes a retry safe: the same key returns the first result.`,
-		Example: `  joule order create --product h100-sxm/west-texas --gpus 16 --start 2025-01-06T00:00Z --end 2025-01-13T00:00Z --limit-usd-gpu-hour 2.10
+		Example: `  joule order create --product h100-sxm/west-texas --gpus 16 --start +1d --end +8d --limit-usd-gpu-hour 2.10
+  joule order create --product h100-sxm/west-texas --gpus 16 --start 2025-01-06T00:00Z --end 2025-01-13T00:00Z --limit-usd-gpu-hour 2.10
   joule order create --product h100-sxm/west-texas --gpus 8 --on-demand
   joule order create --product h100-sxm/west-texas --gpus 8 --spot --bid-usd-gpu-hour 0.90`,
 		Args: cobra.NoArgs,
@@ -120,7 +121,7 @@ today's cheapest ask. A spot bid runs on leftover GPUs and may be preempted afte
 	fl := create.Flags()
 	fl.StringVar(&f.product, "product", "", "product: GPU model/site, e.g. h100-sxm/west-texas")
 	fl.IntVar(&f.gpus, "gpus", 0, "GPUs")
-	fl.StringVar(&f.start, "start", "", "start of a reserved block, on the hour (2025-01-06T00:00Z)")
+	fl.StringVar(&f.start, "start", "", "start of a reserved block, on the hour (2025-01-06T00:00Z, or from now: +1d, +2h)")
 	fl.StringVar(&f.end, "end", "", "end of a reserved block (exclusive), or when on-demand or spot GPUs stop")
 	fl.Float64Var(&f.limit, "limit-usd-gpu-hour", 0, "the most to pay, US dollars per GPU-hour")
 	fl.BoolVar(&f.onDemand, "on-demand", false, "firm GPUs from now until stopped")
