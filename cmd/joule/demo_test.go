@@ -15,16 +15,32 @@ import (
 	"time"
 )
 
-// lockedBuffer collects a child's standard error while the test reads it.
+// lockedBuffer collects a child's output while the test reads it; changed wakes a
+// reader at the next write.
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu   sync.Mutex
+	b    bytes.Buffer
+	wake chan struct{}
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.wake != nil {
+		close(l.wake)
+		l.wake = nil
+	}
 	return l.b.Write(p)
+}
+
+// changed returns a channel closed at the next write.
+func (l *lockedBuffer) changed() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.wake == nil {
+		l.wake = make(chan struct{})
+	}
+	return l.wake
 }
 
 func (l *lockedBuffer) String() string {
