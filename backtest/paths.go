@@ -127,7 +127,7 @@ func (b *chainBootstrap) fill(rng *rand.Rand, poolFee float64, gbm bool, price, 
 			height += econ.BlocksPerDay
 		}
 		price[d] = p
-		hp := econ.ComputeHashprice(econ.MarketDay{Height: height, Difficulty: diff, FeesPerBlockBTC: fees, PriceUSD: p})
+		hp := econ.ComputeHashprice(econ.MarketDay{Height: height, Blocks: econ.BlocksPerDay, Difficulty: diff, FeesPerBlockBTC: fees, PriceUSD: p})
 		hashprice[d] = econ.NetOfPoolFee(hp.USDPerPHDay, poolFee)
 	}
 }

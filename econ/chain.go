@@ -37,6 +37,22 @@ func Subsidy(height int64) joule.Sats {
 	return InitialSubsidy >> halvings
 }
 
+// MeanSubsidy is the mean subsidy in BTC of blocks blocks from height on: the
+// subsidy at height when the span holds no halving, else each side's subsidy weighted
+// by its share of the blocks. Blocks below one: the subsidy at height.
+func MeanSubsidy(height int64, blocks float64) float64 {
+	at := Subsidy(height).BTC()
+	if !(blocks >= 1) || math.IsInf(blocks, 0) {
+		return at
+	}
+	next := (height/HalvingInterval + 1) * HalvingInterval // the first block of the next era
+	before := float64(next - height)
+	if before >= blocks || height < 0 {
+		return at
+	}
+	return (at*before + Subsidy(next).BTC()*(blocks-before)) / blocks
+}
+
 // NetworkHashrate estimates the network's hashrate in H/s from difficulty:
 // one block per 600 s at difficulty × 2^32 expected hashes per block.
 func NetworkHashrate(difficulty float64) float64 {
@@ -45,7 +61,11 @@ func NetworkHashrate(difficulty float64) float64 {
 
 // MarketDay is the chain and market state hashprice is computed from.
 type MarketDay struct {
-	Height          int64   // height of the blocks being priced (sets the subsidy)
+	Height int64 // height of the first block being priced (sets the subsidy)
+	// Blocks is how many blocks the day spans from Height; the subsidy is their mean, so
+	// that a day with a halving in it is priced by the blocks mined on each side. Zero:
+	// the subsidy at Height alone (a live reading of the next block).
+	Blocks          float64
 	Difficulty      float64 // network difficulty
 	FeesPerBlockBTC float64 // fees per block: the 144-block moving average, or a daily approximation
 	PriceUSD        float64 // BTC price in USD
@@ -70,7 +90,7 @@ func (h Hashprice) USDPerTHDay() float64 { return h.USDPerPHDay / 1000 }
 // that is, a PH/s's expected share of a day's blocks times the reward per block. The
 // USD figure multiplies by the BTC price. A difficulty that is not positive gives zero.
 func ComputeHashprice(m MarketDay) Hashprice {
-	subsidy := Subsidy(m.Height).BTC()
+	subsidy := MeanSubsidy(m.Height, m.Blocks)
 	h := Hashprice{SubsidyBTC: subsidy, FeesPerBlockBTC: m.FeesPerBlockBTC}
 	reward := subsidy + m.FeesPerBlockBTC
 	if reward > 0 {

@@ -227,3 +227,29 @@ func TestOpportunityCost(t *testing.T) {
 	near(t, "no GPUs", econ.OpportunityCostUSDPerGPUHour(mining, 10.2, 1.05, 0), 0, 0)
 	near(t, "mining loses", econ.OpportunityCostUSDPerGPUHour(-5, 10.2, 1.05, 8), 0, 0)
 }
+
+// TestMeanSubsidyBlendsHalvingDays prices a day with a halving in it by the blocks on
+// each side, by hand: 110 blocks at 6.25 BTC and 34 at 3.125 average 5.5122 BTC.
+func TestMeanSubsidyBlendsHalvingDays(t *testing.T) {
+	halving := int64(4 * econ.HalvingInterval) // block 840,000
+	for _, tt := range []struct {
+		height int64
+		blocks float64
+		want   float64
+	}{
+		{halving - 110, 144, (110*6.25 + 34*3.125) / 144},
+		{halving - 200, 144, 6.25}, // the day ends before the halving
+		{halving, 144, 3.125},      // the halving is the day's first block
+		{halving - 1, 1, 6.25},
+		{halving - 110, 0, 6.25}, // no span: the subsidy at the height
+	} {
+		if got := econ.MeanSubsidy(tt.height, tt.blocks); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("MeanSubsidy(%d, %v) = %.6f, want %.6f", tt.height, tt.blocks, got, tt.want)
+		}
+	}
+	day := econ.MarketDay{Height: halving - 110, Blocks: 144, Difficulty: 8.6e13, PriceUSD: 64000}
+	blended, opening := econ.ComputeHashprice(day), econ.ComputeHashprice(econ.MarketDay{Height: halving - 110, Difficulty: 8.6e13, PriceUSD: 64000})
+	if ratio := blended.USDPerPHDay / opening.USDPerPHDay; math.Abs(ratio-(110*6.25+34*3.125)/144/6.25) > 1e-12 {
+		t.Errorf("blended hashprice is %.4f of the opening subsidy's; want the subsidies' ratio", ratio)
+	}
+}

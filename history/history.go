@@ -52,7 +52,7 @@ func (d Day) FeesPerBlockBTC() float64 {
 // Market returns the day in the form econ prices: the hashprice of a day is
 // econ.ComputeHashprice(day.Market()), in `joule econ`, the backtest and the live loop.
 func (d Day) Market() econ.MarketDay {
-	return econ.MarketDay{Height: d.Height, Difficulty: d.Difficulty, FeesPerBlockBTC: d.FeesPerBlockBTC(), PriceUSD: d.PriceUSD}
+	return econ.MarketDay{Height: d.Height, Blocks: d.Blocks, Difficulty: d.Difficulty, FeesPerBlockBTC: d.FeesPerBlockBTC(), PriceUSD: d.PriceUSD}
 }
 
 // Err returns nil when every series has a value for the day, else an EINVALID error that
