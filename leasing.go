@@ -76,7 +76,8 @@ type LeasingChange struct {
 	Journal     []LedgerTransaction // in ID order, continuing the stored journal
 	// Audit is who changed what in the operation (AuditChange rows, Site "" for the
 	// exchange's own log): saved in the same transaction, so that no change is stored
-	// without its record. Audit rows alone are no change, and are not saved.
+	// without its record. The exchange sends them only with a change that changes
+	// something else: a deposit replayed by its key records nothing.
 	Audit []Audit
 	// LastOrderSeq and LastLeaseSeq are the highest order and lease numbers issued so
 	// far, kept so that a restarted exchange never issues an ID twice.
@@ -146,8 +147,8 @@ type LeasingStore interface {
 	// EUNAUTHORIZED for one expired or revoked.
 	AccountByTokenHash(ctx context.Context, hash string, now time.Time) (*Account, error)
 	// CreateToken stores a new API token of an existing account and audit, the row that
-	// records its issue, in one transaction; EINVALID if the token does not validate,
-	// ENOTFOUND without the account, ECONFLICT if its ID or hash is taken.
+	// records its issue (nil: none), in one transaction; EINVALID if the token does not
+	// validate, ENOTFOUND without the account, ECONFLICT if its ID or hash is taken.
 	CreateToken(ctx context.Context, t *NewToken, audit *Audit) error
 	// Token returns an API token's record by ID, or ENOTFOUND.
 	Token(ctx context.Context, id string) (*APIToken, error)
@@ -155,8 +156,8 @@ type LeasingStore interface {
 	// revoked ones too, oldest first: records only, never a hash.
 	Tokens(ctx context.Context, account string) ([]*APIToken, error)
 	// RevokeToken marks an API token revoked at at and saves audit, the row that records
-	// it, in one transaction, and returns the token as revoked; ENOTFOUND, or ECONFLICT
-	// if it was revoked before.
+	// it (nil: none), in one transaction, and returns the token as revoked; ENOTFOUND,
+	// or ECONFLICT if it was revoked before.
 	RevokeToken(ctx context.Context, id string, at time.Time, audit *Audit) (*APIToken, error)
 
 	// OrderByKey returns an account's order by idempotency key, or ENOTFOUND.

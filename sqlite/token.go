@@ -133,8 +133,6 @@ func (s *LeasingStore) RevokeToken(ctx context.Context, id string, at time.Time,
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("revoke token %s: commit: %w", id, err)
 	}
-	// A time read back from the store has the store's precision.
-	t.RevokedAt, _ = parseTime(formatTime(t.RevokedAt))
 	return t, nil
 }
 
