@@ -44,10 +44,10 @@ type LedgerTransaction struct {
 	Postings []LedgerPosting `json:"postings"`
 }
 
-// NewAccount is an account to create, with the hash of its API token (empty: none yet).
+// NewAccount is an account to create, with its first API token (nil: none yet).
 type NewAccount struct {
 	Account
-	TokenHash string
+	Token *NewToken
 }
 
 // FillRecord is a fill as the store keeps it: when it was made and in which product.
@@ -74,6 +74,11 @@ type LeasingChange struct {
 	Leases      []Lease // created or changed, saved whole with their shares
 	Fills       []Fill
 	Journal     []LedgerTransaction // in ID order, continuing the stored journal
+	// Audit is who changed what in the operation (AuditChange rows, Site "" for the
+	// exchange's own log): saved in the same transaction, so that no change is stored
+	// without its record. The exchange sends them only with a change that changes
+	// something else: a deposit replayed by its key records nothing.
+	Audit []Audit
 	// LastOrderSeq and LastLeaseSeq are the highest order and lease numbers issued so
 	// far, kept so that a restarted exchange never issues an ID twice.
 	LastOrderSeq uint64
@@ -120,7 +125,7 @@ type LeaseFilter struct {
 	Limit  int    // at most this many, newest first; 0: no limit
 }
 
-// LeasingStore persists the GPU exchange: accounts and their hashed API tokens, the
+// LeasingStore persists the GPU exchange: accounts and their API tokens, the
 // matcher's products, listings, orders, leases and fills, and the ledger's journal.
 type LeasingStore interface {
 	// SaveLeasing saves one operation's change atomically and returns the new version;
@@ -137,10 +142,23 @@ type LeasingStore interface {
 	Account(ctx context.Context, id string) (*Account, error)
 	// Accounts returns every account by ID.
 	Accounts(ctx context.Context) ([]*Account, error)
-	// AccountByTokenHash returns the account whose token hashes to hash, or ENOTFOUND.
-	AccountByTokenHash(ctx context.Context, hash string) (*Account, error)
-	// SetTokenHash replaces an account's token hash (revoking the old token), or ENOTFOUND.
-	SetTokenHash(ctx context.Context, account, hash string) error
+	// AccountByTokenHash returns the account whose API token hashes to hash, if the
+	// token is usable at now: ENOTFOUND for no such token, and APIToken.Usable's
+	// EUNAUTHORIZED for one expired or revoked.
+	AccountByTokenHash(ctx context.Context, hash string, now time.Time) (*Account, error)
+	// CreateToken stores a new API token of an existing account and audit, the row that
+	// records its issue (nil: none), in one transaction; EINVALID if the token does not
+	// validate, ENOTFOUND without the account, ECONFLICT if its ID or hash is taken.
+	CreateToken(ctx context.Context, t *NewToken, audit *Audit) error
+	// Token returns an API token's record by ID, or ENOTFOUND.
+	Token(ctx context.Context, id string) (*APIToken, error)
+	// Tokens returns an account's API tokens (every account's, for ""), expired and
+	// revoked ones too, oldest first: records only, never a hash.
+	Tokens(ctx context.Context, account string) ([]*APIToken, error)
+	// RevokeToken marks an API token revoked at at and saves audit, the row that records
+	// it (nil: none), in one transaction, and returns the token as revoked; ENOTFOUND,
+	// or ECONFLICT if it was revoked before.
+	RevokeToken(ctx context.Context, id string, at time.Time, audit *Audit) (*APIToken, error)
 
 	// OrderByKey returns an account's order by idempotency key, or ENOTFOUND.
 	OrderByKey(ctx context.Context, account, key string) (*Order, error)

@@ -83,6 +83,11 @@ const (
 	AuditAck     AuditKind = "ack"     // the device accepted it
 	AuditVerify  AuditKind = "verify"  // telemetry showed it done (or did not: Detail says)
 	AuditReport  AuditKind = "report"  // an agent reported the site's measured power
+	// AuditChange is a change a principal made through the API, outside a site's live
+	// loop: a manifest applied (in the site's log), an account, a token, credit or an
+	// ask (in the exchange's own log, site "", or the listing's site). Its Actor is
+	// the principal's account ID and its At the server's clock.
+	AuditChange AuditKind = "change"
 )
 
 // AuditOutcome says how what an audit event records turned out: what a reader (the
@@ -116,7 +121,9 @@ const (
 )
 
 // Audit is one line of a site's audit log: every command, acknowledgement and
-// verification, and the plans and events behind them.
+// verification, the plans and events behind them, and the changes people made. Site ""
+// is the exchange's own log, of changes that belong to no site (accounts, tokens,
+// credit).
 type Audit struct {
 	ID      int64        `json:"id"`
 	Site    string       `json:"site"`
@@ -127,7 +134,7 @@ type Audit struct {
 	Outcome AuditOutcome `json:"outcome,omitempty"`
 	// Reason is the short why: a plan's reason, the cause of a failure.
 	Reason string `json:"reason,omitempty"`
-	Actor  string `json:"actor,omitempty"` // ActorAgent, ActorLoop, ActorOperator
+	Actor  string `json:"actor,omitempty"` // ActorAgent, ActorLoop, ActorOperator, or an account's ID
 	Detail string `json:"detail"`          // for people; never parsed
 }
 

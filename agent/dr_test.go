@@ -88,10 +88,11 @@ func withAccounts(t *testing.T, s *jhttp.Server, db *sqlite.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tt serverTokens
-	if tt.operator, err = svc.IssueToken(ctx, op, op.ID); err != nil {
+	issued, err := svc.IssueToken(ctx, op, op.ID, leasing.TokenRequest{})
+	if err != nil {
 		t.Fatal(err)
 	}
+	tt := serverTokens{operator: issued.Token}
 	if _, tt.agent, err = svc.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: "test-site-agent", Role: joule.RoleAgent, Site: "test-site"}); err != nil {
 		t.Fatal(err)
 	}

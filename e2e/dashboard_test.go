@@ -208,7 +208,7 @@ func sitePage(t *testing.T, ctx context.Context, s *server) {
 func TestDashboardEmpty(t *testing.T) {
 	ctx := browser(t)
 	db := freshDB(t)
-	token := strings.TrimSpace(joule(t, "account", "token", "operator", "--db", db))
+	token := strings.TrimSpace(joule(t, "token", "create", "operator", "--db", db))
 	s := startServer(t, db)
 	open(t, ctx, s, "/")
 	signIn(t, ctx, token)
@@ -227,7 +227,7 @@ func TestDashboardEmpty(t *testing.T) {
 	// Without a demo, the exchange's pages need a token: the header asks for one and
 	// says how to print the operator's.
 	hint := eval[string](t, ctx, `(b => b.hidden ? "" : b.textContent)(document.getElementById("token-box"))`)
-	if !strings.Contains(hint, "joule account token operator") {
+	if !strings.Contains(hint, "joule token create operator") {
 		t.Errorf("the token box is hidden or does not say how to get a token: %q", hint)
 	}
 	screenshot(t, ctx, "overview-empty")
@@ -245,14 +245,14 @@ func signIn(t *testing.T, ctx context.Context, token string) {
 	}
 }
 
-// TestDashboardToken signs in with the operator's token, as `joule account token
+// TestDashboardToken signs in with the operator's token, as `joule token create
 // operator` prints it, on a server that runs no demo, and orders GPUs for a tenant.
 func TestDashboardToken(t *testing.T) {
 	ctx := browser(t)
 	db := freshDB(t)
 	joule(t, "apply", "-f", "examples/west-texas.yaml", "--db", db)
 	joule(t, "tenant", "create", "orbit-ml", "--name", "Orbit ML", "--credit-usd", "10000", "--db", db)
-	token := strings.TrimSpace(joule(t, "account", "token", "operator", "--db", db))
+	token := strings.TrimSpace(joule(t, "token", "create", "operator", "--db", db))
 	s := startServer(t, db)
 
 	open(t, ctx, s, "/market")

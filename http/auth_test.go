@@ -65,6 +65,11 @@ var admitted = map[string][]string{
 	"POST /api/v1/accounts":                       {},
 	"GET /api/v1/accounts":                        {},
 	"POST /api/v1/accounts/{id}/token":            {asTenant, asOwner},
+	"POST /api/v1/accounts/{id}/tokens":           {asTenant, asOwner},
+	"GET /api/v1/accounts/{id}/tokens":            {asTenant, asOwner, asViewer},
+	"GET /api/v1/tokens":                          {asTenant, asOwner, asViewer},
+	"POST /api/v1/tokens/{id}/revoke":             {asTenant, asOwner},
+	"GET /api/v1/audit":                           {},
 	"GET /api/v1/products":                        {asTenant, asOwner, asViewer},
 	"PUT /api/v1/listings":                        {asOwner},
 	"POST /api/v1/orders":                         {asTenant},
@@ -91,6 +96,8 @@ var bodies = map[string]string{
 	"PUT /api/v1/listings":             `{"product": "h100-sxm@west-texas", "ask_micro_usd_per_gpu_hour": 1}`,
 	"POST /api/v1/orders":              `{"product": "h100-sxm@west-texas", "kind": "spot", "gpus": 8, "limit_micro_usd_per_gpu_hour": 9000000}`,
 	"POST /api/v1/leases/{id}/resell":  `{"limit_micro_usd_per_gpu_hour": 1}`,
+
+	"POST /api/v1/accounts/{id}/tokens": `{"name": "probe", "expires_in_s": 3600}`,
 }
 
 // authServer is a server on a real store with the example site (A, west-texas), an
@@ -173,17 +180,21 @@ func path(pattern, self string, drID int64) string {
 		p = strings.Replace(p, "{id}", "o1", 1)
 	case strings.HasPrefix(p, "/api/v1/leases/"):
 		p = strings.Replace(p, "{id}", "l1", 1)
+	case strings.HasPrefix(p, "/api/v1/tokens/"):
+		p = strings.Replace(p, "{id}", "tok_0000000000000000", 1) // none: an admitted caller is told so
 	}
 	return p
 }
 
 // state is what a write could change, as the operator reads it in process: the
-// site's events, audit rows, census and cap, the accounts, orders and leases.
+// site's events, audit rows, census and cap, the accounts, orders and leases, the API
+// tokens and the exchange's audit log.
 func state(t *testing.T, s *jhttp.Server) string {
 	t.Helper()
 	var b strings.Builder
 	for _, p := range []string{"/api/v1/sites/west-texas", "/api/v1/sites/west-texas/dr", "/api/v1/sites/west-texas/audit?tail=10000",
-		"/api/v1/sites/west-texas/devices", "/api/v1/accounts", "/api/v1/orders", "/api/v1/leases", "/api/v1/products"} {
+		"/api/v1/sites/west-texas/devices", "/api/v1/accounts", "/api/v1/orders", "/api/v1/leases", "/api/v1/products",
+		"/api/v1/tokens", "/api/v1/audit?limit=10000"} {
 		r := httptest.NewRequestWithContext(jhttp.AsPrincipal(context.Background(), ""), "GET", p, nil)
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, r)

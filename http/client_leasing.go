@@ -44,12 +44,46 @@ func (c *Client) Accounts(ctx context.Context) ([]*joule.Account, error) {
 	return out.Accounts, c.do(ctx, http.MethodGet, "/api/v1/accounts", nil, nil, &out)
 }
 
-// IssueToken gives an account a new API token, revoking its old one.
-func (c *Client) IssueToken(ctx context.Context, account string) (string, error) {
+// IssueToken gives an account a new API token, shown once in the reply; its other
+// tokens keep working.
+func (c *Client) IssueToken(ctx context.Context, account string, req TokenRequest) (*leasing.IssuedToken, error) {
+	var out leasing.IssuedToken
+	return &out, c.post(ctx, http.MethodPost, "/api/v1/accounts/"+url.PathEscape(account)+"/tokens", req, nil, &out)
+}
+
+// Tokens lists an account's API tokens without their secrets; for "", every token the
+// caller may see (all of them for the operator).
+func (c *Client) Tokens(ctx context.Context, account string) ([]*joule.APIToken, error) {
 	var out struct {
-		Token string `json:"token"`
+		Tokens []*joule.APIToken `json:"tokens"`
 	}
-	return out.Token, c.post(ctx, http.MethodPost, "/api/v1/accounts/"+url.PathEscape(account)+"/token", struct{}{}, nil, &out)
+	path := "/api/v1/tokens"
+	if account != "" {
+		path = "/api/v1/accounts/" + url.PathEscape(account) + "/tokens"
+	}
+	return out.Tokens, c.do(ctx, http.MethodGet, path, nil, nil, &out)
+}
+
+// RevokeToken revokes an API token by its ID and returns it as revoked.
+func (c *Client) RevokeToken(ctx context.Context, id string) (*joule.APIToken, error) {
+	var out joule.APIToken
+	return &out, c.post(ctx, http.MethodPost, "/api/v1/tokens/"+url.PathEscape(id)+"/revoke", struct{}{}, nil, &out)
+}
+
+// ExchangeAudit returns the exchange's own audit log (operator): the changes that
+// belong to no site, after the row after, at most limit (0: the server's default).
+func (c *Client) ExchangeAudit(ctx context.Context, after int64, limit int) ([]*joule.Audit, error) {
+	var out struct {
+		Audit []*joule.Audit `json:"audit"`
+	}
+	q := url.Values{}
+	if after > 0 {
+		q.Set("after", strconv.FormatInt(after, 10))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	return out.Audit, c.do(ctx, http.MethodGet, "/api/v1/audit", q, nil, &out)
 }
 
 // Products lists the exchange's products with their listings.

@@ -1,8 +1,11 @@
 package http
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/manifest"
@@ -128,5 +131,45 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	changes, err := s.Manifests.Apply(r.Context(), m)
+	if err == nil {
+		s.auditApply(r, filename, changes)
+	}
 	s.reply(w, r, http.StatusOK, map[string]any{"changes": changes}, err)
+}
+
+// auditApply records an applied manifest in the audit log, one row per site it
+// changed (and one in the exchange's log, site "", for its models), naming the
+// principal. The manifest is applied by then: a row that cannot be written is logged
+// as an error, and the reply still says what changed.
+func (s *Server) auditApply(r *http.Request, filename string, changes []joule.Change) {
+	if s.Live == nil {
+		return
+	}
+	var sites []string
+	details := map[string][]string{}
+	for _, c := range changes {
+		if c.Action == joule.Unchanged {
+			continue
+		}
+		site, name := "", c.Name
+		switch c.Kind {
+		case "site":
+			site = c.Name
+		case "fleet":
+			site, name, _ = strings.Cut(c.Name, "/")
+		}
+		if _, seen := details[site]; !seen {
+			sites = append(sites, site)
+		}
+		details[site] = append(details[site], fmt.Sprintf("%s %s %s", c.Kind, name, c.Action))
+	}
+	events := make([]*joule.Audit, 0, len(sites))
+	for _, site := range sites {
+		events = append(events, &joule.Audit{Site: site, At: s.now(), Kind: joule.AuditChange, Outcome: joule.OutcomeOK,
+			Reason: "manifest applied", Actor: actor(r), Detail: filename + ": " + strings.Join(details[site], ", ")})
+	}
+	// A client that goes away does not take the record of its change with it.
+	if err := s.Live.AppendAudit(context.WithoutCancel(r.Context()), events...); err != nil {
+		s.Logger.Error("the applied manifest is not in the audit log", "file", filename, "actor", actor(r), "err", err)
+	}
 }

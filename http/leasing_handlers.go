@@ -99,11 +99,6 @@ func (s *Server) handleAccounts(w http.ResponseWriter, r *http.Request, who *jou
 	s.reply(w, r, http.StatusOK, map[string]any{"accounts": accounts}, err)
 }
 
-func (s *Server) handleIssueToken(w http.ResponseWriter, r *http.Request, who *joule.Account) {
-	token, err := s.Leasing.IssueToken(r.Context(), who, r.PathValue("id"))
-	s.reply(w, r, http.StatusOK, map[string]string{"account": r.PathValue("id"), "token": token}, err)
-}
-
 func (s *Server) handleProducts(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	products, err := s.Leasing.Products(r.Context(), who)
 	s.reply(w, r, http.StatusOK, map[string]any{"products": products}, err)

@@ -61,10 +61,11 @@ func openExchange(t testing.TB, limit float64) *exchange {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := svc.IssueToken(ctx, op, op.ID)
+	issued, err := svc.IssueToken(ctx, op, op.ID, leasing.TokenRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	token := issued.Token
 	s := jhttp.NewServer()
 	s.Addr = "127.0.0.1:0"
 	s.Logger = slog.New(slog.DiscardHandler)

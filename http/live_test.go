@@ -134,9 +134,10 @@ func TestDemandResponseCancel(t *testing.T) {
 		t.Errorf("events after cancelling: %+v, %v", events, err)
 	}
 	log, err := c.Audit(ctx, "west-texas", 0)
-	if err != nil || len(log) != 2 {
+	if err != nil || len(log) != 3 || log[0].Reason != "manifest applied" {
 		t.Fatalf("audit: %+v, %v", log, err)
 	}
+	log = log[1:] // the events, after the manifest that made the site
 	for i, reason := range []string{"demand response declared", "demand response cancelled"} {
 		if e := log[i]; e.Kind != joule.AuditEvent || e.Outcome != joule.OutcomeOK || e.Actor != joule.ActorOperator || e.Reason != reason || !strings.Contains(e.Detail, "demand response") {
 			t.Errorf("audit row %d: %+v, want %q by the operator", i, e, reason)

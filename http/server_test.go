@@ -79,11 +79,11 @@ func withAccounts(t *testing.T, s *jhttp.Server, db *sqlite.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := s.Leasing.IssueToken(ctx, op, op.ID)
+	issued, err := s.Leasing.IssueToken(ctx, op, op.ID, leasing.TokenRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opTokens.Store(s, tok)
+	opTokens.Store(s, issued.Token)
 }
 
 // opTokens holds each test server's operator token.

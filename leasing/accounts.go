@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"strings"
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/ledger"
@@ -22,8 +23,9 @@ type NewAccountRequest struct {
 	CreditMicroUSD joule.MicroUSD `json:"credit_micro_usd,omitempty"`
 }
 
-// CreateAccount creates an account and returns it with its API token, which is shown
-// this once: the store keeps only its hash. Only the operator creates accounts.
+// CreateAccount creates an account and returns it with its first API token, named
+// DefaultTokenName with the default lifetime, which is shown this once: the store keeps
+// only its hash. Only the operator creates accounts.
 func (s *Service) CreateAccount(ctx context.Context, who *joule.Account, req NewAccountRequest) (*joule.Account, string, error) {
 	if err := mustBe(who, joule.RoleOperator, "create accounts"); err != nil {
 		return nil, "", err
@@ -51,17 +53,29 @@ func (s *Service) CreateAccount(ctx context.Context, who *joule.Account, req New
 	} else if joule.ErrorCode(err) != joule.ENOTFOUND {
 		return nil, "", err
 	}
-	token, err := s.cfg.NewToken()
-	if err != nil {
-		return nil, "", fmt.Errorf("leasing: new token: %w", err)
-	}
-	err = s.op(ctx, func(ch *change) error {
-		ch.Accounts = append(ch.Accounts, joule.NewAccount{Account: a, TokenHash: joule.HashToken(token)})
+	var token string
+	err := s.op(ctx, func(ch *change) error {
+		expires, err := tokenExpiry(who, a.Role, TokenRequest{}, ch.At)
+		if err != nil {
+			return err
+		}
+		secret, t, err := s.newToken(who, a.ID, "", ch.At, expires)
+		if err != nil {
+			return err
+		}
+		token = secret
+		ch.Accounts = append(ch.Accounts, joule.NewAccount{Account: a, Token: t})
+		detail := fmt.Sprintf("account %s (%s) created with API token %s", a.ID, a.Role, tokenText(&t.APIToken))
+		if a.Site != "" {
+			detail = fmt.Sprintf("account %s (agent of site %s) created with API token %s", a.ID, a.Site, tokenText(&t.APIToken))
+		}
 		if req.CreditMicroUSD > 0 {
 			if _, err := s.ledger.Deposit("deposit:"+a.ID+":opening", a.ID, req.CreditMicroUSD); err != nil {
 				return err
 			}
+			detail += fmt.Sprintf(" and %s of credit", req.CreditMicroUSD)
 		}
+		ch.Audit = append(ch.Audit, changeAudit(who, ch.At, "", "account created", detail))
 		return nil
 	})
 	if err != nil {
@@ -83,41 +97,20 @@ func (s *Service) Deposit(ctx context.Context, who *joule.Account, tenant, key s
 		key = "deposit:" + tenant + ":" + key
 	}
 	err := s.op(ctx, func(ch *change) error {
-		_, err := s.ledger.Deposit(key, tenant, amount)
-		return err
+		if _, err := s.ledger.Deposit(key, tenant, amount); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("%s of credit added to tenant %s", amount, tenant)
+		if key != "" {
+			detail += " (key " + strings.TrimPrefix(key, "deposit:"+tenant+":") + ")"
+		}
+		ch.Audit = append(ch.Audit, changeAudit(who, ch.At, "", "credit added", detail))
+		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
 	return s.Balance(ledger.TenantCredit(tenant)), nil
-}
-
-// IssueToken gives an account a new API token, revoking the old one, and returns it.
-// The operator issues tokens for anyone; an account may replace its own.
-func (s *Service) IssueToken(ctx context.Context, who *joule.Account, account string) (string, error) {
-	if who == nil || (who.Role != joule.RoleOperator && who.ID != account) {
-		return "", joule.Errorf(joule.EFORBIDDEN, "only the operator issues tokens for other accounts")
-	}
-	token, err := s.cfg.NewToken()
-	if err != nil {
-		return "", fmt.Errorf("leasing: new token: %w", err)
-	}
-	if err := s.store.SetTokenHash(ctx, account, joule.HashToken(token)); err != nil {
-		return "", err
-	}
-	return token, nil
-}
-
-// Authenticate returns the account an API token belongs to, or EUNAUTHORIZED.
-func (s *Service) Authenticate(ctx context.Context, token string) (*joule.Account, error) {
-	if token == "" {
-		return nil, joule.Errorf(joule.EUNAUTHORIZED, "an API token is required (Authorization: Bearer TOKEN)")
-	}
-	a, err := s.store.AccountByTokenHash(ctx, joule.HashToken(token))
-	if joule.ErrorCode(err) == joule.ENOTFOUND {
-		return nil, joule.Errorf(joule.EUNAUTHORIZED, "invalid API token")
-	}
-	return a, err
 }
 
 // Principal returns the account with this ID to act as (the local CLI's --as), or,

@@ -19,9 +19,18 @@ func newChange(at time.Time) *change {
 	return &change{LeasingChange: joule.LeasingChange{At: at}, orders: map[string]int{}, leases: map[string]int{}}
 }
 
+// empty reports whether the operation changed nothing; its audit rows alone, which
+// would record a change that did not happen, do not count.
 func (c *change) empty() bool {
 	return len(c.Accounts) == 0 && len(c.Products) == 0 && len(c.Listings) == 0 && len(c.Orders) == 0 &&
 		len(c.Leases) == 0 && len(c.Fills) == 0 && len(c.Journal) == 0
+}
+
+// changeAudit is the audit row of a change who made at the server's time at: in the
+// exchange's own log for site "", else in the site's.
+func changeAudit(who *joule.Account, at time.Time, site, reason, detail string) joule.Audit {
+	return joule.Audit{Site: site, At: at, Kind: joule.AuditChange, Outcome: joule.OutcomeOK,
+		Reason: reason, Actor: who.ID, Detail: detail}
 }
 
 // addResult adds what an engine operation did.

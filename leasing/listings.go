@@ -3,6 +3,7 @@ package leasing
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -177,6 +178,7 @@ func (s *Service) SetAsk(ctx context.Context, who *joule.Account, product, selle
 			if l.Seller == seller {
 				l.AskMicroUSDPerGPUHour, l.OpportunityCost = ask, opportunityCost
 				out = l
+				ch.Audit = append(ch.Audit, changeAudit(who, ch.At, s.productSite(product), "ask set", askText(l)))
 				return s.setListing(ctx, ch, l)
 			}
 		}
@@ -186,6 +188,24 @@ func (s *Service) SetAsk(ctx context.Context, who *joule.Account, product, selle
 		return nil, err
 	}
 	return &out, nil
+}
+
+// productSite is the site a product's servers are at; "" for an unknown product.
+func (s *Service) productSite(product string) string {
+	for _, p := range s.engine.Products() {
+		if p.ID == product {
+			return p.Site
+		}
+	}
+	return ""
+}
+
+// askText describes a listing's ask for the audit log.
+func askText(l joule.Listing) string {
+	if l.OpportunityCost {
+		return fmt.Sprintf("%s: %s asks the opportunity cost of its power, at least %s per GPU-hour", l.Product, l.Seller, l.AskMicroUSDPerGPUHour)
+	}
+	return fmt.Sprintf("%s: %s asks %s per GPU-hour", l.Product, l.Seller, l.AskMicroUSDPerGPUHour)
 }
 
 // Reprice asks the matcher to re-read the opportunity-cost asks of every product (after

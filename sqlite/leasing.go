@@ -12,7 +12,7 @@ import (
 	"github.com/joule-site/joule"
 )
 
-// LeasingStore keeps the GPU exchange: accounts with hashed tokens, the matcher's
+// LeasingStore keeps the GPU exchange: accounts with their API tokens, the matcher's
 // products, listings, orders, leases and fills, and the ledger journal. It implements
 // joule.LeasingStore. Every change is one write transaction, refused unless it was
 // computed on the version the store holds, so two processes on one file cannot
@@ -68,27 +68,33 @@ func (s *LeasingStore) LeasingVersion(ctx context.Context) (int64, error) {
 
 // saveSteps save the parts of a change, in an order that satisfies foreign keys.
 var saveSteps = []func(context.Context, *tx, *joule.LeasingChange) error{
-	saveAccounts, saveProducts, saveListings, saveOrders, saveLeases, saveFills, saveJournal,
+	saveAccounts, saveProducts, saveListings, saveOrders, saveLeases, saveFills, saveJournal, saveAudit,
 }
 
+// saveAccounts inserts new accounts, each with its first API token if it has one.
 func saveAccounts(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
 	for _, a := range ch.Accounts {
 		if err := a.Validate(); err != nil {
 			return err
 		}
-		var hash, site any
-		if a.TokenHash != "" {
-			hash = a.TokenHash
-		}
+		var site any
 		if a.Site != "" {
 			site = a.Site
 		}
-		_, err := tx.exec(ctx, `INSERT INTO accounts (id, name, role, site, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			a.ID, a.Name, string(a.Role), site, hash, formatTime(ch.At))
+		_, err := tx.exec(ctx, `INSERT INTO accounts (id, name, role, site, created_at) VALUES (?, ?, ?, ?, ?)`,
+			a.ID, a.Name, string(a.Role), site, formatTime(ch.At))
 		if isConstraint(err) {
 			return joule.Errorf(joule.ECONFLICT, "account %q exists", a.ID)
 		} else if err != nil {
 			return fmt.Errorf("insert account %s: %w", a.ID, err)
+		}
+		if a.Token != nil {
+			if a.Token.Account != a.ID {
+				return joule.Errorf(joule.EINVALID, "account %s: its first token is %s's", a.ID, a.Token.Account)
+			}
+			if err := insertToken(ctx, tx, a.Token); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -241,14 +247,19 @@ func saveJournal(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
 	return nil
 }
 
+// saveAudit appends the operation's audit rows, in its transaction.
+func saveAudit(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
+	for i := range ch.Audit {
+		if err := appendAudit(ctx, tx, &ch.Audit[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Account returns an account by ID, or ENOTFOUND.
 func (s *LeasingStore) Account(ctx context.Context, id string) (*joule.Account, error) {
 	return s.oneAccount(ctx, `SELECT id, name, role, coalesce(site, '') FROM accounts WHERE id = ?`, id, "account %q not found")
-}
-
-// AccountByTokenHash returns the account whose API token hashes to hash, or ENOTFOUND.
-func (s *LeasingStore) AccountByTokenHash(ctx context.Context, hash string) (*joule.Account, error) {
-	return s.oneAccount(ctx, `SELECT id, name, role, coalesce(site, '') FROM accounts WHERE token_hash = ?`, hash, "no account has this token%.0s")
 }
 
 func (s *LeasingStore) oneAccount(ctx context.Context, q, arg, notFound string) (*joule.Account, error) {
@@ -286,25 +297,6 @@ func (s *LeasingStore) Accounts(ctx context.Context) ([]*joule.Account, error) {
 		out = append(out, &a)
 	}
 	return out, rows.Err()
-}
-
-// SetTokenHash replaces an account's token hash, which revokes its old token.
-func (s *LeasingStore) SetTokenHash(ctx context.Context, account, hash string) error {
-	if len(hash) != 64 {
-		return joule.Errorf(joule.EINVALID, "a token hash is 64 hex digits")
-	}
-	res, err := s.db.db.ExecContext(ctx, `UPDATE accounts SET token_hash = ? WHERE id = ?`, hash, account)
-	if isConstraint(err) {
-		return joule.Errorf(joule.ECONFLICT, "another account has this token")
-	} else if err != nil {
-		return fmt.Errorf("set token: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("set token: %w", err)
-	} else if n == 0 {
-		return joule.Errorf(joule.ENOTFOUND, "account %q not found", account)
-	}
-	return nil
 }
 
 // isConstraint reports whether err is SQLite refusing a write for a constraint: a

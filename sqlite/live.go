@@ -236,16 +236,25 @@ func (s *LiveService) AppendAudit(ctx context.Context, events ...*joule.Audit) e
 		return err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit (site, at, kind, seq, device, outcome, reason, actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+	if err := appendAudit(ctx, tx, events...); err != nil {
+		return err
 	}
-	defer stmt.Close()
+	return tx.Commit()
+}
+
+// appendAudit adds events to the audit log in tx and sets their IDs: the live
+// services' rows, and the exchange's in the transaction of the change they record.
+// An event without a time gets the store's clock; a nil event is skipped.
+func appendAudit(ctx context.Context, tx *tx, events ...*joule.Audit) error {
 	for _, e := range events {
-		if e.At.IsZero() {
-			e.At = s.db.Now().UTC()
+		if e == nil {
+			continue
 		}
-		res, err := stmt.ExecContext(ctx, e.Site, formatTime(e.At), string(e.Kind), e.Seq, e.Device, string(e.Outcome), e.Reason, e.Actor, e.Detail)
+		if e.At.IsZero() {
+			e.At = tx.now
+		}
+		res, err := tx.exec(ctx, `INSERT INTO audit (site, at, kind, seq, device, outcome, reason, actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.Site, formatTime(e.At), string(e.Kind), e.Seq, e.Device, string(e.Outcome), e.Reason, e.Actor, e.Detail)
 		if err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
@@ -253,7 +262,7 @@ func (s *LiveService) AppendAudit(ctx context.Context, events ...*joule.Audit) e
 			return fmt.Errorf("audit: %w", err)
 		}
 	}
-	return tx.Commit()
+	return nil
 }
 
 // AuditLog returns a site's events after afterID, oldest first, at most limit.

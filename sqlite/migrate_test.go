@@ -191,20 +191,8 @@ func TestOpenErrors(t *testing.T) {
 func TestRolesMigrationKeepsAccounts(t *testing.T) {
 	ctx := context.Background()
 	// A store as release 0006 left it.
-	old := fstest.MapFS{}
-	for _, n := range []string{"0001_init.sql", "0002_live.sql", "0003_leasing.sql", "0004_retention.sql", "0005_live_ops.sql", "0006_ledger_at.sql"} {
-		b, err := fs.ReadFile(migrationFS, "migrations/"+n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		old["migrations/"+n] = &fstest.MapFile{Data: b}
-	}
 	path := filepath.Join(t.TempDir(), "v6.db")
-	v6 := NewDB(path)
-	v6.schema = old
-	if err := v6.Open(); err != nil {
-		t.Fatal(err)
-	}
+	v6 := openAt(t, path, 6)
 	hash := strings.Repeat("ab", 32)
 	for _, q := range []string{
 		`INSERT INTO accounts (id, name, role, token_hash, created_at) VALUES ('acme', 'Acme', 'tenant', '` + hash + `', '2025-01-01T00:00:00Z')`,
@@ -221,7 +209,7 @@ func TestRolesMigrationKeepsAccounts(t *testing.T) {
 
 	db := mustOpen(t, path, time.Now())
 	s := NewLeasingStore(db)
-	a, err := s.AccountByTokenHash(ctx, hash)
+	a, err := s.AccountByTokenHash(ctx, hash, time.Now())
 	if err != nil || a.ID != "acme" || a.Role != joule.RoleTenant || a.Site != "" {
 		t.Fatalf("the tenant after the migration: %+v, %v", a, err)
 	}
@@ -248,5 +236,89 @@ func TestRolesMigrationKeepsAccounts(t *testing.T) {
 	}
 	if _, err := db.db.ExecContext(ctx, `INSERT INTO accounts (id, name, role, created_at) VALUES ('x', 'x', 'agent', '2025-01-01T00:00:00Z')`); err == nil {
 		t.Error("an agent without a site was stored")
+	}
+}
+
+// openAt opens a store at path with the schema as migration version left it: the
+// migrations up to it and none after.
+func openAt(t *testing.T, path string, version int) *DB {
+	t.Helper()
+	ms, err := readMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fstest.MapFS{}
+	for _, m := range ms {
+		if m.version <= version {
+			old["migrations/"+m.name] = &fstest.MapFile{Data: []byte(m.sql)}
+		}
+	}
+	db := NewDB(path)
+	db.schema = old
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// 0008 moves each account's one token into the tokens table, as its token "default"
+// that never expires: a token issued before still authenticates, an account without
+// one has none, and the accounts and what names them are kept.
+func TestTokensMigrationKeepsTokens(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v7.db")
+	v7 := openAt(t, path, 7)
+	hash := joule.HashToken("jl_issued-by-release-7")
+	for _, q := range []string{
+		`INSERT INTO accounts (id, name, role, token_hash, created_at) VALUES ('acme', 'Acme', 'tenant', '` + hash + `', '2025-01-01T00:00:00Z')`,
+		`INSERT INTO accounts (id, name, role, site, created_at) VALUES ('west-agent', 'west agent', 'agent', 'west', '2025-01-02T00:00:00Z')`,
+		`INSERT INTO products (id, model, site, gpus_per_node) VALUES ('h100@west', 'h100', 'west', 8)`,
+		`INSERT INTO listings (product, seller, servers, start_at, ask) VALUES ('h100@west', 'acme', 1, '2025-01-01T00:00:00Z', 1)`,
+	} {
+		if _, err := v7.db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := v7.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := mustOpen(t, path, time.Now())
+	s := NewLeasingStore(db)
+	a, err := s.AccountByTokenHash(ctx, hash, time.Date(2125, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil || a.ID != "acme" || a.Role != joule.RoleTenant {
+		t.Fatalf("the token of release 7, a century on: %+v, %v", a, err)
+	}
+	tokens, err := s.Tokens(ctx, "")
+	if err != nil || len(tokens) != 1 {
+		t.Fatalf("tokens after the migration: %+v, %v", tokens, err)
+	}
+	tok := tokens[0]
+	if !joule.ValidTokenID(tok.ID) || tok.Account != "acme" || tok.Name != "default" || !tok.ExpiresAt.IsZero() || !tok.RevokedAt.IsZero() ||
+		!tok.CreatedAt.Equal(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) || tok.CreatedBy != "" {
+		t.Errorf("the moved token: %+v", tok)
+	}
+	if got, err := s.Account(ctx, "west-agent"); err != nil || got.Site != "west" {
+		t.Errorf("the agent after the migration: %+v, %v", got, err)
+	}
+	var n int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('accounts') WHERE name = 'token_hash'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("accounts still has token_hash (%d, %v)", n, err)
+	}
+	for table, column := range map[string]string{"listings": "seller", "tokens": "account"} {
+		var fk string
+		if err := db.db.QueryRowContext(ctx, `SELECT "table" FROM pragma_foreign_key_list(?) WHERE "from" = ?`, table, column).Scan(&fk); err != nil || fk != "accounts" {
+			t.Errorf("%s.%s references %q (%v), want accounts", table, column, fk, err)
+		}
+	}
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM accounts WHERE id = 'acme'`); err == nil {
+		t.Error("an account a token names was deleted: the foreign keys no longer hold")
+	}
+	// The revoked token is refused, saying so.
+	if _, err := s.RevokeToken(ctx, tok.ID, time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AccountByTokenHash(ctx, hash, time.Now()); joule.ErrorCode(err) != joule.EUNAUTHORIZED {
+		t.Errorf("the moved token after its revocation: %v, want unauthorized", err)
 	}
 }

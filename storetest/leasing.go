@@ -21,9 +21,9 @@ func leasingFixture(now time.Time) *joule.LeasingChange {
 	return &joule.LeasingChange{
 		At: now,
 		Accounts: []joule.NewAccount{
-			{Account: joule.Account{ID: "acme", Name: "Acme AI", Role: joule.RoleTenant}, TokenHash: joule.HashToken("acme-token")},
+			{Account: joule.Account{ID: "acme", Name: "Acme AI", Role: joule.RoleTenant}, Token: fixtureToken("tok_00000000000000ac", "acme", "acme-token", now)},
 			{Account: joule.Account{ID: "northwind", Name: "Northwind", Role: joule.RoleOwner}},
-			{Account: joule.Account{ID: "operator", Name: "Operator", Role: joule.RoleOperator}, TokenHash: joule.HashToken("op-token")},
+			{Account: joule.Account{ID: "operator", Name: "Operator", Role: joule.RoleOperator}, Token: fixtureToken("tok_000000000000000f", "operator", "op-token", now)},
 		},
 		Products: []joule.Product{{ID: "h100/west", Model: "h100", Site: "west", GPUsPerNode: 8}},
 		Listings: []joule.Listing{
@@ -151,24 +151,17 @@ func testLeasingConflicts(t *testing.T, e *env) {
 
 func testLeasingAccounts(t *testing.T, e *env) {
 	e.saveLeasing(t, leasingFixture(e.clock.Now()))
-	a, err := e.Leasing.AccountByTokenHash(e.ctx, joule.HashToken("acme-token"))
+	a, err := e.Leasing.AccountByTokenHash(e.ctx, joule.HashToken("acme-token"), e.clock.Now())
 	if err != nil || a.ID != "acme" || a.Role != joule.RoleTenant || a.Name != "Acme AI" {
 		t.Fatalf("account by token: %+v, %v", a, err)
 	}
-	_, err = e.Leasing.AccountByTokenHash(e.ctx, joule.HashToken("wrong"))
+	_, err = e.Leasing.AccountByTokenHash(e.ctx, joule.HashToken("wrong"), e.clock.Now())
 	checkCode(t, "unknown token", err, joule.ENOTFOUND)
-	_, err = e.Leasing.AccountByTokenHash(e.ctx, "acme-token")
+	_, err = e.Leasing.AccountByTokenHash(e.ctx, "acme-token", e.clock.Now())
 	checkCode(t, "the token in clear is not what is stored", err, joule.ENOTFOUND)
-	if err := e.Leasing.SetTokenHash(e.ctx, "acme", joule.HashToken("new")); err != nil {
-		t.Fatal(err)
+	if tokens, err := e.Leasing.Tokens(e.ctx, "northwind"); err != nil || len(tokens) != 0 {
+		t.Errorf("an account created without a token has %s, %v", jsonText(tokens), err)
 	}
-	_, err = e.Leasing.AccountByTokenHash(e.ctx, joule.HashToken("acme-token"))
-	checkCode(t, "a replaced token", err, joule.ENOTFOUND)
-	if a, err := e.Leasing.AccountByTokenHash(e.ctx, joule.HashToken("new")); err != nil || a.ID != "acme" {
-		t.Errorf("new token: %+v, %v", a, err)
-	}
-	checkCode(t, "token for nobody", e.Leasing.SetTokenHash(e.ctx, "nobody", joule.HashToken("x")), joule.ENOTFOUND)
-	checkCode(t, "another account's token", e.Leasing.SetTokenHash(e.ctx, "northwind", joule.HashToken("new")), joule.ECONFLICT)
 	_, err = e.Leasing.Account(e.ctx, "nobody")
 	checkCode(t, "unknown account", err, joule.ENOTFOUND)
 	all, err := e.Leasing.Accounts(e.ctx)

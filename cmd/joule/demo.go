@@ -164,13 +164,13 @@ func (d *demo) tenants(ctx context.Context, ex *leasing.Service) error {
 	if err != nil {
 		return err
 	}
-	if d.info.OperatorToken, err = ex.IssueToken(ctx, op, op.ID); err != nil {
+	if d.info.OperatorToken, err = demoToken(ctx, ex, op, op.ID); err != nil {
 		return err
 	}
 	const agentID = demoSite + "-agent"
 	_, d.agentToken, err = ex.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: agentID, Name: "The demo site's agent", Role: joule.RoleAgent, Site: demoSite})
 	if joule.ErrorCode(err) == joule.ECONFLICT {
-		d.agentToken, err = ex.IssueToken(ctx, op, agentID)
+		d.agentToken, err = demoToken(ctx, ex, op, agentID)
 	}
 	if err != nil {
 		return fmt.Errorf("demo agent: %w", err)
@@ -180,16 +180,28 @@ func (d *demo) tenants(ctx context.Context, ex *leasing.Service) error {
 		{"lumen-labs", "Lumen Labs (inference)"},
 		{"quark-research", "Quark Research (spot jobs)"},
 	} {
-		_, token, err := ex.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: t.id, Name: t.name, Role: joule.RoleTenant, CreditMicroUSD: joule.MicroUSDFromUSD(250_000)})
-		if joule.ErrorCode(err) == joule.ECONFLICT {
-			token, err = ex.IssueToken(ctx, op, t.id)
+		_, _, err := ex.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: t.id, Name: t.name, Role: joule.RoleTenant, CreditMicroUSD: joule.MicroUSDFromUSD(250_000)})
+		if err != nil && joule.ErrorCode(err) != joule.ECONFLICT {
+			return fmt.Errorf("demo tenant %s: %w", t.id, err)
 		}
+		token, err := demoToken(ctx, ex, op, t.id)
 		if err != nil {
 			return fmt.Errorf("demo tenant %s: %w", t.id, err)
 		}
 		d.info.Tenants = append(d.info.Tenants, jhttp.DemoTenant{ID: t.id, Name: t.name, Token: token})
 	}
 	return nil
+}
+
+// demoToken issues the token the demo's pages use for an account. It never expires:
+// the demo's clock runs many times faster than the wall clock, and would soon pass any
+// expiry.
+func demoToken(ctx context.Context, ex *leasing.Service, op *joule.Account, account string) (string, error) {
+	t, err := ex.IssueToken(ctx, op, account, leasing.TokenRequest{Name: "demo", Never: true})
+	if err != nil {
+		return "", err
+	}
+	return t.Token, nil
 }
 
 // start starts the simulated fleet and its meter, and returns the demo's actors: the

@@ -141,10 +141,13 @@ func newAuditCmd(g *globals) *cobra.Command {
 		after int64
 	)
 	cmd := &cobra.Command{
-		Use:   "audit --site NAME",
-		Short: "Show a site's audit log: events, plans, commands, acknowledgements, verifications",
+		Use:   "audit [--site NAME]",
+		Short: "Show a site's audit log: events, plans, commands, acknowledgements, verifications; without --site, the exchange's own (operator)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if site == "" {
+				return exchangeAudit(cmd, g, after)
+			}
 			return withClient(cmd.Context(), g, func(c *jhttp.Client) error {
 				log, err := c.Audit(cmd.Context(), site, after)
 				if err != nil {
@@ -164,9 +167,8 @@ func newAuditCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&site, "site", "", "the site")
+	cmd.Flags().StringVar(&site, "site", "", "the site (default: the exchange's log of accounts, tokens and credit)")
 	cmd.Flags().Int64Var(&after, "after", 0, "show events after this id")
-	_ = cmd.MarkFlagRequired("site")
 	addJSONFlag(cmd, g)
 	return cmd
 }

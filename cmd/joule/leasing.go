@@ -79,7 +79,7 @@ func newTenantCmd(g *globals) *cobra.Command {
 }
 
 func newAccountCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "account", Short: "Create and list accounts and issue API tokens"}
+	cmd := &cobra.Command{Use: "account", Short: "Create and list accounts (their API tokens: joule token)"}
 	ls := &cobra.Command{
 		Use:   "ls",
 		Short: "List every account: tenants, owners and operators (operator)",
@@ -103,28 +103,10 @@ func newAccountCmd(g *globals) *cobra.Command {
 		},
 	}
 	addJSONFlag(ls, g)
-	token := &cobra.Command{
-		Use:   "token ID",
-		Short: "Issue a new API token for an account, revoking its old one; prints it once",
-		Long: `token issues a new API token. On the local store the operator issues one for any
-account, including its own: that is how the operator gets a token for a server.`,
-		Example: "  joule account token operator",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withExchange(cmd.Context(), g, func(c *jhttp.Client) error {
-				t, err := c.IssueToken(cmd.Context(), args[0])
-				if err != nil {
-					return err
-				}
-				if g.json {
-					return printJSON(cmd.OutOrStdout(), map[string]string{"account": args[0], "token": t})
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), t)
-				return nil
-			})
-		},
-	}
-	addJSONFlag(token, g)
+	// The command of the days when an account had one token; it issues one more.
+	token := newTokenCreateCmd(g)
+	token.Use = "token ID"
+	token.Deprecated = "use 'joule token create ID', which also names the token and sets its expiry"
 	cmd.AddCommand(ls, token, newAccountCreateCmd(g))
 	return cmd
 }

@@ -22,8 +22,8 @@ import (
 //   - every `joule …` must exit 0, except `joule serve`, `joule sim` and `joule agent`,
 //     which run in the background from the moment they say they are ready until the end
 //     of their block, and must then stop cleanly when interrupted;
-//   - in a block, 127.0.0.1:8080 is a free loopback port, and TOKEN the last API token an
-//     earlier command printed;
+//   - in a block, 127.0.0.1:8080 is a free loopback port, TOKEN the last API token an
+//     earlier command printed and TOKEN-ID the last token ID;
 //   - a block that follows a paragraph ending "`joule …` prints:" is that command's
 //     output: each of its lines must be the program's, up to a line "…" or "...".
 //
@@ -193,13 +193,16 @@ var readiness = map[string]string{
 	"agent": "agent for ",
 }
 
-var tokenRE = regexp.MustCompile(`\bjl_[A-Za-z0-9_-]{20,}`)
+var (
+	tokenRE   = regexp.MustCompile(`\bjl_[A-Za-z0-9_-]{20,}`)
+	tokenIDRE = regexp.MustCompile(`\btok_[0-9a-f]{16}\b`)
+)
 
 // runBlock runs a block's commands in order.
 func runBlock(t *testing.T, dir string, b readmeBlock, makefile []byte) {
 	t.Helper()
 	port := freePort(t)
-	token := ""
+	token, tokenID := "", ""
 	var bg []*background
 	defer func() {
 		for i := len(bg) - 1; i >= 0; i-- {
@@ -221,11 +224,14 @@ func runBlock(t *testing.T, dir string, b readmeBlock, makefile []byte) {
 			continue
 		}
 		for i, a := range args {
-			if a == "TOKEN" {
-				if token == "" {
-					t.Fatalf("README:%d: %q uses TOKEN before a command printed one", b.line, cmd)
+			for name, v := range map[string]string{"TOKEN": token, "TOKEN-ID": tokenID} {
+				if a != name {
+					continue
 				}
-				args[i] = token
+				if v == "" {
+					t.Fatalf("README:%d: %q uses %s before a command printed one", b.line, cmd, name)
+				}
+				args[i] = v
 			}
 		}
 		if ready, ok := readiness[args[1]]; ok {
@@ -239,6 +245,9 @@ func runBlock(t *testing.T, dir string, b readmeBlock, makefile []byte) {
 		}
 		if m := tokenRE.FindAllString(r.stdout, -1); len(m) > 0 {
 			token = m[len(m)-1]
+		}
+		if m := tokenIDRE.FindAllString(r.stdout+r.stderr, -1); len(m) > 0 {
+			tokenID = m[len(m)-1]
 		}
 	}
 }

@@ -126,8 +126,8 @@ the audit log for the sites' agents. Market feeds come from the --btc-*, --energ
 flags; a feed that is missing or stale makes the loop plan a safe state (miners stop,
 firm leases keep their power). It also runs the GPU exchange on the same store: every
 --exchange-tick it expires orders, renews and meters leases and lists the sites' GPU
-servers. Exchange clients send an API token (joule account token operator prints the
-operator's). Logs are structured JSON on standard error; SIGINT or SIGTERM shuts down
+servers. Exchange clients send an API token (joule token create operator prints one
+of the operator's). Logs are structured JSON on standard error; SIGINT or SIGTERM shuts down
 gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -1,0 +1,93 @@
+package http
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/leasing"
+)
+
+// TokenRequest is the body of POST /api/v1/accounts/{id}/tokens: the token's name
+// (default "default") and at most one of expires_in_s, expires_at and never_expires;
+// none gives the default lifetime (leasing.DefaultTokenTTL).
+type TokenRequest struct {
+	Name         string    `json:"name,omitempty"`
+	ExpiresInS   int64     `json:"expires_in_s,omitempty"`
+	ExpiresAt    time.Time `json:"expires_at,omitzero"`
+	NeverExpires bool      `json:"never_expires,omitempty"`
+}
+
+// maxAuditPage bounds how many audit rows one request reads.
+const maxAuditPage = 10000
+
+// handleIssueToken issues a named token with an expiry; the account's other tokens
+// keep working.
+func (s *Server) handleIssueToken(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	var req TokenRequest
+	if !decodeBody(w, r, s, &req) {
+		return
+	}
+	// Seconds beyond what a Duration holds are clamped; the service refuses them.
+	ttl := time.Duration(max(min(req.ExpiresInS, math.MaxInt64/int64(time.Second)), math.MinInt64/int64(time.Second))) * time.Second
+	t, err := s.Leasing.IssueToken(r.Context(), who, r.PathValue("id"), leasing.TokenRequest{
+		Name: req.Name, TTL: ttl, ExpiresAt: req.ExpiresAt, Never: req.NeverExpires})
+	s.reply(w, r, http.StatusCreated, t, err)
+}
+
+// handleIssueDefaultToken is the route of the days when an account had one token:
+// it issues one named "default" with the default lifetime, and revokes none.
+func (s *Server) handleIssueDefaultToken(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	t, err := s.Leasing.IssueToken(r.Context(), who, r.PathValue("id"), leasing.TokenRequest{})
+	s.reply(w, r, http.StatusOK, t, err)
+}
+
+func (s *Server) handleAccountTokens(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	tokens, err := s.Leasing.Tokens(r.Context(), who, r.PathValue("id"))
+	s.reply(w, r, http.StatusOK, map[string]any{"tokens": tokens}, err)
+}
+
+// handleTokens lists every token the caller may see: all of them for the operator,
+// its own for anyone else.
+func (s *Server) handleTokens(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	tokens, err := s.Leasing.Tokens(r.Context(), who, "")
+	s.reply(w, r, http.StatusOK, map[string]any{"tokens": tokens}, err)
+}
+
+func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	t, err := s.Leasing.RevokeToken(r.Context(), who, r.PathValue("id"))
+	s.reply(w, r, http.StatusOK, t, err)
+}
+
+// handleExchangeAudit answers the exchange's own audit log (site ""): the changes
+// that belong to no site, such as tokens issued and revoked, accounts created and
+// credit added, each with its actor.
+func (s *Server) handleExchangeAudit(w http.ResponseWriter, r *http.Request) {
+	if s.Live == nil {
+		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "this server keeps no audit log"))
+		return
+	}
+	q := r.URL.Query()
+	var after int64
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "after %q: an audit row's id, a whole number from 0", v))
+			return
+		}
+		after = n
+	}
+	limit := 1000
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > maxAuditPage {
+			writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "limit %q: a whole number from 1 to %d", v, maxAuditPage))
+			return
+		}
+		limit = n
+	}
+	log, err := s.Live.AuditLog(r.Context(), "", after, limit)
+	s.reply(w, r, http.StatusOK, map[string]any{"audit": log}, err)
+}
