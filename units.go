@@ -38,11 +38,52 @@ type MicroUSD int64
 // MicroUSDPerUSD is the number of MicroUSD in one dollar.
 const MicroUSDPerUSD = 1_000_000
 
+// MaxMicroUSD is the most one amount of money may be: one billion dollars, 10^15
+// micro-USD. It is an assumption about the business, not a property of the type: no
+// deposit, hold, charge, fee, ask or limit comes near it (a year of a 100 MW site's
+// whole output is worth tens of millions of dollars), and it keeps sums of amounts far
+// from int64's limit of about $9.2 trillion, which a balance would reach only after
+// more than 9,000 maximal amounts. Every ledger operation refuses an amount above it,
+// and so does every request field and flag that takes money.
+const MaxMicroUSD MicroUSD = 1_000_000_000 * MicroUSDPerUSD
+
+// CheckMicroUSD refuses an amount of money given as field (a request's field, a flag)
+// that is negative or above MaxMicroUSD, with EINVALID naming the field.
+func CheckMicroUSD(field string, m MicroUSD) error {
+	if m < 0 || m > MaxMicroUSD {
+		return Errorf(EINVALID, "%s: %d micro-USD is out of range: an amount is from 0 to %d micro-USD (%s)", field, int64(m), int64(MaxMicroUSD), MaxMicroUSD)
+	}
+	return nil
+}
+
+// CheckUSD converts an amount in dollars given as field to MicroUSD, refusing one that
+// is not a number, is negative or is above MaxMicroUSD with EINVALID naming the field.
+func CheckUSD(field string, usd float64) (MicroUSD, error) {
+	m := MicroUSDFromUSD(usd)
+	if math.IsNaN(usd) || m < 0 || m > MaxMicroUSD {
+		return 0, Errorf(EINVALID, "%s: %v USD is out of range: an amount is from 0 to %s", field, usd, MaxMicroUSD)
+	}
+	return m, nil
+}
+
 // USD returns the amount in dollars, for display and analytics.
 func (m MicroUSD) USD() float64 { return float64(m) / MicroUSDPerUSD }
 
-// MicroUSDFromUSD converts dollars to MicroUSD, rounding half away from zero.
-func MicroUSDFromUSD(usd float64) MicroUSD { return MicroUSD(math.Round(usd * MicroUSDPerUSD)) }
+// MicroUSDFromUSD converts dollars to MicroUSD, rounding half away from zero. Dollars
+// beyond what MicroUSD holds saturate at its largest or smallest value rather than
+// wrap (a conversion of such a float to an integer is not defined); NaN is 0.
+func MicroUSDFromUSD(usd float64) MicroUSD {
+	switch m := math.Round(usd * MicroUSDPerUSD); {
+	case math.IsNaN(m):
+		return 0
+	case m >= math.MaxInt64: // 2^63: the float nearest the largest int64 is beyond it
+		return math.MaxInt64
+	case m <= math.MinInt64:
+		return math.MinInt64
+	default:
+		return MicroUSD(m)
+	}
+}
 
 // String formats the amount as dollars with cents and thousands separators
 // ("$1,234,567.89", "-$0.05"), the cents rounded half away from zero in integers.

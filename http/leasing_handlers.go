@@ -67,7 +67,7 @@ type DepositRequest struct {
 
 func (s *Server) handleCreateTenant(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	var req TenantRequest
-	if !decodeBody(w, r, s, &req) {
+	if !decodeBody(w, r, s, &req) || !s.moneyInRange(w, r, "credit_micro_usd", req.CreditMicroUSD) {
 		return
 	}
 	a, token, err := s.Leasing.CreateAccount(r.Context(), who, leasing.NewAccountRequest{ID: req.ID, Name: req.Name, Role: joule.RoleTenant, CreditMicroUSD: req.CreditMicroUSD})
@@ -76,7 +76,7 @@ func (s *Server) handleCreateTenant(w http.ResponseWriter, r *http.Request, who 
 
 func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	var req DepositRequest
-	if !decodeBody(w, r, s, &req) {
+	if !decodeBody(w, r, s, &req) || !s.moneyInRange(w, r, "amount_micro_usd", req.AmountMicroUSD) {
 		return
 	}
 	credit, err := s.Leasing.Deposit(r.Context(), who, r.PathValue("id"), req.Key, req.AmountMicroUSD)
@@ -87,7 +87,7 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request, who *joul
 // and answers its token, shown once.
 func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	var req leasing.NewAccountRequest
-	if !decodeBody(w, r, s, &req) {
+	if !decodeBody(w, r, s, &req) || !s.moneyInRange(w, r, "credit_micro_usd", req.CreditMicroUSD) {
 		return
 	}
 	a, token, err := s.Leasing.CreateAccount(r.Context(), who, req)
@@ -106,7 +106,7 @@ func (s *Server) handleProducts(w http.ResponseWriter, r *http.Request, who *jou
 
 func (s *Server) handleSetAsk(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	var req AskRequest
-	if !decodeBody(w, r, s, &req) {
+	if !decodeBody(w, r, s, &req) || !s.moneyInRange(w, r, "ask_micro_usd_per_gpu_hour", req.AskMicroUSDPerGPUHour) {
 		return
 	}
 	l, err := s.Leasing.SetAsk(r.Context(), who, req.Product, req.Seller, req.AskMicroUSDPerGPUHour, req.OpportunityCost)
@@ -115,7 +115,7 @@ func (s *Server) handleSetAsk(w http.ResponseWriter, r *http.Request, who *joule
 
 func (s *Server) handleSubmitOrder(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	var req OrderRequest
-	if !decodeBody(w, r, s, &req) {
+	if !decodeBody(w, r, s, &req) || !s.moneyInRange(w, r, "limit_micro_usd_per_gpu_hour", req.LimitMicroUSDPerGPUHour) {
 		return
 	}
 	key, err := idempotencyKey(r, req.IdempotencyKey)
@@ -205,7 +205,7 @@ func (s *Server) handleLeases(w http.ResponseWriter, r *http.Request, who *joule
 
 func (s *Server) handleResell(w http.ResponseWriter, r *http.Request, who *joule.Account) {
 	var req leasing.ResellRequest
-	if !decodeBody(w, r, s, &req) {
+	if !decodeBody(w, r, s, &req) || !s.moneyInRange(w, r, "limit_micro_usd_per_gpu_hour", req.LimitMicroUSDPerGPUHour) {
 		return
 	}
 	key, err := idempotencyKey(r, req.IdempotencyKey)
@@ -285,6 +285,17 @@ func wantsHTML(r *http.Request) bool {
 		return f == "html"
 	}
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// moneyInRange refuses a request whose money field is negative or above
+// joule.MaxMicroUSD, naming the field, before the exchange sees it; it writes the error
+// and returns false.
+func (s *Server) moneyInRange(w http.ResponseWriter, r *http.Request, field string, m joule.MicroUSD) bool {
+	if err := joule.CheckMicroUSD(field, m); err != nil {
+		writeError(w, r, s.Logger, err)
+		return false
+	}
+	return true
 }
 
 // decodeBody decodes a JSON body into v, refusing unknown fields; on error it writes

@@ -149,12 +149,19 @@ func (s *Server) handleReportDevices(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, r, http.StatusOK, map[string]int{"fleets": len(rep.Fleets)}, err)
 }
 
-// handleDevices returns the site's newest census, or not_found before the first.
+// handleDevices returns the site's newest census, or not_found before the first. A
+// census reported without fleets or problems lists none ([], not null).
 func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
 	ops, ok := s.ops(w, r)
 	if !ok {
 		return
 	}
 	rep, err := ops.Devices(r.Context(), r.PathValue("name"))
+	if rep != nil && rep.Fleets == nil {
+		rep.Fleets = []joule.FleetCensus{}
+	}
+	if rep != nil && rep.Problems == nil {
+		rep.Problems = []joule.DeviceStatus{}
+	}
 	s.reply(w, r, http.StatusOK, rep, err)
 }

@@ -219,5 +219,9 @@ func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "this server runs no demo (joule serve --demo)"))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.Demo)
+	d := *s.Demo
+	if d.Tenants == nil {
+		d.Tenants = []DemoTenant{} // a demo without tenants lists none, not null
+	}
+	writeJSON(w, http.StatusOK, d)
 }

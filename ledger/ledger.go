@@ -27,6 +27,10 @@
 // once; a fee is taken from the amount it is a fee on and the remainder goes to the
 // seller, so fee + net is the amount exactly.
 //
+// Bounds: no operation moves more than joule.MaxMicroUSD ($1 billion) in one amount,
+// and a posting that would take a balance beyond what an int64 holds is refused (EINVALID)
+// rather than wrapped, so that a balance is always the exact sum of its postings.
+//
 // The ledger is in memory and does no I/O of its own: it hands every transaction to a
 // Journal before applying it (write-ahead), and Replay rebuilds it from the journal.
 package ledger

@@ -17,6 +17,13 @@ func Split(amount joule.MicroUSD, bps int) (fee, net joule.MicroUSD) {
 	return f, amount - f
 }
 
+// add returns a + b, and false when the sum does not fit in an int64: a balance or a
+// total that would wrap around is refused, never wrapped.
+func add(a, b joule.MicroUSD) (joule.MicroUSD, bool) {
+	sum := a + b
+	return sum, (b >= 0) == (sum >= a)
+}
+
 // mulDivHalfUp returns a × b / d rounded half up, for non-negative a and b and positive
 // d, computed in 128 bits; ok is false when an operand is negative or the result does
 // not fit in an int64.

@@ -6,7 +6,7 @@ import (
 
 // Deposit adds prepaid credit to a tenant, from outside.
 func (l *Ledger) Deposit(key, tenant string, amount joule.MicroUSD) (joule.LedgerTransaction, error) {
-	if err := positive(amount); err != nil {
+	if err := checkAmount("deposit", amount); err != nil {
 		return joule.LedgerTransaction{}, err
 	}
 	return l.postLocked(joule.LedgerTransaction{Key: key, Kind: KindDeposit, Tenant: tenant,
@@ -18,7 +18,7 @@ func (l *Ledger) Deposit(key, tenant string, amount joule.MicroUSD) (joule.Ledge
 // credit gets ECREDIT saying how much it has and needs, and nothing is held. Holding
 // again for the same order adds to its hold.
 func (l *Ledger) Hold(key, tenant, order string, amount joule.MicroUSD) (joule.LedgerTransaction, error) {
-	if err := positive(amount); err != nil {
+	if err := checkAmount("hold", amount); err != nil {
 		return joule.LedgerTransaction{}, err
 	}
 	if order == "" {
@@ -96,7 +96,7 @@ func (l *Ledger) Capture(c Charge) (joule.LedgerTransaction, error) {
 }
 
 func (l *Ledger) bill(kind joule.LedgerKind, from joule.LedgerAccount, c Charge) (joule.LedgerTransaction, error) {
-	if err := positive(c.Amount); err != nil {
+	if err := checkAmount(string(kind), c.Amount); err != nil {
 		return joule.LedgerTransaction{}, err
 	}
 	if c.FeeBPS < 0 || c.FeeBPS > 10_000 {
@@ -127,11 +127,14 @@ func (l *Ledger) bill(kind joule.LedgerKind, from joule.LedgerAccount, c Charge)
 // month's average, for servers added or removed mid-month) at a rate per kW-month. The
 // owner's revenue may go negative: it then owes the site.
 func (l *Ledger) HostingFee(key, owner, site string, contracted joule.Watts, ratePerKWMonth joule.MicroUSD) (joule.LedgerTransaction, error) {
-	amount, ok := mulDivHalfUp(int64(contracted), int64(ratePerKWMonth), 1000)
-	if !ok || contracted < 0 || ratePerKWMonth < 0 {
-		return joule.LedgerTransaction{}, joule.Errorf(joule.EINVALID, "ledger: hosting fee out of range")
+	if err := joule.CheckMicroUSD("ledger: hosting rate per kW-month", ratePerKWMonth); err != nil {
+		return joule.LedgerTransaction{}, err
 	}
-	if err := positive(amount); err != nil {
+	amount, ok := mulDivHalfUp(int64(contracted), int64(ratePerKWMonth), 1000)
+	if !ok || contracted < 0 {
+		return joule.LedgerTransaction{}, joule.Errorf(joule.EINVALID, "ledger: hosting fee: %d W at %d micro-USD per kW-month is out of range", int64(contracted), int64(ratePerKWMonth))
+	}
+	if err := checkAmount("hosting fee", amount); err != nil {
 		return joule.LedgerTransaction{}, err
 	}
 	return l.postLocked(joule.LedgerTransaction{Key: key, Kind: KindHosting, Memo: owner + " at " + site,
@@ -141,11 +144,14 @@ func (l *Ledger) HostingFee(key, owner, site string, contracted joule.Watts, rat
 // PassThroughEnergy bills an owner for the energy its servers drew at a site: watt-hours
 // at a price per MWh. Like hosting, it may take the owner's revenue below zero.
 func (l *Ledger) PassThroughEnergy(key, owner, site string, wattHours int64, pricePerMWh joule.MicroUSD) (joule.LedgerTransaction, error) {
-	amount, ok := mulDivHalfUp(wattHours, int64(pricePerMWh), 1_000_000)
-	if !ok || wattHours < 0 || pricePerMWh < 0 {
-		return joule.LedgerTransaction{}, joule.Errorf(joule.EINVALID, "ledger: energy charge out of range")
+	if err := joule.CheckMicroUSD("ledger: energy price per MWh", pricePerMWh); err != nil {
+		return joule.LedgerTransaction{}, err
 	}
-	if err := positive(amount); err != nil {
+	amount, ok := mulDivHalfUp(wattHours, int64(pricePerMWh), 1_000_000)
+	if !ok || wattHours < 0 {
+		return joule.LedgerTransaction{}, joule.Errorf(joule.EINVALID, "ledger: energy charge: %d Wh at %d micro-USD per MWh is out of range", wattHours, int64(pricePerMWh))
+	}
+	if err := checkAmount("energy charge", amount); err != nil {
 		return joule.LedgerTransaction{}, err
 	}
 	return l.postLocked(joule.LedgerTransaction{Key: key, Kind: KindEnergy, Memo: owner + " at " + site,
@@ -157,7 +163,7 @@ func (l *Ledger) PassThroughEnergy(key, owner, site string, wattHours int64, pri
 // Nothing in production calls it yet: owner payouts come with the next capability,
 // leases that deliver compute, and will be made through it.
 func (l *Ledger) Payout(key string, from joule.LedgerAccount, amount joule.MicroUSD) (joule.LedgerTransaction, error) {
-	if err := positive(amount); err != nil {
+	if err := checkAmount("payout", amount); err != nil {
 		return joule.LedgerTransaction{}, err
 	}
 	if from == ExternalCash || isHold(from) {
@@ -183,11 +189,13 @@ func transfer(from, to joule.LedgerAccount, amount joule.MicroUSD) []joule.Ledge
 	return []joule.LedgerPosting{{Account: from, Amount: -amount}, {Account: to, Amount: amount}}
 }
 
-func positive(amount joule.MicroUSD) error {
+// checkAmount refuses an operation's amount that is not positive or is above
+// joule.MaxMicroUSD, naming what the amount is for.
+func checkAmount(what string, amount joule.MicroUSD) error {
 	if amount <= 0 {
-		return joule.Errorf(joule.EINVALID, "ledger: amount must be positive, not %d", amount)
+		return joule.Errorf(joule.EINVALID, "ledger: %s amount must be positive, not %d", what, int64(amount))
 	}
-	return nil
+	return joule.CheckMicroUSD("ledger: "+what+" amount", amount)
 }
 
 func insufficient(tenant string, have, need joule.MicroUSD) error {

@@ -43,15 +43,16 @@ func sameEntry(a, b *joule.LedgerTransaction) bool {
 		slices.Equal(a.Postings, b.Postings)
 }
 
-// validate checks that tx balances, names real accounts, and leaves no tenant's credit,
-// hold or order hold negative.
+// validate checks that tx balances, names real accounts, moves no more than
+// joule.MaxMicroUSD in any posting, leaves no balance beyond what an int64 holds (a
+// posting that would overflow one is refused, not wrapped), and leaves no tenant's
+// credit, hold or order hold negative.
 func (l *Ledger) validate(tx *joule.LedgerTransaction) error {
 	if len(tx.Postings) < 2 {
 		return joule.Errorf(joule.EINVALID, "ledger: a transaction needs at least two postings")
 	}
-	var total joule.MicroUSD
+	var total, held joule.MicroUSD
 	after := map[joule.LedgerAccount]joule.MicroUSD{}
-	var held joule.MicroUSD
 	for _, p := range tx.Postings {
 		if !valid(p.Account) {
 			return joule.Errorf(joule.EINVALID, "ledger: no such account %q", p.Account)
@@ -59,11 +60,20 @@ func (l *Ledger) validate(tx *joule.LedgerTransaction) error {
 		if p.Amount == 0 {
 			return joule.Errorf(joule.EINVALID, "ledger: a posting of zero to %s", p.Account)
 		}
-		total += p.Amount
+		if p.Amount > joule.MaxMicroUSD || p.Amount < -joule.MaxMicroUSD {
+			return joule.Errorf(joule.EINVALID, "ledger: a posting of %d micro-USD to %s is beyond the most one amount may be (%d)", int64(p.Amount), p.Account, int64(joule.MaxMicroUSD))
+		}
 		if _, ok := after[p.Account]; !ok {
 			after[p.Account] = l.balances[p.Account]
 		}
-		after[p.Account] += p.Amount
+		balance, ok := add(after[p.Account], p.Amount)
+		if !ok {
+			return joule.Errorf(joule.EINVALID, "ledger: a posting of %d micro-USD would overflow %s, which holds %d", int64(p.Amount), p.Account, int64(after[p.Account]))
+		}
+		after[p.Account] = balance
+		if total, ok = add(total, p.Amount); !ok {
+			return joule.Errorf(joule.EINVALID, "ledger: the postings' sum overflows")
+		}
 		if isHold(p.Account) {
 			if tx.Order == "" {
 				return joule.Errorf(joule.EINVALID, "ledger: a hold posting must name its order")
@@ -72,7 +82,9 @@ func (l *Ledger) validate(tx *joule.LedgerTransaction) error {
 			if h := l.holds[tx.Order]; h != nil && h.tenant != tenant {
 				return joule.Errorf(joule.ECONFLICT, "ledger: order %s is held for %s, not %s", tx.Order, h.tenant, tenant)
 			}
-			held += p.Amount
+			if held, ok = add(held, p.Amount); !ok {
+				return joule.Errorf(joule.EINVALID, "ledger: the hold postings' sum overflows")
+			}
 		}
 	}
 	if total != 0 {
@@ -88,7 +100,7 @@ func (l *Ledger) validate(tx *joule.LedgerTransaction) error {
 		if h := l.holds[tx.Order]; h != nil {
 			cur = h.amount
 		}
-		if cur+held < 0 {
+		if sum, ok := add(cur, held); !ok || sum < 0 {
 			return joule.Errorf(joule.EFORBIDDEN, "ledger: order %s has %s held, not %s", tx.Order, cur, -held)
 		}
 	}

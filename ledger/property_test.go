@@ -2,8 +2,10 @@ package ledger
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"testing/quick"
 
@@ -34,8 +36,13 @@ func randomOperations(seed uint64, steps int) error {
 	l := New(Config{Journal: j})
 	tenants := []string{"t1", "t2", "t3"}
 	sellers := []joule.LedgerAccount{OwnerRevenue("fund-a"), OwnerRevenue("fund-b"), OperatorRevenue("op"), TenantCredit("t1")}
-	amount := func() joule.MicroUSD { return joule.MicroUSD(rng.Int64N(50_000_000)) - 1_000 } // sometimes ≤ 0
-	var in, out joule.MicroUSD                                                                // deposited, paid out
+	amount := func() joule.MicroUSD {
+		if rng.IntN(20) == 0 { // now and then an amount at or beyond the bound, or one that overflows
+			return extremeAmounts[rng.IntN(len(extremeAmounts))]
+		}
+		return joule.MicroUSD(rng.Int64N(50_000_000)) - 1_000 // sometimes ≤ 0
+	}
+	var in, out joule.MicroUSD // deposited, paid out
 	for step := range steps {
 		before, n := l.Balances(), len(j.Txs)
 		tenant := tenants[rng.IntN(len(tenants))]
@@ -86,6 +93,9 @@ func randomOperations(seed uint64, steps int) error {
 				return fmt.Errorf("step %d: transaction %d not journaled", step, tx.ID)
 			}
 			for _, p := range tx.Postings {
+				if p.Amount > joule.MaxMicroUSD || p.Amount < -joule.MaxMicroUSD {
+					return fmt.Errorf("step %d: a posting of %d, beyond the bound", step, p.Amount)
+				}
 				if p.Account == ExternalCash {
 					if p.Amount < 0 {
 						in -= p.Amount
@@ -123,4 +133,140 @@ func randomOperations(seed uint64, steps int) error {
 		return fmt.Errorf("replay differs")
 	}
 	return nil
+}
+
+// extremeAmounts are amounts at the edges of what the ledger takes and of int64: the
+// largest amount, one more, the largest and smallest int64, and their neighbours.
+var extremeAmounts = []joule.MicroUSD{
+	joule.MaxMicroUSD, joule.MaxMicroUSD - 1, joule.MaxMicroUSD + 1, -joule.MaxMicroUSD,
+	math.MaxInt64, math.MaxInt64 - 1, math.MinInt64, math.MinInt64 + 1, math.MaxInt64 / 2, 1 << 62,
+}
+
+// TestAmountsBeyondTheBoundAreRefused asks every operation, on a ledger with money in
+// it, for an amount above joule.MaxMicroUSD (math.MaxInt64 among them): each is refused
+// as invalid, writes nothing, and leaves the trial balance at zero; the largest amount
+// itself is taken.
+func TestAmountsBeyondTheBoundAreRefused(t *testing.T) {
+	ops := map[string]func(l *Ledger, a joule.MicroUSD) (joule.LedgerTransaction, error){
+		"deposit": func(l *Ledger, a joule.MicroUSD) (joule.LedgerTransaction, error) { return l.Deposit("", "t1", a) },
+		"hold":    func(l *Ledger, a joule.MicroUSD) (joule.LedgerTransaction, error) { return l.Hold("", "t1", "o1", a) },
+		"capture": func(l *Ledger, a joule.MicroUSD) (joule.LedgerTransaction, error) {
+			return l.Capture(Charge{Tenant: "t1", Order: "o1", Seller: OwnerRevenue("fund-a"), Amount: a, FeeBPS: 1000})
+		},
+		"charge": func(l *Ledger, a joule.MicroUSD) (joule.LedgerTransaction, error) {
+			return l.Charge(Charge{Tenant: "t1", Seller: OperatorRevenue("op"), Amount: a, FeeBPS: 1000})
+		},
+		"hosting rate": func(l *Ledger, a joule.MicroUSD) (joule.LedgerTransaction, error) {
+			return l.HostingFee("", "fund-a", "west-texas", 1000, a) // a per kW-month, on 1 kW
+		},
+		"hosting fee": func(l *Ledger, a joule.MicroUSD) (joule.LedgerTransaction, error) {
+			return l.HostingFee("", "fund-a", "west-texas", joule.Watts(a), 1000) // a W at 1000 µUSD per kW-month: a µUSD
+		},
+		"energy price": func(l *Ledger, a joule.MicroUSD) (joule.LedgerTransaction, error) {
+			return l.PassThroughEnergy("", "fund-b", "west-texas", 1_000_000, a) // 1 MWh at a per MWh
+		},
+		"energy charge": func(l *Ledger, a joule.MicroUSD) (joule.LedgerTransaction, error) {
+			return l.PassThroughEnergy("", "fund-b", "west-texas", int64(a), 1_000_000) // a Wh at $1 per MWh: a µUSD
+		},
+		"payout": func(l *Ledger, a joule.MicroUSD) (joule.LedgerTransaction, error) {
+			return l.Payout("", TenantCredit("t1"), a)
+		},
+	}
+	for name, op := range ops {
+		for _, a := range []joule.MicroUSD{joule.MaxMicroUSD + 1, 2 * joule.MaxMicroUSD, math.MaxInt64, math.MaxInt64 - 1, 1 << 62} {
+			t.Run(fmt.Sprintf("%s of %d", name, a), func(t *testing.T) {
+				l, j := newLedger(t)
+				funded(t, l)
+				before, n := l.Balances(), len(j.Txs)
+				_, err := op(l, a)
+				wantCode(t, err, joule.EINVALID)
+				if !reflect.DeepEqual(before, l.Balances()) || len(j.Txs) != n {
+					t.Errorf("refused (%v), but wrote", err)
+				}
+				mustCheck(t, l)
+			})
+		}
+	}
+	l, _ := newLedger(t)
+	if _, err := l.Deposit("", "t1", joule.MaxMicroUSD); err != nil {
+		t.Errorf("a deposit of the largest amount: %v", err)
+	}
+	if _, err := l.Hold("", "t1", "o1", joule.MaxMicroUSD); err != nil {
+		t.Errorf("a hold of the largest amount: %v", err)
+	}
+	if _, err := l.Capture(Charge{Tenant: "t1", Order: "o1", Seller: OwnerRevenue("fund-a"), Amount: joule.MaxMicroUSD, FeeBPS: 1500}); err != nil {
+		t.Errorf("a capture of the largest amount: %v", err)
+	}
+	mustCheck(t, l)
+}
+
+// funded puts money in every account an operation above takes from.
+func funded(t *testing.T, l *Ledger) {
+	t.Helper()
+	for _, err := range []error{
+		second(l.Deposit("", "t1", joule.MaxMicroUSD)),
+		second(l.Deposit("", "t1", joule.MaxMicroUSD)),
+		second(l.Hold("", "t1", "o1", joule.MaxMicroUSD)),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+// TestBalancesNeverOverflow deposits the largest amount until a balance would pass
+// what an int64 holds: that deposit is refused, not wrapped, and the ledger still
+// balances to the micro-dollar; so is a journal that would overflow when replayed.
+func TestBalancesNeverOverflow(t *testing.T) {
+	l, j := newLedger(t)
+	fits := int(math.MaxInt64 / joule.MaxMicroUSD) // 9223 deposits fit in external:cash and the credit
+	for i := range fits {
+		if _, err := l.Deposit("", "t1", joule.MaxMicroUSD); err != nil {
+			t.Fatalf("deposit %d of %d: %v", i+1, fits, err)
+		}
+	}
+	before := l.Balances()
+	_, err := l.Deposit("", "t1", joule.MaxMicroUSD)
+	wantCode(t, err, joule.EINVALID)
+	if !reflect.DeepEqual(before, l.Balances()) || len(j.Txs) != fits {
+		t.Errorf("the deposit that would overflow wrote: %d transactions", len(j.Txs))
+	}
+	if got, want := l.Balance(TenantCredit("t1")), joule.MicroUSD(fits)*joule.MaxMicroUSD; got != want {
+		t.Errorf("credit %d, want %d", got, want)
+	}
+	mustCheck(t, l)
+	if _, err := Replay(Config{}, j.Txs); err != nil {
+		t.Errorf("the journal does not replay: %v", err)
+	}
+
+	// A journal that was written before the bound, or by hand: a posting beyond it, or
+	// one that would wrap a balance, stops the replay.
+	big := []joule.LedgerTransaction{{ID: 1, Kind: KindDeposit, Tenant: "t1",
+		Postings: []joule.LedgerPosting{{Account: ExternalCash, Amount: -math.MaxInt64}, {Account: TenantCredit("t1"), Amount: math.MaxInt64}}}}
+	if _, err := Replay(Config{}, big); err == nil {
+		t.Error("a journal with a posting of math.MaxInt64 replays")
+	}
+	wrap := append(slices.Clone(j.Txs), joule.LedgerTransaction{ID: int64(fits + 1), Kind: KindDeposit, Tenant: "t1",
+		Postings: []joule.LedgerPosting{{Account: ExternalCash, Amount: -joule.MaxMicroUSD}, {Account: TenantCredit("t1"), Amount: joule.MaxMicroUSD}}})
+	if _, err := Replay(Config{}, wrap); err == nil {
+		t.Error("a journal that overflows a balance replays")
+	}
+}
+
+func TestAdd(t *testing.T) {
+	for _, tt := range []struct {
+		a, b joule.MicroUSD
+		ok   bool
+	}{
+		{1, 2, true}, {math.MaxInt64, 0, true}, {math.MaxInt64, 1, false}, {math.MinInt64, -1, false},
+		{math.MinInt64, 0, true}, {math.MaxInt64, math.MinInt64, true}, {-1, math.MinInt64, false},
+		{math.MaxInt64 / 2, math.MaxInt64/2 + 1, true}, {math.MaxInt64 / 2, math.MaxInt64/2 + 2, false},
+	} {
+		sum, ok := add(tt.a, tt.b)
+		if ok != tt.ok || ok && sum != tt.a+tt.b {
+			t.Errorf("add(%d, %d) = %d, %v; want ok %v", tt.a, tt.b, sum, ok, tt.ok)
+		}
+	}
 }

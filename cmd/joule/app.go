@@ -98,9 +98,13 @@ func exchangeConfig() (feeBPS int, askUSD float64, err error) {
 // openExchange opens the GPU exchange on the app's store and serves it.
 // pricing, when set, prices opportunity-cost asks (the server's market does).
 func (a *app) openExchange(ctx context.Context, feeBPS int, askUSD float64, log *slog.Logger, pricing func(string, time.Time) joule.MicroUSD) error {
+	ask, err := joule.CheckUSD("the default ask (--ask-usd-gpu-hour, JOULE_ASK_USD_GPU_HOUR)", askUSD)
+	if err != nil {
+		return err
+	}
 	store := sqlite.NewLeasingStore(a.db)
 	svc, err := leasing.Open(ctx, store, leasing.Config{
-		FeeBPS: feeBPS, DefaultAsk: joule.MicroUSDFromUSD(askUSD),
+		FeeBPS: feeBPS, DefaultAsk: ask,
 		Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Logger: log, Pricing: pricing,
 		HostingPerKWMonth: a.hostingPerKWMonth, EnergyPrice: a.energyPrice, Now: a.now,
 	})

@@ -124,10 +124,11 @@ func (m *Main) Run(ctx context.Context) error {
 // repricer of opportunity-cost asks, which follow the hashprice.
 func (m *Main) openExchange(ctx context.Context, tick time.Duration) error {
 	xf, a := &m.Exchange, m.app
-	if xf.hosting < 0 {
-		return joule.Errorf(joule.EINVALID, "--hosting-usd-kw-month must not be negative")
+	rate, err := joule.CheckUSD("--hosting-usd-kw-month", xf.hosting)
+	if err != nil {
+		return err
 	}
-	a.hostingPerKWMonth = joule.MicroUSDFromUSD(xf.hosting)
+	a.hostingPerKWMonth = rate
 	if xf.energy {
 		a.energyPrice = m.market.Energy
 	}
