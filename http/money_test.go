@@ -20,10 +20,11 @@ func TestMoneyBeyondTheBoundIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acme, err := svc.IssueToken(ctx, operator, "acme")
+	issued, err := svc.IssueToken(ctx, operator, "acme", leasing.TokenRequest{Name: "money"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	acme := issued.Token
 	credit := func() joule.MicroUSD { return svc.Balance(ledger.TenantCredit("acme")) }
 	before, was := state(t, s), credit()
 	for _, tc := range []struct {

@@ -509,6 +509,18 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	owner := issued.Token
+	var named struct{ ID, Token string }
+	if err := json.Unmarshal(g.do(req{route: "POST /api/v1/accounts/{id}/tokens", path: "/api/v1/accounts/northwind-capital/tokens", token: owner,
+		body: `{"name": "laptop", "expires_in_s": 86400}`, status: 201}), &named); err != nil {
+		t.Fatal(err)
+	}
+	g.do(req{route: "GET /api/v1/accounts/{id}/tokens", path: "/api/v1/accounts/northwind-capital/tokens", token: owner, status: 200})
+	g.do(req{route: "GET /api/v1/tokens", path: "/api/v1/tokens", token: op, status: 200})
+	g.do(req{route: "POST /api/v1/tokens/{id}/revoke", path: "/api/v1/tokens/" + named.ID + "/revoke", token: owner, status: 200})
+	g.do(req{route: "POST /api/v1/tokens/{id}/revoke", path: "/api/v1/tokens/" + named.ID + "/revoke", token: owner, status: 409, refused: true})
+	g.do(req{route: "POST /api/v1/accounts/{id}/tokens", path: "/api/v1/accounts/northwind-capital/tokens", token: owner,
+		body: `{"name": "forever", "never_expires": true}`, status: 403, refused: true})
+	g.do(req{route: "GET /api/v1/audit", path: "/api/v1/audit?after=0&limit=50", token: op, status: 200})
 	g.do(req{route: "GET /api/v1/whoami", path: "/api/v1/whoami", token: owner, status: 200})
 	g.do(req{route: "GET /api/v1/products", path: "/api/v1/products", token: owner, status: 200})
 	g.do(req{route: "PUT /api/v1/listings", path: "/api/v1/listings", token: owner, body: `{"product": "h100-sxm/west-texas", "ask_micro_usd_per_gpu_hour": 2100000}`, status: 200})
@@ -609,7 +621,7 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 
 	// Refusals, in the shared Error shape with a documented status.
 	for _, r := range []req{
-		{route: "GET /api/v1/econ", path: "/api/v1/econ", token: viewer, status: 400},
+		{route: "GET /api/v1/econ", path: "/api/v1/econ?date=23/12/2024", token: viewer, status: 400},
 		{route: "GET /api/v1/compare", path: "/api/v1/compare?date=2024-12-23&mw=10&asic=nope&gpu=h100-sxm&gpu_usd_hour=2&energy_usd_mwh=45", token: viewer, status: 404},
 		{route: "POST /api/v1/apply", path: "/api/v1/apply", token: op, body: "sites: [", ctype: "application/yaml", status: 400},
 		{route: "GET /api/v1/sites/{name}", path: "/api/v1/sites/nowhere", token: op, status: 404},
