@@ -103,7 +103,7 @@ var bodies = map[string]string{
 // authServer is a server on a real store with the example site (A, west-texas), an
 // event to cancel, a tenant and an owner with their own things, and a clock that
 // stands still, so that what a refused write might have changed can be compared.
-func authServer(t *testing.T, configure ...func(*jhttp.Server, *sqlite.DB)) (*jhttp.Server, int64) {
+func authServer(t testing.TB, configure ...func(*jhttp.Server, *sqlite.DB)) (*jhttp.Server, int64) {
 	t.Helper()
 	now := time.Date(2024, 8, 20, 18, 0, 0, 0, time.UTC)
 	s := openServer(t, append([]func(*jhttp.Server, *sqlite.DB){func(s *jhttp.Server, _ *sqlite.DB) {
@@ -130,7 +130,7 @@ func authServer(t *testing.T, configure ...func(*jhttp.Server, *sqlite.DB)) (*jh
 
 // principalToken makes a fresh account for p (so that a token a route revokes does
 // not outlive its test) and returns its ID and token; none has neither.
-func principalToken(t *testing.T, s *jhttp.Server, p string) (id, tok string) {
+func principalToken(t testing.TB, s *jhttp.Server, p string) (id, tok string) {
 	t.Helper()
 	role, site := map[string]joule.AccountRole{asTenant: joule.RoleTenant, asOwner: joule.RoleOwner, asViewer: joule.RoleViewer,
 		asAgentA: joule.RoleAgent, asAgentB: joule.RoleAgent, asOperator: joule.RoleOperator}[p], ""

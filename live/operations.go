@@ -167,7 +167,10 @@ func (o *Operations) changed(ctx context.Context, site string, now time.Time, ac
 // whatever they say; plans are the loop's to audit, and an outcome must be one of
 // joule's (or none, from an agent older than outcomes).
 func (o *Operations) AppendAgentAudit(ctx context.Context, site string, events []*joule.Audit) error {
-	for _, e := range events {
+	for i, e := range events {
+		if e == nil {
+			return joule.Errorf(joule.EINVALID, "audit: event %d is null", i)
+		}
 		e.Site, e.ID, e.Actor = site, 0, joule.ActorAgent
 		switch e.Kind {
 		case joule.AuditCommand, joule.AuditAck, joule.AuditVerify, joule.AuditReport, joule.AuditEvent:

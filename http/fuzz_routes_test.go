@@ -1,0 +1,202 @@
+package http_test
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/joule-site/joule"
+	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/leasing"
+)
+
+// fuzzedRoutes names the fuzz target of every route that changes something: a test
+// fails when a new write route has none. `make fuzz` runs each for FUZZTIME.
+var fuzzedRoutes = map[string]string{
+	"POST /api/v1/apply":                       "FuzzApplyBody",
+	"POST /api/v1/sites/{name}/dr":             "FuzzDemandResponseBody",
+	"POST /api/v1/sites/{name}/dr/{id}/cancel": "FuzzWritePaths",
+	"POST /api/v1/sites/{name}/audit":          "FuzzAuditBody",
+	"PUT /api/v1/sites/{name}/devices":         "FuzzDevicesBody",
+	"POST /api/v1/tenants":                     "FuzzTenantBody",
+	"POST /api/v1/tenants/{id}/credit":         "FuzzCreditBody",
+	"POST /api/v1/accounts":                    "FuzzAccountBody",
+	"POST /api/v1/accounts/{id}/token":         "FuzzWritePaths",
+	"POST /api/v1/accounts/{id}/tokens":        "FuzzTokenBody",
+	"POST /api/v1/tokens/{id}/revoke":          "FuzzWritePaths",
+	"PUT /api/v1/listings":                     "FuzzListingBody",
+	"POST /api/v1/orders":                      "FuzzOrderBody",
+	"DELETE /api/v1/orders/{id}":               "FuzzWritePaths",
+	"POST /api/v1/leases/{id}/resell":          "FuzzResellBody",
+	"POST /api/v1/leases/{id}/stop":            "FuzzWritePaths",
+}
+
+// TestEveryWriteRouteIsFuzzed fails when a route that takes POST, PUT or DELETE has no
+// fuzz target in fuzzedRoutes, or fuzzedRoutes names a route that is gone.
+func TestEveryWriteRouteIsFuzzed(t *testing.T) {
+	routes := jhttp.NewServer().Routes()
+	for _, r := range routes {
+		method, _, _ := strings.Cut(r, " ")
+		if method != http.MethodGet && fuzzedRoutes[r] == "" {
+			t.Errorf("%s changes something and has no fuzz target in fuzzedRoutes", r)
+		}
+	}
+	for r := range fuzzedRoutes {
+		if !slices.Contains(routes, r) {
+			t.Errorf("fuzzedRoutes names %s, which is not a route", r)
+		}
+	}
+}
+
+// fuzzRig is a server with a site, an exchange, a tenant with credit and a lease, an
+// owner and an agent, for fuzz targets to send bodies to as the principal each needs.
+type fuzzRig struct {
+	srv                   *jhttp.Server
+	svc                   *leasing.Service
+	op, tenant, owner, ag string
+}
+
+func newFuzzRig(f *testing.F) *fuzzRig {
+	s, _ := authServer(f)
+	g := &fuzzRig{srv: s, svc: s.Leasing.(*leasing.Service), op: opToken(s)}
+	_, g.tenant = principalToken(f, s, asTenant)
+	_, g.owner = principalToken(f, s, asOwner)
+	_, g.ag = principalToken(f, s, asAgentA)
+	return g
+}
+
+// send posts body to path as token and fails on a server error or broken invariants.
+func (g *fuzzRig) send(t *testing.T, method, path, token, ctype, body string) {
+	header := map[string]string{}
+	if ctype != "" {
+		header["Content-Type"] = ctype
+	}
+	status, code, data := call(t, method, g.srv.URL()+path, token, body, header)
+	if status >= 500 || code == joule.EINTERNAL {
+		t.Fatalf("%s %s: status %d (%s) for %q: %s", method, path, status, code, body, data)
+	}
+	if err := g.svc.Check(); err != nil {
+		t.Fatalf("after %s %s %q: %v", method, path, body, err)
+	}
+}
+
+// fuzzBody runs a fuzz target that sends each input as the body of method path.
+func fuzzBody(f *testing.F, method, path string, who func(*fuzzRig) string, seeds ...string) {
+	for _, s := range append(seeds, `{`, `[]`, `null`, `""`, `{"":{}}`, "\x00", `{"a":1e999}`) {
+		f.Add(s)
+	}
+	g := newFuzzRig(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		g.send(t, method, path, who(g), "application/json", body)
+	})
+}
+
+func asOp(g *fuzzRig) string     { return g.op }
+func asAcme(g *fuzzRig) string   { return g.tenant }
+func asSeller(g *fuzzRig) string { return g.owner }
+func asAgent(g *fuzzRig) string  { return g.ag }
+
+func FuzzApplyBody(f *testing.F) {
+	for _, s := range []string{
+		"sites:\n  - name: west-texas\n    power_cap_mw: 0.001\n",
+		"sites:\n  - name: a\n    power_cap_mw: 5\n    energy: {kind: fixed, usd_per_mwh: 30}\n    fleets:\n      - {name: s, model: s21, count: 10}\n",
+		"models:\n  - {id: x, kind: asic, hashrate_ths: -1}\n", "sites: [", "\t\t:", "sites:\n  - &a [*a]\n",
+	} {
+		f.Add(s)
+	}
+	g := newFuzzRig(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		ctype := "application/yaml"
+		if strings.HasPrefix(strings.TrimSpace(body), "{") {
+			ctype = "application/json"
+		}
+		g.send(t, http.MethodPost, "/api/v1/apply?filename=fuzz.yaml", g.op, ctype, body)
+	})
+}
+
+func FuzzDemandResponseBody(f *testing.F) {
+	fuzzBody(f, http.MethodPost, "/api/v1/sites/west-texas/dr", asOp,
+		`{"reduce_to_w": 1000000, "within_s": 60, "duration_s": 3600}`,
+		`{"reduce_to_w": 0, "within_s": 0, "duration_s": 1, "shed_firm": true}`,
+		`{"reduce_to_w": -1, "within_s": -5}`, `{"reduce_to_w": 9223372036854775807, "duration_s": 9223372036854775807}`,
+		`{"reduce_to_w": "5 MW"}`, `{"bogus": 1}`)
+}
+
+func FuzzAuditBody(f *testing.F) {
+	fuzzBody(f, http.MethodPost, "/api/v1/sites/west-texas/audit", asAgent,
+		`[{"kind": "command", "device": "127.0.0.2:4028", "outcome": "ok", "detail": "sleep"}]`,
+		`[{"kind": "plan", "detail": "forged"}]`, `[{"kind": "event", "at": "1970-01-01T00:00:00Z", "site": "east-texas"}]`,
+		`[{"kind": "verify", "outcome": "bogus"}]`, `[{"kind": "report", "at": "9999-12-31T23:59:59Z"}]`, `[null]`)
+}
+
+func FuzzDevicesBody(f *testing.F) {
+	fuzzBody(f, http.MethodPut, "/api/v1/sites/west-texas/devices", asAgent,
+		`{"at": "2024-08-20T18:00:00Z", "miners": 10, "awake": 5, "problems": [{"address": "127.0.0.2:4028", "detail": "no answer"}]}`,
+		`{"miners": -1, "awake": 1e30}`, `{"problems": [null, {}]}`, `{"site": "east-texas"}`)
+}
+
+func FuzzTenantBody(f *testing.F) {
+	fuzzBody(f, http.MethodPost, "/api/v1/tenants", asOp,
+		`{"id": "beta", "name": "Beta", "credit_micro_usd": 1000000}`, `{"id": "Bad ID!"}`,
+		`{"id": "gamma", "credit_micro_usd": -5}`, `{"id": "delta", "credit_micro_usd": 1e300}`)
+}
+
+func FuzzCreditBody(f *testing.F) {
+	fuzzBody(f, http.MethodPost, "/api/v1/tenants/acme/credit", asOp,
+		`{"amount_micro_usd": 1000000, "key": "wire-1"}`, `{"amount_micro_usd": 9223372036854775807}`,
+		`{"amount_micro_usd": -1}`, `{"amount_micro_usd": 0.5}`)
+}
+
+func FuzzAccountBody(f *testing.F) {
+	fuzzBody(f, http.MethodPost, "/api/v1/accounts", asOp,
+		`{"id": "owner-2", "role": "owner"}`, `{"id": "agent-x", "role": "agent", "site": "west-texas"}`,
+		`{"id": "agent-y", "role": "agent"}`, `{"id": "v", "role": "god"}`, `{"id": "t", "role": "tenant", "site": "west-texas"}`)
+}
+
+func FuzzTokenBody(f *testing.F) {
+	fuzzBody(f, http.MethodPost, "/api/v1/accounts/operator/tokens", asOp,
+		`{"name": "laptop", "expires_in_s": 86400}`, `{"name": "", "never_expires": true}`,
+		`{"expires_at": "2020-01-01T00:00:00Z"}`, `{"expires_in_s": -1}`, `{"expires_in_s": 9223372036854775807}`,
+		`{"name": "a", "expires_in_s": 60, "never_expires": true}`)
+}
+
+func FuzzListingBody(f *testing.F) {
+	fuzzBody(f, http.MethodPut, "/api/v1/listings", asSeller,
+		`{"product": "h100-sxm/west-texas", "ask_micro_usd_per_gpu_hour": 2100000}`,
+		`{"product": "h100-sxm/west-texas", "ask_micro_usd_per_gpu_hour": -1}`,
+		`{"product": "h100-sxm/west-texas", "seller": "operator", "ask_micro_usd_per_gpu_hour": 1}`,
+		`{"product": "../../etc", "opportunity_cost": true}`)
+}
+
+func FuzzResellBody(f *testing.F) {
+	fuzzBody(f, http.MethodPost, "/api/v1/leases/l1/resell", asAcme,
+		`{"from": "2025-01-06T02:00:00Z", "limit_micro_usd_per_gpu_hour": 2300000}`,
+		`{"from": "1999-01-01T00:00:00Z"}`, `{"limit_micro_usd_per_gpu_hour": -3}`)
+}
+
+// FuzzWritePaths sends the writes that take no body to paths with fuzzed IDs: an event
+// to cancel, a token to issue or revoke, an order to cancel, a lease to stop.
+func FuzzWritePaths(f *testing.F) {
+	for _, s := range []string{"1", "0", "-1", "9223372036854775808", "o1", "l1", "tok_0000000000000000", "acme", "..", "%2e%2e", "a/b", "%00"} {
+		f.Add(s)
+	}
+	g := newFuzzRig(f)
+	f.Fuzz(func(t *testing.T, id string) {
+		if !utf8.ValidString(id) {
+			return // a request line carries no such path
+		}
+		seg := url.PathEscape(id)
+		for _, w := range []struct{ method, path, token string }{
+			{http.MethodPost, "/api/v1/sites/west-texas/dr/" + seg + "/cancel", g.op},
+			{http.MethodPost, "/api/v1/accounts/" + seg + "/token", g.op},
+			{http.MethodPost, "/api/v1/tokens/" + seg + "/revoke", g.tenant},
+			{http.MethodDelete, "/api/v1/orders/" + seg, g.tenant},
+			{http.MethodPost, "/api/v1/leases/" + seg + "/stop", g.tenant},
+		} {
+			g.send(t, w.method, w.path, w.token, "", "")
+		}
+	})
+}
