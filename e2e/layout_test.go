@@ -89,16 +89,21 @@ func runReports(demo bool) func(t *testing.T, ctx context.Context) {
 				chromedp.SetValue(chromedp.CSS(`#bt-form input[name=from]`), "2023-01-01"),
 				chromedp.SetValue(chromedp.CSS(`#bt-form input[name=to]`), "2023-01-07"))
 		}
-		steps = append(steps,
-			chromedp.Click(chromedp.CSS(`#bt-form button[type=submit]`)),
-			chromedp.SetValue(chromedp.CSS(`#plan-form input[name=paths]`), "100"),
-			chromedp.Click(chromedp.CSS(`#plan-form button[type=submit]`)),
-		)
+		// One after the other: the backtest's result moves the plan's form down the
+		// page, and a click must not land where the button was.
+		steps = append(steps, chromedp.Click(chromedp.CSS(`#bt-form button[type=submit]`)))
 		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("run the backtest and the plan: %v", err)
+			t.Fatalf("run the backtest: %v", err)
 		}
 		if got := waitFor[string](t, ctx, reportTimeout, "the backtest's table and charts", reportShown("bt", 3)); got != "ok" {
 			t.Fatalf("backtest: %s", got)
+		}
+		settle(t, ctx)
+		if err := chromedp.Do(ctx,
+			chromedp.SetValue(chromedp.CSS(`#plan-form input[name=paths]`), "100"),
+			chromedp.Click(chromedp.CSS(`#plan-form button[type=submit]`)),
+		); err != nil {
+			t.Fatalf("run the plan: %v", err)
 		}
 		if got := waitFor[string](t, ctx, reportTimeout, "the plan's quantiles and charts", reportShown("plan", 2)); got != "ok" {
 			t.Fatalf("plan: %s", got)
