@@ -6,9 +6,15 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
+
+// reportTimeout bounds the wait for a report the Economics page runs with its
+// defaults: a thousand Monte Carlo paths over five years of hours take a while on a
+// busy machine.
+const reportTimeout = 3 * time.Minute
 
 // reportShown is an expression that is "ok" once the Economics page shows a report
 // (ID-result) with at least rows table rows and its two charts loaded, or the error
@@ -135,23 +141,56 @@ func economicsPage(t *testing.T, ctx context.Context, s *server) {
 	}
 	waitFor[int](t, ctx, loadTimeout, "the comparison", `document.querySelectorAll("#cmp-result tbody tr").length`)
 	waitFor[string](t, ctx, loadTimeout, "a site to backtest", `document.querySelector("#bt-form select[name=site]").value`)
-	waitFor[string](t, ctx, loadTimeout, "the backtest's dates in the demo's history", `(v => v.startsWith("2024-") ? v : "")(document.querySelector("#bt-form input[name=from]").value)`)
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#bt-form button[type=submit]`))); err != nil {
+	from := waitFor[string](t, ctx, loadTimeout, "the backtest's dates in the demo's history", `(v => v.startsWith("2024-") ? v : "")(document.querySelector("#bt-form input[name=from]").value)`)
+	to := eval[string](t, ctx, `document.querySelector("#bt-form input[name=to]").value`)
+
+	// Reversed dates: the page shows the API's own message, which names the field.
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#bt-form input[name=from]`), to),
+		chromedp.SetValue(chromedp.CSS(`#bt-form input[name=to]`), from),
+		chromedp.Click(chromedp.CSS(`#bt-form button[type=submit]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	refused := waitFor[string](t, ctx, loadTimeout, "the refusal of reversed dates", `(s => s.classList.contains("error") ? s.textContent : "")(document.getElementById("bt-status"))`)
+	if want := fmt.Sprintf("to: %s is before from %s", from, to); refused != want {
+		t.Errorf("a backtest from %s to %s shows %q, want the API's %q", to, from, refused, want)
+	}
+
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#bt-form input[name=from]`), from),
+		chromedp.SetValue(chromedp.CSS(`#bt-form input[name=to]`), to),
+		chromedp.Click(chromedp.CSS(`#bt-form button[type=submit]`)),
+	); err != nil {
 		t.Fatal(err)
 	}
 	if got := waitFor[string](t, ctx, liveTimeout, "the backtest's table and charts", reportShown("bt", 3)); got != "ok" {
 		t.Fatalf("backtest: %s", got)
 	}
-	if err := chromedp.Do(ctx,
-		chromedp.SetValue(chromedp.CSS(`#plan-form input[name=convert_mw]`), "2"),
-		chromedp.SetValue(chromedp.CSS(`#plan-form input[name=years]`), "2"),
-		chromedp.SetValue(chromedp.CSS(`#plan-form input[name=paths]`), "200"),
-		chromedp.Click(chromedp.CSS(`#plan-form button[type=submit]`)),
-	); err != nil {
+
+	// The plan as the form first stands: it converts no more than the site's miners.
+	convert := eval[string](t, ctx, `document.querySelector("#plan-form input[name=convert_mw]").value`)
+	has := eval[string](t, ctx, `(document.getElementById("plan-site-meta").textContent.match(/has ([\d.,]+) MW of miners/) || ["", ""])[1]`)
+	if c, m := megawatts(t, convert), megawatts(t, has); c <= 0 || c > m {
+		t.Errorf("the plan converts %q MW by default; the page says the site has %q MW of miners", convert, has)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#plan-form button[type=submit]`))); err != nil {
 		t.Fatal(err)
 	}
-	if got := waitFor[string](t, ctx, liveTimeout, "the plan's quantiles and charts", reportShown("plan", 2)); got != "ok" {
-		t.Fatalf("plan: %s", got)
+	// A plan that runs past a second counts its seconds, and promises no time.
+	progress := waitFor[string](t, ctx, reportTimeout, "the plan to count its seconds or finish", `(s => {
+		const e = s.querySelector(".elapsed");
+		if (e && e.textContent) return "counting:" + s.textContent;
+		return s.classList.contains("busy") ? "" : "done";
+	})(document.getElementById("plan-status"))`)
+	if text, counting := strings.CutPrefix(progress, "counting:"); counting {
+		if !regexp.MustCompile(`… \d+ s$`).MatchString(text) || strings.Contains(text, "few seconds") {
+			t.Errorf("a running plan says %q: want its message and the seconds it has run", text)
+		}
+		t.Logf("while it runs the plan says %q", text)
+	}
+	if got := waitFor[string](t, ctx, reportTimeout, "the default plan's quantiles and charts", reportShown("plan", 2)); got != "ok" {
+		t.Fatalf("the default plan (%s MW): %s", convert, got)
 	}
 	if e := eval[string](t, ctx, `document.getElementById("status").textContent + document.getElementById("bt-status").textContent + document.getElementById("plan-status").textContent`); e != "" {
 		t.Errorf("the page reports: %s", e)
@@ -208,7 +247,7 @@ func sitePage(t *testing.T, ctx context.Context, s *server) {
 func TestDashboardEmpty(t *testing.T) {
 	ctx := browser(t)
 	db := freshDB(t)
-	token := strings.TrimSpace(joule(t, "token", "create", "operator", "--db", db))
+	token := operatorToken(t, db)
 	s := startServer(t, db)
 	open(t, ctx, s, "/")
 	signIn(t, ctx, token)
@@ -252,7 +291,7 @@ func TestDashboardToken(t *testing.T) {
 	db := freshDB(t)
 	joule(t, "apply", "-f", "examples/west-texas.yaml", "--db", db)
 	joule(t, "tenant", "create", "orbit-ml", "--name", "Orbit ML", "--credit-usd", "10000", "--db", db)
-	token := strings.TrimSpace(joule(t, "token", "create", "operator", "--db", db))
+	token := operatorToken(t, db)
 	s := startServer(t, db)
 
 	open(t, ctx, s, "/market")

@@ -103,6 +103,13 @@ func joule(t *testing.T, args ...string) string {
 	return string(out)
 }
 
+// operatorToken prints the operator's API token of the store db, as the CLI issues it.
+// Every test that signs in as the operator gets its token here.
+func operatorToken(t *testing.T, db string) string {
+	t.Helper()
+	return strings.TrimSpace(joule(t, "token", "create", "operator", "--db", db))
+}
+
 // startServer runs `joule serve` on the store db, with extra arguments, and returns
 // once it answers /healthz. At the end of the test it stops the server with SIGTERM
 // and fails the test if it logged an error.

@@ -16,11 +16,12 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// Charts are 10 by 4.5 inches; PNGs are drawn at 144 dpi so they stay sharp when a
-// browser scales them to the page.
+// Charts are 10 by 4.5 inches, or 3.75 inches a panel where panels are stacked; PNGs
+// are drawn at 144 dpi so they stay sharp when a browser scales them to the page.
 const (
 	chartWidth  = 10 * vg.Inch
 	chartHeight = 4.5 * vg.Inch
+	panelHeight = 3.75 * vg.Inch
 	pngDPI      = 144
 )
 
@@ -38,29 +39,55 @@ func rgb(hex uint32) color.RGBA {
 	return color.RGBA{R: uint8(hex >> 16), G: uint8(hex >> 8), B: uint8(hex), A: 0xff}
 }
 
-// namedPlot is a chart and the base name of its files ("power" for power.png).
-type namedPlot struct {
-	name string
-	plot *plot.Plot
+// chart is one image: a plot, or panels stacked top to bottom whose plotting areas
+// line up (they share the time axis), named by the base name of its files ("power"
+// for power.png).
+type chart struct {
+	name   string
+	panels []*plot.Plot
 }
 
-// chartPNGs draws each plot as PNG, by name.
-func chartPNGs(plots []namedPlot) (map[string][]byte, error) {
-	out := make(map[string][]byte, len(plots))
-	for _, p := range plots {
-		png, err := chartPNG(p.plot)
+// height is the chart's height: one plot's, or a panel's for each panel.
+func (c chart) height() vg.Length {
+	if len(c.panels) == 1 {
+		return chartHeight
+	}
+	return panelHeight * vg.Length(len(c.panels))
+}
+
+// draw draws the chart's panels on dc, the first at the top.
+func (c chart) draw(dc draw.Canvas) {
+	if len(c.panels) == 1 {
+		c.panels[0].Draw(dc)
+		return
+	}
+	rows := make([][]*plot.Plot, len(c.panels))
+	for i, p := range c.panels {
+		rows[i] = []*plot.Plot{p}
+	}
+	tiles := draw.Tiles{Rows: len(rows), Cols: 1, PadY: vg.Points(10)}
+	for i, canvases := range plot.Align(rows, tiles, dc) {
+		c.panels[i].Draw(canvases[0])
+	}
+}
+
+// chartPNGs draws each chart as PNG, by name.
+func chartPNGs(charts []chart) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(charts))
+	for _, c := range charts {
+		png, err := chartPNG(c)
 		if err != nil {
-			return nil, fmt.Errorf("draw %s.png: %w", p.name, err)
+			return nil, fmt.Errorf("draw %s.png: %w", c.name, err)
 		}
-		out[p.name] = png
+		out[c.name] = png
 	}
 	return out, nil
 }
 
-// chartPNG draws the plot as a PNG image.
-func chartPNG(p *plot.Plot) ([]byte, error) {
-	png := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(chartWidth, chartHeight), vgimg.UseDPI(pngDPI))}
-	p.Draw(draw.New(png))
+// chartPNG draws the chart as a PNG image.
+func chartPNG(c chart) ([]byte, error) {
+	png := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(chartWidth, c.height()), vgimg.UseDPI(pngDPI))}
+	c.draw(draw.New(png))
 	var buf bytes.Buffer
 	if _, err := png.WriteTo(&buf); err != nil {
 		return nil, err
@@ -68,9 +95,10 @@ func chartPNG(p *plot.Plot) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// saveChart writes the plot as dir/base.png and dir/base.svg and returns their paths.
-func saveChart(p *plot.Plot, dir, base string) ([]string, error) {
-	png, err := chartPNG(p)
+// saveChart writes the chart as dir/NAME.png and dir/NAME.svg and returns their paths.
+func saveChart(c chart, dir string) ([]string, error) {
+	base := c.name
+	png, err := chartPNG(c)
 	if err != nil {
 		return nil, fmt.Errorf("draw %s.png: %w", base, err)
 	}
@@ -78,10 +106,11 @@ func saveChart(p *plot.Plot, dir, base string) ([]string, error) {
 	if err := writeFile(pngPath, func(f *bufio.Writer) error { _, err := f.Write(png); return err }); err != nil {
 		return nil, err
 	}
-	svg, err := p.WriterTo(chartWidth, chartHeight, "svg")
+	svg, err := draw.NewFormattedCanvas(chartWidth, c.height(), "svg")
 	if err != nil {
 		return []string{pngPath}, fmt.Errorf("draw %s.svg: %w", base, err)
 	}
+	c.draw(draw.New(svg))
 	svgPath := filepath.Join(dir, base+".svg")
 	if err := writeFile(svgPath, func(f *bufio.Writer) error { _, err := svg.WriteTo(f); return err }); err != nil {
 		return []string{pngPath}, err

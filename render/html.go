@@ -118,7 +118,8 @@ func backtestPage(r *backtest.Report, powerCaption string) page {
 	pg.Sections = append(pg.Sections,
 		section{Heading: "Power by use", Figure: &figure{Src: "power.png", Caption: powerCaption}},
 		section{Heading: "Cumulative margin", Figure: &figure{Src: "margin.png",
-			Caption: "Revenue less energy cost, summed from the start of the period, for each strategy."}},
+			Caption: "Revenue less energy cost, summed from the start of the period. Top: the mining strategies, each less always-mine's " +
+				"(always-mine is the zero line). Below, on its own scale: the conversions to GPU servers beside always-mine, before the servers' capex."}},
 	)
 	if len(r.Notes) > 0 {
 		pg.Sections = append(pg.Sections, section{Heading: "Notes", Items: r.Notes})

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/joule-site/joule/backtest"
+	"gonum.org/v1/plot"
 )
 
 // WriteBacktest writes into dir (created if missing): summary.json (the Report as
@@ -47,8 +48,8 @@ func WriteBacktest(dir string, r *backtest.Report) ([]string, error) {
 	if err != nil {
 		return files, fmt.Errorf("write backtest: %w", err)
 	}
-	for _, p := range plots {
-		written, err := saveChart(p.plot, dir, p.name)
+	for _, c := range plots {
+		written, err := saveChart(c, dir)
 		files = append(files, written...)
 		if err != nil {
 			return files, fmt.Errorf("write backtest: %w", err)
@@ -80,8 +81,8 @@ func WritePivot(dir string, p *backtest.PivotReport) ([]string, error) {
 	if err != nil {
 		return files, fmt.Errorf("write plan: %w", err)
 	}
-	for _, pl := range plots {
-		written, err := saveChart(pl.plot, dir, pl.name)
+	for _, c := range plots {
+		written, err := saveChart(c, dir)
 		files = append(files, written...)
 		if err != nil {
 			return files, fmt.Errorf("write plan: %w", err)
@@ -121,19 +122,19 @@ func PivotCharts(p *backtest.PivotReport) (map[string][]byte, error) {
 	return chartPNGs(plots)
 }
 
-func backtestPlots(r *backtest.Report) ([]namedPlot, error) {
+func backtestPlots(r *backtest.Report) ([]chart, error) {
 	power, err := powerChart(r)
 	if err != nil {
 		return nil, err
 	}
-	margin, err := marginChart(r)
+	margin, err := marginPanels(r)
 	if err != nil {
 		return nil, err
 	}
-	return []namedPlot{{"power", power}, {"margin", margin}}, nil
+	return []chart{{"power", []*plot.Plot{power}}, {"margin", margin}}, nil
 }
 
-func planPlots(p *backtest.PivotReport) ([]namedPlot, error) {
+func planPlots(p *backtest.PivotReport) ([]chart, error) {
 	npv, err := npvChart(p)
 	if err != nil {
 		return nil, err
@@ -142,7 +143,7 @@ func planPlots(p *backtest.PivotReport) ([]namedPlot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []namedPlot{{"npv", npv}, {"cashflow", cash}}, nil
+	return []chart{{"npv", []*plot.Plot{npv}}, {"cashflow", []*plot.Plot{cash}}}, nil
 }
 
 // powerCaption explains the power chart, and says when it is averaged.

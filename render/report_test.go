@@ -478,3 +478,93 @@ func TestChartsAreTheWrittenPNGs(t *testing.T) {
 		t.Error("charts of no report: no error")
 	}
 }
+
+// hourlyReport is a backtest of hours hourly intervals whose strategies each earn a
+// constant margin an hour, USD.
+func hourlyReport(hours int, marginPerHour map[string]float64) *backtest.Report {
+	start := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC).Unix()
+	r := &backtest.Report{Site: "hill-ranch", Intervals: hours, IntervalSec: 3600}
+	for i := range hours {
+		r.Times = append(r.Times, start+int64(i)*3600)
+	}
+	for _, name := range []string{"always-mine", "strike-price", "joule", "all-gpu", "hybrid"} {
+		m, ok := marginPerHour[name]
+		if !ok {
+			continue
+		}
+		s := backtest.Result{Name: name, MarginUSD: m * float64(hours)}
+		for range hours {
+			s.Margin = append(s.Margin, m)
+		}
+		r.Strategies = append(r.Strategies, s)
+	}
+	return r
+}
+
+// The margin chart keeps the operator's two comparisons readable: the mining
+// strategies as the difference from always-mine, on a scale of that difference, and
+// the GPU conversions, which earn thirty times as much, in a panel of their own.
+func TestMarginChartSeparatesMiningFromConversions(t *testing.T) {
+	const hours = 48
+	r := hourlyReport(hours, map[string]float64{"always-mine": 1000, "strike-price": 1005, "joule": 1010, "all-gpu": 30_000, "hybrid": 15_000})
+	panels, err := marginPanels(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(panels) != 2 {
+		t.Fatalf("%d panels, want mining and conversions", len(panels))
+	}
+	mining, conversions := panels[0], panels[1]
+	if !strings.Contains(mining.Title.Text, "over always-mine") {
+		t.Errorf("mining panel %q does not say it is the difference from always-mine", mining.Title.Text)
+	}
+	// Joule's policy earns $10 an hour more than always-mine: $480 at the end, the top
+	// of the mining panel's axis; always-mine is its zero line.
+	if lo, hi := mining.Y.Min, mining.Y.Max; math.Abs(hi-480) > 0.01 || math.Abs(lo) > 0.01 {
+		t.Errorf("mining panel's axis spans %v to %v, want 0 to 480 (USD): the differences from always-mine", lo, hi)
+	}
+	if got := mining.Y.Label.Text; got != "Margin over always-mine (USD)" {
+		t.Errorf("mining panel's axis is labelled %q", got)
+	}
+	// all-gpu reaches $1.44M, with always-mine ($48k) beside it.
+	if lo, hi := conversions.Y.Min, conversions.Y.Max; math.Abs(hi-1.44) > 1e-6 || lo != 0 {
+		t.Errorf("conversions panel's axis spans %v to %v, want 0 to 1.44 (million USD)", lo, hi)
+	}
+	if got := conversions.Y.Label.Text; got != "Cumulative margin (million USD)" {
+		t.Errorf("conversions panel's axis is labelled %q", got)
+	}
+	if !strings.Contains(conversions.Title.Text, "before the servers' capex") {
+		t.Errorf("conversions panel %q does not say its margin is before capex", conversions.Title.Text)
+	}
+
+	charts, err := BacktestCharts(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(charts["margin"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dy()*10 < b.Dx()*7 {
+		t.Errorf("margin.png is %v: want two panels' height", b)
+	}
+
+	t.Run("no conversions", func(t *testing.T) {
+		panels, err := marginPanels(hourlyReport(hours, map[string]float64{"always-mine": 1000, "joule": 1010}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(panels) != 1 || math.Abs(panels[0].Y.Max-480) > 0.01 {
+			t.Errorf("%d panels, the first's axis to %v: want one, to 480", len(panels), panels[0].Y.Max)
+		}
+	})
+	t.Run("no always-mine", func(t *testing.T) {
+		panels, err := marginPanels(hourlyReport(hours, map[string]float64{"joule": 1010, "all-gpu": 30_000}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(panels) != 2 || strings.Contains(panels[0].Title.Text, "over") || math.Abs(panels[0].Y.Max-48.48) > 0.01 {
+			t.Errorf("%d panels, the first %q to %v: want joule's own cumulative margin, 48.48 thousand USD", len(panels), panels[0].Title.Text, panels[0].Y.Max)
+		}
+	})
+}

@@ -6,14 +6,19 @@
   const { $, el, fmt, api } = Joule;
 
   // table builds a table from column headers and rows of cells; a header ending in
-  // " n" is a numeric column.
+  // " n" is a numeric column. It scrolls sideways in its own box where the card is
+  // narrower than the table (a phone).
   function table(headers, rows) {
     const cols = headers.map((h) => (h.endsWith(" n") ? { text: h.slice(0, -2), cls: "n" } : { text: h, cls: "" }));
     return el(
-      "table",
-      {},
-      el("thead", {}, el("tr", {}, cols.map((c) => el("th", { class: c.cls, text: c.text })))),
-      el("tbody", {}, rows.map((r) => el("tr", {}, r.map((cell, i) => el("td", { class: cols[i].cls }, cell))))),
+      "div",
+      { class: "table-wrap" },
+      el(
+        "table",
+        {},
+        el("thead", {}, el("tr", {}, cols.map((c) => el("th", { class: c.cls, text: c.text })))),
+        el("tbody", {}, rows.map((r) => el("tr", {}, r.map((cell, i) => el("td", { class: cols[i].cls }, cell))))),
+      ),
     );
   }
 
@@ -118,10 +123,15 @@
     const q = Joule.query({ from: v.from, to: v.to });
     const base = sitePath(v.site) + "/backtest";
     Joule.busy(e.target, $("bt-status"), "Replaying history through every strategy…", async () => {
+      // The charts come from the same run as the JSON (the server runs a report once
+      // for all who ask); a refusal, such as reversed dates, is the API's message.
       const [r, power, margin] = await Promise.all([
         api(base + q),
         image(base + "/power.png" + q, `Power by use under Joule's policy at ${v.site}, ${v.from} to ${v.to}`),
-        image(base + "/margin.png" + q, `Cumulative margin per strategy at ${v.site}, ${v.from} to ${v.to}`),
+        image(
+          base + "/margin.png" + q,
+          `Cumulative margin at ${v.site}, ${v.from} to ${v.to}: the mining strategies as the difference from always-mine, and the GPU conversions on their own scale`,
+        ),
       ]);
       $("bt-result").replaceChildren(
         el("p", { class: "hint", text: `${r.site} at ${r.node}, ${r.from} to ${r.to}: ${fmt.num(r.intervals)} intervals of ${fmt.num(r.interval_sec / 60)} minutes. GPU-hour prices: ${r.gpu_price_path}.` }),
@@ -184,6 +194,32 @@
 
   // --- Choices from the server: sites and models ---
 
+  // minerMW is the facility power of a site's miners at stock power, MW (count × the
+  // model's power × the site's PUE): the most a plan can convert.
+  function minerMW(site, models) {
+    const byID = new Map(models.map((m) => [m.id, m]));
+    let w = 0;
+    for (const f of site.fleets || []) {
+      const m = byID.get(f.model);
+      if (m && m.kind === "asic") w += f.count * m.power_w;
+    }
+    return (w * (site.pue || 1)) / 1e6;
+  }
+
+  // planDefaults fits the plan form to the site it names: by default it converts half
+  // of the site's miners (never more than it has), and it says how many it has. A
+  // value the operator typed is kept.
+  function planDefaults(sites, models) {
+    const form = $("plan-form");
+    const site = sites.find((s) => s.name === form.elements.site.value);
+    const input = form.elements.convert_mw;
+    if (!site) return;
+    const mw = minerMW(site, models);
+    Joule.setText("plan-site-meta", mw > 0 ? `${site.name} has ${fmt.num(mw, 1)} MW of miners (facility power at stock).` : `${site.name} has no miners to convert.`);
+    if (input.dataset.typed) return;
+    input.value = mw > 0 ? String(Math.max(0.1, Math.floor(mw * 5) / 10)) : "";
+  }
+
   async function loadChoices() {
     const [sites, models] = await Promise.all([api("/api/v1/sites"), api("/api/v1/models")]);
     const names = (sites.sites || []).map((s) => s.name);
@@ -199,6 +235,13 @@
     fill($("cmp-asic"), "asic", "s21");
     fill($("cmp-gpu"), "gpu_server", "h100-sxm");
     fill($("plan-gpu"), "gpu_server", "h100-sxm");
+    const form = $("plan-form");
+    const fit = () => planDefaults(sites.sites || [], models.models || []);
+    form.elements.site.addEventListener("change", fit);
+    form.elements.convert_mw.addEventListener("input", (e) => {
+      e.target.dataset.typed = "true";
+    });
+    fit();
   }
 
   // A demo's clock runs in history: backtest the week before it by default. Otherwise

@@ -37,17 +37,24 @@ window.Joule = (() => {
       throw new APIError(0, "unreachable", "the server does not answer (" + err.message + ")");
     }
     const text = await resp.text();
-    let data = null;
+    if (!resp.ok) throw refusal(resp, text);
+    return parseJSON(text);
+  }
+
+  const parseJSON = (text) => {
     try {
-      data = text ? JSON.parse(text) : null;
+      return text ? JSON.parse(text) : null;
     } catch {
-      data = null;
+      return null;
     }
-    if (!resp.ok) {
-      const e = data && data.error;
-      throw new APIError(resp.status, e ? e.code : "http_" + resp.status, e ? e.message : resp.status + " " + resp.statusText);
-    }
-    return data;
+  };
+
+  // refusal is the APIError of a response that is not ok: the message of its JSON
+  // {"error": {"code", "message"}}, or its status where it has none.
+  function refusal(resp, text) {
+    const data = parseJSON(text);
+    const e = data && data.error;
+    return new APIError(resp.status, e ? e.code : "http_" + resp.status, e ? e.message : resp.status + " " + resp.statusText);
   }
 
   // sessionReady resolves once the page knows its token: calls that send the
@@ -57,14 +64,15 @@ window.Joule = (() => {
     readySession = resolve;
   });
 
-  // blob fetches a file the API draws (a chart) with the session's token.
+  // blob fetches a file the API draws (a chart) with the session's token. A refusal
+  // throws the API's own message, as api does.
   async function blob(path) {
     await sessionReady;
     const headers = {};
     const token = readToken();
     if (token) headers.Authorization = "Bearer " + token;
     const resp = await fetch(path, { headers });
-    if (!resp.ok) throw new APIError(resp.status, "http_" + resp.status, resp.status + " " + resp.statusText);
+    if (!resp.ok) throw refusal(resp, await resp.text());
     return resp.blob();
   }
 
@@ -155,13 +163,21 @@ window.Joule = (() => {
   }
 
   // busy marks a form's submit button busy while fn runs, with a message in status.
+  // Past a second it counts the seconds beside the message, so that a long report is
+  // seen to be running however long it takes (the count is not read aloud).
   async function busy(form, statusEl, message, fn) {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     form.setAttribute("aria-busy", "true");
     statusEl.classList.add("busy");
     statusEl.classList.remove("error");
-    statusEl.textContent = message;
+    const elapsed = el("span", { class: "elapsed", "aria-hidden": "true" });
+    statusEl.replaceChildren(message, elapsed);
+    const started = performance.now();
+    const tick = setInterval(() => {
+      const s = Math.floor((performance.now() - started) / 1000);
+      if (s >= 1) setText(elapsed, ` ${fmt.num(s)} s`);
+    }, 250);
     try {
       await fn();
       statusEl.textContent = "";
@@ -169,6 +185,7 @@ window.Joule = (() => {
       statusEl.textContent = err.message;
       statusEl.classList.add("error");
     } finally {
+      clearInterval(tick);
       statusEl.classList.remove("busy");
       form.removeAttribute("aria-busy");
       button.disabled = false;

@@ -62,8 +62,9 @@
         el("div", {}, el("dt", {}, "Energy cost"), c.cost),
         el("div", {}, el("dt", {}, "Margin"), c.margin),
         el("div", {}, el("dt", {}, "Energy price"), c.energy),
-        el("div", {}, el("dt", {}, "Measured"), c.measured),
         el("div", {}, el("dt", {}, "Planned at"), c.planAt),
+        // The longest line of the card: the agent's reading and the site meter's.
+        el("div", { class: "wide" }, el("dt", {}, "Measured"), c.measured),
       ),
     );
     cards.set(name, c);
