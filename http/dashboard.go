@@ -115,10 +115,17 @@ func (d *dashboard) page(name string) http.HandlerFunc {
 	}
 }
 
-// handleSitePage renders a site's page, or a page saying there is no such site.
+// handleSitePage renders a site's page, or a page saying there is no such site. A
+// page load carries no token, so only a demo server, whose sites anyone may see, says
+// here which sites exist; elsewhere every name gets the site's page, and its script
+// learns from the API, as the signed-in reader, whether the site exists.
 func (s *Server) handleSitePage(d *dashboard) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
+		if s.Demo == nil {
+			d.render(w, http.StatusOK, pageData{Page: "site", Title: name, Site: name})
+			return
+		}
 		_, err := s.Sites.Site(r.Context(), name)
 		switch {
 		case joule.ErrorCode(err) == joule.ENOTFOUND:

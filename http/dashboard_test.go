@@ -85,10 +85,26 @@ func TestDashboardPages(t *testing.T) {
 	}
 }
 
-// TestDashboardNotFound: an unknown site is a 404 page; an unknown path keeps the
-// API's JSON 404, and the page templates are not served as assets.
+// TestSitePageRevealsNoSites: without a token, the page of a site that exists and of
+// one that does not are the same page, so that nobody learns the sites' names by
+// guessing; the page's script asks the API, as the signed-in reader.
+func TestSitePageRevealsNoSites(t *testing.T) {
+	s := dashboardServer(t)
+	known, unknown := get(t, s, "/sites/west-texas"), get(t, s, "/sites/no-such-site")
+	if known.Code != http.StatusOK || unknown.Code != http.StatusOK {
+		t.Fatalf("site pages: %d and %d, want 200 both", known.Code, unknown.Code)
+	}
+	if a, b := strings.ReplaceAll(known.Body.String(), "west-texas", "X"), strings.ReplaceAll(unknown.Body.String(), "no-such-site", "X"); a != b {
+		t.Errorf("the page of a site that exists differs from one that does not:\n%s\n---\n%s", a, b)
+	}
+}
+
+// TestDashboardNotFound: on a demo server, whose sites anyone sees, an unknown site is
+// a 404 page; an unknown path keeps the API's JSON 404, and the page templates are not
+// served as assets.
 func TestDashboardNotFound(t *testing.T) {
 	s := dashboardServer(t)
+	s.Demo = &Demo{Speed: 1}
 	w := get(t, s, "/sites/no-such-site")
 	if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "No site named “no-such-site”") {
 		t.Errorf("unknown site: %d %q", w.Code, w.Body.String())

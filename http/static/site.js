@@ -185,11 +185,28 @@
     );
   }
 
-  Joule.pollParts("status", [
-    [pollPlans, "power plans"],
-    [pollNextMW, "the next megawatt"],
-    [pollDR, "demand response"],
-    [pollDevices, "devices"],
-    [pollAudit, "the audit log"],
-  ]);
+  // noSuchSite replaces the page with what the server's not-found page says: the page
+  // itself is served for any name, so that only a signed-in reader learns which exist.
+  function noSuchSite() {
+    const main = document.querySelector("main");
+    main.replaceChildren(
+      el("h1", { text: `No site named “${site}”` }),
+      el("p", { text: "This server has no such site. The Overview lists the sites it has." }),
+    );
+  }
+
+  (async () => {
+    try {
+      await api(base);
+    } catch (err) {
+      if (err.status === 404) return noSuchSite();
+    }
+    Joule.pollParts("status", [
+      [pollPlans, "power plans"],
+      [pollNextMW, "the next megawatt"],
+      [pollDR, "demand response"],
+      [pollDevices, "devices"],
+      [pollAudit, "the audit log"],
+    ]);
+  })();
 })();
