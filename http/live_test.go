@@ -174,6 +174,10 @@ func TestDemandResponseRules(t *testing.T) {
 	if _, err := client(s).Apply(context.Background(), "west-texas.yaml", example(t)); err != nil {
 		t.Fatal(err)
 	}
+	applied, err := client(s).Audit(context.Background(), "west-texas", 0) // the manifest's change
+	if err != nil {
+		t.Fatal(err)
+	}
 	soon := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	for _, tc := range []struct {
 		name, body, code, says string
@@ -208,8 +212,8 @@ func TestDemandResponseRules(t *testing.T) {
 	if getJSON(t, s, "/api/v1/sites/west-texas/dr", &drs); len(drs.Events) != 0 || planner.count() != 0 {
 		t.Errorf("refused events left %+v and %d plans", drs.Events, planner.count())
 	}
-	if log, err := client(s).Audit(context.Background(), "west-texas", 0); err != nil || len(log) != 0 {
-		t.Errorf("refused events were audited: %+v, %v", log, err)
+	if log, err := client(s).Audit(context.Background(), "west-texas", 0); err != nil || len(log) != len(applied) {
+		t.Errorf("refused events were audited: %d rows, %v; want the %d from before", len(log), err, len(applied))
 	}
 	status, _, body := call(t, "POST", s.URL()+"/api/v1/sites/west-texas/dr", opToken(s), `{"reduce_to_w": 50000000, "within_s": 172800, "for_s": 604800}`, nil)
 	var dr joule.DemandResponse
@@ -250,9 +254,23 @@ func TestAgentAuditOverHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	log, err := op.Audit(ctx, "west-texas", 0)
-	if err != nil || len(log) != 2 {
-		t.Fatalf("the log after posting twice: %+v, %v; want the 2 rows once", log, err)
+	commands := func() []*joule.Audit {
+		t.Helper()
+		all, err := op.Audit(ctx, "west-texas", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []*joule.Audit
+		for _, e := range all {
+			if e.Kind == joule.AuditCommand {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	log := commands()
+	if len(log) != 2 {
+		t.Fatalf("the command rows after posting twice: %d; want the 2 rows once", len(log))
 	}
 	for _, e := range log {
 		if e.Actor != "west-agent" || !e.At.Equal(at) || e.RecordedAt.Before(before.Add(-time.Second)) || e.Key == "" {
@@ -264,6 +282,10 @@ func TestAgentAuditOverHTTP(t *testing.T) {
 	}
 	if getJSON(t, s, "/api/v1/sites/west-texas/audit?tail=1", &raw); len(raw.Audit) != 1 || raw.Audit[0]["recorded_at"] == nil || raw.Audit[0]["key"] != "run1/7/1" {
 		t.Errorf("the JSON of a row: %v, want recorded_at and key", raw.Audit)
+	}
+	all, err := op.Audit(ctx, "west-texas", 0)
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, tc := range []struct{ name, body, says string }{
 		{"another site's row", `[{"kind": "command", "detail": "sleep"}, {"site": "east-texas", "kind": "command", "detail": "sleep"}]`, `audit row 1: site "east-texas" is not "west-texas"`},
@@ -277,8 +299,8 @@ func TestAgentAuditOverHTTP(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 saying %q", tc.name, status, body, tc.says)
 		}
 	}
-	if after, _ := op.Audit(ctx, "west-texas", 0); len(after) != 2 {
-		t.Errorf("refused posts left %d rows, want the 2 from before", len(after))
+	if after, err := op.Audit(ctx, "west-texas", 0); err != nil || len(after) != len(all) {
+		t.Errorf("refused posts left %d rows, %v; want the %d from before", len(after), err, len(all))
 	}
 }
 
