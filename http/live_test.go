@@ -319,3 +319,42 @@ func post(t *testing.T, s *jhttp.Server, path, body string) (int, string) {
 	status, code, _ := call(t, "POST", s.URL()+path, opToken(s), body, map[string]string{"Content-Type": "application/json"})
 	return status, code
 }
+
+// Over the API, an event below what the site's firm GPU leases draw is a 409 naming
+// that load in watts and changes nothing; with shed_firm it is declared, and says so.
+func TestDemandResponseBelowFirmLoad(t *testing.T) {
+	ctx := context.Background()
+	s, _ := liveServer(t, filepath.Join(t.TempDir(), "joule.db"), nil)
+	ops := s.Ops.(*live.Operations)
+	ops.Leases, ops.Fleets, ops.Models = s.Leasing.(*leasing.Service), s.Fleets, s.Models
+	op := client(s)
+	if _, err := op.Apply(ctx, "west-texas.yaml", example(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ops.Leases.(*leasing.Service).SyncListings(ctx); err != nil { // the exchange lists the fleets just applied
+		t.Fatal(err)
+	}
+	acme, err := op.CreateTenant(ctx, jhttp.TenantRequest{ID: "acme", CreditMicroUSD: 50_000 * joule.MicroUSDPerUSD})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := jhttp.NewClient(s.URL())
+	tenant.Token = acme.Token
+	// One 8-GPU server, firm, from now on: 10.2 kW at the wall, 10.71 kW with the PUE.
+	if _, err := tenant.SubmitOrder(ctx, jhttp.OrderRequest{IdempotencyKey: "one-server", Product: "h100-sxm/west-texas", Kind: joule.OrderOnDemand, GPUs: 8, LimitMicroUSDPerGPUHour: 3 * joule.MicroUSDPerUSD}); err != nil {
+		t.Fatal(err)
+	}
+	before := state(t, s)
+	status, code, body := call(t, "POST", s.URL()+"/api/v1/sites/west-texas/dr", opToken(s), `{"reduce_to_w": 5000, "for_s": 3600}`, nil)
+	if status != http.StatusConflict || code != joule.ECONFLICT || !strings.Contains(errorMessage(body), "reduce_to_w 5000 W is below the 10710 W") {
+		t.Errorf("an event below the firm load: %d %s, want 409 naming 10710 W", status, body)
+	}
+	if after := state(t, s); after != before {
+		t.Errorf("the refused event changed the store:\nbefore %s\nafter  %s", before, after)
+	}
+	status, _, body = call(t, "POST", s.URL()+"/api/v1/sites/west-texas/dr", opToken(s), `{"reduce_to_w": 5000, "for_s": 3600, "shed_firm": true}`, nil)
+	var dr joule.DemandResponse
+	if err := json.Unmarshal(body, &dr); status != http.StatusCreated || err != nil || !dr.ShedFirm || dr.By != "operator" {
+		t.Errorf("the event with shed_firm: %d %s", status, body)
+	}
+}
