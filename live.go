@@ -65,8 +65,14 @@ type DemandResponse struct {
 	Site      string    `json:"site"`
 	ReduceToW Watts     `json:"reduce_to_w"`
 	Deadline  time.Time `json:"deadline"`
-	End       time.Time `json:"end"` // zero: until cancelled
+	End       time.Time `json:"end"` // zero: until cancelled (events from before an end was required)
 	CreatedAt time.Time `json:"created_at"`
+	// By is who declared the event: the account's ID (joule.ActorOperator on a store
+	// without accounts); empty for events declared before it was recorded.
+	By string `json:"by,omitempty"`
+	// ShedFirm says the event was declared with leave to hold the site below what its
+	// firm GPU leases draw: without it, such an event is refused.
+	ShedFirm bool `json:"shed_firm,omitempty"`
 	// CancelledAt is when an operator called the event off; zero while it stands. A
 	// cancelled event has ended: End is then no later than CancelledAt.
 	CancelledAt time.Time `json:"cancelled_at,omitzero"`
@@ -112,12 +118,24 @@ func (o AuditOutcome) Valid() bool {
 	return false
 }
 
-// Audit actors: who did what an audit event records. An API request's actor is the
-// operator until the live routes authenticate a principal.
+// Audit actors: who did what an audit event records. A request through the API is
+// recorded as its account's ID (an agent's, "west-agent"; an operator's); these names
+// are for what no account does.
 const (
-	ActorAgent    = "agent"    // the site's agent, next to the devices
+	ActorAgent    = "agent"    // a site's agent reporting in process, without an account
 	ActorLoop     = "loop"     // the server's dispatch loop
-	ActorOperator = "operator" // a person through the API or the CLI
+	ActorOperator = "operator" // a person through the CLI on a store without accounts
+)
+
+// Bounds of what an agent may post to a site's audit log at once (the server refuses
+// more): rows per post, bytes of a row's Detail and of its short fields (Reason, Device,
+// Key), and how far a row's time (the agent's clock) may run ahead of the server's.
+// An agent posts a larger step in several posts.
+const (
+	MaxAuditRowsPerPost = 1000
+	MaxAuditDetailBytes = 4096
+	MaxAuditFieldBytes  = 256
+	MaxAuditClockAhead  = 5 * time.Minute
 )
 
 // Audit is one line of a site's audit log: every command, acknowledgement and
@@ -134,13 +152,24 @@ type Audit struct {
 	Outcome AuditOutcome `json:"outcome,omitempty"`
 	// Reason is the short why: a plan's reason, the cause of a failure.
 	Reason string `json:"reason,omitempty"`
-	Actor  string `json:"actor,omitempty"` // ActorAgent, ActorLoop, ActorOperator, or an account's ID
-	Detail string `json:"detail"`          // for people; never parsed
+	// Actor is who acted: the account's ID of the agent, operator or other principal
+	// that posted or asked, or ActorLoop (see the actors above).
+	Actor  string `json:"actor,omitempty"`
+	Detail string `json:"detail"` // for people; never parsed
+	// Key is the row's idempotency key, chosen by the agent that wrote it: a row posted
+	// twice (posted, then the agent stopped before it forgot it) is stored once per site.
+	Key string `json:"key,omitempty"`
+	// RecordedAt is when the server stored the row, by the server's clock: At is the
+	// agent's (its device time), which may run behind after an outage or a little off.
+	// Zero for rows stored before it was recorded.
+	RecordedAt time.Time `json:"recorded_at,omitzero"`
 }
 
 // LiveService stores what live operations produce: demand-response events, plans,
 // the audit log and the newest census of each site's devices.
 type LiveService interface {
+	// CreateDemandResponse stores an event, with who declared it and its ShedFirm, and
+	// sets its ID and CreatedAt.
 	CreateDemandResponse(ctx context.Context, dr *DemandResponse) error
 	// DemandResponses returns a site's events that have not ended at t.
 	DemandResponses(ctx context.Context, site string, t time.Time) ([]*DemandResponse, error)
@@ -155,13 +184,18 @@ type LiveService interface {
 	// Plans returns the site's newest plans made at or after since, at most limit,
 	// oldest first.
 	Plans(ctx context.Context, site string, since time.Time, limit int) ([]*SitePlan, error)
+	// AppendAudit stores events and sets their IDs; one without At or RecordedAt gets the
+	// store's clock. An event with a Key that the site's log holds already is not
+	// stored again: it takes the stored event's ID and RecordedAt.
 	AppendAudit(ctx context.Context, events ...*Audit) error
 	// AuditLog returns a site's audit events after id afterID, oldest first, at most limit.
 	AuditLog(ctx context.Context, site string, afterID int64, limit int) ([]*Audit, error)
 	// AuditTail returns a site's newest n audit events, oldest first.
 	AuditTail(ctx context.Context, site string, n int) ([]*Audit, error)
-	// Prune deletes the plans and audit events of every site made before t, but each
-	// site's newest plan, and says how many of each it deleted.
+	// Prune deletes the plans of every site made before t, but each site's newest plan,
+	// and the audit events recorded before t (by RecordedAt, or At where none was
+	// recorded), and says how many of each it deleted. Nothing else deletes or edits an
+	// audit event.
 	Prune(ctx context.Context, t time.Time) (plans, audit int64, err error)
 	// SaveDeviceReport keeps r as its site's newest census, in place of the one before;
 	// ENOTFOUND when the site does not exist.

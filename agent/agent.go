@@ -73,6 +73,16 @@ type Agent struct {
 	// reads it around every step with commands, to check that power moved as much as
 	// the devices say (see joule.MeterCheck), and sends its reading with the census.
 	Meter Meter
+	// Spool keeps the audit rows the server could not take until a later step sends
+	// them (see audit.go); nil: none, and a step whose command rows the server does not
+	// take sends no command.
+	Spool Spool
+	// Instance names this run of the agent in its audit rows' keys, which must not
+	// repeat across runs; a random name when empty.
+	Instance string
+
+	steps  int64          // steps begun, for the audit rows' keys; Step's own
+	unsent []*joule.Audit // rows neither the server nor the spool took; Step's own
 
 	mu       sync.Mutex
 	meter    *joule.MeterReading // the newest reading, with the newest check
@@ -219,12 +229,17 @@ func (a *Agent) Run(ctx context.Context, poll time.Duration) {
 	}
 }
 
-// Step fetches the newest plan and brings the devices to it, then reports the census
-// of the devices to a server that takes one (DeviceReporter). When the server cannot
-// be reached it keeps to its last plan while that is valid and, after, wakes nothing:
-// it never raises power on a plan it cannot renew.
+// Step sends the audit rows earlier steps could not, fetches the newest plan and
+// brings the devices to it, then reports the census of the devices to a server that
+// takes one (DeviceReporter). When the server cannot be reached it keeps to its last
+// plan while that is valid and, after, wakes nothing: it never raises power on a plan
+// it cannot renew. No command goes out before its audit row is with the server or in
+// the spool. Steps run one at a time.
 func (a *Agent) Step(ctx context.Context) {
 	defer a.report(ctx, a.now())
+	a.drain(ctx)
+	a.steps++
+	step := a.steps
 	plan, err := a.Server.Plan(ctx, a.Site)
 	now := a.Now()
 	a.mu.Lock()
@@ -248,20 +263,27 @@ func (a *Agent) Step(ctx context.Context) {
 
 	a.refresh(ctx)
 	miners, gpus := a.commands(plan, expired)
-	defer func() {
+	followed := func() {
 		a.mu.Lock()
 		a.followed = plan
 		a.mu.Unlock()
-	}()
+	}
 	if len(miners)+len(gpus) == 0 {
+		followed()
 		return
 	}
-	var events []*joule.Audit
-	var evMu sync.Mutex
+	var intent []*joule.Audit
 	for _, c := range append(slices.Clip(miners), gpus...) {
-		events = append(events, &joule.Audit{Site: a.Site, At: now, Kind: joule.AuditCommand, Seq: plan.Seq, Device: c.Address,
+		intent = append(intent, &joule.Audit{Site: a.Site, At: now, Kind: joule.AuditCommand, Seq: plan.Seq, Device: c.Address,
 			Outcome: joule.OutcomeOK, Reason: plan.Reason, Actor: joule.ActorAgent, Detail: string(c.Action)})
 	}
+	a.keyRows(step, 0, intent)
+	if !a.recordIntent(ctx, intent) {
+		return
+	}
+	defer followed()
+	var events []*joule.Audit
+	var evMu sync.Mutex
 	powerBefore, meterBefore, drift, metered := a.beforeCommands(ctx, miners, gpus)
 	results := a.execute(ctx, miners, gpus, func(r Result) {
 		evMu.Lock()
@@ -294,9 +316,8 @@ func (a *Agent) Step(ctx context.Context) {
 	}
 	events = append(events, &joule.Audit{Site: a.Site, At: a.Now(), Kind: joule.AuditReport, Seq: plan.Seq, Outcome: outcome, Actor: joule.ActorAgent,
 		Detail: fmt.Sprintf("%d devices awake, %d not answering or not obeying (counted awake unless seen asleep)", running, unhealthy)})
-	if err := a.Server.ReportAudit(ctx, a.Site, events); err != nil {
-		a.logf("report: %v", err)
-	}
+	a.keyRows(step, len(intent), events)
+	a.recordAfter(ctx, events)
 }
 
 // execute runs the miners' and the GPU servers' commands at once, each through its

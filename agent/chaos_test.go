@@ -239,9 +239,9 @@ func TestChaosAtFleetScale(t *testing.T) {
 			market.set(ph.energy)
 			switch {
 			case ph.dr > 0:
-				// Effective at once and until cancelled: it holds however long the agent
-				// takes to follow it, and the next phase calls it off.
-				ev, err := op.DemandResponse(ctx, "test-site", ph.dr, 0, 0)
+				// Effective at once and for longer than the test runs: it holds however
+				// long the agent takes to follow it, and the next phase calls it off.
+				ev, err := op.DemandResponse(ctx, "test-site", ph.dr, 0, 24*time.Hour)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -211,11 +211,13 @@ func TestDemandResponseMet(t *testing.T) {
 		if e.Kind == joule.AuditVerify && strings.HasPrefix(e.Detail, "FAILED") {
 			failed++
 		}
-		// The structured fields say the same as the text, stored through the server.
-		if e.Kind == joule.AuditVerify && e.Outcome == joule.OutcomeFailed && e.Reason != "" && e.Actor == joule.ActorAgent && e.Device != "" {
+		// The structured fields say the same as the text, stored through the server as
+		// the agent's account.
+		const agentID = "test-site-agent"
+		if e.Kind == joule.AuditVerify && e.Outcome == joule.OutcomeFailed && e.Reason != "" && e.Actor == agentID && e.Device != "" {
 			outcomeFailed++
 		}
-		want := map[joule.AuditKind]string{joule.AuditPlan: joule.ActorLoop, joule.AuditCommand: joule.ActorAgent, joule.AuditAck: joule.ActorAgent, joule.AuditVerify: joule.ActorAgent, joule.AuditReport: joule.ActorAgent}[e.Kind]
+		want := map[joule.AuditKind]string{joule.AuditPlan: joule.ActorLoop, joule.AuditCommand: agentID, joule.AuditAck: agentID, joule.AuditVerify: agentID, joule.AuditReport: agentID}[e.Kind]
 		if want != "" && (e.Actor != want || !e.Outcome.Valid()) {
 			t.Errorf("audit %s row by %q with outcome %q; want by %q with an outcome", e.Kind, e.Actor, e.Outcome, want)
 		}

@@ -433,6 +433,9 @@ func TestDemandResponseAuditNamesItsActor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if dr.By != who.ID {
+		t.Errorf("the event was declared by %q, want %s", dr.By, who.ID)
+	}
 	if _, err := alice.CancelDemandResponse(ctx, "west-texas", dr.ID); err != nil {
 		t.Fatal(err)
 	}

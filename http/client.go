@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/live"
 	"github.com/joule-site/joule/pricing"
 )
 
@@ -155,9 +156,17 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 }
 
 // DemandResponse asks the server to hold a site at or below reduceTo from within
-// from now, for dur (0: until cancelled).
+// from now, for dur, keeping its firm GPU leases' power.
 func (c *Client) DemandResponse(ctx context.Context, site string, reduceTo joule.Watts, within, dur time.Duration) (*joule.DemandResponse, error) {
-	body, _ := json.Marshal(drRequest{ReduceToW: int64(reduceTo), WithinS: int64(within / time.Second), ForS: int64(dur / time.Second)})
+	return c.DeclareDemandResponse(ctx, site, live.DemandResponseRequest{ReduceToW: reduceTo, Within: within, For: dur})
+}
+
+// DeclareDemandResponse declares an event as req describes it (its Actor is the
+// token's account, whatever req says): a deadline or a lead time, an end or a
+// duration, and whether it may shed firm GPU load.
+func (c *Client) DeclareDemandResponse(ctx context.Context, site string, req live.DemandResponseRequest) (*joule.DemandResponse, error) {
+	body, _ := json.Marshal(drRequest{ReduceToW: int64(req.ReduceToW), Deadline: req.Deadline, WithinS: int64(req.Within / time.Second),
+		End: req.End, ForS: int64(req.For / time.Second), ShedFirm: req.ShedFirm})
 	var out joule.DemandResponse
 	return &out, c.do(ctx, http.MethodPost, "/api/v1/sites/"+url.PathEscape(site)+"/dr", nil, body, &out)
 }

@@ -19,19 +19,21 @@ type Operations interface {
 	CreateDemandResponse(ctx context.Context, site string, req live.DemandResponseRequest) (*joule.DemandResponse, error)
 	DemandResponses(ctx context.Context, site string) ([]*joule.DemandResponse, error)
 	CancelDemandResponse(ctx context.Context, site string, id int64, actor string) (*joule.DemandResponse, error)
-	AppendAgentAudit(ctx context.Context, site string, events []*joule.Audit) error
+	AppendAgentAudit(ctx context.Context, site, actor string, events []*joule.Audit) error
 	ReportDevices(ctx context.Context, site string, r *joule.DeviceReport) error
 	Devices(ctx context.Context, site string) (*joule.DeviceReport, error)
 }
 
-// drRequest is the body of POST /api/v1/sites/{name}/dr: a level and either a
-// deadline or a lead time, and either an end or a duration (none: until cancelled).
+// drRequest is the body of POST /api/v1/sites/{name}/dr: a level, either a deadline
+// or a lead time (neither: at once), either an end or a duration (one is required), and
+// whether the event may shed firm GPU load. A field it does not name is refused.
 type drRequest struct {
 	ReduceToW int64     `json:"reduce_to_w"`
-	Deadline  time.Time `json:"deadline"`
-	WithinS   int64     `json:"within_s"`
-	End       time.Time `json:"end"`
-	ForS      int64     `json:"for_s"`
+	Deadline  time.Time `json:"deadline,omitzero"`
+	WithinS   int64     `json:"within_s,omitempty"`
+	End       time.Time `json:"end,omitzero"`
+	ForS      int64     `json:"for_s,omitempty"`
+	ShedFirm  bool      `json:"shed_firm,omitempty"`
 }
 
 // ops returns the server's live operations, or answers not_found when it runs none.
@@ -57,7 +59,8 @@ func (s *Server) handleCreateDR(w http.ResponseWriter, r *http.Request) {
 		return time.Duration(max(min(n, math.MaxInt64/int64(time.Second)), math.MinInt64/int64(time.Second))) * time.Second
 	}
 	dr, err := ops.CreateDemandResponse(r.Context(), r.PathValue("name"), live.DemandResponseRequest{Actor: actor(r),
-		ReduceToW: joule.Watts(req.ReduceToW), Deadline: req.Deadline, Within: secs(req.WithinS), End: req.End, For: secs(req.ForS)})
+		ReduceToW: joule.Watts(req.ReduceToW), Deadline: req.Deadline, Within: secs(req.WithinS), End: req.End, For: secs(req.ForS),
+		ShedFirm: req.ShedFirm})
 	s.reply(w, r, http.StatusCreated, dr, err)
 }
 
@@ -112,7 +115,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleAppendAudit takes the events an agent reports: commands, acknowledgements,
-// verifications and measured power.
+// verifications and measured power, recorded as the account that posts them.
 func (s *Server) handleAppendAudit(w http.ResponseWriter, r *http.Request) {
 	ops, ok := s.ops(w, r)
 	if !ok {
@@ -123,7 +126,7 @@ func (s *Server) handleAppendAudit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "audit: bad JSON body: %v", err))
 		return
 	}
-	err := ops.AppendAgentAudit(r.Context(), r.PathValue("name"), events)
+	err := ops.AppendAgentAudit(r.Context(), r.PathValue("name"), actor(r), events)
 	s.reply(w, r, http.StatusOK, map[string]int{"appended": len(events)}, err)
 }
 

@@ -598,7 +598,7 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 	if err := json.Unmarshal(g.do(req{route: "POST /api/v1/sites/{name}/dr", path: "/api/v1/sites/west-texas/dr", token: op, body: `{"reduce_to_w": 20000000, "within_s": 600, "for_s": 3600}`, status: 201}), &dr); err != nil {
 		t.Fatal(err)
 	}
-	g.do(req{route: "POST /api/v1/sites/{name}/dr", path: "/api/v1/sites/west-texas/dr", token: op, body: `{"reduce_to_w": 30000000, "deadline": "2025-01-05T13:00:00Z"}`, status: 201})
+	g.do(req{route: "POST /api/v1/sites/{name}/dr", path: "/api/v1/sites/west-texas/dr", token: op, body: `{"reduce_to_w": 30000000, "deadline": "2025-01-05T13:00:00Z", "for_s": 3600}`, status: 201})
 	if _, err := loop.PlanSite(ctx, "west-texas", "demand response"); err != nil {
 		t.Fatal(err)
 	}

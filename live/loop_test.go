@@ -33,6 +33,13 @@ func (c *clock) Now() time.Time { return c.t }
 
 func setup(t *testing.T) (*live.Loop, *market, *clock, *sqlite.LiveService) {
 	t.Helper()
+	l, mk, c, lv, _ := setupDB(t)
+	return l, mk, c, lv
+}
+
+// setupDB is setup, and the store the loop's services use.
+func setupDB(t *testing.T) (*live.Loop, *market, *clock, *sqlite.LiveService, *sqlite.DB) {
+	t.Helper()
 	db := sqlite.NewDB(t.TempDir() + "/joule.db")
 	c := &clock{t: time.Date(2024, 7, 1, 12, 0, 0, 0, time.UTC)}
 	db.Now = c.Now
@@ -58,7 +65,7 @@ func setup(t *testing.T) (*live.Loop, *market, *clock, *sqlite.LiveService) {
 		Models: catalog.Models{User: sqlite.NewHardwareService(db)}, Prices: mk,
 		Interval: time.Minute, Hysteresis: dispatch.DefaultHysteresis, Now: c.Now,
 	}
-	return l, mk, c, lv
+	return l, mk, c, lv, db
 }
 
 func fleet(p *joule.SitePlan, name string) joule.FleetTarget {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/dispatch"
 )
 
 // Planner plans a site at once (the Loop does): Operations asks it when a
@@ -15,9 +16,11 @@ type Planner interface {
 	Trigger(site string)
 }
 
-// SiteFinder finds a site by name, or ENOTFOUND.
-type SiteFinder interface {
-	Site(ctx context.Context, name string) (*joule.Site, error)
+// Leases tells what a site's GPU leases commit at a moment, as the dispatch policy's
+// leases of its units (one per fleet, in order): the leasing service's DispatchLeases,
+// which the loop plans with too.
+type Leases interface {
+	DispatchLeases(ctx context.Context, site *joule.ResolvedSite, at time.Time) ([]dispatch.Lease, error)
 }
 
 // Operations is the one path for what people and agents do to a live site: declare,
@@ -25,23 +28,31 @@ type SiteFinder interface {
 // keep the census of the site's devices. It holds the rules; Live stores. Every event
 // declared or cancelled is audited, and the site planned again at once.
 type Operations struct {
-	Sites   SiteFinder
-	Live    joule.LiveService
+	Sites joule.SiteReader
+	Live  joule.LiveService
+	// Leases, with Fleets and Models to resolve a site, tells what the site's firm GPU
+	// leases draw: an event that would hold the site below that is refused unless it
+	// says it sheds firm load. Nil: no lease is firm to Operations.
+	Leases  Leases
+	Fleets  joule.FleetService
+	Models  joule.ModelLister
 	Planner Planner          // nil: sites are planned on the loop's schedule only
 	Now     func() time.Time // nil: the wall clock
 }
 
 // Bounds of a demand-response event. Grid programmes call events from minutes to a day
 // ahead and hold them for hours; a deadline or an end further out is a mistake in the
-// request (a lead time in milliseconds read as seconds, say), not an event.
+// request (a lead time in milliseconds read as seconds, say), not an event. Every event
+// ends: one left to run until somebody remembers to cancel it would hold the site down
+// for good.
 const (
 	MaxDemandResponseLead     = 48 * time.Hour     // from now to the deadline
 	MaxDemandResponseDuration = 7 * 24 * time.Hour // from the deadline to the end
 )
 
-// DemandResponseRequest declares an event: the level, when it must hold — a
-// Deadline, or a lead time Within from now (neither: at once) — and until when — an
-// End, or a duration For after the deadline (neither: until cancelled).
+// DemandResponseRequest declares an event: the level, at most the site's cap; when it
+// must hold — a Deadline, or a lead time Within from now (neither: at once) — and
+// until when — an End, or a duration For after the deadline (one of them is required).
 type DemandResponseRequest struct {
 	// Actor is who declares the event, as the audit log records it: an account's ID;
 	// empty, joule.ActorOperator.
@@ -51,6 +62,10 @@ type DemandResponseRequest struct {
 	Within    time.Duration
 	End       time.Time
 	For       time.Duration
+	// ShedFirm lets the event hold the site below what its firm GPU leases draw; without
+	// it such an event is refused, as breaking tenants' leases is not a thing to do by
+	// mistake.
+	ShedFirm bool
 }
 
 func (o *Operations) now() time.Time {
@@ -73,7 +88,9 @@ func (req DemandResponseRequest) event(site string, now time.Time) (*joule.Deman
 	case !req.End.IsZero() && req.For != 0:
 		return nil, joule.Errorf(joule.EINVALID, "demand response: give an end or for_s, not both")
 	case req.For < 0 || req.For > MaxDemandResponseDuration:
-		return nil, joule.Errorf(joule.EINVALID, "demand response: for_s must be from 0 (until cancelled) to %d (%s)", int64(MaxDemandResponseDuration/time.Second), MaxDemandResponseDuration)
+		return nil, joule.Errorf(joule.EINVALID, "demand response: for_s must be from 1 to %d (%s)", int64(MaxDemandResponseDuration/time.Second), MaxDemandResponseDuration)
+	case req.End.IsZero() && req.For == 0:
+		return nil, joule.Errorf(joule.EINVALID, "demand response: give for_s (a duration, at most %s) or an end: an event without an end is refused", MaxDemandResponseDuration)
 	}
 	if dr.Deadline.IsZero() {
 		dr.Deadline = now.Add(req.Within)
@@ -84,7 +101,6 @@ func (req DemandResponseRequest) event(site string, now time.Time) (*joule.Deman
 	switch {
 	case dr.Deadline.After(now.Add(MaxDemandResponseLead)):
 		return nil, joule.Errorf(joule.EINVALID, "demand response: the deadline %s is more than %s away", dr.Deadline.UTC().Format(time.RFC3339), MaxDemandResponseLead)
-	case dr.End.IsZero():
 	case !dr.End.After(dr.Deadline):
 		return nil, joule.Errorf(joule.EINVALID, "demand response: the end must be after the deadline")
 	case !dr.End.After(now):
@@ -96,24 +112,43 @@ func (req DemandResponseRequest) event(site string, now time.Time) (*joule.Deman
 }
 
 // CreateDemandResponse declares an event at a site that exists, audits it and plans
-// the site at once.
+// the site at once. The level must be within the site's cap, and at least what the
+// site's firm GPU leases draw while the event holds unless the request sheds firm load
+// (ECONFLICT, naming the firm load in watts); an event that sheds it is audited as such.
 func (o *Operations) CreateDemandResponse(ctx context.Context, site string, req DemandResponseRequest) (*joule.DemandResponse, error) {
 	now := o.now()
 	dr, err := req.event(site, now)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := o.Sites.Site(ctx, site); err != nil {
+	s, err := o.Sites.Site(ctx, site)
+	if err != nil {
 		return nil, err
 	}
+	if dr.ReduceToW > s.PowerCapW {
+		return nil, joule.Errorf(joule.EINVALID, "demand response: reduce_to_w %d W (%s) is above the site's cap of %d W (%s)",
+			int64(dr.ReduceToW), dr.ReduceToW, int64(s.PowerCapW), s.PowerCapW)
+	}
+	firmW, err := o.firmW(ctx, site, dr.Deadline, dr.End)
+	if err != nil {
+		return nil, err
+	}
+	sheds := dr.ReduceToW < firmW
+	if sheds && !req.ShedFirm {
+		return nil, joule.Errorf(joule.ECONFLICT, "demand response: reduce_to_w %d W is below the %d W (%s) that %s's firm GPU leases draw while the event holds; "+
+			"set shed_firm (joule dr --shed-firm) to cut firm load", int64(dr.ReduceToW), int64(firmW), firmW, site)
+	}
+	dr.By, dr.ShedFirm = actorOr(req.Actor, joule.ActorOperator), req.ShedFirm
 	if err := o.Live.CreateDemandResponse(ctx, dr); err != nil {
 		return nil, err
 	}
-	detail := fmt.Sprintf("demand response %d: at most %s by %s", dr.ID, dr.ReduceToW, dr.Deadline.UTC().Format(time.RFC3339))
-	if !dr.End.IsZero() {
-		detail += " until " + dr.End.UTC().Format(time.RFC3339)
+	reason := "demand response declared"
+	detail := fmt.Sprintf("demand response %d: at most %s by %s until %s", dr.ID, dr.ReduceToW, dr.Deadline.UTC().Format(time.RFC3339), dr.End.UTC().Format(time.RFC3339))
+	if sheds {
+		reason += ", shedding firm load"
+		detail += fmt.Sprintf("; sheds up to %s of the %s that firm GPU leases draw", firmW-dr.ReduceToW, firmW)
 	}
-	if err := o.changed(ctx, site, now, req.Actor, "demand response declared", detail); err != nil {
+	if err := o.changed(ctx, site, now, dr.By, reason, detail); err != nil {
 		return nil, err
 	}
 	return dr, nil
@@ -149,39 +184,14 @@ func (o *Operations) CancelDemandResponse(ctx context.Context, site string, id i
 // changed audits an operator's change of the site's events, as actor (an account's
 // ID; empty: joule.ActorOperator), and plans the site again.
 func (o *Operations) changed(ctx context.Context, site string, now time.Time, actor, reason, detail string) error {
-	if actor == "" {
-		actor = joule.ActorOperator
-	}
-	if err := o.Live.AppendAudit(ctx, &joule.Audit{Site: site, At: now, Kind: joule.AuditEvent,
-		Outcome: joule.OutcomeOK, Reason: reason, Actor: actor, Detail: detail}); err != nil {
+	if err := o.Live.AppendAudit(ctx, &joule.Audit{Site: site, At: now, RecordedAt: now, Kind: joule.AuditEvent,
+		Outcome: joule.OutcomeOK, Reason: reason, Actor: actorOr(actor, joule.ActorOperator), Detail: detail}); err != nil {
 		return err
 	}
 	if o.Planner != nil {
 		o.Planner.Trigger(site)
 	}
 	return nil
-}
-
-// AppendAgentAudit appends what a site's agent reports: commands, acknowledgements,
-// verifications, measured power and events. The rows are the site's and the agent's
-// whatever they say; plans are the loop's to audit, and an outcome must be one of
-// joule's (or none, from an agent older than outcomes).
-func (o *Operations) AppendAgentAudit(ctx context.Context, site string, events []*joule.Audit) error {
-	for i, e := range events {
-		if e == nil {
-			return joule.Errorf(joule.EINVALID, "audit: event %d is null", i)
-		}
-		e.Site, e.ID, e.Actor = site, 0, joule.ActorAgent
-		switch e.Kind {
-		case joule.AuditCommand, joule.AuditAck, joule.AuditVerify, joule.AuditReport, joule.AuditEvent:
-		default:
-			return joule.Errorf(joule.EINVALID, "audit: an agent may not report kind %q", e.Kind)
-		}
-		if e.Outcome != "" && !e.Outcome.Valid() {
-			return joule.Errorf(joule.EINVALID, "audit: unknown outcome %q", e.Outcome)
-		}
-	}
-	return o.Live.AppendAudit(ctx, events...)
 }
 
 // ReportDevices keeps an agent's census as the site's newest, in the store: it

@@ -121,6 +121,34 @@ type Miner struct {
 	told     transition
 	session  string
 	sessions int
+	received []Command
+}
+
+// Command is a write command a simulated device received: what a test compares with
+// the audit log of the agent that sent it.
+type Command struct {
+	At     time.Time // by the device's clock, when it arrived
+	Action string    // "sleep", "wake" or "power" (a profile)
+	Arg    string    // power: the profile asked for
+	// Accepted is whether the device took it (a valid session, a known profile); a
+	// refused command still reached the device.
+	Accepted bool
+}
+
+// Commands returns every write command the miner received, in order: sleeps and
+// wakes (curtail) and power settings (profileset), whether or not it acted on them
+// (its fault may say not).
+func (m *Miner) Commands() []Command {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Command(nil), m.received...)
+}
+
+// receive records a write command as it arrives.
+func (m *Miner) receive(action, arg string, accepted bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.received = append(m.received, Command{At: m.cfg.Clock.Now(), Action: action, Arg: arg, Accepted: accepted})
 }
 
 // transition is a miner's state: asleep or awake at a profile, and since when, with the

@@ -272,11 +272,15 @@ func (m *Miner) sessionCommand(command, parameter string) apiReply {
 	case "session":
 		return m.ok(301, "Session", "SESSION", []sessionItem{{current}})
 	case "logoff", "curtail", "profileset":
-		if !valid {
-			return m.status("E", 403, "Invalid session id")
-		}
 	default:
 		return m.status("E", 14, "Invalid command")
+	}
+	action, arg := writeAction(command, params)
+	if !valid {
+		if action != "" {
+			m.receive(action, arg, false)
+		}
+		return m.status("E", 403, "Invalid session id")
 	}
 	switch {
 	case command == "logoff":
@@ -284,19 +288,37 @@ func (m *Miner) sessionCommand(command, parameter string) apiReply {
 		m.session = ""
 		m.mu.Unlock()
 		return m.status("S", 302, "Session logged off")
-	case command == "curtail" && len(params) == 2 && params[1] == "sleep":
+	case action == "sleep":
+		m.receive(action, arg, true)
 		m.Sleep()
 		return m.status("S", 346, "Curtail sleep")
-	case command == "curtail" && len(params) == 2 && params[1] == "wakeup":
+	case action == "wake":
+		m.receive(action, arg, true)
 		m.Wake()
 		return m.status("S", 346, "Curtail wakeup")
-	case command == "profileset" && len(params) >= 2:
-		if err := m.SetProfile(params[len(params)-1]); err != nil {
+	case action == "power":
+		if err := m.SetProfile(arg); err != nil {
+			m.receive(action, arg, false)
 			return m.status("E", 345, "Invalid profile")
 		}
+		m.receive(action, arg, true)
 		return m.status("S", 345, "Profile set")
 	}
 	return m.status("E", 14, "Invalid command")
+}
+
+// writeAction names what a write command asks ("sleep", "wake", "power" and the
+// profile), or "" for one that asks nothing of the machine (logoff, a malformed curtail).
+func writeAction(command string, params []string) (action, arg string) {
+	switch {
+	case command == "curtail" && len(params) == 2 && params[1] == "sleep":
+		return "sleep", ""
+	case command == "curtail" && len(params) == 2 && params[1] == "wakeup":
+		return "wake", ""
+	case command == "profileset" && len(params) >= 2:
+		return "power", params[len(params)-1]
+	}
+	return "", ""
 }
 
 func (m *Miner) toldAsleep() bool {

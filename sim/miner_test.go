@@ -203,3 +203,47 @@ func BenchmarkMinerStatus(b *testing.B) {
 		}
 	}
 }
+
+// TestMinerRecordsCommands: every write command that reaches a miner is recorded in
+// order, with the miner's time, whether the miner took it or not; reads are not.
+func TestMinerRecordsCommands(t *testing.T) {
+	m, clock := startMiner(t, MinerConfig{})
+	c := cgminer.Dial(m.Addr())
+	ctx := context.Background()
+	if err := c.Sleep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	if err := c.SetProfile(ctx, "p80"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetProfile(ctx, "p999"); err == nil {
+		t.Fatal("unknown profile accepted")
+	}
+	if err := c.Wake(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = status(t, c)
+	if _, err := c.Command(ctx, "curtail", "not-a-session,sleep"); err == nil {
+		t.Fatal("a curtail without a session was accepted")
+	}
+	want := []Command{
+		{At: t0, Action: "sleep", Accepted: true},
+		{At: t0.Add(time.Second), Action: "power", Arg: "p80", Accepted: true},
+		{At: t0.Add(time.Second), Action: "power", Arg: "p999"},
+		{At: t0.Add(time.Second), Action: "wake", Accepted: true},
+		{At: t0.Add(time.Second), Action: "sleep"},
+	}
+	got := m.Commands()
+	if len(got) != len(want) {
+		t.Fatalf("recorded %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if !got[i].At.Equal(want[i].At) || got[i].Action != want[i].Action || got[i].Arg != want[i].Arg || got[i].Accepted != want[i].Accepted {
+			t.Errorf("command %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if r := m.Reading(); r.Profile != "p80" {
+		t.Errorf("profile %q after the commands, want p80", r.Profile)
+	}
+}

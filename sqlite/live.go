@@ -23,7 +23,8 @@ var _ joule.LiveService = (*LiveService)(nil)
 // NewLiveService returns a LiveService on db.
 func NewLiveService(db *DB) *LiveService { return &LiveService{db: db} }
 
-// CreateDemandResponse stores an event and sets its ID and CreatedAt.
+// CreateDemandResponse stores an event, with who declared it and its ShedFirm, and sets
+// its ID and CreatedAt.
 func (s *LiveService) CreateDemandResponse(ctx context.Context, dr *joule.DemandResponse) error {
 	if dr.ReduceToW < 0 {
 		return joule.Errorf(joule.EINVALID, "demand response: the level must not be negative")
@@ -46,8 +47,8 @@ func (s *LiveService) CreateDemandResponse(ctx context.Context, dr *joule.Demand
 	if !dr.End.IsZero() {
 		end = formatTime(dr.End)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO demand_responses (site, reduce_to_w, deadline, end_at, created_at) VALUES (?, ?, ?, ?, ?)`,
-		dr.Site, int64(dr.ReduceToW), formatTime(dr.Deadline), end, formatTime(dr.CreatedAt))
+	res, err := tx.ExecContext(ctx, `INSERT INTO demand_responses (site, reduce_to_w, deadline, end_at, created_at, created_by, shed_firm) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		dr.Site, int64(dr.ReduceToW), formatTime(dr.Deadline), end, formatTime(dr.CreatedAt), dr.By, dr.ShedFirm)
 	if err != nil {
 		return fmt.Errorf("create demand response: %w", err)
 	}
@@ -107,14 +108,14 @@ func (s *LiveService) CancelDemandResponse(ctx context.Context, site string, id 
 	return dr, tx.Commit()
 }
 
-const drColumns = `id, site, reduce_to_w, deadline, end_at, created_at, cancelled_at`
+const drColumns = `id, site, reduce_to_w, deadline, end_at, created_at, cancelled_at, created_by, shed_firm`
 
 // scanDemandResponse reads one row of drColumns.
 func scanDemandResponse(row interface{ Scan(...any) error }) (*joule.DemandResponse, error) {
 	var dr joule.DemandResponse
 	var w int64
 	var deadline, end, created, cancelled string
-	if err := row.Scan(&dr.ID, &dr.Site, &w, &deadline, &end, &created, &cancelled); err != nil {
+	if err := row.Scan(&dr.ID, &dr.Site, &w, &deadline, &end, &created, &cancelled, &dr.By, &dr.ShedFirm); err != nil {
 		return nil, err
 	}
 	dr.ReduceToW = joule.Watts(w)
@@ -205,7 +206,8 @@ func (s *LiveService) Plans(ctx context.Context, site string, since time.Time, l
 	return out, rows.Err()
 }
 
-// Prune deletes plans and audit events made before t, keeping each site's newest plan.
+// Prune deletes plans made before t, keeping each site's newest plan, and audit events
+// recorded before t.
 func (s *LiveService) Prune(ctx context.Context, t time.Time) (plans, audit int64, err error) {
 	tx, err := s.db.beginWrite(ctx)
 	if err != nil {
@@ -218,15 +220,18 @@ func (s *LiveService) Prune(ctx context.Context, t time.Time) (plans, audit int6
 		return 0, 0, fmt.Errorf("prune plans: %w", err)
 	}
 	plans, _ = res.RowsAffected()
-	if res, err = tx.ExecContext(ctx, `DELETE FROM audit WHERE at < ?`, before); err != nil {
+	// Audit rows age by the server's clock: an agent's own time says nothing of when a
+	// row reached the log (a spooled row arrives late; a clock may be off).
+	if res, err = tx.ExecContext(ctx, `DELETE FROM audit WHERE (CASE recorded_at WHEN '' THEN at ELSE recorded_at END) < ?`, before); err != nil {
 		return 0, 0, fmt.Errorf("prune audit: %w", err)
 	}
 	audit, _ = res.RowsAffected()
 	return plans, audit, tx.Commit()
 }
 
-// AppendAudit stores events in one transaction and sets their IDs; an event without
-// a time gets the store's clock.
+// AppendAudit stores events in one transaction and sets their IDs; an event without a
+// time or a recorded time gets the store's clock. An event whose Key the site's log
+// holds already is not stored again and takes the stored row's ID and RecordedAt.
 func (s *LiveService) AppendAudit(ctx context.Context, events ...*joule.Audit) error {
 	if len(events) == 0 {
 		return nil
@@ -244,7 +249,8 @@ func (s *LiveService) AppendAudit(ctx context.Context, events ...*joule.Audit) e
 
 // appendAudit adds events to the audit log in tx and sets their IDs: the live
 // services' rows, and the exchange's in the transaction of the change they record.
-// An event without a time gets the store's clock; a nil event is skipped.
+// An event without a time or a recorded time gets the store's clock; a nil event is
+// skipped; one whose Key the site's log holds already is not stored again.
 func appendAudit(ctx context.Context, tx *tx, events ...*joule.Audit) error {
 	for _, e := range events {
 		if e == nil {
@@ -253,16 +259,47 @@ func appendAudit(ctx context.Context, tx *tx, events ...*joule.Audit) error {
 		if e.At.IsZero() {
 			e.At = tx.now
 		}
-		res, err := tx.exec(ctx, `INSERT INTO audit (site, at, kind, seq, device, outcome, reason, actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.Site, formatTime(e.At), string(e.Kind), e.Seq, e.Device, string(e.Outcome), e.Reason, e.Actor, e.Detail)
-		if err != nil {
-			return fmt.Errorf("audit: %w", err)
+		if e.RecordedAt.IsZero() {
+			e.RecordedAt = tx.now
 		}
-		if e.ID, err = res.LastInsertId(); err != nil {
+		if err := insertAudit(ctx, tx, e); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
 	}
 	return nil
+}
+
+// insertAudit stores e and sets its ID; an event whose Key the site's log holds
+// already takes the stored row's ID and RecordedAt instead (an agent sent it twice).
+func insertAudit(ctx context.Context, tx *tx, e *joule.Audit) error {
+	rows, err := tx.query(ctx, `INSERT INTO audit (site, at, kind, seq, device, outcome, reason, actor, detail, row_key, recorded_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site, row_key) WHERE row_key <> '' DO NOTHING RETURNING id`,
+		e.Site, formatTime(e.At), string(e.Kind), e.Seq, e.Device, string(e.Outcome), e.Reason, e.Actor, e.Detail, e.Key, formatTime(e.RecordedAt))
+	if err != nil {
+		return err
+	}
+	stored := rows.Next()
+	if stored {
+		err = rows.Scan(&e.ID)
+	}
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil || stored {
+		return err
+	}
+	var recorded string
+	if err := tx.QueryRowContext(ctx, `SELECT id, recorded_at FROM audit WHERE site = ? AND row_key = ?`, e.Site, e.Key).Scan(&e.ID, &recorded); err != nil {
+		return err
+	}
+	if recorded != "" {
+		e.RecordedAt, err = parseTime(recorded)
+	}
+	return err
 }
 
 // AuditLog returns a site's events after afterID, oldest first, at most limit.
@@ -293,7 +330,7 @@ func (s *LiveService) AuditTail(ctx context.Context, site string, n int) ([]*jou
 	return out, err
 }
 
-const auditColumns = `id, site, at, kind, seq, device, outcome, reason, actor, detail`
+const auditColumns = `id, site, at, kind, seq, device, outcome, reason, actor, detail, row_key, recorded_at`
 
 func scanAudit(rows *sql.Rows, err error) ([]*joule.Audit, error) {
 	if err != nil {
@@ -303,13 +340,18 @@ func scanAudit(rows *sql.Rows, err error) ([]*joule.Audit, error) {
 	out := []*joule.Audit{}
 	for rows.Next() {
 		var e joule.Audit
-		var at, kind, outcome string
-		if err := rows.Scan(&e.ID, &e.Site, &at, &kind, &e.Seq, &e.Device, &outcome, &e.Reason, &e.Actor, &e.Detail); err != nil {
+		var at, kind, outcome, recorded string
+		if err := rows.Scan(&e.ID, &e.Site, &at, &kind, &e.Seq, &e.Device, &outcome, &e.Reason, &e.Actor, &e.Detail, &e.Key, &recorded); err != nil {
 			return nil, fmt.Errorf("audit log: %w", err)
 		}
 		e.Kind, e.Outcome = joule.AuditKind(kind), joule.AuditOutcome(outcome)
 		if e.At, err = parseTime(at); err != nil {
 			return nil, err
+		}
+		if recorded != "" {
+			if e.RecordedAt, err = parseTime(recorded); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, &e)
 	}

@@ -13,7 +13,7 @@ func testDemandResponses(t *testing.T, e *env) {
 	events := []*joule.DemandResponse{
 		{Site: "west-texas", ReduceToW: 5_000_000, Deadline: now.Add(time.Minute), End: now.Add(2 * time.Hour)},
 		{Site: "west-texas", ReduceToW: 20_000_000, Deadline: now.Add(-3 * time.Hour), End: now.Add(-time.Hour)}, // over
-		{Site: "west-texas", ReduceToW: 0, Deadline: now.Add(time.Hour)},                                         // open-ended
+		{Site: "west-texas", ReduceToW: 0, Deadline: now.Add(time.Hour), By: "grid-desk", ShedFirm: true},        // open-ended
 		{Site: "alberta", ReduceToW: 1_000_000, Deadline: now.Add(time.Minute)},
 	}
 	for _, dr := range events {
@@ -33,6 +33,10 @@ func testDemandResponses(t *testing.T, e *env) {
 	}
 	if !got[0].Deadline.Equal(events[0].Deadline) || got[0].Deadline.Location() != time.UTC {
 		t.Errorf("deadline %v, want %v in UTC", got[0].Deadline, events[0].Deadline)
+	}
+	// Who declared an event, and whether it may shed firm load, come back as written.
+	if got[0].By != "" || got[0].ShedFirm || got[1].By != "grid-desk" || !got[1].ShedFirm {
+		t.Errorf("by and shed_firm: %q %v, %q %v; want \"\" false, \"grid-desk\" true", got[0].By, got[0].ShedFirm, got[1].By, got[1].ShedFirm)
 	}
 	bad := []*joule.DemandResponse{
 		{Site: "nowhere", ReduceToW: 1, Deadline: now},
@@ -237,5 +241,58 @@ func testAuditLog(t *testing.T, e *env) {
 	}
 	if left, _ := e.Live.AuditLog(e.ctx, "west-texas", 0, 0); len(left) != 0 {
 		t.Errorf("after pruning: %+v", left)
+	}
+}
+
+// testAuditKeys: a row an agent posts twice under its key is stored once per site, and
+// keeps its first ID and recorded time; rows are stamped with the store's time as they
+// are recorded, beside the agent's own, and age by it.
+func testAuditKeys(t *testing.T, e *env) {
+	e.apply(t, fixture())
+	deviceTime := e.clock.Now().Add(-3 * time.Hour) // an agent's row spooled through an outage
+	row := func(key, detail string) *joule.Audit {
+		return &joule.Audit{Site: "west-texas", At: deviceTime, Kind: joule.AuditCommand, Seq: 3, Device: "127.0.0.2:4028",
+			Outcome: joule.OutcomeOK, Actor: "west-texas-agent", Detail: detail, Key: key}
+	}
+	first := []*joule.Audit{row("a1/1/0", "sleep"), row("a1/1/1", "wake"), {Site: "west-texas", Kind: joule.AuditPlan, Seq: 3, Detail: "plan 3"}}
+	if err := e.Live.AppendAudit(e.ctx, first...); err != nil {
+		t.Fatal(err)
+	}
+	recorded := e.clock.Now()
+	for _, r := range first {
+		if !r.RecordedAt.Equal(recorded) {
+			t.Errorf("row %q recorded at %v, want the store's now %v", r.Key, r.RecordedAt, recorded)
+		}
+	}
+	// Posted again later, with a row new to the log, and the same key at another site.
+	e.clock.Advance(time.Minute)
+	again := []*joule.Audit{row("a1/1/0", "sleep"), row("a1/1/2", "power"), {Site: "alberta", Kind: joule.AuditCommand, Key: "a1/1/0", Detail: "sleep"}}
+	if err := e.Live.AppendAudit(e.ctx, again...); err != nil {
+		t.Fatalf("posting a row again: %v", err)
+	}
+	if again[0].ID != first[0].ID || !again[0].RecordedAt.Equal(recorded) {
+		t.Errorf("the row posted again has ID %d, recorded at %v; want the stored row's %d, %v", again[0].ID, again[0].RecordedAt, first[0].ID, recorded)
+	}
+	log, err := e.Live.AuditLog(e.ctx, "west-texas", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, r := range log {
+		keys = append(keys, r.Key)
+	}
+	checkEqual(t, "the keys of west-texas's log", keys, []string{"a1/1/0", "a1/1/1", "", "a1/1/2"})
+	if !log[0].At.Equal(deviceTime) || !log[0].RecordedAt.Equal(recorded) || !log[3].RecordedAt.Equal(e.clock.Now()) {
+		t.Errorf("times: at %v recorded %v, and the later row recorded %v; want %v, %v and %v", log[0].At, log[0].RecordedAt, log[3].RecordedAt, deviceTime, recorded, e.clock.Now())
+	}
+	if other, _ := e.Live.AuditLog(e.ctx, "alberta", 0, 0); len(other) != 1 {
+		t.Errorf("alberta's log holds %d rows, want its own row under the same key", len(other))
+	}
+	// Retention goes by when the rows were recorded, not by the agent's time.
+	if _, n, err := e.Live.Prune(e.ctx, recorded); err != nil || n != 0 {
+		t.Errorf("pruning before the rows were recorded deleted %d, %v; want none", n, err)
+	}
+	if _, n, err := e.Live.Prune(e.ctx, recorded.Add(time.Second)); err != nil || n != 3 {
+		t.Errorf("pruning after the first post deleted %d, %v; want its 3 rows", n, err)
 	}
 }

@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
 		{"DeviceReports", testDeviceReports},
 		{"Plans", testPlans},
 		{"AuditLog", testAuditLog},
+		{"AuditKeys", testAuditKeys},
 		{"LeasingRoundTrip", testLeasingRoundTrip},
 		{"LeasingConflicts", testLeasingConflicts},
 		{"LeasingAccounts", testLeasingAccounts},

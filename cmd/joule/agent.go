@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/joule-site/joule/gpunode"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/meter"
+	"github.com/joule-site/joule/spool"
 )
 
 func newAgentCmd(g *globals) *cobra.Command {
@@ -29,6 +31,7 @@ func newAgentCmd(g *globals) *cobra.Command {
 		concurrency int
 		password    string
 		meterURL    string
+		spoolPath   string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent --site NAME --server URL --token TOKEN --scan RANGE [--scan-gpu RANGE]",
@@ -49,7 +52,17 @@ that token reads the site's plan and reports its census and audit, and nothing e
 With --meter it reads the site's power meter over Modbus TCP (see 'joule meter status')
 around every step with commands and checks that power moved as much as the devices
 report: a miner that says it sleeps but still draws shows as a mismatch in the audit
-log and the census.`,
+log and the census.
+
+Every command is audited before it is sent: the step's command rows are posted to the
+server or, when it cannot take them, appended to the --spool file and flushed to disk;
+when neither works the step sends no command and the log says why. What the step saw
+after (acknowledgements, verifications, the census line) follows the same way, and each
+step first sends what the spool holds, then empties it. Rows carry keys, so a row sent
+twice (the agent killed between sending the spool and emptying it) is stored once. The
+spool defaults to $XDG_STATE_HOME/joule/agent-SITE.spool (~/.local/state/joule/... when
+XDG_STATE_HOME is unset; ./joule-agent-SITE.spool without a home directory); one agent
+uses a spool at a time.`,
 		Example: "  joule agent --site west-texas --server http://127.0.0.1:8080 --scan 127.0.0.2-127.0.9.254 --scan-gpu 127.0.7.210-127.0.7.225",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -67,6 +80,14 @@ log and the census.`,
 					return err
 				}
 			}
+			if spoolPath == "" {
+				spoolPath = defaultSpool(site)
+			}
+			sp, err := spool.Open(spoolPath)
+			if err != nil {
+				return joule.Errorf(joule.EINVALID, "agent: --spool %s: %v", spoolPath, err)
+			}
+			defer sp.Close()
 			client := jhttp.NewClient(strings.TrimRight(g.server, "/"))
 			client.Token = g.token // an agent's token: 'joule account create NAME --role agent --site SITE'
 			detail, err := client.Site(cmd.Context(), site)
@@ -96,7 +117,7 @@ log and the census.`,
 			ex.Concurrency = concurrency
 			log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 			a := &agent.Agent{Site: site, Server: client, Executor: ex, Log: log, Now: time.Now,
-				GPU: agent.DefaultGPUExecutor(gpunode.NewDriver())}
+				GPU: agent.DefaultGPUExecutor(gpunode.NewDriver()), Spool: sp}
 			if mt != nil {
 				a.Meter = mt
 			}
@@ -115,9 +136,33 @@ log and the census.`,
 	cmd.Flags().IntVar(&concurrency, "concurrency", 256, "commands in flight at once")
 	cmd.Flags().StringVar(&password, "miner-password", os.Getenv("JOULE_MINER_PASSWORD"), "admin password for firmware that needs one (Whatsminer; env JOULE_MINER_PASSWORD)")
 	cmd.Flags().StringVar(&meterURL, "meter", "", "the site's power meter, modbus://HOST[:PORT]?register=N&type=float32&scale=1 (see joule meter status)")
+	cmd.Flags().StringVar(&spoolPath, "spool", "", "file that keeps audit rows the server cannot take, flushed to disk before commands go out (default $XDG_STATE_HOME/joule/agent-SITE.spool)")
 	_ = cmd.MarkFlagRequired("site")
 	_ = cmd.MarkFlagRequired("scan")
 	return cmd
+}
+
+// defaultSpool is where the agent of site keeps its spool without --spool: in the
+// user's state directory ($XDG_STATE_HOME, else ~/.local/state), under joule/; in the
+// working directory when there is no home. The file is named for the site, so agents of
+// two sites on one machine keep two.
+func defaultSpool(site string) string {
+	name := "agent-" + strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' {
+			return '_'
+		}
+		return r
+	}, site) + ".spool"
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			dir = filepath.Join(home, ".local", "state")
+		}
+	}
+	if dir == "" {
+		return "joule-" + name
+	}
+	return filepath.Join(dir, "joule", name)
 }
 
 // scanAddresses expands comma-separated ranges into host:port addresses, port being

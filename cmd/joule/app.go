@@ -58,7 +58,7 @@ func openApp(dsn string, log *slog.Logger) (*app, error) {
 	s.Models = models
 	s.Pricer = &pricing.Pricer{History: hist, Models: models}
 	s.Live = sqlite.NewLiveService(db)
-	ops := &live.Operations{Sites: s.Sites, Live: s.Live, Now: time.Now}
+	ops := &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: models, Live: s.Live, Now: time.Now}
 	s.Ops = ops
 	return &app{db: db, server: s, ops: ops, models: models, now: time.Now}, nil
 }
@@ -113,6 +113,7 @@ func (a *app) openExchange(ctx context.Context, feeBPS int, askUSD float64, log 
 	}
 	a.exchange = svc
 	a.server.Leasing = svc
+	a.ops.Leases = svc // a demand-response event keeps the firm leases' power unless it sheds it
 	a.server.Billing = &billing.Service{Store: store}
 	return nil
 }

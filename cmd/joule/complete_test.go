@@ -46,7 +46,7 @@ func TestCompletionOffersWhatExists(t *testing.T) {
 	for _, args := range [][]string{
 		{"apply", "-f", example},
 		{"tenant", "create", "acme", "--credit-usd", "10000"},
-		{"dr", "--site", "west-texas", "--reduce-to-mw", "5", "--within", "10m"},
+		{"dr", "--site", "west-texas", "--reduce-to-mw", "5", "--within", "10m", "--for", "1h"},
 	} {
 		if r := run(t, dir, args...); r.code != 0 {
 			t.Fatalf("%q: %s", args, r.stderr)

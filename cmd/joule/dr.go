@@ -10,6 +10,7 @@ import (
 
 	"github.com/joule-site/joule"
 	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/live"
 )
 
 func newDRCmd(g *globals) *cobra.Command {
@@ -17,21 +18,29 @@ func newDRCmd(g *globals) *cobra.Command {
 		site        string
 		reduceToMW  float64
 		within, dur time.Duration
+		shedFirm    bool
 	)
 	cmd := &cobra.Command{
-		Use:   "dr --site NAME --reduce-to-mw MW --within DURATION",
+		Use:   "dr --site NAME --reduce-to-mw MW --within DURATION --for DURATION [--shed-firm]",
 		Short: "Declare a demand-response event: hold a site at or below a power level by a deadline",
 		Long: `dr records a demand-response event. A running server plans the site at once, one
 interval ahead of the deadline, and its agent sheds load and verifies it by telemetry;
-every step lands in the site's audit log (joule audit --site NAME).`,
+every step lands in the site's audit log (joule audit --site NAME).
+
+The level is at most the site's cap; --within is at most 48h and --for, which every
+event needs, at most 7 days (168h). An event that would hold the site below what its
+firm GPU leases draw while it holds is refused, naming that load in watts, unless
+--shed-firm says to cut it; such an event is audited as shedding firm load.`,
 		Example: "  joule dr --site west-texas --reduce-to-mw 5 --within 60s --for 2h",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if reduceToMW < 0 || within < 0 || dur < 0 {
-				return joule.Errorf(joule.EINVALID, "--reduce-to-mw, --within and --for must not be negative")
+			if reduceToMW < 0 || within < 0 || dur <= 0 {
+				return joule.Errorf(joule.EINVALID, "--reduce-to-mw and --within must not be negative, and --for must be positive")
 			}
-			return withClient(cmd.Context(), g, func(c *jhttp.Client) error {
-				dr, err := c.DemandResponse(cmd.Context(), site, joule.WattsFromMW(reduceToMW), within, dur)
+			// The exchange is opened on a local store too: its firm leases bound the level.
+			return withExchange(cmd.Context(), g, func(c *jhttp.Client) error {
+				dr, err := c.DeclareDemandResponse(cmd.Context(), site, live.DemandResponseRequest{
+					ReduceToW: joule.WattsFromMW(reduceToMW), Within: within, For: dur, ShedFirm: shedFirm})
 				if err != nil {
 					return err
 				}
@@ -42,7 +51,11 @@ every step lands in the site's audit log (joule audit --site NAME).`,
 				if !dr.End.IsZero() {
 					end = "until " + dr.End.Local().Format(time.DateTime)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "demand response %d: %s at or below %s by %s, %s\n", dr.ID, dr.Site, dr.ReduceToW, dr.Deadline.Local().Format(time.DateTime), end)
+				shed := ""
+				if dr.ShedFirm {
+					shed = ", firm load may be shed"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "demand response %d: %s at or below %s by %s, %s%s\n", dr.ID, dr.Site, dr.ReduceToW, dr.Deadline.Local().Format(time.DateTime), end, shed)
 				return nil
 			})
 		},
@@ -50,9 +63,11 @@ every step lands in the site's audit log (joule audit --site NAME).`,
 	cmd.Flags().StringVar(&site, "site", "", "the site")
 	cmd.Flags().Float64Var(&reduceToMW, "reduce-to-mw", 0, "the most the site may draw, MW")
 	cmd.Flags().DurationVar(&within, "within", time.Minute, "time until the deadline")
-	cmd.Flags().DurationVar(&dur, "for", 0, "how long the event lasts after its deadline (0: until cancelled)")
+	cmd.Flags().DurationVar(&dur, "for", 0, "how long the event lasts after its deadline, at most 168h")
+	cmd.Flags().BoolVar(&shedFirm, "shed-firm", false, "let the event hold the site below what its firm GPU leases draw")
 	_ = cmd.MarkFlagRequired("site")
 	_ = cmd.MarkFlagRequired("reduce-to-mw")
+	_ = cmd.MarkFlagRequired("for")
 	addJSONFlag(cmd, g)
 	cmd.AddCommand(newDRListCmd(g), newDRCancelCmd(g))
 	return cmd
@@ -79,9 +94,13 @@ func newDRListCmd(g *globals) *cobra.Command {
 					return nil
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "ID\tAT MOST\tBY\tUNTIL")
+				fmt.Fprintln(w, "ID\tAT MOST\tBY\tUNTIL\tDECLARED BY\tFIRM LOAD")
 				for _, dr := range events {
-					fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", dr.ID, dr.ReduceToW, dr.Deadline.Local().Format(time.DateTime), drUntil(dr))
+					firm := "kept"
+					if dr.ShedFirm {
+						firm = "may be shed"
+					}
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", dr.ID, dr.ReduceToW, dr.Deadline.Local().Format(time.DateTime), drUntil(dr), drBy(dr), firm)
 				}
 				return w.Flush()
 			})
@@ -125,6 +144,14 @@ without it.`,
 	_ = cmd.MarkFlagRequired("site")
 	addJSONFlag(cmd, g)
 	return cmd
+}
+
+// drBy says who declared an event.
+func drBy(dr *joule.DemandResponse) string {
+	if dr.By == "" {
+		return "-" // declared before events recorded it
+	}
+	return dr.By
 }
 
 // drUntil says when an event ends.

@@ -258,7 +258,8 @@ func startBackground(t *testing.T, dir string, b readmeBlock, line string, args 
 	t.Helper()
 	cmd := exec.Command(joule, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "JOULE_DB="+filepath.Join(dir, "joule.db"), "JOULE_SERVER=")
+	// XDG_STATE_HOME: the agent keeps its audit spool in the scratch directory too.
+	cmd.Env = append(os.Environ(), "JOULE_DB="+filepath.Join(dir, "joule.db"), "JOULE_SERVER=", "XDG_STATE_HOME="+dir)
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -116,7 +116,14 @@
             "ul",
             { class: "problems" },
             events.map((e) =>
-              el("li", {}, `Event ${e.id}: at most ${fmt.mw(e.reduce_to_w)} by ${fmt.time(e.deadline)}`, e.end && !e.end.startsWith("0001") ? ` until ${fmt.time(e.end)}` : " until cancelled"),
+              el(
+                "li",
+                {},
+                `Event ${e.id}: at most ${fmt.mw(e.reduce_to_w)} by ${fmt.time(e.deadline)}`,
+                e.end && !e.end.startsWith("0001") ? ` until ${fmt.time(e.end)}` : " until cancelled",
+                e.shed_firm ? ", firm GPU load may be shed" : "",
+                e.by ? ` (declared by ${e.by})` : "",
+              ),
             ),
           )
         : el("p", { class: "hint", text: "No demand-response event is active." }),

@@ -1,0 +1,279 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	domain "github.com/joule-site/joule"
+	"github.com/joule-site/joule/catalog"
+	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/leasing"
+	"github.com/joule-site/joule/live"
+	"github.com/joule-site/joule/manifest"
+	"github.com/joule-site/joule/sim"
+	"github.com/joule-site/joule/sqlite"
+)
+
+// plannedAt is when the test stored a plan: a command a miner received after it and
+// before the next may be for it or for an older one, never for a newer one.
+type plannedAt struct {
+	seq int64
+	at  time.Time
+}
+
+// TestAgentKilledMidStep runs `joule agent` as a child process against a real server
+// (over a real SQLite store, behind a proxy that can refuse audit posts as a failing
+// server would) and simulated miners on loopback, and kills it with SIGKILL at a
+// random moment while its commands flow, again and again, each time with a new plan
+// to follow; some runs have the server refuse their audit, so that it goes to the
+// spool. After a last run has drained the spool, every command each miner received
+// (by the simulator's own record) has its command row in the audit log: for that
+// device, that action, and a plan stored before the command arrived; every row is
+// the agent account's, stamped with the server's time, and stored once.
+func TestAgentKilledMidStep(t *testing.T) {
+	const miners, kills = 24, 12
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("JOULE_TEST_SEED"); v != "" {
+		seed, _ = strconv.ParseUint(v, 10, 64)
+	}
+	t.Logf("seed %d (JOULE_TEST_SEED=%d repeats the kills' moments)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	// The server, on a store holding the site and its agent's account.
+	db := sqlite.NewDB(filepath.Join(dir, "joule.db"))
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	yaml := fmt.Sprintf("sites:\n  - name: test-site\n    power_cap_mw: 10\n    energy: {kind: fixed, usd_per_mwh: 30}\n    fleets:\n      - {name: s21s, model: s21, count: %d}\n", miners)
+	m, err := manifest.Parse("test.yaml", []byte(yaml), catalog.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlite.NewManifestService(db).Apply(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	lv := sqlite.NewLiveService(db)
+	s := jhttp.NewServer()
+	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
+	s.Sites, s.Fleets, s.Manifests, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), lv
+	s.Models = catalog.Models{User: sqlite.NewHardwareService(db)}
+	s.Ops = &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models, Live: lv, Now: time.Now}
+	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(db), leasing.Config{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Leasing = svc
+	op, err := svc.Principal(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := svc.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: "test-site-agent", Role: domain.RoleAgent, Site: "test-site"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	target, _ := url.Parse(s.URL())
+	var auditDown atomic.Bool // the server answers audit posts with 503, as one whose store fails
+	forward := httputil.NewSingleHostReverseProxy(target)
+	forward.ErrorLog = log.New(io.Discard, "", 0) // a killed agent's requests end mid-way
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if auditDown.Load() && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/audit") {
+			http.Error(w, "the store is not answering", http.StatusServiceUnavailable)
+			return
+		}
+		forward.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+
+	fleet, err := sim.StartFleet(sim.FleetConfig{Miners: miners, RandomPorts: true, Range: "127.0.0.1",
+		Miner: sim.MinerConfig{SleepRamp: 100 * time.Millisecond, WakeRamp: 200 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fleet.Close() })
+	received := func() (n int) {
+		for _, m := range fleet.Miners() {
+			n += len(m.Commands())
+		}
+		return n
+	}
+
+	// Plans alternate: odd ones put every miner to sleep, even ones wake them all, every
+	// other one at 80% power (a power setting after the wake).
+	var plans []plannedAt
+	next := func() int64 {
+		seq := int64(len(plans) + 1)
+		p := &domain.SitePlan{Site: "test-site", At: time.Now(), ValidUntil: time.Now().Add(time.Hour), Reason: "interval", CapW: 10_000_000, PUE: 1,
+			Fleets: []domain.FleetTarget{{Fleet: "s21s", Kind: domain.KindASIC, Machines: miners, PowerFrac: 1, StockW: 3500}}}
+		if seq%2 == 0 {
+			p.Fleets[0].Running, p.Fleets[0].AllocatedW = miners, miners*3500
+			if seq%4 == 0 {
+				p.Fleets[0].PowerFrac = 0.8
+			}
+		}
+		plans = append(plans, plannedAt{seq, time.Now()}) // before the agent can see it
+		if err := lv.SavePlan(ctx, p); err != nil || p.Seq != seq {
+			t.Fatalf("plan %d stored as %d: %v", seq, p.Seq, err)
+		}
+		return seq
+	}
+
+	spoolPath := filepath.Join(dir, "agent.spool")
+	spooled := func() int64 {
+		info, err := os.Stat(spoolPath)
+		if err != nil {
+			return 0
+		}
+		return info.Size()
+	}
+	start := func() (*exec.Cmd, *lockedBuffer) {
+		t.Helper()
+		cmd := exec.Command(joule, "agent", "--site", "test-site", "--server", proxy.URL, "--token", token,
+			"--scan", strings.Join(fleet.MinerAddresses(), ","), "--poll", "200ms", "--spool", spoolPath)
+		out := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		return cmd, out
+	}
+	waitFor := func(what string, out *lockedBuffer, ok func() bool) {
+		t.Helper()
+		for end := time.Now().Add(2 * time.Minute); !ok(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("%s: not after two minutes; the agent's output:\n%s", what, out.String())
+			}
+		}
+	}
+
+	spooledKills := 0
+	for i := range kills {
+		seq := next()
+		down := i%3 == 1
+		auditDown.Store(down)
+		before := received()
+		cmd, out := start()
+		waitFor(fmt.Sprintf("run %d: commands for plan %d", i, seq), out, func() bool { return received() > before })
+		delay := time.Duration(rng.IntN(1500)) * time.Millisecond
+		time.Sleep(delay) // a random moment of the step, while commands flow or after
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		t.Logf("run %d, plan %d, audit %s: killed %s after the first command, %d commands received by then, spool %d bytes",
+			i, seq, map[bool]string{true: "refused", false: "taken"}[down], delay, received(), spooled())
+		if down {
+			if spooled() == 0 {
+				t.Errorf("run %d: the server refused the audit and commands went out, yet the spool is empty; the agent's output:\n%s", i, out.String())
+			}
+			spooledKills++
+		}
+	}
+
+	// A last run, with the server taking the audit, drains the spool and follows a last
+	// plan (every miner asleep) to the end.
+	auditDown.Store(false)
+	last := next()
+	cmd, out := start()
+	waitFor("the spool drained and the last plan followed", out, func() bool {
+		if spooled() != 0 {
+			return false
+		}
+		for _, m := range fleet.Miners() {
+			if m.Reading().State != domain.StateSleeping {
+				return false
+			}
+		}
+		log, err := lv.AuditTail(ctx, "test-site", 10)
+		if err != nil {
+			return false
+		}
+		for _, e := range log {
+			if e.Kind == domain.AuditReport && e.Seq == last {
+				return true // the step's rows after its commands are in
+			}
+		}
+		return false
+	})
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+
+	log, err := lv.AuditLog(ctx, "test-site", 0, 1_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		device, action string
+	}
+	seqs := map[row][]int64{} // the plans each device's command rows are for, by action
+	keys := map[string]bool{}
+	for _, e := range log {
+		if keys[e.Key] || e.Key == "" || e.Actor != "test-site-agent" || e.RecordedAt.IsZero() {
+			t.Errorf("row %+v: want a key of its own, the agent's account and the server's time", e)
+		}
+		keys[e.Key] = true
+		if e.Kind == domain.AuditCommand {
+			seqs[row{e.Device, e.Detail}] = append(seqs[row{e.Device, e.Detail}], e.Seq)
+		}
+	}
+	seqAt := func(at time.Time) int64 {
+		var seq int64
+		for _, p := range plans {
+			if !p.at.After(at) {
+				seq = p.seq
+			}
+		}
+		return seq
+	}
+	wants := func(seq int64, action string) bool {
+		switch action {
+		case "sleep":
+			return seq%2 == 1
+		case "wake":
+			return seq%2 == 0
+		case "power":
+			return seq%4 == 0
+		}
+		return false
+	}
+	total := 0
+	for _, m := range fleet.Miners() {
+		for _, c := range m.Commands() {
+			total++
+			newest, found := seqAt(c.At), false
+			for _, seq := range seqs[row{m.Addr(), c.Action}] {
+				if seq <= newest && wants(seq, c.Action) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("miner %s received %s (%s) at %s, the newest plan then %d, with no command row for it: its rows for %s are for plans %v",
+					m.Addr(), c.Action, c.Arg, c.At.Format(time.StampMicro), newest, c.Action, seqs[row{m.Addr(), c.Action}])
+			}
+		}
+	}
+	t.Logf("%d kills (%d with the audit spooled), %d commands received, %d audit rows, every command audited", kills, spooledKills, total, len(log))
+}
