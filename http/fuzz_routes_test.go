@@ -119,9 +119,9 @@ func FuzzApplyBody(f *testing.F) {
 
 func FuzzDemandResponseBody(f *testing.F) {
 	fuzzBody(f, http.MethodPost, "/api/v1/sites/west-texas/dr", asOp,
-		`{"reduce_to_w": 1000000, "within_s": 60, "duration_s": 3600}`,
-		`{"reduce_to_w": 0, "within_s": 0, "duration_s": 1, "shed_firm": true}`,
-		`{"reduce_to_w": -1, "within_s": -5}`, `{"reduce_to_w": 9223372036854775807, "duration_s": 9223372036854775807}`,
+		`{"reduce_to_w": 1000000, "within_s": 60, "for_s": 3600}`,
+		`{"reduce_to_w": 0, "within_s": 0, "for_s": 1, "shed_firm": true}`,
+		`{"reduce_to_w": -1, "within_s": -5}`, `{"reduce_to_w": 9223372036854775807, "for_s": 9223372036854775807}`, `{"reduce_to_w": 1, "end": "2024-08-20T17:00:00Z"}`,
 		`{"reduce_to_w": "5 MW"}`, `{"bogus": 1}`)
 }
 
