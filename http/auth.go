@@ -1,9 +1,11 @@
 package http
 
 import (
+	"bytes"
+	"cmp"
 	"context"
-	"fmt"
-	"math"
+	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -22,7 +24,13 @@ type access struct {
 	public func(*Server) bool
 	// bodyTypes are the media types a request's body may be sent as; nil: JSON only.
 	bodyTypes []string
+	// maxBody is the most bytes a request's body may have; zero: DefaultMaxBodyBytes.
+	maxBody int64
 }
+
+// DefaultMaxBodyBytes is the most a request's body may have on a route that says no
+// other (access.limit): far more than any JSON request of the API needs.
+const DefaultMaxBodyBytes = 1 << 20
 
 // admits is the access of a route that the operator and the roles may call.
 func admits(roles ...joule.AccountRole) access {
@@ -42,6 +50,12 @@ func publicWhen(cond func(*Server) bool, a access) access {
 // unless named).
 func (a access) taking(types ...string) access {
 	a.bodyTypes = types
+	return a
+}
+
+// limit lets a's route take bodies of up to n bytes, rather than DefaultMaxBodyBytes.
+func (a access) limit(n int64) access {
+	a.maxBody = n
 	return a
 }
 
@@ -80,8 +94,8 @@ func actor(r *http.Request) string {
 var localOperator = joule.Account{ID: "operator", Name: "Site operator", Role: joule.RoleOperator}
 
 // guard refuses a request that comes from another site's page, that its principal may
-// not make, or whose body is not of a type the route takes, before h sees it: nothing
-// is changed by a refused request.
+// not make, or whose body is not of a type the route takes or is over its limit, before
+// h sees it: nothing is changed by a refused request.
 func (s *Server) guard(pattern string, a access, h http.HandlerFunc) http.HandlerFunc {
 	if len(a.roles) == 0 && a.public == nil {
 		panic("http: route " + pattern + " says nobody may call it") // caught by every test that makes a server
@@ -95,6 +109,10 @@ func (s *Server) guard(pattern string, a access, h http.HandlerFunc) http.Handle
 			return
 		}
 		if err := bodyType(r, a.bodyTypes); err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		if err := limitBody(w, r, cmp.Or(a.maxBody, DefaultMaxBodyBytes)); err != nil {
 			writeError(w, r, s.Logger, err)
 			return
 		}
@@ -201,6 +219,53 @@ func bodyType(r *http.Request, types []string) error {
 	return joule.Errorf(joule.EMEDIATYPE, "%s %s takes a body of type %s, not %q", r.Method, r.URL.Path, strings.Join(types, " or "), r.Header.Get("Content-Type"))
 }
 
+// limitBody refuses a body over limit bytes before anything reads it: at once when its
+// length is declared, and otherwise (chunked) after reading it, up to the limit, into
+// memory. So a handler that does not read its body, or stops halfway, changes nothing
+// on a request that is refused for its size. What passes is read through
+// http.MaxBytesReader all the same.
+func limitBody(w http.ResponseWriter, r *http.Request, limit int64) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	if r.ContentLength > limit {
+		return tooLarge(r, limit)
+	}
+	if r.ContentLength < 0 {
+		data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			return joule.Errorf(joule.EINVALID, "%s %s: cannot read the body: %v", r.Method, r.URL.Path, err)
+		}
+		if int64(len(data)) > limit {
+			return tooLarge(r, limit)
+		}
+		r.Body.Close()
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	return nil
+}
+
+func tooLarge(r *http.Request, limit int64) error {
+	return joule.Errorf(joule.ETOOLARGE, "%s %s takes a body of at most %d bytes", r.Method, r.URL.Path, limit)
+}
+
+// bodyError is the error of a body that could not be read or decoded: too large when
+// http.MaxBytesReader stopped it, else invalid as what says.
+func bodyError(r *http.Request, what string, err error) error {
+	if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return tooLarge(r, mbe.Limit)
+	}
+	return joule.Errorf(joule.EINVALID, "%s: %v", what, err)
+}
+
+// inProcess reports whether r is a request of the in-process CLI (NewLocalClient),
+// which no limit of the network's applies to.
+func inProcess(r *http.Request) bool {
+	_, local := r.Context().Value(principalKey{}).(string)
+	return local
+}
+
 // authed calls h as the request's principal, within the principal's rate limit: the
 // exchange's routes, which the guard has admitted it to.
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *joule.Account)) http.HandlerFunc {
@@ -210,9 +275,9 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *joule.Accoun
 			return
 		}
 		who := principal(r)
-		if _, local := r.Context().Value(principalKey{}).(string); !local {
+		if !inProcess(r) {
 			if wait := s.limiter().reserve(who.ID, s.RateLimit, s.RateBurst); wait > 0 {
-				w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
+				retryAfter(w, wait)
 				writeError(w, r, s.Logger, joule.Errorf(joule.ERATELIMIT, "too many requests: retry in %s", wait.Round(time.Millisecond)))
 				return
 			}

@@ -26,7 +26,7 @@ import (
 
 // openServer starts a server on a loopback port over a fresh SQLite file; each
 // configure sets more of it before it opens.
-func openServer(t *testing.T, configure ...func(*jhttp.Server, *sqlite.DB)) *jhttp.Server {
+func openServer(t testing.TB, configure ...func(*jhttp.Server, *sqlite.DB)) *jhttp.Server {
 	t.Helper()
 	db := sqlite.NewDB(t.TempDir() + "/joule.db")
 	if err := db.Open(); err != nil {
@@ -62,7 +62,7 @@ func openServer(t *testing.T, configure ...func(*jhttp.Server, *sqlite.DB)) *jht
 
 // withAccounts runs the exchange's accounts on the server over db, unless a configure
 // did, and keeps an operator's token for the tests' requests (opToken).
-func withAccounts(t *testing.T, s *jhttp.Server, db *sqlite.DB) {
+func withAccounts(t testing.TB, s *jhttp.Server, db *sqlite.DB) {
 	t.Helper()
 	if s.Leasing == nil {
 		svc, err := leasing.Open(context.Background(), sqlite.NewLeasingStore(db), leasing.Config{

@@ -17,7 +17,6 @@ import (
 	"github.com/joule-site/joule/cgminer"
 	"github.com/joule-site/joule/gpuapi"
 	"github.com/joule-site/joule/gpunode"
-	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/meter"
 )
 
@@ -67,8 +66,10 @@ log and the census.`,
 					return err
 				}
 			}
-			client := jhttp.NewClient(strings.TrimRight(g.server, "/"))
-			client.Token = g.token // an agent's token: 'joule account create NAME --role agent --site SITE'
+			client, err := g.remoteClient() // an agent's token: 'joule account create NAME --role agent --site SITE'
+			if err != nil {
+				return err
+			}
 			detail, err := client.Site(cmd.Context(), site)
 			if err != nil {
 				return err
