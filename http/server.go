@@ -9,11 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"math"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -188,6 +190,7 @@ func (s *Server) Open() error {
 	s.ln, s.tls = s.conns, tlsConfig != nil
 	s.server.ConnState = s.conns.track
 	s.server.TLSConfig = tlsConfig
+	s.server.ErrorLog = log.New(serverLog{s.Logger}, "", 0)
 	go func() {
 		var err error
 		if s.tls {
@@ -200,6 +203,22 @@ func (s *Server) Open() error {
 		}
 	}()
 	return nil
+}
+
+// serverLog writes net/http's own log lines into the server's log. A TLS handshake that
+// fails is the client's doing — a scanner, a client that does not trust the
+// certificate, a connection shed halfway — and logs at debug, lest a flood of them
+// flood the log; anything else, such as a handler's panic, is an error.
+type serverLog struct{ log *slog.Logger }
+
+func (l serverLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		l.log.Debug(msg)
+	} else {
+		l.log.Error(msg)
+	}
+	return len(p), nil
 }
 
 // tlsConfig loads the server's certificate and key, or returns nil for plain HTTP.

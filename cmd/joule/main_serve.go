@@ -27,16 +27,17 @@ type Main struct {
 	DB, Addr string
 	// PublicPrices answers the price routes (models, econ, compare) without a token.
 	PublicPrices bool
-	// MaxConns caps the connections open at once; GlobalRateLimit the requests per
-	// second from the network in all (see the fields of jhttp.Server).
+	// MaxConns caps the connections open at once (0: jhttp.DefaultMaxConns);
+	// GlobalRateLimit the requests per second from the network in all (0: no limit),
+	// as the fields of jhttp.Server do.
 	MaxConns        int
 	GlobalRateLimit float64
 	// TLSCert and TLSKey are PEM files: with them the server speaks HTTPS only.
 	TLSCert, TLSKey string
 	Log             *slog.Logger
-	Feeds        feedFlags
-	Exchange     exchangeFlags
-	Demo         demoFlags
+	Feeds           feedFlags
+	Exchange        exchangeFlags
+	Demo            demoFlags
 
 	app    *app
 	demo   *demo
@@ -57,6 +58,9 @@ type actor struct {
 // Run opens the store, wires the services, starts serving and starts every actor. It
 // returns once the server serves; Done tells when an actor fails.
 func (m *Main) Run(ctx context.Context) error {
+	if err := m.checkServeFlags(); err != nil {
+		return err
+	}
 	a, err := openApp(m.DB, m.Log)
 	if err != nil {
 		return err
@@ -90,9 +94,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	a.ops.Planner, a.server.Prices, a.server.Addr = loop, m.market, m.Addr
 	a.server.PublicPrices = m.PublicPrices
-	if err := m.serveFlags(); err != nil {
-		return err
-	}
+	m.serveFlags()
 	a.server.Reports = reports.NewService(reports.Config{Sites: a.sites(), BacktestCharts: render.BacktestCharts, PivotCharts: render.PivotCharts})
 	if m.demo != nil {
 		if err := m.demo.tenants(ctx, a.exchange); err != nil {
@@ -155,22 +157,28 @@ func (m *Main) ownClient() (func() *jhttp.Client, error) {
 	}, nil
 }
 
-// serveFlags gives the API server serve's limits and certificate, refusing what cannot
-// work before anything listens.
-func (m *Main) serveFlags() error {
+// checkServeFlags refuses limits and certificates that cannot work, before anything
+// opens.
+func (m *Main) checkServeFlags() error {
 	switch {
 	case m.MaxConns < 0:
 		return joule.Errorf(joule.EINVALID, "--max-conns must not be negative (0: %d)", jhttp.DefaultMaxConns)
+	case m.GlobalRateLimit < 0:
+		return joule.Errorf(joule.EINVALID, "--rate-limit-global must not be negative (0: no limit)")
 	case (m.TLSCert == "") != (m.TLSKey == ""):
 		return joule.Errorf(joule.EINVALID, "--tls-cert and --tls-key go together: the certificate and its private key")
 	}
+	return nil
+}
+
+// serveFlags gives the API server serve's limits and certificate.
+func (m *Main) serveFlags() {
 	s := m.app.server
 	s.MaxConns, s.GlobalRateLimit = m.MaxConns, m.GlobalRateLimit
 	if m.GlobalRateLimit == 0 {
 		s.GlobalRateLimit = -1 // the flag's 0 is no limit; the server's is its default
 	}
 	s.TLSCertFile, s.TLSKeyFile = m.TLSCert, m.TLSKey
-	return nil
 }
 
 // openExchange opens the GPU exchange with serve's flags and adds its clock and the
