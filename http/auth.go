@@ -112,11 +112,16 @@ func (s *Server) guard(pattern string, a access, h http.HandlerFunc) http.Handle
 			writeError(w, r, s.Logger, err)
 			return
 		}
-		if err := limitBody(w, r, cmp.Or(a.maxBody, DefaultMaxBodyBytes)); err != nil {
-			writeError(w, r, s.Logger, err)
+		limit := cmp.Or(a.maxBody, DefaultMaxBodyBytes)
+		if r.ContentLength > limit { // refused before anything is read
+			writeError(w, r, s.Logger, tooLarge(r, limit))
 			return
 		}
 		if a.public != nil && a.public(s) {
+			if err := limitBody(w, r, limit); err != nil {
+				writeError(w, r, s.Logger, err)
+				return
+			}
 			h(w, r)
 			return
 		}
@@ -127,6 +132,12 @@ func (s *Server) guard(pattern string, a access, h http.HandlerFunc) http.Handle
 		}
 		if !a.admitted(who, r.PathValue("name")) {
 			writeError(w, r, s.Logger, forbidden(who, a, r))
+			return
+		}
+		// Only now may a body of unknown length be read: a caller without a token
+		// cannot make the server hold a body for it.
+		if err := limitBody(w, r, limit); err != nil {
+			writeError(w, r, s.Logger, err)
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), whoKey{}, who)))
@@ -197,13 +208,20 @@ func withoutDefaultPort(host, scheme string) string {
 	return host
 }
 
+// changes reports whether r's method is one that may change state.
+func changes(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
 // bodyType refuses a request that changes state with a body of a type the route does
 // not take (JSON, unless types says otherwise). A browser sends a form or text/plain
 // to another site without asking it first; a JSON body it does not.
 func bodyType(r *http.Request, types []string) error {
-	switch r.Method {
-	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-	default:
+	if !changes(r) {
 		return nil
 	}
 	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
@@ -219,10 +237,11 @@ func bodyType(r *http.Request, types []string) error {
 	return joule.Errorf(joule.EMEDIATYPE, "%s %s takes a body of type %s, not %q", r.Method, r.URL.Path, strings.Join(types, " or "), r.Header.Get("Content-Type"))
 }
 
-// limitBody refuses a body over limit bytes before anything reads it: at once when its
-// length is declared, and otherwise (chunked) after reading it, up to the limit, into
-// memory. So a handler that does not read its body, or stops halfway, changes nothing
-// on a request that is refused for its size. What passes is read through
+// limitBody refuses a body over limit bytes before the route's handler sees it: at
+// once when its length is declared, and otherwise (chunked), on a request that may
+// change something, after reading it, up to the limit, into memory — as the handler
+// would have. So a handler that does not read its body, or stops halfway, changes
+// nothing on a request refused for its size. Bodies are read through
 // http.MaxBytesReader all the same.
 func limitBody(w http.ResponseWriter, r *http.Request, limit int64) error {
 	if r.Body == nil || r.Body == http.NoBody {
@@ -231,7 +250,7 @@ func limitBody(w http.ResponseWriter, r *http.Request, limit int64) error {
 	if r.ContentLength > limit {
 		return tooLarge(r, limit)
 	}
-	if r.ContentLength < 0 {
+	if r.ContentLength < 0 && changes(r) {
 		data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 		if err != nil {
 			return joule.Errorf(joule.EINVALID, "%s %s: cannot read the body: %v", r.Method, r.URL.Path, err)

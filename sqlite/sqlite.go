@@ -5,7 +5,8 @@
 //
 // Writers take the database lock when their transaction begins (BEGIN IMMEDIATE) and
 // wait up to a busy timeout for it, so concurrent writers queue instead of failing
-// halfway with SQLITE_BUSY.
+// halfway with SQLITE_BUSY. A write that finds no room (SQLITE_FULL: a full disk) fails
+// whole with EUNAVAILABLE, to be retried, rather than as an internal error.
 package sqlite
 
 import (
