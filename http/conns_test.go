@@ -152,7 +152,11 @@ func TestConnCapRefusesWhenAllAreBusy(t *testing.T) {
 		t.Fatalf("the busy request: %s %s", resp.Status, msg)
 	}
 	// Its connection idles now: a health check takes its place.
+	waitUntil(t, 10*time.Second, "the answered connection idles", func() bool { return s.Conns().Waiting == 1 })
 	healthy(t, freshClient(), s)
+	if st := s.Conns(); st.Shed != 1 {
+		t.Errorf("after a health check beside an idle connection at a cap of one: %+v; want it shed", st)
+	}
 }
 
 // Attackers' settings: the variables a helper process reads.
