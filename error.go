@@ -20,9 +20,12 @@ const (
 	ECREDIT = "insufficient_credit"
 	// EMEDIATYPE refuses a body sent as a type the endpoint does not take: a kind of
 	// EINVALID (the HTTP layer answers 415) that keeps forms posted from other sites out.
-	EMEDIATYPE   = "unsupported_media_type"
+	EMEDIATYPE = "unsupported_media_type"
+	// ETOOLARGE refuses a request whose body is over the most its endpoint takes: a
+	// kind of EINVALID (the HTTP layer answers 413) that says to send less, not other.
+	ETOOLARGE    = "too_large"
 	ERATELIMIT   = "rate_limited" // too many requests: retry after a while
-	EUNAVAILABLE = "unavailable"  // the server is busy with work of this kind: retry after a while
+	EUNAVAILABLE = "unavailable"  // the server is busy with work of this kind, or its disk is full: retry after a while
 	EINTERNAL    = "internal"
 )
 

@@ -1,9 +1,11 @@
 package http
 
 import (
+	"bytes"
+	"cmp"
 	"context"
-	"fmt"
-	"math"
+	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -22,7 +24,13 @@ type access struct {
 	public func(*Server) bool
 	// bodyTypes are the media types a request's body may be sent as; nil: JSON only.
 	bodyTypes []string
+	// maxBody is the most bytes a request's body may have; zero: DefaultMaxBodyBytes.
+	maxBody int64
 }
+
+// DefaultMaxBodyBytes is the most a request's body may have on a route that says no
+// other (access.limit): far more than any JSON request of the API needs.
+const DefaultMaxBodyBytes = 1 << 20
 
 // admits is the access of a route that the operator and the roles may call.
 func admits(roles ...joule.AccountRole) access {
@@ -42,6 +50,12 @@ func publicWhen(cond func(*Server) bool, a access) access {
 // unless named).
 func (a access) taking(types ...string) access {
 	a.bodyTypes = types
+	return a
+}
+
+// limit lets a's route take bodies of up to n bytes, rather than DefaultMaxBodyBytes.
+func (a access) limit(n int64) access {
+	a.maxBody = n
 	return a
 }
 
@@ -80,8 +94,8 @@ func actor(r *http.Request) string {
 var localOperator = joule.Account{ID: "operator", Name: "Site operator", Role: joule.RoleOperator}
 
 // guard refuses a request that comes from another site's page, that its principal may
-// not make, or whose body is not of a type the route takes, before h sees it: nothing
-// is changed by a refused request.
+// not make, or whose body is not of a type the route takes or is over its limit, before
+// h sees it: nothing is changed by a refused request.
 func (s *Server) guard(pattern string, a access, h http.HandlerFunc) http.HandlerFunc {
 	if len(a.roles) == 0 && a.public == nil {
 		panic("http: route " + pattern + " says nobody may call it") // caught by every test that makes a server
@@ -98,7 +112,16 @@ func (s *Server) guard(pattern string, a access, h http.HandlerFunc) http.Handle
 			writeError(w, r, s.Logger, err)
 			return
 		}
+		limit := cmp.Or(a.maxBody, DefaultMaxBodyBytes)
+		if r.ContentLength > limit { // refused before anything is read
+			writeError(w, r, s.Logger, tooLarge(r, limit))
+			return
+		}
 		if a.public != nil && a.public(s) {
+			if err := limitBody(w, r, limit); err != nil {
+				writeError(w, r, s.Logger, err)
+				return
+			}
 			h(w, r)
 			return
 		}
@@ -109,6 +132,12 @@ func (s *Server) guard(pattern string, a access, h http.HandlerFunc) http.Handle
 		}
 		if !a.admitted(who, r.PathValue("name")) {
 			writeError(w, r, s.Logger, forbidden(who, a, r))
+			return
+		}
+		// Only now may a body of unknown length be read: a caller without a token
+		// cannot make the server hold a body for it.
+		if err := limitBody(w, r, limit); err != nil {
+			writeError(w, r, s.Logger, err)
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), whoKey{}, who)))
@@ -179,13 +208,20 @@ func withoutDefaultPort(host, scheme string) string {
 	return host
 }
 
+// changes reports whether r's method is one that may change state.
+func changes(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
 // bodyType refuses a request that changes state with a body of a type the route does
 // not take (JSON, unless types says otherwise). A browser sends a form or text/plain
 // to another site without asking it first; a JSON body it does not.
 func bodyType(r *http.Request, types []string) error {
-	switch r.Method {
-	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-	default:
+	if !changes(r) {
 		return nil
 	}
 	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
@@ -201,6 +237,54 @@ func bodyType(r *http.Request, types []string) error {
 	return joule.Errorf(joule.EMEDIATYPE, "%s %s takes a body of type %s, not %q", r.Method, r.URL.Path, strings.Join(types, " or "), r.Header.Get("Content-Type"))
 }
 
+// limitBody refuses a body over limit bytes before the route's handler sees it: at
+// once when its length is declared, and otherwise (chunked), on a request that may
+// change something, after reading it, up to the limit, into memory — as the handler
+// would have. So a handler that does not read its body, or stops halfway, changes
+// nothing on a request refused for its size. Bodies are read through
+// http.MaxBytesReader all the same.
+func limitBody(w http.ResponseWriter, r *http.Request, limit int64) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	if r.ContentLength > limit {
+		return tooLarge(r, limit)
+	}
+	if r.ContentLength < 0 && changes(r) {
+		data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			return joule.Errorf(joule.EINVALID, "%s %s: cannot read the body: %v", r.Method, r.URL.Path, err)
+		}
+		if int64(len(data)) > limit {
+			return tooLarge(r, limit)
+		}
+		r.Body.Close()
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	return nil
+}
+
+func tooLarge(r *http.Request, limit int64) error {
+	return joule.Errorf(joule.ETOOLARGE, "%s %s takes a body of at most %d bytes", r.Method, r.URL.Path, limit)
+}
+
+// bodyError is the error of a body that could not be read or decoded: too large when
+// http.MaxBytesReader stopped it, else invalid as what says.
+func bodyError(r *http.Request, what string, err error) error {
+	if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return tooLarge(r, mbe.Limit)
+	}
+	return joule.Errorf(joule.EINVALID, "%s: %v", what, err)
+}
+
+// inProcess reports whether r is a request of the in-process CLI (NewLocalClient),
+// which no limit of the network's applies to.
+func inProcess(r *http.Request) bool {
+	_, local := r.Context().Value(principalKey{}).(string)
+	return local
+}
+
 // authed calls h as the request's principal, within the principal's rate limit: the
 // exchange's routes, which the guard has admitted it to.
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *joule.Account)) http.HandlerFunc {
@@ -210,9 +294,9 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *joule.Accoun
 			return
 		}
 		who := principal(r)
-		if _, local := r.Context().Value(principalKey{}).(string); !local {
+		if !inProcess(r) {
 			if wait := s.limiter().reserve(who.ID, s.RateLimit, s.RateBurst); wait > 0 {
-				w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
+				retryAfter(w, wait)
 				writeError(w, r, s.Logger, joule.Errorf(joule.ERATELIMIT, "too many requests: retry in %s", wait.Round(time.Millisecond)))
 				return
 			}

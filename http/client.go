@@ -2,10 +2,15 @@ package http
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +20,22 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/live"
 	"github.com/joule-site/joule/pricing"
+)
+
+// The client's bounds on a server that is slow, silent or too talkative. Connecting
+// and the TLS handshake get DialTimeout and TLSHandshakeTimeout. A whole request, the
+// reply read included, gets Client.Timeout (DefaultRequestTimeout, the server's own
+// WriteTimeout) unless its context has a deadline of its own: a caller that asks for a
+// report, which may take the server ReportWriteTimeout, gives it a later one. No
+// server sends its reply's headers later than that, so ResponseHeaderTimeout is the
+// bound even then. A reply over MaxReplyBytes is an error, not read on: the largest the
+// API sends, a long audit log, is a few MB.
+const (
+	DialTimeout           = 10 * time.Second
+	TLSHandshakeTimeout   = 10 * time.Second
+	ResponseHeaderTimeout = ReportWriteTimeout
+	DefaultRequestTimeout = WriteTimeout
+	MaxReplyBytes         = 64 << 20
 )
 
 // Client calls the API. With a Handler it calls that handler in process (the CLI on a
@@ -28,13 +49,43 @@ type Client struct {
 	// As is the account an in-process client acts as; empty: the operator. A remote
 	// server ignores it: there the token says who calls.
 	As string
+	// Timeout bounds each request to a server whose context has no deadline; zero:
+	// DefaultRequestTimeout. In-process requests have none.
+	Timeout time.Duration
 
 	local bool
 }
 
-// NewClient returns a client of the server at baseURL.
+// NewClient returns a client of the server at baseURL (http:// or https://; for
+// HTTPS it trusts the system's certificate authorities, or those TrustCA names).
 func NewClient(baseURL string) *Client {
-	return &Client{URL: baseURL, HTTPClient: &http.Client{}}
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   TLSHandshakeTimeout,
+		ResponseHeaderTimeout: ResponseHeaderTimeout,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &Client{URL: baseURL, HTTPClient: &http.Client{Transport: t}}
+}
+
+// TrustCA makes the client trust, for https:// servers, only the certificates in
+// caPEM: the authority that signed the server's certificate (or that certificate
+// itself, self-signed). joule --ca FILE reads them from a file.
+func (c *Client) TrustCA(caPEM []byte) error {
+	t, ok := c.HTTPClient.Transport.(*http.Transport)
+	if !ok || c.local {
+		return joule.Errorf(joule.EINVALID, "this client does not make its own connections: it has no certificates to trust")
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(caPEM) {
+		return joule.Errorf(joule.EINVALID, "no PEM certificate among the certificate authorities given")
+	}
+	t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return nil
 }
 
 // NewLocalClient returns a client that serves each request with h in process.
@@ -113,8 +164,14 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
+	var timeout time.Duration
 	if c.local {
 		ctx = AsPrincipal(ctx, c.As)
+	} else if _, ok := ctx.Deadline(); !ok {
+		timeout = cmp.Or(c.Timeout, DefaultRequestTimeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
@@ -134,12 +191,20 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	}
 	resp, err := c.HTTPClient.Do(req)
 	if err != nil {
+		if timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+			return nil, joule.Errorf(joule.EINTERNAL, "the server at %s did not answer %s %s within %s", c.URL, method, path, timeout)
+		}
 		return nil, joule.Errorf(joule.EINTERNAL, "cannot reach the server at %s: %v", c.URL, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxReplyBytes+1))
+	switch {
+	case err != nil && timeout > 0 && errors.Is(err, context.DeadlineExceeded):
+		return nil, joule.Errorf(joule.EINTERNAL, "the server at %s did not finish its reply to %s %s within %s", c.URL, method, path, timeout)
+	case err != nil:
 		return nil, fmt.Errorf("read reply: %w", err)
+	case len(data) > MaxReplyBytes:
+		return nil, joule.Errorf(joule.EINTERNAL, "the reply of the server at %s to %s %s is over %d bytes, the most this client reads", c.URL, method, path, MaxReplyBytes)
 	}
 	if resp.StatusCode >= 300 {
 		var e errorBody
@@ -147,7 +212,7 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 			return nil, joule.Errorf(joule.EINTERNAL, "server replied %s", resp.Status)
 		}
 		msg := e.Error.Message
-		if ra := resp.Header.Get("Retry-After"); ra != "" && e.Error.Code == joule.ERATELIMIT {
+		if ra := resp.Header.Get("Retry-After"); ra != "" && (e.Error.Code == joule.ERATELIMIT || e.Error.Code == joule.EUNAVAILABLE) {
 			msg += " (Retry-After: " + ra + " s)"
 		}
 		return nil, &joule.Error{Code: e.Error.Code, Message: msg}

@@ -105,9 +105,9 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 	if filename == "" {
 		filename = "manifest.yaml"
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxManifestBytes))
+	body, err := io.ReadAll(r.Body) // the guard limits it to MaxManifestBytes
 	if err != nil {
-		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "%s: cannot read the manifest (at most %d bytes): %v", filename, MaxManifestBytes, err))
+		writeError(w, r, s.Logger, bodyError(r, filename+": cannot read the manifest", err))
 		return
 	}
 	models, err := s.Models.AllModels(r.Context())

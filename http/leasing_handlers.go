@@ -14,9 +14,6 @@ import (
 	"github.com/joule-site/joule/leasing"
 )
 
-// maxBodyBytes bounds an exchange request's JSON body.
-const maxBodyBytes = 1 << 16
-
 // TenantRequest is the body of POST /api/v1/tenants.
 type TenantRequest struct {
 	ID             string         `json:"id"`
@@ -301,7 +298,7 @@ func (s *Server) moneyInRange(w http.ResponseWriter, r *http.Request, field stri
 // decodeBody decodes a JSON body into v, refusing unknown fields; on error it writes
 // the error and returns false.
 func decodeBody(w http.ResponseWriter, r *http.Request, s *Server, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec := json.NewDecoder(r.Body) // the guard limits the body
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if errors.Is(err, io.EOF) {
@@ -311,7 +308,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, s *Server, v any) bool {
 		err = errors.New("more than one JSON value")
 	}
 	if err != nil {
-		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "bad JSON body: %v", err))
+		writeError(w, r, s.Logger, bodyError(r, "bad JSON body", err))
 		return false
 	}
 	return true

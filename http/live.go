@@ -122,8 +122,8 @@ func (s *Server) handleAppendAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var events []*joule.Audit
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20)).Decode(&events); err != nil {
-		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "audit: bad JSON body: %v", err))
+	if err := json.NewDecoder(r.Body).Decode(&events); err != nil { // the guard limits the body
+		writeError(w, r, s.Logger, bodyError(r, "audit: bad JSON body", err))
 		return
 	}
 	err := ops.AppendAgentAudit(r.Context(), r.PathValue("name"), actor(r), events)
@@ -144,8 +144,8 @@ func (s *Server) handleReportDevices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var rep joule.DeviceReport
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20)).Decode(&rep); err != nil {
-		writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "devices: bad JSON body: %v", err))
+	if err := json.NewDecoder(r.Body).Decode(&rep); err != nil { // the guard limits the body
+		writeError(w, r, s.Logger, bodyError(r, "devices: bad JSON body", err))
 		return
 	}
 	err := ops.ReportDevices(r.Context(), r.PathValue("name"), &rep)

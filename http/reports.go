@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/reports"
@@ -24,10 +25,6 @@ const (
 	ReportBacktest = "backtest"
 	ReportPlan     = "plan"
 )
-
-// reportRetryAfter is the Retry-After, in seconds, of a report refused because the
-// server runs as many as it takes: about the time a dashboard's report runs.
-const reportRetryAfter = "5"
 
 // reportCache keeps the newest reports, so that a page's chart requests do not run
 // the report again, and runs one report once however many ask for it at a time. A run
@@ -148,14 +145,14 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, kind string) (*r
 		}
 		run = func(ctx context.Context) (*reports.Report, error) { return s.Reports.Pivot(ctx, site.Name, req) }
 	}
+	// A report may run longer than the server's WriteTimeout allows an answer: this one
+	// may take ReportWriteTimeout. (An in-process request has no deadline to extend.)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(ReportWriteTimeout))
 	rep, err := s.reports.get(r.Context(), kind+"\x00"+site.Name+"\x00"+q.Encode(), run)
 	switch {
 	case err != nil && errors.Is(err, r.Context().Err()):
 		return nil, false // the caller has gone: no one to answer
-	case joule.ErrorCode(err) == joule.EUNAVAILABLE:
-		w.Header().Set("Retry-After", reportRetryAfter)
-		fallthrough
-	case err != nil:
+	case err != nil: // a full queue is EUNAVAILABLE: writeError says when to retry
 		writeError(w, r, s.Logger, err)
 		return nil, false
 	}

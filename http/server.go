@@ -3,15 +3,23 @@
 package http
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/pricing"
@@ -19,6 +27,32 @@ import (
 
 // ShutdownTimeout bounds how long Close waits for requests in flight.
 const ShutdownTimeout = 10 * time.Second
+
+// The server's timeouts. A client has ReadHeaderTimeout to send a request's headers
+// (a silent or trickling connection is closed then, or shed sooner at MaxConns) and
+// ReadTimeout for the whole request, body included: the largest body a route takes,
+// 8 MiB, needs about 1 Mbit/s. WriteTimeout runs from the end of the headers to the end
+// of the answer, reading the body included, so it is the longer; the report routes,
+// which run a backtest or a plan before they answer, extend their own to
+// ReportWriteTimeout. A kept-alive connection that sends no next request within
+// IdleTimeout is closed.
+const (
+	ReadHeaderTimeout  = 10 * time.Second
+	ReadTimeout        = time.Minute
+	WriteTimeout       = 2 * time.Minute
+	IdleTimeout        = 2 * time.Minute
+	ReportWriteTimeout = 5 * time.Minute
+)
+
+// DefaultGlobalRateLimit is how many requests per second a server takes from the
+// network in all, when it sets no GlobalRateLimit: far above what a site's agents,
+// dashboards and tenants send, it keeps a flood from starving the store.
+const DefaultGlobalRateLimit = 2000
+
+// unavailableRetryAfter is the Retry-After, in seconds, of every 503: about the time a
+// dashboard's report runs. A full disk is seldom freed that fast, but a retry that is
+// refused again writes nothing.
+const unavailableRetryAfter = "5"
 
 // Pricer answers econ and compare queries (pricing.Pricer).
 type Pricer interface {
@@ -57,6 +91,19 @@ type Server struct {
 	// (the local CLI) are not limited.
 	RateLimit float64
 	RateBurst int
+	// GlobalRateLimit is how many requests per second the server takes from the network
+	// in all, with bursts of GlobalRateBurst; beyond it they are refused with 429 and
+	// Retry-After. Health checks and in-process requests do not count. Zero:
+	// DefaultGlobalRateLimit and twice that; negative: no limit.
+	GlobalRateLimit float64
+	GlobalRateBurst int
+	// MaxConns caps the connections open at once; zero: DefaultMaxConns. At the cap a
+	// new connection takes the place of the one that has waited longest without sending a
+	// complete request (see Conns).
+	MaxConns int
+	// TLSCertFile and TLSKeyFile, when set, are the PEM files of the server's
+	// certificate (its chain after it) and private key: the server then speaks HTTPS.
+	TLSCertFile, TLSKeyFile string
 	// PublicPrices answers the price routes (models, econ, compare) without a token;
 	// otherwise, like every route but the health check, the API description and a
 	// demo's, they need one.
@@ -66,12 +113,25 @@ type Server struct {
 	reports    reportCache
 	limitsOnce sync.Once
 	limits     *limiters
+	globalOnce sync.Once
+	global     *rate.Limiter // nil: no global limit
+	conns      *connLimit    // set by Open
+	tls        bool
 }
+
+// The bodies routes take beyond DefaultMaxBodyBytes, besides a manifest's
+// (MaxManifestBytes): a batch of an agent's audit events, and the census of a site's
+// devices, which names every device that misbehaves.
+const (
+	maxAuditBodyBytes  = 8 << 20
+	maxCensusBodyBytes = 4 << 20
+)
 
 // NewServer returns a server with its routes; services are set by the caller.
 func NewServer() *Server {
 	s := &Server{mux: http.NewServeMux(), Logger: slog.Default()}
-	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.server = &http.Server{Handler: s, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
+		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout}
 	viewer, agent := joule.RoleViewer, joule.RoleAgent
 	s.handle("GET /healthz", public, s.handleHealth)
 	s.handle("GET /api/v1/openapi.json", public, s.handleOpenAPI)
@@ -82,11 +142,11 @@ func NewServer() *Server {
 	s.handle("GET /api/v1/whoami", admits(viewer, joule.RoleTenant, joule.RoleOwner), s.handleWhoami)
 	s.handle("GET /api/v1/sites", admits(viewer), s.handleSites)
 	s.handle("GET /api/v1/sites/{name}", admits(viewer, agent), s.handleSite) // the agent reads its fleets
-	s.handle("POST /api/v1/apply", admits().taking("application/json", "application/yaml", "application/x-yaml", "text/yaml"), s.handleApply)
+	s.handle("POST /api/v1/apply", admits().taking("application/json", "application/yaml", "application/x-yaml", "text/yaml").limit(MaxManifestBytes), s.handleApply)
 	s.handle("POST /api/v1/sites/{name}/dr", admits(), s.handleCreateDR)
 	s.handle("GET /api/v1/sites/{name}/plan", admits(viewer, agent), s.handlePlan)
 	s.handle("GET /api/v1/sites/{name}/audit", admits(viewer), s.handleAudit)
-	s.handle("POST /api/v1/sites/{name}/audit", admits(agent), s.handleAppendAudit)
+	s.handle("POST /api/v1/sites/{name}/audit", admits(agent).limit(maxAuditBodyBytes), s.handleAppendAudit)
 	s.handle("GET /api/v1/overview", admits(viewer), s.handleOverview)
 	s.handle("GET /api/v1/sites/{name}/plans", admits(viewer), s.handlePlans)
 	s.handle("GET /api/v1/sites/{name}/next-mw", admits(viewer), s.handleNextMW)
@@ -97,7 +157,7 @@ func NewServer() *Server {
 	s.handle("GET /api/v1/sites/{name}/planreport", admits(viewer), s.reportJSON(ReportPlan))
 	s.handle("GET /api/v1/sites/{name}/planreport/{chart}", admits(viewer), s.reportChart(ReportPlan))
 	s.handle("GET /api/v1/sites/{name}/devices", admits(viewer), s.handleDevices)
-	s.handle("PUT /api/v1/sites/{name}/devices", admits(agent), s.handleReportDevices)
+	s.handle("PUT /api/v1/sites/{name}/devices", admits(agent).limit(maxCensusBodyBytes), s.handleReportDevices)
 	s.leasingRoutes()
 	s.dashboardRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -115,25 +175,86 @@ func (s *Server) handle(pattern string, a access, h http.HandlerFunc) {
 // Routes returns the pattern of every route, "METHOD /path/{param}", as registered.
 func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
-// Open starts listening on Addr and serving in the background.
-func (s *Server) Open() (err error) {
-	if s.ln, err = net.Listen("tcp", s.Addr); err != nil {
+// Open starts listening on Addr and serving in the background: HTTPS when the server
+// has a certificate, at most MaxConns connections at once.
+func (s *Server) Open() error {
+	tlsConfig, err := s.tlsConfig()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.Addr, err)
 	}
+	s.conns = newConnLimit(ln, s.MaxConns, s.Logger)
+	s.ln, s.tls = s.conns, tlsConfig != nil
+	s.server.ConnState = s.conns.track
+	s.server.TLSConfig = tlsConfig
+	s.server.ErrorLog = log.New(serverLog{s.Logger}, "", 0)
 	go func() {
-		if err := s.server.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if s.tls {
+			err = s.server.ServeTLS(s.ln, "", "") // the certificate is in TLSConfig
+		} else {
+			err = s.server.Serve(s.ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.Logger.Error("serve", "err", err)
 		}
 	}()
 	return nil
 }
 
-// URL is the base URL the server listens on, valid after Open.
+// serverLog writes net/http's own log lines into the server's log. A TLS handshake that
+// fails is the client's doing — a scanner, a client that does not trust the
+// certificate, a connection shed halfway — and logs at debug, lest a flood of them
+// flood the log; anything else, such as a handler's panic, is an error.
+type serverLog struct{ log *slog.Logger }
+
+func (l serverLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		l.log.Debug(msg)
+	} else {
+		l.log.Error(msg)
+	}
+	return len(p), nil
+}
+
+// tlsConfig loads the server's certificate and key, or returns nil for plain HTTP.
+func (s *Server) tlsConfig() (*tls.Config, error) {
+	switch {
+	case s.TLSCertFile == "" && s.TLSKeyFile == "":
+		return nil, nil
+	case s.TLSCertFile == "" || s.TLSKeyFile == "":
+		return nil, joule.Errorf(joule.EINVALID, "TLS needs both a certificate file and its private key file")
+	}
+	cert, err := tls.LoadX509KeyPair(s.TLSCertFile, s.TLSKeyFile)
+	if err != nil {
+		return nil, joule.Errorf(joule.EINVALID, "TLS certificate %s with key %s: %v", s.TLSCertFile, s.TLSKeyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// URL is the base URL the server listens on, valid after Open: https:// when it
+// speaks TLS.
 func (s *Server) URL() string {
 	if s.ln == nil {
 		return ""
 	}
+	if s.tls {
+		return "https://" + s.ln.Addr().String()
+	}
 	return "http://" + s.ln.Addr().String()
+}
+
+// Conns counts the server's connections: how many are open, and how many were shed or
+// refused at MaxConns.
+func (s *Server) Conns() ConnStats {
+	if s.conns == nil {
+		return ConnStats{Max: cmp.Or(max(s.MaxConns, 0), DefaultMaxConns)}
+	}
+	return s.conns.stats()
 }
 
 // Close stops accepting requests and waits up to ShutdownTimeout for those in flight.
@@ -143,12 +264,54 @@ func (s *Server) Close() error {
 	return s.server.Shutdown(ctx)
 }
 
-// ServeHTTP routes a request and logs it.
+// ServeHTTP routes a request within the global rate limit, and logs it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	s.mux.ServeHTTP(rec, r)
+	if wait := s.globalWait(r); wait > 0 {
+		retryAfter(rec, wait)
+		writeError(rec, r, s.Logger, joule.Errorf(joule.ERATELIMIT, "the server takes no more requests now: retry in %s", wait.Round(time.Millisecond)))
+	} else {
+		s.mux.ServeHTTP(rec, r)
+	}
 	s.Logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+}
+
+// globalWait takes one request from the budget all network requests share, and returns
+// 0, or, when it is spent, how long until it would have one (and takes nothing). Health
+// checks and in-process requests are free: a flood must not make a server look dead to
+// its supervisor, nor lock out its own CLI.
+func (s *Server) globalWait(r *http.Request) time.Duration {
+	if inProcess(r) || r.URL.Path == "/healthz" {
+		return 0
+	}
+	s.globalOnce.Do(func() {
+		perSec, burst := s.GlobalRateLimit, s.GlobalRateBurst
+		switch {
+		case perSec < 0:
+			return
+		case perSec == 0:
+			perSec = DefaultGlobalRateLimit
+		}
+		if burst <= 0 {
+			burst = max(1, int(2*perSec))
+		}
+		s.global = rate.NewLimiter(rate.Limit(perSec), burst)
+	})
+	if s.global == nil {
+		return 0
+	}
+	res := s.global.Reserve()
+	if d := res.Delay(); d > 0 {
+		res.Cancel()
+		return d
+	}
+	return 0
+}
+
+// retryAfter tells, on a refusal to come back later, when: whole seconds, at least one.
+func retryAfter(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 }
 
 type statusRecorder struct {
@@ -160,6 +323,10 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap gives http.ResponseController the connection's writer: the report routes
+// extend their write deadline through it.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // handleWhoami answers the account the request's token belongs to: the dashboard
 // says who is signed in.
@@ -181,6 +348,7 @@ var errorStatus = map[string]int{
 	joule.ECREDIT:       http.StatusForbidden,
 	joule.ECAPACITY:     http.StatusConflict,
 	joule.EMEDIATYPE:    http.StatusUnsupportedMediaType,
+	joule.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	joule.ERATELIMIT:    http.StatusTooManyRequests,
 	joule.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	joule.EINTERNAL:     http.StatusInternalServerError,
@@ -195,7 +363,7 @@ type errorBody struct {
 }
 
 // writeError writes err as JSON; internal errors are logged and shown only as
-// "internal error".
+// "internal error". A 503 says when to retry (Retry-After), unless w says so already.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	code := joule.ErrorCode(err)
 	switch {
@@ -205,6 +373,8 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.Info("request abandoned by the client", "method", r.Method, "path", r.URL.Path, "err", err)
 	case code == joule.EINTERNAL:
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	case code == joule.EUNAVAILABLE:
+		log.Warn("request refused for now", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	var body errorBody
 	body.Error.Code = code
@@ -215,6 +385,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	status, ok := errorStatus[code]
 	if !ok {
 		status = http.StatusInternalServerError
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", unavailableRetryAfter)
 	}
 	writeJSON(w, status, body)
 }

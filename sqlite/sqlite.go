@@ -5,12 +5,14 @@
 //
 // Writers take the database lock when their transaction begins (BEGIN IMMEDIATE) and
 // wait up to a busy timeout for it, so concurrent writers queue instead of failing
-// halfway with SQLITE_BUSY.
+// halfway with SQLITE_BUSY. A write that finds no room (SQLITE_FULL: a full disk) fails
+// whole with EUNAVAILABLE, to be retried, rather than as an internal error.
 package sqlite
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -18,9 +20,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	sqlitedrv "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/joule-site/joule"
 )
 
 // MemoryDSN is the DSN of a private in-memory database, for tests and demos. Its data
@@ -44,6 +50,9 @@ type DB struct {
 	// schema is the migrations Open applies; nil: the embedded ones. Tests set it to
 	// build a store as an older release left it.
 	schema fs.FS
+	// maxPages is the cap LimitPages set, which every write transaction applies to its
+	// connection; 0: never set.
+	maxPages atomic.Int64
 
 	// DSN is a file path or MemoryDSN. A file and its parent directory are created
 	// when missing. The path must not contain '?'.
@@ -164,7 +173,8 @@ func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	if err != nil {
 		return nil, err
 	}
-	return t.StmtContext(ctx, s).ExecContext(ctx, args...)
+	res, err := t.StmtContext(ctx, s).ExecContext(ctx, args...)
+	return res, storeError(err)
 }
 
 // query runs a prepared statement of query in the transaction.
@@ -179,6 +189,16 @@ func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 	return t.StmtContext(ctx, s).QueryContext(ctx, args...)
 }
 
+// ExecContext runs a statement in the transaction (sql.Tx's), with SQLite's errors
+// mapped by storeError.
+func (t *tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := t.Tx.ExecContext(ctx, query, args...)
+	return res, storeError(err)
+}
+
+// Commit commits the transaction (sql.Tx's), with SQLite's errors mapped by storeError.
+func (t *tx) Commit() error { return storeError(t.Tx.Commit()) }
+
 // beginWrite starts a transaction that holds the write lock from its first statement
 // (BEGIN IMMEDIATE, set in the DSN), so it never fails to upgrade a read lock later.
 func (db *DB) beginWrite(ctx context.Context) (*tx, error) {
@@ -186,7 +206,53 @@ func (db *DB) beginWrite(ctx context.Context) (*tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
+	if n := db.maxPages.Load(); n != 0 {
+		if _, err := t.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", n)); err != nil {
+			t.Rollback()
+			return nil, fmt.Errorf("begin: cap the pages: %w", err)
+		}
+	}
 	return &tx{Tx: t, db: db, now: db.Now().UTC()}, nil
+}
+
+// sqliteMaxPages is SQLite's own cap on a database's pages, which LimitPages(0)
+// restores.
+const sqliteMaxPages = 0xfffffffe
+
+// LimitPages caps the database at n pages (SQLite's max_page_count; a page is 4 KiB
+// unless the file says otherwise) from the next write transaction on; n <= 0 lifts the
+// cap. A cap below the database's size holds it at that size. A write that needs more
+// pages fails as it would on a full disk, with EUNAVAILABLE, and writes nothing. Tests
+// use it to fill a store without filling a disk.
+func (db *DB) LimitPages(n int64) {
+	if n <= 0 {
+		n = sqliteMaxPages
+	}
+	db.maxPages.Store(n)
+}
+
+// errStoreFull is what a write returns that found no room for its pages: the disk is
+// full, or the database at its cap (LimitPages). Nothing of its transaction was
+// written, and the same write may succeed once there is room: EUNAVAILABLE, which the
+// API answers with 503 and Retry-After rather than as a failure of its own.
+var errStoreFull = joule.Errorf(joule.EUNAVAILABLE, "the store is full (its disk, or its size cap): nothing was written; retry once there is room")
+
+// fullError is SQLITE_FULL as callers see it: errStoreFull, with the driver's error
+// kept in the chain.
+type fullError struct{ driver error }
+
+func (e *fullError) Error() string   { return errStoreFull.Message }
+func (e *fullError) Unwrap() []error { return []error{errStoreFull, e.driver} }
+
+// storeError maps the SQLite errors callers act on to Joule's codes: SQLITE_FULL, which
+// SQLite also returns when a write finds the disk full (ENOSPC), to EUNAVAILABLE. An
+// SQLITE_IOERR does not tell a full disk from a failing one, and stays internal.
+func storeError(err error) error {
+	var e *sqlitedrv.Error
+	if _, done := errors.AsType[*fullError](err); done || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_FULL {
+		return err
+	}
+	return &fullError{driver: err}
 }
 
 // beginRead starts a read-only transaction: a consistent snapshot that does not block

@@ -18,7 +18,6 @@ import (
 	"github.com/joule-site/joule/cgminer"
 	"github.com/joule-site/joule/gpuapi"
 	"github.com/joule-site/joule/gpunode"
-	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/meter"
 	"github.com/joule-site/joule/spool"
 )
@@ -88,8 +87,10 @@ uses a spool at a time.`,
 				return joule.Errorf(joule.EINVALID, "agent: --spool %s: %v", spoolPath, err)
 			}
 			defer sp.Close()
-			client := jhttp.NewClient(strings.TrimRight(g.server, "/"))
-			client.Token = g.token // an agent's token: 'joule account create NAME --role agent --site SITE'
+			client, err := g.remoteClient() // an agent's token: 'joule account create NAME --role agent --site SITE'
+			if err != nil {
+				return err
+			}
 			detail, err := client.Site(cmd.Context(), site)
 			if err != nil {
 				return err

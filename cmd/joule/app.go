@@ -139,13 +139,33 @@ func withExchange(ctx context.Context, g *globals, fn func(*jhttp.Client) error)
 	return runClient(ctx, g, true, fn)
 }
 
+// remoteClient is a client of --server with --token, that checks an https:// server's
+// certificate against --ca when given.
+func (g *globals) remoteClient() (*jhttp.Client, error) {
+	c := jhttp.NewClient(strings.TrimRight(g.server, "/"))
+	c.Token = g.token
+	if g.ca == "" {
+		return c, nil
+	}
+	pem, err := os.ReadFile(g.ca)
+	if err != nil {
+		return nil, joule.Errorf(joule.EINVALID, "--ca: %v", err)
+	}
+	if err := c.TrustCA(pem); err != nil {
+		return nil, joule.Errorf(joule.EINVALID, "--ca %s: %v", g.ca, err)
+	}
+	return c, nil
+}
+
 func runClient(ctx context.Context, g *globals, exchange bool, fn func(*jhttp.Client) error) error {
 	if g.server != "" {
 		if g.as != "" {
 			return joule.Errorf(joule.EINVALID, "--as acts as an account on the local store; against a server, use that account's --token")
 		}
-		c := jhttp.NewClient(strings.TrimRight(g.server, "/"))
-		c.Token = g.token
+		c, err := g.remoteClient()
+		if err != nil {
+			return err
+		}
 		return fn(c)
 	}
 	log := slog.New(slog.DiscardHandler)

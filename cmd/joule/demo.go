@@ -207,7 +207,7 @@ func demoToken(ctx context.Context, ex *leasing.Service, op *joule.Account, acco
 // start starts the simulated fleet and its meter, and returns the demo's actors: the
 // agent that drives the fleet through the server at url, the tenants' trading and
 // the grid's demand-response events.
-func (d *demo) start(url string, ex *leasing.Service) ([]actor, error) {
+func (d *demo) start(newClient func() *jhttp.Client, ex *leasing.Service) ([]actor, error) {
 	raiseFileLimit()
 	fleet, err := sim.StartFleet(sim.FleetConfig{
 		Miners: d.flags.miners, GPUServers: d.flags.gpuServers,
@@ -235,9 +235,9 @@ func (d *demo) start(url string, ex *leasing.Service) ([]actor, error) {
 		fleet.Close()
 		return nil, fmt.Errorf("demo meter: %w", err)
 	}
-	client := jhttp.NewClient(url)
+	client := newClient()
 	client.Token = d.agentToken
-	grid := jhttp.NewClient(url)
+	grid := newClient()
 	grid.Token = d.info.OperatorToken
 	miners := agent.DefaultExecutor(&cgminer.Driver{Options: []cgminer.Option{cgminer.WithTimeout(3 * time.Second), cgminer.WithKeepSession()}})
 	miners.Concurrency = 64
@@ -264,7 +264,7 @@ func (d *demo) start(url string, ex *leasing.Service) ([]actor, error) {
 		TopUp: func(ctx context.Context, tenant string) { d.topUp(ctx, ex, tenant) }, Log: d.log,
 	}
 	for _, t := range d.info.Tenants {
-		c := jhttp.NewClient(url)
+		c := newClient()
 		c.Token = t.Token
 		traders.Tenants = append(traders.Tenants, demopkg.Tenant{ID: t.ID, Exchange: tenantClient{c}})
 	}

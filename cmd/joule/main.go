@@ -43,6 +43,7 @@ type globals struct {
 	server string
 	json   bool
 	token  string // API token for the exchange on a server
+	ca     string // PEM file of the certificate authority an https:// server's certificate is checked against
 	as     string // account the local CLI acts as on the exchange
 }
 
@@ -71,6 +72,7 @@ against a running 'joule serve'.`,
 	root.PersistentFlags().StringVar(&g.db, "db", dflt, "store: a SQLite file path (env JOULE_DB)")
 	root.PersistentFlags().StringVar(&g.server, "server", os.Getenv("JOULE_SERVER"), "URL of a joule server to talk to instead of the local store (env JOULE_SERVER)")
 	root.PersistentFlags().StringVar(&g.token, "token", os.Getenv("JOULE_TOKEN"), "API token for the GPU exchange on a server (env JOULE_TOKEN)")
+	root.PersistentFlags().StringVar(&g.ca, "ca", os.Getenv("JOULE_CA"), "PEM file of the certificate authority that signed an https:// --server's certificate (default: the system's; env JOULE_CA)")
 	root.PersistentFlags().StringVar(&g.as, "as", "", "on the local store, act on the GPU exchange as this account (default: the operator)")
 	root.AddCommand(
 		newEconCmd(g),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/oklog/run"
@@ -11,6 +12,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/dispatch"
 	"github.com/joule-site/joule/feeds"
+	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/live"
 	"github.com/joule-site/joule/render"
@@ -25,10 +27,17 @@ type Main struct {
 	DB, Addr string
 	// PublicPrices answers the price routes (models, econ, compare) without a token.
 	PublicPrices bool
-	Log          *slog.Logger
-	Feeds        feedFlags
-	Exchange     exchangeFlags
-	Demo         demoFlags
+	// MaxConns caps the connections open at once (0: jhttp.DefaultMaxConns);
+	// GlobalRateLimit the requests per second from the network in all (0: no limit),
+	// as the fields of jhttp.Server do.
+	MaxConns        int
+	GlobalRateLimit float64
+	// TLSCert and TLSKey are PEM files: with them the server speaks HTTPS only.
+	TLSCert, TLSKey string
+	Log             *slog.Logger
+	Feeds           feedFlags
+	Exchange        exchangeFlags
+	Demo            demoFlags
 
 	app    *app
 	demo   *demo
@@ -49,6 +58,9 @@ type actor struct {
 // Run opens the store, wires the services, starts serving and starts every actor. It
 // returns once the server serves; Done tells when an actor fails.
 func (m *Main) Run(ctx context.Context) error {
+	if err := m.checkServeFlags(); err != nil {
+		return err
+	}
 	a, err := openApp(m.DB, m.Log)
 	if err != nil {
 		return err
@@ -82,6 +94,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	a.ops.Planner, a.server.Prices, a.server.Addr = loop, m.market, m.Addr
 	a.server.PublicPrices = m.PublicPrices
+	m.serveFlags()
 	a.server.Reports = reports.NewService(reports.Config{Sites: a.sites(), BacktestCharts: render.BacktestCharts, PivotCharts: render.PivotCharts})
 	if m.demo != nil {
 		if err := m.demo.tenants(ctx, a.exchange); err != nil {
@@ -109,7 +122,11 @@ func (m *Main) Run(ctx context.Context) error {
 		m.add("retention", r.Run)
 	}
 	if m.demo != nil {
-		demoActors, err := m.demo.start(a.server.URL(), a.exchange)
+		newClient, err := m.ownClient()
+		if err != nil {
+			return err
+		}
+		demoActors, err := m.demo.start(newClient, a.exchange)
 		if err != nil {
 			return err
 		}
@@ -118,6 +135,50 @@ func (m *Main) Run(ctx context.Context) error {
 	m.start(ctx)
 	m.Log.Info("serving", "url", a.server.URL(), "db", m.DB, "dispatch_interval", interval, "demo", m.demo != nil)
 	return nil
+}
+
+// ownClient returns a maker of clients of this server, for the demo's agent, tenants
+// and grid: over HTTPS they trust the server's own certificate.
+func (m *Main) ownClient() (func() *jhttp.Client, error) {
+	var cert []byte
+	if m.TLSCert != "" {
+		var err error
+		if cert, err = os.ReadFile(m.TLSCert); err != nil {
+			return nil, joule.Errorf(joule.EINVALID, "--tls-cert: %v", err)
+		}
+	}
+	url := m.app.server.URL()
+	return func() *jhttp.Client {
+		c := jhttp.NewClient(url)
+		if cert != nil {
+			_ = c.TrustCA(cert) // the server loaded it: it holds a certificate
+		}
+		return c
+	}, nil
+}
+
+// checkServeFlags refuses limits and certificates that cannot work, before anything
+// opens.
+func (m *Main) checkServeFlags() error {
+	switch {
+	case m.MaxConns < 0:
+		return joule.Errorf(joule.EINVALID, "--max-conns must not be negative (0: %d)", jhttp.DefaultMaxConns)
+	case m.GlobalRateLimit < 0:
+		return joule.Errorf(joule.EINVALID, "--rate-limit-global must not be negative (0: no limit)")
+	case (m.TLSCert == "") != (m.TLSKey == ""):
+		return joule.Errorf(joule.EINVALID, "--tls-cert and --tls-key go together: the certificate and its private key")
+	}
+	return nil
+}
+
+// serveFlags gives the API server serve's limits and certificate.
+func (m *Main) serveFlags() {
+	s := m.app.server
+	s.MaxConns, s.GlobalRateLimit = m.MaxConns, m.GlobalRateLimit
+	if m.GlobalRateLimit == 0 {
+		s.GlobalRateLimit = -1 // the flag's 0 is no limit; the server's is its default
+	}
+	s.TLSCertFile, s.TLSKeyFile = m.TLSCert, m.TLSKey
 }
 
 // openExchange opens the GPU exchange with serve's flags and adds its clock and the

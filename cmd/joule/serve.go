@@ -155,6 +155,10 @@ gracefully.`,
 	cmd.Flags().StringVar(&m.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log every request")
 	cmd.Flags().BoolVar(&m.PublicPrices, "public-prices", false, "answer the price routes (models, econ, compare) without an API token")
+	cmd.Flags().IntVar(&m.MaxConns, "max-conns", jhttp.DefaultMaxConns, "connections held open at once; beyond, the one that has waited longest without a complete request is shed")
+	cmd.Flags().Float64Var(&m.GlobalRateLimit, "rate-limit-global", jhttp.DefaultGlobalRateLimit, "requests per second from the network in all, bursts of twice that (0: no limit; /healthz is never limited)")
+	cmd.Flags().StringVar(&m.TLSCert, "tls-cert", "", "PEM certificate (its chain after it) to serve HTTPS with; needs --tls-key")
+	cmd.Flags().StringVar(&m.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	m.Feeds.add(cmd)
 	m.Demo.add(cmd)
 	if err := m.Exchange.add(cmd); err != nil {

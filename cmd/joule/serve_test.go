@@ -85,7 +85,7 @@ func startLogged(t *testing.T, args ...string) (*exec.Cmd, string, *lockedBuffer
 	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
 	urls := make(chan string, 1)
 	go func() {
-		re := regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
+		re := regexp.MustCompile(`https?://127\.0\.0\.1:\d+`)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if u := re.FindString(sc.Text()); u != "" {
