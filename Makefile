@@ -40,8 +40,17 @@ check: web
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s -fuzzminimizetime 5s ./manifest
+# fuzz runs every fuzz target of every package for FUZZTIME each (the API's write
+# routes, the manifest, the miner and meter protocols, the price feeds), one after another.
+FUZZTIME ?= 30s
+FUZZPKGS := ./http ./manifest ./cgminer ./gpuapi ./meter ./feeds ./addrrange
+fuzz: web
+	@set -e; for pkg in $(FUZZPKGS); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$f for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \
+		done; \
+	done
 
 clean:
 	rm -rf bin http/static/vendor

@@ -45,6 +45,16 @@ func servedOpenAPI(t *testing.T, s *jhttp.Server) *openapi3.T {
 	return doc
 }
 
+// TestOpenAPIServersAreThisServer: the document names the address it was fetched from
+// as its server, so that a client generated from it calls this one.
+func TestOpenAPIServersAreThisServer(t *testing.T) {
+	s := openServer(t)
+	doc := servedOpenAPI(t, s)
+	if len(doc.Servers) != 1 || doc.Servers[0].URL != s.URL() {
+		t.Errorf("servers %v, want the one it was fetched from, %s", doc.Servers, s.URL())
+	}
+}
+
 // A third-party OpenAPI 3 validator loads the document and finds it valid: its
 // references resolve, its schemas are well formed, its examples and defaults match.
 func TestOpenAPIDocumentIsValid(t *testing.T) {
