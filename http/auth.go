@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -303,4 +304,31 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *joule.Accoun
 		}
 		h(w, r, who)
 	}
+}
+
+// allowedHost refuses a request sent to a name this server does not answer to. A page
+// of another site can make a browser send requests to this server under the other
+// site's name (DNS rebinding: evil.example resolving to 127.0.0.1), with that site as
+// its origin, so the Origin check passes; the Host header still names evil.example.
+// A request to an IP address, to localhost, or to a name in AllowedHosts passes, as do
+// the in-process CLI's.
+func (s *Server) allowedHost(r *http.Request) error {
+	if _, local := r.Context().Value(principalKey{}).(string); local {
+		return nil
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	switch {
+	case net.ParseIP(host) != nil, host == "localhost", strings.HasSuffix(host, ".localhost"):
+		return nil
+	}
+	for _, a := range s.AllowedHosts {
+		if a == "*" || strings.EqualFold(strings.TrimSuffix(a, "."), host) {
+			return nil
+		}
+	}
+	return joule.Errorf(joule.EFORBIDDEN, "this server does not answer to the name %q: reach it by its address, or start joule serve with --allowed-host %s", host, host)
 }

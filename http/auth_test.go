@@ -453,3 +453,51 @@ func TestDemandResponseAuditNamesItsActor(t *testing.T) {
 		t.Errorf("the event's declaration and cancellation were audited as %q, want %s twice", by, who.ID)
 	}
 }
+
+// TestRequestsByAnotherNameAreRefused: a request whose Host is a DNS name the server
+// was not told it has (a page of evil.example rebinding its name to this address) is
+// refused before any route, with no token needed to learn why; addresses, localhost
+// and the allowed names pass.
+func TestRequestsByAnotherNameAreRefused(t *testing.T) {
+	s := openServer(t, func(s *jhttp.Server, _ *sqlite.DB) { s.AllowedHosts = []string{"joule.example.com"} })
+	_, port, _ := strings.Cut(strings.TrimPrefix(s.URL(), "http://"), ":")
+	for host, want := range map[string]int{
+		"evil.example:" + port:          http.StatusForbidden,
+		"evil.example":                  http.StatusForbidden,
+		"127.0.0.1:" + port:             http.StatusOK,
+		"[::1]:" + port:                 http.StatusOK,
+		"localhost:" + port:             http.StatusOK,
+		"app.localhost:" + port:         http.StatusOK,
+		"JOULE.example.com.:" + port:    http.StatusOK,
+		"joule.example.com.evil.com:80": http.StatusForbidden,
+	} {
+		for _, path := range []string{"/healthz", "/api/v1/sites"} {
+			req, err := http.NewRequest("GET", s.URL()+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = host
+			req.Header.Set("Authorization", "Bearer "+opToken(s))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("Host %s %s: %d, want %d: %s", host, path, resp.StatusCode, want, body)
+			}
+			if want == http.StatusForbidden && !strings.Contains(string(body), "--allowed-host") {
+				t.Errorf("Host %s: the refusal does not say how to allow the name: %s", host, body)
+			}
+		}
+	}
+	wild := openServer(t, func(s *jhttp.Server, _ *sqlite.DB) { s.AllowedHosts = []string{"*"} })
+	req, _ := http.NewRequest("GET", wild.URL()+"/healthz", nil)
+	req.Host = "anything.example"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf(`with "*" allowed, another name: %v %v`, resp, err)
+	} else {
+		resp.Body.Close()
+	}
+}

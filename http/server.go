@@ -108,6 +108,10 @@ type Server struct {
 	// otherwise, like every route but the health check, the API description and a
 	// demo's, they need one.
 	PublicPrices bool
+	// AllowedHosts are the DNS names clients reach this server by (joule serve
+	// --allowed-host); a request whose Host is another name is refused (see
+	// allowedHost). IP addresses and localhost are always allowed; "*" allows any name.
+	AllowedHosts []string
 
 	routes     []string
 	reports    reportCache
@@ -268,7 +272,9 @@ func (s *Server) Close() error {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	if wait := s.globalWait(r); wait > 0 {
+	if err := s.allowedHost(r); err != nil {
+		writeError(rec, r, s.Logger, err)
+	} else if wait := s.globalWait(r); wait > 0 {
 		retryAfter(rec, wait)
 		writeError(rec, r, s.Logger, joule.Errorf(joule.ERATELIMIT, "the server takes no more requests now: retry in %s", wait.Round(time.Millisecond)))
 	} else {

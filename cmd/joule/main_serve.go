@@ -27,6 +27,8 @@ type Main struct {
 	DB, Addr string
 	// PublicPrices answers the price routes (models, econ, compare) without a token.
 	PublicPrices bool
+	// AllowedHosts are the DNS names clients use for the server (http.Server.AllowedHosts).
+	AllowedHosts []string
 	// MaxConns caps the connections open at once (0: jhttp.DefaultMaxConns);
 	// GlobalRateLimit the requests per second from the network in all (0: no limit),
 	// as the fields of jhttp.Server do.
@@ -94,6 +96,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	a.ops.Planner, a.server.Prices, a.server.Addr = loop, m.market, m.Addr
 	a.server.PublicPrices = m.PublicPrices
+	a.server.AllowedHosts = m.AllowedHosts
 	m.serveFlags()
 	a.server.Reports = reports.NewService(reports.Config{Sites: a.sites(), BacktestCharts: render.BacktestCharts, PivotCharts: render.PivotCharts})
 	if m.demo != nil {
