@@ -1,6 +1,7 @@
 package joule
 
 import (
+	"slices"
 	"context"
 	"time"
 )
@@ -96,6 +97,44 @@ const (
 	AuditChange AuditKind = "change"
 )
 
+// Kinds are the audit kinds, in the order messages list them.
+var AuditKinds = []AuditKind{AuditEvent, AuditPlan, AuditCommand, AuditAck, AuditVerify, AuditReport, AuditChange}
+
+// Valid reports whether k is one of AuditKinds.
+func (k AuditKind) Valid() bool { return slices.Contains(AuditKinds, k) }
+
+// AuditQuery selects the audit events of one site's log (Site "": the exchange's own):
+// those after After, at most Limit (MaxAuditQuery when not positive) — the oldest, or
+// with Tail the newest — of the Kinds given (none: every kind) and, when Device is
+// set, of that device.
+type AuditQuery struct {
+	Site   string
+	After  int64
+	Limit  int
+	Tail   bool
+	Kinds  []AuditKind
+	Device string
+}
+
+// MaxAuditQuery is the most audit events one query returns.
+const MaxAuditQuery = 10_000
+
+// Validate checks the query's kinds and bounds, naming the field at fault.
+func (q *AuditQuery) Validate() error {
+	switch {
+	case q.After < 0:
+		return Errorf(EINVALID, "after: an audit event ID, not %d", q.After)
+	case q.Limit > MaxAuditQuery:
+		return Errorf(EINVALID, "limit: at most %d, not %d", MaxAuditQuery, q.Limit)
+	}
+	for _, k := range q.Kinds {
+		if !k.Valid() {
+			return Errorf(EINVALID, "kind: one of %q, not %q", AuditKinds, k)
+		}
+	}
+	return nil
+}
+
 // AuditOutcome says how what an audit event records turned out: what a reader (the
 // dashboard, an alert) judges a line by, where Detail is for people.
 type AuditOutcome string
@@ -188,10 +227,8 @@ type LiveService interface {
 	// store's clock. An event with a Key that the site's log holds already is not
 	// stored again: it takes the stored event's ID and RecordedAt.
 	AppendAudit(ctx context.Context, events ...*Audit) error
-	// AuditLog returns a site's audit events after id afterID, oldest first, at most limit.
-	AuditLog(ctx context.Context, site string, afterID int64, limit int) ([]*Audit, error)
-	// AuditTail returns a site's newest n audit events, oldest first.
-	AuditTail(ctx context.Context, site string, n int) ([]*Audit, error)
+	// Audit returns the audit events q selects, oldest first.
+	Audit(ctx context.Context, q AuditQuery) ([]*Audit, error)
 	// Prune deletes the plans of every site made before t, but each site's newest plan,
 	// and the audit events recorded before t (by RecordedAt, or At where none was
 	// recorded), and says how many of each it deleted. Nothing else deletes or edits an

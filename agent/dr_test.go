@@ -186,7 +186,7 @@ func TestDemandResponseMet(t *testing.T) {
 			truth[m.PowerW()]++
 		}
 		plan, _ := lv.LatestPlan(ctx, "test-site")
-		if log, err := lv.AuditLog(ctx, "test-site", 0, 100000); err == nil {
+		if log, err := lv.Audit(ctx, joule.AuditQuery{Site: "test-site"}); err == nil {
 			counts := map[string]int{}
 			for _, e := range log {
 				if e.At.After(dr.CreatedAt) {
@@ -200,7 +200,7 @@ func TestDemandResponseMet(t *testing.T) {
 	if plan, err := lv.LatestPlan(ctx, "test-site"); err != nil || plan.AllocatedW > limit || plan.CapW > limit {
 		t.Errorf("plan %+v, %v", plan, err)
 	}
-	log, err := lv.AuditLog(ctx, "test-site", 0, 100000)
+	log, err := lv.Audit(ctx, joule.AuditQuery{Site: "test-site"})
 	if err != nil {
 		t.Fatal(err)
 	}

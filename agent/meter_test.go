@@ -80,7 +80,7 @@ func TestSiteMeterCatchesLyingTelemetry(t *testing.T) {
 			if !check.Judged || check.Mismatch != (liars > 0) || check.MeterDeltaW > check.ReportedDeltaW+lying+1000 || check.MeterDeltaW < check.ReportedDeltaW+lying-1000 {
 				t.Errorf("check %+v with %d miners lying", check, liars)
 			}
-			log, err := lv.AuditLog(ctx, "test-site", 0, 100000)
+			log, err := lv.Audit(ctx, joule.AuditQuery{Site: "test-site"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -102,7 +102,7 @@ func sleeps(m *sim.Miner) int {
 // commandRows returns, per device, the keys of the command rows of plan seq in the log.
 func commandRows(t *testing.T, lv *sqlite.LiveService, seq int64) map[string][]string {
 	t.Helper()
-	log, err := lv.AuditLog(context.Background(), "test-site", 0, 100000)
+	log, err := lv.Audit(context.Background(), joule.AuditQuery{Site: "test-site"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestAuditSpooledThroughAnOutage(t *testing.T) {
 				t.Errorf("%s: the command rows of %s are %q; want the first step's and the outage's %q, once", when, m.Addr(), keys, spooled[m.Addr()])
 			}
 		}
-		log, _ := lv.AuditLog(ctx, "test-site", 0, 100000)
+		log, _ := lv.Audit(ctx, joule.AuditQuery{Site: "test-site"})
 		seen := map[string]bool{}
 		for _, e := range log {
 			if e.Key == "" || seen[e.Key] || e.Actor != "test-site-agent" || e.RecordedAt.IsZero() {

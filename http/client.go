@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/joule-site/joule"
@@ -258,13 +259,36 @@ func (c *Client) Plan(ctx context.Context, site string) (*joule.SitePlan, error)
 	return &out, c.do(ctx, http.MethodGet, "/api/v1/sites/"+url.PathEscape(site)+"/plan", nil, nil, &out)
 }
 
-// Audit returns the site's audit events after id after.
-func (c *Client) Audit(ctx context.Context, site string, after int64) ([]*joule.Audit, error) {
+// Audit returns the audit events q selects: a site's log, or the exchange's own (Site "").
+func (c *Client) Audit(ctx context.Context, q joule.AuditQuery) ([]*joule.Audit, error) {
 	var out struct {
 		Audit []*joule.Audit `json:"audit"`
 	}
-	q := url.Values{"after": {strconv.FormatInt(after, 10)}}
-	return out.Audit, c.do(ctx, http.MethodGet, "/api/v1/sites/"+url.PathEscape(site)+"/audit", q, nil, &out)
+	v := url.Values{}
+	if q.After > 0 {
+		v.Set("after", strconv.FormatInt(q.After, 10))
+	}
+	switch {
+	case q.Tail:
+		v.Set("tail", strconv.Itoa(q.Limit))
+	case q.Limit > 0:
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if len(q.Kinds) > 0 {
+		kinds := make([]string, len(q.Kinds))
+		for i, k := range q.Kinds {
+			kinds[i] = string(k)
+		}
+		v.Set("kind", strings.Join(kinds, ","))
+	}
+	if q.Device != "" {
+		v.Set("device", q.Device)
+	}
+	path := "/api/v1/audit" // the exchange's own log
+	if q.Site != "" {
+		path = "/api/v1/sites/" + url.PathEscape(q.Site) + "/audit"
+	}
+	return out.Audit, c.do(ctx, http.MethodGet, path, v, nil, &out)
 }
 
 // ReportAudit appends an agent's events to the site's audit log.

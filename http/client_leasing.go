@@ -70,22 +70,6 @@ func (c *Client) RevokeToken(ctx context.Context, id string) (*joule.APIToken, e
 	return &out, c.post(ctx, http.MethodPost, "/api/v1/tokens/"+url.PathEscape(id)+"/revoke", struct{}{}, nil, &out)
 }
 
-// ExchangeAudit returns the exchange's own audit log (operator): the changes that
-// belong to no site, after the row after, at most limit (0: the server's default).
-func (c *Client) ExchangeAudit(ctx context.Context, after int64, limit int) ([]*joule.Audit, error) {
-	var out struct {
-		Audit []*joule.Audit `json:"audit"`
-	}
-	q := url.Values{}
-	if after > 0 {
-		q.Set("after", strconv.FormatInt(after, 10))
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	return out.Audit, c.do(ctx, http.MethodGet, "/api/v1/audit", q, nil, &out)
-}
-
 // Products lists the exchange's products with their listings.
 func (c *Client) Products(ctx context.Context) ([]leasing.ProductInfo, error) {
 	var out struct {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/joule-site/joule"
@@ -97,21 +99,40 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	if v := q.Get("tail"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 || n > 10000 {
-			writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "tail %q: a whole number from 1 to 10000", v))
-			return
-		}
-		log, err := s.Live.AuditTail(r.Context(), r.PathValue("name"), n)
-		s.reply(w, r, http.StatusOK, map[string]any{"audit": log}, err)
+	q, err := parseAuditQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, r, s.Logger, err)
 		return
 	}
-	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	log, err := s.Live.AuditLog(r.Context(), r.PathValue("name"), after, limit)
+	q.Site = r.PathValue("name")
+	log, err := s.Live.Audit(r.Context(), q)
 	s.reply(w, r, http.StatusOK, map[string]any{"audit": log}, err)
+}
+
+// parseAuditQuery reads which audit events a request asks for: after=ID and limit=N
+// (the oldest N after ID), or tail=N (the newest N, after ID), kind=K[,K…] and
+// device=ADDR.
+func parseAuditQuery(v url.Values) (joule.AuditQuery, error) {
+	var q joule.AuditQuery
+	p := &params{v: v}
+	q.After = int64(p.int("after", 0))
+	q.Limit = p.int("limit", 0)
+	if v.Has("tail") {
+		if q.Limit = p.int("tail", 0); q.Limit <= 0 && p.err == nil {
+			p.err = joule.Errorf(joule.EINVALID, "tail: a whole number from 1 to %d", joule.MaxAuditQuery)
+		}
+		q.Tail = true
+	}
+	for _, k := range strings.Split(v.Get("kind"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			q.Kinds = append(q.Kinds, joule.AuditKind(k))
+		}
+	}
+	q.Device = v.Get("device")
+	if p.err != nil {
+		return q, p.err
+	}
+	return q, q.Validate()
 }
 
 // handleAppendAudit takes the events an agent reports: commands, acknowledgements,

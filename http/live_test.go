@@ -135,7 +135,7 @@ func TestDemandResponseCancel(t *testing.T) {
 	if events, err := c.DemandResponses(ctx, "west-texas"); err != nil || len(events) != 0 {
 		t.Errorf("events after cancelling: %+v, %v", events, err)
 	}
-	log, err := c.Audit(ctx, "west-texas", 0)
+	log, err := c.Audit(ctx, joule.AuditQuery{Site: "west-texas"})
 	if err != nil || len(log) != 3 || log[0].Reason != "manifest applied" {
 		t.Fatalf("audit: %+v, %v", log, err)
 	}
@@ -174,7 +174,7 @@ func TestDemandResponseRules(t *testing.T) {
 	if _, err := client(s).Apply(context.Background(), "west-texas.yaml", example(t)); err != nil {
 		t.Fatal(err)
 	}
-	applied, err := client(s).Audit(context.Background(), "west-texas", 0) // the manifest's change
+	applied, err := client(s).Audit(context.Background(), joule.AuditQuery{Site: "west-texas"}) // the manifest's change
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestDemandResponseRules(t *testing.T) {
 	if getJSON(t, s, "/api/v1/sites/west-texas/dr", &drs); len(drs.Events) != 0 || planner.count() != 0 {
 		t.Errorf("refused events left %+v and %d plans", drs.Events, planner.count())
 	}
-	if log, err := client(s).Audit(context.Background(), "west-texas", 0); err != nil || len(log) != len(applied) {
+	if log, err := client(s).Audit(context.Background(), joule.AuditQuery{Site: "west-texas"}); err != nil || len(log) != len(applied) {
 		t.Errorf("refused events were audited: %d rows, %v; want the %d from before", len(log), err, len(applied))
 	}
 	status, _, body := call(t, "POST", s.URL()+"/api/v1/sites/west-texas/dr", opToken(s), `{"reduce_to_w": 50000000, "within_s": 172800, "for_s": 604800}`, nil)
@@ -256,7 +256,7 @@ func TestAgentAuditOverHTTP(t *testing.T) {
 	}
 	commands := func() []*joule.Audit {
 		t.Helper()
-		all, err := op.Audit(ctx, "west-texas", 0)
+		all, err := op.Audit(ctx, joule.AuditQuery{Site: "west-texas"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,7 +283,7 @@ func TestAgentAuditOverHTTP(t *testing.T) {
 	if getJSON(t, s, "/api/v1/sites/west-texas/audit?tail=1", &raw); len(raw.Audit) != 1 || raw.Audit[0]["recorded_at"] == nil || raw.Audit[0]["key"] != "run1/7/1" {
 		t.Errorf("the JSON of a row: %v, want recorded_at and key", raw.Audit)
 	}
-	all, err := op.Audit(ctx, "west-texas", 0)
+	all, err := op.Audit(ctx, joule.AuditQuery{Site: "west-texas"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestAgentAuditOverHTTP(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 saying %q", tc.name, status, body, tc.says)
 		}
 	}
-	if after, err := op.Audit(ctx, "west-texas", 0); err != nil || len(after) != len(all) {
+	if after, err := op.Audit(ctx, joule.AuditQuery{Site: "west-texas"}); err != nil || len(after) != len(all) {
 		t.Errorf("refused posts left %d rows, %v; want the %d from before", len(after), err, len(all))
 	}
 }

@@ -71,6 +71,19 @@ func (p *params) float(name string, dflt float64) float64 {
 	return f
 }
 
+// int reads a whole number that is not negative.
+func (p *params) int(name string, dflt int) int {
+	s := p.v.Get(name)
+	if s == "" || p.err != nil {
+		return dflt
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		p.err = joule.Errorf(joule.EINVALID, "%s: a whole number from 0, not %q", name, s)
+	}
+	return n
+}
+
 func (p *params) required(name string) string {
 	s := p.v.Get(name)
 	if s == "" && p.err == nil {

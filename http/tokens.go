@@ -3,7 +3,6 @@ package http
 import (
 	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/joule-site/joule"
@@ -20,8 +19,6 @@ type TokenRequest struct {
 	NeverExpires bool      `json:"never_expires,omitempty"`
 }
 
-// maxAuditPage bounds how many audit rows one request reads.
-const maxAuditPage = 10000
 
 // handleIssueToken issues a named token with an expiry; the account's other tokens
 // keep working.
@@ -69,25 +66,12 @@ func (s *Server) handleExchangeAudit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "this server keeps no audit log"))
 		return
 	}
-	q := r.URL.Query()
-	var after int64
-	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "after %q: an audit row's id, a whole number from 0", v))
-			return
-		}
-		after = n
+	q, err := parseAuditQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
 	}
-	limit := 1000
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 || n > maxAuditPage {
-			writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "limit %q: a whole number from 1 to %d", v, maxAuditPage))
-			return
-		}
-		limit = n
-	}
-	log, err := s.Live.AuditLog(r.Context(), "", after, limit)
+	q.Site = ""
+	log, err := s.Live.Audit(r.Context(), q)
 	s.reply(w, r, http.StatusOK, map[string]any{"audit": log}, err)
 }

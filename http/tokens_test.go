@@ -77,7 +77,7 @@ func whoami(t *testing.T, s *jhttp.Server, token string) (int, string, string) {
 // exchangeLog reads the exchange's own audit log as the operator.
 func exchangeLog(t *testing.T, s *jhttp.Server) []*joule.Audit {
 	t.Helper()
-	log, err := client(s).ExchangeAudit(context.Background(), 0, 0)
+	log, err := client(s).Audit(context.Background(), joule.AuditQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}

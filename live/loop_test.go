@@ -91,7 +91,7 @@ func TestPlanStoredAndAudited(t *testing.T) {
 	if err != nil || got.Seq != 1 {
 		t.Fatalf("stored plan %+v, %v", got, err)
 	}
-	log, _ := lv.AuditLog(ctx, "west-texas", 0, 0)
+	log, _ := lv.Audit(ctx, joule.AuditQuery{Site: "west-texas"})
 	if len(log) != 1 || log[0].Kind != joule.AuditPlan || !strings.Contains(log[0].Detail, "hall-a-s21 6000/6000") {
 		t.Errorf("audit %+v", log)
 	} else if log[0].Outcome != joule.OutcomeOK || log[0].Reason != "interval" || log[0].Actor != joule.ActorLoop || log[0].Seq != 1 {

@@ -76,7 +76,7 @@ func TestCancelledEventNoLongerPlanned(t *testing.T) {
 	if _, err := ops.DemandResponses(ctx, "nowhere"); joule.ErrorCode(err) != joule.ENOTFOUND {
 		t.Errorf("events of a site that does not exist: %v", err)
 	}
-	log, _ := lv.AuditLog(ctx, "west-texas", 0, 0)
+	log, _ := lv.Audit(ctx, joule.AuditQuery{Site: "west-texas"})
 	var events []string
 	for _, e := range log {
 		if e.Kind == joule.AuditEvent {
@@ -108,7 +108,7 @@ func TestAgentAudit(t *testing.T) {
 	if err := ops.AppendAgentAudit(ctx, "west-texas", "", []*joule.Audit{{Kind: joule.AuditReport, Detail: "in process"}}); err != nil {
 		t.Fatal(err)
 	}
-	log, _ := lv.AuditLog(ctx, "west-texas", 0, 0)
+	log, _ := lv.Audit(ctx, joule.AuditQuery{Site: "west-texas"})
 	if len(log) != 3 || log[0].Actor != "west-texas-agent" || log[0].Site != "west-texas" || log[0].ID == 99 || log[0].Key != "a/1/0" ||
 		log[0].Outcome != joule.OutcomeFailed || log[0].Reason != "no answer" || log[1].Outcome != "" || log[1].Actor != "west-texas-agent" || log[2].Actor != joule.ActorAgent {
 		t.Fatalf("stored %+v", log)
@@ -146,7 +146,7 @@ func TestAgentAudit(t *testing.T) {
 	if err := ops.AppendAgentAudit(ctx, "west-texas", "west-texas-agent", edge); err != nil {
 		t.Errorf("a row at the bounds: %v", err)
 	}
-	if after, _ := lv.AuditLog(ctx, "west-texas", 0, 0); len(after) != 4 {
+	if after, _ := lv.Audit(ctx, joule.AuditQuery{Site: "west-texas"}); len(after) != 4 {
 		t.Errorf("the log holds %d rows after the refused posts and one at the bounds, want 4", len(after))
 	}
 	if err := ops.AppendAgentAudit(ctx, "nowhere", "", []*joule.Audit{ok}); joule.ErrorCode(err) != joule.ENOTFOUND {
@@ -220,7 +220,7 @@ func TestDemandResponseRules(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		log, _ := lv.AuditLog(ctx, "west-texas", 0, 0)
+		log, _ := lv.Audit(ctx, joule.AuditQuery{Site: "west-texas"})
 		return drs, len(log)
 	}
 	for _, tc := range []struct {
@@ -270,7 +270,7 @@ func TestDemandResponseRules(t *testing.T) {
 	if len(drs) != 3 || drs[2].ID != shed.ID || !drs[2].ShedFirm || drs[2].By != "grid-desk" || drs[0].By != "grid-desk" || drs[1].By != joule.ActorOperator {
 		t.Errorf("the events as listed: %+v", drs)
 	}
-	log, _ := lv.AuditLog(ctx, "west-texas", 0, 0)
+	log, _ := lv.Audit(ctx, joule.AuditQuery{Site: "west-texas"})
 	var declared []string
 	var last *joule.Audit
 	for _, e := range log {

@@ -302,32 +302,45 @@ func insertAudit(ctx context.Context, tx *tx, e *joule.Audit) error {
 	return err
 }
 
-// AuditLog returns a site's events after afterID, oldest first, at most limit.
-func (s *LiveService) AuditLog(ctx context.Context, site string, afterID int64, limit int) ([]*joule.Audit, error) {
-	if limit <= 0 {
-		limit = 1000
+// Audit returns the events q selects, oldest first.
+func (s *LiveService) Audit(ctx context.Context, q joule.AuditQuery) ([]*joule.Audit, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	if q.Limit <= 0 {
+		q.Limit = joule.MaxAuditQuery
+	}
+	where, args := "site = ? AND id > ?", []any{q.Site, q.After}
+	if len(q.Kinds) > 0 {
+		where += " AND kind IN (SELECT value FROM json_each(?))"
+		args = append(args, jsonList(kindNames(q.Kinds)))
+	}
+	if q.Device != "" {
+		where += " AND device = ?"
+		args = append(args, q.Device)
+	}
+	order := "id"
+	if q.Tail {
+		order = "id DESC"
 	}
 	tx, err := s.db.beginRead(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	return scanAudit(tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit WHERE site = ? AND id > ? ORDER BY id LIMIT ?`, site, afterID, limit))
+	out, err := scanAudit(tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit WHERE `+where+` ORDER BY `+order+` LIMIT ?`, append(args, q.Limit)...))
+	if q.Tail {
+		slices.Reverse(out)
+	}
+	return out, err
 }
 
-// AuditTail returns a site's newest n events (1000 when not positive), oldest first.
-func (s *LiveService) AuditTail(ctx context.Context, site string, n int) ([]*joule.Audit, error) {
-	if n <= 0 {
-		n = 1000
+func kindNames(kinds []joule.AuditKind) []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = string(k)
 	}
-	tx, err := s.db.beginRead(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	out, err := scanAudit(tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit WHERE site = ? ORDER BY id DESC LIMIT ?`, site, n))
-	slices.Reverse(out)
-	return out, err
+	return out
 }
 
 const auditColumns = `id, site, at, kind, seq, device, outcome, reason, actor, detail, row_key, recorded_at`

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -199,7 +200,7 @@ func testAuditLog(t *testing.T, e *env) {
 	if err := e.Live.AppendAudit(e.ctx, events...); err != nil {
 		t.Fatal(err)
 	}
-	log, err := e.Live.AuditLog(e.ctx, "west-texas", 0, 0)
+	log, err := e.Live.Audit(e.ctx, joule.AuditQuery{Site: "west-texas", After: 0, Limit: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,13 +224,42 @@ func testAuditLog(t *testing.T, e *env) {
 			t.Errorf("event %d: outcome %q, reason %q, actor %q; want %q, %q, %q", i, log[i].Outcome, log[i].Reason, log[i].Actor, want.outcome, want.reason, want.actor)
 		}
 	}
-	after, err := e.Live.AuditLog(e.ctx, "west-texas", log[1].ID, 1)
+	after, err := e.Live.Audit(e.ctx, joule.AuditQuery{Site: "west-texas", After: log[1].ID, Limit: 1})
 	if err != nil || len(after) != 1 || after[0].ID != log[2].ID {
 		t.Errorf("paging after %d: %+v, %v", log[1].ID, after, err)
 	}
-	tail, err := e.Live.AuditTail(e.ctx, "west-texas", 2)
+	tail, err := e.Live.Audit(e.ctx, joule.AuditQuery{Site: "west-texas", Limit: 2, Tail: true})
 	if err != nil || len(tail) != 2 || tail[0].ID != log[2].ID || tail[1].ID != log[3].ID {
 		t.Errorf("tail of 2: %+v, %v; want events %d and %d", tail, err, log[2].ID, log[3].ID)
+	}
+	// Filters by kind and device, alone, together and on the tail.
+	ids := func(log []*joule.Audit) (out []int64) {
+		for _, e := range log {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		q    joule.AuditQuery
+		want []int64
+	}{
+		{joule.AuditQuery{Kinds: []joule.AuditKind{joule.AuditCommand, joule.AuditVerify}}, []int64{log[2].ID, log[3].ID}},
+		{joule.AuditQuery{Kinds: []joule.AuditKind{joule.AuditPlan}}, []int64{log[1].ID}}, // not alberta's
+		{joule.AuditQuery{Device: "127.0.0.2:4028"}, []int64{log[2].ID, log[3].ID}},
+		{joule.AuditQuery{Device: "127.0.0.2:4028", Kinds: []joule.AuditKind{joule.AuditVerify}}, []int64{log[3].ID}},
+		{joule.AuditQuery{Kinds: []joule.AuditKind{joule.AuditEvent, joule.AuditCommand}, Limit: 1, Tail: true}, []int64{log[2].ID}},
+		{joule.AuditQuery{Device: "127.0.0.9:4028"}, nil},
+	} {
+		tt.q.Site = "west-texas"
+		got, err := e.Live.Audit(e.ctx, tt.q)
+		if err != nil || fmt.Sprint(ids(got)) != fmt.Sprint(tt.want) {
+			t.Errorf("%+v: events %v, %v; want %v", tt.q, ids(got), err, tt.want)
+		}
+	}
+	for _, bad := range []joule.AuditQuery{{Site: "west-texas", Kinds: []joule.AuditKind{"bogus"}}, {Site: "west-texas", Limit: joule.MaxAuditQuery + 1}, {Site: "west-texas", After: -1}} {
+		if _, err := e.Live.Audit(e.ctx, bad); joule.ErrorCode(err) != joule.EINVALID {
+			t.Errorf("%+v: %v, want invalid", bad, err)
+		}
 	}
 	// Every event was stamped at or before the last's time: pruning before it keeps them
 	// all, pruning after it none, of either site.
@@ -239,7 +269,7 @@ func testAuditLog(t *testing.T, e *env) {
 	if _, n, err := e.Live.Prune(e.ctx, log[3].At.Add(time.Second)); err != nil || n != 5 {
 		t.Errorf("pruned %d events, %v; want all 5", n, err)
 	}
-	if left, _ := e.Live.AuditLog(e.ctx, "west-texas", 0, 0); len(left) != 0 {
+	if left, _ := e.Live.Audit(e.ctx, joule.AuditQuery{Site: "west-texas", After: 0, Limit: 0}); len(left) != 0 {
 		t.Errorf("after pruning: %+v", left)
 	}
 }
@@ -273,7 +303,7 @@ func testAuditKeys(t *testing.T, e *env) {
 	if again[0].ID != first[0].ID || !again[0].RecordedAt.Equal(recorded) {
 		t.Errorf("the row posted again has ID %d, recorded at %v; want the stored row's %d, %v", again[0].ID, again[0].RecordedAt, first[0].ID, recorded)
 	}
-	log, err := e.Live.AuditLog(e.ctx, "west-texas", 0, 0)
+	log, err := e.Live.Audit(e.ctx, joule.AuditQuery{Site: "west-texas", After: 0, Limit: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +315,7 @@ func testAuditKeys(t *testing.T, e *env) {
 	if !log[0].At.Equal(deviceTime) || !log[0].RecordedAt.Equal(recorded) || !log[3].RecordedAt.Equal(e.clock.Now()) {
 		t.Errorf("times: at %v recorded %v, and the later row recorded %v; want %v, %v and %v", log[0].At, log[0].RecordedAt, log[3].RecordedAt, deviceTime, recorded, e.clock.Now())
 	}
-	if other, _ := e.Live.AuditLog(e.ctx, "alberta", 0, 0); len(other) != 1 {
+	if other, _ := e.Live.Audit(e.ctx, joule.AuditQuery{Site: "alberta", After: 0, Limit: 0}); len(other) != 1 {
 		t.Errorf("alberta's log holds %d rows, want its own row under the same key", len(other))
 	}
 	// Retention goes by when the rows were recorded, not by the agent's time.

@@ -50,7 +50,7 @@ func (e *env) refused(t *testing.T, what, secret string, now time.Time, why stri
 // exchangeLog is the exchange's own audit log: the rows of site "".
 func (e *env) exchangeLog(t *testing.T) []*joule.Audit {
 	t.Helper()
-	log, err := e.Live.AuditLog(e.ctx, "", 0, 0)
+	log, err := e.Live.Audit(e.ctx, joule.AuditQuery{Site: "", After: 0, Limit: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func testExchangeAudit(t *testing.T, e *env) {
 	if len(log) != 1 || log[0].Reason != "account created" || log[0].Actor != "operator" || !log[0].At.Equal(t0) || log[0].ID == 0 {
 		t.Errorf("the exchange's log: %s", jsonText(log))
 	}
-	site, err := e.Live.AuditLog(e.ctx, "west", 0, 0)
+	site, err := e.Live.Audit(e.ctx, joule.AuditQuery{Site: "west", After: 0, Limit: 0})
 	if err != nil || len(site) != 1 || site[0].Reason != "ask set" || site[0].Kind != joule.AuditChange {
 		t.Errorf("the site's log: %s, %v", jsonText(site), err)
 	}

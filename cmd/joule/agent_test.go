@@ -207,7 +207,7 @@ func TestAgentKilledMidStep(t *testing.T) {
 				return false
 			}
 		}
-		log, err := lv.AuditTail(ctx, "test-site", 10)
+		log, err := lv.Audit(ctx, domain.AuditQuery{Site: "test-site", Limit: 10, Tail: true})
 		if err != nil {
 			return false
 		}
@@ -221,9 +221,16 @@ func TestAgentKilledMidStep(t *testing.T) {
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 
-	log, err := lv.AuditLog(ctx, "test-site", 0, 1_000_000)
-	if err != nil {
-		t.Fatal(err)
+	var log []*domain.Audit
+	for { // every row, a page at a time
+		page, err := lv.Audit(ctx, domain.AuditQuery{Site: "test-site", After: lastID(log)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		log = append(log, page...)
 	}
 	type row struct {
 		device, action string
@@ -276,4 +283,12 @@ func TestAgentKilledMidStep(t *testing.T) {
 		}
 	}
 	t.Logf("%d kills (%d with the audit spooled), %d commands received, %d audit rows, every command audited", kills, spooledKills, total, len(log))
+}
+
+// lastID is the ID of the last event of log, 0 when there is none.
+func lastID(log []*domain.Audit) int64 {
+	if len(log) == 0 {
+		return 0
+	}
+	return log[len(log)-1].ID
 }

@@ -119,3 +119,7 @@ func printJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// printJSONLine prints v as JSON on one line: a stream of documents a reader takes
+// one line at a time (--follow --json).
+func printJSONLine(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
