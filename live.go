@@ -1,8 +1,8 @@
 package joule
 
 import (
-	"slices"
 	"context"
+	"slices"
 	"time"
 )
 
@@ -97,7 +97,7 @@ const (
 	AuditChange AuditKind = "change"
 )
 
-// Kinds are the audit kinds, in the order messages list them.
+// AuditKinds are the audit kinds, in the order messages list them.
 var AuditKinds = []AuditKind{AuditEvent, AuditPlan, AuditCommand, AuditAck, AuditVerify, AuditReport, AuditChange}
 
 // Valid reports whether k is one of AuditKinds.

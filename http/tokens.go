@@ -19,7 +19,6 @@ type TokenRequest struct {
 	NeverExpires bool      `json:"never_expires,omitempty"`
 }
 
-
 // handleIssueToken issues a named token with an expiry; the account's other tokens
 // keep working.
 func (s *Server) handleIssueToken(w http.ResponseWriter, r *http.Request, who *joule.Account) {
