@@ -212,6 +212,9 @@ type LiveService interface {
 	CreateDemandResponse(ctx context.Context, dr *DemandResponse) error
 	// DemandResponses returns a site's events that have not ended at t.
 	DemandResponses(ctx context.Context, site string, t time.Time) ([]*DemandResponse, error)
+	// DemandResponseHistory returns a site's newest n events (at most MaxAuditQuery),
+	// ended, cancelled or standing, newest first.
+	DemandResponseHistory(ctx context.Context, site string, n int) ([]*DemandResponse, error)
 	// CancelDemandResponse calls off the site's event id at t: it ends then, if it had
 	// not ended before. It returns the event as cancelled; ENOTFOUND when the site has
 	// no such event, ECONFLICT when it was cancelled or had ended by t.

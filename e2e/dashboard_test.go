@@ -233,6 +233,16 @@ func sitePage(t *testing.T, ctx context.Context, s *server) {
 	if first == "" {
 		t.Error("the newest audit line has no kind")
 	}
+	// Filtered to plans, the log folds each run of plans for one reason into a line.
+	eval[bool](t, ctx, `(() => { const k = document.getElementById("audit-kind"); k.value = "plan"; k.dispatchEvent(new Event("change")); return true; })()`)
+	folded := waitFor[string](t, ctx, liveTimeout, "a folded run of plans", `(() => {
+		const rows = [...document.querySelectorAll("#audit tbody tr")].filter((r) => !r.querySelector(".empty-row"));
+		if (!rows.length || rows.some((r) => r.children[1].textContent !== "plan")) return "";
+		const run = rows.map((r) => r.children[4].textContent).find((d) => /^\d+ plans, \d+ to \d+: /.test(d));
+		return run || "";
+	})()`)
+	t.Logf("folded plans: %q", folded)
+	waitFor[int](t, ctx, loadTimeout, "the past events table", `document.querySelectorAll("#dr-history tbody tr").length`)
 	if chartsBuilt() {
 		n0 := eval[int](t, ctx, points)
 		// Three more plans: the demo dispatches every five seconds.

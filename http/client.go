@@ -246,6 +246,15 @@ func (c *Client) DemandResponses(ctx context.Context, site string) ([]*joule.Dem
 	return out.Events, c.do(ctx, http.MethodGet, "/api/v1/sites/"+url.PathEscape(site)+"/dr", nil, nil, &out)
 }
 
+// DemandResponseHistory lists the site's newest n events, ended or not, newest first.
+func (c *Client) DemandResponseHistory(ctx context.Context, site string, n int) ([]*joule.DemandResponse, error) {
+	var out struct {
+		Events []*joule.DemandResponse `json:"events"`
+	}
+	q := url.Values{"history": {strconv.Itoa(n)}}
+	return out.Events, c.do(ctx, http.MethodGet, "/api/v1/sites/"+url.PathEscape(site)+"/dr", q, nil, &out)
+}
+
 // CancelDemandResponse calls off the site's event id at once; the server plans the
 // site again without it.
 func (c *Client) CancelDemandResponse(ctx context.Context, site string, id int64) (*joule.DemandResponse, error) {

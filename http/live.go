@@ -20,6 +20,7 @@ import (
 type Operations interface {
 	CreateDemandResponse(ctx context.Context, site string, req live.DemandResponseRequest) (*joule.DemandResponse, error)
 	DemandResponses(ctx context.Context, site string) ([]*joule.DemandResponse, error)
+	DemandResponseHistory(ctx context.Context, site string, n int) ([]*joule.DemandResponse, error)
 	CancelDemandResponse(ctx context.Context, site string, id int64, actor string) (*joule.DemandResponse, error)
 	AppendAgentAudit(ctx context.Context, site, actor string, events []*joule.Audit) error
 	ReportDevices(ctx context.Context, site string, r *joule.DeviceReport) error
@@ -72,7 +73,18 @@ func (s *Server) handleDemandResponses(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	events, err := ops.DemandResponses(r.Context(), r.PathValue("name"))
+	var events []*joule.DemandResponse
+	var err error
+	if v := r.URL.Query().Get("history"); v != "" { // the newest N, ended or not
+		n, perr := strconv.Atoi(v)
+		if perr != nil || n <= 0 || n > joule.MaxAuditQuery {
+			writeError(w, r, s.Logger, joule.Errorf(joule.EINVALID, "history: a whole number from 1 to %d, not %q", joule.MaxAuditQuery, v))
+			return
+		}
+		events, err = ops.DemandResponseHistory(r.Context(), r.PathValue("name"), n)
+	} else {
+		events, err = ops.DemandResponses(r.Context(), r.PathValue("name"))
+	}
 	if events == nil {
 		events = []*joule.DemandResponse{}
 	}

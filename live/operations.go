@@ -162,6 +162,15 @@ func (o *Operations) DemandResponses(ctx context.Context, site string) ([]*joule
 	return o.Live.DemandResponses(ctx, site, o.now())
 }
 
+// DemandResponseHistory returns the site's newest n events, whether they stand, have
+// ended or were cancelled, newest first.
+func (o *Operations) DemandResponseHistory(ctx context.Context, site string, n int) ([]*joule.DemandResponse, error) {
+	if _, err := o.Sites.Site(ctx, site); err != nil {
+		return nil, err
+	}
+	return o.Live.DemandResponseHistory(ctx, site, n)
+}
+
 // CancelDemandResponse calls off the site's event id now: it ends at once, is
 // audited, and the site is planned again without it. ENOTFOUND when the site has no
 // such event; ECONFLICT when it had ended or was cancelled already.

@@ -65,8 +65,24 @@ func (s *LiveService) DemandResponses(ctx context.Context, site string, t time.T
 		return nil, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT `+drColumns+` FROM demand_responses
-		WHERE site = ? AND (end_at = '' OR end_at > ?) ORDER BY deadline, id`, site, formatTime(t))
+	return scanDemandResponses(tx.QueryContext(ctx, `SELECT `+drColumns+` FROM demand_responses
+		WHERE site = ? AND (end_at = '' OR end_at > ?) ORDER BY deadline, id`, site, formatTime(t)))
+}
+
+// DemandResponseHistory returns the site's newest n events, newest first.
+func (s *LiveService) DemandResponseHistory(ctx context.Context, site string, n int) ([]*joule.DemandResponse, error) {
+	if n <= 0 || n > joule.MaxAuditQuery {
+		return nil, joule.Errorf(joule.EINVALID, "history: from 1 to %d events, not %d", joule.MaxAuditQuery, n)
+	}
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return scanDemandResponses(tx.QueryContext(ctx, `SELECT `+drColumns+` FROM demand_responses WHERE site = ? ORDER BY id DESC LIMIT ?`, site, n))
+}
+
+func scanDemandResponses(rows *sql.Rows, err error) ([]*joule.DemandResponse, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demand responses: %w", err)
 	}

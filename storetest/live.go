@@ -95,6 +95,19 @@ func testCancelDemandResponse(t *testing.T, e *env) {
 		_, err := e.Live.CancelDemandResponse(e.ctx, tc.site, tc.id, at)
 		checkCode(t, "cancel "+tc.name, err, tc.code)
 	}
+	// The history keeps every event, ended and cancelled too, newest first.
+	history, err := e.Live.DemandResponseHistory(e.ctx, "west-texas", 10)
+	if err != nil || len(history) != 3 || history[0].ID != over.ID || history[2].ID != open.ID || !history[2].CancelledAt.Equal(at) {
+		t.Errorf("history: %+v, %v; want %d, %d, %d with %d cancelled", history, err, over.ID, timed.ID, open.ID, open.ID)
+	}
+	if two, _ := e.Live.DemandResponseHistory(e.ctx, "west-texas", 2); len(two) != 2 || two[1].ID != timed.ID {
+		t.Errorf("the newest two: %+v", two)
+	}
+	if other, _ := e.Live.DemandResponseHistory(e.ctx, "alberta", 10); len(other) != 0 {
+		t.Errorf("another site's history: %+v", other)
+	}
+	_, err = e.Live.DemandResponseHistory(e.ctx, "west-texas", 0)
+	checkCode(t, "a history of none", err, joule.EINVALID)
 }
 
 func testDeviceReports(t *testing.T, e *env) {

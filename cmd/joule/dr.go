@@ -75,14 +75,24 @@ firm GPU leases draw while it holds is refused, naming that load in watts, unles
 
 func newDRListCmd(g *globals) *cobra.Command {
 	var site string
+	var history int
 	cmd := &cobra.Command{
-		Use:     "ls --site NAME",
-		Short:   "List a site's demand-response events that have not ended",
-		Example: "  joule dr ls --site west-texas",
+		Use:     "ls --site NAME [--history N]",
+		Short:   "List a site's demand-response events that have not ended, or with --history its newest N, ended or not",
+		Example: "  joule dr ls --site west-texas\n  joule dr ls --site west-texas --history 20",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withClient(cmd.Context(), g, func(c *jhttp.Client) error {
-				events, err := c.DemandResponses(cmd.Context(), site)
+				var events []*joule.DemandResponse
+				var err error
+				if cmd.Flags().Changed("history") {
+					if history < 1 || history > joule.MaxAuditQuery {
+						return joule.Errorf(joule.EINVALID, "--history: from 1 to %d events, not %d", joule.MaxAuditQuery, history)
+					}
+					events, err = c.DemandResponseHistory(cmd.Context(), site, history)
+				} else {
+					events, err = c.DemandResponses(cmd.Context(), site)
+				}
 				if err != nil {
 					return err
 				}
@@ -107,6 +117,7 @@ func newDRListCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&site, "site", "", "the site")
+	cmd.Flags().IntVar(&history, "history", 0, "list the newest N events, those that ended or were cancelled too")
 	_ = cmd.MarkFlagRequired("site")
 	addJSONFlag(cmd, g)
 	return cmd
@@ -156,8 +167,11 @@ func drBy(dr *joule.DemandResponse) string {
 
 // drUntil says when an event ends.
 func drUntil(dr *joule.DemandResponse) string {
-	if dr.End.IsZero() {
+	switch {
+	case dr.End.IsZero():
 		return "until cancelled"
+	case !dr.CancelledAt.IsZero():
+		return dr.End.Local().Format(time.DateTime) + " (cancelled)"
 	}
 	return dr.End.Local().Format(time.DateTime)
 }

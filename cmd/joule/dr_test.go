@@ -41,6 +41,16 @@ func TestDemandResponseCommands(t *testing.T) {
 	if len(list.Events) != 1 || list.Events[0].ID != second.ID {
 		t.Errorf("dr ls after cancelling %d: %+v", first.ID, list.Events)
 	}
+	jsonRun(t, dir, &list, "dr", "ls", "--site", "west-texas", "--history", "10", "--json")
+	if len(list.Events) != 2 || list.Events[0].ID != second.ID || list.Events[1].ID != first.ID || list.Events[1].CancelledAt.IsZero() {
+		t.Errorf("dr ls --history: %+v, want both, newest first, %d cancelled", list.Events, first.ID)
+	}
+	if r := run(t, dir, "dr", "ls", "--site", "west-texas", "--history", "10"); r.code != 0 || !strings.Contains(r.stdout, "(cancelled)") {
+		t.Errorf("dr ls --history: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, dir, "dr", "ls", "--site", "west-texas", "--history", "0"); r.code != 1 || !strings.Contains(r.stderr, "--history") {
+		t.Errorf("dr ls --history 0: exit %d: %s", r.code, r.stderr)
+	}
 
 	var log struct{ Audit []domain.Audit }
 	jsonRun(t, dir, &log, "audit", "--site", "west-texas", "--json")

@@ -107,6 +107,26 @@
     $("nm-better").className = "better " + (n.better || "");
   }
 
+  async function pollDRHistory() {
+    const r = await api(base + "/dr" + Joule.query({ history: 20 }));
+    const ended = (e) => e.cancelled_at ? `${fmt.time(e.end)} (cancelled)` : e.end && !e.end.startsWith("0001") ? fmt.time(e.end) : "until cancelled";
+    Joule.rows(
+      $("dr-history").tBodies[0],
+      r.events || [],
+      (e) =>
+        el(
+          "tr",
+          { "data-id": e.id },
+          el("td", { class: "n", text: String(e.id) }),
+          el("td", { class: "n", text: fmt.mw(e.reduce_to_w) }),
+          el("td", { class: "time", text: fmt.time(e.deadline) }),
+          el("td", { class: "time", text: ended(e) }),
+          el("td", { text: e.by || "" }),
+        ),
+      "No demand-response event yet.",
+    );
+  }
+
   async function pollDR() {
     const r = await api(base + "/dr");
     const events = r.events || [];
@@ -173,9 +193,28 @@
     $("problems").replaceChildren(...(items.length ? items : [el("li", { class: "hint", text: "None: every device answers and obeys." })]));
   }
 
+  // foldPlans turns each run of plans made for one reason (newest first) into one line
+  // that counts them, as joule audit does: the loop plans every interval, and a log of
+  // identical plan lines hides what happened.
+  function foldPlans(lines) {
+    const out = [];
+    for (const a of lines) {
+      const prev = out[out.length - 1];
+      if (prev && a.kind === "plan" && prev.kind === "plan" && prev.reason === a.reason && prev.outcome === a.outcome) {
+        prev.folded = (prev.folded || 1) + 1;
+        prev.firstSeq = a.seq;
+        continue;
+      }
+      out.push({ ...a });
+    }
+    return out;
+  }
+
   async function pollAudit() {
-    const r = await api(base + "/audit" + Joule.query({ tail: 50 }));
-    const lines = (r.audit || []).slice().reverse();
+    const kind = $("audit-kind").value;
+    const device = $("audit-device").value.trim();
+    const r = await api(base + "/audit" + Joule.query({ tail: 200, kind, device }));
+    const lines = foldPlans((r.audit || []).slice().reverse());
     Joule.rows(
       $("audit").tBodies[0],
       lines,
@@ -185,12 +224,17 @@
           { class: a.outcome === "failed" ? "failed" : "", "data-id": a.id },
           el("td", { class: "time", text: fmt.short(a.at) }),
           el("td", { text: a.kind }),
+          el("td", { text: a.actor || "" }),
           el("td", {}, a.device ? el("code", { text: a.device }) : ""),
-          el("td", { class: "detail", text: a.detail }),
+          el("td", { class: "detail", text: a.folded ? `${a.folded} plans, ${a.firstSeq} to ${a.seq}: ${a.reason || a.detail}` : a.detail }),
         ),
-      "The audit log is empty.",
+      kind || device ? "No event matches." : "The audit log is empty.",
     );
   }
+  for (const id of ["audit-kind", "audit-device"]) {
+    $(id).addEventListener("change", () => pollAudit().catch((err) => Joule.status("status", err.message, true)));
+  }
+  $("audit-filter").addEventListener("submit", (e) => e.preventDefault());
 
   // noSuchSite replaces the page with what the server's not-found page says: the page
   // itself is served for any name, so that only a signed-in reader learns which exist.
@@ -212,6 +256,7 @@
       [pollPlans, "power plans"],
       [pollNextMW, "the next megawatt"],
       [pollDR, "demand response"],
+      [pollDRHistory, "past events"],
       [pollDevices, "devices"],
       [pollAudit, "the audit log"],
     ]);
