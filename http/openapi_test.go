@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -683,4 +684,75 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 		fmt.Fprintf(&b, "\n%s %v", route, g.seen[route])
 	}
 	t.Logf("statuses checked:%s", b.String())
+}
+
+// TestMoneyFieldsSayTheirUnit holds the API to one money convention: a field that
+// carries money says its unit in its name — `_micro_usd` (an integer, what the ledger
+// keeps) or `_usd` (a float, for display and analytics), per whatever follows — and
+// its type agrees; fields named like money that are not amounts are listed here with
+// what they are.
+func TestMoneyFieldsSayTheirUnit(t *testing.T) {
+	notAmounts := map[string]string{
+		"asks": "a list of asks", "bids": "a list of bids", "gpu_price_path": "how a price path was made, in words",
+		"hashprice_fresh": "whether the reading is fresh", "never_paid_back": "a flag", "opportunity_cost": "a flag",
+		"pool_fee": "a fraction", "prob_npv_positive": "a probability", "resale_of": "a lease ID", "resale_order": "an order ID",
+		"network_hashrate_ehs": "hashrate", "fee_share": "a fraction",
+	}
+	money := regexp.MustCompile(`price|cost|credit|fee|revenue|margin|amount|balance|paid|payout|deposit|npv|capex|opex|charge|value|ask|bid|limit|hosting|resale|usage|gross|net`)
+	unit := regexp.MustCompile(`(^|_)(micro_usd|usd|btc|bps|w|s|gpus|hours|at|count)(_|$)`)
+	var doc map[string]any
+	if err := json.Unmarshal(openAPIDocument(t), &doc); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	var walk func(where string, v any)
+	walk = func(where string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if props, ok := v["properties"].(map[string]any); ok {
+				for name, p := range props {
+					schema, _ := p.(map[string]any)
+					typ, _ := schema["type"].(string)
+					if items, ok := schema["items"].(map[string]any); ok && typ == "array" {
+						typ, _ = items["type"].(string) // a series of amounts
+					}
+					if money.MatchString(name) && !unit.MatchString(name) && notAmounts[name] == "" {
+						t.Errorf("%s.%s sounds like money but its name gives no unit (_micro_usd, _usd…)", where, name)
+					}
+					switch {
+					case typ == "" || typ == "object": // a reference or a set of figures, checked where it is defined
+					case strings.Contains(name, "micro_usd") && typ != "integer":
+						t.Errorf("%s.%s: micro-dollars are an integer, not %q", where, name, typ)
+					case strings.Contains(name, "_usd") && !strings.Contains(name, "micro_usd") && typ != "number":
+						t.Errorf("%s.%s: dollars are a number, not %q", where, name, typ)
+					}
+					seen++
+					walk(where+"."+name, p)
+				}
+			}
+			for k, x := range v {
+				if k != "properties" {
+					walk(where, x)
+				}
+			}
+		case []any:
+			for _, x := range v {
+				walk(where, x)
+			}
+		}
+	}
+	walk("", doc)
+	if seen < 200 {
+		t.Fatalf("checked %d properties; the document has more", seen)
+	}
+}
+
+// openAPIDocument is the document as the repository holds it.
+func openAPIDocument(t *testing.T) []byte {
+	t.Helper()
+	data, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
