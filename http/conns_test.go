@@ -94,7 +94,7 @@ func TestConnCapShedsTheLongestWaiting(t *testing.T) {
 	s := openServer(t, func(s *jhttp.Server, _ *sqlite.DB) { s.MaxConns = 3 })
 	first := dialRaw(t, s)
 	second := dialRaw(t, s)
-	if _, err := second.Write([]byte("GET /healthz HTTP/1.1\r\nHost: joule\r\n")); err != nil { // half a request
+	if _, err := second.Write([]byte("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")); err != nil { // half a request
 		t.Fatal(err)
 	}
 	dialRaw(t, s)
@@ -129,7 +129,7 @@ func TestConnCapRefusesWhenAllAreBusy(t *testing.T) {
 	busy := dialRaw(t, s)
 	// A manifest whose body has not all come: the request is being served.
 	body := "models:\n  - {id: mine-1, kind: asic, name: Mine, hashrate_ths: 1, power_w: 10}\n"
-	head := fmt.Sprintf("POST /api/v1/apply HTTP/1.1\r\nHost: joule\r\nAuthorization: Bearer %s\r\nContent-Type: application/yaml\r\nContent-Length: %d\r\n\r\n", opToken(s), len(body))
+	head := fmt.Sprintf("POST /api/v1/apply HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nContent-Type: application/yaml\r\nContent-Length: %d\r\n\r\n", opToken(s), len(body))
 	if _, err := busy.Write([]byte(head + body[:10])); err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +352,7 @@ func (a *slowClients) hold(ctx context.Context, seed uint64, dialing chan struct
 // until the server closes the connection, answers, or ctx ends.
 func (a *slowClients) trickle(ctx context.Context, c net.Conn) {
 	defer context.AfterFunc(ctx, func() { c.Close() })()
-	if _, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: joule\r\nX-Slow: ")); err != nil {
+	if _, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")); err != nil {
 		return
 	}
 	var b [1]byte

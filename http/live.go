@@ -128,7 +128,11 @@ func parseAuditQuery(v url.Values) (joule.AuditQuery, error) {
 	var q joule.AuditQuery
 	p := &params{v: v}
 	q.After = int64(p.int("after", 0))
-	q.Limit = p.int("limit", 0)
+	if v.Has("limit") {
+		if q.Limit = p.int("limit", 0); q.Limit <= 0 && p.err == nil {
+			p.err = joule.Errorf(joule.EINVALID, "limit: a whole number from 1 to %d", joule.MaxAuditQuery)
+		}
+	}
 	if v.Has("tail") {
 		if q.Limit = p.int("tail", 0); q.Limit <= 0 && p.err == nil {
 			p.err = joule.Errorf(joule.EINVALID, "tail: a whole number from 1 to %d", joule.MaxAuditQuery)

@@ -134,7 +134,7 @@ const (
 // NewServer returns a server with its routes; services are set by the caller.
 func NewServer() *Server {
 	s := &Server{mux: http.NewServeMux(), Logger: slog.Default()}
-	s.server = &http.Server{Handler: s, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
+	s.server = &http.Server{Handler: http.HandlerFunc(s.serveNetwork), ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
 		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout}
 	viewer, agent := joule.RoleViewer, joule.RoleAgent
 	s.handle("GET /healthz", public, s.handleHealth)
@@ -268,13 +268,22 @@ func (s *Server) Close() error {
 	return s.server.Shutdown(ctx)
 }
 
+// serveNetwork is the front door of the server Open listens with: it refuses a request
+// addressed to a name the server does not have (allowedHost) before ServeHTTP routes
+// it. A handler embedding the server in process (ServeHTTP) is not reached by name.
+func (s *Server) serveNetwork(w http.ResponseWriter, r *http.Request) {
+	if err := s.allowedHost(r); err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	s.ServeHTTP(w, r)
+}
+
 // ServeHTTP routes a request within the global rate limit, and logs it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	if err := s.allowedHost(r); err != nil {
-		writeError(rec, r, s.Logger, err)
-	} else if wait := s.globalWait(r); wait > 0 {
+	if wait := s.globalWait(r); wait > 0 {
 		retryAfter(rec, wait)
 		writeError(rec, r, s.Logger, joule.Errorf(joule.ERATELIMIT, "the server takes no more requests now: retry in %s", wait.Round(time.Millisecond)))
 	} else {
