@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -201,4 +202,35 @@ func parseTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("parse stored time %q: %w", s, err)
 	}
 	return t.UTC(), nil
+}
+
+// insertRows runs head (an INSERT … VALUES ) for rows of equal length, in statements of
+// at most 100 rows: one round trip to the server for what would be one per row.
+func (t *tx) insertRows(ctx context.Context, head string, rows [][]any) error {
+	const batch = 100
+	for len(rows) > 0 {
+		n := min(len(rows), batch)
+		var q strings.Builder
+		q.WriteString(head)
+		args := make([]any, 0, n*len(rows[0]))
+		for i, r := range rows[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(")
+			for j, v := range r {
+				if j > 0 {
+					q.WriteString(", ")
+				}
+				args = append(args, v)
+				fmt.Fprintf(&q, "$%d", len(args))
+			}
+			q.WriteString(")")
+		}
+		if _, err := t.exec(ctx, q.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
 }

@@ -20,8 +20,9 @@ func TestStore(t *testing.T) {
 			Models:    postgres.NewHardwareService(db),
 			Manifests: postgres.NewManifestService(db),
 			Live:      postgres.NewLiveService(db),
+			Leasing:   postgres.NewLeasingStore(db),
 		}
-	}, storetest.Manifests, storetest.Live)
+	}, storetest.Manifests, storetest.Live, storetest.Leasing)
 }
 
 // openDB opens a DB on a fresh database and closes it when the test ends, before the
