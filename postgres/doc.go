@@ -2,12 +2,14 @@
 // one control-plane process against one database, on github.com/jackc/pgx/v5. It
 // migrates the schema itself on Open from the SQL files embedded under migrations/.
 //
-// So far it covers the declared world and live operations: SiteService, FleetService,
-// HardwareService (the user-declared models), ManifestService and LiveService
-// (demand-response events, plans, the audit log with agents' idempotency keys, device
-// reports and pruning), each passing the storetest conformance groups of those
-// services. The leasing store (accounts, tokens, orders, leases, the ledger) is not
-// here yet, which is why the CLI still refuses a postgres:// DSN.
+// It implements every store interface the control plane has: SiteService,
+// FleetService, HardwareService (the user-declared models), ManifestService,
+// LiveService (demand-response events, plans, the audit log with agents' idempotency
+// keys, device reports and pruning) and LeasingStore (accounts, API tokens, products,
+// listings, orders, leases, fills and the ledger journal, with the version check that
+// keeps two processes from overwriting each other's exchange), each passing the
+// storetest conformance suite. The CLI does not open it yet: `--db postgres://…` is
+// still refused until cmd/joule wires this package in.
 //
 // Times are stored as TEXT in the very format the sqlite package uses (UTC, nanoseconds
 // at a fixed width, empty for none), in columns with the "C" collation, so stored times

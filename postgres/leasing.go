@@ -16,7 +16,7 @@ import (
 // LeasingStore keeps the GPU exchange: accounts with their API tokens, the matcher's
 // products, listings, orders, leases and fills, and the ledger journal. It implements
 // joule.LeasingStore. Every change is one write transaction, refused unless it was
-// computed on the version the store holds, so two processes on one file cannot
+// computed on the version the store holds, so two processes on one database cannot
 // overwrite each other's exchange.
 type LeasingStore struct {
 	db *DB
