@@ -2,13 +2,13 @@ package postgres
 
 import (
 	"context"
-	"github.com/jackc/pgx/v5"
-
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/joule-site/joule"
 )

@@ -3,11 +3,11 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"github.com/jackc/pgx/v5"
-
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/joule-site/joule"
 )
