@@ -147,6 +147,12 @@ func (c *testCluster) dsn(db string) string {
 // is dropped when t ends. It skips t when there is no cluster.
 func newTestDatabase(t *testing.T) string {
 	t.Helper()
+	return newTestDatabaseWith(t, "")
+}
+
+// newTestDatabaseWith is newTestDatabase with options for CREATE DATABASE (a locale).
+func newTestDatabaseWith(t *testing.T, options string) string {
+	t.Helper()
 	if cluster == nil {
 		t.Skip(skipReason)
 	}
@@ -161,7 +167,7 @@ func newTestDatabase(t *testing.T) string {
 		_, err = conn.Exec(ctx, sql)
 		return err
 	}
-	if err := admin("CREATE DATABASE " + name); err != nil {
+	if err := admin("CREATE DATABASE " + name + " " + options); err != nil {
 		t.Fatalf("create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {

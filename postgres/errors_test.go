@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -151,5 +152,49 @@ func TestOpenRefuses(t *testing.T) {
 	}
 	if err := db.Close(); err != nil {
 		t.Errorf("Close of a DB that did not open: %v", err)
+	}
+}
+
+// TestOrderIgnoresLocale runs on a database whose default collation is ICU's en-US,
+// which sorts '_' before '-' before '.' (bytes sort '-', '.', '_'): names still list in byte
+// order, as the sqlite store lists them, because the schema declares them "C".
+func TestOrderIgnoresLocale(t *testing.T) {
+	db := NewDB(newTestDatabaseWith(t, "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'"))
+	if err := db.Open(); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	m := &joule.Manifest{}
+	for _, name := range []string{"a.b", "a_b", "a-b"} {
+		m.Sites = append(m.Sites, &joule.Site{Name: name, PowerCapW: 1000, PUE: 1.1,
+			Energy: joule.EnergyPriceModel{Kind: joule.EnergyFixed, FixedUSDPerMWh: 45}})
+	}
+	if _, err := NewManifestService(db).Apply(ctx, m); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	sites, err := NewSiteService(db).Sites(ctx)
+	if err != nil {
+		t.Fatalf("Sites: %v", err)
+	}
+	var got []string
+	for _, s := range sites {
+		got = append(got, s.Name)
+	}
+	if want := []string{"a-b", "a.b", "a_b"}; !slices.Equal(got, want) {
+		t.Errorf("sites in order %q, want byte order %q", got, want)
+	}
+	// The locale itself sorts otherwise, or the test proves nothing.
+	tx, err := db.beginRead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.rollback(ctx)
+	var first string
+	if err := tx.queryRow(ctx, `SELECT n FROM unnest(ARRAY['a.b', 'a_b', 'a-b']) AS n ORDER BY n COLLATE "default" LIMIT 1`).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	if first == "a-b" {
+		t.Errorf("the database's own collation sorts %q first, as bytes do: it is not the locale the test needs", first)
 	}
 }
