@@ -12,7 +12,7 @@ import (
 )
 
 // API tokens: several an account, each with a name, an expiry and a revocation
-// (migration 0008). The token is kept as its hash only.
+// (migration 0003). The token is kept as its hash only.
 
 // tokenColumns are what a token's record is read from, never its hash.
 const tokenColumns = `id, account, name, created_at, created_by, expires_at, revoked_at`
