@@ -1,0 +1,320 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/joule-site/joule"
+)
+
+// LeasingStore keeps the GPU exchange: accounts with their API tokens, the matcher's
+// products, listings, orders, leases and fills, and the ledger journal. It implements
+// joule.LeasingStore. Every change is one write transaction, refused unless it was
+// computed on the version the store holds, so two processes on one database cannot
+// overwrite each other's exchange.
+type LeasingStore struct {
+	db *DB
+}
+
+var _ joule.LeasingStore = (*LeasingStore)(nil)
+
+// NewLeasingStore returns a LeasingStore on db.
+func NewLeasingStore(db *DB) *LeasingStore { return &LeasingStore{db: db} }
+
+// SaveLeasing saves one operation's change in one transaction and returns the new version.
+func (s *LeasingStore) SaveLeasing(ctx context.Context, ch *joule.LeasingChange) (int64, error) {
+	tx, err := s.db.beginWrite(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.rollback(ctx)
+	var version int64
+	var lastOrder, lastLease uint64
+	if err := tx.queryRow(ctx, `SELECT version, last_order_seq, last_lease_seq FROM leasing_meta WHERE id = 1`).Scan(&version, &lastOrder, &lastLease); err != nil {
+		return 0, fmt.Errorf("save leasing: %w", err)
+	}
+	if version != ch.BaseVersion {
+		return 0, joule.Errorf(joule.ECONFLICT, "the exchange changed in the store (version %d, not %d): reload and try again", version, ch.BaseVersion)
+	}
+	for _, step := range saveSteps {
+		if err := step(ctx, tx, ch); err != nil {
+			return 0, err
+		}
+	}
+	_, err = tx.exec(ctx, `UPDATE leasing_meta SET version = $1, last_order_seq = $2, last_lease_seq = $3 WHERE id = 1`,
+		version+1, int64(max(lastOrder, ch.LastOrderSeq)), int64(max(lastLease, ch.LastLeaseSeq)))
+	if err != nil {
+		return 0, fmt.Errorf("save leasing: %w", err)
+	}
+	if err := tx.commit(ctx); err != nil {
+		return 0, fmt.Errorf("save leasing: commit: %w", err)
+	}
+	return version + 1, nil
+}
+
+// LeasingVersion returns the version the last saved change left.
+func (s *LeasingStore) LeasingVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.db.pool.QueryRow(ctx, `SELECT version FROM leasing_meta WHERE id = 1`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("leasing version: %w", err)
+	}
+	return v, nil
+}
+
+// saveSteps save the parts of a change, in an order that satisfies foreign keys.
+var saveSteps = []func(context.Context, *tx, *joule.LeasingChange) error{
+	saveAccounts, saveProducts, saveListings, saveOrders, saveLeases, saveFills, saveJournal, saveAudit,
+}
+
+// saveAccounts inserts new accounts, each with its first API token if it has one.
+func saveAccounts(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
+	for _, a := range ch.Accounts {
+		if err := a.Validate(); err != nil {
+			return err
+		}
+		var site any
+		if a.Site != "" {
+			site = a.Site
+		}
+		_, err := tx.exec(ctx, `INSERT INTO accounts (id, name, role, site, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			a.ID, a.Name, string(a.Role), site, formatTime(ch.At))
+		if isConstraint(err) {
+			return joule.Errorf(joule.ECONFLICT, "account %q exists", a.ID)
+		} else if err != nil {
+			return fmt.Errorf("insert account %s: %w", a.ID, err)
+		}
+		if a.Token != nil {
+			if a.Token.Account != a.ID {
+				return joule.Errorf(joule.EINVALID, "account %s: its first token is %s's", a.ID, a.Token.Account)
+			}
+			if err := insertToken(ctx, tx, a.Token); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func saveProducts(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
+	for _, p := range ch.Products {
+		_, err := tx.exec(ctx, `INSERT INTO products (id, model, site, gpus_per_node) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id) DO UPDATE SET model = excluded.model, site = excluded.site, gpus_per_node = excluded.gpus_per_node`,
+			p.ID, p.Model, p.Site, p.GPUsPerNode)
+		if err != nil {
+			return fmt.Errorf("save product %s: %w", p.ID, err)
+		}
+	}
+	return nil
+}
+
+func saveListings(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
+	for _, l := range ch.Listings {
+		_, err := tx.exec(ctx, `INSERT INTO listings (product, seller, servers, start_at, end_at, ask, opportunity_cost)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (product, seller) DO UPDATE SET servers = excluded.servers, start_at = excluded.start_at,
+				end_at = excluded.end_at, ask = excluded.ask, opportunity_cost = excluded.opportunity_cost`,
+			l.Product, l.Seller, l.Servers, formatTime(l.Start), optTime(l.End), int64(l.AskMicroUSDPerGPUHour), l.OpportunityCost)
+		if isConstraint(err) {
+			return joule.Errorf(joule.EINVALID, "listing %s/%s: no such product or seller", l.Product, l.Seller)
+		} else if err != nil {
+			return fmt.Errorf("save listing %s/%s: %w", l.Product, l.Seller, err)
+		}
+	}
+	return nil
+}
+
+func saveOrders(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
+	for _, o := range ch.Orders {
+		// Only what the exchange changes after submission is updated; the rest is as
+		// first saved.
+		_, err := tx.exec(ctx, `INSERT INTO orders (`+orderColumns+`, seq)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, (SELECT COALESCE(MAX(seq), 0) + 1 FROM orders))
+			ON CONFLICT (id) DO UPDATE SET status = excluded.status, filled_gpus = excluded.filled_gpus,
+				sold_gpu_hours = excluded.sold_gpu_hours`,
+			o.ID, o.Account, o.IdempotencyKey, o.Product, string(o.Kind), o.GPUs, optTime(o.Start), optTime(o.End),
+			int64(o.LimitMicroUSDPerGPUHour), o.AllOrNone, string(o.Class), o.NoticeSec, o.ResaleOf, string(o.Status),
+			o.FilledGPUs, o.SoldGPUHours, formatTime(o.CreatedAt), optTime(o.ExpiresAt))
+		if isConstraint(err) {
+			return joule.Errorf(joule.ECONFLICT, "order %s: its account, product or idempotency key conflicts with the store", o.ID)
+		} else if err != nil {
+			return fmt.Errorf("save order %s: %w", o.ID, err)
+		}
+	}
+	return nil
+}
+
+func saveLeases(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
+	ids := make([]string, 0, len(ch.Leases))
+	var shares [][]any
+	for _, l := range ch.Leases {
+		_, err := tx.exec(ctx, `INSERT INTO leases (id, order_id, tenant, product, class, notice_sec, gpus, start_at, end_at,
+				open_ended, price, status, notice_at, end_reason, ended_by, seq)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, (SELECT COALESCE(MAX(seq), 0) + 1 FROM leases))
+			ON CONFLICT (id) DO UPDATE SET end_at = excluded.end_at, open_ended = excluded.open_ended, price = excluded.price,
+				status = excluded.status, notice_at = excluded.notice_at, end_reason = excluded.end_reason, ended_by = excluded.ended_by`,
+			l.ID, l.Order, l.Tenant, l.Product, string(l.Class), l.NoticeSec, l.GPUs, formatTime(l.Start), formatTime(l.End),
+			l.OpenEnded, int64(l.PriceMicroUSDPerGPUHour), string(l.Status), optTime(l.NoticeAt), string(l.EndReason), l.EndedBy)
+		if isConstraint(err) {
+			return joule.Errorf(joule.EINVALID, "lease %s: its order, tenant or product is not stored", l.ID)
+		} else if err != nil {
+			return fmt.Errorf("save lease %s: %w", l.ID, err)
+		}
+		ids = append(ids, l.ID)
+		for i, sh := range l.Sellers {
+			shares = append(shares, []any{l.ID, i, sh.Seller, sh.ResaleOrder, sh.GPUs, formatTime(sh.Start), formatTime(sh.End), int64(sh.PriceMicroUSDPerGPUHour)})
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	// A lease's shares change as it renews or is cut: replace them all.
+	if _, err := tx.exec(ctx, `DELETE FROM lease_shares WHERE lease = ANY($1)`, ids); err != nil {
+		return fmt.Errorf("save lease shares: %w", err)
+	}
+	if err := tx.insertRows(ctx, `INSERT INTO lease_shares (lease, seq, seller, resale_order, gpus, start_at, end_at, price) VALUES `, shares); err != nil {
+		return fmt.Errorf("save lease shares: %w", err)
+	}
+	return nil
+}
+
+func saveFills(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
+	products := make(map[string]string, len(ch.Leases))
+	for _, l := range ch.Leases {
+		products[l.ID] = l.Product
+	}
+	var rows [][]any
+	for _, f := range ch.Fills {
+		product, ok := products[f.Lease]
+		if !ok { // a fill comes with its lease; look it up if it did not
+			err := tx.queryRow(ctx, `SELECT product FROM leases WHERE id = $1`, f.Lease).Scan(&product)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return joule.Errorf(joule.EINVALID, "fill of lease %s: the lease is not stored", f.Lease)
+			} else if err != nil {
+				return fmt.Errorf("save fill of lease %s: %w", f.Lease, err)
+			}
+		}
+		rows = append(rows, []any{formatTime(ch.At), product, f.Order, f.Lease, f.Seller, f.ResaleOrder, f.GPUs,
+			formatTime(f.Start), formatTime(f.End), int64(f.PriceMicroUSDPerGPUHour)})
+	}
+	if err := tx.insertRows(ctx, `INSERT INTO fills (at, product, order_id, lease, seller, resale_order, gpus, start_at, end_at, price) VALUES `, rows); err != nil {
+		return fmt.Errorf("save fills: %w", err)
+	}
+	return nil
+}
+
+// saveJournal appends ledger transactions, checking that each continues the journal
+// without a gap and balances to the micro-dollar.
+func saveJournal(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
+	if len(ch.Journal) == 0 {
+		return nil
+	}
+	var last int64
+	if err := tx.queryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM ledger_transactions`).Scan(&last); err != nil {
+		return fmt.Errorf("save journal: %w", err)
+	}
+	next := last + 1
+	txs := make([][]any, 0, len(ch.Journal))
+	var postings [][]any
+	for _, lt := range ch.Journal {
+		if lt.ID != next {
+			return joule.Errorf(joule.ECONFLICT, "ledger transaction %d does not continue the journal at %d", lt.ID, next)
+		}
+		next++
+		var sum joule.MicroUSD
+		for i, p := range lt.Postings {
+			sum += p.Amount
+			postings = append(postings, []any{lt.ID, i, p.Account, int64(p.Amount)})
+		}
+		if sum != 0 || len(lt.Postings) < 2 {
+			return joule.Errorf(joule.EINVALID, "ledger transaction %d does not balance (off by %d)", lt.ID, sum)
+		}
+		txs = append(txs, []any{lt.ID, lt.Key, lt.Kind, formatTime(lt.At), lt.Tenant, lt.Order, lt.Lease, lt.Memo})
+	}
+	err := tx.insertRows(ctx, `INSERT INTO ledger_transactions (id, key, kind, at, tenant, order_id, lease, memo) VALUES `, txs)
+	if isConstraint(err) {
+		return joule.Errorf(joule.ECONFLICT, "a ledger key is taken")
+	} else if err != nil {
+		return fmt.Errorf("save journal: %w", err)
+	}
+	if err := tx.insertRows(ctx, `INSERT INTO ledger_postings (tx, seq, account, amount) VALUES `, postings); err != nil {
+		return fmt.Errorf("save journal postings: %w", err)
+	}
+	return nil
+}
+
+// saveAudit appends the operation's audit rows, in its transaction.
+func saveAudit(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
+	for i := range ch.Audit {
+		if err := appendAudit(ctx, tx, &ch.Audit[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Account returns an account by ID, or ENOTFOUND.
+func (s *LeasingStore) Account(ctx context.Context, id string) (*joule.Account, error) {
+	return s.oneAccount(ctx, `SELECT id, name, role, coalesce(site, '') FROM accounts WHERE id = $1`, id, "account %q not found")
+}
+
+func (s *LeasingStore) oneAccount(ctx context.Context, q, arg, notFound string) (*joule.Account, error) {
+	var a joule.Account
+	var role string
+	err := s.db.pool.QueryRow(ctx, q, arg).Scan(&a.ID, &a.Name, &role, &a.Site)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, joule.Errorf(joule.ENOTFOUND, notFound, arg)
+	} else if err != nil {
+		return nil, fmt.Errorf("find account: %w", err)
+	}
+	a.Role = joule.AccountRole(role)
+	return &a, nil
+}
+
+// Accounts returns every account by ID.
+func (s *LeasingStore) Accounts(ctx context.Context) ([]*joule.Account, error) {
+	rows, err := s.db.pool.Query(ctx, `SELECT id, name, role, coalesce(site, '') FROM accounts ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	defer rows.Close()
+	out := []*joule.Account{}
+	for rows.Next() {
+		var a joule.Account
+		var role string
+		if err := rows.Scan(&a.ID, &a.Name, &role, &a.Site); err != nil {
+			return nil, fmt.Errorf("accounts: %w", err)
+		}
+		a.Role = joule.AccountRole(role)
+		out = append(out, &a)
+	}
+	return out, rows.Err()
+}
+
+// isConstraint reports whether err is PostgreSQL refusing a write for a constraint
+// (SQLSTATE class 23): a unique key taken, a foreign key missing, a check failing.
+func isConstraint(err error) bool {
+	pe, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && strings.HasPrefix(pe.Code, "23")
+}
+
+// optTime formats a time that may be zero: ” for none.
+func optTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return formatTime(t)
+}
+
+// parseOptTime parses a stored time that may be ” (zero).
+func parseOptTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return parseTime(s)
+}

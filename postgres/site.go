@@ -1,0 +1,186 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/joule-site/joule"
+)
+
+// SiteService finds and deletes sites. It implements joule.SiteService; sites are
+// created and updated by applying manifests (ManifestService).
+type SiteService struct {
+	db *DB
+}
+
+var _ joule.SiteService = (*SiteService)(nil)
+
+// NewSiteService returns a SiteService on db.
+func NewSiteService(db *DB) *SiteService { return &SiteService{db: db} }
+
+// Sites returns every site ordered by name.
+func (s *SiteService) Sites(ctx context.Context) ([]*joule.Site, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.rollback(ctx)
+	sites, err := findSites(ctx, tx, "", nil)
+	if err != nil {
+		return nil, fmt.Errorf("sites: %w", err)
+	}
+	return sites, nil
+}
+
+// Site returns the site called name, or ENOTFOUND.
+func (s *SiteService) Site(ctx context.Context, name string) (*joule.Site, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.rollback(ctx)
+	site, err := findSite(ctx, tx, name)
+	if err != nil {
+		return nil, err
+	}
+	if site == nil {
+		return nil, siteNotFound(name)
+	}
+	return site, nil
+}
+
+// DeleteSite removes the site called name and, by cascade, its fleets and devices;
+// ENOTFOUND if there is none.
+func (s *SiteService) DeleteSite(ctx context.Context, name string) error {
+	tx, err := s.db.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.rollback(ctx)
+	res, err := tx.exec(ctx, `DELETE FROM sites WHERE name = $1`, name)
+	if err != nil {
+		return fmt.Errorf("delete site %s: %w", name, err)
+	}
+	if res.RowsAffected() == 0 {
+		return siteNotFound(name)
+	}
+	if err := tx.commit(ctx); err != nil {
+		return fmt.Errorf("delete site %s: commit: %w", name, err)
+	}
+	return nil
+}
+
+func siteNotFound(name string) error { return joule.Errorf(joule.ENOTFOUND, "site %q not found", name) }
+
+const siteColumns = `name, power_cap_w, pue, energy, market_node, location, created_at, updated_at`
+
+// findSite returns the site called name, or nil if there is none.
+func findSite(ctx context.Context, tx *tx, name string) (*joule.Site, error) {
+	sites, err := findSites(ctx, tx, "WHERE name = $1", []any{name})
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", name, err)
+	}
+	if len(sites) == 0 {
+		return nil, nil
+	}
+	return sites[0], nil
+}
+
+// findSites returns the sites a WHERE clause selects, ordered by name.
+func findSites(ctx context.Context, tx *tx, where string, args []any) ([]*joule.Site, error) {
+	rows, err := tx.query(ctx, `SELECT `+siteColumns+` FROM sites `+where+` ORDER BY name`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	sites := []*joule.Site{} // empty, not nil: an API lists no sites as []
+	for rows.Next() {
+		var (
+			s                    joule.Site
+			energy               string
+			createdAt, updatedAt string
+		)
+		if err := rows.Scan(&s.Name, &s.PowerCapW, &s.PUE, &energy, &s.MarketNode, &s.Location, &createdAt, &updatedAt); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(energy), &s.Energy); err != nil {
+			return nil, fmt.Errorf("site %s: decode energy: %w", s.Name, err)
+		}
+		if s.CreatedAt, err = parseTime(createdAt); err != nil {
+			return nil, err
+		}
+		if s.UpdatedAt, err = parseTime(updatedAt); err != nil {
+			return nil, err
+		}
+		sites = append(sites, &s)
+	}
+	return sites, rows.Err()
+}
+
+// upsertSite makes the stored site match s, stamping the transaction's time on what it
+// creates or changes, and says what it did. An unchanged site keeps its UpdatedAt.
+func upsertSite(ctx context.Context, tx *tx, s *joule.Site) (joule.ChangeAction, error) {
+	energy, err := json.Marshal(&s.Energy)
+	if err != nil {
+		return "", fmt.Errorf("site %s: encode energy: %w", s.Name, err)
+	}
+	old, err := findSite(ctx, tx, s.Name)
+	if err != nil {
+		return "", err
+	}
+	now := formatTime(tx.now)
+	switch {
+	case old == nil:
+		_, err = tx.exec(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			s.Name, s.PowerCapW, s.PUE, string(energy), s.MarketNode, s.Location, now, now)
+		if err != nil {
+			return "", fmt.Errorf("insert site %s: %w", s.Name, err)
+		}
+		return joule.Created, nil
+	case sameSite(old, s):
+		return joule.Unchanged, nil
+	default:
+		_, err = tx.exec(ctx, `UPDATE sites SET power_cap_w = $1, pue = $2, energy = $3, market_node = $4, location = $5, updated_at = $6
+			WHERE name = $7`,
+			s.PowerCapW, s.PUE, string(energy), s.MarketNode, s.Location, now, s.Name)
+		if err != nil {
+			return "", fmt.Errorf("update site %s: %w", s.Name, err)
+		}
+		return joule.Updated, nil
+	}
+}
+
+// sameSite reports whether a and b agree on every declared field; timestamps are not
+// declared. Energy models compare by their JSON, which is what is stored.
+func sameSite(a, b *joule.Site) bool {
+	return a.Name == b.Name &&
+		a.PowerCapW == b.PowerCapW &&
+		a.PUE == b.PUE &&
+		a.MarketNode == b.MarketNode &&
+		a.Location == b.Location &&
+		sameEnergy(&a.Energy, &b.Energy)
+}
+
+func sameEnergy(a, b *joule.EnergyPriceModel) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
+}
+
+// siteExists reports whether a site called name is stored.
+func siteExists(ctx context.Context, tx *tx, name string) (bool, error) {
+	var one int
+	err := tx.queryRow(ctx, `SELECT 1 FROM sites WHERE name = $1`, name).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("site %s: %w", name, err)
+	}
+	return true, nil
+}
