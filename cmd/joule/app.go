@@ -17,13 +17,12 @@ import (
 	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/live"
 	"github.com/joule-site/joule/pricing"
-	"github.com/joule-site/joule/sqlite"
 )
 
 // app is Joule wired on a store: the API server's services over the store, the
 // embedded history and the catalog, and (openExchange) the GPU exchange.
 type app struct {
-	db       *sqlite.DB
+	db       *store
 	server   *jhttp.Server
 	ops      *live.Operations // the server's live operations; serve sets its planner
 	models   catalog.Models
@@ -38,32 +37,29 @@ type app struct {
 
 // openApp opens the store named by dsn and wires the API around it.
 func openApp(dsn string, log *slog.Logger) (*app, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, joule.Errorf(joule.EINVALID, "--db %s: the PostgreSQL store is not built yet; use a SQLite file path", redact(dsn))
-	}
 	hist, err := history.Default()
 	if err != nil {
 		return nil, fmt.Errorf("load market history: %w", err)
 	}
-	db := sqlite.NewDB(dsn)
-	if err := db.Open(); err != nil {
-		return nil, joule.Errorf(joule.EINVALID, "open store %s: %v", dsn, err)
+	db, err := openStore(dsn)
+	if err != nil {
+		return nil, err
 	}
-	models := catalog.Models{User: sqlite.NewHardwareService(db)}
+	models := catalog.Models{User: db.hardware}
 	s := jhttp.NewServer()
 	s.Logger = log
-	s.Sites = sqlite.NewSiteService(db)
-	s.Fleets = sqlite.NewFleetService(db)
-	s.Manifests = sqlite.NewManifestService(db)
+	s.Sites = db.sites
+	s.Fleets = db.fleets
+	s.Manifests = db.manifests
 	s.Models = models
 	s.Pricer = &pricing.Pricer{History: hist, Models: models}
-	s.Live = sqlite.NewLiveService(db)
+	s.Live = db.live
 	ops := &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: models, Live: s.Live, Now: time.Now}
 	s.Ops = ops
 	return &app{db: db, server: s, ops: ops, models: models, now: time.Now}, nil
 }
 
-func (a *app) Close() error { return a.db.Close() }
+func (a *app) Close() error { return a.db.close() }
 
 // sites reads the store's sites with their fleets' models resolved.
 func (a *app) sites() joule.SiteLoader {
@@ -73,7 +69,8 @@ func (a *app) sites() joule.SiteLoader {
 // setClock makes now the clock of the store's stamps, the API and the exchange (which
 // opens after). Set it before anything runs.
 func (a *app) setClock(now func() time.Time) {
-	a.now, a.db.Now, a.server.Now, a.ops.Now = now, now, now, now
+	a.db.setNow(now)
+	a.now, a.server.Now, a.ops.Now = now, now, now
 }
 
 // exchangeConfig is the GPU exchange's configuration from the environment: the
@@ -102,8 +99,7 @@ func (a *app) openExchange(ctx context.Context, feeBPS int, askUSD float64, log 
 	if err != nil {
 		return err
 	}
-	store := sqlite.NewLeasingStore(a.db)
-	svc, err := leasing.Open(ctx, store, leasing.Config{
+	svc, err := leasing.Open(ctx, a.db.leasing, leasing.Config{
 		FeeBPS: feeBPS, DefaultAsk: ask,
 		Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Logger: log, Pricing: pricing,
 		HostingPerKWMonth: a.hostingPerKWMonth, EnergyPrice: a.energyPrice, Now: a.now,
@@ -114,7 +110,7 @@ func (a *app) openExchange(ctx context.Context, feeBPS int, askUSD float64, log 
 	a.exchange = svc
 	a.server.Leasing = svc
 	a.ops.Leases = svc // a demand-response event keeps the firm leases' power unless it sheds it
-	a.server.Billing = &billing.Service{Store: store}
+	a.server.Billing = &billing.Service{Store: a.db.leasing}
 	return nil
 }
 

@@ -128,7 +128,7 @@ func openDemo(ctx context.Context, a *app, f demoFlags, ff *feedFlags, log *slog
 	resume := false
 	for _, s := range sites {
 		if s.Name != demoSite || s.Location != demoLocation {
-			return nil, joule.Errorf(joule.EINVALID, "the demo needs a store of its own: %s holds site %q; give another --db", a.db.DSN, s.Name)
+			return nil, joule.Errorf(joule.EINVALID, "the demo needs a store of its own: %s holds site %q; give another --db", redact(a.db.dsn), s.Name)
 		}
 		resume = true
 	}

@@ -141,7 +141,7 @@ func TestBadInput(t *testing.T) {
 		{"malformed yaml", []string{"apply", "-f", write("broken.yaml", "sites:\n  - name: a\n    power_cap_mw: [\n")}, "broken.yaml:"},
 		{"negative cap in yaml", []string{"apply", "-f", write("neg.yaml", "sites:\n  - name: a\n    power_cap_mw: -5\n    energy: {kind: fixed, usd_per_mwh: 40}\n")}, "neg.yaml:3"},
 		{"missing file", []string{"apply", "-f", filepath.Join(dir, "nope.yaml")}, "no such file"},
-		{"postgres not yet", []string{"sites", "--db", "postgres://u:secret@localhost/joule"}, "PostgreSQL"},
+		{"postgres unreachable", []string{"sites", "--db", "postgres://u:secret@127.0.0.1:1/joule"}, "open store postgres://…@127.0.0.1:1/joule: open postgres: failed to connect"},
 		{"unknown command", []string{"mine-harder"}, "unknown command"},
 	}
 	for _, tt := range tests {

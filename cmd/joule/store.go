@@ -1,0 +1,50 @@
+package main
+
+import (
+	"strings"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/postgres"
+	"github.com/joule-site/joule/sqlite"
+)
+
+// store is what a command opens with --db: the embedded SQLite file, or a PostgreSQL
+// database for a postgres:// URL (or key=value DSN with host=); both give the same
+// services and pass the same conformance suite (storetest).
+type store struct {
+	dsn       string // as the user gave it
+	close     func() error
+	setNow    func(func() time.Time) // the clock the store stamps rows with
+	sites     joule.SiteService
+	fleets    joule.FleetService
+	manifests joule.ManifestService
+	hardware  joule.HardwareService
+	live      joule.LiveService
+	leasing   joule.LeasingStore
+}
+
+// isPostgres reports whether dsn names a PostgreSQL database rather than a file.
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") || strings.HasPrefix(dsn, "host=")
+}
+
+// openStore opens and migrates the store dsn names.
+func openStore(dsn string) (*store, error) {
+	if isPostgres(dsn) {
+		db := postgres.NewDB(dsn)
+		if err := db.Open(); err != nil {
+			return nil, joule.Errorf(joule.EINVALID, "open store %s: %v", redact(dsn), err)
+		}
+		return &store{dsn: dsn, close: db.Close, setNow: func(now func() time.Time) { db.Now = now },
+			sites: postgres.NewSiteService(db), fleets: postgres.NewFleetService(db), manifests: postgres.NewManifestService(db),
+			hardware: postgres.NewHardwareService(db), live: postgres.NewLiveService(db), leasing: postgres.NewLeasingStore(db)}, nil
+	}
+	db := sqlite.NewDB(dsn)
+	if err := db.Open(); err != nil {
+		return nil, joule.Errorf(joule.EINVALID, "open store %s: %v", dsn, err)
+	}
+	return &store{dsn: dsn, close: db.Close, setNow: func(now func() time.Time) { db.Now = now },
+		sites: sqlite.NewSiteService(db), fleets: sqlite.NewFleetService(db), manifests: sqlite.NewManifestService(db),
+		hardware: sqlite.NewHardwareService(db), live: sqlite.NewLiveService(db), leasing: sqlite.NewLeasingStore(db)}, nil
+}
