@@ -73,6 +73,10 @@ func argCompleter(cmd *cobra.Command, args map[string]completer) completer {
 		return completeDemandResponses
 	case "joule tenant credit":
 		return completeAccounts(joule.RoleTenant)
+	case "joule token revoke":
+		return completeTokens
+	case "joule token create", "joule token ls":
+		return completeAccounts()
 	case "joule account token":
 		return completeAccounts()
 	}
@@ -217,6 +221,18 @@ func completeDemandResponses(ctx context.Context, c *jhttp.Client, cmd *cobra.Co
 	var out []string
 	for _, e := range events {
 		out = append(out, completion(fmt.Sprint(e.ID), fmt.Sprintf("at most %s", e.ReduceToW)))
+	}
+	return out, err
+}
+
+// completeTokens lists the API tokens not yet revoked: the ones to revoke.
+func completeTokens(ctx context.Context, c *jhttp.Client, _ *cobra.Command) ([]string, error) {
+	tokens, err := c.Tokens(ctx, "")
+	var out []string
+	for _, tk := range tokens {
+		if tk.RevokedAt.IsZero() {
+			out = append(out, completion(tk.ID, fmt.Sprintf("%s of %s", tk.Name, tk.Account)))
+		}
 	}
 	return out, err
 }

@@ -52,6 +52,8 @@ func TestCompletionOffersWhatExists(t *testing.T) {
 			t.Fatalf("%q: %s", args, r.stderr)
 		}
 	}
+	var laptop struct{ ID string }
+	jsonRun(t, dir, &laptop, "token", "create", "operator", "--name", "laptop", "--json")
 	var order struct{ Order struct{ ID string } }
 	jsonRun(t, dir, &order, "order", "create", "--product", "h100-sxm/west-texas", "--gpus", "8", "--spot", "--bid-usd-gpu-hour", "0.01", "--as", "acme", "--json")
 
@@ -69,7 +71,13 @@ func TestCompletionOffersWhatExists(t *testing.T) {
 		{[]string{"invoice", ""}, []string{"acme"}, nil},
 		{[]string{"order", "cancel", ""}, []string{order.Order.ID}, nil},
 		{[]string{"dr", "cancel", "--site", "west-texas", ""}, []string{"1"}, nil},
+		{[]string{"token", "create", ""}, []string{"acme", "operator"}, nil},
 	}
+	tests = append(tests, struct {
+		args []string
+		want []string
+		not  []string
+	}{[]string{"token", "revoke", ""}, []string{laptop.ID}, nil})
 	for _, tt := range tests {
 		got := completions(t, dir, tt.args...)
 		for _, w := range tt.want {
