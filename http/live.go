@@ -164,6 +164,9 @@ func (s *Server) handleAppendAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := ops.AppendAgentAudit(r.Context(), r.PathValue("name"), actor(r), events)
+	if err == nil {
+		s.metrics.countCommands(r.PathValue("name"), events)
+	}
 	s.reply(w, r, http.StatusOK, map[string]int{"appended": len(events)}, err)
 }
 

@@ -112,7 +112,11 @@ type Server struct {
 	// --allowed-host); a request whose Host is another name is refused (see
 	// allowedHost). IP addresses and localhost are always allowed; "*" allows any name.
 	AllowedHosts []string
+	// PublicMetrics answers /metrics without a token (joule serve --public-metrics);
+	// otherwise a scraper needs an operator's or a viewer's.
+	PublicMetrics bool
 
+	metrics    *metrics
 	routes     []string
 	reports    reportCache
 	limitsOnce sync.Once
@@ -134,11 +138,13 @@ const (
 // NewServer returns a server with its routes; services are set by the caller.
 func NewServer() *Server {
 	s := &Server{mux: http.NewServeMux(), Logger: slog.Default()}
+	s.metrics = newMetrics(s)
 	s.server = &http.Server{Handler: http.HandlerFunc(s.serveNetwork), ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
 		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout}
 	viewer, agent := joule.RoleViewer, joule.RoleAgent
 	s.handle("GET /healthz", public, s.handleHealth)
 	s.handle("GET /api/v1/openapi.json", public, s.handleOpenAPI)
+	s.handle("GET /metrics", publicWhen(metricsServer, admits(viewer)), s.handleMetrics)
 	s.handle("GET /api/v1/demo", publicWhen(demoServer, admits(viewer)), s.handleDemo)
 	s.handle("GET /api/v1/models", publicWhen(pricesServer, admits(viewer)), s.handleModels)
 	s.handle("GET /api/v1/econ", publicWhen(pricesServer, admits(viewer)), s.handleEcon)
@@ -287,8 +293,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		retryAfter(rec, wait)
 		writeError(rec, r, s.Logger, joule.Errorf(joule.ERATELIMIT, "the server takes no more requests now: retry in %s", wait.Round(time.Millisecond)))
 	} else {
-		s.mux.ServeHTTP(rec, r)
+		s.mux.ServeHTTP(rec, r) // sets r.Pattern to the route that matched
 	}
+	s.metrics.observeRequest(r.Pattern, rec.status, time.Since(start))
 	s.Logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
 }
 

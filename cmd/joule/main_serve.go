@@ -27,6 +27,8 @@ type Main struct {
 	DB, Addr string
 	// PublicPrices answers the price routes (models, econ, compare) without a token.
 	PublicPrices bool
+	// PublicMetrics answers /metrics without a token, for a scraper that has none.
+	PublicMetrics bool
 	// AllowedHosts are the DNS names clients use for the server (http.Server.AllowedHosts).
 	AllowedHosts []string
 	// MaxConns caps the connections open at once (0: jhttp.DefaultMaxConns);
@@ -95,7 +97,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Prices: m.market, Interval: interval, Every: every, Hysteresis: dispatch.DefaultHysteresis, Now: a.now,
 	}
 	a.ops.Planner, a.server.Prices, a.server.Addr = loop, m.market, m.Addr
-	a.server.PublicPrices = m.PublicPrices
+	a.server.PublicPrices, a.server.PublicMetrics = m.PublicPrices, m.PublicMetrics
 	a.server.AllowedHosts = m.AllowedHosts
 	m.serveFlags()
 	a.server.Reports = reports.NewService(reports.Config{Sites: a.sites(), BacktestCharts: render.BacktestCharts, PivotCharts: render.PivotCharts})

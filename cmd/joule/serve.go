@@ -155,6 +155,7 @@ gracefully.`,
 	cmd.Flags().StringVar(&m.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log every request")
 	cmd.Flags().BoolVar(&m.PublicPrices, "public-prices", false, "answer the price routes (models, econ, compare) without an API token")
+	cmd.Flags().BoolVar(&m.PublicMetrics, "public-metrics", false, "answer /metrics (Prometheus) without an API token; otherwise a scraper needs an operator's or a viewer's")
 	cmd.Flags().StringSliceVar(&m.AllowedHosts, "allowed-host", nil, "a DNS name clients reach this server by (repeat, or comma-separate; \"*\": any); IP addresses and localhost always work, other names are refused (DNS rebinding)")
 	cmd.Flags().IntVar(&m.MaxConns, "max-conns", jhttp.DefaultMaxConns, "connections held open at once; beyond, the one that has waited longest without a complete request is shed")
 	cmd.Flags().Float64Var(&m.GlobalRateLimit, "rate-limit-global", jhttp.DefaultGlobalRateLimit, "requests per second from the network in all, bursts of twice that (0: no limit; /healthz is never limited)")
