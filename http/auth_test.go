@@ -37,6 +37,7 @@ var principals = []string{asNone, asTenant, asOwner, asViewer, asAgentA, asAgent
 var admitted = map[string][]string{
 	"GET /healthz":                                {"public"},
 	"GET /api/v1/openapi.json":                    {"public"},
+	"GET /metrics":                                {asViewer}, // public with PublicMetrics
 	"GET /api/v1/demo":                            {asViewer}, // public on a demo server
 	"GET /api/v1/models":                          {asViewer}, // public with PublicPrices
 	"GET /api/v1/econ":                            {asViewer},

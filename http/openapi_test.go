@@ -259,7 +259,7 @@ func remarshal(v any, out any) error {
 // answered by exactly the routes the document says need none there.
 func TestOpenAPISaysWhichRoutesNeedAToken(t *testing.T) {
 	s, drID := authServer(t, func(s *jhttp.Server, _ *sqlite.DB) {
-		s.PublicPrices = true
+		s.PublicPrices, s.PublicMetrics = true, true
 		s.Demo = &jhttp.Demo{Speed: 60}
 	})
 	doc := servedOpenAPI(t, s)
@@ -490,6 +490,7 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 	}
 	g.do(req{route: "GET /healthz", path: "/healthz", status: 200})
 	g.do(req{route: "GET /api/v1/openapi.json", path: "/api/v1/openapi.json", status: 200})
+	g.do(req{route: "GET /metrics", path: "/metrics", token: viewer, status: 200})
 	g.do(req{route: "GET /api/v1/whoami", path: "/api/v1/whoami", token: viewer, status: 200})
 	g.do(req{route: "GET /api/v1/sites", path: "/api/v1/sites", token: viewer, status: 200})
 	g.do(req{route: "GET /api/v1/sites/{name}", path: "/api/v1/sites/west-texas", token: agent, status: 200})
