@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -257,6 +258,45 @@ func TestMetricsSayWhatTheServicesHold(t *testing.T) {
 		}
 	}
 	checkExposition(t, s, viewer)
+	checkDashboard(t, mfs)
+}
+
+// checkDashboard reads the Grafana dashboard's queries: each must name only metrics the
+// server exposes, so that a renamed metric cannot leave a panel empty.
+func checkDashboard(t *testing.T, mfs map[string]*dto.MetricFamily) {
+	t.Helper()
+	data, err := os.ReadFile("../deploy/grafana/joule-site.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(data, &dash); err != nil {
+		t.Fatalf("deploy/grafana/joule-site.json: %v", err)
+	}
+	name := regexp.MustCompile(`joule_[a-z_]+`)
+	seen := 0
+	for _, p := range dash.Panels {
+		for _, q := range p.Targets {
+			for _, m := range name.FindAllString(q.Expr, -1) {
+				seen++
+				family := m
+				if strings.HasPrefix(m, "joule_http_request_duration_seconds_") {
+					family = "joule_http_request_duration_seconds" // its _bucket series
+				}
+				if mfs[family] == nil {
+					t.Errorf("dashboard panel %q: %s is not a metric of the server", p.Title, m)
+				}
+			}
+		}
+	}
+	if seen == 0 {
+		t.Error("the dashboard queries no Joule metric")
+	}
 }
 
 // checkExposition lints the scraped text with client_golang's promlint, and with
