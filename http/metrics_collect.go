@@ -69,7 +69,7 @@ func (c *siteCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	c.market(ch)
 	c.exchange(ch)
-	if c.s.Sites == nil {
+	if c.s.Sites == nil || c.s.Live == nil { // a server of the exchange alone
 		return
 	}
 	sites, err := c.s.Sites.Sites(ctx)
