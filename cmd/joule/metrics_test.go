@@ -1,15 +1,29 @@
 package main_test
 
 import (
+	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	domain "github.com/joule-site/joule"
+	"github.com/joule-site/joule/catalog"
+	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/leasing"
+	"github.com/joule-site/joule/live"
+	"github.com/joule-site/joule/manifest"
+	"github.com/joule-site/joule/sim"
+	"github.com/joule-site/joule/sqlite"
 )
 
 // TestServeMetrics: `joule serve --public-metrics` answers /metrics without a token,
@@ -53,7 +67,19 @@ func TestServeMetrics(t *testing.T) {
 
 func getMetrics(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
+	return getMetricsAs(t, url, "")
+}
+
+func getMetricsAs(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,4 +89,118 @@ func getMetrics(t *testing.T, url string) (int, string) {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, string(data)
+}
+
+// TestAgentCommandsInMetrics runs `joule agent` against simulated miners and a real
+// server, with a plan that puts every miner to sleep: the server's command counters
+// come to match the command and verify rows the agent posted to the audit log, one
+// command and one verification a miner.
+func TestAgentCommandsInMetrics(t *testing.T) {
+	const miners = 4
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := sqlite.NewDB(filepath.Join(dir, "joule.db"))
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	yaml := fmt.Sprintf("sites:\n  - name: test-site\n    power_cap_mw: 10\n    energy: {kind: fixed, usd_per_mwh: 30}\n    fleets:\n      - {name: s21s, model: s21, count: %d}\n", miners)
+	m, err := manifest.Parse("test.yaml", []byte(yaml), catalog.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlite.NewManifestService(db).Apply(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	lv := sqlite.NewLiveService(db)
+	s := jhttp.NewServer()
+	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
+	s.Sites, s.Fleets, s.Manifests, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), lv
+	s.Models = catalog.Models{User: sqlite.NewHardwareService(db)}
+	s.Ops = &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models, Live: lv, Now: time.Now}
+	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(db), leasing.Config{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Leasing = svc
+	op, err := svc.Principal(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, agentToken, err := svc.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: "test-site-agent", Role: domain.RoleAgent, Site: "test-site"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, viewerToken, err := svc.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: "prometheus", Role: domain.RoleViewer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	fleet, err := sim.StartFleet(sim.FleetConfig{Miners: miners, RandomPorts: true, Range: "127.0.0.1",
+		Miner: sim.MinerConfig{SleepRamp: 100 * time.Millisecond, WakeRamp: 200 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fleet.Close() })
+	plan := &domain.SitePlan{Site: "test-site", At: time.Now(), ValidUntil: time.Now().Add(time.Hour), Reason: "interval", CapW: 10_000_000, PUE: 1,
+		Fleets: []domain.FleetTarget{{Fleet: "s21s", Kind: domain.KindASIC, Machines: miners, PowerFrac: 1, StockW: 3500}}} // all asleep
+	if err := lv.SavePlan(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	agent := exec.Command(joule, "agent", "--site", "test-site", "--server", s.URL(), "--token", agentToken,
+		"--scan", strings.Join(fleet.MinerAddresses(), ","), "--poll", "200ms", "--spool", filepath.Join(dir, "spool"))
+	out := &lockedBuffer{}
+	agent.Stdout, agent.Stderr = out, out
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = agent.Process.Kill(); _ = agent.Wait() }) // the agent this test started
+
+	counted := func(mfs map[string]*dto.MetricFamily, outcome string) int {
+		for _, m := range mfs["joule_agent_commands_total"].GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["site"] == "test-site" && labels["outcome"] == outcome {
+				return int(m.GetCounter().GetValue())
+			}
+		}
+		return 0
+	}
+	for end := time.Now().Add(2 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		rows, err := lv.Audit(ctx, domain.AuditQuery{Site: "test-site", Kinds: []domain.AuditKind{domain.AuditCommand, domain.AuditVerify}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var commands, verified int
+		for _, r := range rows {
+			switch {
+			case r.Kind == domain.AuditCommand:
+				commands++
+			case r.Outcome == domain.OutcomeOK:
+				verified++
+			}
+		}
+		status, body := getMetricsAs(t, s.URL(), viewerToken)
+		if status != http.StatusOK {
+			t.Fatalf("GET /metrics: %d %s", status, body)
+		}
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		mfs, err := p.TextToMetricFamilies(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent, ok := counted(mfs, "sent"), counted(mfs, "verified")
+		if commands >= miners && verified >= miners && sent == commands && ok == verified {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("after two minutes: %d command and %d verified rows, counted %d sent and %d verified; the agent's output:\n%s",
+				commands, verified, sent, ok, out.String())
+		}
+	}
 }
