@@ -313,6 +313,15 @@ func TestDashboardToken(t *testing.T) {
 		t.Fatalf("tenant picker shows %q, want orbit-ml", got)
 	}
 	waitFor[string](t, ctx, loadTimeout, "the product picker", `document.getElementById("product").value`)
+	// This server has no market feeds: the Overview shows the prices as missing, not as $0.00.
+	open(t, ctx, s, "/")
+	energy := waitFor[string](t, ctx, loadTimeout, "the site's energy price", `(document.querySelector(".site-card [data-k=energy]") || {}).textContent || ""`)
+	hashprice := waitFor[string](t, ctx, loadTimeout, "the hashprice ticker", `document.getElementById("t-hashprice").textContent`)
+	if energy != "—" || hashprice != "—" {
+		t.Errorf("without feeds the Overview shows energy %q and hashprice %q, want — for both", energy, hashprice)
+	}
+	open(t, ctx, s, "/market")
+	waitFor[string](t, ctx, loadTimeout, "the product picker", `document.getElementById("product").value`)
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`input[name=kind][value=reserved]`)),
 		chromedp.SetValue(chromedp.ID("o-gpus"), "16"),

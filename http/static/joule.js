@@ -533,8 +533,15 @@ window.Joule = (() => {
     return why[l.end_reason] || l.end_reason;
   }
 
+  // price formats a price, or "—" where it is missing: not known now (fresh false) and
+  // never read (zero). A stale price that was read still shows; the caller says stale.
+  function price(format, v, fresh) {
+    return fresh === false && !v ? "—" : format(v);
+  }
+
   return {
     api,
+    price,
     blob,
     query,
     leaseRow,

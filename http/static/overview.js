@@ -95,7 +95,7 @@
     setText(c.revenue, p ? fmt.usdPerHour(p.revenue_usd_per_hour) : "—");
     setText(c.cost, p ? fmt.usdPerHour(p.energy_usd_per_hour) : "—");
     setText(c.margin, p ? fmt.usdPerHour(p.revenue_usd_per_hour - p.energy_usd_per_hour) : "—");
-    setText(c.energy, fmt.usdPerMWh(s.energy_usd_per_mwh) + (s.energy_fresh === false ? " (stale)" : ""));
+    setText(c.energy, Joule.price(fmt.usdPerMWh, s.energy_usd_per_mwh, s.energy_fresh) + (s.energy_fresh === false && s.energy_usd_per_mwh ? " (stale)" : ""));
     let measured = s.measured_w != null ? `${fmt.mw(s.measured_w)} at ${fmt.hhmm(Date.parse(s.measured_at))}` : "no agent report";
     if (s.metered_w != null) {
       measured += `; site meter ${fmt.mw(s.metered_w)}` + (s.meter_mismatch ? " (does not match the devices' telemetry)" : "");
@@ -138,8 +138,8 @@
     }
     for (const s of ov.sites || []) {
       const t = box.querySelector(`[data-site="${CSS.escape(s.name)}"]`);
-      setText(t.querySelector(".value"), fmt.usdPerMWh(s.energy_usd_per_mwh));
-      setText(t.querySelector(".sub"), s.energy_fresh ? "price now" : "stale feed");
+      setText(t.querySelector(".value"), Joule.price(fmt.usdPerMWh, s.energy_usd_per_mwh, s.energy_fresh));
+      setText(t.querySelector(".sub"), s.energy_fresh ? "price now" : s.energy_usd_per_mwh ? "stale feed" : "no feed");
     }
   }
 

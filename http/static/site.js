@@ -82,8 +82,10 @@
     setText("now-cap", fmt.mw(p.cap_w, 1));
     setText("now-revenue", fmt.usdPerHour(p.revenue_usd_per_hour));
     setText("now-cost", fmt.usdPerHour(p.energy_usd_per_hour));
-    setText("now-energy", fmt.usdPerMWh(p.energy_usd_per_mwh));
-    setText("now-hashprice", fmt.usdPerPHDay(p.hashprice_usd_per_ph_day));
+    // A plan made on stale feeds priced nothing: its zeros are missing prices.
+    const stale = (p.reason || "").startsWith("stale feeds");
+    setText("now-energy", Joule.price(fmt.usdPerMWh, p.energy_usd_per_mwh, !stale));
+    setText("now-hashprice", Joule.price(fmt.usdPerPHDay, p.hashprice_usd_per_ph_day, p.hashprice_usd_per_ph_day > 0));
   }
 
   async function pollPlans() {
@@ -101,7 +103,7 @@
       "nm-gpu",
       n.gpu ? `${fmt.usdPerMWh(n.gpu.usd_per_mwh)} · ${fmt.usdPerGPUHour(n.gpu.usd_per_gpu_hour)} at ${fmt.pct(n.gpu.utilization, 0)} sold` : "—",
     );
-    setText("nm-energy", fmt.usdPerMWh(n.energy_usd_per_mwh));
+    setText("nm-energy", Joule.price(fmt.usdPerMWh, n.energy_usd_per_mwh, n.energy_fresh));
     const verdict = { mine: "Mine the next megawatt.", lease: "Lease the next megawatt to GPUs.", neither: "Neither pays for the next megawatt: leave it off." }[n.better] || "";
     setText("nm-better", verdict);
     $("nm-better").className = "better " + (n.better || "");
