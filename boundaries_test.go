@@ -22,7 +22,7 @@ var logic = map[string]bool{
 // address ranges devices are scanned and simulated on). They import only the standard
 // library and the root package, so any package may import them.
 var protocols = map[string]bool{
-	"gpuapi": true, "addrrange": true,
+	"gpuapi": true, "addrrange": true, "syncbuf": true,
 }
 
 // Adapters speak a technology; only cmd/joule wires them together.

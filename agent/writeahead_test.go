@@ -1,13 +1,11 @@
 package agent_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,28 +15,11 @@ import (
 	"github.com/joule-site/joule/sim"
 	"github.com/joule-site/joule/spool"
 	"github.com/joule-site/joule/sqlite"
+	"github.com/joule-site/joule/syncbuf"
 )
 
 // The spool package's file is what the agent spools to.
 var _ agent.Spool = (*spool.File)(nil)
-
-// syncBuffer is a log the agent writes while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // restart serves s's services again on s's address, as a server back after an
 // outage, and returns the new server.
@@ -124,7 +105,7 @@ func TestAuditSpooledThroughAnOutage(t *testing.T) {
 	ctx := context.Background()
 	s, _, fleet, lv := site(t, n)
 	plan := allAsleep(t, lv, n)
-	var logged syncBuffer
+	var logged syncbuf.Buffer
 	a := newAgent(s)
 	a.Log, a.RefreshSteps = slog.New(slog.NewTextHandler(&logged, nil)), 1
 	path := filepath.Join(t.TempDir(), "agent.spool")

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +17,8 @@ import (
 	"github.com/btcsuite/btcd/rpcclient"
 	"github.com/btcsuite/btcd/txscript/v2"
 	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/joule-site/joule/syncbuf"
 )
 
 // btcdNode is a btcd in simnet that a test started and owns.
@@ -48,7 +49,7 @@ func startBtcd(t *testing.T) *btcdNode {
 
 	n := &btcdNode{host: "127.0.0.1:" + freePort(t), user: "joule", pass: "simnet-only", key: key}
 	dir := t.TempDir()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cmd := exec.Command(bin,
 		"--simnet", "--datadir="+dir+"/data", "--logdir="+dir+"/logs",
 		"--rpclisten="+n.host, "--rpcuser="+n.user, "--rpcpass="+n.pass, "--notls",
@@ -100,24 +101,6 @@ func startBtcd(t *testing.T) *btcdNode {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// syncBuffer collects a process's output while the test may read it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.

@@ -2,7 +2,6 @@ package http_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/sqlite"
+	"github.com/joule-site/joule/syncbuf"
 )
 
 // waitUntil polls cond until it holds, and fails the test if it has not within bound:
@@ -181,7 +181,7 @@ func TestSlowConnectionsLeaveRoomForHealthChecks(t *testing.T) {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur < each+256 {
 		t.Skipf("an attacker process needs %d open files; the limit is %d", each+256, lim.Cur)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	s := openServer(t, func(s *jhttp.Server, _ *sqlite.DB) {
 		s.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	})
@@ -367,22 +367,4 @@ func (a *slowClients) trickle(ctx context.Context, c net.Conn) {
 			return
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer that a logger may write while a test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

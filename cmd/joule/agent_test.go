@@ -28,6 +28,7 @@ import (
 	"github.com/joule-site/joule/manifest"
 	"github.com/joule-site/joule/sim"
 	"github.com/joule-site/joule/sqlite"
+	"github.com/joule-site/joule/syncbuf"
 )
 
 // plannedAt is when the test stored a plan: a command a miner received after it and
@@ -148,11 +149,11 @@ func TestAgentKilledMidStep(t *testing.T) {
 		}
 		return info.Size()
 	}
-	start := func() (*exec.Cmd, *lockedBuffer) {
+	start := func() (*exec.Cmd, *syncbuf.Buffer) {
 		t.Helper()
 		cmd := exec.Command(joule, "agent", "--site", "test-site", "--server", proxy.URL, "--token", token,
 			"--scan", strings.Join(fleet.MinerAddresses(), ","), "--poll", "200ms", "--spool", spoolPath)
-		out := &lockedBuffer{}
+		out := &syncbuf.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -160,7 +161,7 @@ func TestAgentKilledMidStep(t *testing.T) {
 		t.Cleanup(func() { _ = cmd.Process.Kill() })
 		return cmd, out
 	}
-	waitFor := func(what string, out *lockedBuffer, ok func() bool) {
+	waitFor := func(what string, out *syncbuf.Buffer, ok func() bool) {
 		t.Helper()
 		for end := time.Now().Add(2 * time.Minute); !ok(); time.Sleep(5 * time.Millisecond) {
 			if time.Now().After(end) {

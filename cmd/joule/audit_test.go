@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/joule-site/joule/syncbuf"
 )
 
 // TestAuditFiltersAndFollows reads a site's log by kind and tail, refuses an unknown
@@ -46,7 +48,7 @@ func TestAuditFiltersAndFollows(t *testing.T) {
 	follow := exec.Command(joule, "audit", "--site", "west-texas", "--tail", "1", "--follow", "--json")
 	follow.Dir = dir
 	follow.Env = append(os.Environ(), "JOULE_DB="+filepath.Join(dir, "joule.db"), "JOULE_SERVER=")
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	follow.Stdout, follow.Stderr = out, out
 	if err := follow.Start(); err != nil {
 		t.Fatal(err)
@@ -70,10 +72,10 @@ func TestAuditFiltersAndFollows(t *testing.T) {
 }
 
 // waitOutput waits until out holds want, or fails if the command ends first.
-func waitOutput(t *testing.T, out *lockedBuffer, done chan error, want string) {
+func waitOutput(t *testing.T, out *syncbuf.Buffer, done chan error, want string) {
 	t.Helper()
 	for {
-		changed := out.changed()
+		changed := out.Changed()
 		if strings.Contains(out.String(), want) {
 			return
 		}

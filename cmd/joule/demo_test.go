@@ -9,49 +9,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/joule-site/joule/syncbuf"
 )
-
-// lockedBuffer collects a child's output while the test reads it; changed wakes a
-// reader at the next write.
-type lockedBuffer struct {
-	mu   sync.Mutex
-	b    bytes.Buffer
-	wake chan struct{}
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.wake != nil {
-		close(l.wake)
-		l.wake = nil
-	}
-	return l.b.Write(p)
-}
-
-// changed returns a channel closed at the next write.
-func (l *lockedBuffer) changed() <-chan struct{} {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.wake == nil {
-		l.wake = make(chan struct{})
-	}
-	return l.wake
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startDemo starts `joule serve --demo` with a small fleet on db and returns the
 // process, its URL and its log.
-func startDemo(t *testing.T, db string, args ...string) (*exec.Cmd, string, *lockedBuffer) {
+func startDemo(t *testing.T, db string, args ...string) (*exec.Cmd, string, *syncbuf.Buffer) {
 	t.Helper()
 	return startLogged(t, append([]string{"serve", "--demo", "--addr", "127.0.0.1:0", "--db", db,
 		"--demo-miners", "60", "--demo-gpu-servers", "4", "--demo-speed", "300", "--demo-cap-mw", "0.2"}, args...)...)

@@ -24,6 +24,7 @@ import (
 	"github.com/joule-site/joule/manifest"
 	"github.com/joule-site/joule/sim"
 	"github.com/joule-site/joule/sqlite"
+	"github.com/joule-site/joule/syncbuf"
 )
 
 // TestServeMetrics: `joule serve --public-metrics` answers /metrics without a token,
@@ -152,7 +153,7 @@ func TestAgentCommandsInMetrics(t *testing.T) {
 	}
 	agent := exec.Command(joule, "agent", "--site", "test-site", "--server", s.URL(), "--token", agentToken,
 		"--scan", strings.Join(fleet.MinerAddresses(), ","), "--poll", "200ms", "--spool", filepath.Join(dir, "spool"))
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	agent.Stdout, agent.Stderr = out, out
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/joule-site/joule/syncbuf"
 )
 
 // The README's command blocks are its users' first hour, so they run here as written,
@@ -182,7 +184,7 @@ func words(cmd string) []string {
 type background struct {
 	cmd  string
 	proc *exec.Cmd
-	out  *lockedBuffer
+	out  *syncbuf.Buffer
 	done chan error
 }
 
@@ -260,7 +262,7 @@ func startBackground(t *testing.T, dir string, b readmeBlock, line string, args 
 	cmd.Dir = dir
 	// XDG_STATE_HOME: the agent keeps its audit spool in the scratch directory too.
 	cmd.Env = append(os.Environ(), "JOULE_DB="+filepath.Join(dir, "joule.db"), "JOULE_SERVER=", "XDG_STATE_HOME="+dir)
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -268,7 +270,7 @@ func startBackground(t *testing.T, dir string, b readmeBlock, line string, args 
 	p := &background{cmd: line, proc: cmd, out: out, done: make(chan error, 1)}
 	go func() { p.done <- cmd.Wait() }()
 	for {
-		changed := out.changed() // before reading, so that no write is missed
+		changed := out.Changed() // before reading, so that no write is missed
 		if strings.Contains(out.String(), ready) {
 			break
 		}

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/joule-site/joule/syncbuf"
 )
 
 // TestServeAndRemoteClient starts `joule serve` on a free loopback port, drives it with
@@ -70,10 +72,10 @@ func startServe(t *testing.T, db string, args ...string) (*exec.Cmd, string) {
 
 // startLogged runs joule with args until it prints its address, and returns the
 // process, the address and its standard error as it grows.
-func startLogged(t *testing.T, args ...string) (*exec.Cmd, string, *lockedBuffer) {
+func startLogged(t *testing.T, args ...string) (*exec.Cmd, string, *syncbuf.Buffer) {
 	t.Helper()
 	srv := exec.Command(joule, args...)
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	srv.Stderr = logs
 	stdout, err := srv.StdoutPipe()
 	if err != nil {
