@@ -59,42 +59,8 @@ func TestAgentKilledMidStep(t *testing.T) {
 	dir := t.TempDir()
 
 	// The server, on a store holding the site and its agent's account.
-	db := sqlite.NewDB(filepath.Join(dir, "joule.db"))
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	yaml := fmt.Sprintf("sites:\n  - name: test-site\n    power_cap_mw: 10\n    energy: {kind: fixed, usd_per_mwh: 30}\n    fleets:\n      - {name: s21s, model: s21, count: %d}\n", miners)
-	m, err := manifest.Parse("test.yaml", []byte(yaml), catalog.Lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sqlite.NewManifestService(db).Apply(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	lv := sqlite.NewLiveService(db)
-	s := jhttp.NewServer()
-	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
-	s.Sites, s.Fleets, s.Manifests, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), lv
-	s.Models = catalog.Models{User: sqlite.NewHardwareService(db)}
-	s.Ops = &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models, Live: lv, Now: time.Now}
-	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(db), leasing.Config{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Leasing = svc
-	op, err := svc.Principal(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, token, err := svc.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: "test-site-agent", Role: domain.RoleAgent, Site: "test-site"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	rig := agentSite(t, miners)
+	s, lv, token := rig.srv, rig.live, rig.agentToken
 	target, _ := url.Parse(s.URL())
 	var auditDown atomic.Bool // the server answers audit posts with 503, as one whose store fails
 	forward := httputil.NewSingleHostReverseProxy(target)
@@ -292,4 +258,58 @@ func lastID(log []*domain.Audit) int64 {
 		return 0
 	}
 	return log[len(log)-1].ID
+}
+
+// agentRig is a real server on a SQLite store holding one site, test-site, of miners
+// S21s, with the exchange's accounts and an agent account for the site.
+type agentRig struct {
+	srv        *jhttp.Server
+	live       *sqlite.LiveService
+	exchange   *leasing.Service
+	operator   *domain.Account
+	agentToken string
+}
+
+// agentSite opens an agentRig with miners machines in its fleet, serving on loopback
+// until the test ends.
+func agentSite(t *testing.T, miners int) *agentRig {
+	t.Helper()
+	ctx := context.Background()
+	db := sqlite.NewDB(filepath.Join(t.TempDir(), "joule.db"))
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	yaml := fmt.Sprintf("sites:\n  - name: test-site\n    power_cap_mw: 10\n    energy: {kind: fixed, usd_per_mwh: 30}\n    fleets:\n      - {name: s21s, model: s21, count: %d}\n", miners)
+	m, err := manifest.Parse("test.yaml", []byte(yaml), catalog.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlite.NewManifestService(db).Apply(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	lv := sqlite.NewLiveService(db)
+	s := jhttp.NewServer()
+	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
+	s.Sites, s.Fleets, s.Manifests, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), lv
+	s.Models = catalog.Models{User: sqlite.NewHardwareService(db)}
+	s.Ops = &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models, Live: lv, Now: time.Now}
+	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(db), leasing.Config{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Leasing = svc
+	op, err := svc.Principal(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := svc.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: "test-site-agent", Role: domain.RoleAgent, Site: "test-site"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return &agentRig{srv: s, live: lv, exchange: svc, operator: op, agentToken: token}
 }

@@ -2,9 +2,7 @@ package main_test
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -17,13 +15,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	domain "github.com/joule-site/joule"
-	"github.com/joule-site/joule/catalog"
-	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/leasing"
-	"github.com/joule-site/joule/live"
-	"github.com/joule-site/joule/manifest"
 	"github.com/joule-site/joule/sim"
-	"github.com/joule-site/joule/sqlite"
 	"github.com/joule-site/joule/syncbuf"
 )
 
@@ -100,46 +93,12 @@ func TestAgentCommandsInMetrics(t *testing.T) {
 	const miners = 4
 	ctx := context.Background()
 	dir := t.TempDir()
-	db := sqlite.NewDB(filepath.Join(dir, "joule.db"))
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	yaml := fmt.Sprintf("sites:\n  - name: test-site\n    power_cap_mw: 10\n    energy: {kind: fixed, usd_per_mwh: 30}\n    fleets:\n      - {name: s21s, model: s21, count: %d}\n", miners)
-	m, err := manifest.Parse("test.yaml", []byte(yaml), catalog.Lookup)
+	rig := agentSite(t, miners)
+	s, lv, svc, agentToken := rig.srv, rig.live, rig.exchange, rig.agentToken
+	_, viewerToken, err := svc.CreateAccount(ctx, rig.operator, leasing.NewAccountRequest{ID: "prometheus", Role: domain.RoleViewer})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sqlite.NewManifestService(db).Apply(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	lv := sqlite.NewLiveService(db)
-	s := jhttp.NewServer()
-	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
-	s.Sites, s.Fleets, s.Manifests, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), lv
-	s.Models = catalog.Models{User: sqlite.NewHardwareService(db)}
-	s.Ops = &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models, Live: lv, Now: time.Now}
-	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(db), leasing.Config{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Leasing = svc
-	op, err := svc.Principal(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, agentToken, err := svc.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: "test-site-agent", Role: domain.RoleAgent, Site: "test-site"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, viewerToken, err := svc.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: "prometheus", Role: domain.RoleViewer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
 	fleet, err := sim.StartFleet(sim.FleetConfig{Miners: miners, RandomPorts: true, Range: "127.0.0.1",
 		Miner: sim.MinerConfig{SleepRamp: 100 * time.Millisecond, WakeRamp: 200 * time.Millisecond}})
 	if err != nil {
