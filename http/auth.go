@@ -310,12 +310,8 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *joule.Accoun
 // of another site can make a browser send requests to this server under the other
 // site's name (DNS rebinding: evil.example resolving to 127.0.0.1), with that site as
 // its origin, so the Origin check passes; the Host header still names evil.example.
-// A request to an IP address, to localhost, or to a name in AllowedHosts passes, as do
-// the in-process CLI's.
+// A request to an IP address, to localhost, or to a name in AllowedHosts passes.
 func (s *Server) allowedHost(r *http.Request) error {
-	if _, local := r.Context().Value(principalKey{}).(string); local {
-		return nil
-	}
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h

@@ -1,10 +1,11 @@
 package http
 
 import (
-	"bytes"
 	_ "embed"
 	"encoding/json"
+	"maps"
 	"net/http"
+	"sync"
 )
 
 // openAPI is the OpenAPI 3 document of every route, written by hand next to the
@@ -12,6 +13,13 @@ import (
 //
 //go:embed openapi.json
 var openAPI []byte
+
+// openAPIDoc is the document parsed once, for handleOpenAPI to set its servers in.
+var openAPIDoc = sync.OnceValues(func() (map[string]json.RawMessage, error) {
+	var doc map[string]json.RawMessage
+	err := json.Unmarshal(openAPI, &doc)
+	return doc, err
+})
 
 // handleOpenAPI serves the document with its servers set to the address the request
 // reached, over the scheme it came by, so that a client generated from it calls this
@@ -21,8 +29,8 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(openAPI, &doc); err != nil {
+	doc, err := openAPIDoc()
+	if err != nil {
 		writeError(w, r, s.Logger, err) // the embedded document is checked by its tests
 		return
 	}
@@ -31,15 +39,7 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, err)
 		return
 	}
-	doc["servers"] = servers
-	var out bytes.Buffer
-	enc := json.NewEncoder(&out)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out.Bytes())
+	served := maps.Clone(doc)
+	served["servers"] = servers
+	writeJSON(w, http.StatusOK, served)
 }

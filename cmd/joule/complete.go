@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,21 +173,12 @@ func completeAccounts(roles ...joule.AccountRole) completer {
 		accounts, err := c.Accounts(ctx)
 		var out []string
 		for _, a := range accounts {
-			if len(roles) == 0 || containsRole(roles, a.Role) {
+			if len(roles) == 0 || slices.Contains(roles, a.Role) {
 				out = append(out, completion(a.ID, string(a.Role)))
 			}
 		}
 		return out, err
 	}
-}
-
-func containsRole(roles []joule.AccountRole, r joule.AccountRole) bool {
-	for _, x := range roles {
-		if x == r {
-			return true
-		}
-	}
-	return false
 }
 
 // completeOrders lists the orders still resting in the book: the ones to cancel.
