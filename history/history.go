@@ -95,6 +95,9 @@ type History struct {
 	energyMu   sync.Mutex
 	energy     map[string]*EnergySeries // loaded on first use: the five-minute file is large
 	energyErrs map[string]error
+
+	latestOnce sync.Once
+	latest     time.Time
 }
 
 var (
@@ -137,8 +140,14 @@ func Load(fsys fs.FS) (*History, error) {
 }
 
 // Latest returns the newest day on which every series has a value: the day a query
-// that names none is priced on.
+// that names none is priced on. It is found once: the series do not change.
 func (h *History) Latest() time.Time {
+	h.latestOnce.Do(func() { h.latest = h.findLatest() })
+	return h.latest
+}
+
+// findLatest walks back from the end of the longest series to the first day all cover.
+func (h *History) findLatest() time.Time {
 	var last time.Time
 	for _, c := range h.coverage {
 		if c.Last.After(last) {
