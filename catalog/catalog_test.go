@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -73,5 +74,27 @@ func TestAllModelsWithoutStore(t *testing.T) {
 	}
 	if all[0].Kind != joule.KindASIC || all[len(all)-1].Kind != joule.KindGPUServer {
 		t.Error("ASICs come first, GPU servers last")
+	}
+}
+
+// Prices are dated market points: each price source names the year it was read at, and
+// a newer generation of the same GPU server class never costs less than the one before.
+func TestPricesAreDatedAndOrdered(t *testing.T) {
+	year := regexp.MustCompile(`\b20[12]\d\b`)
+	for _, m := range catalog.Builtin() {
+		if !year.MatchString(m.Sources["price_usd"]) {
+			t.Errorf("%s: price source names no year: %q", m.ID, m.Sources["price_usd"])
+		}
+	}
+	generations := []string{"a100-80gb", "h100-sxm", "h200", "b200"}
+	for i := 1; i < len(generations); i++ {
+		older, _ := catalog.Lookup(generations[i-1])
+		newer, _ := catalog.Lookup(generations[i])
+		if older == nil || newer == nil {
+			t.Fatalf("catalog lacks %s or %s", generations[i-1], generations[i])
+		}
+		if newer.PriceUSD < older.PriceUSD {
+			t.Errorf("%s costs $%.0f, less than the older %s at $%.0f", newer.ID, newer.PriceUSD, older.ID, older.PriceUSD)
+		}
 	}
 }
