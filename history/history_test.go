@@ -37,6 +37,17 @@ var published = []struct {
 }{
 	{"2024-12-23", 55.21, "Hashrate Index"},
 	{"2024-12-02", 61.98, "Hashrate Index"},
+	// "Hashprice is currently $108.6/PH/day": Hashrate Index Roundup (April 1, 2024),
+	// https://www.hashrateindex.com/blog/hashrate-index-roundup-april-1-2024/
+	{"2024-04-01", 108.6, "Hashrate Index roundup"},
+	// $44.842 per PH/s at 6 a.m. EDT on July 4, 2024, by Luxor's hashprice index, as
+	// reported at https://bitvaluezoo.com/bitcoins-daily-mining-revenue-in-dollars-hits-record-low
+	{"2024-07-04", 44.842, "Luxor hashprice index (reported)"},
+	// Hashrate Index data as reported at
+	// https://cryptonewday.com/bitcoin-miner-profitability-has-plummeted-since-the-halving/:
+	// $44.76 on May 1 and $47.80 on June 27, 2024.
+	{"2024-05-01", 44.76, "Hashrate Index (reported)"},
+	{"2024-06-27", 47.80, "Hashrate Index (reported)"},
 }
 
 func TestHashpriceMatchesPublishedIndex(t *testing.T) {
