@@ -174,10 +174,11 @@ func (s *EnergySeries) index(t time.Time) int {
 	return int(t.Sub(s.First) / s.Step)
 }
 
-// energyFile is one embedded price file; files of one node are merged.
+// energyFile is one embedded price file; files of one node and market are merged.
 type energyFile struct {
 	name, node, tz string
 	format         energyFormat
+	dayAhead       bool // day-ahead market prices, not real-time
 }
 
 type energyFormat uint8
@@ -191,20 +192,27 @@ const (
 	// pass of the hour repeated when daylight saving ends), `usd_per_mwh`. Each run's
 	// price holds for the five-minute interval it falls in.
 	ercotSCED
+	// ercotDAM: ERCOT's day-ahead market report: `deliveryDate` (YYYY-MM-DD),
+	// `hourEnding` (01:00..24:00, local), `settlementPoint`, `settlementPointPrice`,
+	// `DSTFlag` (True for the second pass of the hour repeated when daylight saving
+	// ends). Rows come in any order.
+	ercotDAM
 )
 
 // energyFiles are the embedded series.
 var energyFiles = []energyFile{
-	{"ercot_lz_west_rt_hourly_2019.csv", "ERCOT:LZ_WEST", "America/Chicago", ercotHourly},
-	{"ercot_lz_west_rt_hourly_2023.csv", "ERCOT:LZ_WEST", "America/Chicago", ercotHourly},
-	{"ercot_hb_west_rt_sced_5min.csv.gz", "ERCOT:HB_WEST", "America/Chicago", ercotSCED},
+	{"ercot_lz_west_rt_hourly_2019.csv", "ERCOT:LZ_WEST", "America/Chicago", ercotHourly, false},
+	{"ercot_lz_west_rt_hourly_2023.csv", "ERCOT:LZ_WEST", "America/Chicago", ercotHourly, false},
+	{"ercot_hb_west_rt_sced_5min.csv.gz", "ERCOT:HB_WEST", "America/Chicago", ercotSCED, false},
+	{"ercot_lz_west_da_hourly_2019.csv", "ERCOT:LZ_WEST", "America/Chicago", ercotHourly, true},
+	{"ercot_hb_west_da_hourly.csv", "ERCOT:HB_WEST", "America/Chicago", ercotDAM, true},
 }
 
-// loadEnergy reads and merges the files of one node.
-func loadEnergy(fsys fs.FS, node string) (*EnergySeries, error) {
+// loadEnergy reads and merges the files of one node's real-time or day-ahead market.
+func loadEnergy(fsys fs.FS, node string, dayAhead bool) (*EnergySeries, error) {
 	var out *EnergySeries
 	for _, e := range energyFiles {
-		if e.node != node {
+		if e.node != node || e.dayAhead != dayAhead {
 			continue
 		}
 		s, err := readEnergy(fsys, e)
@@ -245,7 +253,11 @@ func readEnergy(fsys fs.FS, e energyFile) (*EnergySeries, error) {
 	if _, err := r.Read(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", e.name, err)
 	}
-	s := &EnergySeries{Node: e.node, Location: loc, Step: step}
+	type row struct {
+		t time.Time
+		v float64
+	}
+	var rows []row
 	for line := 2; ; line++ {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -266,6 +278,25 @@ func readEnergy(fsys fs.FS, e energyFile) (*EnergySeries, error) {
 				t = t.Add(time.Hour) // the second pass of the repeated hour; Go reads the first
 			}
 			price = rec[2]
+		case ercotDAM:
+			if len(rec) < 5 {
+				return nil, fmt.Errorf("%s:%d: want 5 columns, got %d", e.name, line, len(rec))
+			}
+			var he int
+			he, err = strconv.Atoi(strings.TrimSuffix(rec[1], ":00"))
+			if err == nil && (he < 1 || he > 24) {
+				err = fmt.Errorf("hour ending %q out of 01:00..24:00", rec[1])
+			}
+			if err == nil {
+				t, err = time.ParseInLocation(time.DateOnly, rec[0], loc)
+				// The hour begins an hour before it ends; on the day daylight saving
+				// ends, the flagged row is the second pass of the repeated hour.
+				t = time.Date(t.Year(), t.Month(), t.Day(), he-1, 0, 0, 0, loc)
+				if rec[4] == "True" {
+					t = t.Add(time.Hour)
+				}
+			}
+			price = rec[3]
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: date: %w", e.name, line, err)
@@ -274,10 +305,17 @@ func readEnergy(fsys fs.FS, e energyFile) (*EnergySeries, error) {
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, fmt.Errorf("%s:%d: price: not a number: %q", e.name, line, price)
 		}
-		s.set(t.UTC(), v)
+		rows = append(rows, row{t.UTC(), v})
 	}
-	if len(s.vals) == 0 {
+	if len(rows) == 0 {
 		return nil, fmt.Errorf("read %s: no rows", e.name)
+	}
+	// Files in time order keep it (a later row in one interval replaces an earlier
+	// one); others are sorted first.
+	slices.SortStableFunc(rows, func(a, b row) int { return a.t.Compare(b.t) })
+	s := &EnergySeries{Node: e.node, Location: loc, Step: step}
+	for _, r := range rows {
+		s.set(r.t, r.v)
 	}
 	return s, nil
 }

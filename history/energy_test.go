@@ -121,3 +121,43 @@ func TestNewEnergySeries(t *testing.T) {
 		t.Error("a nil series has prices")
 	}
 }
+
+// TestDayAhead reads rows of the embedded day-ahead files, copied here from the files,
+// at the hours they begin: hour ending 08:00 begins at 07:00 local; on the day daylight
+// saving ends, the flagged row is the second pass of the repeated hour.
+func TestDayAhead(t *testing.T) {
+	h, err := history.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		node, at string
+		want     float64
+	}{
+		{"ERCOT:HB_WEST", "2024-01-01T13:00:00Z", 34.28}, // 2024-01-01,08:00 (CST)
+		{"ERCOT:HB_WEST", "2024-11-03T06:00:00Z", 8.15},  // 2024-11-03,02:00,False: 01:00 CDT
+		{"ERCOT:HB_WEST", "2024-11-03T07:00:00Z", 12.1},  // 2024-11-03,02:00,True: 01:00 CST
+		{"ERCOT:LZ_WEST", "2019-01-01T06:00:00Z", 27.56}, // 1/1/2019 12:00:00 AM
+	} {
+		s, err := h.DayAhead(c.node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, _ := time.Parse(time.RFC3339, c.at)
+		if got, ok := s.PriceAt(at); !ok || got != c.want {
+			t.Errorf("%s day-ahead at %s = %v, %v; want %v", c.node, c.at, got, ok, c.want)
+		}
+	}
+	s, _ := h.DayAhead("ERCOT:HB_WEST")
+	if n := s.Intervals(); n != 10128 {
+		t.Errorf("HB_WEST day-ahead has %d hours, want the file's 10128 rows", n)
+	}
+	if _, err := h.DayAhead("ERCOT:LZ_HOUSTON"); joule.ErrorCode(err) != joule.ENOTFOUND {
+		t.Errorf("a node without day-ahead prices: %v, want ENOTFOUND", err)
+	}
+	rt, _ := h.Energy("ERCOT:LZ_WEST")
+	at, _ := time.Parse(time.RFC3339, "2019-01-01T06:00:00Z")
+	if got, _ := rt.PriceAt(at); got != 12.57 { // 1/1/2019 12:00:00 AM,12.570000
+		t.Errorf("LZ_WEST real-time at %s = %v, want 12.57: the day-ahead file must not merge into it", at, got)
+	}
+}

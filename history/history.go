@@ -254,11 +254,11 @@ func dayOf(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// Nodes lists the wholesale energy nodes with embedded price series.
+// Nodes lists the wholesale energy nodes with embedded real-time price series.
 func (h *History) Nodes() []string {
 	var nodes []string
 	for _, e := range energyFiles {
-		if !slices.Contains(nodes, e.node) {
+		if !e.dayAhead && !slices.Contains(nodes, e.node) {
 			nodes = append(nodes, e.node)
 		}
 	}
@@ -272,19 +272,37 @@ func (h *History) Energy(node string) (*EnergySeries, error) {
 	if !slices.Contains(h.Nodes(), node) {
 		return nil, joule.Errorf(joule.ENOTFOUND, "no energy price series for node %q (known: %s)", node, strings.Join(h.Nodes(), ", "))
 	}
+	return h.series(node, false)
+}
+
+// DayAhead returns the day-ahead price series of a wholesale node (hourly, each
+// price the one its market cleared the day before delivery), or ENOTFOUND when the
+// node has none embedded. Its coverage may be shorter than the real-time series'.
+func (h *History) DayAhead(node string) (*EnergySeries, error) {
+	if !slices.ContainsFunc(energyFiles, func(e energyFile) bool { return e.dayAhead && e.node == node }) {
+		return nil, joule.Errorf(joule.ENOTFOUND, "no day-ahead price series for node %q", node)
+	}
+	return h.series(node, true)
+}
+
+func (h *History) series(node string, dayAhead bool) (*EnergySeries, error) {
+	key := node
+	if dayAhead {
+		key += " day-ahead"
+	}
 	h.energyMu.Lock()
 	defer h.energyMu.Unlock()
-	if s, ok := h.energy[node]; ok {
+	if s, ok := h.energy[key]; ok {
 		return s, nil
 	}
-	if err, ok := h.energyErrs[node]; ok {
+	if err, ok := h.energyErrs[key]; ok {
 		return nil, err
 	}
-	s, err := loadEnergy(h.fsys, node)
+	s, err := loadEnergy(h.fsys, node, dayAhead)
 	if err != nil {
-		h.energyErrs[node] = err
+		h.energyErrs[key] = err
 		return nil, err
 	}
-	h.energy[node] = s
+	h.energy[key] = s
 	return s, nil
 }
