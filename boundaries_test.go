@@ -13,7 +13,7 @@ const module = "github.com/joule-site/joule"
 // package and each other, never an adapter.
 var logic = map[string]bool{
 	"agent": true, "exchange": true, "ledger": true, "leasing": true, "live": true,
-	"backtest": true, "billing": true, "catalog": true, "data": true, "demo": true, "dispatch": true, "econ": true, "history": true, "manifest": true, "pricing": true,
+	"backtest": true, "billing": true, "catalog": true, "data": true, "demo": true, "dispatch": true, "econ": true, "forecast": true, "history": true, "manifest": true, "pricing": true,
 	"reports": true,
 }
 

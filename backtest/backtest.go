@@ -8,6 +8,7 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/forecast"
 	"github.com/joule-site/joule/history"
 )
 
@@ -16,9 +17,13 @@ const (
 	AlwaysMine  = "always-mine"
 	StrikePrice = "strike-price"
 	Joule       = "joule"
-	Optimum     = "hindsight-optimal"
-	AllGPU      = "all-gpu"
-	Hybrid      = "hybrid"
+	// JouleForesight is Joule's policy told each interval's real prices in advance:
+	// not a strategy any site can run, the reference that the forecast loss is
+	// measured from.
+	JouleForesight = "joule-foresight"
+	Optimum        = "hindsight-optimal"
+	AllGPU         = "all-gpu"
+	Hybrid         = "hybrid"
 )
 
 // Config is one backtest.
@@ -37,18 +42,22 @@ type Config struct {
 	GPU          *joule.HardwareModel
 	HybridShare  float64
 	GPULifeYears float64 // for the conversion strategies' depreciation
+	// Forecaster gives the energy price each interval is planned on (default:
+	// forecast.Default()).
+	Forecaster forecast.Forecaster
 	// Progress, when set, is told how many of total intervals have been simulated.
 	Progress func(done, total int)
 }
 
 // descriptions say what each strategy does, for reports.
 var descriptions = map[string]string{
-	AlwaysMine:  "every miner at stock power, every hour",
-	StrikePrice: "each fleet at stock power while its value beats the energy price; off otherwise (no band, no minimum times)",
-	Joule:       "Joule's dispatch policy: merit order with power profiles, strike band and minimum times",
-	Optimum:     "hindsight-optimal bound: the best schedule knowing every price in advance, same warm-up cost and minimum times",
-	AllGPU:      "every miner replaced by GPU servers drawing the same power, dispatched by Joule's policy",
-	Hybrid:      "a share of every miner fleet replaced by GPU servers, dispatched by Joule's policy",
+	AlwaysMine:     "every miner at stock power, every hour",
+	StrikePrice:    "each fleet at stock power while its value beats the forecast energy price; off otherwise (no band, no minimum times)",
+	Joule:          "Joule's dispatch policy on the forecast prices: merit order with power profiles, strike band and minimum times",
+	JouleForesight: "Joule's policy told each interval's real prices in advance (no site can run it): the forecast loss is its margin less joule's",
+	Optimum:        "hindsight-optimal bound: the best schedule knowing every price in advance, same warm-up cost and minimum times",
+	AllGPU:         "every miner replaced by GPU servers drawing the same power, dispatched by Joule's policy on the forecast prices",
+	Hybrid:         "a share of every miner fleet replaced by GPU servers, dispatched by Joule's policy on the forecast prices",
 }
 
 // Run replays the configured period through each strategy. It stops within a batch of
@@ -63,22 +72,34 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	site := cfg.Site.Site
 	loc := time.UTC
 	energyNode := ""
-	var series *history.EnergySeries
+	var series, dayAhead *history.EnergySeries
 	if site.Energy.Kind == joule.EnergyWholesale {
 		s, err := cfg.History.Energy(site.Energy.Node)
 		if err != nil {
 			return nil, err
 		}
 		loc, energyNode, series = s.Location, site.Energy.Node, s
+		if da, err := cfg.History.DayAhead(site.Energy.Node); err == nil {
+			dayAhead = da
+		} else if joule.ErrorCode(err) != joule.ENOTFOUND {
+			return nil, err
+		}
 	}
-	ms, notes, err := buildMarkets(marketInputs{site: site, from: cfg.From, to: cfg.To, loc: loc, series: series, hist: cfg.History, poolFee: cfg.PoolFee, gpu: cfg.GPUPrice, utilization: cfg.Utilization})
+	fc := cfg.Forecaster
+	if fc == nil {
+		fc = forecast.Default()
+	}
+	mk, err := buildMarkets(marketInputs{site: site, from: cfg.From, to: cfg.To, loc: loc, series: series, hist: cfg.History, poolFee: cfg.PoolFee, gpu: cfg.GPUPrice, utilization: cfg.Utilization,
+		forecaster: fc, dayAhead: dayAhead})
 	if err != nil {
 		return nil, err
 	}
+	ms := mk.actual
 	r := &Report{
 		Site: site.Name, Node: energyNode, From: cfg.From.Format(time.DateOnly), To: cfg.To.Format(time.DateOnly),
-		Intervals: len(ms), IntervalSec: ms[0].IntervalSec, PoolFee: cfg.PoolFee, GPUPrice: cfg.GPUPrice.Label, Notes: notes,
-		Times: make([]int64, len(ms)), EnergyUSDPerMWh: make([]float64, len(ms)), HashpriceUSDPerPHDay: make([]float64, len(ms)), GPUUSDPerHour: make([]float64, len(ms)),
+		Intervals: len(ms), IntervalSec: ms[0].IntervalSec, PoolFee: cfg.PoolFee, GPUPrice: cfg.GPUPrice.Label, Notes: mk.notes,
+		Forecaster: fc.Name(),
+		Times:      make([]int64, len(ms)), EnergyUSDPerMWh: make([]float64, len(ms)), HashpriceUSDPerPHDay: make([]float64, len(ms)), GPUUSDPerHour: make([]float64, len(ms)),
 	}
 	for i, m := range ms {
 		r.Times[i], r.EnergyUSDPerMWh[i], r.HashpriceUSDPerPHDay[i], r.GPUUSDPerHour[i] = m.Now, m.EnergyUSDPerMWh, m.HashpriceUSDPerPHDay, m.GPUUSDPerHour
@@ -94,7 +115,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rule  dispatch.Rule
 		capex float64
 	}
-	runs := []run{{AlwaysMine, cfg.Site, dispatch.RuleAlways, 0}, {StrikePrice, cfg.Site, dispatch.RuleStrike, 0}, {Joule, cfg.Site, dispatch.RuleMerit, 0}}
+	runs := []run{{AlwaysMine, cfg.Site, dispatch.RuleAlways, 0}, {StrikePrice, cfg.Site, dispatch.RuleStrike, 0}, {Joule, cfg.Site, dispatch.RuleMerit, 0}, {JouleForesight, cfg.Site, dispatch.RuleMerit, 0}}
 	if gpu != nil {
 		r.GPUModel = gpu.ID
 		all, capexAll := converted(cfg.Site, 1, gpu)
@@ -113,7 +134,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	years := float64(len(ms)) * float64(ms[0].IntervalSec) / (365.25 * 86400)
 	for _, rn := range runs {
-		res, power, err := simulate(ctx, dispatch.Compile(rn.spec, rn.rule, cfg.Hysteresis), ms, progress)
+		decided := mk.decided
+		if rn.name == JouleForesight {
+			decided = ms
+		}
+		res, power, err := simulate(ctx, dispatch.Compile(rn.spec, rn.rule, cfg.Hysteresis), decided, ms, progress)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -130,6 +155,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			r.Power = power
 		}
 		r.Strategies = append(r.Strategies, res)
+	}
+	if j, ok := r.Strategy(Joule); ok {
+		if f, ok := r.Strategy(JouleForesight); ok {
+			r.ForecastLossUSD = f.MarginUSD - j.MarginUSD
+		}
 	}
 
 	// The hindsight program runs as one piece: it is not interrupted, only not started.
@@ -179,9 +209,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return r, nil
 }
 
-// simulate runs one strategy over the markets, starting with every miner running. It
-// returns early, with what it has, once ctx is done; the caller checks ctx.
-func simulate(ctx context.Context, site dispatch.Site, ms []dispatch.Interval, progress func(int)) (Result, PowerByUse, error) {
+// simulate runs one strategy over the markets, starting with every miner running: it
+// plans each interval on the market decided on and settles the plan at the actual
+// one. It returns early, with what it has, once ctx is done; the caller checks ctx.
+func simulate(ctx context.Context, site dispatch.Site, decided, ms []dispatch.Interval, progress func(int)) (Result, PowerByUse, error) {
 	p, err := dispatch.New(site)
 	if err != nil {
 		return Result{}, PowerByUse{}, err
@@ -190,7 +221,8 @@ func simulate(ctx context.Context, site dispatch.Site, ms []dispatch.Interval, p
 	st := p.NewState(true)
 	var plan dispatch.Allocation
 	for i := range ms {
-		p.Allocate(st, ms[i], dispatch.Commitments{}, &plan)
+		p.Allocate(st, decided[i], dispatch.Commitments{}, &plan)
+		p.Settle(&plan, &decided[i], &ms[i])
 		acc.add(i, &plan)
 		if i%4096 == 4095 {
 			progress(4096)

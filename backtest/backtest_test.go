@@ -11,6 +11,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/backtest"
 	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/forecast"
 	"github.com/joule-site/joule/history"
 )
 
@@ -66,6 +67,12 @@ func TestWestTexas2023(t *testing.T) {
 	if jl.MarginUSD <= always.MarginUSD || jl.MarginUSD <= strike.MarginUSD {
 		t.Errorf("Joule %.0f must beat always-mine %.0f and strike-price %.0f", jl.MarginUSD, always.MarginUSD, strike.MarginUSD)
 	}
+	// The plans decided on what was known (the default forecaster); the report gives
+	// the perfect-foresight figure beside the causal one and the loss between them.
+	fs := get(backtest.JouleForesight)
+	if r.Forecaster != forecast.Default().Name() || r.ForecastLossUSD != fs.MarginUSD-jl.MarginUSD || !(r.ForecastLossUSD > 0) {
+		t.Errorf("forecaster %q, forecast loss %.0f; foresight %.0f, joule %.0f", r.Forecaster, r.ForecastLossUSD, fs.MarginUSD, jl.MarginUSD)
+	}
 	if opt.MarginUSD < jl.MarginUSD {
 		t.Errorf("the bound %.0f is below Joule's %.0f", opt.MarginUSD, jl.MarginUSD)
 	}
@@ -77,7 +84,7 @@ func TestMissingDataIsNamed(t *testing.T) {
 		want     []string
 	}{
 		{"2021-03-01", "2021-03-05", []string{"energy price at ERCOT:LZ_WEST for 2021-03-01..2021-03-05", "2019-01-01..2019-12-31, 2023-01-01..2023-12-31"}},
-		{"2008-01-01", "2008-01-02", []string{"no BTC price for 2008-01-01..2008-01-03", "no difficulty"}},
+		{"2008-01-01", "2008-01-02", []string{"no BTC price for 2007-12-31..2008-01-03", "no difficulty"}},
 		{"2023-12-30", "2024-01-02", []string{"energy price at ERCOT:LZ_WEST for 2024-01-01..2024-01-02"}},
 	}
 	for _, tt := range tests {
@@ -113,7 +120,11 @@ func TestFiveMinutePrices2024(t *testing.T) {
 	jl, _ := r.Strategy(backtest.Joule)
 	always, _ := r.Strategy(backtest.AlwaysMine)
 	strike, _ := r.Strategy(backtest.StrikePrice)
-	t.Logf("joule %.2f%%, strike-price %.2f%%, always-mine %.2f%% of the bound", *jl.PctOfOptimum, *strike.PctOfOptimum, *always.PctOfOptimum)
+	fs, _ := r.Strategy(backtest.JouleForesight)
+	t.Logf("joule %.2f%% (with foresight %.2f%%), strike-price %.2f%%, always-mine %.2f%% of the bound", *jl.PctOfOptimum, *fs.PctOfOptimum, *strike.PctOfOptimum, *always.PctOfOptimum)
+	if !(r.ForecastLossUSD > 0) {
+		t.Errorf("forecast loss %.0f: five-minute plans decided on the interval's own price", r.ForecastLossUSD)
+	}
 	if *jl.PctOfOptimum < 95 || jl.MarginUSD <= strike.MarginUSD || jl.MarginUSD <= always.MarginUSD {
 		t.Errorf("joule %.2f%% of the bound, margin %.0f; strike %.0f, always %.0f", *jl.PctOfOptimum, jl.MarginUSD, strike.MarginUSD, always.MarginUSD)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/forecast"
 	"github.com/joule-site/joule/history"
 )
 
@@ -25,12 +26,12 @@ func benchMarkets(b *testing.B) (*joule.ResolvedSite, []dispatch.Interval) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ms, _, err := buildMarkets(marketInputs{site: spec.Site, from: time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC), to: time.Date(2023, 12, 31, 0, 0, 0, 0, time.UTC),
-		loc: series.Location, series: series, hist: h, gpu: gpu, utilization: 0.85})
+	mk, err := buildMarkets(marketInputs{site: spec.Site, from: time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC), to: time.Date(2023, 12, 31, 0, 0, 0, 0, time.UTC),
+		loc: series.Location, series: series, hist: h, gpu: gpu, utilization: 0.85, forecaster: forecast.Default()})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return spec, ms
+	return spec, mk.actual
 }
 
 // BenchmarkSiteHours replays 2023 on the example site through Joule's policy on one

@@ -10,6 +10,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/dispatch"
 	"github.com/joule-site/joule/econ"
+	"github.com/joule-site/joule/forecast"
 	"github.com/joule-site/joule/history"
 )
 
@@ -23,15 +24,28 @@ type marketInputs struct {
 	poolFee     float64
 	gpu         *PricePath
 	utilization float64
+	// forecaster turns what the market had published at each interval's start into
+	// the energy price decided on; dayAhead is the node's day-ahead series, if any.
+	forecaster forecast.Forecaster
+	dayAhead   *history.EnergySeries
 }
 
-// buildMarkets lays out one market per hour from the start of from to the end of to:
-// hashprice per day (econ, the same function as `joule econ`), the site's energy price
-// per hour, and the GPU-hour price. Every series that lacks data is named with the
-// dates it lacks; nothing is filled silently, and what is carried forward is noted.
-func buildMarkets(in marketInputs) ([]dispatch.Interval, []string, error) {
+// markets are a backtest's intervals twice: at the prices they had (actual, what
+// plans settle at and the hindsight bound sees) and at what a site knew when it
+// planned each (decided: the forecast energy price, the previous day's hashprice).
+type markets struct {
+	actual, decided []dispatch.Interval
+	notes           []string
+}
+
+// buildMarkets lays out one market per interval from the start of from to the end of
+// to: hashprice per day (econ, the same function as `joule econ`), the site's energy
+// price per interval, and the GPU-hour price; and beside each, the market a site knew
+// when it planned it. Every series that lacks data is named with the dates it lacks;
+// nothing is filled silently, and what is carried forward is noted.
+func buildMarkets(in marketInputs) (*markets, error) {
 	if in.to.Before(in.from) {
-		return nil, nil, joule.Errorf(joule.EINVALID, "backtest: --to %s is before --from %s", in.to.Format(time.DateOnly), in.from.Format(time.DateOnly))
+		return nil, joule.Errorf(joule.EINVALID, "backtest: --to %s is before --from %s", in.to.Format(time.DateOnly), in.from.Format(time.DateOnly))
 	}
 	var notes []string
 	gaps := map[string]*gapList{}
@@ -55,14 +69,16 @@ func buildMarkets(in marketInputs) ([]dispatch.Interval, []string, error) {
 	n := int(end.Sub(start) / step)
 	utc0 := start.UTC().Truncate(24 * time.Hour)
 	days := int(end.Add(-time.Hour).UTC().Truncate(24*time.Hour).Sub(utc0)/(24*time.Hour)) + 1
-	hashprice := make([]float64, days)
+	// hashprice[i] is the hashprice of UTC day i-1 from utc0: plans decide on the day
+	// before's, settle at the day's own.
+	hashprice := make([]float64, days+1)
 	type span struct {
 		first, last time.Time
 		days        int
 	}
 	dayNotes := map[string]*span{}
-	for i := range days {
-		d := utc0.AddDate(0, 0, i)
+	for i := range days + 1 {
+		d := utc0.AddDate(0, 0, i-1)
 		day := in.hist.Day(d)
 		for _, s := range day.Missing {
 			gap(s, d)
@@ -85,6 +101,9 @@ func buildMarkets(in marketInputs) ([]dispatch.Interval, []string, error) {
 	energy := in.site.Energy
 	series := in.series
 	ms := make([]dispatch.Interval, n)
+	decided := make([]dispatch.Interval, n)
+	replay := &forecast.Replay{RealTime: series, DayAheadSeries: in.dayAhead, Published: forecast.PublishedFor(energy.Node), AdderUSDPerMWh: energy.AdderUSDPerMWh}
+	unknown, dayAheadUsed := 0, 0
 	bridge := int(time.Hour / step) // gaps shorter than an hour are carried forward
 	carried, early := 0, false
 	var last float64
@@ -93,14 +112,28 @@ func buildMarkets(in marketInputs) ([]dispatch.Interval, []string, error) {
 		t := start.Add(time.Duration(i) * step)
 		m := &ms[i]
 		m.Now, m.IntervalSec = t.Unix(), int64(step/time.Second)
-		m.HashpriceUSDPerPHDay = hashprice[int(t.UTC().Sub(utc0)/(24*time.Hour))]
+		day := int(t.UTC().Sub(utc0) / (24 * time.Hour))
+		m.HashpriceUSDPerPHDay = hashprice[day+1]
 		m.GPUUtilization = in.utilization
 		var e bool
 		m.GPUUSDPerHour, e = in.gpu.At(m.Now)
 		early = early || e
+		d := &decided[i]
+		*d = *m
+		d.HashpriceUSDPerPHDay = hashprice[day]
 		if series == nil {
-			m.EnergyUSDPerMWh, _ = energy.TariffAt(t)
+			m.EnergyUSDPerMWh, _ = energy.TariffAt(t) // a tariff is known in advance
+			d.EnergyUSDPerMWh = m.EnergyUSDPerMWh
 			continue
+		}
+		replay.At(t)
+		var ok bool
+		if d.EnergyUSDPerMWh, ok = in.forecaster.Price(replay); !ok {
+			d.EnergyUSDPerMWh = dispatch.UnknownEnergyUSDPerMWh
+			unknown++
+		}
+		if _, ok := replay.DayAhead(t); ok {
+			dayAheadUsed++
 		}
 		if p, ok := series.PriceAt(t); ok {
 			m.EnergyUSDPerMWh = p + energy.AdderUSDPerMWh
@@ -127,7 +160,7 @@ func buildMarkets(in marketInputs) ([]dispatch.Interval, []string, error) {
 		if series != nil && gaps["energy price at "+energy.Node] != nil {
 			parts = append(parts, fmt.Sprintf("(the %s series covers %s)", energy.Node, series.Coverage()))
 		}
-		return nil, nil, joule.Errorf(joule.EINVALID, "backtest %s..%s: %s", in.from.Format(time.DateOnly), in.to.Format(time.DateOnly), strings.Join(parts, "; "))
+		return nil, joule.Errorf(joule.EINVALID, "backtest %s..%s: %s", in.from.Format(time.DateOnly), in.to.Format(time.DateOnly), strings.Join(parts, "; "))
 	}
 	if carried > 0 {
 		notes = append(notes, fmt.Sprintf("energy price: %d interval(s) of %s missing from the source (gaps under an hour) carried forward from the interval before", carried, step))
@@ -135,7 +168,17 @@ func buildMarkets(in marketInputs) ([]dispatch.Interval, []string, error) {
 	if early {
 		notes = append(notes, fmt.Sprintf("GPU-hour price before %s (the path's first point) is held back from that first point", in.gpu.First().Format(time.DateOnly)))
 	}
-	return ms, notes, nil
+	if series != nil {
+		da := "the market has no day-ahead prices here"
+		if in.dayAhead != nil {
+			da = fmt.Sprintf("%d of %d intervals had a published day-ahead price", dayAheadUsed, n)
+		}
+		notes = append(notes, fmt.Sprintf("plans decide on the %s forecast (%s; %s) and the previous UTC day's hashprice, and settle at the interval's real prices", in.forecaster.Name(), in.forecaster.Description(), da))
+	}
+	if unknown > 0 {
+		notes = append(notes, fmt.Sprintf("%d interval(s) had no energy price published in the six hours before them: planned as a stale feed is, with flexible load stopped", unknown))
+	}
+	return &markets{actual: ms, decided: decided, notes: notes}, nil
 }
 
 // priceWithin reports whether the series has a price in the next n intervals after t.

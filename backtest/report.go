@@ -26,17 +26,22 @@ type Result struct {
 
 // Report is a backtest: inputs, notes and each strategy's result.
 type Report struct {
-	Site        string   `json:"site"`
-	Node        string   `json:"node"`
-	From        string   `json:"from"`
-	To          string   `json:"to"`
-	Intervals   int      `json:"intervals"`
-	IntervalSec int64    `json:"interval_sec"`
-	PoolFee     float64  `json:"pool_fee"`
-	GPUModel    string   `json:"gpu_model,omitempty"`
-	GPUPrice    string   `json:"gpu_price_path"` // how the GPU-hour price path was built
-	Notes       []string `json:"notes"`
-	Strategies  []Result `json:"strategies"`
+	Site        string  `json:"site"`
+	Node        string  `json:"node"`
+	From        string  `json:"from"`
+	To          string  `json:"to"`
+	Intervals   int     `json:"intervals"`
+	IntervalSec int64   `json:"interval_sec"`
+	PoolFee     float64 `json:"pool_fee"`
+	GPUModel    string  `json:"gpu_model,omitempty"`
+	GPUPrice    string  `json:"gpu_price_path"` // how the GPU-hour price path was built
+	// Forecaster names what the plans decided each interval's energy price on, and
+	// ForecastLossUSD is what not knowing the real prices cost Joule's policy: the
+	// joule-foresight margin less joule's.
+	Forecaster      string   `json:"forecaster"`
+	ForecastLossUSD float64  `json:"forecast_loss_usd"`
+	Notes           []string `json:"notes"`
+	Strategies      []Result `json:"strategies"`
 
 	// Series shared by every strategy, per interval (not in JSON; the CSV has them).
 	Times                []int64   `json:"-"` // Unix seconds, interval start

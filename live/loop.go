@@ -56,10 +56,6 @@ type siteState struct {
 	last   *joule.SitePlan
 }
 
-// safeEnergyUSDPerMWh is the price the loop plans with when the energy feed is stale:
-// high enough that no flexible load runs.
-const safeEnergyUSDPerMWh = 1e9
-
 // Trigger asks the loop to plan a site now (a demand-response event, an operator).
 func (l *Loop) Trigger(site string) {
 	l.init()

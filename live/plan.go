@@ -39,7 +39,7 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 		stale = append(stale, "hashprice")
 	}
 	if m.EnergyUSDPerMWh, fresh = l.Prices.Energy(site, now); !fresh {
-		m.EnergyUSDPerMWh = safeEnergyUSDPerMWh
+		m.EnergyUSDPerMWh = dispatch.UnknownEnergyUSDPerMWh
 		stale = append(stale, "energy price")
 	}
 	m.GPUUSDPerHour, m.GPUUtilization = l.Prices.GPU(now)

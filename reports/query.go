@@ -35,6 +35,7 @@ func ParseBacktestQuery(q url.Values) (*BacktestRequest, error) {
 		{"utilization", floatField("utilization", &r.Utilization)},
 		{"hybrid_share", floatField("hybrid_share", &r.HybridShare)},
 		{"gpu_life_years", floatField("gpu_life_years", &r.GPULifeYears)},
+		{"forecast", stringField(&r.Forecast)},
 	}
 	if err := parseQuery("backtest", q, fields); err != nil {
 		return nil, err

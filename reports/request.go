@@ -7,11 +7,14 @@ package reports
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/backtest"
 	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/forecast"
 )
 
 // Defaults of a backtest and a plan. The CLI's flags and the dashboard's query start
@@ -61,6 +64,9 @@ type BacktestRequest struct {
 	HybridShare  float64             // hybrid_share: (0, 1]
 	GPULifeYears float64             // gpu_life_years: > 0
 	Hysteresis   dispatch.Hysteresis // the dispatch policy's band and minimum times
+	// Forecast names the forecaster plans decide each interval's energy price on
+	// (forecast: persistence or day-ahead); "": forecast.Default().
+	Forecast string
 }
 
 // NewBacktestRequest returns a backtest request with the defaults set; From and To are
@@ -87,6 +93,8 @@ func (r *BacktestRequest) Validate() error {
 		return fieldError("hybrid_share", "want a fraction in (0, 1], got %v", r.HybridShare)
 	case !(r.GPULifeYears > 0) || math.IsInf(r.GPULifeYears, 0):
 		return fieldError("gpu_life_years", "want a positive number of years, got %v", r.GPULifeYears)
+	case r.Forecast != "" && !slices.Contains(forecast.Names(), r.Forecast):
+		return fieldError("forecast", "want one of %s, got %q", strings.Join(forecast.Names(), ", "), r.Forecast)
 	}
 	if err := validPoolFee(r.PoolFee); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/backtest"
+	"github.com/joule-site/joule/forecast"
 	"github.com/joule-site/joule/history"
 	"github.com/joule-site/joule/manifest"
 )
@@ -100,10 +101,16 @@ func Backtest(ctx context.Context, site *Site, req *BacktestRequest, hist *histo
 	if err != nil {
 		return nil, err
 	}
+	fc := forecast.Default()
+	if req.Forecast != "" {
+		if fc, err = forecast.ByName(req.Forecast); err != nil {
+			return nil, err
+		}
+	}
 	return backtest.Run(ctx, backtest.Config{
 		Site: spec, From: req.From, To: req.To, History: hist, PoolFee: req.PoolFee, GPUPrice: path,
 		Utilization: req.Utilization, Hysteresis: req.Hysteresis, GPU: gpu, HybridShare: req.HybridShare,
-		GPULifeYears: req.GPULifeYears, Progress: progress,
+		GPULifeYears: req.GPULifeYears, Forecaster: fc, Progress: progress,
 	})
 }
 

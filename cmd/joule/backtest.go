@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -14,6 +15,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/backtest"
 	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/forecast"
 	"github.com/joule-site/joule/history"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/render"
@@ -182,9 +184,20 @@ timeseries.csv, power.png, margin.png and index.html.`,
 	cmd.Flags().StringVar(&req.Node, "node", "", "price energy at this wholesale node instead of the site's (ERCOT:LZ_WEST hourly 2019 and 2023, ERCOT:HB_WEST five-minute 2024-01..2025-02); the site's adder is kept")
 	cmd.Flags().Float64Var(&req.HybridShare, "hybrid-share", req.HybridShare, "share of every miner fleet the hybrid strategy converts to GPU servers")
 	cmd.Flags().Float64Var(&req.GPULifeYears, "gpu-life-years", req.GPULifeYears, "GPU server life, for the conversions' depreciation")
+	cmd.Flags().StringVar(&req.Forecast, "forecast", forecast.Default().Name(), "what plans decide each interval's energy price on: "+forecastHelp())
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
+}
+
+// forecastHelp describes each forecaster for a flag's help.
+func forecastHelp() string {
+	var parts []string
+	for _, name := range forecast.Names() {
+		f, _ := forecast.ByName(name)
+		parts = append(parts, name+" ("+f.Description()+")")
+	}
+	return strings.Join(parts, "; ")
 }
 
 func writeReport(w io.Writer, asJSON bool, out string, r *backtest.Report) error {
