@@ -101,8 +101,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Forecaster: fc.Name(),
 		Times:      make([]int64, len(ms)), EnergyUSDPerMWh: make([]float64, len(ms)), HashpriceUSDPerPHDay: make([]float64, len(ms)), GPUUSDPerHour: make([]float64, len(ms)),
 	}
+	r.PlannedEnergyUSDPerMWh, r.PlannedHashpriceUSDPerPHDay = make([]float64, len(ms)), make([]float64, len(ms))
 	for i, m := range ms {
 		r.Times[i], r.EnergyUSDPerMWh[i], r.HashpriceUSDPerPHDay[i], r.GPUUSDPerHour[i] = m.Now, m.EnergyUSDPerMWh, m.HashpriceUSDPerPHDay, m.GPUUSDPerHour
+		r.PlannedEnergyUSDPerMWh[i], r.PlannedHashpriceUSDPerPHDay[i] = mk.decided[i].EnergyUSDPerMWh, mk.decided[i].HashpriceUSDPerPHDay
 	}
 
 	gpu := cfg.GPU

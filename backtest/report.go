@@ -48,6 +48,9 @@ type Report struct {
 	EnergyUSDPerMWh      []float64 `json:"-"`
 	HashpriceUSDPerPHDay []float64 `json:"-"`
 	GPUUSDPerHour        []float64 `json:"-"`
+	// What the plans decided on: the forecast energy price, the previous day's hashprice.
+	PlannedEnergyUSDPerMWh      []float64 `json:"-"`
+	PlannedHashpriceUSDPerPHDay []float64 `json:"-"`
 	// Power by use under Joule's policy, facility W per interval: the stacked chart.
 	Power PowerByUse `json:"-"`
 }

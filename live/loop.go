@@ -14,6 +14,7 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/forecast"
 )
 
 // Loop plans every site on a schedule. Set the fields, then Run.
@@ -40,7 +41,11 @@ type Loop struct {
 	// DRLead is how long before a demand-response deadline the site is planned down
 	// (5 minutes by default; at once for an event announced with less notice).
 	DRLead time.Duration
-	Now    func() time.Time
+	// Forecaster turns the energy prices published so far into the price each plan
+	// decides on: the same forecasters the backtests replay (forecast.Default() when
+	// nil).
+	Forecaster forecast.Forecaster
+	Now        func() time.Time
 
 	mu      sync.Mutex
 	sites   map[string]*siteState

@@ -11,6 +11,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/catalog"
 	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/forecast"
 	"github.com/joule-site/joule/live"
 	"github.com/joule-site/joule/manifest"
 	"github.com/joule-site/joule/sqlite"
@@ -223,5 +224,39 @@ sites:
 		if f := fleet(p, "hall"); f.StockW != joule.Watts(powerW) {
 			t.Errorf("after applying %d W: the plan's fleet is at %s stock", powerW, f.StockW)
 		}
+	}
+}
+
+// spikeAhead is a forecaster that expects the published price plus $500/MWh.
+type spikeAhead struct{}
+
+func (spikeAhead) Name() string        { return "spike-ahead" }
+func (spikeAhead) Description() string { return "the published price plus $500/MWh" }
+func (spikeAhead) Price(k forecast.Known) (float64, bool) {
+	p, at, ok := k.LastSettled()
+	if !at.Equal(k.Now()) {
+		return 0, false
+	}
+	return p + 500, ok
+}
+
+// The live loop plans on its forecaster's price, as a backtest does: with the feed at
+// $30 a forecast of $530 stops the miners, and the plan records the price it used.
+func TestLoopPlansOnTheForecast(t *testing.T) {
+	l, _, _, _ := setup(t)
+	p, err := l.PlanSite(t.Context(), "west-texas", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.EnergyUSDPerMWh != 30 || fleet(p, "hall-a-s21").Running == 0 {
+		t.Fatalf("persistence at the feed's $30: planned on %v, %d S21 running", p.EnergyUSDPerMWh, fleet(p, "hall-a-s21").Running)
+	}
+	l.Forecaster = spikeAhead{}
+	p, err = l.PlanSite(t.Context(), "west-texas", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.EnergyUSDPerMWh != 530 || fleet(p, "hall-a-s21").Running != 0 {
+		t.Errorf("planned on %v with %d S21 running; want 530 and none", p.EnergyUSDPerMWh, fleet(p, "hall-a-s21").Running)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/forecast"
 )
 
 // PlanSite plans one site now with the dispatch policy, stores the plan and audits it.
@@ -38,7 +39,7 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 		m.HashpriceUSDPerPHDay = 0
 		stale = append(stale, "hashprice")
 	}
-	if m.EnergyUSDPerMWh, fresh = l.Prices.Energy(site, now); !fresh {
+	if m.EnergyUSDPerMWh, fresh = l.forecaster().Price(published{l.Prices, site, now}); !fresh {
 		m.EnergyUSDPerMWh = dispatch.UnknownEnergyUSDPerMWh
 		stale = append(stale, "energy price")
 	}
@@ -91,6 +92,31 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 	}
 	return p, nil
 }
+
+func (l *Loop) forecaster() forecast.Forecaster {
+	if l.Forecaster != nil {
+		return l.Forecaster
+	}
+	return forecast.Default()
+}
+
+// published is what the live feeds have published at now, for a forecaster: the
+// energy feed's price now is the newest it has published (a stale one is none), and
+// no day-ahead feed exists yet.
+type published struct {
+	prices joule.Prices
+	site   *joule.Site
+	now    time.Time
+}
+
+func (k published) Now() time.Time { return k.now }
+
+func (k published) LastSettled() (float64, time.Time, bool) {
+	p, fresh := k.prices.Energy(k.site, k.now)
+	return p, k.now, fresh
+}
+
+func (k published) DayAhead(time.Time) (float64, bool) { return 0, false }
 
 // drLead is how long before a demand-response deadline the loop plans for it.
 func (l *Loop) drLead() time.Duration {

@@ -241,12 +241,13 @@ func marginPanel(r *backtest.Report, title, yLabel string, strategies []backtest
 // strategyColours keep a strategy's colour the same in both panels of the margin
 // chart; one not named here takes the palette's colour of its place.
 var strategyColours = map[string]color.Color{
-	backtest.AlwaysMine:  palette[0],
-	backtest.StrikePrice: palette[1],
-	backtest.Joule:       palette[2],
-	backtest.AllGPU:      palette[3],
-	backtest.Hybrid:      palette[4],
-	backtest.Optimum:     rgb(0x333333), // a bound, dashed: no strategy of its own
+	backtest.AlwaysMine:     palette[0],
+	backtest.StrikePrice:    palette[1],
+	backtest.Joule:          palette[2],
+	backtest.AllGPU:         palette[3],
+	backtest.Hybrid:         palette[4],
+	backtest.JouleForesight: palette[6],
+	backtest.Optimum:        rgb(0x333333), // a bound, dashed: no strategy of its own
 }
 
 func strategyColour(name string, i int) color.Color {

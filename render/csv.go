@@ -8,12 +8,13 @@ import (
 	"github.com/joule-site/joule/backtest"
 )
 
-// writeTimeseries writes one CSV row per interval: time, prices, each strategy's margin
+// writeTimeseries writes one CSV row per interval: time, prices (real, and planned on),
+// each strategy's margin
 // and draw, and power by use under Joule's policy. A series shorter than r.Times leaves
 // its cells empty rather than inventing values.
 func writeTimeseries(w io.Writer, r *backtest.Report) error {
 	cw := csv.NewWriter(w)
-	head := []string{"time", "energy_usd_per_mwh", "hashprice_usd_per_ph_day", "gpu_usd_per_hour"}
+	head := []string{"time", "energy_usd_per_mwh", "planned_energy_usd_per_mwh", "hashprice_usd_per_ph_day", "planned_hashprice_usd_per_ph_day", "gpu_usd_per_hour"}
 	for _, s := range r.Strategies {
 		head = append(head, s.Name+"_margin_usd", s.Name+"_draw_mw")
 	}
@@ -26,7 +27,9 @@ func writeTimeseries(w io.Writer, r *backtest.Report) error {
 		row = append(row[:0],
 			time.Unix(t, 0).UTC().Format(time.RFC3339),
 			cell(r.EnergyUSDPerMWh, i, 1),
+			cell(r.PlannedEnergyUSDPerMWh, i, 1),
 			cell(r.HashpriceUSDPerPHDay, i, 1),
+			cell(r.PlannedHashpriceUSDPerPHDay, i, 1),
 			cell(r.GPUUSDPerHour, i, 1),
 		)
 		for _, s := range r.Strategies {

@@ -28,20 +28,24 @@ func sampleReport(intervals int, intervalSec int64) *backtest.Report {
 		Site: "hill-ranch", Node: "HB_WEST",
 		From: "2024-06-01", To: time.Unix(start+int64(intervals)*intervalSec, 0).UTC().Format("2006-01-02"),
 		Intervals: intervals, IntervalSec: intervalSec, PoolFee: 0.02, GPUModel: "H100-SXM",
-		GPUPrice: "flat $2.10/GPU-hour (no history given)",
-		Notes:    []string{"energy prices are real-time LMPs at the node", "hashprice from daily averages"},
+		GPUPrice:   "flat $2.10/GPU-hour (no history given)",
+		Notes:      []string{"energy prices are real-time LMPs at the node", "hashprice from daily averages"},
+		Forecaster: "persistence",
 	}
 	pct := func(v float64) *float64 { return &v }
 	r.Strategies = []backtest.Result{
 		{Name: "always-mine", Description: "mine every interval whatever power costs", PctOfOptimum: pct(71.25)},
 		{Name: "joule", Description: "Joule's dispatch policy", PctOfOptimum: pct(96.4)},
 		{Name: "all-gpu", Description: "convert every miner to GPU servers", CapexUSD: 12_500_000, DepreciationUSD: 34_246.58},
+		{Name: "joule-foresight", Description: "Joule's policy told the prices in advance", PctOfOptimum: pct(99.1)},
 	}
 	for i := range intervals {
 		h := float64(i) * float64(intervalSec) / 3600
 		energy := 40 + 35*math.Sin(2*math.Pi*h/24)
 		r.Times = append(r.Times, start+int64(i)*intervalSec)
 		r.EnergyUSDPerMWh = append(r.EnergyUSDPerMWh, energy)
+		r.PlannedEnergyUSDPerMWh = append(r.PlannedEnergyUSDPerMWh, 40+35*math.Sin(2*math.Pi*(h-1)/24))
+		r.PlannedHashpriceUSDPerPHDay = append(r.PlannedHashpriceUSDPerPHDay, 52.4)
 		r.HashpriceUSDPerPHDay = append(r.HashpriceUSDPerPHDay, 52.5+0.01*h)
 		r.GPUUSDPerHour = append(r.GPUUSDPerHour, 2.1)
 		hoursPer := float64(intervalSec) / 3600
@@ -54,8 +58,8 @@ func sampleReport(intervals int, intervalSec int64) *backtest.Report {
 		r.Power.OpenGPUW = append(r.Power.OpenGPUW, 1e6+0.5e6*math.Cos(2*math.Pi*h/24))
 		r.Power.MiningW = append(r.Power.MiningW, mining)
 		r.Power.CurtailedW = append(r.Power.CurtailedW, 10e6-mining)
-		for j, d := range []float64{17e6, 7e6 + mining, 17e6} {
-			m := (200 + 50*float64(j) - energy) * d / 1e6 * hoursPer
+		for j, d := range []float64{17e6, 7e6 + mining, 17e6, 7e6 + mining*0.98} {
+			m := ([]float64{200, 250, 300, 260}[j] - energy) * d / 1e6 * hoursPer
 			s := &r.Strategies[j]
 			s.Margin = append(s.Margin, m)
 			s.DrawW = append(s.DrawW, d)
@@ -66,6 +70,7 @@ func sampleReport(intervals int, intervalSec int64) *backtest.Report {
 			s.CurtailedMWh += (17e6 - d) / 1e6 * hoursPer
 		}
 	}
+	r.ForecastLossUSD = r.Strategies[3].MarginUSD - r.Strategies[1].MarginUSD
 	return r
 }
 
@@ -165,9 +170,9 @@ func TestWriteBacktest(t *testing.T) {
 	if len(rows) != 49 {
 		t.Fatalf("timeseries.csv has %d rows, want header + 48", len(rows))
 	}
-	wantHead := []string{"time", "energy_usd_per_mwh", "hashprice_usd_per_ph_day", "gpu_usd_per_hour",
+	wantHead := []string{"time", "energy_usd_per_mwh", "planned_energy_usd_per_mwh", "hashprice_usd_per_ph_day", "planned_hashprice_usd_per_ph_day", "gpu_usd_per_hour",
 		"always-mine_margin_usd", "always-mine_draw_mw", "joule_margin_usd", "joule_draw_mw",
-		"all-gpu_margin_usd", "all-gpu_draw_mw",
+		"all-gpu_margin_usd", "all-gpu_draw_mw", "joule-foresight_margin_usd", "joule-foresight_draw_mw",
 		"firm_gpu_mw", "interruptible_gpu_mw", "open_gpu_mw", "mining_mw", "curtailed_mw"}
 	if !slices.Equal(rows[0], wantHead) {
 		t.Errorf("header = %q\nwant     %q", rows[0], wantHead)
@@ -184,7 +189,7 @@ func TestWriteBacktest(t *testing.T) {
 		Strategies []map[string]json.RawMessage
 	}
 	readJSON(t, filepath.Join(dir, "summary.json"), &back)
-	if back.Site != "hill-ranch" || len(back.Strategies) != 3 {
+	if back.Site != "hill-ranch" || len(back.Strategies) != 4 {
 		t.Fatalf("summary.json: site %q, %d strategies", back.Site, len(back.Strategies))
 	}
 	for i, s := range back.Strategies {

@@ -69,6 +69,12 @@ func backtestFacts(r *backtest.Report) []fact {
 		{"Intervals", number(float64(r.Intervals), 0) + " × " + duration(r.IntervalSec)},
 		{"Pool fee", percent(r.PoolFee)},
 	}
+	if r.Forecaster != "" {
+		facts = append(facts, fact{"Plans decide on", r.Forecaster + " forecast of the energy price, the previous day's hashprice"})
+		if fs, ok := r.Strategy(backtest.JouleForesight); ok && fs.MarginUSD != 0 {
+			facts = append(facts, fact{"Forecast loss", usd(r.ForecastLossUSD) + " (" + percent(r.ForecastLossUSD/fs.MarginUSD) + " of joule-foresight's margin): what not knowing the real prices cost"})
+		}
+	}
 	if r.GPUModel != "" {
 		facts = append(facts, fact{"GPU model", r.GPUModel})
 	}
@@ -78,16 +84,16 @@ func backtestFacts(r *backtest.Report) []fact {
 // strategyTable is one row per strategy, in the report's order.
 func strategyTable(r *backtest.Report) table {
 	t := table{
-		head:     []string{"Strategy", "Revenue", "Energy cost", "Margin", "Curtailed MWh", "% of optimum", "Capex"},
+		head:     []string{"Strategy", "Revenue", "Energy cost", "Margin", "Depreciation", "Net margin", "Curtailed MWh", "% of optimum", "Capex"},
 		textCols: 1,
 	}
 	for _, s := range r.Strategies {
-		capex := "-"
+		capex, dep := "-", "-"
 		if s.CapexUSD != 0 {
-			capex = usd(s.CapexUSD)
+			capex, dep = usd(s.CapexUSD), usd(s.DepreciationUSD)
 		}
 		t.rows = append(t.rows, []string{
-			s.Name, usd(s.RevenueUSD), usd(s.EnergyUSD), usd(s.MarginUSD),
+			s.Name, usd(s.RevenueUSD), usd(s.EnergyUSD), usd(s.MarginUSD), dep, usd(s.MarginUSD - s.DepreciationUSD),
 			number(s.CurtailedMWh, 1), pctOfOptimum(s.PctOfOptimum), capex,
 		})
 	}
