@@ -70,7 +70,7 @@ const (
 		"network and insurance add 10-15% (v2-pseo-ai.pages.dev/tools/gpu-tco-analysis, undated, weak); 10% assumed to cover storage"
 	srcConversion = "Sabre56 CEO Phil Harvey to Cointelegraph, Sept 2024: an AI/HPC data centre costs $3-5M per MW against $0.30-0.35M for mining, " +
 		"and over 90% of a mining site's infrastructure is replaced; midpoint (finandcrypto.com/challenges-in-converting-bitcoin-mining-sites-to-ai-data-centers-says-sabre56-ceo)"
-	srcLag = "H100 server lead times of 8-12 weeks in Apr 2024, down from about 40 weeks in late 2023 (TSMC's Terence Liao to United Daily News, via learnallfix.com/dell-shaves-months-off-lead-times-for-gpu-powered-ai-servers); " +
+	srcLag = "H100 server lead times of 8-12 weeks in Apr 2024, down from about 40 weeks in late 2023 (Dell Taiwan's Terence Liao to United Daily News, via learnallfix.com/dell-shaves-months-off-lead-times-for-gpu-powered-ai-servers); " +
 		"3 months of it plus 3 assumed for the hall's conversion"
 	srcGPUOpex = "assumption ($0.125 per GPU-hour); for scale, electricity and colocation add $0.35/GPU-hour to an H200's $1.06 capital cost " +
 		"(SemiAnalysis, 2025-11, threadreaderapp.com/thread/1989369981625098262.html)"
@@ -102,8 +102,17 @@ func DefaultCosts() Costs {
 // AssumptionsUsed lists every assumption and cost of a comparison with its value and
 // source: a default's source while the value is the default's, "given" otherwise.
 // Hardware prices are the models' catalog prices unless given.
-func AssumptionsUsed(a Assumptions, c Costs) []Assumption {
+func AssumptionsUsed(in CompareInput) []Assumption {
+	a, c := in.Assumptions, in.Costs
 	da, dc := DefaultAssumptions(), DefaultCosts()
+	price := func(override float64, m *joule.HardwareModel) (value, dflt float64, source string) {
+		if m == nil {
+			return override, 0, "given"
+		}
+		return pick(override, m.PriceUSD), m.PriceUSD, "the catalog's price of " + m.ID
+	}
+	asicPrice, asicDflt, asicSrc := price(a.ASICPriceUSD, in.ASIC)
+	gpuPrice, gpuDflt, gpuSrc := price(a.GPUPriceUSD, in.GPU)
 	gpuPUE := a.GPUPUE
 	if gpuPUE == 0 {
 		gpuPUE = a.PUE
@@ -124,8 +133,8 @@ func AssumptionsUsed(a Assumptions, c Costs) []Assumption {
 		{"asic_life_years", "years", a.ASICLifeYears, da.ASICLifeYears, "assumption"},
 		{"gpu_life_years", "years", a.GPULifeYears, da.GPULifeYears, srcGPULife},
 		{"pool_fee", "fraction of mining revenue", a.PoolFee, 0, "assumption: none (gross hashprice)"},
-		{"asic_price_usd", "USD per miner, 0 for the model's", a.ASICPriceUSD, 0, "the catalog's price of the model"},
-		{"gpu_price_usd", "USD per server, 0 for the model's", a.GPUPriceUSD, 0, "the catalog's price of the model"},
+		{"asic_price_usd", "USD per miner", asicPrice, asicDflt, asicSrc},
+		{"gpu_price_usd", "USD per server", gpuPrice, gpuDflt, gpuSrc},
 		{"gpu_opex_usd_per_server_hour", "USD per server-hour", c.GPUOpexUSDPerServerHour, dc.GPUOpexUSDPerServerHour, srcGPUOpex},
 		{"network_storage_fraction", "of the servers' price", c.NetworkStorageFraction, dc.NetworkStorageFraction, srcNetwork},
 		{"conversion_usd_per_mw", "USD per MW", c.ConversionUSDPerMW, dc.ConversionUSDPerMW, srcConversion},

@@ -56,10 +56,11 @@ func (p *Pricer) Compare(ctx context.Context, q CompareQuery) (*CompareReport, e
 		return nil, err
 	}
 	a := q.Assumptions
-	c, err := econ.Compare(econ.CompareInput{
+	in := econ.CompareInput{
 		MW: q.MW, HashpriceUSDPerPHDay: hp.USDPerPHDay, ASIC: asic, GPU: gpu,
 		GPUUSDPerHour: q.GPUUSDPerHour, Assumptions: a, Costs: q.Costs,
-	})
+	}
+	c, err := econ.Compare(in)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +72,6 @@ func (p *Pricer) Compare(ctx context.Context, q CompareQuery) (*CompareReport, e
 		Date: day.Date, MW: q.MW, EnergyUSDPerMWh: a.EnergyUSDPerMWh,
 		HashpriceUSDPerPHDay: hp.USDPerPHDay, GPUUSDPerHour: q.GPUUSDPerHour,
 		Utilization: a.Utilization, PUE: a.PUE, GPUPUE: gpuPUE, PoolFee: a.PoolFee, DiscountRate: a.DiscountRate,
-		Costs: q.Costs, Assumptions: econ.AssumptionsUsed(a, q.Costs), Notes: day.Notes, Comparison: c,
+		Costs: q.Costs, Assumptions: econ.AssumptionsUsed(in), Notes: day.Notes, Comparison: c,
 	}, nil
 }
