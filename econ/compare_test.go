@@ -264,3 +264,14 @@ func TestAssumptionsUsedCarrySources(t *testing.T) {
 		}
 	}
 }
+
+func TestComparisonString(t *testing.T) {
+	c, err := econ.Compare(readmeInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "leasing earns more per day and leasing more in NPV; leasing beats mining above $0.38/GPU-hour (capex sunk), $1.95 on NPV at the cost of capital, and breaks even at $1.85"
+	if got := c.String(); got != want {
+		t.Errorf("String() = %q\nwant        %q", got, want)
+	}
+}

@@ -164,7 +164,8 @@ after --install-lag-months. Every default below is listed with its source under
 	fl.Float64Var(&q.GPULifeYears, "gpu-life-years", d.GPULifeYears, "economic life of a GPU server from first revenue, years (CoreWeave 6, Nebius 4: midpoint)")
 	fl.Float64Var(&q.GPUOpexUSDPerServerHour, "gpu-opex-usd-server-hour", dc.GPUOpexUSDPerServerHour, "non-energy GPU opex, USD per server-hour: staff, maintenance, transit, insurance (assumption)")
 	fl.Float64Var(&q.NetworkStorageFraction, "network-storage-fraction", dc.NetworkStorageFraction, "network and storage capex as a fraction of the servers' price (H100 cluster BoM, Aug 2024: 4.9% network; 10% assumed with storage)")
-	fl.Float64Var(&q.ConversionUSDPerMW, "conversion-usd-mw", dc.ConversionUSDPerMW, "capex to convert a MW of mining site into a GPU hall (Sabre56 CEO, Sept 2024: $3-5M per MW)")
+	q.ConversionUSDPerMW = dc.ConversionUSDPerMW
+	fl.Var((*plainFloat)(&q.ConversionUSDPerMW), "conversion-usd-mw", "capex to convert a MW of mining site into a GPU hall (Sabre56 CEO, Sept 2024: $3-5M per MW)")
 	fl.Float64Var(&q.InstallLagMonths, "install-lag-months", dc.InstallLagMonths, "months from order to first GPU revenue (server lead time 8-12 weeks, Apr 2024, plus 3 months assumed)")
 	fl.Float64Var(&q.ASICResaleFraction, "asic-resale-fraction", dc.ASICResaleFraction, "share of a new miner's price a used one sells for, counted with --site-owns-asics (assumption)")
 	fl.BoolVar(&q.SiteOwnsASICs, "site-owns-asics", dc.SiteOwnsASICs, "the site already owns the miners: mining has no outlay, leasing sells them")
@@ -250,6 +251,21 @@ func ratio(pi *float64) string {
 		return "— (no outlay)"
 	}
 	return fmt.Sprintf("%.2f", *pi)
+}
+
+// plainFloat is a float flag whose default the help writes out in full (4000000, not
+// 4e+06).
+type plainFloat float64
+
+func (f *plainFloat) String() string { return strconv.FormatFloat(float64(*f), 'f', -1, 64) }
+func (f *plainFloat) Type() string   { return "float" }
+func (f *plainFloat) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return err
+	}
+	*f = plainFloat(v)
+	return nil
 }
 
 func payback(m float64) string {
