@@ -499,6 +499,7 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 	g.do(req{route: "GET /api/v1/econ", path: "/api/v1/econ?date=2024-12-23&pool_fee=0.02", token: viewer, status: 200})
 	g.do(req{route: "GET /api/v1/econ", path: "/api/v1/econ?date=2024-12-23&fees_btc_per_block=0.2", token: viewer, status: 200})
 	g.do(req{route: "GET /api/v1/compare", path: "/api/v1/compare?date=2024-12-23&mw=10&asic=s21&gpu=h100-sxm&gpu_usd_hour=2&energy_usd_mwh=45", token: viewer, status: 200})
+	g.do(req{route: "GET /api/v1/compare", path: "/api/v1/compare?date=2024-12-23&mw=10&asic=s21&gpu=h100-sxm&gpu_usd_hour=0.5&energy_usd_mwh=45&site_owns_asics=true&install_lag_months=3", token: viewer, status: 200})
 	g.do(req{route: "GET /api/v1/demo", path: "/api/v1/demo", status: 200})
 
 	// The exchange: a tenant, credit, accounts, an owner's ask, orders of every kind.

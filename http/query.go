@@ -11,15 +11,13 @@ import (
 	"github.com/joule-site/joule/pricing"
 )
 
-// Defaults of a compare query that are assumptions, not market data. They are the
-// CLI's flag defaults too, and the README says where each comes from.
-var DefaultAssumptions = econ.Assumptions{
-	PUE:           1.0,
-	Utilization:   0.85,
-	DiscountRate:  0.12,
-	ASICLifeYears: 4,
-	GPULifeYears:  5,
-}
+// Defaults of a compare query that are assumptions, not market data, and the costs
+// of converting to GPUs it counts. They are the CLI's flag defaults too; econ says
+// where each comes from (econ.AssumptionsUsed), and every compare answer lists them.
+var (
+	DefaultAssumptions = econ.DefaultAssumptions()
+	DefaultCosts       = econ.DefaultCosts()
+)
 
 // dayValues encodes a day query as URL parameters.
 func dayValues(q pricing.DayQuery) url.Values {
@@ -43,11 +41,19 @@ func compareValues(q pricing.CompareQuery) url.Values {
 	v.Set("energy_usd_mwh", ftoa(q.EnergyUSDPerMWh))
 	v.Set("utilization", ftoa(q.Utilization))
 	v.Set("pue", ftoa(q.PUE))
+	v.Set("gpu_pue", ftoa(q.GPUPUE))
 	v.Set("discount_rate", ftoa(q.DiscountRate))
 	v.Set("asic_life_years", ftoa(q.ASICLifeYears))
 	v.Set("gpu_life_years", ftoa(q.GPULifeYears))
 	v.Set("asic_price_usd", ftoa(q.ASICPriceUSD))
 	v.Set("gpu_price_usd", ftoa(q.GPUPriceUSD))
+	c := q.Costs
+	v.Set("gpu_opex_usd_per_server_hour", ftoa(c.GPUOpexUSDPerServerHour))
+	v.Set("network_storage_fraction", ftoa(c.NetworkStorageFraction))
+	v.Set("conversion_usd_per_mw", ftoa(c.ConversionUSDPerMW))
+	v.Set("install_lag_months", ftoa(c.InstallLagMonths))
+	v.Set("asic_resale_fraction", ftoa(c.ASICResaleFraction))
+	v.Set("site_owns_asics", strconv.FormatBool(c.SiteOwnsASICs))
 	return v
 }
 
@@ -82,6 +88,18 @@ func (p *params) int(name string, dflt int) int {
 		p.err = joule.Errorf(joule.EINVALID, "%s: a whole number from 0, not %q", name, s)
 	}
 	return n
+}
+
+func (p *params) bool(name string, dflt bool) bool {
+	s := p.v.Get(name)
+	if s == "" || p.err != nil {
+		return dflt
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		p.err = joule.Errorf(joule.EINVALID, "%s: true or false, not %q", name, s)
+	}
+	return b
 }
 
 func (p *params) required(name string) string {
@@ -123,7 +141,7 @@ func parseCompareQuery(v url.Values) (pricing.CompareQuery, error) {
 		return pricing.CompareQuery{}, err
 	}
 	p := &params{v: v}
-	d := DefaultAssumptions
+	d, dc := DefaultAssumptions, DefaultCosts
 	q := pricing.CompareQuery{
 		DayQuery:      day,
 		MW:            p.float("mw", 0),
@@ -134,12 +152,21 @@ func parseCompareQuery(v url.Values) (pricing.CompareQuery, error) {
 			PoolFee:         day.PoolFee,
 			EnergyUSDPerMWh: p.float("energy_usd_mwh", 0),
 			PUE:             p.float("pue", d.PUE),
+			GPUPUE:          p.float("gpu_pue", d.GPUPUE),
 			Utilization:     p.float("utilization", d.Utilization),
 			DiscountRate:    p.float("discount_rate", d.DiscountRate),
 			ASICLifeYears:   p.float("asic_life_years", d.ASICLifeYears),
 			GPULifeYears:    p.float("gpu_life_years", d.GPULifeYears),
 			ASICPriceUSD:    p.float("asic_price_usd", 0),
 			GPUPriceUSD:     p.float("gpu_price_usd", 0),
+		},
+		Costs: econ.Costs{
+			GPUOpexUSDPerServerHour: p.float("gpu_opex_usd_per_server_hour", dc.GPUOpexUSDPerServerHour),
+			NetworkStorageFraction:  p.float("network_storage_fraction", dc.NetworkStorageFraction),
+			ConversionUSDPerMW:      p.float("conversion_usd_per_mw", dc.ConversionUSDPerMW),
+			InstallLagMonths:        p.float("install_lag_months", dc.InstallLagMonths),
+			ASICResaleFraction:      p.float("asic_resale_fraction", dc.ASICResaleFraction),
+			SiteOwnsASICs:           p.bool("site_owns_asics", dc.SiteOwnsASICs),
 		},
 	}
 	for _, name := range []string{"mw", "gpu_usd_hour", "energy_usd_mwh"} {

@@ -15,21 +15,25 @@ type CompareQuery struct {
 	GPU           string // model id
 	GPUUSDPerHour float64
 	econ.Assumptions
+	econ.Costs
 }
 
 // CompareReport is the answer: the day's hashprice and both options side by side.
 type CompareReport struct {
-	Date                 string   `json:"date"`
-	MW                   float64  `json:"mw"`
-	EnergyUSDPerMWh      float64  `json:"energy_usd_per_mwh"`
-	HashpriceUSDPerPHDay float64  `json:"hashprice_usd_per_ph_day"`
-	GPUUSDPerHour        float64  `json:"gpu_usd_per_hour"`
-	Utilization          float64  `json:"utilization"`
-	PUE                  float64  `json:"pue"`
-	PoolFee              float64  `json:"pool_fee"`
-	DiscountRate         float64  `json:"discount_rate"`
-	Better               string   `json:"better"` // "mining" or "leasing", by daily margin
-	Notes                []string `json:"notes"`
+	Date                 string     `json:"date"`
+	MW                   float64    `json:"mw"`
+	EnergyUSDPerMWh      float64    `json:"energy_usd_per_mwh"`
+	HashpriceUSDPerPHDay float64    `json:"hashprice_usd_per_ph_day"`
+	GPUUSDPerHour        float64    `json:"gpu_usd_per_hour"`
+	Utilization          float64    `json:"utilization"`
+	PUE                  float64    `json:"pue"`     // the mining site's
+	GPUPUE               float64    `json:"gpu_pue"` // the GPU hall's
+	PoolFee              float64    `json:"pool_fee"`
+	DiscountRate         float64    `json:"discount_rate"` // the cost of capital
+	Costs                econ.Costs `json:"costs"`
+	// Assumptions are every input that is not market data, with its source.
+	Assumptions []econ.Assumption `json:"assumptions"`
+	Notes       []string          `json:"notes"`
 	econ.Comparison
 }
 
@@ -52,21 +56,22 @@ func (p *Pricer) Compare(ctx context.Context, q CompareQuery) (*CompareReport, e
 		return nil, err
 	}
 	a := q.Assumptions
-	c, err := econ.Compare(econ.CompareInput{
+	in := econ.CompareInput{
 		MW: q.MW, HashpriceUSDPerPHDay: hp.USDPerPHDay, ASIC: asic, GPU: gpu,
-		GPUUSDPerHour: q.GPUUSDPerHour, Assumptions: a,
-	})
+		GPUUSDPerHour: q.GPUUSDPerHour, Assumptions: a, Costs: q.Costs,
+	}
+	c, err := econ.Compare(in)
 	if err != nil {
 		return nil, err
 	}
-	better := "mining"
-	if c.Leasing.MarginUSDDay > c.Mining.MarginUSDDay {
-		better = "leasing"
+	gpuPUE := a.GPUPUE
+	if gpuPUE == 0 {
+		gpuPUE = a.PUE
 	}
 	return &CompareReport{
 		Date: day.Date, MW: q.MW, EnergyUSDPerMWh: a.EnergyUSDPerMWh,
 		HashpriceUSDPerPHDay: hp.USDPerPHDay, GPUUSDPerHour: q.GPUUSDPerHour,
-		Utilization: a.Utilization, PUE: a.PUE, PoolFee: a.PoolFee, DiscountRate: a.DiscountRate,
-		Better: better, Notes: day.Notes, Comparison: c,
+		Utilization: a.Utilization, PUE: a.PUE, GPUPUE: gpuPUE, PoolFee: a.PoolFee, DiscountRate: a.DiscountRate,
+		Costs: q.Costs, Assumptions: econ.AssumptionsUsed(in), Notes: day.Notes, Comparison: c,
 	}, nil
 }

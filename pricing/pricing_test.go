@@ -93,6 +93,21 @@ func TestCompareUsesTheDaysHashprice(t *testing.T) {
 	if r.Better != "leasing" {
 		t.Errorf("at $2/GPU-hour and $45/MWh leasing should earn more, got %s", r.Better)
 	}
+	for _, a := range r.Assumptions {
+		if a.Source == "" {
+			t.Errorf("assumption %s has no source", a.Name)
+		}
+	}
+	// The costs reach econ: with the defaults, leasing pays for its conversion.
+	q.Costs = econ.DefaultCosts()
+	costed, err := p.Compare(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if costed.Leasing.ConversionUSD != 10*q.Costs.ConversionUSDPerMW || !(costed.Leasing.NPVUSD < r.Leasing.NPVUSD) || costed.Costs != q.Costs {
+		t.Errorf("with the default costs leasing converts for %v and its NPV is %v (without: %v); costs %+v",
+			costed.Leasing.ConversionUSD, costed.Leasing.NPVUSD, r.Leasing.NPVUSD, costed.Costs)
+	}
 	for _, bad := range []func(*pricing.CompareQuery){
 		func(q *pricing.CompareQuery) { q.ASIC = "h100-sxm" },
 		func(q *pricing.CompareQuery) { q.GPU = "s21" },
