@@ -699,6 +699,9 @@ func TestMoneyFieldsSayTheirUnit(t *testing.T) {
 		"hashprice_fresh": "whether the reading is fresh", "never_paid_back": "a flag", "opportunity_cost": "a flag",
 		"pool_fee": "a fraction", "prob_npv_positive": "a probability", "resale_of": "a lease ID", "resale_order": "an order ID",
 		"network_hashrate_ehs": "hashrate", "fee_share": "a fraction",
+		"better_by_npv": "which option, by name", "costs": "a set of cost figures, each named with its unit",
+		"value": "an assumption's value, in the unit its unit field names", "asic_resale_fraction": "a fraction",
+		"network_storage_fraction": "a fraction",
 	}
 	money := regexp.MustCompile(`price|cost|credit|fee|revenue|margin|amount|balance|paid|payout|deposit|npv|capex|opex|charge|value|ask|bid|limit|hosting|resale|usage|gross|net`)
 	unit := regexp.MustCompile(`(^|_)(micro_usd|usd|btc|bps|w|s|gpus|hours|at|count)(_|$)`)

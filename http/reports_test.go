@@ -80,7 +80,7 @@ func TestServerServesReportsOfItsStore(t *testing.T) {
 		t.Fatalf("backtest: %d %s %.300s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 	if bt.Site != "west-texas" || bt.Node != "ERCOT:LZ_WEST" || bt.From != "2023-01-01" || bt.To != "2023-01-03" || bt.Intervals != 72 ||
-		len(bt.Strategies) != 6 || bt.Strategies[5].Name != backtest.Optimum {
+		len(bt.Strategies) != 7 || bt.Strategies[6].Name != backtest.Optimum {
 		t.Errorf("backtest report %+v", bt)
 	}
 	resp, chart := get(t, s, base+"/backtest/power.png"+q)
