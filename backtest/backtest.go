@@ -8,6 +8,7 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/econ"
 	"github.com/joule-site/joule/forecast"
 	"github.com/joule-site/joule/history"
 )
@@ -45,6 +46,10 @@ type Config struct {
 	// Forecaster gives the energy price each interval is planned on (default:
 	// forecast.Default()).
 	Forecaster forecast.Forecaster
+	// Costs are the conversion strategies' costs besides servers and energy
+	// (default: econ.DefaultCosts()); the install lag does not apply to a replay, whose
+	// servers earn from its first day.
+	Costs *econ.Costs
 	// Progress, when set, is told how many of total intervals have been simulated.
 	Progress func(done, total int)
 }
@@ -56,7 +61,7 @@ var descriptions = map[string]string{
 	Joule:          "Joule's dispatch policy on the forecast prices: merit order with power profiles, strike band and minimum times",
 	JouleForesight: "Joule's policy told each interval's real prices in advance (no site can run it): the forecast loss is its margin less joule's",
 	Optimum:        "hindsight-optimal bound: the best schedule knowing every price in advance, same warm-up cost and minimum times",
-	AllGPU:         "every miner replaced by GPU servers drawing the same power, dispatched by Joule's policy on the forecast prices",
+	AllGPU:         "every miner replaced by GPU servers drawing the same power, dispatched by Joule's policy on the forecast prices; its net margin is after depreciation and non-energy opex",
 	Hybrid:         "a share of every miner fleet replaced by GPU servers, dispatched by Joule's policy on the forecast prices",
 }
 
@@ -111,18 +116,27 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if gpu == nil {
 		gpu, _ = cfg.Site.GPUModel()
 	}
-	type run struct {
-		name  string
-		spec  *joule.ResolvedSite
-		rule  dispatch.Rule
-		capex float64
+	costs := econ.DefaultCosts()
+	if cfg.Costs != nil {
+		costs = *cfg.Costs
 	}
-	runs := []run{{AlwaysMine, cfg.Site, dispatch.RuleAlways, 0}, {StrikePrice, cfg.Site, dispatch.RuleStrike, 0}, {Joule, cfg.Site, dispatch.RuleMerit, 0}, {JouleForesight, cfg.Site, dispatch.RuleMerit, 0}}
+	if err := costs.Validate(); err != nil {
+		return nil, err
+	}
+	type run struct {
+		name       string
+		spec       *joule.ResolvedSite
+		rule       dispatch.Rule
+		servers    int
+		facilityMW float64 // converted
+	}
+	runs := []run{{AlwaysMine, cfg.Site, dispatch.RuleAlways, 0, 0}, {StrikePrice, cfg.Site, dispatch.RuleStrike, 0, 0}, {Joule, cfg.Site, dispatch.RuleMerit, 0, 0}, {JouleForesight, cfg.Site, dispatch.RuleMerit, 0, 0}}
 	if gpu != nil {
 		r.GPUModel = gpu.ID
-		all, capexAll := converted(cfg.Site, 1, gpu)
-		hyb, capexHyb := converted(cfg.Site, cfg.HybridShare, gpu)
-		runs = append(runs, run{AllGPU, all, dispatch.RuleMerit, capexAll}, run{Hybrid, hyb, dispatch.RuleMerit, capexHyb})
+		all, nAll, wAll := converted(cfg.Site, 1, gpu)
+		hyb, nHyb, wHyb := converted(cfg.Site, cfg.HybridShare, gpu)
+		pue := cfg.Site.Site.PUE
+		runs = append(runs, run{AllGPU, all, dispatch.RuleMerit, nAll, wAll * pue / 1e6}, run{Hybrid, hyb, dispatch.RuleMerit, nHyb, wHyb * pue / 1e6})
 	} else {
 		r.Notes = append(r.Notes, "the site has no GPU servers and no --gpu was given: the all-gpu and hybrid strategies are skipped")
 	}
@@ -149,10 +163,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		res.Name, res.Description = rn.name, descriptions[rn.name]
 		if rn.name == Hybrid {
-			res.Description = fmt.Sprintf("%.0f%% of every miner fleet replaced by %s servers drawing the same power, dispatched by Joule's policy", cfg.HybridShare*100, gpu.ID)
+			res.Description = fmt.Sprintf("%.0f%% of every miner fleet replaced by %s servers drawing the same power, dispatched by Joule's policy on the forecast prices; its net margin is after depreciation and non-energy opex", cfg.HybridShare*100, gpu.ID)
 		}
-		res.CapexUSD = rn.capex
-		res.DepreciationUSD = rn.capex / cfg.GPULifeYears * years
+		if rn.servers > 0 {
+			servers := float64(rn.servers) * gpu.PriceUSD * (1 + costs.NetworkStorageFraction)
+			conversion := costs.ConversionUSDPerMW * rn.facilityMW
+			res.CapexUSD = servers + conversion
+			res.DepreciationUSD = servers/cfg.GPULifeYears*years + conversion/FacilityLifeYears*years
+			res.OpexUSD = float64(rn.servers) * costs.GPUOpexUSDPerServerHour * years * 365.25 * 24
+		}
+		res.NetMarginUSD = res.MarginUSD - res.DepreciationUSD - res.OpexUSD
 		if rn.name == Joule {
 			r.Power = power
 		}
@@ -205,10 +225,59 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			}
 		}
 	}
+	for i := range r.Strategies {
+		if r.Strategies[i].Name == Optimum {
+			r.Strategies[i].NetMarginUSD = r.Strategies[i].MarginUSD
+		}
+	}
+	r.Assumptions = assumptions(cfg, costs, gpu != nil)
 	if cfg.Progress != nil {
 		cfg.Progress(total, total)
 	}
 	return r, nil
+}
+
+// FacilityLifeYears is the life over which a backtest depreciates the conversion of a
+// mining hall into a GPU hall: an assumption (buildings and their power and cooling
+// outlast the servers they house).
+const FacilityLifeYears = 15
+
+// assumptions lists the backtest's inputs that are not market data, each with its
+// source or the label "assumption".
+func assumptions(cfg Config, c econ.Costs, conversions bool) []econ.Assumption {
+	src := map[string]string{}
+	for _, a := range econ.AssumptionsUsed(econ.CompareInput{Assumptions: econ.DefaultAssumptions(), Costs: econ.DefaultCosts()}) {
+		src[a.Name] = a.Source
+	}
+	h := cfg.Hysteresis
+	out := []econ.Assumption{
+		{Name: "band_usd_mwh", Value: h.BandUSDPerMWh, Unit: "USD per MWh around each fleet's value", Source: "assumption: wide enough that hourly price noise does not flap a fleet"},
+		{Name: "min_on_s", Value: float64(h.MinOnSec), Unit: "seconds a fleet stays running", Source: "assumption"},
+		{Name: "min_off_s", Value: float64(h.MinOffSec), Unit: "seconds a fleet stays stopped", Source: "assumption"},
+		{Name: "warmup_s", Value: float64(h.WarmupSec), Unit: "seconds of hashing lost per start", Source: "assumption: boot and autotune of a restarted miner"},
+		{Name: "asic_profiles", Value: 0.75, Unit: "exponent: hashrate ∝ power^x between 60% and 100% of stock", Source: "assumption, unless a manifest gives a model's measured profiles"},
+		{Name: "pool_fee", Value: cfg.PoolFee, Unit: "fraction of mining revenue", Source: "given (0: gross hashprice)"},
+	}
+	if conversions {
+		out = append(out,
+			econ.Assumption{Name: "utilization", Value: cfg.Utilization, Unit: "fraction of open GPU capacity that sells", Source: "assumption: demand is not modelled; every hour sells this share at the path's price"},
+			econ.Assumption{Name: "hybrid_share", Value: cfg.HybridShare, Unit: "share of each miner fleet the hybrid converts", Source: "assumption: a what-if, not a recommendation"},
+			econ.Assumption{Name: "gpu_life_years", Value: cfg.GPULifeYears, Unit: "years, straight-line", Source: sourceOr(src, "gpu_life_years", cfg.GPULifeYears, econ.DefaultAssumptions().GPULifeYears)},
+			econ.Assumption{Name: "facility_life_years", Value: FacilityLifeYears, Unit: "years over which the conversion capex depreciates", Source: "assumption"},
+			econ.Assumption{Name: "gpu_opex_usd_per_server_hour", Value: c.GPUOpexUSDPerServerHour, Unit: "USD per server-hour", Source: sourceOr(src, "gpu_opex_usd_per_server_hour", c.GPUOpexUSDPerServerHour, econ.DefaultCosts().GPUOpexUSDPerServerHour)},
+			econ.Assumption{Name: "network_storage_fraction", Value: c.NetworkStorageFraction, Unit: "of the servers' price", Source: sourceOr(src, "network_storage_fraction", c.NetworkStorageFraction, econ.DefaultCosts().NetworkStorageFraction)},
+			econ.Assumption{Name: "conversion_usd_per_mw", Value: c.ConversionUSDPerMW, Unit: "USD per facility MW converted", Source: sourceOr(src, "conversion_usd_per_mw", c.ConversionUSDPerMW, econ.DefaultCosts().ConversionUSDPerMW)},
+		)
+	}
+	return out
+}
+
+// sourceOr is a default's source while the value is the default, "given" otherwise.
+func sourceOr(src map[string]string, name string, value, dflt float64) string {
+	if value != dflt {
+		return "given"
+	}
+	return src[name]
 }
 
 // simulate runs one strategy over the markets, starting with every miner running: it

@@ -3,6 +3,7 @@ package backtest_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -175,5 +176,53 @@ func TestBacktestStopsWhenCancelled(t *testing.T) {
 	}
 	if calls != 1 || lastDone >= total {
 		t.Errorf("%d progress calls after the cancel at the first, the last at %d of %d intervals; want one", calls, lastDone, total)
+	}
+}
+
+// The conversions' costs by hand, over January 2023 (744 hours) with the default
+// costs: every miner of the example site (6000 × 3500 W + 4000 × 3068 W = 33.272 MW of
+// IT power) becomes floor(33,272,000 / 10,200) = 3261 H100 servers at $269,000, plus
+// 10% for network and storage, plus $4M per facility MW converted (× PUE 1.05).
+func TestConversionCostsByHand(t *testing.T) {
+	r, err := backtest.Run(t.Context(), config(t, "2023-01-01", "2023-01-31"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, ok := r.Strategy(backtest.AllGPU)
+	if !ok {
+		t.Fatal("no all-gpu")
+	}
+	const servers = 3261
+	serversUSD := servers * 269_000 * 1.10
+	conversionUSD := 4_000_000 * 33.272 * 1.05
+	years := 744.0 / (365.25 * 24)
+	near := func(what string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-6*math.Abs(want) {
+			t.Errorf("%s = %.2f, want %.2f", what, got, want)
+		}
+	}
+	near("capex", all.CapexUSD, serversUSD+conversionUSD)
+	near("depreciation", all.DepreciationUSD, serversUSD/5*years+conversionUSD/15*years)
+	near("opex", all.OpexUSD, servers*1.00*744)
+	near("net margin", all.NetMarginUSD, all.MarginUSD-all.DepreciationUSD-all.OpexUSD)
+	jl, _ := r.Strategy(backtest.Joule)
+	if jl.NetMarginUSD != jl.MarginUSD || jl.CapexUSD != 0 {
+		t.Errorf("the declared site's net margin %v differs from its margin %v", jl.NetMarginUSD, jl.MarginUSD)
+	}
+	names := map[string]string{}
+	for _, a := range r.Assumptions {
+		if a.Source == "" {
+			t.Errorf("assumption %s has no source or label", a.Name)
+		}
+		names[a.Name] = a.Source
+	}
+	for _, n := range []string{"band_usd_mwh", "min_on_s", "warmup_s", "utilization", "gpu_life_years", "conversion_usd_per_mw", "gpu_opex_usd_per_server_hour"} {
+		if names[n] == "" {
+			t.Errorf("the report does not state %s: %v", n, names)
+		}
+	}
+	if !strings.Contains(names["conversion_usd_per_mw"], "Sabre56") {
+		t.Errorf("conversion capex source %q", names["conversion_usd_per_mw"])
 	}
 }

@@ -1,5 +1,7 @@
 package backtest
 
+import "github.com/joule-site/joule/econ"
+
 // Result is one strategy's totals over a backtest.
 type Result struct {
 	Name        string  `json:"name"`
@@ -14,10 +16,16 @@ type Result struct {
 	// PctOfOptimum is the margin as a percentage of the hindsight-optimal margin of the
 	// site as declared; null when no bound could be computed.
 	PctOfOptimum *float64 `json:"pct_of_optimum"`
-	// CapexUSD is the price of GPU servers a conversion strategy buys, and
-	// DepreciationUSD its straight-line share over the backtest period.
+	// CapexUSD is what a conversion strategy buys: GPU servers with their network and
+	// storage, and the hall's conversion; DepreciationUSD its straight-line share over
+	// the backtest period (servers over the GPU life, the conversion over
+	// FacilityLifeYears); OpexUSD the servers' non-energy running cost over the period.
 	CapexUSD        float64 `json:"capex_usd"`
 	DepreciationUSD float64 `json:"depreciation_usd"`
+	OpexUSD         float64 `json:"opex_usd"`
+	// NetMarginUSD is the margin less depreciation and opex: the headline figure, the
+	// margin itself for the site as declared.
+	NetMarginUSD float64 `json:"net_margin_usd"`
 
 	// Per interval: margin (USD) and facility draw (W). Not in JSON; the CSV has them.
 	Margin []float64 `json:"-"`
@@ -42,6 +50,9 @@ type Report struct {
 	ForecastLossUSD float64  `json:"forecast_loss_usd"`
 	Notes           []string `json:"notes"`
 	Strategies      []Result `json:"strategies"`
+	// Assumptions are the inputs that are not market data, each with its source or
+	// the label "assumption".
+	Assumptions []econ.Assumption `json:"assumptions"`
 
 	// Series shared by every strategy, per interval (not in JSON; the CSV has them).
 	Times                []int64   `json:"-"` // Unix seconds, interval start

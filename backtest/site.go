@@ -9,9 +9,9 @@ import (
 )
 
 // converted returns the site with share (0..1] of every ASIC fleet's machines replaced
-// by servers of gpu drawing the same facility power, and the capex of those servers.
-// share 1 is the all-GPU site, 0.5 the hybrid split.
-func converted(s *joule.ResolvedSite, share float64, gpu *joule.HardwareModel) (*joule.ResolvedSite, float64) {
+// by servers of gpu drawing the same facility power, the number of servers bought and
+// the IT power freed (W). share 1 is the all-GPU site, 0.5 the hybrid split.
+func converted(s *joule.ResolvedSite, share float64, gpu *joule.HardwareModel) (*joule.ResolvedSite, int, float64) {
 	out := &joule.ResolvedSite{Site: s.Site}
 	var freedW float64
 	var gpuFleet *joule.Fleet
@@ -40,5 +40,5 @@ func converted(s *joule.ResolvedSite, share float64, gpu *joule.HardwareModel) (
 		out.Fleets = append(out.Fleets, joule.ResolvedFleet{Fleet: gpuFleet, Model: gpu})
 	}
 	gpuFleet.Count += servers
-	return out, float64(servers) * gpu.PriceUSD
+	return out, servers, freedW
 }

@@ -121,6 +121,9 @@ func backtestPage(r *backtest.Report, powerCaption string) page {
 			Caption: "Revenue less energy cost, summed from the start of the period. Top: the mining strategies, each less always-mine's " +
 				"(always-mine is the zero line). Below, on its own scale: the conversions to GPU servers beside always-mine, before the servers' capex."}},
 	)
+	if a := assumptionLines(r.Assumptions); len(a) > 0 {
+		pg.Sections = append(pg.Sections, section{Heading: "Assumptions", Items: a})
+	}
 	if len(r.Notes) > 0 {
 		pg.Sections = append(pg.Sections, section{Heading: "Notes", Items: r.Notes})
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/joule-site/joule/backtest"
+	"github.com/joule-site/joule/econ"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -36,7 +37,7 @@ func sampleReport(intervals int, intervalSec int64) *backtest.Report {
 	r.Strategies = []backtest.Result{
 		{Name: "always-mine", Description: "mine every interval whatever power costs", PctOfOptimum: pct(71.25)},
 		{Name: "joule", Description: "Joule's dispatch policy", PctOfOptimum: pct(96.4)},
-		{Name: "all-gpu", Description: "convert every miner to GPU servers", CapexUSD: 12_500_000, DepreciationUSD: 34_246.58},
+		{Name: "all-gpu", Description: "convert every miner to GPU servers", CapexUSD: 12_500_000, DepreciationUSD: 34_246.58, OpexUSD: 5_760},
 		{Name: "joule-foresight", Description: "Joule's policy told the prices in advance", PctOfOptimum: pct(99.1)},
 	}
 	for i := range intervals {
@@ -71,6 +72,11 @@ func sampleReport(intervals int, intervalSec int64) *backtest.Report {
 		}
 	}
 	r.ForecastLossUSD = r.Strategies[3].MarginUSD - r.Strategies[1].MarginUSD
+	for i := range r.Strategies {
+		s := &r.Strategies[i]
+		s.NetMarginUSD = s.MarginUSD - s.DepreciationUSD - s.OpexUSD
+	}
+	r.Assumptions = []econ.Assumption{{Name: "utilization", Value: 0.85, Unit: "fraction of open GPU capacity that sells", Source: "assumption"}}
 	return r
 }
 

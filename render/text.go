@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/joule-site/joule/backtest"
+	"github.com/joule-site/joule/econ"
 )
 
 // PrintBacktest writes the strategies as a readable table: name, revenue, energy cost,
@@ -24,11 +25,23 @@ func PrintBacktest(w io.Writer, r *backtest.Report) error {
 	if s := listText("Strategies", strategyDescriptions(r)); s != "" {
 		b.WriteString(s + "\n")
 	}
+	if s := listText("Assumptions", assumptionLines(r.Assumptions)); s != "" {
+		b.WriteString(s + "\n")
+	}
 	if s := listText("Notes", r.Notes); s != "" {
 		b.WriteString(s + "\n")
 	}
 	_, err := io.WriteString(w, strings.TrimSuffix(b.String(), "\n"))
 	return err
+}
+
+// assumptionLines says each assumption's name, value, unit and source on one line.
+func assumptionLines(as []econ.Assumption) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, fmt.Sprintf("%s = %s %s: %s", a.Name, strconv.FormatFloat(a.Value, 'g', 6, 64), a.Unit, a.Source))
+	}
+	return out
 }
 
 // PrintPivot writes the plan's P10/P50/P90 of NPV and payback, probability NPV>0,
@@ -84,16 +97,16 @@ func backtestFacts(r *backtest.Report) []fact {
 // strategyTable is one row per strategy, in the report's order.
 func strategyTable(r *backtest.Report) table {
 	t := table{
-		head:     []string{"Strategy", "Revenue", "Energy cost", "Margin", "Depreciation", "Net margin", "Curtailed MWh", "% of optimum", "Capex"},
+		head:     []string{"Strategy", "Revenue", "Energy cost", "Margin", "Depreciation", "Opex", "Net margin", "Curtailed MWh", "% of optimum", "Capex"},
 		textCols: 1,
 	}
 	for _, s := range r.Strategies {
-		capex, dep := "-", "-"
+		capex, dep, opex := "-", "-", "-"
 		if s.CapexUSD != 0 {
-			capex, dep = usd(s.CapexUSD), usd(s.DepreciationUSD)
+			capex, dep, opex = usd(s.CapexUSD), usd(s.DepreciationUSD), usd(s.OpexUSD)
 		}
 		t.rows = append(t.rows, []string{
-			s.Name, usd(s.RevenueUSD), usd(s.EnergyUSD), usd(s.MarginUSD), dep, usd(s.MarginUSD - s.DepreciationUSD),
+			s.Name, usd(s.RevenueUSD), usd(s.EnergyUSD), usd(s.MarginUSD), dep, opex, usd(s.NetMarginUSD),
 			number(s.CurtailedMWh, 1), pctOfOptimum(s.PctOfOptimum), capex,
 		})
 	}

@@ -146,7 +146,7 @@
         el("p", { class: "hint", text: `${r.site} at ${r.node}, ${r.from} to ${r.to}: ${fmt.num(r.intervals)} intervals of ${fmt.num(r.interval_sec / 60)} minutes. GPU-hour prices: ${r.gpu_price_path}.` }),
         el("p", { class: "hint", text: `Plans decide on the ${r.forecaster} forecast of the energy price and the previous day's hashprice, and settle at the real prices; not knowing the real prices cost Joule's policy ${fmt.usd(r.forecast_loss_usd)} (joule-foresight less joule).` }),
         table(
-          ["Strategy", "Revenue n", "Energy cost n", "Margin n", "Net of depreciation n", "Energy n", "Curtailed n", "% of optimum n"],
+          ["Strategy", "Revenue n", "Energy cost n", "Margin n", "Net of depreciation and opex n", "Energy n", "Curtailed n", "% of optimum n"],
           (r.strategies || []).map((s) => {
             // A bound (the hindsight optimum where the cap binds) has a margin only.
             const bound = s.margin_usd !== 0 && s.revenue_usd === 0 && s.energy_cost_usd === 0;
@@ -156,7 +156,7 @@
             or(fmt.usd(s.revenue_usd)),
             or(fmt.usd(s.energy_cost_usd)),
             fmt.usd(s.margin_usd),
-            fmt.usd(s.margin_usd - s.depreciation_usd),
+            fmt.usd(s.net_margin_usd),
             or(`${fmt.num(s.energy_mwh)} MWh`),
             or(`${fmt.num(s.curtailed_mwh)} MWh`),
             s.pct_of_optimum == null ? "—" : `${fmt.num(s.pct_of_optimum, 2)}%`,
