@@ -64,3 +64,27 @@ func FuzzLookupNumber(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseChain: whatever a chain endpoint answers, the parser returns an error or a
+// chain hashprice can use: a whole height, a positive difficulty, fees that are an
+// amount of bitcoin, a tip time.
+func FuzzParseChain(f *testing.F) {
+	for _, seed := range []string{
+		`{"height": 850000, "difficulty": 83e12, "fees_per_block_sats": 10000000, "tip_time": "2024-07-10T20:26:00Z"}`,
+		`{"height": "850000", "difficulty": "8.3e13", "fees_per_block_sats": 0, "tip_time": 1720643160}`,
+		`{"height": -1, "difficulty": 1, "fees_per_block_sats": 1, "tip_time": 1}`,
+		`{"height": 1e400}`,
+		`[]`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := parseChain(data, DefaultChainPaths)
+		if err != nil {
+			return
+		}
+		if c.Height < 0 || !(c.Difficulty > 0) || math.IsInf(c.Difficulty, 0) || c.FeesPerBlock < 0 || c.TipTime.IsZero() {
+			t.Fatalf("accepted %+v from %q", c, data)
+		}
+	})
+}

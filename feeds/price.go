@@ -87,15 +87,33 @@ func checkPrice(v float64) (float64, error) {
 // is the document itself. A string that holds a number counts as that number. Keys that
 // contain a dot cannot be named.
 func lookupNumber(body []byte, path string) (float64, error) {
+	doc, err := decodeJSON(body)
+	if err != nil {
+		return 0, err
+	}
+	v, err := lookup(doc, path)
+	if err != nil {
+		return 0, err
+	}
+	return number(v, path)
+}
+
+// decodeJSON reads one JSON document, numbers kept as they were written.
+func decodeJSON(body []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
-		return 0, fmt.Errorf("decode JSON: %w", err)
+		return nil, fmt.Errorf("decode JSON: %w", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return 0, errors.New("decode JSON: data after the document")
+		return nil, errors.New("decode JSON: data after the document")
 	}
+	return doc, nil
+}
+
+// lookup follows a dotted path of object keys and array indexes from doc.
+func lookup(doc any, path string) (any, error) {
 	v := doc
 	if path = strings.TrimPrefix(path, "."); path != "" {
 		for _, key := range strings.Split(path, ".") {
@@ -103,20 +121,25 @@ func lookupNumber(body []byte, path string) (float64, error) {
 			case map[string]any:
 				child, ok := node[key]
 				if !ok {
-					return 0, fmt.Errorf("path %q: no key %q", path, key)
+					return nil, fmt.Errorf("path %q: no key %q", path, key)
 				}
 				v = child
 			case []any:
 				i, err := strconv.Atoi(key)
 				if err != nil || i < 0 || i >= len(node) {
-					return 0, fmt.Errorf("path %q: %q is not an index of an array of %d", path, key, len(node))
+					return nil, fmt.Errorf("path %q: %q is not an index of an array of %d", path, key, len(node))
 				}
 				v = node[i]
 			default:
-				return 0, fmt.Errorf("path %q: %q is below a value that is neither object nor array", path, key)
+				return nil, fmt.Errorf("path %q: %q is below a value that is neither object nor array", path, key)
 			}
 		}
 	}
+	return v, nil
+}
+
+// number reads a JSON number, or a number written in a string, as a finite float.
+func number(v any, path string) (float64, error) {
 	var text string
 	switch n := v.(type) {
 	case json.Number:
@@ -133,7 +156,6 @@ func lookupNumber(body []byte, path string) (float64, error) {
 	return f, nil
 }
 
-// get fetches url and returns the body of a 2xx answer, at most maxBody bytes.
 func get(ctx context.Context, client *http.Client, url string) ([]byte, error) {
 	if client == nil {
 		client = http.DefaultClient

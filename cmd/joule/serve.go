@@ -19,6 +19,8 @@ import (
 // feedFlags configure the live market feeds of `joule serve`.
 type feedFlags struct {
 	btcRPC, btcUser, btcPass string
+	chainURL                 string
+	chainPaths               feeds.ChainPaths
 	priceURL, priceFile      string
 	pricePath                string
 	energyURL, energyFile    string
@@ -32,6 +34,12 @@ func (f *feedFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.btcRPC, "btc-rpc", "", "Bitcoin Core JSON-RPC host:port for height, difficulty and fees")
 	fl.StringVar(&f.btcUser, "btc-rpc-user", "", "Bitcoin Core RPC user")
 	fl.StringVar(&f.btcPass, "btc-rpc-pass", "", "Bitcoin Core RPC password (env JOULE_BTC_RPC_PASS)")
+	fl.StringVar(&f.chainURL, "chain-url", "", "HTTP JSON endpoint with the chain's height, difficulty, fees per block and tip time, for a site without a Bitcoin node (instead of --btc-rpc)")
+	d := feeds.DefaultChainPaths
+	fl.StringVar(&f.chainPaths.Height, "chain-height-path", d.Height, "dotted path to the block height in --chain-url's JSON")
+	fl.StringVar(&f.chainPaths.Difficulty, "chain-difficulty-path", d.Difficulty, "dotted path to the difficulty in --chain-url's JSON")
+	fl.StringVar(&f.chainPaths.FeesPerBlock, "chain-fees-path", d.FeesPerBlock, "dotted path to the mean fees per block, in satoshis, in --chain-url's JSON")
+	fl.StringVar(&f.chainPaths.TipTime, "chain-tip-time-path", d.TipTime, "dotted path to the tip block's time (RFC 3339 or Unix seconds) in --chain-url's JSON")
 	fl.StringVar(&f.priceURL, "btc-price-url", "", "HTTP JSON endpoint with the BTC price in USD")
 	fl.StringVar(&f.priceFile, "btc-price-file", "", "file with the BTC price (a number or JSON)")
 	fl.StringVar(&f.pricePath, "btc-price-path", "", "dotted path to the price in the JSON, e.g. .bitcoin.usd")
@@ -46,13 +54,19 @@ func (f *feedFlags) add(cmd *cobra.Command) {
 
 // live reports whether any live feed is configured.
 func (f *feedFlags) live() bool {
-	return f.btcRPC != "" || f.priceURL != "" || f.priceFile != "" || f.energyURL != "" || f.energyFile != ""
+	return f.btcRPC != "" || f.chainURL != "" || f.priceURL != "" || f.priceFile != "" || f.energyURL != "" || f.energyFile != ""
 }
 
 // market builds the live market from the flags. A feed that is not configured is
 // stale, and the loop plans its safe state.
 func (f *feedFlags) market() (*feeds.Prices, error) {
 	m := &feeds.Prices{PoolFee: f.poolFee, GPUUSDPerHour: f.gpuUSD, GPUUtilization: f.gpuUtil}
+	switch {
+	case f.btcRPC != "" && f.chainURL != "":
+		return nil, joule.Errorf(joule.EINVALID, "give --btc-rpc or --chain-url, not both")
+	case f.chainURL != "":
+		m.ChainFeed = feeds.NewChainFeed(feeds.HTTPChain{URL: f.chainURL, Paths: f.chainPaths}.Fetch, time.Minute, time.Now)
+	}
 	if f.btcRPC != "" {
 		pass := f.btcPass
 		if pass == "" {

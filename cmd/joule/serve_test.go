@@ -3,6 +3,11 @@ package main_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -191,5 +196,42 @@ func TestAgentAndViewerTokens(t *testing.T) {
 	}
 	if r := run(t, dir, "--server", url, "--token", viewer.Token, "account", "create", "mine", "--role", "operator"); r.code == 0 {
 		t.Errorf("the viewer creates an operator: %d %s", r.code, r.stdout)
+	}
+}
+
+// TestServeWithAnHTTPChainFeed: a site without a Bitcoin node gets its chain from an
+// HTTP JSON endpoint (here on loopback) and the BTC price from a file; the overview
+// shows a fresh hashprice, which it never does without a chain feed.
+func TestServeWithAnHTTPChainFeed(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "chain.db")
+	opToken := strings.TrimSpace(run(t, dir, "--db", db, "account", "token", "operator").stdout)
+	chain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, `{"tip": {"height": 875960, "difficulty": 1.085e14, "time": %d}, "fees_per_block_sats": 7800000}`, time.Now().Add(-3*time.Minute).Unix())
+	}))
+	defer chain.Close()
+	price := filepath.Join(dir, "price.json")
+	if err := os.WriteFile(price, []byte(`{"bitcoin": {"usd": 94686.24}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, url := startServe(t, db, "--chain-url", chain.URL, "--chain-height-path", "tip.height", "--chain-difficulty-path", "tip.difficulty",
+		"--chain-tip-time-path", "tip.time", "--btc-price-file", price, "--btc-price-path", ".bitcoin.usd")
+	var o struct {
+		Market struct {
+			Hashprice float64 `json:"hashprice_usd_per_ph_day"`
+			Fresh     bool    `json:"hashprice_fresh"`
+		} `json:"market"`
+	}
+	eventually(t, 30*time.Second, "a fresh hashprice", func() bool {
+		_, body := getBody(t, url+"/api/v1/overview", opToken)
+		return json.Unmarshal(body, &o) == nil && o.Market.Fresh
+	})
+	// 86400 s × 1e15 H/s × (3.125 + 0.078) BTC ÷ (1.085e14 × 2^32) × $94,686.24.
+	want := 86400 * 1e15 * 3.203 / (1.085e14 * 4294967296) * 94686.24
+	if math.Abs(o.Market.Hashprice-want) > 1e-6*want {
+		t.Errorf("hashprice %v, want %v", o.Market.Hashprice, want)
+	}
+	if r := run(t, dir, "--db", filepath.Join(dir, "other.db"), "serve", "--chain-url", chain.URL, "--btc-rpc", "127.0.0.1:1", "--addr", "127.0.0.1:0"); r.code == 0 || !strings.Contains(r.stderr, "not both") {
+		t.Errorf("both chain sources: exit %d: %s", r.code, r.stderr)
 	}
 }
