@@ -152,3 +152,23 @@ func AssumptionsUsed(in CompareInput) []Assumption {
 	}
 	return out
 }
+
+// WithSite returns c with the figures a site's manifest declares in place of c's (its
+// discount rate is the caller's to take: it is not a cost).
+func (c Costs) WithSite(s joule.SiteCosts) Costs {
+	for _, f := range []struct {
+		from *float64
+		into *float64
+	}{
+		{s.GPUOpexUSDPerServerHour, &c.GPUOpexUSDPerServerHour},
+		{s.NetworkStorageFraction, &c.NetworkStorageFraction},
+		{s.ConversionUSDPerMW, &c.ConversionUSDPerMW},
+		{s.InstallLagMonths, &c.InstallLagMonths},
+		{s.ASICResaleFraction, &c.ASICResaleFraction},
+	} {
+		if f.from != nil {
+			*f.into = *f.from
+		}
+	}
+	return c
+}

@@ -174,6 +174,21 @@ const site = `sites:
     energy: {kind: fixed, usd_per_mwh: 40}
 `
 
+// A site's costs block sets the costs it names and leaves the others undeclared.
+func TestParseCosts(t *testing.T) {
+	doc := "sites:\n  - name: w\n    power_cap_mw: 5\n    energy: {kind: fixed, usd_per_mwh: 40}\n" +
+		"    costs:\n      conversion_usd_per_mw: 3500000\n      install_lag_months: 9\n      discount_rate: 0.1\n"
+	m, err := manifest.Parse("t.yaml", []byte(doc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.Sites[0].Costs
+	if c.ConversionUSDPerMW == nil || *c.ConversionUSDPerMW != 3_500_000 || c.InstallLagMonths == nil || *c.InstallLagMonths != 9 ||
+		c.DiscountRate == nil || *c.DiscountRate != 0.1 || c.GPUOpexUSDPerServerHour != nil || c.ASICResaleFraction != nil {
+		t.Errorf("costs %+v", c)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -200,6 +215,9 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field listing fields", site + "    colour: red\n",
 			[]string{"t.yaml:5: sites[0].colour: unknown field; a site has name, location, power_cap_mw"}},
 		{"field set twice", site + "    pue: 1.1\n    pue: 1.2\n", []string{"t.yaml:6: sites[0].pue: set twice (first on line 5)"}},
+		{"cost out of range", site + "    costs:\n      gpu_opex_usd_per_server_hour: 1.2\n      asic_resale_fraction: 1.5\n",
+			[]string{"t.yaml:7: sites[0].costs.asic_resale_fraction: must be from 0 to 1, got 1.5"}},
+		{"unknown cost", site + "    costs:\n      opex: 1\n", []string{"t.yaml:6: sites[0].costs.opex: unknown field"}},
 		{"alias", "sites:\n  - &s {name: a, power_cap_mw: 1, energy: {kind: fixed, usd_per_mwh: 1}}\n  - *s\n",
 			[]string{"t.yaml:3: sites[1]: aliases (*s) are not supported"}},
 		{"negative count", site + "    fleets:\n      - {name: a, model: s21, count: -3}\n",

@@ -10,9 +10,16 @@ import (
 )
 
 var (
-	siteFields   = []string{"name", "location", "power_cap_mw", "pue", "market_node", "energy", "fleets", "gpu_servers"}
+	siteFields   = []string{"name", "location", "power_cap_mw", "pue", "market_node", "energy", "costs", "fleets", "gpu_servers"}
 	energyFields = []string{"kind", "node", "adder_usd_per_mwh", "usd_per_mwh", "timezone", "default_usd_per_mwh", "periods"}
 	periodFields = []string{"name", "start_hour", "end_hour", "weekdays", "months", "usd_per_mwh"}
+	costFields   = func() []string {
+		var names []string
+		for _, f := range joule.SiteCostFields {
+			names = append(names, f.Name)
+		}
+		return names
+	}()
 )
 
 // maxPowerCapMW bounds a site's cap: a typo guard (100 GW is more than any grid
@@ -71,6 +78,9 @@ func (d *decoder) site(n *yaml.Node, path string) (*joule.Site, []*joule.Fleet) 
 			s.Energy = *e
 		}
 	}
+	if n, ok := o.values["costs"]; ok {
+		d.costs(n, o.field("costs"), &s.Costs)
+	}
 	fleets := d.fleets(o, s.Name)
 
 	if len(d.problems) == before {
@@ -79,6 +89,23 @@ func (d *decoder) site(n *yaml.Node, path string) (*joule.Site, []*joule.Fleet) 
 		}
 	}
 	return s, fleets
+}
+
+// costs decodes a site's `costs:` block: each field a number, checked against its
+// range where it is written.
+func (d *decoder) costs(n *yaml.Node, path string, c *joule.SiteCosts) {
+	o, ok := d.object(n, path, "a set of costs", costFields)
+	if !ok {
+		return
+	}
+	for _, f := range joule.SiteCostFields {
+		if v, ok := d.number(o, f.Name); ok {
+			*f.Of(c) = &v
+			if err := f.Check(v); err != nil {
+				d.errorf(o.lineOf(f.Name), o.field(f.Name), "must be from %v to %v, got %v", f.Min, f.Max, v)
+			}
+		}
+	}
 }
 
 // energy decodes a site's energy price. A wholesale price without a node is priced at

@@ -5,6 +5,7 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/backtest"
+	"github.com/joule-site/joule/econ"
 	"github.com/joule-site/joule/forecast"
 	"github.com/joule-site/joule/history"
 	"github.com/joule-site/joule/manifest"
@@ -107,10 +108,11 @@ func Backtest(ctx context.Context, site *Site, req *BacktestRequest, hist *histo
 			return nil, err
 		}
 	}
+	costs := econ.DefaultCosts().WithSite(spec.Site.Costs)
 	return backtest.Run(ctx, backtest.Config{
 		Site: spec, From: req.From, To: req.To, History: hist, PoolFee: req.PoolFee, GPUPrice: path,
 		Utilization: req.Utilization, Hysteresis: req.Hysteresis, GPU: gpu, HybridShare: req.HybridShare,
-		GPULifeYears: req.GPULifeYears, Forecaster: fc, Progress: progress,
+		GPULifeYears: req.GPULifeYears, Forecaster: fc, Costs: &costs, Progress: progress,
 	})
 }
 

@@ -147,6 +147,30 @@ func testEnergyRoundTrip(t *testing.T, e *env) {
 	}
 }
 
+// A site's costs round-trip field by field, an undeclared cost stays undeclared (not
+// zero), and changing one is an update while re-applying the same is not.
+func testCostsRoundTrip(t *testing.T, e *env) {
+	f := func(v float64) *float64 { return &v }
+	declare := func(c joule.SiteCosts) *joule.Manifest {
+		return &joule.Manifest{Sites: []*joule.Site{{Name: "site", PowerCapW: 5_000_000, PUE: 1.25,
+			Energy: joule.EnergyPriceModel{Kind: joule.EnergyFixed, FixedUSDPerMWh: 40}, Costs: c}}}
+	}
+	some := joule.SiteCosts{GPUOpexUSDPerServerHour: f(1.35), ConversionUSDPerMW: f(3_250_000), ASICResaleFraction: f(0), DiscountRate: f(0.095)}
+	e.apply(t, declare(some))
+	got := e.site(t, "site").Costs
+	checkEqual(t, "costs", got, some)
+	if got.NetworkStorageFraction != nil || got.InstallLagMonths != nil || got.ASICResaleFraction == nil {
+		t.Errorf("undeclared costs came back declared, or a declared 0 came back undeclared: %+v", got)
+	}
+	checkChanges(t, e.apply(t, declare(some)), []joule.Change{{Kind: "site", Name: "site", Action: joule.Unchanged}})
+	more := some
+	more.InstallLagMonths = f(9)
+	checkChanges(t, e.apply(t, declare(more)), []joule.Change{{Kind: "site", Name: "site", Action: joule.Updated}})
+	checkEqual(t, "costs", e.site(t, "site").Costs, more)
+	checkChanges(t, e.apply(t, declare(joule.SiteCosts{})), []joule.Change{{Kind: "site", Name: "site", Action: joule.Updated}})
+	checkEqual(t, "costs", e.site(t, "site").Costs, joule.SiteCosts{})
+}
+
 func testModelRoundTrip(t *testing.T, e *env) {
 	models := []*joule.HardwareModel{
 		{

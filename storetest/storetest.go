@@ -71,6 +71,7 @@ var tests = []struct {
 	{"DeleteSiteCascades", Manifests, testDeleteSiteCascades},
 	{"Ordering", Manifests, testOrdering},
 	{"EnergyRoundTrip", Manifests, testEnergyRoundTrip},
+	{"CostsRoundTrip", Manifests, testCostsRoundTrip},
 	{"ModelRoundTrip", Manifests, testModelRoundTrip},
 	{"ConcurrentApply", Manifests, testConcurrentApply},
 	{"DemandResponses", Live, testDemandResponses},
