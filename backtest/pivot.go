@@ -408,8 +408,12 @@ func (p *planner) assumptions() []string {
 	add("Hashprice: econ.ComputeHashprice each day (as `joule econ`), net of a %.1f%% pool fee; block height advances 144 blocks a day from %d, so the subsidy halves every 210,000 blocks%s.",
 		cfg.PoolFee*100, ch.start.Height, p.halvingNote())
 	add("%s", p.energy.describe())
-	add("GPU-hour price: the site asks $%.2f on the conversion day (%s); the market price is $%.2f (%s). Both move as × exp(drift × years + noise), the drift drawn uniformly from [%.2f, %.2f] a year once per path, the noise independent each day, normal with standard deviation %.2f in log.",
-		cfg.GPUUSDPerHour, orGiven(cfg.PriceSource), cfg.MarketUSDPerHour, orGiven(cfg.MarketSource), cfg.GPUPriceDriftPerYear[0], cfg.GPUPriceDriftPerYear[1], gpuPriceNoise)
+	price := fmt.Sprintf("the site asks $%.2f on the conversion day (%s); the market price is $%.2f (%s)", cfg.GPUUSDPerHour, orGiven(cfg.PriceSource), cfg.MarketUSDPerHour, orGiven(cfg.MarketSource))
+	if cfg.GPUUSDPerHour == cfg.MarketUSDPerHour && cfg.PriceSource == cfg.MarketSource {
+		price = fmt.Sprintf("the site asks the market price on the conversion day, $%.2f (%s)", cfg.GPUUSDPerHour, orGiven(cfg.PriceSource))
+	}
+	add("GPU-hour price: %s. Both move as × exp(drift × years + noise), the drift drawn uniformly from [%.2f, %.2f] a year once per path, the noise independent each day, normal with standard deviation %.2f in log.",
+		price, cfg.GPUPriceDriftPerYear[0], cfg.GPUPriceDriftPerYear[1], gpuPriceNoise)
 	add("Utilization (finite demand): a path sells clamp(u0 × (market price ÷ asked price)^%.2f, 0, 1) of its GPU capacity, u0 drawn once per path uniformly from %.2f ± %.2f (within [0, 1]); here the ratio is %.3f, so the middle draw sells %.1f%%. Unsold capacity idles and sold capacity draws full power.",
 		cfg.DemandElasticity, cfg.Utilization, cfg.UtilizationSpread, cfg.MarketUSDPerHour/max(cfg.GPUUSDPerHour, 1e-9), p.utilization(cfg.Utilization)*100)
 	if cfg.Hoard {
