@@ -47,11 +47,17 @@ type chainBootstrap struct {
 	skipped     int        // days of the window left out for missing data
 	start       history.Day
 	mu, sigma   float64 // mean and standard deviation of the daily log price changes
+	muDiff      float64 // mean daily log difficulty change
+	// resp is the difficulty's response to the hashprice, and preLogHP the log gross
+	// hashprice of the hashDevWindowDays + resp.LagDays days before the conversion day
+	// (a missing day carries the one before), from which a path's deviations start.
+	resp     HashResponse
+	preLogHP []float64
 }
 
 // newChainBootstrap collects the usable days of the bootstrapYears before at: days with
 // every series present whose previous day also has them (so both changes are real).
-func newChainBootstrap(h *history.History, at time.Time) (*chainBootstrap, error) {
+func newChainBootstrap(h *history.History, at time.Time) (b *chainBootstrap, err error) {
 	start := h.Day(at)
 	if err := start.Err(); err != nil {
 		return nil, joule.Errorf(joule.EINVALID, "plan: conversion date outside the history: %s", joule.ErrorMessage(err))
@@ -59,7 +65,7 @@ func newChainBootstrap(h *history.History, at time.Time) (*chainBootstrap, error
 	if !(start.PriceUSD > 0 && start.Difficulty > 0) {
 		return nil, joule.Errorf(joule.EINVALID, "plan: no BTC price or difficulty on %s", start.Date.Format(time.DateOnly))
 	}
-	b := &chainBootstrap{start: start}
+	b = &chainBootstrap{start: start}
 	from := start.Date.AddDate(-bootstrapYears, 0, 0)
 	prev := h.Day(from.AddDate(0, 0, -1))
 	for d := from; d.Before(start.Date); d = d.AddDate(0, 0, 1) {
@@ -80,12 +86,13 @@ func newChainBootstrap(h *history.History, at time.Time) (*chainBootstrap, error
 		})
 		prev = day
 	}
-	var sum, sq float64
+	var sum, sq, sumDiff float64
 	for _, d := range b.days {
 		sum += d.dLogPrice
+		sumDiff += d.dLogDifficulty
 	}
 	if n := float64(len(b.days)); n > 1 {
-		b.mu = sum / n
+		b.mu, b.muDiff = sum/n, sumDiff/n
 		for _, d := range b.days {
 			sq += (d.dLogPrice - b.mu) * (d.dLogPrice - b.mu)
 		}
@@ -94,7 +101,40 @@ func newChainBootstrap(h *history.History, at time.Time) (*chainBootstrap, error
 	if len(b.days) < minBootstrapDays {
 		return nil, joule.Errorf(joule.EINVALID, "plan: only %d usable history days in the %d years before %s; the bootstrap needs at least %d", len(b.days), bootstrapYears, start.Date.Format(time.DateOnly), minBootstrapDays)
 	}
+	if b.resp, err = FitHashResponse(h, start.Date); err != nil {
+		return nil, err
+	}
+	pre := hashDevWindowDays + b.resp.LagDays
+	b.preLogHP = readHashSeries(h, start.Date.AddDate(0, 0, -pre), start.Date).logHP
+	carryGaps(b.preLogHP)
 	return b, nil
+}
+
+// carryGaps fills each NaN with the value before it (the first value after it, at the
+// start).
+func carryGaps(v []float64) {
+	last := math.NaN()
+	for i := range v {
+		if math.IsNaN(v[i]) {
+			v[i] = last
+		} else {
+			last = v[i]
+		}
+	}
+	for i := len(v) - 1; i >= 0; i-- {
+		if math.IsNaN(v[i]) {
+			v[i] = last
+		} else {
+			last = v[i]
+		}
+	}
+}
+
+// btcDraw is how a path draws the BTC price: a model of BTCModels and, for the models
+// that take one, the daily log drift.
+type btcDraw struct {
+	model       string
+	driftPerDay float64
 }
 
 // fill draws one path of daily BTC prices and hashprices (USD per PH/s per day, net of
@@ -103,13 +143,25 @@ func newChainBootstrap(h *history.History, at time.Time) (*chainBootstrap, error
 // bootstrapBlockDays. Height advances 144 blocks a day, so halvings come through the
 // subsidy.
 //
-// With gbm, the price's daily log change is drawn from N(mu, sigma) instead of taken
-// from the resampled day.
-func (b *chainBootstrap) fill(rng *rand.Rand, poolFee float64, gbm bool, price, hashprice []float64) {
+// The price's daily log change is the resampled day's less history's mean plus the
+// drift (BTCBootstrap), the resampled day's (BTCBootstrapDrift), or drawn from
+// N(drift, sigma) (BTCGBM). Difficulty's is a + b × the log hashprice deviation lag
+// days before (resp), plus the resampled day's less its mean. lhp is scratch of
+// len(preLogHP) + len(price) days.
+func (b *chainBootstrap) fill(rng *rand.Rand, poolFee float64, draw btcDraw, price, hashprice, lhp []float64) {
 	p, diff, fees := b.start.PriceUSD, b.start.Difficulty, b.start.FeesPerBlockBTC()
 	height := b.start.Height
 	blocks := len(b.days) - bootstrapBlockDays + 1
 	j, off := 0, bootstrapBlockDays
+	pre, lag := len(b.preLogHP), b.resp.LagDays
+	copy(lhp, b.preLogHP)
+	// window is the sum of lhp over the hashDevWindowDays ending at k, the day whose
+	// deviation day d's difficulty answers: k = pre + d − 1 − lag.
+	k := pre - lag
+	var window float64
+	for _, v := range lhp[k-hashDevWindowDays+1 : k+1] {
+		window += v
+	}
 	for d := range price {
 		if d > 0 {
 			if off == bootstrapBlockDays {
@@ -117,17 +169,26 @@ func (b *chainBootstrap) fill(rng *rand.Rand, poolFee float64, gbm bool, price, 
 			}
 			r := &b.days[j+off]
 			off++
-			if gbm {
-				p *= math.Exp(b.mu + b.sigma*rng.NormFloat64())
-			} else {
+			switch draw.model {
+			case BTCGBM:
+				p *= math.Exp(draw.driftPerDay + b.sigma*rng.NormFloat64())
+			case BTCBootstrapDrift:
 				p *= math.Exp(r.dLogPrice)
+			default:
+				p *= math.Exp(r.dLogPrice - b.mu + draw.driftPerDay)
 			}
-			diff *= math.Exp(r.dLogDifficulty)
+			if d > 1 {
+				k++
+				window += lhp[k] - lhp[k-hashDevWindowDays]
+			}
+			dev := lhp[k] - window/hashDevWindowDays
+			diff *= math.Exp(r.dLogDifficulty - b.muDiff + b.resp.InterceptPerDay + b.resp.Coefficient*dev)
 			fees = r.feesPerBlockBTC
 			height += econ.BlocksPerDay
 		}
 		price[d] = p
 		hp := econ.ComputeHashprice(econ.MarketDay{Height: height, Blocks: econ.BlocksPerDay, Difficulty: diff, FeesPerBlockBTC: fees, PriceUSD: p})
+		lhp[pre+d] = math.Log(hp.USDPerPHDay)
 		hashprice[d] = econ.NetOfPoolFee(hp.USDPerPHDay, poolFee)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/catalog"
 	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/econ"
 	"github.com/joule-site/joule/history"
 )
 
@@ -33,7 +34,7 @@ func planExampleConfig(t testing.TB, paths, years int) PivotConfig {
 		At:    time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC),
 		Years: years, Paths: paths, Seed: 42, History: h,
 		PoolFee: 0.02, DiscountRate: 0.10, GPUUSDPerHour: 2,
-		Utilization: [2]float64{0.6, 0.95}, GPUPriceDriftPerYear: [2]float64{-0.35, 0.05},
+		Utilization: 0.775, UtilizationSpread: 0.175, DemandElasticity: 1, GPUPriceDriftPerYear: [2]float64{-0.35, 0.05},
 		Hysteresis: dispatch.DefaultHysteresis,
 	}
 }
@@ -65,7 +66,7 @@ func TestPlanConversionRetiresLeastEfficientFirst(t *testing.T) {
 	}
 	names := []string{"hall-b-s19j-pro", "hall-a-s21"}
 	for _, tt := range tests {
-		c, err := convert(site, tt.mw*1e6, gpu, 300)
+		c, err := convert(site, tt.mw*1e6, gpu, 300, econ.Costs{})
 		if err != nil {
 			t.Fatalf("%v MW: %v", tt.mw, err)
 		}
@@ -217,29 +218,33 @@ func TestPlanProgress(t *testing.T) {
 func TestPlanRejectsBadConfigs(t *testing.T) {
 	asic, _ := catalog.Lookup("s21")
 	bad := map[string]func(*PivotConfig){
-		"no site":              func(c *PivotConfig) { c.Site = nil },
-		"no history":           func(c *PivotConfig) { c.History = nil },
-		"no gpu":               func(c *PivotConfig) { c.GPU = nil },
-		"asic as gpu":          func(c *PivotConfig) { c.GPU = asic },
-		"zero MW":              func(c *PivotConfig) { c.ConvertMW = 0 },
-		"negative MW":          func(c *PivotConfig) { c.ConvertMW = -1 },
-		"NaN MW":               func(c *PivotConfig) { c.ConvertMW = math.NaN() },
-		"more MW than miners":  func(c *PivotConfig) { c.ConvertMW = 40 },
-		"zero years":           func(c *PivotConfig) { c.Years = 0 },
-		"zero paths":           func(c *PivotConfig) { c.Paths = 0 },
-		"negative workers":     func(c *PivotConfig) { c.Workers = -1 },
-		"pool fee 1":           func(c *PivotConfig) { c.PoolFee = 1 },
-		"discount -1":          func(c *PivotConfig) { c.DiscountRate = -1 },
-		"negative gpu price":   func(c *PivotConfig) { c.GPUUSDPerHour = -1 },
-		"negative resale":      func(c *PivotConfig) { c.ASICResaleUSD = -1 },
-		"utilization reversed": func(c *PivotConfig) { c.Utilization = [2]float64{0.9, 0.5} },
-		"utilization above 1":  func(c *PivotConfig) { c.Utilization = [2]float64{0.5, 1.5} },
-		"utilization unset":    func(c *PivotConfig) { c.Utilization = [2]float64{} },
-		"drift reversed":       func(c *PivotConfig) { c.GPUPriceDriftPerYear = [2]float64{0.1, -0.1} },
-		"drift NaN":            func(c *PivotConfig) { c.GPUPriceDriftPerYear = [2]float64{math.NaN(), 0} },
-		"before the history":   func(c *PivotConfig) { c.At = time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC) },
-		"after the history":    func(c *PivotConfig) { c.At = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) },
-		"too little history":   func(c *PivotConfig) { c.At = time.Date(2010, 9, 1, 0, 0, 0, 0, time.UTC) },
+		"no site":             func(c *PivotConfig) { c.Site = nil },
+		"no history":          func(c *PivotConfig) { c.History = nil },
+		"no gpu":              func(c *PivotConfig) { c.GPU = nil },
+		"asic as gpu":         func(c *PivotConfig) { c.GPU = asic },
+		"zero MW":             func(c *PivotConfig) { c.ConvertMW = 0 },
+		"negative MW":         func(c *PivotConfig) { c.ConvertMW = -1 },
+		"NaN MW":              func(c *PivotConfig) { c.ConvertMW = math.NaN() },
+		"more MW than miners": func(c *PivotConfig) { c.ConvertMW = 40 },
+		"zero years":          func(c *PivotConfig) { c.Years = 0 },
+		"zero paths":          func(c *PivotConfig) { c.Paths = 0 },
+		"negative workers":    func(c *PivotConfig) { c.Workers = -1 },
+		"pool fee 1":          func(c *PivotConfig) { c.PoolFee = 1 },
+		"discount -1":         func(c *PivotConfig) { c.DiscountRate = -1 },
+		"negative gpu price":  func(c *PivotConfig) { c.GPUUSDPerHour = -1 },
+		"negative resale":     func(c *PivotConfig) { c.ASICResaleUSD = -1 },
+		"utilization above 1": func(c *PivotConfig) { c.Utilization = 1.5 },
+		"utilization unset":   func(c *PivotConfig) { c.Utilization = 0 },
+		"spread negative":     func(c *PivotConfig) { c.UtilizationSpread = -0.1 },
+		"elasticity negative": func(c *PivotConfig) { c.DemandElasticity = -1 },
+		"opex negative":       func(c *PivotConfig) { c.Costs.GPUOpexUSDPerServerHour = -1 },
+		"drift with history":  func(c *PivotConfig) { c.BTCModel, c.BTCDriftPerYear = BTCBootstrapDrift, 0.1 },
+		"unknown BTC model":   func(c *PivotConfig) { c.BTCModel = "tea-leaves" },
+		"drift reversed":      func(c *PivotConfig) { c.GPUPriceDriftPerYear = [2]float64{0.1, -0.1} },
+		"drift NaN":           func(c *PivotConfig) { c.GPUPriceDriftPerYear = [2]float64{math.NaN(), 0} },
+		"before the history":  func(c *PivotConfig) { c.At = time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC) },
+		"after the history":   func(c *PivotConfig) { c.At = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) },
+		"too little history":  func(c *PivotConfig) { c.At = time.Date(2010, 9, 1, 0, 0, 0, 0, time.UTC) },
 		"no energy before At": func(c *PivotConfig) {
 			c.At = time.Date(2018, 6, 1, 0, 0, 0, 0, time.UTC)
 		},

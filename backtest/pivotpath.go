@@ -25,6 +25,8 @@ type planner struct {
 	cal                 calendar
 	startUnix           int64     // midnight UTC of the conversion day
 	discount            []float64 // discount factor of each month's end
+	lagDays             int       // days from the conversion day to the first GPU revenue
+	btc                 btcDraw
 }
 
 func newPlanner(cfg PivotConfig) (*planner, error) {
@@ -39,7 +41,7 @@ func newPlanner(cfg PivotConfig) (*planner, error) {
 	start := p.chain.start.Date
 	p.startUnix = start.Unix()
 	p.cal = newCalendar(start, cfg.Years)
-	if p.conv, err = convert(cfg.Site, cfg.ConvertMW*1e6, cfg.GPU, cfg.ASICResaleUSD); err != nil {
+	if p.conv, err = convert(cfg.Site, cfg.ConvertMW*1e6, cfg.GPU, cfg.ASICResaleUSD, cfg.Costs); err != nil {
 		return nil, err
 	}
 	p.baseline, p.converted = p.conv.subSites(cfg.Site, cfg.GPU, cfg.Hysteresis)
@@ -51,6 +53,8 @@ func newPlanner(cfg PivotConfig) (*planner, error) {
 	if p.energy, err = newEnergyDays(cfg.History, &cfg.Site.Site.Energy, start, p.cal.days); err != nil {
 		return nil, err
 	}
+	p.lagDays = min(int(math.Round(cfg.Costs.InstallLagMonths*daysPerYear/12)), p.cal.days)
+	p.btc = btcDraw{model: cfg.BTCModel, driftPerDay: cfg.BTCDriftPerYear / daysPerYear}
 	monthly := math.Pow(1+cfg.DiscountRate, 1.0/12)
 	p.discount = make([]float64, p.cal.months)
 	for m := range p.discount {
@@ -114,6 +118,7 @@ type pathWorker struct {
 	baseState, convState *dispatch.State
 	basePlan, convPlan   dispatch.Allocation
 	btcUSD, hashprice    []float64 // per day
+	logHashprice         []float64 // history's days before the path, then the path's
 	gpuUSDPerHour        []float64 // per day
 	energyPicks          []int32   // per day: index into p.energy.days
 	monthly              []float64 // incremental cash flow per month
@@ -131,6 +136,7 @@ func (p *planner) newWorker() *pathWorker {
 	n := p.cal.days
 	w.btcUSD, w.hashprice, w.gpuUSDPerHour = make([]float64, n), make([]float64, n), make([]float64, n)
 	w.energyPicks = make([]int32, n)
+	w.logHashprice = make([]float64, len(p.chain.preLogHP)+n)
 	w.monthly = make([]float64, p.cal.months)
 	return w
 }
@@ -141,9 +147,9 @@ func (w *pathWorker) path(i int, res *pathResults) {
 	cfg := &p.cfg
 	w.pcg.Seed(cfg.Seed+uint64(i), planStream)
 	rng := w.rng
-	util := uniform(rng, cfg.Utilization)
+	util := p.utilization(uniform(rng, [2]float64{cfg.Utilization - cfg.UtilizationSpread, cfg.Utilization + cfg.UtilizationSpread}))
 	drift := uniform(rng, cfg.GPUPriceDriftPerYear)
-	p.chain.fill(rng, cfg.PoolFee, cfg.BTCModel == BTCGBM, w.btcUSD, w.hashprice)
+	p.chain.fill(rng, cfg.PoolFee, p.btc, w.btcUSD, w.hashprice, w.logHashprice)
 	fillGPUPrice(rng, cfg.GPUUSDPerHour, drift, w.gpuUSDPerHour)
 	picks := p.energy.fill(rng, w.energyPicks)
 
@@ -155,7 +161,9 @@ func (w *pathWorker) path(i int, res *pathResults) {
 	hoard := cfg.Hoard
 	var hoardBTC float64
 	none := dispatch.Commitments{}
+	opexPerDay := float64(p.conv.servers) * cfg.Costs.GPUOpexUSDPerServerHour * 24
 	for d := range p.cal.days {
+		installed := d >= p.lagDays
 		now := p.startUnix + int64(d)*86400
 		base := dispatch.Interval{IntervalSec: 3600, HashpriceUSDPerPHDay: w.hashprice[d]}
 		gpu := dispatch.Interval{IntervalSec: 3600, GPUUSDPerHour: w.gpuUSDPerHour[d], GPUUtilization: util}
@@ -165,10 +173,16 @@ func (w *pathWorker) path(i int, res *pathResults) {
 			base.Now, base.EnergyUSDPerMWh = now, prices[h]
 			gpu.Now, gpu.EnergyUSDPerMWh = now, prices[h]
 			w.baseline.Allocate(w.baseState, base, none, &w.basePlan)
-			w.converted.Allocate(w.convState, gpu, none, &w.convPlan)
-			cash += w.convPlan.RevenueUSD - w.convPlan.EnergyUSD + w.basePlan.EnergyUSD
+			if installed {
+				w.converted.Allocate(w.convState, gpu, none, &w.convPlan)
+				cash += w.convPlan.RevenueUSD - w.convPlan.EnergyUSD
+			}
+			cash += w.basePlan.EnergyUSD
 			mined += w.basePlan.RevenueUSD
 			now += 3600
+		}
+		if installed {
+			cash -= opexPerDay
 		}
 		if hoard {
 			hoardBTC += mined / w.btcUSD[d]
@@ -196,6 +210,19 @@ func (w *pathWorker) path(i int, res *pathResults) {
 		yearly[m/12] += cf
 	}
 	res.npv[i], res.payback[i] = npv, payback
+}
+
+// utilization is the share of GPU capacity a path sells: its draw u0 at the market
+// price moved along the demand curve to the price the site asks,
+// clamp(u0 × (market/asked)^ε, 0, 1). Both prices drift together on a path, so their
+// ratio, and the utilization, hold from the conversion day on.
+func (p *planner) utilization(u0 float64) float64 {
+	cfg := &p.cfg
+	u := max(min(u0, 1), 0)
+	if cfg.GPUUSDPerHour > 0 && cfg.MarketUSDPerHour > 0 {
+		u *= math.Pow(cfg.MarketUSDPerHour/cfg.GPUUSDPerHour, cfg.DemandElasticity)
+	}
+	return max(min(u, 1), 0)
 }
 
 // uniform draws from [r[0], r[1]].

@@ -132,7 +132,7 @@ func backtestPage(r *backtest.Report, powerCaption string) page {
 
 // planPage lays out a plan: header, outcomes, charts, yearly table, assumptions, notes.
 func planPage(p *backtest.PivotReport) page {
-	pg := page{Title: planTitle(p), Facts: planFacts(p)}
+	pg := page{Title: planTitle(p), Facts: append([]fact{{"Headline", planHeadline(p)}}, planFacts(p)...)}
 	pg.Sections = append(pg.Sections,
 		section{Heading: "Outcomes", Facts: planOdds(p), Table: outcomeTable(p).html()},
 		section{Heading: "NPV distribution", Figure: &figure{Src: "npv.png",
@@ -145,6 +145,9 @@ func planPage(p *backtest.PivotReport) page {
 	}
 	if len(p.Assumptions) > 0 {
 		pg.Sections = append(pg.Sections, section{Heading: "Assumptions", Items: p.Assumptions})
+	}
+	if len(p.Inputs) > 0 {
+		pg.Sections = append(pg.Sections, section{Heading: "Inputs and their sources", Items: inputLines(p)})
 	}
 	if len(p.Notes) > 0 {
 		pg.Sections = append(pg.Sections, section{Heading: "Notes", Items: p.Notes})

@@ -85,12 +85,15 @@ func samplePlan() *backtest.PivotReport {
 	p := &backtest.PivotReport{
 		Site: "hill-ranch", At: "2025-01-01", Years: 5, Paths: 200, Seed: 42,
 		ConvertMW: 5, GPUModel: "H100-SXM", GPUServers: 480, ASICsRetired: 1450,
-		CapexUSD: 12_340_000, DiscountRate: 0.1,
+		CapexUSD: 12_340_000, ServersUSD: 10_000_000, NetworkStorageUSD: 1_000_000, ConversionUSD: 1_500_000, ASICResaleUSD: 160_000,
+		DiscountRate: 0.1, GPUUSDPerHour: 2.69, MarketUSDPerHour: 2.69, BTCModel: "bootstrap", ProbLoss: 0.285,
 		NPVUSD:        backtest.Quantiles{P10: -1_850_000, P50: 2_400_000, P90: 6_100_000},
 		PaybackMonths: backtest.Quantiles{P10: 22.4, P50: 35.9, P90: math.Inf(1)},
 		NeverPaidBack: 0.105, ProbPositive: 0.715,
 		Assumptions: []string{"GPU-hour price: geometric Brownian motion, drift −25%/yr", "hashprice: bootstrapped from 2020–2024"},
 		Notes:       []string{"ASIC resale at 20% of list"},
+		Inputs: []econ.Assumption{{Name: "discount_rate", Value: 0.1, Unit: "per year, the cost of capital", Source: "given"},
+			{Name: "demand_elasticity", Value: 1, Unit: "ε", Source: "assumption"}},
 	}
 	for i := range 5 {
 		f := float64(i)

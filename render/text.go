@@ -52,6 +52,7 @@ func PrintPivot(w io.Writer, p *backtest.PivotReport) error {
 	}
 	var b strings.Builder
 	b.WriteString(planTitle(p) + "\n\n")
+	b.WriteString(planHeadline(p) + "\n\n")
 	b.WriteString(factsText(planFacts(p), "  ") + "\n")
 	b.WriteString(outcomeTable(p).text("") + "\n")
 	b.WriteString(factsText(planOdds(p), "") + "\n")
@@ -62,11 +63,36 @@ func PrintPivot(w io.Writer, p *backtest.PivotReport) error {
 	if s := listText("Assumptions", p.Assumptions); s != "" {
 		b.WriteString(s + "\n")
 	}
+	if s := listText("Inputs and their sources", inputLines(p)); s != "" {
+		b.WriteString(s + "\n")
+	}
 	if s := listText("Notes", p.Notes); s != "" {
 		b.WriteString(s + "\n")
 	}
 	_, err := io.WriteString(w, strings.TrimSuffix(b.String(), "\n"))
 	return err
+}
+
+// planHeadline is what an investor reads first: the chance of losing money and the
+// median NPV, at the GPU-hour price the plan ran on.
+func planHeadline(p *backtest.PivotReport) string {
+	price := "$" + number(p.GPUUSDPerHour, 2) + "/GPU-hour"
+	switch {
+	case p.MarketUSDPerHour > 0 && p.MarketUSDPerHour == p.GPUUSDPerHour:
+		price += ", today's market price"
+	case p.MarketUSDPerHour > 0:
+		price += " asked; the market's today is $" + number(p.MarketUSDPerHour, 2)
+	}
+	return fmt.Sprintf("Chance of a loss (NPV < 0): %s. P50 NPV: %s, at %s.", percent(p.ProbLoss), usd(p.NPVUSD.P50), price)
+}
+
+// inputLines are the plan's inputs, one a line: name = value unit (source).
+func inputLines(p *backtest.PivotReport) []string {
+	var out []string
+	for _, in := range p.Inputs {
+		out = append(out, fmt.Sprintf("%s = %s %s (%s)", in.Name, strconv.FormatFloat(in.Value, 'g', 6, 64), in.Unit, in.Source))
+	}
+	return out
 }
 
 func backtestTitle(r *backtest.Report) string {
@@ -141,9 +167,11 @@ func planFacts(p *backtest.PivotReport) []fact {
 		{"Converted", number(p.ConvertMW, 1) + " MW"},
 		{"GPU servers bought", number(float64(p.GPUServers), 0) + " × " + orUnknown(p.GPUModel)},
 		{"ASICs retired", number(float64(p.ASICsRetired), 0)},
-		{"Capex", usd(p.CapexUSD) + " (GPU servers less ASIC resale)"},
+		{"Capex", usd(p.CapexUSD) + " (servers " + usd(p.ServersUSD) + ", network and storage " + usd(p.NetworkStorageUSD) +
+			", conversion " + usd(p.ConversionUSD) + ", less ASIC resale " + usd(p.ASICResaleUSD) + ")"},
 		{"Horizon", strconv.Itoa(p.Years) + " years"},
 		{"Discount rate", percent(p.DiscountRate) + " a year"},
+		{"BTC price model", orUnknown(p.BTCModel) + ", drift " + signed(p.BTCDriftPerYear, 2) + " a year in log"},
 		{"Mined BTC", sold},
 		{"Monte Carlo paths", number(float64(p.Paths), 0) + " (seed " + strconv.FormatUint(p.Seed, 10) + ")"},
 	}
@@ -164,6 +192,7 @@ func outcomeTable(p *backtest.PivotReport) table {
 // planOdds is the chance that converting pays.
 func planOdds(p *backtest.PivotReport) []fact {
 	return []fact{
+		{"Chance of a loss (NPV < 0)", percent(p.ProbLoss)},
 		{"Probability NPV > 0", percent(p.ProbPositive)},
 		{"Never paid back", percent(p.NeverPaidBack) + " of paths within " + strconv.Itoa(p.Years) + " years"},
 	}
@@ -181,6 +210,15 @@ func cashFlowTable(p *backtest.PivotReport) table {
 func orUnknown(s string) string {
 	if s == "" {
 		return "?"
+	}
+	return s
+}
+
+// signed formats a number with its sign: +0.49, -0.10.
+func signed(v float64, decimals int) string {
+	s := number(v, decimals)
+	if v >= 0 {
+		s = "+" + s
 	}
 	return s
 }

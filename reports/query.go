@@ -66,6 +66,16 @@ func ParsePivotQuery(q url.Values) (*PivotRequest, error) {
 		{"discount_rate", floatField("discount_rate", &r.DiscountRate)},
 		{"gpu_usd_hour", floatField("gpu_usd_hour", &r.GPUUSDPerHour)},
 		{"btc_model", stringField(&r.BTCModel)},
+		{"btc_drift", floatField("btc_drift", &r.BTCDriftPerYear)},
+		{"gpu_price_path", stringField(&r.GPUPricePath)},
+		{"utilization", floatField("utilization", &r.Utilization)},
+		{"utilization_spread", floatField("utilization_spread", &r.UtilizationSpread)},
+		{"demand_elasticity", floatField("demand_elasticity", &r.DemandElasticity)},
+		{"gpu_opex_usd_per_server_hour", floatField("gpu_opex_usd_per_server_hour", &r.Costs.GPUOpexUSDPerServerHour)},
+		{"network_storage_fraction", floatField("network_storage_fraction", &r.Costs.NetworkStorageFraction)},
+		{"conversion_usd_per_mw", floatField("conversion_usd_per_mw", &r.Costs.ConversionUSDPerMW)},
+		{"install_lag_months", floatField("install_lag_months", &r.Costs.InstallLagMonths)},
+		{"asic_resale_fraction", floatField("asic_resale_fraction", &r.Costs.ASICResaleFraction)},
 		{"hoard", func(s string) error {
 			b, err := strconv.ParseBool(s)
 			if err != nil {

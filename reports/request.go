@@ -14,6 +14,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/backtest"
 	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/econ"
 	"github.com/joule-site/joule/forecast"
 )
 
@@ -29,12 +30,18 @@ const (
 	DefaultDiscountRate = 0.12 // annual
 )
 
-// Default ranges a plan draws each path's GPU utilization and the annual log drift of
-// its GPU-hour price from, uniformly.
-var (
-	DefaultUtilizationRange = [2]float64{0.6, 0.95}
-	DefaultGPUDriftRange    = [2]float64{-0.35, 0.05}
+// Defaults of a plan's demand curve and GPU price drift (labelled assumptions in every
+// plan): each path draws its utilization at the market price from DefaultUtilization ±
+// DefaultUtilizationSpread and the annual log drift of its GPU-hour price from
+// DefaultGPUDriftRange, uniformly; utilization moves along the demand curve with
+// elasticity DefaultDemandElasticity when the site asks another price than the market.
+const (
+	DefaultUtilizationSpread = 0.10
+	DefaultDemandElasticity  = 1.0
 )
+
+// DefaultGPUDriftRange is the range of the annual log drift of a plan's GPU-hour price.
+var DefaultGPUDriftRange = [2]float64{-0.35, 0.05}
 
 // Bounds on how much work one plan may ask for. A server bounds its paths lower still
 // (Config.MaxPaths): a page waits for its plan.
@@ -121,15 +128,31 @@ type PivotRequest struct {
 	// price GPUPrice, or the GPU model's published path, has on At.
 	GPUUSDPerHour float64
 	GPUPrice      *backtest.PricePath // as in BacktestRequest
-	BTCModel      string              // btc_model: backtest.BTCBootstrap or backtest.BTCGBM
-	Hoard         bool                // hoard: keep mined BTC instead of selling daily
-	PoolFee       float64             // pool_fee, [0, 1)
-	ASICResaleUSD float64             // asic_resale_usd: what each retired miner sells for
-	// UtilizationRange and GPUDriftRange are the ranges each path draws its GPU
-	// utilization and the annual log drift of its GPU-hour price from.
-	UtilizationRange [2]float64
-	GPUDriftRange    [2]float64
-	Hysteresis       dispatch.Hysteresis
+	// GPUPricePath names the published path the price asked comes from when neither
+	// GPUUSDPerHour nor GPUPrice is given (gpu_price_path: market, the default, or
+	// list); the market path is always the demand curve's reference.
+	GPUPricePath string
+	// BTCModel is one of backtest.BTCModels (btc_model); BTCDriftPerYear the annual log
+	// drift of the models that take one (btc_drift).
+	BTCModel        string
+	BTCDriftPerYear float64
+	Hoard           bool    // hoard: keep mined BTC instead of selling daily
+	PoolFee         float64 // pool_fee, [0, 1)
+	// ASICResaleUSD is what each retired miner sells for (asic_resale_usd); 0: the
+	// model's price × Costs.ASICResaleFraction.
+	ASICResaleUSD float64
+	// Utilization is the share of GPU capacity sold at the market price (utilization),
+	// each path drawing its own from Utilization ± UtilizationSpread
+	// (utilization_spread); DemandElasticity (demand_elasticity) moves it when the price
+	// asked is not the market's.
+	Utilization, UtilizationSpread, DemandElasticity float64
+	// GPUDriftRange is the range each path draws the annual log drift of its GPU-hour
+	// price from.
+	GPUDriftRange [2]float64
+	// Costs are the conversion's costs (econ.DefaultCosts unless given): GPU opex,
+	// network and storage, conversion per MW, install lag, ASIC resale fraction.
+	Costs      econ.Costs
+	Hysteresis dispatch.Hysteresis
 	// Workers is the number of goroutines; 0: one per core. The report does not depend
 	// on it, so no query sets it.
 	Workers int
@@ -140,8 +163,9 @@ type PivotRequest struct {
 func NewPivotRequest() *PivotRequest {
 	return &PivotRequest{
 		Years: DefaultYears, Paths: DefaultPaths, Seed: DefaultSeed, DiscountRate: DefaultDiscountRate,
-		BTCModel: backtest.BTCBootstrap, UtilizationRange: DefaultUtilizationRange, GPUDriftRange: DefaultGPUDriftRange,
-		Hysteresis: dispatch.DefaultHysteresis,
+		BTCModel: backtest.BTCBootstrap, GPUPricePath: backtest.PricePathMarket,
+		Utilization: DefaultUtilization, UtilizationSpread: DefaultUtilizationSpread, DemandElasticity: DefaultDemandElasticity,
+		GPUDriftRange: DefaultGPUDriftRange, Costs: econ.DefaultCosts(), Hysteresis: dispatch.DefaultHysteresis,
 	}
 }
 
@@ -160,15 +184,27 @@ func (r *PivotRequest) Validate() error {
 		return fieldError("paths", "want 1 to %d, got %d", MaxPaths, r.Paths)
 	case !(r.DiscountRate > -1) || math.IsInf(r.DiscountRate, 0):
 		return fieldError("discount_rate", "want a rate above -1, got %v", r.DiscountRate)
-	case r.BTCModel != "" && r.BTCModel != backtest.BTCBootstrap && r.BTCModel != backtest.BTCGBM:
-		return fieldError("btc_model", "want %s or %s, got %q", backtest.BTCBootstrap, backtest.BTCGBM, r.BTCModel)
+	case r.BTCModel != "" && !slices.Contains(backtest.BTCModels(), r.BTCModel):
+		return fieldError("btc_model", "want one of %s, got %q", strings.Join(backtest.BTCModels(), ", "), r.BTCModel)
+	case r.BTCModel == backtest.BTCBootstrapDrift && r.BTCDriftPerYear != 0:
+		return fieldError("btc_drift", "%s keeps history's drift; give a drift with %s or %s", backtest.BTCBootstrapDrift, backtest.BTCBootstrap, backtest.BTCGBM)
+	case math.IsNaN(r.BTCDriftPerYear) || math.Abs(r.BTCDriftPerYear) > 5:
+		return fieldError("btc_drift", "want an annual log drift within ±5, got %v", r.BTCDriftPerYear)
+	case r.GPUPricePath != "" && !slices.Contains(backtest.PricePathNames(), r.GPUPricePath):
+		return fieldError("gpu_price_path", "want one of %s, got %q", strings.Join(backtest.PricePathNames(), ", "), r.GPUPricePath)
+	case !(r.Utilization > 0 && r.Utilization <= 1):
+		return fieldError("utilization", "want a fraction in (0, 1], got %v", r.Utilization)
+	case !(r.UtilizationSpread >= 0 && r.UtilizationSpread <= 1):
+		return fieldError("utilization_spread", "want a fraction in [0, 1], got %v", r.UtilizationSpread)
+	case !(r.DemandElasticity >= 0 && r.DemandElasticity <= 20):
+		return fieldError("demand_elasticity", "want a number in [0, 20], got %v", r.DemandElasticity)
 	case !(r.ASICResaleUSD >= 0) || math.IsInf(r.ASICResaleUSD, 0):
 		return fieldError("asic_resale_usd", "must not be negative, got %v", r.ASICResaleUSD)
 	case r.Workers < 0:
 		return fieldError("workers", "must not be negative, got %d", r.Workers)
 	}
-	if u := r.UtilizationRange; !(u[0] >= 0 && u[0] <= u[1] && u[1] <= 1 && u[1] > 0) {
-		return fieldError("utilization_range", "want low,high with 0 ≤ low ≤ high ≤ 1 and high > 0, got %v,%v", u[0], u[1])
+	if err := r.Costs.Validate(); err != nil {
+		return joule.Errorf(joule.EINVALID, "costs: %s", joule.ErrorMessage(err))
 	}
 	if d := r.GPUDriftRange; !(d[0] <= d[1]) || math.IsInf(d[0], 0) || math.IsInf(d[1], 0) {
 		return fieldError("gpu_drift_range", "want low,high with low ≤ high, got %v,%v", d[0], d[1])

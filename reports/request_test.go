@@ -9,6 +9,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/backtest"
 	"github.com/joule-site/joule/dispatch"
+	"github.com/joule-site/joule/econ"
 	"github.com/joule-site/joule/reports"
 )
 
@@ -37,7 +38,8 @@ func TestParseQueries(t *testing.T) {
 		t.Errorf("plan request %+v", pl)
 	}
 	if pl.Paths != reports.QueryPaths || pl.Years != 5 || pl.DiscountRate != 0.12 || pl.BTCModel != backtest.BTCBootstrap ||
-		pl.UtilizationRange != [2]float64{0.6, 0.95} || pl.GPUDriftRange != [2]float64{-0.35, 0.05} {
+		pl.Utilization != 0.85 || pl.UtilizationSpread != 0.10 || pl.DemandElasticity != 1 || pl.GPUDriftRange != [2]float64{-0.35, 0.05} ||
+		pl.GPUPricePath != backtest.PricePathMarket || pl.Costs != econ.DefaultCosts() {
 		t.Errorf("plan defaults: %+v", pl)
 	}
 	if cli := reports.NewPivotRequest(); cli.Paths != 10_000 {
@@ -72,14 +74,14 @@ func TestRequestErrorsNameTheField(t *testing.T) {
 		{"plan", pl + "&years=31", "years: want 1 to 30, got 31"},
 		{"plan", pl + "&seed=-1", `seed: want a whole number, got "-1"`},
 		{"plan", pl + "&hoard=maybe", `hoard: want true or false, got "maybe"`},
-		{"plan", pl + "&btc_model=dice", `btc_model: want bootstrap or gbm, got "dice"`},
+		{"plan", pl + "&btc_model=dice", `btc_model: want one of bootstrap, bootstrap-drift, gbm, got "dice"`},
 		{"plan", pl + "&discount_rate=-1", "discount_rate: want a rate above -1"},
 		{"plan", pl + "&asic_resale_usd=-5", "asic_resale_usd: must not be negative"},
 		{"plan", "gpu=h100-sxm&at=2024-06-01", "convert_mw: want a positive number of megawatts, got 0"},
 		{"plan", "convert_mw=2&at=2024-06-01", "gpu: required"},
 		{"plan", "convert_mw=2&gpu=h100-sxm", "at: required"},
 		{"plan", "convert_mw=2&gpu=h100-sxm&at=1st+of+June", `at: want YYYY-MM-DD, got "1st of June"`},
-		{"plan", pl + "&from=2023-01-01", `plan: unknown parameter "from" (known: convert_mw, gpu, at, years, paths, seed, discount_rate, gpu_usd_hour, btc_model, hoard, pool_fee, asic_resale_usd)`},
+		{"plan", pl + "&from=2023-01-01", `plan: unknown parameter "from" (known: convert_mw, gpu, at, years, paths, seed, discount_rate, gpu_usd_hour, btc_model, btc_drift, gpu_price_path, utilization, utilization_spread, demand_elasticity, gpu_opex_usd_per_server_hour, network_storage_fraction, conversion_usd_per_mw, install_lag_months, asic_resale_fraction, hoard, pool_fee, asic_resale_usd)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind+"?"+tt.query, func(t *testing.T) {
@@ -118,9 +120,15 @@ func TestValidateFlagOnlyFields(t *testing.T) {
 	pl := reports.NewPivotRequest()
 	pl.ConvertMW, pl.GPU, pl.At = 2, "h100-sxm", day
 	for name, breakIt := range map[string]func(*reports.PivotRequest){
-		"utilization_range": func(r *reports.PivotRequest) { r.UtilizationRange = [2]float64{0.9, 0.6} },
-		"gpu_drift_range":   func(r *reports.PivotRequest) { r.GPUDriftRange = [2]float64{0.1, -0.1} },
-		"workers":           func(r *reports.PivotRequest) { r.Workers = -1 },
+		"utilization":        func(r *reports.PivotRequest) { r.Utilization = 1.2 },
+		"utilization_spread": func(r *reports.PivotRequest) { r.UtilizationSpread = -0.1 },
+		"demand_elasticity":  func(r *reports.PivotRequest) { r.DemandElasticity = -1 },
+		"gpu_price_path":     func(r *reports.PivotRequest) { r.GPUPricePath = "retail" },
+		"btc_model":          func(r *reports.PivotRequest) { r.BTCModel = "tea-leaves" },
+		"btc_drift":          func(r *reports.PivotRequest) { r.BTCModel, r.BTCDriftPerYear = backtest.BTCBootstrapDrift, 0.2 },
+		"costs":              func(r *reports.PivotRequest) { r.Costs.InstallLagMonths = -1 },
+		"gpu_drift_range":    func(r *reports.PivotRequest) { r.GPUDriftRange = [2]float64{0.1, -0.1} },
+		"workers":            func(r *reports.PivotRequest) { r.Workers = -1 },
 	} {
 		r := *pl
 		breakIt(&r)

@@ -127,19 +127,70 @@ func Pivot(ctx context.Context, site *Site, req *PivotRequest, hist *history.His
 	if err != nil {
 		return nil, err
 	}
-	price := req.GPUUSDPerHour
-	if price == 0 {
-		path, err := gpuPricePath(0, req.GPUPrice, gpu.ID)
-		if err != nil {
-			return nil, err
-		}
-		price, _ = path.At(req.At.Unix())
+	price, market, err := pivotPrices(req, gpu.ID)
+	if err != nil {
+		return nil, err
 	}
 	return backtest.RunPivot(ctx, backtest.PivotConfig{
 		Site: site.Spec, ConvertMW: req.ConvertMW, GPU: gpu, At: req.At, Years: req.Years, Paths: req.Paths, Seed: req.Seed,
-		History: hist, PoolFee: req.PoolFee, DiscountRate: req.DiscountRate, GPUUSDPerHour: price,
-		Utilization: req.UtilizationRange, GPUPriceDriftPerYear: req.GPUDriftRange,
-		ASICResaleUSD: req.ASICResaleUSD, Hoard: req.Hoard, BTCModel: req.BTCModel, Hysteresis: req.Hysteresis,
+		History: hist, PoolFee: req.PoolFee, DiscountRate: req.DiscountRate,
+		GPUUSDPerHour: price.usd, PriceSource: price.source, MarketUSDPerHour: market.usd, MarketSource: market.source,
+		Utilization: req.Utilization, UtilizationSpread: req.UtilizationSpread, DemandElasticity: req.DemandElasticity,
+		GPUPriceDriftPerYear: req.GPUDriftRange, Costs: req.Costs,
+		ASICResaleUSD: req.ASICResaleUSD, Hoard: req.Hoard, BTCModel: req.BTCModel, BTCDriftPerYear: req.BTCDriftPerYear,
+		Hysteresis: req.Hysteresis, Given: req.given(),
 		Workers: req.Workers, Progress: progress,
 	})
+}
+
+// pivotPrice is a GPU-hour price on the conversion day and where it comes from ("":
+// given).
+type pivotPrice struct {
+	usd    float64
+	source string
+}
+
+// pivotPrices are the price a plan's site asks on req.At (the constant given, the path
+// given, or the named published path) and the market's (the market path's; the price
+// asked where the model has none).
+func pivotPrices(req *PivotRequest, model string) (asked, market pivotPrice, err error) {
+	at := req.At.Unix()
+	from := func(p *backtest.PricePath) pivotPrice {
+		usd, _ := p.At(at)
+		src := p.Label
+		if s := p.SourceAt(at); s != "" {
+			src = s + "; path " + p.Label
+		}
+		return pivotPrice{usd: usd, source: src}
+	}
+	switch {
+	case req.GPUUSDPerHour > 0:
+		asked = pivotPrice{usd: req.GPUUSDPerHour}
+	case req.GPUPrice != nil:
+		asked = from(req.GPUPrice)
+		asked.source = "given: " + asked.source
+	default:
+		p, err := backtest.NamedPricePath(req.GPUPricePath, model)
+		if err != nil {
+			return asked, market, err
+		}
+		asked = from(p)
+	}
+	m, err := backtest.MarketPricePath(model)
+	if err != nil {
+		return asked, asked, nil
+	}
+	return asked, from(m), nil
+}
+
+// given names the plan's own inputs req sets to other than the defaults.
+func (r *PivotRequest) given() map[string]bool {
+	d := NewPivotRequest()
+	return map[string]bool{
+		"utilization_spread": r.UtilizationSpread != d.UtilizationSpread,
+		"demand_elasticity":  r.DemandElasticity != d.DemandElasticity,
+		"gpu_drift_low":      r.GPUDriftRange[0] != d.GPUDriftRange[0],
+		"gpu_drift_high":     r.GPUDriftRange[1] != d.GPUDriftRange[1],
+		"btc_drift_per_year": r.BTCDriftPerYear != d.BTCDriftPerYear,
+	}
 }

@@ -7,39 +7,43 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/econ"
 	"github.com/joule-site/joule/render"
 	"github.com/joule-site/joule/reports"
 )
 
 func newPlanCmd(g *globals) *cobra.Command {
 	var (
-		f           dispatchFlags
-		at, out     string
-		util, drift []float64
-		// A plan draws utilization per path from --utilization-range; --utilization is
-		// the backtest's, accepted here as it always was.
-		utilization = reports.DefaultUtilization
+		f       dispatchFlags
+		at, out string
+		drift   []float64
 	)
 	req := reports.NewPivotRequest()
+	dc := econ.DefaultCosts()
 	cmd := &cobra.Command{
 		Use:   "plan --site FILE|NAME --convert-mw MW --gpu MODEL --at YYYY-MM-DD [--years N] [--paths N] [--out DIR]",
 		Short: "Monte Carlo: the distribution of NPV and payback of turning miners into GPU servers",
 		Long: `plan converts --convert-mw of the site's least efficient miners into GPU servers on --at and
-runs --paths futures through Joule's dispatch policy, hour by hour: BTC price and
-difficulty by block bootstrap of history before --at, halvings by height, energy prices
-by sampling historical days of the site's market, GPU-hour prices drifting from today's,
-and utilization. It reports P10/P50/P90 of NPV, payback and yearly cash flow; with --out
-it writes plan.json, npv.png, cashflow.png and index.html.`,
+runs --paths futures through Joule's dispatch policy, hour by hour: BTC prices by block
+bootstrap of history before --at with its drift removed (--btc-model, --btc-drift),
+difficulty answering the hashprice as fitted to that history, halvings by height,
+energy prices by sampling historical days of the site's market, GPU-hour prices
+drifting from the market's on --at (the lowest 8-GPU server price published in the six
+months before; --gpu-price-path list for 1-GPU list prices), utilization on a demand
+curve around --utilization, and the conversion's costs (opex, network, conversion,
+install lag). It prints the chance of a loss and P10/P50/P90 of NPV, payback and yearly
+cash flow, with every input and its source; with --out it writes plan.json, npv.png,
+cashflow.png and index.html.`,
 		Example: "  joule plan --site examples/west-texas.yaml --convert-mw 20 --gpu h100-sxm --at 2024-06-01 --years 5 --paths 10000 --out plan/",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if req.At, err = reports.ParseDay("at", at); err != nil {
 				return err
 			}
-			if len(util) != 2 || len(drift) != 2 {
-				return joule.Errorf(joule.EINVALID, "--utilization-range and --gpu-drift-range take two numbers: low,high")
+			if len(drift) != 2 {
+				return joule.Errorf(joule.EINVALID, "--gpu-drift-range takes two numbers: low,high")
 			}
-			req.UtilizationRange, req.GPUDriftRange = [2]float64{util[0], util[1]}, [2]float64{drift[0], drift[1]}
+			req.GPUDriftRange = [2]float64{drift[0], drift[1]}
 			site, hist, err := f.prepare(cmd.Context(), g, &req.Hysteresis, &req.GPUPrice, req.Validate)
 			if err != nil {
 				return err
@@ -63,7 +67,7 @@ it writes plan.json, npv.png, cashflow.png and index.html.`,
 			return render.PrintPivot(cmd.OutOrStdout(), r)
 		},
 	}
-	f.add(cmd, req.Hysteresis, &req.PoolFee, &utilization, &req.GPUUSDPerHour, &req.GPU)
+	f.add(cmd, req.Hysteresis, &req.PoolFee, &req.Utilization, &req.GPUUSDPerHour, &req.GPU)
 	fl := cmd.Flags()
 	fl.StringVar(&at, "at", "", "conversion date, YYYY-MM-DD")
 	fl.StringVar(&out, "out", "", "directory for the report files (plan.json, npv.png, cashflow.png, index.html)")
@@ -72,11 +76,19 @@ it writes plan.json, npv.png, cashflow.png and index.html.`,
 	fl.IntVar(&req.Paths, "paths", req.Paths, fmt.Sprintf("Monte Carlo paths (at most %d)", reports.MaxPaths))
 	fl.Uint64Var(&req.Seed, "seed", req.Seed, "random seed (the same seed gives the same report)")
 	fl.Float64Var(&req.DiscountRate, "discount-rate", req.DiscountRate, "annual discount rate")
-	fl.Float64Var(&req.ASICResaleUSD, "asic-resale-usd", req.ASICResaleUSD, "resale value of each retired miner")
-	fl.StringVar(&req.BTCModel, "btc-model", req.BTCModel, "BTC price model: bootstrap (resampled history) or gbm (log returns fitted to the same history)")
+	fl.Float64Var(&req.ASICResaleUSD, "asic-resale-usd", req.ASICResaleUSD, "resale value of each retired miner (default: its price × --asic-resale-fraction)")
+	fl.StringVar(&req.BTCModel, "btc-model", req.BTCModel, "BTC price model: bootstrap (resampled history, its drift removed), bootstrap-drift (as history was) or gbm (history's volatility)")
+	fl.Float64Var(&req.BTCDriftPerYear, "btc-drift", req.BTCDriftPerYear, "annual log drift of the BTC price, for bootstrap and gbm (assumption: none)")
+	fl.StringVar(&req.GPUPricePath, "gpu-price-path", req.GPUPricePath, "published GPU-hour price path the site asks: market (8-GPU servers) or list (1-GPU list prices)")
+	fl.Float64Var(&req.UtilizationSpread, "utilization-spread", req.UtilizationSpread, "each path's utilization at the market price is drawn from --utilization ± this (assumption)")
+	fl.Float64Var(&req.DemandElasticity, "demand-elasticity", req.DemandElasticity, "ε of utilization × (market price ÷ price asked)^ε (assumption: unit elastic)")
+	fl.Float64Var(&req.Costs.GPUOpexUSDPerServerHour, "gpu-opex-usd-server-hour", dc.GPUOpexUSDPerServerHour, "non-energy GPU opex, USD per server-hour: staff, maintenance, transit, insurance (assumption)")
+	fl.Float64Var(&req.Costs.NetworkStorageFraction, "network-storage-fraction", dc.NetworkStorageFraction, "network and storage capex as a fraction of the servers' price (H100 cluster BoM, Aug 2024: 4.9% network; 10% assumed with storage)")
+	fl.Var((*plainFloat)(&req.Costs.ConversionUSDPerMW), "conversion-usd-mw", "capex to convert a MW of mining site into a GPU hall (Sabre56 CEO, Sept 2024: $3-5M per MW)")
+	fl.Float64Var(&req.Costs.InstallLagMonths, "install-lag-months", dc.InstallLagMonths, "months from conversion to first GPU revenue (server lead time 8-12 weeks, Apr 2024, plus 3 months assumed)")
+	fl.Float64Var(&req.Costs.ASICResaleFraction, "asic-resale-fraction", dc.ASICResaleFraction, "share of a new miner's price a retired one sells for (assumption)")
 	fl.BoolVar(&req.Hoard, "hoard", req.Hoard, "keep mined BTC (valued at each path's last price) instead of selling daily")
 	fl.IntVar(&req.Workers, "workers", req.Workers, "goroutines (0: one per core)")
-	fl.Float64SliceVar(&util, "utilization-range", req.UtilizationRange[:], "GPU utilization sampled per path: low,high")
 	fl.Float64SliceVar(&drift, "gpu-drift-range", req.GPUDriftRange[:], "annual log drift of the GPU-hour price sampled per path: low,high")
 	_ = cmd.MarkFlagRequired("at")
 	_ = cmd.MarkFlagRequired("convert-mw")

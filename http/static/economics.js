@@ -188,8 +188,15 @@
         el(
           "p",
           {},
-          `Retire ${fmt.num(r.asics_retired)} miners and buy ${fmt.num(r.gpu_servers)} ${r.gpu_model} servers for ${fmt.usd(r.capex_usd)} at ${r.at}; `,
-          `over ${r.years} years and ${fmt.num(r.paths)} paths, NPV is positive on ${fmt.pct(r.prob_npv_positive, 0)} of them.`,
+          `Chance of a loss (NPV < 0): ${fmt.pct(r.prob_loss, 0)}. P50 NPV ${usd(r.npv_usd.p50)} at $${fmt.num(r.gpu_usd_per_hour, 2)}/GPU-hour `,
+          r.market_gpu_usd_per_hour === r.gpu_usd_per_hour ? "(today's market price)." : `(the market's today: $${fmt.num(r.market_gpu_usd_per_hour, 2)}).`,
+        ),
+        el(
+          "p",
+          {},
+          `Retire ${fmt.num(r.asics_retired)} miners and buy ${fmt.num(r.gpu_servers)} ${r.gpu_model} servers; capex ${fmt.usd(r.capex_usd)} at ${r.at} `,
+          `(servers ${fmt.usd(r.servers_usd)}, network and storage ${fmt.usd(r.network_storage_usd)}, conversion ${fmt.usd(r.conversion_usd)}, less ASIC resale ${fmt.usd(r.asic_resale_usd)}); `,
+          `BTC model ${r.btc_model}, drift ${fmt.num(r.btc_drift_per_year, 2)} a year; over ${r.years} years and ${fmt.num(r.paths)} paths.`,
         ),
         table(
           ["", "P10 n", "P50 n", "P90 n"],
@@ -198,6 +205,8 @@
         el("div", { class: "figures" }, npv, cash),
         el("h3", {}, "Assumptions"),
         notes(r.assumptions),
+        el("h3", {}, "Inputs and their sources"),
+        notes((r.inputs || []).map((a) => `${a.name} = ${a.value} ${a.unit} (${a.source})`)),
         notes(r.notes),
       );
     });
