@@ -131,16 +131,42 @@ func Pivot(ctx context.Context, site *Site, req *PivotRequest, hist *history.His
 	if err != nil {
 		return nil, err
 	}
+	costs, discount := siteCosts(req, site.Spec.Site.Costs)
 	return backtest.RunPivot(ctx, backtest.PivotConfig{
 		Site: site.Spec, ConvertMW: req.ConvertMW, GPU: gpu, At: req.At, Years: req.Years, Paths: req.Paths, Seed: req.Seed,
-		History: hist, PoolFee: req.PoolFee, DiscountRate: req.DiscountRate,
+		History: hist, PoolFee: req.PoolFee, DiscountRate: discount,
 		GPUUSDPerHour: price.usd, PriceSource: price.source, MarketUSDPerHour: market.usd, MarketSource: market.source,
 		Utilization: req.Utilization, UtilizationSpread: req.UtilizationSpread, DemandElasticity: req.DemandElasticity,
-		GPUPriceDriftPerYear: req.GPUDriftRange, Costs: req.Costs,
+		GPUPriceDriftPerYear: req.GPUDriftRange, Costs: costs,
 		ASICResaleUSD: req.ASICResaleUSD, Hoard: req.Hoard, BTCModel: req.BTCModel, BTCDriftPerYear: req.BTCDriftPerYear,
 		Hysteresis: req.Hysteresis, Given: req.given(),
 		Workers: req.Workers, Progress: progress,
 	})
+}
+
+// siteCosts are the plan's costs and discount rate: what the request sets, else what
+// the site's manifest declares, else the defaults. A request figure equal to its
+// default counts as not set.
+func siteCosts(req *PivotRequest, site joule.SiteCosts) (econ.Costs, float64) {
+	d := NewPivotRequest()
+	fromSite := econ.DefaultCosts().WithSite(site)
+	c := req.Costs
+	for _, f := range []struct{ got, dflt, site *float64 }{
+		{&c.GPUOpexUSDPerServerHour, &d.Costs.GPUOpexUSDPerServerHour, &fromSite.GPUOpexUSDPerServerHour},
+		{&c.NetworkStorageFraction, &d.Costs.NetworkStorageFraction, &fromSite.NetworkStorageFraction},
+		{&c.ConversionUSDPerMW, &d.Costs.ConversionUSDPerMW, &fromSite.ConversionUSDPerMW},
+		{&c.InstallLagMonths, &d.Costs.InstallLagMonths, &fromSite.InstallLagMonths},
+		{&c.ASICResaleFraction, &d.Costs.ASICResaleFraction, &fromSite.ASICResaleFraction},
+	} {
+		if *f.got == *f.dflt {
+			*f.got = *f.site
+		}
+	}
+	discount := req.DiscountRate
+	if discount == d.DiscountRate && site.DiscountRate != nil {
+		discount = *site.DiscountRate
+	}
+	return c, discount
 }
 
 // pivotPrice is a GPU-hour price on the conversion day and where it comes from ("":
