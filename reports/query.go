@@ -36,6 +36,7 @@ func ParseBacktestQuery(q url.Values) (*BacktestRequest, error) {
 		{"hybrid_share", floatField("hybrid_share", &r.HybridShare)},
 		{"gpu_life_years", floatField("gpu_life_years", &r.GPULifeYears)},
 		{"forecast", stringField(&r.Forecast)},
+		{"gpu_price_path", stringField(&r.GPUPricePath)},
 	}
 	if err := parseQuery("backtest", q, fields); err != nil {
 		return nil, err

@@ -71,6 +71,9 @@ type BacktestRequest struct {
 	HybridShare  float64             // hybrid_share: (0, 1]
 	GPULifeYears float64             // gpu_life_years: > 0
 	Hysteresis   dispatch.Hysteresis // the dispatch policy's band and minimum times
+	// GPUPricePath names the published path GPU-hours sell at when neither a constant
+	// nor a path is given (gpu_price_path: market or list; "": market).
+	GPUPricePath string
 	// Forecast names the forecaster plans decide each interval's energy price on
 	// (forecast: persistence or day-ahead); "": forecast.Default().
 	Forecast string
@@ -100,6 +103,8 @@ func (r *BacktestRequest) Validate() error {
 		return fieldError("hybrid_share", "want a fraction in (0, 1], got %v", r.HybridShare)
 	case !(r.GPULifeYears > 0) || math.IsInf(r.GPULifeYears, 0):
 		return fieldError("gpu_life_years", "want a positive number of years, got %v", r.GPULifeYears)
+	case r.GPUPricePath != "" && !slices.Contains(backtest.PricePathNames(), r.GPUPricePath):
+		return fieldError("gpu_price_path", "want one of %s, got %q", strings.Join(backtest.PricePathNames(), ", "), r.GPUPricePath)
 	case r.Forecast != "" && !slices.Contains(forecast.Names(), r.Forecast):
 		return fieldError("forecast", "want one of %s, got %q", strings.Join(forecast.Names(), ", "), r.Forecast)
 	}

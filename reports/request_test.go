@@ -65,7 +65,7 @@ func TestRequestErrorsNameTheField(t *testing.T) {
 		{"backtest", bt + "&hybrid_share=0", "hybrid_share: want a fraction in (0, 1]"},
 		{"backtest", bt + "&gpu_life_years=-1", "gpu_life_years: want a positive number"},
 		{"backtest", bt + "&gpu_usd_hour=-2", "gpu_usd_hour: must not be negative"},
-		{"backtest", bt + "&rm=1", `backtest: unknown parameter "rm" (known: from, to, node, gpu, gpu_usd_hour, pool_fee, utilization, hybrid_share, gpu_life_years, forecast)`},
+		{"backtest", bt + "&rm=1", `backtest: unknown parameter "rm" (known: from, to, node, gpu, gpu_usd_hour, pool_fee, utilization, hybrid_share, gpu_life_years, forecast, gpu_price_path)`},
 		{"backtest", bt + "&paths=10", `backtest: unknown parameter "paths"`},
 		{"plan", pl + "&paths=0", "paths: want 1 to 100000, got 0"},
 		{"plan", pl + "&paths=100001", "paths: want 1 to 100000, got 100001"},

@@ -61,7 +61,7 @@ func (s *Site) gpuServer(id string) (*joule.HardwareModel, error) {
 
 // gpuPricePath is the GPU-hour price path a request asks for: its constant price, its
 // own path, or else the published path of model ("": a price of zero).
-func gpuPricePath(usd float64, path *backtest.PricePath, model string) (*backtest.PricePath, error) {
+func gpuPricePath(usd float64, path *backtest.PricePath, name, model string) (*backtest.PricePath, error) {
 	switch {
 	case path != nil:
 		return path, nil
@@ -70,7 +70,7 @@ func gpuPricePath(usd float64, path *backtest.PricePath, model string) (*backtes
 	case model == "":
 		return backtest.ConstantPrice(0), nil
 	}
-	return backtest.DefaultPricePath(model)
+	return backtest.NamedPricePath(name, model)
 }
 
 // Backtest replays hist through each strategy at site as req asks. progress, if not
@@ -98,7 +98,7 @@ func Backtest(ctx context.Context, site *Site, req *BacktestRequest, hist *histo
 	if gpu != nil {
 		modelID = gpu.ID
 	}
-	path, err := gpuPricePath(req.GPUUSDPerHour, req.GPUPrice, modelID)
+	path, err := gpuPricePath(req.GPUUSDPerHour, req.GPUPrice, req.GPUPricePath, modelID)
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ func TestBacktestCommand(t *testing.T) {
 	if pct["joule"] < 95 || pct["joule"] <= pct["always-mine"] || pct["joule"] <= pct["strike-price"] {
 		t.Errorf("percent of optimum: %v", pct)
 	}
-	if !strings.Contains(rep.GPUPrice, "not a market index") {
+	if !strings.Contains(rep.GPUPrice, "data/gpu_rental_price_points.csv; not an index") {
 		t.Errorf("the GPU price path is not labelled: %q", rep.GPUPrice)
 	}
 	for _, f := range []string{"summary.json", "timeseries.csv", "power.png", "margin.png", "index.html"} {
