@@ -244,3 +244,31 @@ func TestWithEmbeddedNode(t *testing.T) {
 		t.Errorf("a five-minute import on an hourly node: %v; want invalid, naming both steps", err)
 	}
 }
+
+// Whatever the bytes, ParseImport refuses them as invalid or returns a series every
+// store takes, sorted, with its description.
+func FuzzParseImport(f *testing.F) {
+	for _, s := range []string{
+		"date,value\n2026-09-01,1\n2026-09-03,2\n", "time,usd_per_mwh\n2026-03-01T00:05:00Z,1\n2026-03-01T00:00:00Z,2\n",
+		"time,usd_per_mwh\n2026-03-01T00:00:00+05:45,1\n", "date,value\n\"2026-09-01\",\"1\"\n", "\ufeffdate,value\n0001-01-01,1\n9999-12-31,1e300\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, csv string) {
+		for _, kind := range []joule.DataKind{joule.DataBTCPrice, joule.DataFees, joule.DataEnergy} {
+			s, err := history.ParseImport(kind, "TEST:NODE", "fuzz", []byte(csv))
+			if err != nil {
+				if joule.ErrorCode(err) != joule.EINVALID {
+					t.Fatalf("%s: %v is not invalid", kind, err)
+				}
+				continue
+			}
+			if err := s.Validate(); err != nil || s.Count != len(s.Points) || !s.First.Equal(s.Points[0].Time) {
+				t.Fatalf("%s: %+v does not validate: %v", kind, s.DataSeriesInfo, err)
+			}
+			if _, err := load(t).With(s); err != nil && joule.ErrorCode(err) != joule.EINVALID {
+				t.Fatalf("%s: With: %v", kind, err)
+			}
+		}
+	})
+}
