@@ -41,7 +41,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 # fuzz runs every fuzz target of every package for FUZZTIME each (the API's write
-# routes, the manifest, the miner and meter protocols, the price feeds, market data imports), one after another.
+# routes, the manifest, the miner and meter protocols, the price feeds, the market
+# data imports), one after another.
 FUZZTIME ?= 30s
 FUZZPKGS := ./http ./manifest ./cgminer ./gpuapi ./meter ./feeds ./addrrange ./history
 fuzz: web
