@@ -199,7 +199,8 @@ func (s *storeHistory) History(ctx context.Context) (*history.History, error) {
 	}
 	var key strings.Builder
 	for _, info := range list {
-		fmt.Fprintf(&key, "%s %s %s %d\n", info.Kind, info.Name, info.ImportedAt.Format(time.RFC3339Nano), info.Count)
+		fmt.Fprintf(&key, "%s %s %s %d %s %s %q\n", info.Kind, info.Name, info.ImportedAt.Format(time.RFC3339Nano), info.Count,
+			info.First.Format(time.RFC3339), info.Last.Format(time.RFC3339), info.Source)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
