@@ -41,9 +41,10 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 # fuzz runs every fuzz target of every package for FUZZTIME each (the API's write
-# routes, the manifest, the miner and meter protocols, the price feeds), one after another.
+# routes, the manifest, the miner and meter protocols, the price feeds, the market
+# data imports), one after another.
 FUZZTIME ?= 30s
-FUZZPKGS := ./http ./manifest ./cgminer ./gpuapi ./meter ./feeds ./addrrange
+FUZZPKGS := ./http ./manifest ./cgminer ./gpuapi ./meter ./feeds ./addrrange ./history
 fuzz: web
 	@set -e; for pkg in $(FUZZPKGS); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \

@@ -98,6 +98,12 @@ type History struct {
 
 	latestOnce sync.Once
 	latest     time.Time
+
+	// imports are the operator's series this history overlays on the embedded ones
+	// (With); embedded is the history that holds the embedded energy series, shared by
+	// every overlay of it. Both nil for the embedded history itself.
+	imports  *imports
+	embedded *History
 }
 
 var (
@@ -180,6 +186,12 @@ func (h *History) spans() []Coverage {
 		blocks.Last = last
 	}
 	blocks.Series, blocks.Note = SeriesBlocks, "from issued subsidy to 2025-03-08, then estimated from hashrate and difficulty"
+	if h.imports != nil {
+		h.imports.extend(&price, joule.DataBTCPrice)
+		h.imports.extend(&diff, joule.DataDifficulty)
+		h.imports.extend(&fees, joule.DataFees)
+		h.imports.extend(&blocks, joule.DataHashrate)
+	}
 	return []Coverage{price, diff, fees, blocks}
 }
 
@@ -190,7 +202,14 @@ func (h *History) Day(t time.Time) Day {
 	d := Day{Date: day, coverage: h.coverage}
 	note := func(format string, args ...any) { d.Notes = append(d.Notes, fmt.Sprintf(format, args...)) }
 
-	if v, ok := h.price.at(day); ok {
+	imp := h.imports
+	if imp == nil {
+		imp = noImports
+	}
+	if v, ok := imp.price.at(day); ok {
+		d.PriceUSD = v
+		note("BTC price: imported (%s)", imp.source[joule.DataBTCPrice])
+	} else if v, ok := h.price.at(day); ok {
 		d.PriceUSD = v
 	} else if v, ok := h.priceNext.at(day.AddDate(0, 0, 1)); ok && day.After(h.price.last()) {
 		d.PriceUSD = v
@@ -199,16 +218,23 @@ func (h *History) Day(t time.Time) Day {
 		d.Missing = append(d.Missing, SeriesPrice)
 	}
 
-	if v, ok := h.difficulty.at(day); ok && v > 0 {
+	difficulty, hashrate := h.overlaid(joule.DataDifficulty), h.overlaid(joule.DataHashrate)
+	if v, imported, ok := difficulty.at(day); ok && v > 0 {
 		d.Difficulty = v
-	} else if from, v, ok := h.difficulty.carry(day, 7); ok && v > 0 {
+		if imported {
+			note("difficulty: imported (%s)", imp.source[joule.DataDifficulty])
+		}
+	} else if from, v, _, ok := difficulty.carry(day, 7); ok && v > 0 {
 		d.Difficulty = v
 		note("difficulty: carried forward from %s (no value for this day)", from.Format(time.DateOnly))
 	} else {
 		d.Missing = append(d.Missing, SeriesDifficulty)
 	}
 
-	if v, ok := h.fees.at(day); ok {
+	if v, ok := imp.fees.at(day); ok {
+		d.FeesBTC = v
+		note("fees: imported (%s)", imp.source[joule.DataFees])
+	} else if v, ok := h.fees.at(day); ok {
 		d.FeesBTC = v
 	} else if v, ok := h.fees4.at(day); ok {
 		d.FeesBTC = v
@@ -223,10 +249,13 @@ func (h *History) Day(t time.Time) Day {
 	if i, ok := h.subsidyBTC.index(day); ok && h.subsidyBTC.has[i] {
 		d.Height = h.height[i]
 		d.Blocks = float64(h.height[i+1] - h.height[i])
-	} else if _, hr, ok := h.hashrateTH.carry(day, 7); ok && d.Difficulty > 0 && day.After(h.subsidyBTC.last()) {
+	} else if _, hr, imported, ok := hashrate.carry(day, 7); ok && d.Difficulty > 0 && day.After(h.subsidyBTC.last()) {
 		d.Blocks = hr * 1e12 * 86400 / (d.Difficulty * 4294967296)
 		d.Height = h.height[len(h.height)-1] + int64(h.estimatedBlocks(h.subsidyBTC.last().AddDate(0, 0, 1), day))
 		note("blocks: estimated from hashrate and difficulty (%.0f); height extrapolated", d.Blocks)
+		if imported {
+			note("hashrate: imported (%s)", imp.source[joule.DataHashrate])
+		}
 	} else {
 		d.Missing = append(d.Missing, SeriesBlocks)
 	}
@@ -236,9 +265,10 @@ func (h *History) Day(t time.Time) Day {
 // estimatedBlocks sums blocks estimated from hashrate and difficulty over [from, to).
 func (h *History) estimatedBlocks(from, to time.Time) float64 {
 	var sum float64
+	difficulty, hashrate := h.overlaid(joule.DataDifficulty), h.overlaid(joule.DataHashrate)
 	for t := from; t.Before(to); t = t.AddDate(0, 0, 1) {
-		_, hr, ok1 := h.hashrateTH.carry(t, 7)
-		_, diff, ok2 := h.difficulty.carry(t, 7)
+		_, hr, _, ok1 := hashrate.carry(t, 7)
+		_, diff, _, ok2 := difficulty.carry(t, 7)
 		if ok1 && ok2 && diff > 0 {
 			sum += hr * 1e12 * 86400 / (diff * 4294967296)
 		} else {
@@ -254,12 +284,20 @@ func dayOf(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// Nodes lists the wholesale energy nodes with embedded real-time price series.
+// Nodes lists the wholesale energy nodes with real-time price series, embedded or
+// imported.
 func (h *History) Nodes() []string {
 	var nodes []string
 	for _, e := range energyFiles {
 		if !e.dayAhead && !slices.Contains(nodes, e.node) {
 			nodes = append(nodes, e.node)
+		}
+	}
+	if h.imports != nil {
+		for key := range h.imports.energy {
+			if !key.dayAhead && !slices.Contains(nodes, key.node) {
+				nodes = append(nodes, key.node)
+			}
 		}
 	}
 	slices.Sort(nodes)
@@ -279,13 +317,16 @@ func (h *History) Energy(node string) (*EnergySeries, error) {
 // price the one its market cleared the day before delivery), or ENOTFOUND when the
 // node has none embedded. Its coverage may be shorter than the real-time series'.
 func (h *History) DayAhead(node string) (*EnergySeries, error) {
-	if !slices.ContainsFunc(energyFiles, func(e energyFile) bool { return e.dayAhead && e.node == node }) {
+	if !embeddedEnergy(node, true) && (h.imports == nil || h.imports.energy[energyKey{node, true}] == nil) {
 		return nil, joule.Errorf(joule.ENOTFOUND, "no day-ahead price series for node %q", node)
 	}
 	return h.series(node, true)
 }
 
 func (h *History) series(node string, dayAhead bool) (*EnergySeries, error) {
+	if h.imports != nil {
+		return h.overlaidSeries(node, dayAhead)
+	}
 	key := node
 	if dayAhead {
 		key += " day-ahead"

@@ -83,6 +83,10 @@ var admitted = map[string][]string{
 	"POST /api/v1/leases/{id}/stop":               {asTenant},
 	"GET /api/v1/invoices/{tenant}":               {asTenant},
 	"GET /api/v1/statements/{account}":            {asTenant, asOwner},
+	"POST /api/v1/data":                           {},
+	"GET /api/v1/data":                            {asViewer},
+	"GET /api/v1/data/{kind}/{name}":              {asViewer},
+	"DELETE /api/v1/data/{kind}/{name}":           {},
 }
 
 // bodies are the JSON bodies the writes are sent with: valid, so that an admitted
@@ -99,6 +103,7 @@ var bodies = map[string]string{
 	"POST /api/v1/leases/{id}/resell":  `{"limit_micro_usd_per_gpu_hour": 1}`,
 
 	"POST /api/v1/accounts/{id}/tokens": `{"name": "probe", "expires_in_s": 3600}`,
+	"POST /api/v1/data":                 `{"kind": "energy", "name": "west-texas", "source": "made-up probe", "csv": "time,usd_per_mwh\n2026-03-01T00:00:00Z,%d\n"}`,
 }
 
 // authServer is a server on a real store with the example site (A, west-texas), an
@@ -169,7 +174,7 @@ func path(pattern, self string, drID int64) string {
 	if account == "" {
 		account = "acme"
 	}
-	r := strings.NewReplacer("{name}", "west-texas", "{chart}", "power.png", "{product...}", "h100-sxm@west-texas",
+	r := strings.NewReplacer("{name}", "west-texas", "{kind}", "energy", "{chart}", "power.png", "{product...}", "h100-sxm@west-texas",
 		"{tenant}", account, "{account}", account)
 	p = r.Replace(p)
 	switch {
@@ -195,7 +200,7 @@ func state(t *testing.T, s *jhttp.Server) string {
 	var b strings.Builder
 	for _, p := range []string{"/api/v1/sites/west-texas", "/api/v1/sites/west-texas/dr", "/api/v1/sites/west-texas/audit?tail=10000",
 		"/api/v1/sites/west-texas/devices", "/api/v1/accounts", "/api/v1/orders", "/api/v1/leases", "/api/v1/products",
-		"/api/v1/tokens", "/api/v1/audit?limit=10000"} {
+		"/api/v1/tokens", "/api/v1/audit?limit=10000", "/api/v1/data", "/api/v1/data/energy/west-texas"} {
 		r := httptest.NewRequestWithContext(jhttp.AsPrincipal(context.Background(), ""), "GET", p, nil)
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, r)

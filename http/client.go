@@ -325,3 +325,39 @@ func (c *Client) Devices(ctx context.Context, site string) (*joule.DeviceReport,
 	var out joule.DeviceReport
 	return &out, c.do(ctx, http.MethodGet, "/api/v1/sites/"+url.PathEscape(site)+"/devices", nil, nil, &out)
 }
+
+// ImportData posts one series' CSV; the server parses, validates and stores it in
+// place of the series of the same kind and name, and answers its description.
+func (c *Client) ImportData(ctx context.Context, req DataImport) (*joule.DataSeriesInfo, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	var out joule.DataSeriesInfo
+	return &out, c.do(ctx, http.MethodPost, "/api/v1/data", nil, body, &out)
+}
+
+// DataSeriesList describes every imported series, without points.
+func (c *Client) DataSeriesList(ctx context.Context) ([]*joule.DataSeriesInfo, error) {
+	var out struct {
+		Series []*joule.DataSeriesInfo `json:"series"`
+	}
+	return out.Series, c.do(ctx, http.MethodGet, "/api/v1/data", nil, nil, &out)
+}
+
+// DataSeries returns one imported series with its points.
+func (c *Client) DataSeries(ctx context.Context, kind joule.DataKind, name string) (*joule.DataSeries, error) {
+	var out joule.DataSeries
+	return &out, c.do(ctx, http.MethodGet, dataPath(kind, name), nil, nil, &out)
+}
+
+// DeleteData deletes an imported series.
+func (c *Client) DeleteData(ctx context.Context, kind joule.DataKind, name string) error {
+	var out struct{}
+	return c.do(ctx, http.MethodDelete, dataPath(kind, name), nil, nil, &out)
+}
+
+// dataPath is the path of a series: a daily kind's name is the kind.
+func dataPath(kind joule.DataKind, name string) string {
+	return "/api/v1/data/" + url.PathEscape(string(kind)) + "/" + url.PathEscape(joule.DataName(kind, name))
+}

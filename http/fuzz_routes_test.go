@@ -32,6 +32,8 @@ var fuzzedRoutes = map[string]string{
 	"DELETE /api/v1/orders/{id}":               "FuzzWritePaths",
 	"POST /api/v1/leases/{id}/resell":          "FuzzResellBody",
 	"POST /api/v1/leases/{id}/stop":            "FuzzWritePaths",
+	"POST /api/v1/data":                        "FuzzDataBody",
+	"DELETE /api/v1/data/{kind}/{name}":        "FuzzWritePaths",
 }
 
 // TestEveryWriteRouteIsFuzzed fails when a route that takes POST, PUT or DELETE has no
@@ -177,8 +179,21 @@ func FuzzResellBody(f *testing.F) {
 		`{"from": "1999-01-01T00:00:00Z"}`, `{"limit_micro_usd_per_gpu_hour": -3}`)
 }
 
+// FuzzDataBody imports fuzzed series: a CSV the server cannot take is refused as
+// invalid, never a server error.
+func FuzzDataBody(f *testing.F) {
+	fuzzBody(f, http.MethodPost, "/api/v1/data", asOp,
+		`{"kind": "energy", "name": "TEST:NODE", "source": "made-up", "csv": "time,usd_per_mwh\n2026-03-01T00:00:00Z,1\n2026-03-01T01:00:00Z,-2.5\n"}`,
+		`{"kind": "btc-price", "source": "made-up", "csv": "date,value\n2026-09-01,60000\n2026-09-02,61000\n"}`,
+		`{"kind": "fees", "source": "made-up", "csv": "date,value\n2026-09-01,-1\n"}`,
+		`{"kind": "energy-day-ahead", "name": "A:B", "source": "made-up", "csv": "time,usd_per_mwh\n2026-03-01T00:00:00+05:30,1e308\n"}`,
+		`{"kind": "difficulty", "source": "", "csv": ""}`, `{"kind": "energy", "name": "../x", "source": "s", "csv": "time,usd_per_mwh\n\"2026"}`,
+		`{"kind": "hashrate", "source": "s", "csv": "date,value\n9999-12-31,1\n0001-01-01,1\n"}`)
+}
+
 // FuzzWritePaths sends the writes that take no body to paths with fuzzed IDs: an event
-// to cancel, a token to issue or revoke, an order to cancel, a lease to stop.
+// to cancel, a token to issue or revoke, an order to cancel, a lease to stop, market
+// data to delete.
 func FuzzWritePaths(f *testing.F) {
 	for _, s := range []string{"1", "0", "-1", "9223372036854775808", "o1", "l1", "tok_0000000000000000", "acme", "..", "%2e%2e", "a/b", "%00"} {
 		f.Add(s)
@@ -195,6 +210,8 @@ func FuzzWritePaths(f *testing.F) {
 			{http.MethodPost, "/api/v1/tokens/" + seg + "/revoke", g.tenant},
 			{http.MethodDelete, "/api/v1/orders/" + seg, g.tenant},
 			{http.MethodPost, "/api/v1/leases/" + seg + "/stop", g.tenant},
+			{http.MethodDelete, "/api/v1/data/energy/" + seg, g.op},
+			{http.MethodDelete, "/api/v1/data/" + seg + "/" + seg, g.op},
 		} {
 			g.send(t, w.method, w.path, w.token, "", "")
 		}

@@ -59,7 +59,7 @@ func send(t testing.TB, method, url, token string, body []byte, chunked bool, he
 func snapshot(t *testing.T, s *jhttp.Server) string {
 	t.Helper()
 	var b strings.Builder
-	for _, path := range []string{"/sites", "/sites/west-texas/audit", "/sites/west-texas/dr", "/sites/west-texas/devices", "/accounts", "/products", "/leases"} {
+	for _, path := range []string{"/sites", "/sites/west-texas/audit", "/sites/west-texas/dr", "/sites/west-texas/devices", "/accounts", "/products", "/leases", "/data"} {
 		r := send(t, "GET", s.URL()+"/api/v1"+path, opToken(s), nil, false, nil)
 		fmt.Fprintf(&b, "%s %d %s\n", path, r.status, r.body)
 	}
@@ -71,6 +71,7 @@ var routeBodyLimits = map[string]int64{
 	"POST /api/v1/apply":               jhttp.MaxManifestBytes,
 	"POST /api/v1/sites/{name}/audit":  8 << 20,
 	"PUT /api/v1/sites/{name}/devices": 4 << 20,
+	"POST /api/v1/data":                jhttp.MaxDataImportBytes,
 }
 
 // Every route that takes a body refuses one over its limit with 413 before it acts —
@@ -82,7 +83,7 @@ func TestEveryWriteRouteRefusesAnOversizedBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := snapshot(t, s)
-	params := strings.NewReplacer("{name}", "west-texas", "{id}", "1", "{tenant}", "acme", "{account}", "operator", "{product...}", "h100-sxm/west-texas", "{chart}", "npv.png")
+	params := strings.NewReplacer("{name}", "west-texas", "{id}", "1", "{tenant}", "acme", "{account}", "operator", "{product...}", "h100-sxm/west-texas", "{chart}", "npv.png", "{kind}", "energy")
 	writes := 0
 	for _, route := range s.Routes() {
 		method, pattern, _ := strings.Cut(route, " ")

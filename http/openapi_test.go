@@ -502,6 +502,16 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 	g.do(req{route: "GET /api/v1/compare", path: "/api/v1/compare?date=2024-12-23&mw=10&asic=s21&gpu=h100-sxm&gpu_usd_hour=0.5&energy_usd_mwh=45&site_owns_asics=true&install_lag_months=3", token: viewer, status: 200})
 	g.do(req{route: "GET /api/v1/demo", path: "/api/v1/demo", status: 200})
 
+	// Imported market data: made-up series, imported, listed, read and deleted.
+	g.do(req{route: "POST /api/v1/data", path: "/api/v1/data", token: op, status: 201,
+		body: `{"kind": "energy", "name": "TEST:NODE", "source": "made-up test prices", "csv": "time,usd_per_mwh\n2026-03-01T00:00:00-06:00,21.5\n2026-03-01T01:00:00-06:00,-3\n"}`})
+	g.do(req{route: "POST /api/v1/data", path: "/api/v1/data", token: op, status: 201,
+		body: `{"kind": "btc-price", "source": "made-up test prices", "csv": "date,value\n2026-09-01,60000\n"}`})
+	g.do(req{route: "GET /api/v1/data", path: "/api/v1/data", token: viewer, status: 200})
+	g.do(req{route: "GET /api/v1/data/{kind}/{name}", path: "/api/v1/data/energy/TEST:NODE", token: viewer, status: 200})
+	g.do(req{route: "GET /api/v1/data/{kind}/{name}", path: "/api/v1/data/btc-price/btc-price", token: viewer, status: 200})
+	g.do(req{route: "DELETE /api/v1/data/{kind}/{name}", path: "/api/v1/data/btc-price/btc-price", token: op, status: 200})
+
 	// The exchange: a tenant, credit, accounts, an owner's ask, orders of every kind.
 	created := g.do(req{route: "POST /api/v1/tenants", path: "/api/v1/tenants", token: op, body: `{"id": "acme", "name": "Acme AI", "credit_micro_usd": 50000000000}`, status: 201})
 	var acct jhttp.CreatedAccount
@@ -635,6 +645,13 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 	// Refusals, in the shared Error shape with a documented status.
 	for _, r := range []req{
 		{route: "GET /api/v1/econ", path: "/api/v1/econ?date=23/12/2024", token: viewer, status: 400},
+		{route: "POST /api/v1/data", path: "/api/v1/data", token: op, status: 400,
+			body: `{"kind": "fees", "source": "made-up", "csv": "date,value\n2026-09-01,-1\n"}`},
+		{route: "POST /api/v1/data", path: "/api/v1/data", token: viewer, status: 403,
+			body: `{"kind": "fees", "source": "made-up", "csv": "date,value\n2026-09-01,1\n"}`},
+		{route: "GET /api/v1/data/{kind}/{name}", path: "/api/v1/data/gas/henry-hub", token: viewer, status: 400},
+		{route: "DELETE /api/v1/data/{kind}/{name}", path: "/api/v1/data/btc-price/btc-price", token: op, status: 404},
+
 		{route: "GET /api/v1/compare", path: "/api/v1/compare?date=2024-12-23&mw=10&asic=nope&gpu=h100-sxm&gpu_usd_hour=2&energy_usd_mwh=45", token: viewer, status: 404},
 		{route: "POST /api/v1/apply", path: "/api/v1/apply", token: op, body: "sites: [", ctype: "application/yaml", status: 400},
 		{route: "GET /api/v1/sites/{name}", path: "/api/v1/sites/nowhere", token: op, status: 404},

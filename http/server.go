@@ -31,7 +31,7 @@ const ShutdownTimeout = 10 * time.Second
 // The server's timeouts. A client has ReadHeaderTimeout to send a request's headers
 // (a silent or trickling connection is closed then, or shed sooner at MaxConns) and
 // ReadTimeout for the whole request, body included: the largest body a route takes,
-// 8 MiB, needs about 1 Mbit/s. WriteTimeout runs from the end of the headers to the end
+// an import of market data (MaxDataImportBytes, 32 MiB), needs about 5 Mbit/s. WriteTimeout runs from the end of the headers to the end
 // of the answer, reading the body included, so it is the longer; the report routes,
 // which run a backtest or a plan before they answer, extend their own to
 // ReportWriteTimeout. A kept-alive connection that sends no next request within
@@ -76,11 +76,12 @@ type Server struct {
 	Models    joule.ModelLister
 	Pricer    Pricer
 	Live      joule.LiveService
-	Ops       Operations       // live operations; nil: their endpoints answer not_found
-	Prices    joule.Prices     // the live market's tickers; nil: none shown
-	Demo      *Demo            // the demo this server runs; nil: none
-	Reports   Reporter         // backtests and plans for the dashboard; nil: none
-	Now       func() time.Time // nil: the wall clock
+	Ops       Operations        // live operations; nil: their endpoints answer not_found
+	Prices    joule.Prices      // the live market's tickers; nil: none shown
+	Demo      *Demo             // the demo this server runs; nil: none
+	Reports   Reporter          // backtests and plans for the dashboard; nil: none
+	Data      joule.DataService // the market series operators import; nil: none
+	Now       func() time.Time  // nil: the wall clock
 
 	// Leasing is the GPU exchange; nil: its endpoints answer not_found.
 	Leasing Leasing
@@ -169,6 +170,7 @@ func NewServer() *Server {
 	s.handle("GET /api/v1/sites/{name}/devices", admits(viewer), s.handleDevices)
 	s.handle("PUT /api/v1/sites/{name}/devices", admits(agent).limit(maxCensusBodyBytes), s.handleReportDevices)
 	s.leasingRoutes()
+	s.dataRoutes()
 	s.dashboardRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))

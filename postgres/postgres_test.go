@@ -21,8 +21,9 @@ func TestStore(t *testing.T) {
 			Manifests: postgres.NewManifestService(db),
 			Live:      postgres.NewLiveService(db),
 			Leasing:   postgres.NewLeasingStore(db),
+			Data:      postgres.NewDataService(db),
 		}
-	}, storetest.Manifests, storetest.Live, storetest.Leasing)
+	}, storetest.Manifests, storetest.Live, storetest.Leasing, storetest.Data)
 }
 
 // openDB opens a DB on a fresh database and closes it when the test ends, before the

@@ -22,6 +22,17 @@ import (
 type Pricer struct {
 	History *history.History
 	Models  joule.ModelLister
+	// Source, when set, returns the history each query is priced on in place of
+	// History: the embedded one overlaid with the operator's imports, as they are now.
+	Source func(context.Context) (*history.History, error)
+}
+
+// history is the history a query is priced on.
+func (p *Pricer) history(ctx context.Context) (*history.History, error) {
+	if p.Source != nil {
+		return p.Source(ctx)
+	}
+	return p.History, nil
 }
 
 // DayQuery selects a day of history and how to read it.
@@ -75,11 +86,15 @@ func (p *Pricer) day(ctx context.Context, q DayQuery) (*DayReport, econ.Hashpric
 	if !(q.PoolFee >= 0 && q.PoolFee < 1) {
 		return nil, econ.Hashprice{}, joule.Errorf(joule.EINVALID, "pool fee must be a fraction in [0, 1), got %v", q.PoolFee)
 	}
+	h, err := p.history(ctx)
+	if err != nil {
+		return nil, econ.Hashprice{}, err
+	}
 	latest := q.Date.IsZero()
 	if latest {
-		q.Date = p.History.Latest()
+		q.Date = h.Latest()
 	}
-	d := p.History.Day(q.Date)
+	d := h.Day(q.Date)
 	if latest {
 		d.Notes = append([]string{fmt.Sprintf("date: %s, the newest day with every series (none was given)", d.Date.Format(time.DateOnly))}, d.Notes...)
 	}
@@ -95,7 +110,7 @@ func (p *Pricer) day(ctx context.Context, q DayQuery) (*DayReport, econ.Hashpric
 		d.Notes = append(d.Notes, "fees: given by the user")
 	}
 	if err := d.Err(); err != nil {
-		return nil, econ.Hashprice{}, p.remedy(err, d)
+		return nil, econ.Hashprice{}, remedy(err, d, h)
 	}
 	hp := econ.ComputeHashprice(d.Market())
 	r := &DayReport{
@@ -158,13 +173,13 @@ func (p *Pricer) Model(ctx context.Context, id string, kind joule.HardwareKind) 
 
 // remedy adds to the error of a day that lacks a series what the user can do about
 // it: supply the fees themselves, or pick a day the data covers.
-func (p *Pricer) remedy(err error, d history.Day) error {
+func remedy(err error, d history.Day, h *history.History) error {
 	var do []string
 	if slices.Contains(d.Missing, history.SeriesFees) {
 		do = append(do, "give the day's fees per block in BTC (--fees-btc-per-block, fees_btc_per_block in the API)")
 	}
 	if slices.ContainsFunc(d.Missing, func(s string) bool { return s != history.SeriesFees }) {
-		do = append(do, fmt.Sprintf("pick a day the data covers (the newest with every series is %s)", p.History.Latest().Format(time.DateOnly)))
+		do = append(do, fmt.Sprintf("pick a day the data covers (the newest with every series is %s)", h.Latest().Format(time.DateOnly)))
 	}
 	return joule.Errorf(joule.EINVALID, "%s: %s", joule.ErrorMessage(err), strings.Join(do, ", or "))
 }

@@ -29,6 +29,10 @@ type Config struct {
 	Queued int
 	// MaxPaths bounds a plan's paths; 0: ServerMaxPaths.
 	MaxPaths int
+	// History returns the market history a report runs on: the embedded one overlaid
+	// with the operator's imports, as they are when the report starts. nil: the
+	// embedded history alone (history.Default).
+	History func(context.Context) (*history.History, error)
 }
 
 // Service runs the backtests and plans a server's users ask for, of the sites in its
@@ -107,7 +111,11 @@ func (s *Service) run(ctx context.Context, name string, report func(*Site, *hist
 	if err != nil {
 		return nil, err
 	}
-	hist, err := history.Default() // loaded once, then shared
+	load := s.cfg.History
+	if load == nil {
+		load = func(context.Context) (*history.History, error) { return history.Default() } // loaded once, then shared
+	}
+	hist, err := load(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package reports
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/backtest"
 	"github.com/joule-site/joule/catalog"
+	"github.com/joule-site/joule/history"
 	"github.com/joule-site/joule/manifest"
 )
 
@@ -180,5 +182,37 @@ func TestQueueRefusesBeyondItsBound(t *testing.T) {
 	<-started
 	if err := <-next; err != nil {
 		t.Errorf("the report queued after the other left: %v", err)
+	}
+}
+
+// The service runs each report on the history its Config gives: here the embedded one
+// with a made-up node's prices imported, which a backtest may price the site at.
+func TestServiceRunsOnTheConfiguredHistory(t *testing.T) {
+	var csv strings.Builder
+	csv.WriteString("time,usd_per_mwh\n")
+	for i := range 72 {
+		fmt.Fprintf(&csv, "%s,%d\n", time.Date(2023, 1, 1, i, 0, 0, 0, time.UTC).Format(time.RFC3339), 20+i%24)
+	}
+	s, err := history.ParseImport(joule.DataEnergy, "TEST:NODE", "made-up test prices", []byte(csv.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	svc := NewService(Config{Sites: newExampleSites(t).loader(), History: func(context.Context) (*history.History, error) {
+		calls++
+		base, err := history.Default()
+		if err != nil {
+			return nil, err
+		}
+		return base.With(s)
+	}})
+	req := threeDays()
+	req.Node = "TEST:NODE"
+	rep, err := svc.Backtest(t.Context(), "west-texas", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Data.(*backtest.Report); r.Node != "TEST:NODE" || calls != 1 {
+		t.Errorf("node %q after %d calls, want TEST:NODE after 1", r.Node, calls)
 	}
 }

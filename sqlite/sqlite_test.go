@@ -29,6 +29,7 @@ func TestStore(t *testing.T) {
 					Manifests: sqlite.NewManifestService(db),
 					Live:      sqlite.NewLiveService(db),
 					Leasing:   sqlite.NewLeasingStore(db),
+					Data:      sqlite.NewDataService(db),
 				}
 			})
 		})

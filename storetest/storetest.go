@@ -1,7 +1,7 @@
 // Package storetest is the conformance suite of Joule's stores: the behaviour of
-// joule.SiteService, FleetService, HardwareService, ManifestService, LiveService and
-// LeasingStore that every store implementation (SQLite, PostgreSQL) must show, run from
-// that store's own tests:
+// joule.SiteService, FleetService, HardwareService, ManifestService, LiveService,
+// LeasingStore and DataService that every store implementation (SQLite, PostgreSQL)
+// must show, run from that store's own tests:
 //
 //	func TestStore(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T, now func() time.Time) storetest.Store {
@@ -36,6 +36,7 @@ type Store struct {
 	Manifests joule.ManifestService
 	Live      joule.LiveService
 	Leasing   joule.LeasingStore
+	Data      joule.DataService
 }
 
 // Group is a part of the suite: the tests of some of a store's services, so that a
@@ -52,6 +53,8 @@ const (
 	// Leasing: LeasingStore (accounts, tokens, orders, leases, the ledger) and its
 	// entries in the audit log.
 	Leasing Group = "leasing"
+	// Data: DataService (imported market series).
+	Data Group = "data"
 )
 
 // tests is the whole suite, in the order it runs.
@@ -91,13 +94,19 @@ var tests = []struct {
 	{"LeasingQueries", Leasing, testLeasingQueries},
 	{"LeasingLoadSelects", Leasing, testLeasingLoadSelects},
 	{"LedgerJournalSpan", Leasing, testLedgerJournalSpan},
+	{"DataRoundTrip", Data, testDataRoundTrip},
+	{"DataReplace", Data, testDataReplace},
+	{"DataList", Data, testDataList},
+	{"DataDelete", Data, testDataDelete},
+	{"DataNotFound", Data, testDataNotFound},
+	{"DataFailedImportWritesNothing", Data, testDataFailedImportWritesNothing},
 }
 
 // Run runs every conformance test as a subtest of t. For each, open returns a fresh,
 // empty store whose services stamp times with now, and registers the store's cleanup
 // with t.Cleanup.
 func Run(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
-	RunGroups(t, open, Manifests, Live, Leasing)
+	RunGroups(t, open, Manifests, Live, Leasing, Data)
 }
 
 // RunGroups runs the conformance tests of the groups given, as Run does, in Run's

@@ -33,6 +33,9 @@ type app struct {
 	energyPrice func(site *joule.Site, t time.Time) (float64, bool)
 	// now is the clock: the wall clock, or the demo's.
 	now func() time.Time
+	// history is the market history the server's reports and prices run on: the
+	// embedded one overlaid with the store's imports.
+	history func(context.Context) (*history.History, error)
 }
 
 // openApp opens the store named by dsn and wires the API around it.
@@ -52,11 +55,13 @@ func openApp(dsn string, log *slog.Logger) (*app, error) {
 	s.Fleets = db.fleets
 	s.Manifests = db.manifests
 	s.Models = models
-	s.Pricer = &pricing.Pricer{History: hist, Models: models}
+	imported := &storeHistory{data: db.data}
+	s.Pricer = &pricing.Pricer{History: hist, Models: models, Source: imported.History}
 	s.Live = db.live
+	s.Data = db.data
 	ops := &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: models, Live: s.Live, Now: time.Now}
 	s.Ops = ops
-	return &app{db: db, server: s, ops: ops, models: models, now: time.Now}, nil
+	return &app{db: db, server: s, ops: ops, models: models, now: time.Now, history: imported.History}, nil
 }
 
 func (a *app) Close() error { return a.db.close() }

@@ -87,7 +87,7 @@ func (f *dispatchFlags) prepare(ctx context.Context, g *globals, h *dispatch.Hys
 	if err != nil {
 		return nil, nil, err
 	}
-	hist, err := history.Default()
+	hist, err := importedHistory(ctx, g)
 	return site, hist, err
 }
 

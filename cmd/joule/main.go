@@ -102,6 +102,7 @@ against a running 'joule serve'.`,
 		newResellCmd(g),
 		newInvoiceCmd(g),
 		newStatementCmd(g),
+		newDataCmd(g),
 		newVersionCmd(),
 	)
 	markUsageErrors(root)

@@ -100,7 +100,7 @@ func (m *Main) Run(ctx context.Context) error {
 	a.server.PublicPrices, a.server.PublicMetrics = m.PublicPrices, m.PublicMetrics
 	a.server.AllowedHosts = m.AllowedHosts
 	m.serveFlags()
-	a.server.Reports = reports.NewService(reports.Config{Sites: a.sites(), BacktestCharts: render.BacktestCharts, PivotCharts: render.PivotCharts})
+	a.server.Reports = reports.NewService(reports.Config{Sites: a.sites(), BacktestCharts: render.BacktestCharts, PivotCharts: render.PivotCharts, History: a.history})
 	if m.demo != nil {
 		if err := m.demo.tenants(ctx, a.exchange); err != nil {
 			return err

@@ -22,6 +22,7 @@ type store struct {
 	hardware  joule.HardwareService
 	live      joule.LiveService
 	leasing   joule.LeasingStore
+	data      joule.DataService
 }
 
 // isPostgres reports whether dsn names a PostgreSQL database rather than a file.
@@ -38,7 +39,7 @@ func openStore(dsn string) (*store, error) {
 		}
 		return &store{dsn: dsn, close: db.Close, setNow: func(now func() time.Time) { db.Now = now },
 			sites: postgres.NewSiteService(db), fleets: postgres.NewFleetService(db), manifests: postgres.NewManifestService(db),
-			hardware: postgres.NewHardwareService(db), live: postgres.NewLiveService(db), leasing: postgres.NewLeasingStore(db)}, nil
+			hardware: postgres.NewHardwareService(db), live: postgres.NewLiveService(db), leasing: postgres.NewLeasingStore(db), data: postgres.NewDataService(db)}, nil
 	}
 	db := sqlite.NewDB(dsn)
 	if err := db.Open(); err != nil {
@@ -46,5 +47,5 @@ func openStore(dsn string) (*store, error) {
 	}
 	return &store{dsn: dsn, close: db.Close, setNow: func(now func() time.Time) { db.Now = now },
 		sites: sqlite.NewSiteService(db), fleets: sqlite.NewFleetService(db), manifests: sqlite.NewManifestService(db),
-		hardware: sqlite.NewHardwareService(db), live: sqlite.NewLiveService(db), leasing: sqlite.NewLeasingStore(db)}, nil
+		hardware: sqlite.NewHardwareService(db), live: sqlite.NewLiveService(db), leasing: sqlite.NewLeasingStore(db), data: sqlite.NewDataService(db)}, nil
 }
