@@ -71,6 +71,10 @@ type BacktestRequest struct {
 	HybridShare  float64             // hybrid_share: (0, 1]
 	GPULifeYears float64             // gpu_life_years: > 0
 	Hysteresis   dispatch.Hysteresis // the dispatch policy's band and minimum times
+	// Costs are the conversions' costs besides servers and energy (the CLI's flags);
+	// a figure left at econ.DefaultCosts()'s is taken from the site's manifest if it
+	// declares one. The install lag and ASIC resale do not apply to a replay.
+	Costs econ.Costs
 	// GPUPricePath names the published path GPU-hours sell at when neither a constant
 	// nor a path is given (gpu_price_path: market or list; "": market).
 	GPUPricePath string
@@ -84,7 +88,7 @@ type BacktestRequest struct {
 func NewBacktestRequest() *BacktestRequest {
 	return &BacktestRequest{
 		Utilization: DefaultUtilization, HybridShare: DefaultHybridShare, GPULifeYears: DefaultGPULifeYears,
-		Hysteresis: dispatch.DefaultHysteresis,
+		Hysteresis: dispatch.DefaultHysteresis, Costs: econ.DefaultCosts(),
 	}
 }
 
@@ -105,6 +109,8 @@ func (r *BacktestRequest) Validate() error {
 		return fieldError("gpu_life_years", "want a positive number of years, got %v", r.GPULifeYears)
 	case r.GPUPricePath != "" && !slices.Contains(backtest.PricePathNames(), r.GPUPricePath):
 		return fieldError("gpu_price_path", "want one of %s, got %q", strings.Join(backtest.PricePathNames(), ", "), r.GPUPricePath)
+	case r.Costs.Validate() != nil:
+		return r.Costs.Validate()
 	case r.Forecast != "" && !slices.Contains(forecast.Names(), r.Forecast):
 		return fieldError("forecast", "want one of %s, got %q", strings.Join(forecast.Names(), ", "), r.Forecast)
 	}

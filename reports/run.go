@@ -108,7 +108,7 @@ func Backtest(ctx context.Context, site *Site, req *BacktestRequest, hist *histo
 			return nil, err
 		}
 	}
-	costs := econ.DefaultCosts().WithSite(spec.Site.Costs)
+	costs := mergeCosts(req.Costs, spec.Site.Costs)
 	return backtest.Run(ctx, backtest.Config{
 		Site: spec, From: req.From, To: req.To, History: hist, PoolFee: req.PoolFee, GPUPrice: path,
 		Utilization: req.Utilization, Hysteresis: req.Hysteresis, GPU: gpu, HybridShare: req.HybridShare,
@@ -148,25 +148,29 @@ func Pivot(ctx context.Context, site *Site, req *PivotRequest, hist *history.His
 // the site's manifest declares, else the defaults. A request figure equal to its
 // default counts as not set.
 func siteCosts(req *PivotRequest, site joule.SiteCosts) (econ.Costs, float64) {
-	d := NewPivotRequest()
-	fromSite := econ.DefaultCosts().WithSite(site)
-	c := req.Costs
+	discount := req.DiscountRate
+	if discount == NewPivotRequest().DiscountRate && site.DiscountRate != nil {
+		discount = *site.DiscountRate
+	}
+	return mergeCosts(req.Costs, site), discount
+}
+
+// mergeCosts is c with each figure left at econ.DefaultCosts()'s replaced by the
+// site's, where it declares one.
+func mergeCosts(c econ.Costs, site joule.SiteCosts) econ.Costs {
+	d, fromSite := econ.DefaultCosts(), econ.DefaultCosts().WithSite(site)
 	for _, f := range []struct{ got, dflt, site *float64 }{
-		{&c.GPUOpexUSDPerServerHour, &d.Costs.GPUOpexUSDPerServerHour, &fromSite.GPUOpexUSDPerServerHour},
-		{&c.NetworkStorageFraction, &d.Costs.NetworkStorageFraction, &fromSite.NetworkStorageFraction},
-		{&c.ConversionUSDPerMW, &d.Costs.ConversionUSDPerMW, &fromSite.ConversionUSDPerMW},
-		{&c.InstallLagMonths, &d.Costs.InstallLagMonths, &fromSite.InstallLagMonths},
-		{&c.ASICResaleFraction, &d.Costs.ASICResaleFraction, &fromSite.ASICResaleFraction},
+		{&c.GPUOpexUSDPerServerHour, &d.GPUOpexUSDPerServerHour, &fromSite.GPUOpexUSDPerServerHour},
+		{&c.NetworkStorageFraction, &d.NetworkStorageFraction, &fromSite.NetworkStorageFraction},
+		{&c.ConversionUSDPerMW, &d.ConversionUSDPerMW, &fromSite.ConversionUSDPerMW},
+		{&c.InstallLagMonths, &d.InstallLagMonths, &fromSite.InstallLagMonths},
+		{&c.ASICResaleFraction, &d.ASICResaleFraction, &fromSite.ASICResaleFraction},
 	} {
 		if *f.got == *f.dflt {
 			*f.got = *f.site
 		}
 	}
-	discount := req.DiscountRate
-	if discount == d.DiscountRate && site.DiscountRate != nil {
-		discount = *site.DiscountRate
-	}
-	return c, discount
+	return c
 }
 
 // pivotPrice is a GPU-hour price on the conversion day and where it comes from ("":

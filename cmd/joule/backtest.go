@@ -184,6 +184,7 @@ timeseries.csv, power.png, margin.png and index.html.`,
 	cmd.Flags().StringVar(&req.Node, "node", "", "price energy at this wholesale node instead of the site's (ERCOT:LZ_WEST hourly 2019 and 2023, ERCOT:HB_WEST five-minute 2024-01..2025-02); the site's adder is kept")
 	cmd.Flags().Float64Var(&req.HybridShare, "hybrid-share", req.HybridShare, "share of every miner fleet the hybrid strategy converts to GPU servers")
 	cmd.Flags().Float64Var(&req.GPULifeYears, "gpu-life-years", req.GPULifeYears, "GPU server life, for the conversions' depreciation")
+	costFlags(cmd, &req.Costs, "", "")
 	cmd.Flags().StringVar(&req.GPUPricePath, "gpu-price-path", backtest.PricePathMarket, "published GPU-hour price path the conversions sell at: market (8-GPU servers) or list (1-GPU list prices)")
 	cmd.Flags().StringVar(&req.Forecast, "forecast", forecast.Default().Name(), "what plans decide each interval's energy price on: "+forecastHelp())
 	_ = cmd.MarkFlagRequired("from")

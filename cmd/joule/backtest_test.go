@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,5 +81,59 @@ func TestReportFlagsNameTheField(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%s: exit %d, stderr %s; want %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.want)
 		}
+	}
+}
+
+// The conversions' costs come from the flags, then the site's manifest, then the
+// defaults: a manifest's conversion cost and a flag's opex both show in the capex and
+// opex of all-gpu, and in the assumptions as given.
+func TestBacktestCostsFromManifestAndFlags(t *testing.T) {
+	dir := t.TempDir()
+	example, err := os.ReadFile("../../examples/west-texas.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := strings.Replace(string(example), "    pue: 1.05\n", "    pue: 1.05\n    costs:\n      conversion_usd_per_mw: 0\n", 1)
+	file := filepath.Join(dir, "site.yaml")
+	if err := os.WriteFile(file, []byte(site), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, dir, "backtest", "--site", file, "--from", "2023-01-01", "--to", "2023-01-07", "--gpu-opex-usd-server-hour", "2", "--json", "--no-progress")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var rep struct {
+		Strategies []struct {
+			Name         string  `json:"name"`
+			Capex        float64 `json:"capex_usd"`
+			Opex         float64 `json:"opex_usd"`
+			Net          float64 `json:"net_margin_usd"`
+			Margin       float64 `json:"margin_usd"`
+			Depreciation float64 `json:"depreciation_usd"`
+		} `json:"strategies"`
+		Assumptions []struct {
+			Name   string  `json:"name"`
+			Value  float64 `json:"value"`
+			Source string  `json:"source"`
+		} `json:"assumptions"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range rep.Strategies {
+		if s.Name != "all-gpu" {
+			continue
+		}
+		// 3261 servers × $269,000 × 1.10, no conversion; $2 × 3261 × 168 hours.
+		if math.Abs(s.Capex-3261*269_000*1.10) > 1 || math.Abs(s.Opex-2*3261*168) > 1e-6 || math.Abs(s.Net-(s.Margin-s.Depreciation-s.Opex)) > 1e-6 {
+			t.Errorf("all-gpu capex %.0f, opex %.0f, net %.0f", s.Capex, s.Opex, s.Net)
+		}
+	}
+	given := map[string]string{}
+	for _, a := range rep.Assumptions {
+		given[a.Name] = a.Source
+	}
+	if given["conversion_usd_per_mw"] != "given" || given["gpu_opex_usd_per_server_hour"] != "given" || given["network_storage_fraction"] == "given" {
+		t.Errorf("assumption sources %v", given)
 	}
 }

@@ -162,12 +162,7 @@ after --install-lag-months. Every default below is listed with its source under
 	fl.Float64Var(&q.DiscountRate, "discount-rate", d.DiscountRate, "annual cost of capital, for NPV, profitability index and crossovers (assumption)")
 	fl.Float64Var(&q.ASICLifeYears, "asic-life-years", d.ASICLifeYears, "economic life of a miner, years (assumption)")
 	fl.Float64Var(&q.GPULifeYears, "gpu-life-years", d.GPULifeYears, "economic life of a GPU server from first revenue, years (CoreWeave 6, Nebius 4: midpoint)")
-	fl.Float64Var(&q.GPUOpexUSDPerServerHour, "gpu-opex-usd-server-hour", dc.GPUOpexUSDPerServerHour, "non-energy GPU opex, USD per server-hour: staff, maintenance, transit, insurance (assumption)")
-	fl.Float64Var(&q.NetworkStorageFraction, "network-storage-fraction", dc.NetworkStorageFraction, "network and storage capex as a fraction of the servers' price (H100 cluster BoM, Aug 2024: 4.9% network; 10% assumed with storage)")
-	q.ConversionUSDPerMW = dc.ConversionUSDPerMW
-	fl.Var((*plainFloat)(&q.ConversionUSDPerMW), "conversion-usd-mw", "capex to convert a MW of mining site into a GPU hall (Sabre56 CEO, Sept 2024: $3-5M per MW)")
-	fl.Float64Var(&q.InstallLagMonths, "install-lag-months", dc.InstallLagMonths, "months from order to first GPU revenue (server lead time 8-12 weeks, Apr 2024, plus 3 months assumed)")
-	fl.Float64Var(&q.ASICResaleFraction, "asic-resale-fraction", dc.ASICResaleFraction, "share of a new miner's price a used one sells for, counted with --site-owns-asics (assumption)")
+	costFlags(cmd, &q.Costs, "months from order to first GPU revenue", "share of a new miner's price a used one sells for, counted with --site-owns-asics")
 	fl.BoolVar(&q.SiteOwnsASICs, "site-owns-asics", dc.SiteOwnsASICs, "the site already owns the miners: mining has no outlay, leasing sells them")
 	fl.Float64Var(&q.ASICPriceUSD, "asic-price-usd", 0, "price of one miner (default: the model's)")
 	fl.Float64Var(&q.GPUPriceUSD, "gpu-price-usd", 0, "price of one GPU server (default: the model's)")
@@ -273,4 +268,22 @@ func payback(m float64) string {
 		return "never"
 	}
 	return fmt.Sprintf("%.1f", m)
+}
+
+// costFlags defines the conversion-cost flags on cmd, bound to c and set to its
+// defaults, each help naming its default's source: opex, network and storage,
+// conversion; and the install lag and ASIC resale where lag and resale describe them
+// ("": the command takes neither).
+func costFlags(cmd *cobra.Command, c *econ.Costs, lag, resale string) {
+	fl, dc := cmd.Flags(), econ.DefaultCosts()
+	fl.Float64Var(&c.GPUOpexUSDPerServerHour, "gpu-opex-usd-server-hour", dc.GPUOpexUSDPerServerHour, "non-energy GPU opex, USD per server-hour: staff, maintenance, transit, insurance (assumption)")
+	fl.Float64Var(&c.NetworkStorageFraction, "network-storage-fraction", dc.NetworkStorageFraction, "network and storage capex as a fraction of the servers' price (H100 cluster BoM, Aug 2024: 4.9% network; 10% assumed with storage)")
+	c.ConversionUSDPerMW = dc.ConversionUSDPerMW
+	fl.Var((*plainFloat)(&c.ConversionUSDPerMW), "conversion-usd-mw", "capex to convert a MW of mining site into a GPU hall (Sabre56 CEO, Sept 2024: $3-5M per MW)")
+	if lag != "" {
+		fl.Float64Var(&c.InstallLagMonths, "install-lag-months", dc.InstallLagMonths, lag+" (server lead time 8-12 weeks, Apr 2024, plus 3 months assumed)")
+	}
+	if resale != "" {
+		fl.Float64Var(&c.ASICResaleFraction, "asic-resale-fraction", dc.ASICResaleFraction, resale+" (assumption)")
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/joule-site/joule"
-	"github.com/joule-site/joule/econ"
 	"github.com/joule-site/joule/render"
 	"github.com/joule-site/joule/reports"
 )
@@ -19,7 +18,6 @@ func newPlanCmd(g *globals) *cobra.Command {
 		drift   []float64
 	)
 	req := reports.NewPivotRequest()
-	dc := econ.DefaultCosts()
 	cmd := &cobra.Command{
 		Use:   "plan --site FILE|NAME --convert-mw MW --gpu MODEL --at YYYY-MM-DD [--years N] [--paths N] [--out DIR]",
 		Short: "Monte Carlo: the distribution of NPV and payback of turning miners into GPU servers",
@@ -82,11 +80,7 @@ cashflow.png and index.html.`,
 	fl.StringVar(&req.GPUPricePath, "gpu-price-path", req.GPUPricePath, "published GPU-hour price path the site asks: market (8-GPU servers) or list (1-GPU list prices)")
 	fl.Float64Var(&req.UtilizationSpread, "utilization-spread", req.UtilizationSpread, "each path's utilization at the market price is drawn from --utilization ± this (assumption)")
 	fl.Float64Var(&req.DemandElasticity, "demand-elasticity", req.DemandElasticity, "ε of utilization × (market price ÷ price asked)^ε (assumption: unit elastic)")
-	fl.Float64Var(&req.Costs.GPUOpexUSDPerServerHour, "gpu-opex-usd-server-hour", dc.GPUOpexUSDPerServerHour, "non-energy GPU opex, USD per server-hour: staff, maintenance, transit, insurance (assumption)")
-	fl.Float64Var(&req.Costs.NetworkStorageFraction, "network-storage-fraction", dc.NetworkStorageFraction, "network and storage capex as a fraction of the servers' price (H100 cluster BoM, Aug 2024: 4.9% network; 10% assumed with storage)")
-	fl.Var((*plainFloat)(&req.Costs.ConversionUSDPerMW), "conversion-usd-mw", "capex to convert a MW of mining site into a GPU hall (Sabre56 CEO, Sept 2024: $3-5M per MW)")
-	fl.Float64Var(&req.Costs.InstallLagMonths, "install-lag-months", dc.InstallLagMonths, "months from conversion to first GPU revenue (server lead time 8-12 weeks, Apr 2024, plus 3 months assumed)")
-	fl.Float64Var(&req.Costs.ASICResaleFraction, "asic-resale-fraction", dc.ASICResaleFraction, "share of a new miner's price a retired one sells for (assumption)")
+	costFlags(cmd, &req.Costs, "months from conversion to first GPU revenue", "share of a new miner's price a retired one sells for")
 	fl.BoolVar(&req.Hoard, "hoard", req.Hoard, "keep mined BTC (valued at each path's last price) instead of selling daily")
 	fl.IntVar(&req.Workers, "workers", req.Workers, "goroutines (0: one per core)")
 	fl.Float64SliceVar(&drift, "gpu-drift-range", req.GPUDriftRange[:], "annual log drift of the GPU-hour price sampled per path: low,high")

@@ -206,7 +206,10 @@
         el("h3", {}, "Assumptions"),
         notes(r.assumptions),
         el("h3", {}, "Inputs and their sources"),
-        notes((r.inputs || []).map((a) => `${a.name} = ${a.value} ${a.unit} (${a.source})`)),
+        table(
+          ["Input", "Value", "Source"],
+          (r.inputs || []).map((a) => [a.name, `${a.value} ${a.unit}`, a.source]),
+        ),
         notes(r.notes),
       );
     });
