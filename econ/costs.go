@@ -34,19 +34,20 @@ type Costs struct {
 	SiteOwnsASICs bool `json:"site_owns_asics"`
 }
 
-// Validate checks that every cost is a number in its range.
+// Validate checks that every cost is a number in its range; an error names the cost as
+// the manifest and the API do.
 func (c Costs) Validate() error {
 	switch {
 	case !finite(c.GPUOpexUSDPerServerHour) || c.GPUOpexUSDPerServerHour < 0:
-		return joule.Errorf(joule.EINVALID, "GPU opex must be USD per server-hour from 0, got %v", c.GPUOpexUSDPerServerHour)
+		return joule.Errorf(joule.EINVALID, "gpu_opex_usd_per_server_hour: GPU opex must be USD per server-hour from 0, got %v", c.GPUOpexUSDPerServerHour)
 	case !(c.NetworkStorageFraction >= 0 && c.NetworkStorageFraction <= 5):
-		return joule.Errorf(joule.EINVALID, "network and storage capex must be a fraction of the servers' price from 0 to 5, got %v", c.NetworkStorageFraction)
+		return joule.Errorf(joule.EINVALID, "network_storage_fraction: network and storage capex must be a fraction of the servers' price from 0 to 5, got %v", c.NetworkStorageFraction)
 	case !finite(c.ConversionUSDPerMW) || c.ConversionUSDPerMW < 0:
-		return joule.Errorf(joule.EINVALID, "conversion capex must be USD per MW from 0, got %v", c.ConversionUSDPerMW)
+		return joule.Errorf(joule.EINVALID, "conversion_usd_per_mw: conversion capex must be USD per MW from 0, got %v", c.ConversionUSDPerMW)
 	case !(c.InstallLagMonths >= 0 && c.InstallLagMonths <= 120):
-		return joule.Errorf(joule.EINVALID, "install lag must be months from 0 to 120, got %v", c.InstallLagMonths)
+		return joule.Errorf(joule.EINVALID, "install_lag_months: install lag must be months from 0 to 120, got %v", c.InstallLagMonths)
 	case !(c.ASICResaleFraction >= 0 && c.ASICResaleFraction <= 1):
-		return joule.Errorf(joule.EINVALID, "ASIC resale must be a fraction of a new miner's price from 0 to 1, got %v", c.ASICResaleFraction)
+		return joule.Errorf(joule.EINVALID, "asic_resale_fraction: ASIC resale must be a fraction of a new miner's price from 0 to 1, got %v", c.ASICResaleFraction)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/econ"
 )
 
 // QueryPaths is a plan's paths when a query does not say: fewer than the CLI's
@@ -38,6 +39,7 @@ func ParseBacktestQuery(q url.Values) (*BacktestRequest, error) {
 		{"forecast", stringField(&r.Forecast)},
 		{"gpu_price_path", stringField(&r.GPUPricePath)},
 	}
+	fields = append(fields, costFields(&r.Costs, false)...)
 	if err := parseQuery("backtest", q, fields); err != nil {
 		return nil, err
 	}
@@ -72,11 +74,6 @@ func ParsePivotQuery(q url.Values) (*PivotRequest, error) {
 		{"utilization", floatField("utilization", &r.Utilization)},
 		{"utilization_spread", floatField("utilization_spread", &r.UtilizationSpread)},
 		{"demand_elasticity", floatField("demand_elasticity", &r.DemandElasticity)},
-		{"gpu_opex_usd_per_server_hour", floatField("gpu_opex_usd_per_server_hour", &r.Costs.GPUOpexUSDPerServerHour)},
-		{"network_storage_fraction", floatField("network_storage_fraction", &r.Costs.NetworkStorageFraction)},
-		{"conversion_usd_per_mw", floatField("conversion_usd_per_mw", &r.Costs.ConversionUSDPerMW)},
-		{"install_lag_months", floatField("install_lag_months", &r.Costs.InstallLagMonths)},
-		{"asic_resale_fraction", floatField("asic_resale_fraction", &r.Costs.ASICResaleFraction)},
 		{"hoard", func(s string) error {
 			b, err := strconv.ParseBool(s)
 			if err != nil {
@@ -88,10 +85,28 @@ func ParsePivotQuery(q url.Values) (*PivotRequest, error) {
 		{"pool_fee", floatField("pool_fee", &r.PoolFee)},
 		{"asic_resale_usd", floatField("asic_resale_usd", &r.ASICResaleUSD)},
 	}
+	fields = append(fields, costFields(&r.Costs, true)...)
 	if err := parseQuery("plan", q, fields); err != nil {
 		return nil, err
 	}
 	return r, r.Validate()
+}
+
+// costFields are the conversion costs a query may set, named as the manifest's costs
+// block names them: opex, network and storage, conversion, and with lagResale the
+// install lag and the ASIC resale (a backtest replays no order and sells no miner).
+func costFields(c *econ.Costs, lagResale bool) []field {
+	fs := []field{
+		{"gpu_opex_usd_per_server_hour", floatField("gpu_opex_usd_per_server_hour", &c.GPUOpexUSDPerServerHour)},
+		{"network_storage_fraction", floatField("network_storage_fraction", &c.NetworkStorageFraction)},
+		{"conversion_usd_per_mw", floatField("conversion_usd_per_mw", &c.ConversionUSDPerMW)},
+	}
+	if lagResale {
+		fs = append(fs,
+			field{"install_lag_months", floatField("install_lag_months", &c.InstallLagMonths)},
+			field{"asic_resale_fraction", floatField("asic_resale_fraction", &c.ASICResaleFraction)})
+	}
+	return fs
 }
 
 // parseQuery sets each parameter of q through its field; a parameter given more than
