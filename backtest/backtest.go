@@ -50,6 +50,9 @@ type Config struct {
 	// (default: econ.DefaultCosts()); the install lag does not apply to a replay, whose
 	// servers earn from its first day.
 	Costs *econ.Costs
+	// GPUPUE is the facility ÷ IT power of the hall the conversions' servers stand in
+	// (default: econ.DefaultAssumptions().GPUPUE); the site's PUE is its miners'.
+	GPUPUE float64
 	// Progress, when set, is told how many of total intervals have been simulated.
 	Progress func(done, total int)
 }
@@ -73,6 +76,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if !(cfg.Utilization >= 0 && cfg.Utilization <= 1) || !(cfg.PoolFee >= 0 && cfg.PoolFee < 1) || !(cfg.HybridShare > 0 && cfg.HybridShare <= 1) || !(cfg.GPULifeYears > 0) {
 		return nil, joule.Errorf(joule.EINVALID, "backtest: utilization in [0,1], pool fee in [0,1), hybrid share in (0,1] and GPU life > 0 are required")
+	}
+	if cfg.GPUPUE == 0 {
+		cfg.GPUPUE = econ.DefaultAssumptions().GPUPUE
+	}
+	if !(cfg.GPUPUE >= 1 && cfg.GPUPUE <= 3) {
+		return nil, joule.Errorf(joule.EINVALID, "backtest: gpu_pue: the GPU hall's PUE must be from 1 to 3, got %v", cfg.GPUPUE)
 	}
 	site := cfg.Site.Site
 	loc := time.UTC
@@ -124,19 +133,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	type run struct {
-		name       string
-		spec       *joule.ResolvedSite
-		rule       dispatch.Rule
-		servers    int
-		facilityMW float64 // converted
+		name string
+		rule dispatch.Rule
+		conversionSite
 	}
-	runs := []run{{AlwaysMine, cfg.Site, dispatch.RuleAlways, 0, 0}, {StrikePrice, cfg.Site, dispatch.RuleStrike, 0, 0}, {Joule, cfg.Site, dispatch.RuleMerit, 0, 0}, {JouleForesight, cfg.Site, dispatch.RuleMerit, 0, 0}}
+	as := func(site *joule.ResolvedSite) conversionSite { return conversionSite{site: site, unit: -1} }
+	runs := []run{{AlwaysMine, dispatch.RuleAlways, as(cfg.Site)}, {StrikePrice, dispatch.RuleStrike, as(cfg.Site)}, {Joule, dispatch.RuleMerit, as(cfg.Site)}, {JouleForesight, dispatch.RuleMerit, as(cfg.Site)}}
 	if gpu != nil {
 		r.GPUModel = gpu.ID
-		all, nAll, wAll := converted(cfg.Site, 1, gpu)
-		hyb, nHyb, wHyb := converted(cfg.Site, cfg.HybridShare, gpu)
-		pue := cfg.Site.Site.PUE
-		runs = append(runs, run{AllGPU, all, dispatch.RuleMerit, nAll, wAll * pue / 1e6}, run{Hybrid, hyb, dispatch.RuleMerit, nHyb, wHyb * pue / 1e6})
+		runs = append(runs, run{AllGPU, dispatch.RuleMerit, converted(cfg.Site, 1, gpu, cfg.GPUPUE)}, run{Hybrid, dispatch.RuleMerit, converted(cfg.Site, cfg.HybridShare, gpu, cfg.GPUPUE)})
 	} else {
 		r.Notes = append(r.Notes, "the site has no GPU servers and no --gpu was given: the all-gpu and hybrid strategies are skipped")
 	}
@@ -154,7 +159,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if rn.name == JouleForesight {
 			decided = ms
 		}
-		res, power, err := simulate(ctx, dispatch.Compile(rn.spec, rn.rule, cfg.Hysteresis), decided, ms, progress)
+		ds := dispatch.Compile(rn.site, rn.rule, cfg.Hysteresis)
+		if rn.unit >= 0 {
+			ds.Units[rn.unit].PUE = cfg.GPUPUE
+		}
+		res, power, err := simulate(ctx, ds, decided, ms, progress)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -167,7 +176,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		if rn.servers > 0 {
 			servers := float64(rn.servers) * gpu.PriceUSD * (1 + costs.NetworkStorageFraction)
-			conversion := costs.ConversionUSDPerMW * rn.facilityMW
+			conversion := costs.ConversionUSDPerMW * rn.facilityW / 1e6
 			res.CapexUSD = servers + conversion
 			res.DepreciationUSD = servers/cfg.GPULifeYears*years + conversion/FacilityLifeYears*years
 			res.OpexUSD = float64(rn.servers) * costs.GPUOpexUSDPerServerHour * years * 365.25 * 24
@@ -262,6 +271,7 @@ func assumptions(cfg Config, c econ.Costs, conversions bool) []econ.Assumption {
 		out = append(out,
 			econ.Assumption{Name: "utilization", Value: cfg.Utilization, Unit: "fraction of open GPU capacity that sells", Source: "assumption: demand is not modelled; every hour sells this share at the path's price"},
 			econ.Assumption{Name: "hybrid_share", Value: cfg.HybridShare, Unit: "share of each miner fleet the hybrid converts", Source: "assumption: a what-if, not a recommendation"},
+			econ.Assumption{Name: "gpu_pue", Value: cfg.GPUPUE, Unit: "facility ÷ IT power of the converted GPU hall", Source: sourceOr(src, "gpu_pue", cfg.GPUPUE, econ.DefaultAssumptions().GPUPUE)},
 			econ.Assumption{Name: "gpu_life_years", Value: cfg.GPULifeYears, Unit: "years, straight-line", Source: sourceOr(src, "gpu_life_years", cfg.GPULifeYears, econ.DefaultAssumptions().GPULifeYears)},
 			econ.Assumption{Name: "facility_life_years", Value: FacilityLifeYears, Unit: "years over which the conversion capex depreciates", Source: "assumption"},
 			econ.Assumption{Name: "gpu_opex_usd_per_server_hour", Value: c.GPUOpexUSDPerServerHour, Unit: "USD per server-hour", Source: sourceOr(src, "gpu_opex_usd_per_server_hour", c.GPUOpexUSDPerServerHour, econ.DefaultCosts().GPUOpexUSDPerServerHour)},

@@ -181,8 +181,9 @@ func TestBacktestStopsWhenCancelled(t *testing.T) {
 
 // The conversions' costs by hand, over January 2023 (744 hours) with the default
 // costs: every miner of the example site (6000 × 3500 W + 4000 × 3068 W = 33.272 MW of
-// IT power) becomes floor(33,272,000 / 10,200) = 3261 H100 servers at $269,000, plus
-// 10% for network and storage, plus $4M per facility MW converted (× PUE 1.05).
+// IT power, × PUE 1.05 = 34.9356 MW of facility power) becomes as many H100 servers as
+// that feeds at 10,200 W in a GPU hall of PUE 1.3: floor(34,935,600 / 13,260) = 2634 at
+// $269,000, plus 10% for network and storage, plus $4M per facility MW converted.
 func TestConversionCostsByHand(t *testing.T) {
 	r, err := backtest.Run(t.Context(), config(t, "2023-01-01", "2023-01-31"))
 	if err != nil {
@@ -192,7 +193,7 @@ func TestConversionCostsByHand(t *testing.T) {
 	if !ok {
 		t.Fatal("no all-gpu")
 	}
-	const servers = 3261
+	const servers = 2634
 	serversUSD := servers * 269_000 * 1.10
 	conversionUSD := 4_000_000 * 33.272 * 1.05
 	years := 744.0 / (365.25 * 24)
@@ -217,10 +218,13 @@ func TestConversionCostsByHand(t *testing.T) {
 		}
 		names[a.Name] = a.Source
 	}
-	for _, n := range []string{"band_usd_mwh", "min_on_s", "warmup_s", "utilization", "gpu_life_years", "conversion_usd_per_mw", "gpu_opex_usd_per_server_hour"} {
+	for _, n := range []string{"band_usd_mwh", "min_on_s", "warmup_s", "utilization", "gpu_pue", "gpu_life_years", "conversion_usd_per_mw", "gpu_opex_usd_per_server_hour"} {
 		if names[n] == "" {
 			t.Errorf("the report does not state %s: %v", n, names)
 		}
+	}
+	if !strings.Contains(names["gpu_pue"], "Uptime") {
+		t.Errorf("GPU hall PUE source %q", names["gpu_pue"])
 	}
 	if !strings.Contains(names["conversion_usd_per_mw"], "Sabre56") {
 		t.Errorf("conversion capex source %q", names["conversion_usd_per_mw"])

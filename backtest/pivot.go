@@ -58,6 +58,10 @@ type PivotConfig struct {
 	// ASICResaleUSD is what one retired miner sells for, subtracted from capex; 0: the
 	// retired model's price × Costs.ASICResaleFraction.
 	ASICResaleUSD float64
+	// GPUPUE is the facility ÷ IT power of the GPU hall the miners' hall becomes
+	// (default: econ.DefaultAssumptions().GPUPUE): the servers bought are as many as the
+	// facility power freed feeds at nameplate in it. The site's PUE is its miners'.
+	GPUPUE float64
 	// BTCModel is how BTC prices are drawn: BTCBootstrap (the default, also "")
 	// resamples blocks of historical days with their fees and difficulty noise, the
 	// historical mean log price change replaced by BTCDriftPerYear; BTCBootstrapDrift
@@ -126,7 +130,7 @@ type conversion struct {
 //
 // resaleUSD is what one retired miner sells for; 0: its model's price × costs'
 // ASICResaleFraction.
-func convert(site *joule.ResolvedSite, convertW float64, gpu *joule.HardwareModel, resaleUSD float64, costs econ.Costs) (conversion, error) {
+func convert(site *joule.ResolvedSite, convertW float64, gpu *joule.HardwareModel, gpuPUE, resaleUSD float64, costs econ.Costs) (conversion, error) {
 	var c conversion
 	pue := site.Site.PUE
 	var asics []joule.ResolvedFleet
@@ -163,9 +167,9 @@ func convert(site *joule.ResolvedSite, convertW float64, gpu *joule.HardwareMode
 		c.facilityW += float64(n) * perW
 		c.itW += float64(n) * float64(f.Model.PowerW)
 	}
-	c.servers = int(c.itW / float64(gpu.PowerW))
+	c.servers = int(c.facilityW / (gpuPUE * float64(gpu.PowerW)))
 	if c.servers == 0 {
-		return c, joule.Errorf(joule.EINVALID, "plan: %.3f MW of miners frees %.1f kW of IT power, less than one %s server (%v)", convertW/1e6, c.itW/1e3, gpu.ID, gpu.PowerW)
+		return c, joule.Errorf(joule.EINVALID, "plan: %.3f MW of miners frees %.1f kW of facility power, less than one %s server (%v at PUE %.2f)", convertW/1e6, c.facilityW/1e3, gpu.ID, gpu.PowerW, gpuPUE)
 	}
 	c.serversUSD = float64(c.servers) * gpu.PriceUSD
 	c.networkUSD = c.serversUSD * costs.NetworkStorageFraction
@@ -174,9 +178,9 @@ func convert(site *joule.ResolvedSite, convertW float64, gpu *joule.HardwareMode
 	return c, nil
 }
 
-// subSites are the two sites a path dispatches: the retired miners alone and the
-// bought servers alone, each under the whole site's cap and PUE.
-func (c *conversion) subSites(site *joule.ResolvedSite, gpu *joule.HardwareModel, h dispatch.Hysteresis) (baseline, converted dispatch.Site) {
+// subSites are the two sites a path dispatches, each under the whole site's cap: the
+// retired miners alone at the site's PUE and the bought servers alone at gpuPUE.
+func (c *conversion) subSites(site *joule.ResolvedSite, gpu *joule.HardwareModel, gpuPUE float64, h dispatch.Hysteresis) (baseline, converted dispatch.Site) {
 	retired := &joule.ResolvedSite{Site: site.Site}
 	for _, r := range c.retired {
 		f := *r.fleet.Fleet
@@ -185,7 +189,9 @@ func (c *conversion) subSites(site *joule.ResolvedSite, gpu *joule.HardwareModel
 	}
 	bought := &joule.ResolvedSite{Site: site.Site, Fleets: []joule.ResolvedFleet{{
 		Fleet: &joule.Fleet{Site: site.Site.Name, Name: "converted-" + gpu.ID, Model: gpu.ID, Kind: gpu.Kind, Count: c.servers}, Model: gpu}}}
-	return dispatch.Compile(retired, dispatch.RuleMerit, h), dispatch.Compile(bought, dispatch.RuleMerit, h)
+	converted = dispatch.Compile(bought, dispatch.RuleMerit, h)
+	converted.PUE = gpuPUE
+	return dispatch.Compile(retired, dispatch.RuleMerit, h), converted
 }
 
 // BTC price models of a plan.
@@ -202,6 +208,12 @@ func BTCModels() []string { return []string{BTCBootstrap, BTCBootstrapDrift, BTC
 func (cfg *PivotConfig) validate() error {
 	if cfg.BTCModel == "" {
 		cfg.BTCModel = BTCBootstrap
+	}
+	if cfg.GPUPUE == 0 {
+		cfg.GPUPUE = econ.DefaultAssumptions().GPUPUE
+	}
+	if !(cfg.GPUPUE >= 1 && cfg.GPUPUE <= 3) {
+		return joule.Errorf(joule.EINVALID, "plan: gpu_pue: the GPU hall's PUE must be from 1 to 3, got %v", cfg.GPUPUE)
 	}
 	if !slices.Contains(BTCModels(), cfg.BTCModel) {
 		return joule.Errorf(joule.EINVALID, "plan: BTC model %q: use %s, %s or %s", cfg.BTCModel, BTCBootstrap, BTCBootstrapDrift, BTCGBM)
@@ -375,16 +387,16 @@ func (p *planner) assumptions() []string {
 		}
 		fleets += fmt.Sprintf("%d of %d %s (%s, %.1f J/TH)", r.count, r.fleet.Count, r.fleet.Name, r.fleet.Model.ID, r.fleet.Model.EfficiencyJPerTH())
 	}
-	add("Conversion: miners are retired least efficient fleet first (highest J/TH), in whole machines, until their facility power at stock (count × power × PUE %.2f) reaches %.2f MW: %s, %d miners with %.3f MW of facility and %.3f MW of IT power. That IT power buys %d whole %s servers at %v each.",
-		site.PUE, cfg.ConvertMW, fleets, c.asics, c.facilityW/1e6, c.itW/1e6, c.servers, cfg.GPU.ID, cfg.GPU.PowerW)
+	add("Conversion: miners are retired least efficient fleet first (highest J/TH), in whole machines, until their facility power at stock (count × power × PUE %.2f) reaches %.2f MW: %s, %d miners with %.3f MW of facility and %.3f MW of IT power. That facility power feeds %d whole %s servers at %v each in a GPU hall of PUE %.2f (its cooling, not the miners').",
+		site.PUE, cfg.ConvertMW, fleets, c.asics, c.facilityW/1e6, c.itW/1e6, c.servers, cfg.GPU.ID, cfg.GPU.PowerW, cfg.GPUPUE)
 	co := cfg.Costs
 	add("Capex, paid on the conversion day: %d servers × %s = %s, network and storage %.0f%% of that = %s, conversion of the hall %s per MW × %.2f MW = %s, less the %d retired miners' resale %s: %s. The servers earn from %.1f months after the conversion day (the install lag, %d days), while the miners are gone from the first day; from then each installed server costs %s per server-hour besides energy (GPU opex, leased or idle). Not modelled: financing, taxes, hardware failures, and the residual value of servers or miners at the horizon end.",
 		c.servers, planUSD(cfg.GPU.PriceUSD), planUSD(c.serversUSD), co.NetworkStorageFraction*100, planUSD(c.networkUSD),
 		planUSD(co.ConversionUSDPerMW), cfg.ConvertMW, planUSD(c.conversionUSD), c.asics, planUSD(c.resaleUSD), planUSD(c.capexUSD),
 		co.InstallLagMonths, p.lagDays, fmt.Sprintf("$%.2f", co.GPUOpexUSDPerServerHour))
 	h := cfg.Hysteresis
-	add("Dispatch: every path runs two sub-sites hour by hour through the dispatch policy the live system runs (rule %s: merit order, ASIC power profiles, a $%.2f/MWh strike band, minimum on %ds and off %ds, %ds warm-up per start), each under the site's %.1f MW cap and PUE %.2f: BASELINE, the retired miners alone (running at the start), and CONVERTED, the bought servers alone, selling their capacity on the open market. The incremental cash flow of converting is the converted margin minus the baseline margin, hour by hour (revenue − energy, idle draw included); the site's other load is the same either way and is left out.",
-		dispatch.RuleMerit, h.BandUSDPerMWh, h.MinOnSec, h.MinOffSec, h.WarmupSec, site.PowerCapW.MW(), site.PUE)
+	add("Dispatch: every path runs two sub-sites hour by hour through the dispatch policy the live system runs (rule %s: merit order, ASIC power profiles, a $%.2f/MWh strike band, minimum on %ds and off %ds, %ds warm-up per start), each under the site's %.1f MW cap: BASELINE, the retired miners alone at the site's PUE %.2f (running at the start), and CONVERTED, the bought servers alone at the GPU hall's PUE %.2f, selling their capacity on the open market. The incremental cash flow of converting is the converted margin minus the baseline margin, hour by hour (revenue − energy, idle draw included); the site's other load is the same either way and is left out.",
+		dispatch.RuleMerit, h.BandUSDPerMWh, h.MinOnSec, h.MinOffSec, h.WarmupSec, site.PowerCapW.MW(), site.PUE, cfg.GPUPUE)
 	ch := p.chain
 	var dp, dd float64
 	for _, d := range ch.days {
@@ -455,7 +467,7 @@ func (p *planner) inputs() []econ.Assumption {
 	cfg := &p.cfg
 	ch := p.chain
 	used := econ.AssumptionsUsed(econ.CompareInput{GPU: cfg.GPU, Costs: cfg.Costs, Assumptions: econ.Assumptions{
-		PoolFee: cfg.PoolFee, Utilization: cfg.Utilization, DiscountRate: cfg.DiscountRate, GPULifeYears: float64(cfg.Years)}})
+		PoolFee: cfg.PoolFee, Utilization: cfg.Utilization, DiscountRate: cfg.DiscountRate, GPULifeYears: float64(cfg.Years), GPUPUE: cfg.GPUPUE}})
 	byName := map[string]econ.Assumption{}
 	for _, a := range used {
 		byName[a.Name] = a
@@ -490,7 +502,8 @@ func (p *planner) inputs() []econ.Assumption {
 		econRow("asic_resale_fraction")
 	}
 	econRow("pool_fee")
-	out = append(out, econ.Assumption{Name: "pue", Value: cfg.Site.Site.PUE, Unit: "facility ÷ IT power", Source: "the site's manifest"})
+	out = append(out, econ.Assumption{Name: "pue", Value: cfg.Site.Site.PUE, Unit: "facility ÷ IT power of the miners", Source: "the site's manifest"})
+	econRow("gpu_pue")
 	span := fmt.Sprintf("%s..%s", ch.first.Format(time.DateOnly), ch.last.Format(time.DateOnly))
 	driftSrc := map[string]string{
 		BTCBootstrap:      "assumption: no trend (history's drift removed)",
@@ -535,7 +548,7 @@ func (p *planner) notes() []string {
 	if extra := p.conv.facilityW - p.cfg.ConvertMW*1e6; extra > 0.5 {
 		out = append(out, fmt.Sprintf("retiring whole miners converts %.3f MW, %.1f kW more than asked", p.conv.facilityW/1e6, extra/1e3))
 	}
-	gpuW := float64(p.conv.servers) * float64(p.cfg.GPU.PowerW) * p.cfg.Site.Site.PUE
+	gpuW := float64(p.conv.servers) * float64(p.cfg.GPU.PowerW) * p.cfg.GPUPUE
 	out = append(out, fmt.Sprintf("the servers draw %.3f MW of facility power at full load, %.1f kW less than the miners they replace (whole servers only)", gpuW/1e6, (p.conv.facilityW-gpuW)/1e3))
 	return out
 }

@@ -66,7 +66,7 @@ func TestPlanConversionRetiresLeastEfficientFirst(t *testing.T) {
 	}
 	names := []string{"hall-b-s19j-pro", "hall-a-s21"}
 	for _, tt := range tests {
-		c, err := convert(site, tt.mw*1e6, gpu, 300, econ.Costs{})
+		c, err := convert(site, tt.mw*1e6, gpu, 1.3, 300, econ.Costs{})
 		if err != nil {
 			t.Fatalf("%v MW: %v", tt.mw, err)
 		}
@@ -82,7 +82,7 @@ func TestPlanConversionRetiresLeastEfficientFirst(t *testing.T) {
 			it += float64(r.count) * float64(r.fleet.Model.PowerW)
 			asics += r.count
 		}
-		servers := int(it / 10200)
+		servers := int(it * 1.05 / (1.3 * 10200)) // the facility power freed, in a hall of PUE 1.3
 		if c.servers != servers || c.asics != asics {
 			t.Errorf("%v MW: %d servers for %d miners, want %d for %d", tt.mw, c.servers, c.asics, servers, asics)
 		}
@@ -94,10 +94,11 @@ func TestPlanConversionRetiresLeastEfficientFirst(t *testing.T) {
 		}
 	}
 
-	// The report says the same for 20 MW: 4000×3068 + 1936×3500 W of IT power buys
-	// 1867 servers of 10200 W at $269,000.
+	// The report says the same for 20 MW: 4000×3068 + 1936×3500 W of IT power, × 1.05
+	// = 20,000,400 W of facility power, feeds 1508 servers of 10200 W at PUE 1.3
+	// (13,260 W each) at $269,000.
 	r := runPlan(t, planExampleConfig(t, 4, 1))
-	if r.ASICsRetired != 5936 || r.GPUServers != 1867 || r.CapexUSD != 1867*269000 {
+	if r.ASICsRetired != 5936 || r.GPUServers != 1508 || r.CapexUSD != 1508*269000 {
 		t.Errorf("report: %d miners retired, %d servers, capex %v", r.ASICsRetired, r.GPUServers, r.CapexUSD)
 	}
 }

@@ -8,7 +8,8 @@ import (
 	"github.com/joule-site/joule/econ"
 )
 
-// Capex of 20 MW of the example site worked by hand: 1867 h100-sxm servers at $269,000,
+// Capex of 20 MW of the example site worked by hand: 1508 h100-sxm servers (the
+// 20,000,400 W of facility power freed, at 10,200 W × PUE 1.3 each) at $269,000,
 // 10% for network and storage, $4M per MW converted, less 30% of the 4000 s19j-pro
 // ($1,378) and 1936 s21 ($2,699) retired.
 func TestPlanCapexByHand(t *testing.T) {
@@ -18,12 +19,12 @@ func TestPlanCapexByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	servers := 1867 * 269_000.0
+	servers := 1508 * 269_000.0
 	resale := 0.30 * (4000*1378.0 + 1936*2699.0)
 	want := servers + 0.10*servers + 20*4_000_000.0 - resale
 	c := p.conv
-	if c.servers != 1867 || math.Abs(c.resaleUSD-resale) > 1e-6 || math.Abs(c.capexUSD-want) > 1e-6 {
-		t.Errorf("servers %d, resale %.2f, capex %.2f; want 1867, %.2f, %.2f", c.servers, c.resaleUSD, c.capexUSD, resale, want)
+	if c.servers != 1508 || math.Abs(c.resaleUSD-resale) > 1e-6 || math.Abs(c.capexUSD-want) > 1e-6 {
+		t.Errorf("servers %d, resale %.2f, capex %.2f; want 1508, %.2f, %.2f", c.servers, c.resaleUSD, c.capexUSD, resale, want)
 	}
 	// A per-miner resale price given wins over the fraction.
 	cfg.ASICResaleUSD = 100
@@ -54,7 +55,7 @@ func TestPlanOpexAndLagByHand(t *testing.T) {
 	}
 	var want float64
 	for d := lag; d < p.cal.days; d++ {
-		want += 1867 * 1.5 * 24 * p.discount[p.cal.month[d]]
+		want += 1508 * 1.5 * 24 * p.discount[p.cal.month[d]]
 	}
 	for i := range base.NPVs {
 		if got := base.NPVs[i] - withOpex.NPVs[i]; math.Abs(got-want) > 1e-3 {

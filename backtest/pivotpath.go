@@ -41,10 +41,10 @@ func newPlanner(cfg PivotConfig) (*planner, error) {
 	start := p.chain.start.Date
 	p.startUnix = start.Unix()
 	p.cal = newCalendar(start, cfg.Years)
-	if p.conv, err = convert(cfg.Site, cfg.ConvertMW*1e6, cfg.GPU, cfg.ASICResaleUSD, cfg.Costs); err != nil {
+	if p.conv, err = convert(cfg.Site, cfg.ConvertMW*1e6, cfg.GPU, cfg.GPUPUE, cfg.ASICResaleUSD, cfg.Costs); err != nil {
 		return nil, err
 	}
-	p.baseline, p.converted = p.conv.subSites(cfg.Site, cfg.GPU, cfg.Hysteresis)
+	p.baseline, p.converted = p.conv.subSites(cfg.Site, cfg.GPU, cfg.GPUPUE, cfg.Hysteresis)
 	for _, s := range []dispatch.Site{p.baseline, p.converted} {
 		if _, err := dispatch.New(s); err != nil {
 			return nil, err

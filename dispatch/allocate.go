@@ -74,7 +74,7 @@ func (p *Policy) prepare(m *Interval, c *Commitments, out *Allocation) (float64,
 		u := &units[l.Unit]
 		n := min(l.Servers, p.servers[l.Unit])
 		p.servers[l.Unit] -= n
-		w := float64(n) * float64(u.PowerW-u.IdleW) * site.PUE
+		w := float64(n) * float64(u.PowerW-u.IdleW) * site.UnitPUE(l.Unit)
 		kind := segFirm
 		if l.Class == joule.LeaseInterruptible {
 			kind = segInterruptible
@@ -92,7 +92,7 @@ func (p *Policy) prepare(m *Interval, c *Commitments, out *Allocation) (float64,
 		case segOpen:
 			u := &units[s.unit]
 			servers := float64(p.servers[s.unit])
-			s.reserve = servers * float64(u.PowerW-u.IdleW) * site.PUE
+			s.reserve = servers * float64(u.PowerW-u.IdleW) * site.UnitPUE(s.unit)
 			s.draw = s.reserve * m.GPUUtilization
 			s.gpus = servers * float64(u.GPUs)
 			s.revenue = s.gpus * m.GPUUtilization * m.GPUUSDPerHour

@@ -164,6 +164,33 @@ func TestFirmLeasesFirstAndShedOnlyByTheCap(t *testing.T) {
 	}
 }
 
+// A fleet in a hall of its own PUE draws its IT power times that PUE, idle, firm and
+// open alike; the other fleets keep the site's.
+func TestUnitPUE(t *testing.T) {
+	site := westTexas(dispatch.RuleMerit)
+	site.Units = append([]dispatch.Unit(nil), site.Units...)
+	site.Units[2].PUE = 1.3
+	p := policy(t, site)
+	leases := []dispatch.Lease{{Unit: 2, Servers: 20, Class: joule.LeaseFirm, USDPerGPUHour: 0.5}}
+	var plan dispatch.Allocation
+	m := market(0, 20)
+	m.GPUUtilization = 1
+	p.Allocate(p.NewState(true), m, dispatch.Commitments{Leases: leases}, &plan)
+	if want := joule.Watts(20 * (10200 - 1700) * 1.3); plan.FirmGPUW != want {
+		t.Errorf("firm GPU power %v, want %v", plan.FirmGPUW, want)
+	}
+	if want := joule.Watts(12 * (10200 - 1700) * 1.3); plan.OpenGPUW != want {
+		t.Errorf("open GPU power %v, want %v", plan.OpenGPUW, want)
+	}
+	// All 32 servers at nameplate in the 1.3 hall; the miners at stock in the site's 1.05.
+	if want := joule.Watts(32 * 10200 * 1.3); math.Abs(float64(plan.Units[2].DrawW-want)) > 1 {
+		t.Errorf("GPU fleet draws %v, want %v", plan.Units[2].DrawW, want)
+	}
+	if want := joule.Watts(6000 * 3500 * 1.05); math.Abs(float64(plan.Units[0].DrawW-want)) > 1 {
+		t.Errorf("S21 fleet draws %v, want %v", plan.Units[0].DrawW, want)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	bad := []func(*dispatch.Site){
 		func(s *dispatch.Site) { s.CapW = 0 },
@@ -173,6 +200,7 @@ func TestValidate(t *testing.T) {
 		func(s *dispatch.Site) { s.Units[0].Profiles = []dispatch.Profile{{0.6, 0.7}} },                     // not ending at stock
 		func(s *dispatch.Site) { s.Units[2].GPUs = 0 },
 		func(s *dispatch.Site) { s.Hysteresis.MinOnSec = -1 },
+		func(s *dispatch.Site) { s.Units[2].PUE = 0.9 },
 	}
 	for i, mutate := range bad {
 		s := westTexas(dispatch.RuleMerit)

@@ -69,9 +69,8 @@ func New(site Site) (*Policy, error) {
 	}
 	n := len(site.Units)
 	p := &Policy{site: site, idleW: make([]float64, n), servers: make([]int, n), started: make([]float64, n), stockW: make([]float64, n), invStockW: make([]float64, n)}
-	pue := site.PUE
 	for i, u := range site.Units {
-		n := float64(u.Count)
+		n, pue := float64(u.Count), site.UnitPUE(i)
 		p.idleW[i] = n * float64(u.IdleW) * pue
 		p.stockW[i] = n * float64(u.PowerW) * pue
 		p.idleTotal += p.idleW[i]

@@ -50,6 +50,9 @@ type Unit struct {
 	Profiles    []Profile
 	// GPUs is the number of GPUs in one server.
 	GPUs int
+	// PUE, when set, is the facility ÷ IT power of this fleet's own hall (a GPU hall
+	// converted from mining cools otherwise than the site's miners); 0 takes the site's.
+	PUE float64
 }
 
 // UnitOf is a fleet of count machines of model m as the policy sees it.
@@ -147,8 +150,19 @@ func (s *Site) Validate() error {
 	return nil
 }
 
+// UnitPUE is the facility ÷ IT power of unit i: its own where it has one, else the
+// site's.
+func (s *Site) UnitPUE(i int) float64 {
+	if pue := s.Units[i].PUE; pue != 0 {
+		return pue
+	}
+	return s.PUE
+}
+
 func (u *Unit) validate() error {
 	switch {
+	case u.PUE != 0 && !(u.PUE >= 1 && u.PUE <= 3):
+		return joule.Errorf(joule.EINVALID, "dispatch: unit %s: pue must be between 1 and 3, got %v", u.Name, u.PUE)
 	case u.Count < 0:
 		return joule.Errorf(joule.EINVALID, "dispatch: unit %s: count must not be negative", u.Name)
 	case u.PowerW <= 0 || u.IdleW < 0 || u.IdleW > u.PowerW:

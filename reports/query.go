@@ -38,6 +38,7 @@ func ParseBacktestQuery(q url.Values) (*BacktestRequest, error) {
 		{"gpu_life_years", floatField("gpu_life_years", &r.GPULifeYears)},
 		{"forecast", stringField(&r.Forecast)},
 		{"gpu_price_path", stringField(&r.GPUPricePath)},
+		{"gpu_pue", floatField("gpu_pue", &r.GPUPUE)},
 	}
 	fields = append(fields, costFields(&r.Costs, false)...)
 	if err := parseQuery("backtest", q, fields); err != nil {
@@ -84,6 +85,7 @@ func ParsePivotQuery(q url.Values) (*PivotRequest, error) {
 		}},
 		{"pool_fee", floatField("pool_fee", &r.PoolFee)},
 		{"asic_resale_usd", floatField("asic_resale_usd", &r.ASICResaleUSD)},
+		{"gpu_pue", floatField("gpu_pue", &r.GPUPUE)},
 	}
 	fields = append(fields, costFields(&r.Costs, true)...)
 	if err := parseQuery("plan", q, fields); err != nil {

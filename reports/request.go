@@ -71,6 +71,9 @@ type BacktestRequest struct {
 	HybridShare  float64             // hybrid_share: (0, 1]
 	GPULifeYears float64             // gpu_life_years: > 0
 	Hysteresis   dispatch.Hysteresis // the dispatch policy's band and minimum times
+	// GPUPUE is the facility ÷ IT power of the hall the conversions' servers stand in
+	// (gpu_pue; default econ's sourced 1.3); the site's PUE stays its miners'.
+	GPUPUE float64
 	// Costs are the conversions' costs besides servers and energy (the CLI's flags);
 	// a figure left at econ.DefaultCosts()'s is taken from the site's manifest if it
 	// declares one. The install lag and ASIC resale do not apply to a replay.
@@ -88,7 +91,7 @@ type BacktestRequest struct {
 func NewBacktestRequest() *BacktestRequest {
 	return &BacktestRequest{
 		Utilization: DefaultUtilization, HybridShare: DefaultHybridShare, GPULifeYears: DefaultGPULifeYears,
-		Hysteresis: dispatch.DefaultHysteresis, Costs: econ.DefaultCosts(),
+		Hysteresis: dispatch.DefaultHysteresis, Costs: econ.DefaultCosts(), GPUPUE: econ.DefaultAssumptions().GPUPUE,
 	}
 }
 
@@ -109,6 +112,8 @@ func (r *BacktestRequest) Validate() error {
 		return fieldError("gpu_life_years", "want a positive number of years, got %v", r.GPULifeYears)
 	case r.GPUPricePath != "" && !slices.Contains(backtest.PricePathNames(), r.GPUPricePath):
 		return fieldError("gpu_price_path", "want one of %s, got %q", strings.Join(backtest.PricePathNames(), ", "), r.GPUPricePath)
+	case !(r.GPUPUE >= 1 && r.GPUPUE <= 3):
+		return fieldError("gpu_pue", "want the GPU hall's PUE from 1 to 3, got %v", r.GPUPUE)
 	case r.Costs.Validate() != nil:
 		return r.Costs.Validate()
 	case r.Forecast != "" && !slices.Contains(forecast.Names(), r.Forecast):
@@ -162,7 +167,10 @@ type PivotRequest struct {
 	GPUDriftRange [2]float64
 	// Costs are the conversion's costs (econ.DefaultCosts unless given): GPU opex,
 	// network and storage, conversion per MW, install lag, ASIC resale fraction.
-	Costs      econ.Costs
+	Costs econ.Costs
+	// GPUPUE is the facility ÷ IT power of the GPU hall the miners' hall becomes
+	// (gpu_pue): it sets how many servers the freed power feeds.
+	GPUPUE     float64
 	Hysteresis dispatch.Hysteresis
 	// Workers is the number of goroutines; 0: one per core. The report does not depend
 	// on it, so no query sets it.
@@ -176,7 +184,8 @@ func NewPivotRequest() *PivotRequest {
 		Years: DefaultYears, Paths: DefaultPaths, Seed: DefaultSeed, DiscountRate: DefaultDiscountRate,
 		BTCModel: backtest.BTCBootstrap, GPUPricePath: backtest.PricePathMarket,
 		Utilization: DefaultUtilization, UtilizationSpread: DefaultUtilizationSpread, DemandElasticity: DefaultDemandElasticity,
-		GPUDriftRange: DefaultGPUDriftRange, Costs: econ.DefaultCosts(), Hysteresis: dispatch.DefaultHysteresis,
+		GPUDriftRange: DefaultGPUDriftRange, Costs: econ.DefaultCosts(), GPUPUE: econ.DefaultAssumptions().GPUPUE,
+		Hysteresis: dispatch.DefaultHysteresis,
 	}
 }
 
@@ -211,6 +220,8 @@ func (r *PivotRequest) Validate() error {
 		return fieldError("demand_elasticity", "want a number in [0, 20], got %v", r.DemandElasticity)
 	case !(r.ASICResaleUSD >= 0) || math.IsInf(r.ASICResaleUSD, 0):
 		return fieldError("asic_resale_usd", "must not be negative, got %v", r.ASICResaleUSD)
+	case !(r.GPUPUE >= 1 && r.GPUPUE <= 3):
+		return fieldError("gpu_pue", "want the GPU hall's PUE from 1 to 3, got %v", r.GPUPUE)
 	case r.Workers < 0:
 		return fieldError("workers", "must not be negative, got %d", r.Workers)
 	}

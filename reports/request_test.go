@@ -60,6 +60,7 @@ func TestRequestErrorsNameTheField(t *testing.T) {
 		{"backtest", "from=2023-01-01&to=nope", `to: want YYYY-MM-DD, got "nope"`},
 		{"backtest", "to=2023-01-31", "from: required"},
 		{"backtest", "from=2023-01-01&to=2023-01-31&network_storage_fraction=-0.1", "network_storage_fraction: "},
+		{"backtest", "from=2023-01-01&to=2023-01-31&gpu_pue=0.9", "gpu_pue: "},
 		{"backtest", "from=2023-01-01&to=2023-01-31&install_lag_months=3", `backtest: unknown parameter "install_lag_months"`},
 		{"backtest", "from=2023-01-01", "to: required"},
 		{"backtest", "from=2023-02-01&to=2023-01-31", "to: 2023-01-31 is before from 2023-02-01"},
@@ -69,7 +70,7 @@ func TestRequestErrorsNameTheField(t *testing.T) {
 		{"backtest", bt + "&hybrid_share=0", "hybrid_share: want a fraction in (0, 1]"},
 		{"backtest", bt + "&gpu_life_years=-1", "gpu_life_years: want a positive number"},
 		{"backtest", bt + "&gpu_usd_hour=-2", "gpu_usd_hour: must not be negative"},
-		{"backtest", bt + "&rm=1", `backtest: unknown parameter "rm" (known: from, to, node, gpu, gpu_usd_hour, pool_fee, utilization, hybrid_share, gpu_life_years, forecast, gpu_price_path, gpu_opex_usd_per_server_hour, network_storage_fraction, conversion_usd_per_mw)`},
+		{"backtest", bt + "&rm=1", `backtest: unknown parameter "rm" (known: from, to, node, gpu, gpu_usd_hour, pool_fee, utilization, hybrid_share, gpu_life_years, forecast, gpu_price_path, gpu_pue, gpu_opex_usd_per_server_hour, network_storage_fraction, conversion_usd_per_mw)`},
 		{"backtest", bt + "&paths=10", `backtest: unknown parameter "paths"`},
 		{"plan", pl + "&paths=0", "paths: want 1 to 100000, got 0"},
 		{"plan", pl + "&paths=100001", "paths: want 1 to 100000, got 100001"},
@@ -85,7 +86,7 @@ func TestRequestErrorsNameTheField(t *testing.T) {
 		{"plan", "convert_mw=2&at=2024-06-01", "gpu: required"},
 		{"plan", "convert_mw=2&gpu=h100-sxm", "at: required"},
 		{"plan", "convert_mw=2&gpu=h100-sxm&at=1st+of+June", `at: want YYYY-MM-DD, got "1st of June"`},
-		{"plan", pl + "&from=2023-01-01", `plan: unknown parameter "from" (known: convert_mw, gpu, at, years, paths, seed, discount_rate, gpu_usd_hour, btc_model, btc_drift, gpu_price_path, utilization, utilization_spread, demand_elasticity, hoard, pool_fee, asic_resale_usd, gpu_opex_usd_per_server_hour, network_storage_fraction, conversion_usd_per_mw, install_lag_months, asic_resale_fraction)`},
+		{"plan", pl + "&from=2023-01-01", `plan: unknown parameter "from" (known: convert_mw, gpu, at, years, paths, seed, discount_rate, gpu_usd_hour, btc_model, btc_drift, gpu_price_path, utilization, utilization_spread, demand_elasticity, hoard, pool_fee, asic_resale_usd, gpu_pue, gpu_opex_usd_per_server_hour, network_storage_fraction, conversion_usd_per_mw, install_lag_months, asic_resale_fraction)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind+"?"+tt.query, func(t *testing.T) {

@@ -112,7 +112,7 @@ func Backtest(ctx context.Context, site *Site, req *BacktestRequest, hist *histo
 	return backtest.Run(ctx, backtest.Config{
 		Site: spec, From: req.From, To: req.To, History: hist, PoolFee: req.PoolFee, GPUPrice: path,
 		Utilization: req.Utilization, Hysteresis: req.Hysteresis, GPU: gpu, HybridShare: req.HybridShare,
-		GPULifeYears: req.GPULifeYears, Forecaster: fc, Costs: &costs, Progress: progress,
+		GPULifeYears: req.GPULifeYears, Forecaster: fc, Costs: &costs, GPUPUE: req.GPUPUE, Progress: progress,
 	})
 }
 
@@ -137,7 +137,7 @@ func Pivot(ctx context.Context, site *Site, req *PivotRequest, hist *history.His
 		History: hist, PoolFee: req.PoolFee, DiscountRate: discount,
 		GPUUSDPerHour: price.usd, PriceSource: price.source, MarketUSDPerHour: market.usd, MarketSource: market.source,
 		Utilization: req.Utilization, UtilizationSpread: req.UtilizationSpread, DemandElasticity: req.DemandElasticity,
-		GPUPriceDriftPerYear: req.GPUDriftRange, Costs: costs,
+		GPUPriceDriftPerYear: req.GPUDriftRange, Costs: costs, GPUPUE: req.GPUPUE,
 		ASICResaleUSD: req.ASICResaleUSD, Hoard: req.Hoard, BTCModel: req.BTCModel, BTCDriftPerYear: req.BTCDriftPerYear,
 		Hysteresis: req.Hysteresis, Given: req.given(),
 		Workers: req.Workers, Progress: progress,

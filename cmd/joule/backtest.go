@@ -185,6 +185,7 @@ timeseries.csv, power.png, margin.png and index.html.`,
 	cmd.Flags().Float64Var(&req.HybridShare, "hybrid-share", req.HybridShare, "share of every miner fleet the hybrid strategy converts to GPU servers")
 	cmd.Flags().Float64Var(&req.GPULifeYears, "gpu-life-years", req.GPULifeYears, "GPU server life, for the conversions' depreciation")
 	costFlags(cmd, &req.Costs, "", "")
+	gpuPUEFlag(cmd, &req.GPUPUE)
 	cmd.Flags().StringVar(&req.GPUPricePath, "gpu-price-path", backtest.PricePathMarket, "published GPU-hour price path the conversions sell at: market (8-GPU servers) or list (1-GPU list prices)")
 	cmd.Flags().StringVar(&req.Forecast, "forecast", forecast.Default().Name(), "what plans decide each interval's energy price on: "+forecastHelp())
 	_ = cmd.MarkFlagRequired("from")

@@ -98,7 +98,7 @@ func TestBacktestCostsFromManifestAndFlags(t *testing.T) {
 	if err := os.WriteFile(file, []byte(site), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := run(t, dir, "backtest", "--site", file, "--from", "2023-01-01", "--to", "2023-01-07", "--gpu-opex-usd-server-hour", "2", "--json", "--no-progress")
+	r := run(t, dir, "backtest", "--site", file, "--from", "2023-01-01", "--to", "2023-01-07", "--gpu-opex-usd-server-hour", "2", "--gpu-pue", "1.05", "--json", "--no-progress")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -124,7 +124,9 @@ func TestBacktestCostsFromManifestAndFlags(t *testing.T) {
 		if s.Name != "all-gpu" {
 			continue
 		}
-		// 3261 servers × $269,000 × 1.10, no conversion; $2 × 3261 × 168 hours.
+		// The miners' 33.272 MW of IT power at the site's PUE 1.05 feeds, in a GPU hall
+		// of 1.05 too, floor(33,272,000 / 10,200) = 3261 servers: × $269,000 × 1.10, no
+		// conversion; $2 × 3261 × 168 hours.
 		if math.Abs(s.Capex-3261*269_000*1.10) > 1 || math.Abs(s.Opex-2*3261*168) > 1e-6 || math.Abs(s.Net-(s.Margin-s.Depreciation-s.Opex)) > 1e-6 {
 			t.Errorf("all-gpu capex %.0f, opex %.0f, net %.0f", s.Capex, s.Opex, s.Net)
 		}
@@ -133,7 +135,8 @@ func TestBacktestCostsFromManifestAndFlags(t *testing.T) {
 	for _, a := range rep.Assumptions {
 		given[a.Name] = a.Source
 	}
-	if given["conversion_usd_per_mw"] != "given" || given["gpu_opex_usd_per_server_hour"] != "given" || given["network_storage_fraction"] == "given" {
+	if given["conversion_usd_per_mw"] != "given" || given["gpu_opex_usd_per_server_hour"] != "given" || given["network_storage_fraction"] == "given" ||
+		given["gpu_pue"] != "given" {
 		t.Errorf("assumption sources %v", given)
 	}
 }

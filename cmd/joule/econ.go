@@ -158,7 +158,7 @@ after --install-lag-months. Every default below is listed with its source under
 	fl.Float64Var(&q.GPUUSDPerHour, "gpu-usd-hour", 0, "lease price, USD per GPU-hour")
 	fl.Float64Var(&q.Utilization, "utilization", d.Utilization, "fraction of GPU-hours sold (assumption)")
 	fl.Float64Var(&q.PUE, "pue", d.PUE, "facility power ÷ IT power of the mining site (assumption: air-cooled, fans in the miners)")
-	fl.Float64Var(&q.GPUPUE, "gpu-pue", d.GPUPUE, "facility power ÷ IT power of the GPU hall (Uptime Institute 2024: new facilities 1.3 or better)")
+	gpuPUEFlag(cmd, &q.GPUPUE)
 	fl.Float64Var(&q.DiscountRate, "discount-rate", d.DiscountRate, "annual cost of capital, for NPV, profitability index and crossovers (assumption)")
 	fl.Float64Var(&q.ASICLifeYears, "asic-life-years", d.ASICLifeYears, "economic life of a miner, years (assumption)")
 	fl.Float64Var(&q.GPULifeYears, "gpu-life-years", d.GPULifeYears, "economic life of a GPU server from first revenue, years (CoreWeave 6, Nebius 4: midpoint)")
@@ -286,4 +286,10 @@ func costFlags(cmd *cobra.Command, c *econ.Costs, lag, resale string) {
 	if resale != "" {
 		fl.Float64Var(&c.ASICResaleFraction, "asic-resale-fraction", dc.ASICResaleFraction, resale+" (assumption)")
 	}
+}
+
+// gpuPUEFlag defines --gpu-pue on cmd, bound to pue and set to its sourced default: the
+// facility ÷ IT power of a GPU hall, which compare, backtest and plan all price GPUs at.
+func gpuPUEFlag(cmd *cobra.Command, pue *float64) {
+	cmd.Flags().Float64Var(pue, "gpu-pue", econ.DefaultAssumptions().GPUPUE, "facility power ÷ IT power of the GPU hall (Uptime Institute 2024: new facilities 1.3 or better)")
 }

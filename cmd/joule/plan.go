@@ -81,6 +81,7 @@ cashflow.png and index.html.`,
 	fl.Float64Var(&req.UtilizationSpread, "utilization-spread", req.UtilizationSpread, "each path's utilization at the market price is drawn from --utilization ± this (assumption)")
 	fl.Float64Var(&req.DemandElasticity, "demand-elasticity", req.DemandElasticity, "ε of utilization × (market price ÷ price asked)^ε (assumption: unit elastic)")
 	costFlags(cmd, &req.Costs, "months from conversion to first GPU revenue", "share of a new miner's price a retired one sells for")
+	gpuPUEFlag(cmd, &req.GPUPUE)
 	fl.BoolVar(&req.Hoard, "hoard", req.Hoard, "keep mined BTC (valued at each path's last price) instead of selling daily")
 	fl.IntVar(&req.Workers, "workers", req.Workers, "goroutines (0: one per core)")
 	fl.Float64SliceVar(&drift, "gpu-drift-range", req.GPUDriftRange[:], "annual log drift of the GPU-hour price sampled per path: low,high")
