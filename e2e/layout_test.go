@@ -57,8 +57,8 @@ func layoutPages(site string, demo bool) []layoutPage {
 	tenant := `document.getElementById("credit").textContent.startsWith("$") && document.querySelectorAll("#leases tbody tr").length > 0 &&
 		document.querySelectorAll("#orders tbody tr").length > 0 && document.querySelectorAll("#invoice-lines tbody tr").length > 0`
 	if demo {
-		// The demo's agent reads a site meter: the longest line a card shows.
-		overview += ` && /site meter/.test(document.querySelector(".site-card [data-k=measured]").textContent)`
+		// The demo's agent reads a site meter, which the card shows on its own line.
+		overview += ` && /MW/.test(document.querySelector(".site-card [data-k=metered]").textContent)`
 		sitePage += ` && /Site meter:/.test(document.getElementById("devices-meta").textContent) && ` + rowsOf("#devices") + ` > 0`
 		tenant += ` && ` + rowsOf("#leases") + ` > 0`
 	}

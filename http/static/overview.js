@@ -46,13 +46,14 @@
     c.cost = el("dd", { "data-k": "cost" });
     c.energy = el("dd", { "data-k": "energy" });
     c.measured = el("dd", { "data-k": "measured" });
+    c.metered = el("dd", { "data-k": "metered" });
     c.planAt = el("dd", { "data-k": "plan-at" });
     c.margin = el("dd", { "data-k": "margin" });
     c.root = el(
       "article",
       { class: "card site-card", "data-site": name, "aria-label": "Site " + name },
       el("header", {}, el("h2", {}, el("a", { href }, name)), c.reason),
-      el("p", { class: "headline" }, c.draw, " drawn of a ", c.cap, " cap"),
+      el("p", { class: "headline" }, c.draw, " planned of a ", c.cap, " cap"),
       c.bar,
       uses,
       el(
@@ -63,8 +64,10 @@
         el("div", {}, el("dt", {}, "Margin"), c.margin),
         el("div", {}, el("dt", {}, "Energy price"), c.energy),
         el("div", {}, el("dt", {}, "Planned at"), c.planAt),
-        // The longest line of the card: the agent's reading and the site meter's.
-        el("div", { class: "wide" }, el("dt", {}, "Measured"), c.measured),
+        // What the plan expects, what the devices report and what the site meter
+        // reads are three figures: each has its own line.
+        el("div", { class: "wide" }, el("dt", {}, "Devices report"), c.measured),
+        el("div", { class: "wide" }, el("dt", {}, "Site meter"), c.metered),
       ),
     );
     cards.set(name, c);
@@ -96,11 +99,8 @@
     setText(c.cost, p ? fmt.usdPerHour(p.energy_usd_per_hour) : "—");
     setText(c.margin, p ? fmt.usdPerHour(p.revenue_usd_per_hour - p.energy_usd_per_hour) : "—");
     setText(c.energy, Joule.price(fmt.usdPerMWh, s.energy_usd_per_mwh, s.energy_fresh) + (s.energy_fresh === false && s.energy_usd_per_mwh ? " (stale)" : ""));
-    let measured = s.measured_w != null ? `${fmt.mw(s.measured_w)} at ${fmt.hhmm(Date.parse(s.measured_at))}` : "no agent report";
-    if (s.metered_w != null) {
-      measured += `; site meter ${fmt.mw(s.metered_w)}` + (s.meter_mismatch ? " (does not match the devices' telemetry)" : "");
-    }
-    setText(c.measured, measured);
+    setText(c.measured, s.measured_w != null ? `${fmt.mw(s.measured_w)} at ${fmt.hhmm(Date.parse(s.measured_at))}` : "no agent report");
+    setText(c.metered, s.metered_w != null ? fmt.mw(s.metered_w) + (s.meter_mismatch ? " (does not match the devices' telemetry)" : "") : "no meter");
     setText(c.planAt, p ? fmt.hhmm(Date.parse(p.at)) + " UTC" : "—");
   }
 
