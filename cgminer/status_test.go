@@ -139,12 +139,12 @@ var firmwareCases = []firmwareCase{
 	},
 	{
 		name: "bmminer S9", multi: true,
-		files: map[string]string{"version": "bmminer/version-s9.json", "stats": "bmminer/stats-s9-bmminer-1.0.0.json"},
+		files:    map[string]string{"version": "bmminer/version-s9.json", "stats": "bmminer/stats-s9-bmminer-1.0.0.json"},
 		firmware: FirmwareBMMiner, model: "Antminer S9", ths: 13.60484, uptime: 248, state: joule.StateRunning,
 	},
 	{
-		name: "bmminer S19 Pro overheated: chips off, reads as asleep",
-		files: map[string]string{"version": "bmminer/version-s19pro.json", "stats": "bmminer/stats-s19pro-overheating.json"},
+		name:     "bmminer S19 Pro overheated: chips off, reads as asleep",
+		files:    map[string]string{"version": "bmminer/version-s19pro.json", "stats": "bmminer/stats-s19pro-overheating.json"},
 		firmware: FirmwareBMMiner, model: "Antminer S19 Pro", ths: 0, uptime: 12122, state: joule.StateSleeping,
 	},
 	{
