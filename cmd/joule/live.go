@@ -172,8 +172,8 @@ for 'joule meter status' and the agent.
 
 With --control it is a child of another process (joule bench curtail runs it):
 when every device listens it prints one JSON line on standard output, {"ready":true,
-"miners":N,"gpu_servers":M,"power_w":W,"addresses":[…]} (and "meter":URL with
---meter), then answers each line "power" on standard input with {"power_w":W}, the
+"miners":N,"gpu_servers":M,"power_w":W,"addresses":[…],"echo":ADDR} (and "meter":URL
+with --meter; echo is a bare request/reply peer on loopback), then answers each line "power" on standard input with {"power_w":W}, the
 fleet's true power, and exits when standard input closes.`,
 		Example: "  joule sim --miners 2000 --gpu-servers 16 --listen 127.0.0.2-127.0.9.254\n" +
 			"  joule sim --miners 100 --meter 127.0.0.1:5020",
@@ -230,14 +230,22 @@ type simReady struct {
 	PowerW     joule.Watts `json:"power_w"`
 	Addresses  []string    `json:"addresses"`       // miners, then GPU servers
 	Meter      string      `json:"meter,omitempty"` // the site meter's modbus:// URL, with --meter
+	// Echo is a bare loopback request/reply peer the child serves beside its devices
+	// (host:port): the floor `joule bench curtail` measures round trips against.
+	Echo string `json:"echo,omitempty"`
 }
 
 // simControl reports readiness, with the URL of the fleet's meter when it has one, then
 // the fleet's true power on each "power" line, until in closes.
 func simControl(in io.Reader, out io.Writer, fleet *sim.Fleet, meterURL string) error {
+	echo, err := sim.StartEcho("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer echo.Close()
 	enc := json.NewEncoder(out)
 	if err := enc.Encode(simReady{Ready: true, Miners: len(fleet.Miners()), GPUServers: len(fleet.GPUServers()),
-		PowerW: fleet.PowerW(), Addresses: fleet.Addresses(), Meter: meterURL}); err != nil {
+		PowerW: fleet.PowerW(), Addresses: fleet.Addresses(), Meter: meterURL, Echo: echo.Addr()}); err != nil {
 		return err
 	}
 	sc := bufio.NewScanner(in)
