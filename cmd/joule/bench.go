@@ -86,7 +86,11 @@ func newBenchCmd(g *globals) *cobra.Command {
 it discovers them; not timed), then sends each a sleep command through the agent's
 executor (LuxOS logon and curtail over the cgminer API) and polls telemetry until every
 miner shows itself asleep; it reports devices per second and latencies of that part,
-and the CPU time the agent and the simulator took.
+and the CPU time the agent and the simulator took. Before the timed part it makes as
+many bare loopback round trips as there are miners (connect, a short request, its
+echo from the simulator's process, close) at the same concurrency, and reports the
+curtail's time as a ratio to theirs: the floor this machine, busy or not, puts under
+any exchange with the fleet, measured in the same run.
 
 The simulator runs in a child process ('joule sim --control', re-executed from this
 binary), so that the CPU time of each side is its own, and answers for every miner on
