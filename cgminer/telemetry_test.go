@@ -160,3 +160,28 @@ func TestDetailsOfStats(t *testing.T) {
 		})
 	}
 }
+
+// A firmware Joule does not recognise still has its hashrate and power read where its
+// replies carry them. The replies are written for the test: no recording of such a
+// firmware exists.
+func TestStatusUnknownFirmware(t *testing.T) {
+	replies := map[string]string{
+		"version": `{"STATUS":[{"STATUS":"S","Code":22,"Msg":"versions","Description":"foominer 0.1"}],"VERSION":[{"API":"3.1","FooMiner":"0.1"}],"id":1}`,
+		"summary": `{"STATUS":[{"STATUS":"S","Code":11,"Msg":"Summary","Description":"foominer 0.1"}],"SUMMARY":[{"Elapsed":60,"GHS 5s":"98000.5","Power":3123.4,"Hardware Errors":7}],"id":1}`,
+		"pools":   `{"STATUS":[{"STATUS":"S","Code":7,"Msg":"1 Pool(s)","Description":"foominer 0.1"}],"POOLS":[{"POOL":0,"URL":"stratum+tcp://pool:3333","Status":"Alive","Priority":0}],"id":1}`,
+	}
+	p := startPeer(t, true, 0, func(r request) []byte {
+		if b, ok := replies[r.Command]; ok {
+			return []byte(b)
+		}
+		return invalidCommand
+	})
+	got, err := Dial(p.addr, WithTimeout(5*time.Second)).Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Firmware != "" || math.Abs(got.HashrateTHs-98.0005) > 1e-9 || !got.PowerKnown || got.PowerW != 3123 ||
+		got.HardwareErrors != 7 || got.UptimeS != 60 || got.ActivePool() == nil || got.ActivePool().URL != "stratum+tcp://pool:3333" {
+		t.Errorf("unknown firmware: %+v", got)
+	}
+}
