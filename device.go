@@ -33,23 +33,56 @@ type Device struct {
 }
 
 // Telemetry is one reading of a device, normalized across firmware. PowerW is zero
-// and PowerKnown false when the firmware does not report power.
+// and PowerKnown false when the firmware does not report power. Every field a
+// firmware does not carry is left zero (or nil): zero temperatures, fan speeds and
+// chip counts mean "not reported", never a reading of zero.
 type Telemetry struct {
-	Address     string      `json:"address"`
-	At          time.Time   `json:"at"`
-	Firmware    string      `json:"firmware"`
-	Model       string      `json:"model,omitempty"`
-	State       DeviceState `json:"state"`
-	HashrateTHs float64     `json:"hashrate_ths"`
-	PowerW      Watts       `json:"power_w,omitempty"`
-	PowerKnown  bool        `json:"power_known"`
-	PowerLimitW Watts       `json:"power_limit_w,omitempty"`
-	Pools       []Pool      `json:"pools"`
-	UptimeS     int64       `json:"uptime_s"`
-	TempC       float64     `json:"temp_c,omitempty"`
+	Address         string      `json:"address"`
+	At              time.Time   `json:"at"`
+	Firmware        string      `json:"firmware"`
+	FirmwareVersion string      `json:"firmware_version,omitempty"` // as the firmware writes it
+	Model           string      `json:"model,omitempty"`
+	State           DeviceState `json:"state"`
+	HashrateTHs     float64     `json:"hashrate_ths"`
+	// ExpectedHashrateTHs is what the firmware says the machine should hash at its
+	// setting (bmminer's ideal rate, Whatsminer's factory rate, Avalon's GHSmm).
+	ExpectedHashrateTHs float64 `json:"expected_hashrate_ths,omitempty"`
+	PowerW              Watts   `json:"power_w,omitempty"`
+	PowerKnown          bool    `json:"power_known"`
+	PowerLimitW         Watts   `json:"power_limit_w,omitempty"`
+	Pools               []Pool  `json:"pools"`
+	UptimeS             int64   `json:"uptime_s"`
+	// TempC is the hottest board (PCB) temperature, ChipTempC the hottest chip, in °C.
+	TempC     float64 `json:"temp_c,omitempty"`
+	ChipTempC float64 `json:"chip_temp_c,omitempty"`
+	// BoardTempsC and ChipTempsC are per hash board, in the firmware's board order:
+	// the board's sensor and its hottest chip.
+	BoardTempsC []float64 `json:"board_temps_c,omitempty"`
+	ChipTempsC  []float64 `json:"chip_temps_c,omitempty"`
+	// FansRPM are the fan speeds in revolutions per minute; a stopped fan reads 0.
+	FansRPM []int `json:"fans_rpm,omitempty"`
+	// HardwareErrors is the firmware's count of hardware errors (nonces that fail the
+	// check: failing chips) since it started; HardwareErrorsKnown says it reported one.
+	HardwareErrors      int64 `json:"hardware_errors"`
+	HardwareErrorsKnown bool  `json:"hardware_errors_known"`
+	// Chips is how many chips the hash boards found; ChipsDown how many of them do not
+	// answer ('x' in Antminer's chain_acs: a failing chip, or every chip of a sleeping
+	// machine). Zero when not reported.
+	Chips     int `json:"chips,omitempty"`
+	ChipsDown int `json:"chips_down,omitempty"`
 	// GPU servers: utilization and memory, averaged over the server's GPUs.
 	GPUUtilization float64 `json:"gpu_utilization,omitempty"`
 	GPUMemoryUsedB int64   `json:"gpu_memory_used_bytes,omitempty"`
+}
+
+// ActivePool returns the pool the miner hashes for, or nil when none is active.
+func (t *Telemetry) ActivePool() *Pool {
+	for i := range t.Pools {
+		if t.Pools[i].Active {
+			return &t.Pools[i]
+		}
+	}
+	return nil
 }
 
 // Pool is a mining pool a miner is configured with.

@@ -113,10 +113,20 @@ func DefaultGPUExecutor(d Driver) *Executor {
 
 // Run carries out every command and returns their results in the same order: first
 // it sends them all (at most Concurrency at once, retrying), then it polls the
-// telemetry of every acknowledged device in rounds until each shows the command done
-// or VerifyTimeout passes. Polling in rounds keeps a slow ramp (a miner takes a second
-// to sleep and half a minute to wake) from holding a slot. onResult, when set, is
-// called as each result is final, from several goroutines at once.
+// telemetry of every acknowledged device in rounds until each shows the command done.
+// Polling in rounds keeps a slow ramp (a miner takes a second to sleep and half a
+// minute to wake) from holding a slot. onResult, when set, is called as each result
+// is final, from several goroutines at once.
+//
+// A command fails verification only on a reading taken after its deadline
+// (SleepVerifyTimeout for sleeps and power settings, VerifyTimeout for wakes, from
+// when the last command was acknowledged and settled): one that answers then and
+// still does not show the command done did not obey; one that does not answer is read
+// again, up to Retries more times past the deadline, before it fails as not
+// answering. The deadline is thus never shorter than the time the fleet takes to be
+// read back: on a slow machine, or a fleet so large that one round of reads outlasts
+// the deadline, every device is still read after it, and a device that obeyed ends
+// verified however late its turn came.
 func (e *Executor) Run(ctx context.Context, cmds []Command, onResult func(Result)) []Result {
 	results := make([]Result, len(cmds))
 	start := e.Now()
@@ -144,6 +154,15 @@ func (e *Executor) Run(ctx context.Context, cmds []Command, onResult func(Result
 	if e.SleepVerifyTimeout > 0 && e.SleepVerifyTimeout < e.VerifyTimeout {
 		sleepDeadline = settled.Add(e.SleepVerifyTimeout)
 	}
+	deadlineOf := func(r *Result) time.Time {
+		if r.Action == ActionWake {
+			return deadline
+		}
+		return sleepDeadline
+	}
+	// lateMisses counts, per command, the readings past its deadline that got no
+	// answer.
+	lateMisses := make(map[int]int)
 	for len(pending) > 0 {
 		var mu sync.Mutex
 		var next, due []int
@@ -157,31 +176,33 @@ func (e *Executor) Run(ctx context.Context, cmds []Command, onResult func(Result
 		}
 		e.each(len(due), func(k int) {
 			i := due[k]
-			if e.verify(ctx, &results[i], start) {
+			r := &results[i]
+			late := !e.Now().Before(deadlineOf(r))
+			answered, done := e.verify(ctx, r, start)
+			if done {
 				if onResult != nil {
-					onResult(results[i])
+					onResult(*r)
 				}
 				return
 			}
+			if late && answered {
+				e.fail(r, onResult) // it answered past its deadline, and has not obeyed
+				return
+			}
 			mu.Lock()
+			defer mu.Unlock()
+			if late {
+				lateMisses[i]++
+				if lateMisses[i] > e.Retries {
+					e.fail(r, onResult)
+					return
+				}
+			}
 			next = append(next, i)
-			mu.Unlock()
 		})
 		pending = next
 		slices.Sort(pending)
-		// Sleeps and power settings past their shorter deadline give up; wakes keep waiting.
-		if now := e.Now(); !now.Before(sleepDeadline) {
-			kept := pending[:0]
-			for _, i := range pending {
-				if results[i].Action != ActionWake {
-					e.fail(&results[i], onResult)
-					continue
-				}
-				kept = append(kept, i)
-			}
-			pending = kept
-		}
-		if len(pending) == 0 || !e.Now().Before(deadline) || !sleepCtx(ctx, e.PollInterval) {
+		if len(pending) == 0 || !sleepCtx(ctx, e.PollInterval) {
 			break
 		}
 	}
@@ -255,8 +276,9 @@ func (e *Executor) send(ctx context.Context, c Command, start time.Time) Result 
 	return r
 }
 
-// verify reads the device once and reports whether it shows the command done.
-func (e *Executor) verify(ctx context.Context, r *Result, start time.Time) bool {
+// verify reads the device once and reports whether it answered and whether it shows
+// the command done.
+func (e *Executor) verify(ctx context.Context, r *Result, start time.Time) (answered, done bool) {
 	cctx, cancel := context.WithTimeout(ctx, e.Timeout)
 	read := e.Driver.Status
 	if ps, ok := e.Driver.(PowerStater); ok {
@@ -266,20 +288,20 @@ func (e *Executor) verify(ctx context.Context, r *Result, start time.Time) bool 
 	cancel()
 	if err != nil {
 		r.Err = " (last reading: " + err.Error() + ")"
-		return false
+		return false, false
 	}
 	r.Err = ""
 	r.PowerW, r.PowerKnown, r.State = t.PowerW, t.PowerKnown, t.State
 	if t.State != want(r.Action) {
-		return false
+		return true, false
 	}
 	// A power setting is done when the device draws no more than it (with 2% for
 	// metering), where it reports power at all.
 	if r.Action == ActionPower && t.PowerKnown && float64(t.PowerW) > 1.02*float64(r.LimitW) {
-		return false
+		return true, false
 	}
 	r.Verified, r.VerifyAt = true, e.Now().Sub(start)
-	return true
+	return true, true
 }
 
 // want is the state a command leaves a device in.

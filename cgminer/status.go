@@ -36,11 +36,15 @@ func (c *Client) Status(ctx context.Context) (*joule.Telemetry, error) {
 
 	hash, hashOK := hashrateTHs(summary)
 	var stats []Object
-	if needsStats(v.Firmware) || !hashOK {
+	if r := basics["stats"]; r.ok() {
+		stats = r.Section("STATS")
+	} else if needsStats(v.Firmware) || wantsStats(v.Firmware) || !hashOK {
 		stats, err = c.Stats(ctx)
 		if isTransport(err) {
 			return nil, err
 		}
+	}
+	if stats != nil {
 		v.refine(stats, summary)
 	}
 	if !hashOK {
@@ -53,16 +57,25 @@ func (c *Client) Status(ctx context.Context) (*joule.Telemetry, error) {
 	c.setFirmware(v.Firmware)
 
 	t := &joule.Telemetry{
-		Address: c.addr, At: at, Firmware: v.Firmware, Model: v.Model,
+		Address: c.addr, At: at, Firmware: v.Firmware, FirmwareVersion: v.FirmwareVersion, Model: v.Model,
 		State: joule.StateRunning, HashrateTHs: hash,
 		Pools:   poolsOf(basics["pools"].sectionOr("POOLS")),
 		UptimeS: uptime(summary, stats),
 	}
-	if temp, ok := summary.Float("Temperature"); ok && temp > 0 {
-		t.TempC = temp
+	if f, ok := summary.Float("Temperature"); ok && temp(f) {
+		t.TempC = f
 	}
 	if err := c.readPower(ctx, v.Firmware, summary, t, basics["power"]); err != nil {
 		return nil, err
+	}
+	details(t, summary, stats)
+	if v.Firmware == FirmwareBOSminer {
+		if err := c.readBOS(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+	if !t.PowerKnown {
+		t.PowerW, t.PowerKnown = genericPower(summary, stats)
 	}
 	switch {
 	case !hashOK:
@@ -90,7 +103,7 @@ func (c *Client) readBasics(ctx context.Context) (map[string]*Reply, error) {
 	if luxos {
 		// Once a miner is known to run LuxOS, its power and curtail mode come in the
 		// same request: one round trip per reading for an agent polling a fleet.
-		raw, err := c.Raw(ctx, "version+summary+pools+power+config", "")
+		raw, err := c.Raw(ctx, "version+summary+pools+power+config+stats", "")
 		if err != nil {
 			return nil, err
 		}
@@ -148,6 +161,29 @@ func description(replies map[string]*Reply) string {
 		}
 	}
 	return ""
+}
+
+// wantsStats reports whether a firmware's stats carry temperatures, fans or chips
+// that Status reads: all but Whatsminer (whose stats are tens of kilobytes of
+// per-chip data and whose summary has what is needed) and Braiins OS (its fans and
+// temps commands do).
+func wantsStats(fw string) bool {
+	return fw != FirmwareWhatsminer && fw != FirmwareBOSminer
+}
+
+// readBOS reads Braiins OS's fans and temps; a refused command leaves its readings
+// out.
+func (c *Client) readBOS(ctx context.Context, t *joule.Telemetry) error {
+	fans, err := c.Command(ctx, "fans")
+	if isTransport(err) {
+		return err
+	}
+	temps, err := c.Command(ctx, "temps")
+	if isTransport(err) {
+		return err
+	}
+	bosDetails(t, fans, temps)
+	return nil
 }
 
 // needsStats reports whether a firmware keeps its model, sleep mode or firmware name

@@ -53,21 +53,22 @@ var firmwareCases = []firmwareCase{
 		name: "LuxOS S19k Pro, refuses multi-commands",
 		files: map[string]string{"version": "luxminer/version-s19kpro.json", "summary": "luxminer/summary-s19kpro.json",
 			"pools": "luxminer/pools-s19kpro.json", "power": "luxminer/power-s19kpro.json",
-			"config": "luxminer/config-s19kpro.json", "version+summary+pools": "luxminer/error-invalid-command.json"},
+			"config": "luxminer/config-s19kpro.json", "version+summary+pools": "luxminer/error-invalid-command.json",
+			"stats": "luxminer/stats-s19kpro.json"},
 		firmware: FirmwareLuxOS, model: "Antminer S19k Pro", ths: 59.75606, powerW: 1051, uptime: 3453,
 		state: joule.StateRunning, pools: 4, activePool: "stratum+tcp://ca.stratum.braiins.com:3333",
 	},
 	{
 		name: "BOSminer S9", multi: true,
 		files: map[string]string{"version": "bosminer/version-bos-s9.json", "summary": "bosminer/summary-bos-s9.json",
-			"pools": "bosminer/pools-bos-s9.json"},
+			"pools": "bosminer/pools-bos-s9.json", "fans": "bosminer/fans-bos-s9.json", "temps": "bosminer/temps-bos-s9.json"},
 		firmware: FirmwareBOSminer, ths: 14.274425317759488, uptime: 92,
 		state: joule.StateRunning, pools: 2, activePool: "stratum+tcp://stratum.antpool.com:3333",
 	},
 	{
 		name: "BOSminer+ S9", multi: true,
 		files: map[string]string{"version": "bosminer/version-bosplus-s9.json", "summary": "bosminer/summary-bosplus-s9.json",
-			"pools": "bosminer/pools-bosplus-s9.json"},
+			"pools": "bosminer/pools-bosplus-s9.json", "fans": "bosminer/fans-bosplus-s9.json", "temps": "bosminer/temps-bosplus-s9.json"},
 		firmware: FirmwareBOSminer, ths: 15.740915842676325, uptime: 3680,
 		state: joule.StateRunning, pools: 3, activePool: "stratum+tcp://stratum.antpool.com:3333",
 	},
@@ -119,7 +120,7 @@ var firmwareCases = []firmwareCase{
 		name: "Avalon Q in soft-off", multi: true,
 		files: map[string]string{"version": "avalon/version-avalonq.json", "summary": "avalon/summary-avalonq.json",
 			"pools": "avalon/pools-avalonq.json", "stats": "avalon/stats-avalonq.json"},
-		firmware: FirmwareAvalon, model: "Avalon Q", ths: 0, uptime: 37714,
+		firmware: FirmwareAvalon, model: "Avalon Q", ths: 0, uptime: 37714, powerW: 146, // PS[… 146]
 		state: joule.StateSleeping, pools: 1, activePool: "stratum+tcp://pool.example.com:4444",
 	},
 	{
@@ -135,6 +136,30 @@ var firmwareCases = []firmwareCase{
 			"pools": "cgminer/pools-minerva-mv8.json"},
 		firmware: FirmwareCGMiner, ths: 87.24323861, uptime: 10336,
 		state: joule.StateRunning, pools: 1, activePool: "stratum+tcp://btc-us.f2pool.com:3333",
+	},
+	{
+		name: "bmminer S9", multi: true,
+		files:    map[string]string{"version": "bmminer/version-s9.json", "stats": "bmminer/stats-s9-bmminer-1.0.0.json"},
+		firmware: FirmwareBMMiner, model: "Antminer S9", ths: 13.60484, uptime: 248, state: joule.StateRunning,
+	},
+	{
+		name:     "bmminer S19 Pro overheated: chips off, reads as asleep",
+		files:    map[string]string{"version": "bmminer/version-s19pro.json", "stats": "bmminer/stats-s19pro-overheating.json"},
+		firmware: FirmwareBMMiner, model: "Antminer S19 Pro", ths: 0, uptime: 12122, state: joule.StateSleeping,
+	},
+	{
+		name: "cgminer Antminer L3+: the }{ bug in stats",
+		files: map[string]string{"version": "cgminer/version-antminer-l3plus.json", "stats": "cgminer/stats-antminer-l3plus.json",
+			"pools": "cgminer/pools-antminer-l3plus.json"},
+		firmware: FirmwareCGMiner, model: "Antminer L3+", ths: 0.50456, uptime: 393983, state: joule.StateRunning,
+		pools: 1, activePool: "stratum+tcp://us.litecoinpool.org:3333",
+	},
+	{
+		name: "cgminer Spondoolies SP36: power in json-stats",
+		files: map[string]string{"summary": "cgminer/summary-spondoolies-sp36.json", "stats": "cgminer/stats-spondoolies-sp36.json",
+			"pools": "cgminer/pools-spondoolies-sp36.json"},
+		firmware: FirmwareCGMiner, ths: 0.37776337, powerW: 4320, uptime: 147407, state: joule.StateRunning,
+		pools: 2, activePool: "stratum+tcp://dash.coinmine.pl:6099",
 	},
 }
 

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -164,5 +165,28 @@ func BenchmarkFleetPower(b *testing.B) {
 	defer f.Close()
 	for b.Loop() {
 		f.PowerW()
+	}
+}
+
+// The echo answers each connection with what it was sent.
+func TestEcho(t *testing.T) {
+	e, err := StartEcho("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, msg := range []string{"ping", "a longer request of the size of a cgminer command"} {
+		conn, err := net.Dial("tcp", e.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(conn)
+		conn.Close()
+		if err != nil || string(got) != msg {
+			t.Errorf("echo of %q: %q, %v", msg, got, err)
+		}
 	}
 }

@@ -223,8 +223,7 @@ func (m *Miner) reply(command, parameter string) apiReply {
 			"POOL": 0, "URL": m.cfg.PoolURL, "User": m.cfg.PoolUser, "Status": "Alive", "Priority": 0,
 			"Stratum Active": rep.State != joule.StateSleeping}})
 	case "stats":
-		return m.ok(70, "CGMiner stats", "STATS", []map[string]any{{
-			"STATS": 0, "ID": "SIM0", "Elapsed": elapsed, "GHS 5s": ghs, "GHS av": ghs, "Type": m.cfg.Model}})
+		return m.ok(70, "CGMiner stats", "STATS", []map[string]any{m.stats(rep, elapsed, ghs)})
 	case "devs":
 		var boards []map[string]any
 		for i := range 3 {
@@ -250,6 +249,51 @@ func (m *Miner) reply(command, parameter string) apiReply {
 		return m.ok(344, "Profiles", "PROFILES", list)
 	}
 	return m.sessionCommand(command, parameter)
+}
+
+// simBoards and simChipsPerBoard are the hash boards of a simulated miner, as an
+// S21's three boards of 108 chips.
+const (
+	simBoards        = 3
+	simChipsPerBoard = 108
+)
+
+// stats is the miner's stats object, with the Antminer keys LuxOS reports on an
+// Antminer (cgminer/testdata/luxminer/stats-s19kpro.json): per board its sensor
+// (tempN) and hottest chip (temp2_N), the chips found and answering (chain_acnN,
+// chain_acsN), hardware errors (chain_hwN), the fans, and the expected rate. Boards
+// warm from 35 °C asleep to 60 °C (chips 70 °C) hashing; the fans spin from 1,500 to
+// 5,000 RPM with them.
+func (m *Miner) stats(rep Reading, elapsed int64, ghs float64) map[string]any {
+	ideal, level := 0.0, 0.0
+	for _, p := range m.cfg.Profiles {
+		if p.Name == rep.Profile {
+			ideal = m.cfg.HashrateTHs * p.HashFraction()
+		}
+	}
+	if ideal > 0 {
+		level = min(max(rep.HashrateTHs/ideal, 0), 1)
+	}
+	o := map[string]any{"STATS": 0, "ID": "SIM0", "Elapsed": elapsed, "GHS 5s": ghs, "GHS av": ghs, "Type": m.cfg.Model,
+		"fan_num": 4, "temp_num": simBoards, "rate_unit": "GH", "miner_count": simBoards,
+		"total_rateideal": math.Round(ideal*1000*100) / 100}
+	chip := "o"
+	if rep.State == joule.StateSleeping {
+		chip = "x" // chips off, as bmminer shows a sleeping S19 (bmminer/stats-s19-sleeping.json)
+	}
+	acs := " " + strings.Repeat(chip, simChipsPerBoard)
+	for b := 1; b <= simBoards; b++ {
+		n := fmt.Sprint(b)
+		o["temp"+n] = math.Round(35 + 25*level + float64(b))
+		o["temp2_"+n] = math.Round(35 + 35*level + float64(b))
+		o["chain_acn"+n] = simChipsPerBoard
+		o["chain_acs"+n] = acs
+		o["chain_hw"+n] = 0
+	}
+	for f := 1; f <= 4; f++ {
+		o["fan"+fmt.Sprint(f)] = int(math.Round(1500 + 3500*level))
+	}
+	return o
 }
 
 // session answers LuxOS's session commands and the write commands that need one.

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -245,5 +246,34 @@ func TestMinerRecordsCommands(t *testing.T) {
 	}
 	if r := m.Reading(); r.Profile != "p80" {
 		t.Errorf("profile %q after the commands, want p80", r.Profile)
+	}
+}
+
+// The simulated miner reports what real firmware does beyond power and hashrate, and
+// the cgminer client reads it: temperatures per board, fans, chips, hardware errors,
+// the expected rate and the firmware version, all following its state. Asleep, its
+// chips read as down and the boards cool.
+func TestMinerTelemetryDetails(t *testing.T) {
+	m, clock := startMiner(t, MinerConfig{SleepRamp: time.Second})
+	c := cgminer.Dial(m.Addr(), cgminer.WithTimeout(5*time.Second))
+	running, err := c.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if running.FirmwareVersion != simVersion || running.ExpectedHashrateTHs != 200 ||
+		!slices.Equal(running.BoardTempsC, []float64{61, 62, 63}) || !slices.Equal(running.ChipTempsC, []float64{71, 72, 73}) ||
+		running.TempC != 63 || running.ChipTempC != 73 || len(running.FansRPM) != 4 || running.FansRPM[0] != 5000 ||
+		running.Chips != 3*simChipsPerBoard || running.ChipsDown != 0 || !running.HardwareErrorsKnown || running.HardwareErrors != 0 {
+		t.Errorf("running: %+v", running)
+	}
+	m.Sleep()
+	clock.Advance(2 * time.Second)
+	asleep, err := c.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asleep.State != joule.StateSleeping || !slices.Equal(asleep.BoardTempsC, []float64{36, 37, 38}) ||
+		asleep.FansRPM[0] != 1500 || asleep.ChipsDown != 3*simChipsPerBoard || asleep.ExpectedHashrateTHs != 200 {
+		t.Errorf("asleep: %+v", asleep)
 	}
 }

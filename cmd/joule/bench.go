@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -15,6 +16,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -52,6 +55,16 @@ type curtailBench struct {
 	AgentCPUS float64 `json:"agent_cpu_s"`
 	SimCPUS   float64 `json:"sim_cpu_s"`
 	CPUs      int     `json:"cpus"`
+	// The floor, measured in the same run before the curtail: as many bare loopback
+	// round trips as there are devices (connect, a short request, its echo, close), at
+	// the same concurrency, against an echo the simulator serves. RatioToLoopback is
+	// Seconds over LoopbackSeconds: how many bare round trips' time each device cost.
+	// A curtail needs at least two per device (the command and a read-back).
+	LoopbackRoundTrips int     `json:"loopback_round_trips"`
+	LoopbackSeconds    float64 `json:"loopback_seconds"`
+	LoopbackP50MS      float64 `json:"loopback_p50_ms"`
+	LoopbackP99MS      float64 `json:"loopback_p99_ms"`
+	RatioToLoopback    float64 `json:"ratio_to_loopback"`
 }
 
 // simPerProc is the most devices one simulator child runs: each is a listening socket,
@@ -73,7 +86,11 @@ func newBenchCmd(g *globals) *cobra.Command {
 it discovers them; not timed), then sends each a sleep command through the agent's
 executor (LuxOS logon and curtail over the cgminer API) and polls telemetry until every
 miner shows itself asleep; it reports devices per second and latencies of that part,
-and the CPU time the agent and the simulator took.
+and the CPU time the agent and the simulator took. Before the timed part it makes as
+many bare loopback round trips as there are miners (connect, a short request, its
+echo from the simulator's process, close) at the same concurrency, and reports the
+curtail's time as a ratio to theirs: the floor this machine, busy or not, puts under
+any exchange with the fleet, measured in the same run.
 
 The simulator runs in a child process ('joule sim --control', re-executed from this
 binary), so that the CPU time of each side is its own, and answers for every miner on
@@ -98,7 +115,14 @@ one request per connection, and a kept LuxOS session is an id, not a connection.
 			if procs == 0 {
 				var f *sim.Fleet
 				f, err = sim.StartFleet(sim.FleetConfig{Miners: devices, Range: listen, Miner: sim.MinerConfig{SleepRamp: ramp}, OneSocket: oneSocket, RandomPorts: oneSocket})
-				fleet = inProcess{f}
+				if err == nil {
+					var echo *sim.Echo
+					if echo, err = sim.StartEcho("127.0.0.1:0"); err != nil {
+						f.Close()
+					} else {
+						fleet = inProcess{f, echo}
+					}
+				}
 			} else {
 				fleet, err = startSimChildren(cmd.Context(), devices, procs, listen, ramp, oneSocket)
 			}
@@ -129,6 +153,10 @@ one request per connection, and a kept LuxOS session is an id, not a connection.
 				if err := pprof.StartCPUProfile(f); err != nil {
 					return err
 				}
+			}
+			floor, floorLat, err := loopbackFloor(cmd.Context(), fleet.Echo(), devices, concurrency)
+			if err != nil {
+				return fmt.Errorf("bench: loopback floor: %w", err)
 			}
 			cpu0, simCPU0 := processCPU(), fleet.CPU()
 			start := time.Now()
@@ -164,6 +192,11 @@ one request per connection, and a kept LuxOS session is an id, not a connection.
 				}
 			}
 			b.Failed += devices - len(results) // never found
+			b.LoopbackRoundTrips, b.LoopbackSeconds = devices, floor.Seconds()
+			b.LoopbackP50MS, b.LoopbackP99MS = quantile(floorLat, 0.5), quantile(floorLat, 0.99)
+			if floor > 0 {
+				b.RatioToLoopback = elapsed.Seconds() / floor.Seconds()
+			}
 			b.DevicesPerS = float64(b.Verified) / elapsed.Seconds()
 			b.P50AckMS, b.P99AckMS, b.P99VerifyMS = quantile(acks, 0.5), quantile(acks, 0.99), quantile(verifies, 0.99)
 			if g.json {
@@ -171,6 +204,8 @@ one request per connection, and a kept LuxOS session is an id, not a connection.
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d of %d miners asleep and verified in %.2f s (%.0f devices/s); ack p50 %.0f ms, p99 %.0f ms; verify p99 %.0f ms; fleet power %s → %s\n",
 				b.Verified, b.Devices, b.Seconds, b.DevicesPerS, b.P50AckMS, b.P99AckMS, b.P99VerifyMS, joule.Watts(b.PowerBeforeW), joule.Watts(b.PowerAfterW))
+			fmt.Fprintf(cmd.OutOrStdout(), "%d failed verification; %d bare loopback round trips took %.2f s (p50 %.2f ms, p99 %.2f ms): the curtail took %.1f× that\n",
+				b.Failed, b.LoopbackRoundTrips, b.LoopbackSeconds, b.LoopbackP50MS, b.LoopbackP99MS, b.RatioToLoopback)
 			fmt.Fprintf(cmd.OutOrStdout(), "CPU during the timed part: agent %.2f s, simulator %.2f s (%d processes) on %d CPUs\n",
 				b.AgentCPUS, b.SimCPUS, b.SimProcs, b.CPUs)
 			return nil
@@ -194,10 +229,20 @@ type benchFleet interface {
 	Addresses() []string
 	PowerW() (joule.Watts, error)
 	CPU() time.Duration // CPU time the simulator used so far, when it runs in children
+	Echo() string       // a bare request/reply peer served beside the devices
 	Close() error
 }
 
-type inProcess struct{ *sim.Fleet }
+type inProcess struct {
+	*sim.Fleet
+	echo *sim.Echo
+}
+
+func (f inProcess) Echo() string { return f.echo.Addr() }
+func (f inProcess) Close() error {
+	f.echo.Close()
+	return f.Fleet.Close()
+}
 
 func (f inProcess) PowerW() (joule.Watts, error) { return f.Fleet.PowerW(), nil }
 func (inProcess) CPU() time.Duration             { return 0 }
@@ -206,7 +251,10 @@ func (inProcess) CPU() time.Duration             { return 0 }
 type simChildren struct {
 	procs []*simChild
 	addrs []string
+	echo  string // the first child's
 }
+
+func (f *simChildren) Echo() string { return f.echo }
 
 type simChild struct {
 	cmd *exec.Cmd
@@ -279,6 +327,9 @@ func startSimChildren(ctx context.Context, devices, procs int, listen string, ra
 				return nil, fmt.Errorf("simulator child %d: %w", rd.i, rd.err)
 			}
 			addrs[rd.i] = rd.msg.Addresses
+			if rd.i == 0 {
+				f.echo = rd.msg.Echo
+			}
 		case <-timeout:
 			f.Close()
 			return nil, errors.New("simulator children not ready after 2 minutes")
@@ -335,6 +386,51 @@ func (f *simChildren) Close() error {
 		}
 	}
 	return first
+}
+
+// loopbackFloor makes n bare round trips to an echo at addr, at most concurrency at
+// once, a connection each (as the cgminer API takes one request per connection), and
+// returns how long they took together and each one's latency in milliseconds.
+func loopbackFloor(ctx context.Context, addr string, n, concurrency int) (time.Duration, []float64, error) {
+	lat := make([]float64, n)
+	errs := make([]error, n)
+	d := net.Dialer{KeepAlive: -1}
+	req := []byte(`{"command":"version"}`)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range min(max(concurrency, 1), n) {
+		wg.Go(func() {
+			buf := make([]byte, len(req))
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				t0 := time.Now()
+				errs[i] = func() error {
+					cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+					defer cancel()
+					conn, err := d.DialContext(cctx, "tcp", addr)
+					if err != nil {
+						return err
+					}
+					defer conn.Close()
+					_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+					if _, err := conn.Write(req); err != nil {
+						return err
+					}
+					_, err = io.ReadFull(conn, buf)
+					return err
+				}()
+				lat[i] = float64(time.Since(t0)) / 1e6
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	for _, err := range errs {
+		if err != nil {
+			return 0, nil, err
+		}
+	}
+	return elapsed, lat, nil
 }
 
 // writeHeapProfile writes the heap profile, after a collection so that it is current.

@@ -27,7 +27,7 @@ func newMinerCmd(g *globals) *cobra.Command {
 	var timeout time.Duration
 	status := &cobra.Command{
 		Use:     "status ADDR",
-		Short:   "Read a miner's telemetry: firmware, hashrate, power when reported, pools, uptime",
+		Short:   "Read a miner's telemetry: firmware, hashrate, power, temperatures, fans, chips, pools, uptime",
 		Example: "  joule miner status 10.0.0.17 --json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -40,28 +40,86 @@ func newMinerCmd(g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), t)
 			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintf(w, "Address\t%s\nFirmware\t%s\nModel\t%s\nState\t%s\nHashrate\t%.2f TH/s\n", t.Address, t.Firmware, t.Model, t.State, t.HashrateTHs)
-			if t.PowerKnown {
-				fmt.Fprintf(w, "Power\t%s\n", t.PowerW)
-			} else {
-				fmt.Fprintf(w, "Power\tnot reported by this firmware\n")
-			}
-			fmt.Fprintf(w, "Uptime\t%s\n", time.Duration(t.UptimeS)*time.Second)
-			for _, p := range t.Pools {
-				active := ""
-				if p.Active {
-					active = " (active)"
-				}
-				fmt.Fprintf(w, "Pool %d\t%s %s %s%s\n", p.Priority, p.URL, p.User, p.Status, active)
-			}
-			return w.Flush()
+			return writeMinerStatus(cmd.OutOrStdout(), t)
 		},
 	}
 	status.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the miner")
 	addJSONFlag(status, g)
 	miner.AddCommand(status)
 	return miner
+}
+
+// writeMinerStatus prints a miner's reading as a table, one line a field; a field the
+// firmware does not report says so rather than showing a zero.
+func writeMinerStatus(out io.Writer, t *joule.Telemetry) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fw := t.Firmware
+	if fw == "" {
+		fw = "not recognised"
+	}
+	if t.FirmwareVersion != "" {
+		fw += " " + t.FirmwareVersion
+	}
+	model := t.Model
+	if model == "" {
+		model = "not reported"
+	}
+	fmt.Fprintf(w, "Address\t%s\nFirmware\t%s\nModel\t%s\nState\t%s\n", t.Address, fw, model, t.State)
+	hash := fmt.Sprintf("%.2f TH/s", t.HashrateTHs)
+	if t.ExpectedHashrateTHs > 0 {
+		hash += fmt.Sprintf(" (expected %.2f, %.0f%%)", t.ExpectedHashrateTHs, 100*t.HashrateTHs/t.ExpectedHashrateTHs)
+	}
+	fmt.Fprintf(w, "Hashrate\t%s\n", hash)
+	switch {
+	case t.PowerKnown && t.PowerLimitW > 0:
+		fmt.Fprintf(w, "Power\t%s (limit %s)\n", t.PowerW, t.PowerLimitW)
+	case t.PowerKnown:
+		fmt.Fprintf(w, "Power\t%s\n", t.PowerW)
+	default:
+		fmt.Fprintf(w, "Power\tnot reported by this firmware\n")
+	}
+	fmt.Fprintf(w, "Board temperatures\t%s\n", temps(t.TempC, t.BoardTempsC))
+	fmt.Fprintf(w, "Chip temperatures\t%s\n", temps(t.ChipTempC, t.ChipTempsC))
+	if len(t.FansRPM) > 0 {
+		rpm := make([]string, len(t.FansRPM))
+		for i, f := range t.FansRPM {
+			rpm[i] = strconv.Itoa(f)
+		}
+		fmt.Fprintf(w, "Fans\t%s RPM\n", strings.Join(rpm, " "))
+	} else {
+		fmt.Fprintf(w, "Fans\tnot reported\n")
+	}
+	if t.Chips > 0 {
+		fmt.Fprintf(w, "Chips\t%d, %d not answering\n", t.Chips, t.ChipsDown)
+	}
+	if t.HardwareErrorsKnown {
+		fmt.Fprintf(w, "Hardware errors\t%d\n", t.HardwareErrors)
+	}
+	fmt.Fprintf(w, "Uptime\t%s\n", time.Duration(t.UptimeS)*time.Second)
+	for _, p := range t.Pools {
+		active := ""
+		if p.Active {
+			active = " (active)"
+		}
+		fmt.Fprintf(w, "Pool %d\t%s %s %s%s\n", p.Priority, p.URL, p.User, p.Status, active)
+	}
+	return w.Flush()
+}
+
+// temps writes the hottest of a set of temperatures and each board's, in °C.
+func temps(hottest float64, boards []float64) string {
+	if hottest == 0 && len(boards) == 0 {
+		return "not reported"
+	}
+	s := fmt.Sprintf("%.1f °C hottest", hottest)
+	if len(boards) > 0 {
+		per := make([]string, len(boards))
+		for i, b := range boards {
+			per[i] = strconv.FormatFloat(b, 'f', -1, 64)
+		}
+		s += "; per board " + strings.Join(per, " ")
+	}
+	return s
 }
 
 func newGPUCmd(g *globals) *cobra.Command {
@@ -114,8 +172,8 @@ for 'joule meter status' and the agent.
 
 With --control it is a child of another process (joule bench curtail runs it):
 when every device listens it prints one JSON line on standard output, {"ready":true,
-"miners":N,"gpu_servers":M,"power_w":W,"addresses":[…]} (and "meter":URL with
---meter), then answers each line "power" on standard input with {"power_w":W}, the
+"miners":N,"gpu_servers":M,"power_w":W,"addresses":[…],"echo":ADDR} (and "meter":URL
+with --meter; echo is a bare request/reply peer on loopback), then answers each line "power" on standard input with {"power_w":W}, the
 fleet's true power, and exits when standard input closes.`,
 		Example: "  joule sim --miners 2000 --gpu-servers 16 --listen 127.0.0.2-127.0.9.254\n" +
 			"  joule sim --miners 100 --meter 127.0.0.1:5020",
@@ -172,14 +230,22 @@ type simReady struct {
 	PowerW     joule.Watts `json:"power_w"`
 	Addresses  []string    `json:"addresses"`       // miners, then GPU servers
 	Meter      string      `json:"meter,omitempty"` // the site meter's modbus:// URL, with --meter
+	// Echo is a bare loopback request/reply peer the child serves beside its devices
+	// (host:port): the floor `joule bench curtail` measures round trips against.
+	Echo string `json:"echo,omitempty"`
 }
 
 // simControl reports readiness, with the URL of the fleet's meter when it has one, then
 // the fleet's true power on each "power" line, until in closes.
 func simControl(in io.Reader, out io.Writer, fleet *sim.Fleet, meterURL string) error {
+	echo, err := sim.StartEcho("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer echo.Close()
 	enc := json.NewEncoder(out)
 	if err := enc.Encode(simReady{Ready: true, Miners: len(fleet.Miners()), GPUServers: len(fleet.GPUServers()),
-		PowerW: fleet.PowerW(), Addresses: fleet.Addresses(), Meter: meterURL}); err != nil {
+		PowerW: fleet.PowerW(), Addresses: fleet.Addresses(), Meter: meterURL, Echo: echo.Addr()}); err != nil {
 		return err
 	}
 	sc := bufio.NewScanner(in)

@@ -20,6 +20,7 @@ func TestBenchCurtailInChildren(t *testing.T) {
 	}{
 		{nil, 1, true},
 		{[]string{"--one-socket=false", "--sim-procs", "3"}, 3, false},
+		{[]string{"--sim-procs", "0"}, 0, true},
 	} {
 		t.Run(strings.Join(tc.flags, " "), func(t *testing.T) {
 			args := append([]string{"bench", "curtail", "--devices", "300", "--concurrency", "16",
@@ -36,12 +37,16 @@ func TestBenchCurtailInChildren(t *testing.T) {
 				OneSocket                 bool    `json:"one_socket"`
 				AgentCPUS                 float64 `json:"agent_cpu_s"`
 				SimCPUS                   float64 `json:"sim_cpu_s"`
+				LoopbackRoundTrips        int     `json:"loopback_round_trips"`
+				LoopbackSeconds           float64 `json:"loopback_seconds"`
+				RatioToLoopback           float64 `json:"ratio_to_loopback"`
 			}
 			if err := json.Unmarshal([]byte(r.stdout), &b); err != nil {
 				t.Fatalf("%v: %s", err, r.stdout)
 			}
 			if b.Devices != 300 || b.Verified != 300 || b.Failed != 0 || b.SimProcs != tc.procs || b.OneSocket != tc.oneSocket ||
-				b.PowerBeforeW != 300*3500 || b.PowerAfterW != 300*20 || b.AgentCPUS <= 0 {
+				b.PowerBeforeW != 300*3500 || b.PowerAfterW != 300*20 || b.AgentCPUS <= 0 ||
+				b.LoopbackRoundTrips != 300 || b.LoopbackSeconds <= 0 || b.RatioToLoopback <= 0 {
 				t.Errorf("bench %+v", b)
 			}
 		})
