@@ -72,7 +72,7 @@ func (db *DB) migrate(ctx context.Context, fsys fs.FS) error {
 
 // applyMigration applies m unless schema_migrations records it.
 func (db *DB) applyMigration(ctx context.Context, m migration) error {
-	tx, err := db.beginWrite(ctx)
+	tx, err := db.beginLocked(ctx)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +38,17 @@ type DB struct {
 	// Now returns the current time; services stamp CreatedAt and UpdatedAt with it.
 	// Tests replace it to control time.
 	Now func() time.Time
+
+	// IdleTxTimeout, when positive, ends a session of the pool that stays idle inside
+	// a transaction longer than this (idle_in_transaction_session_timeout): a replica
+	// that is paused halfway through a write cannot hold the write lock, and with it
+	// the next leader's first write, past it. Set it before Open.
+	IdleTxTimeout time.Duration
+
+	// fenced and epoch are the fencing of Fence: while fenced, a write commits only in
+	// the term of epoch, and none at all for epoch 0.
+	fenced atomic.Bool
+	epoch  atomic.Int64
 }
 
 // NewDB returns a DB for dsn that reads the system clock. It does not connect until
@@ -53,7 +66,14 @@ func (db *DB) Open() error {
 		return fmt.Errorf("open postgres: Now is nil")
 	}
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, db.DSN)
+	cfg, err := pgxpool.ParseConfig(db.DSN)
+	if err != nil {
+		return fmt.Errorf("open postgres: %w", err)
+	}
+	if db.IdleTxTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(db.IdleTxTimeout.Milliseconds(), 10)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("open postgres: %w", err)
 	}
@@ -87,8 +107,24 @@ type tx struct {
 }
 
 // beginWrite starts a transaction that holds the write lock from its first statement,
-// so writers run one after the other.
+// so writers run one after the other, and, on a fenced DB, that is refused unless its
+// writer leads the current term (fence).
 func (db *DB) beginWrite(ctx context.Context) (*tx, error) {
+	t, err := db.beginLocked(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.fence(ctx, t); err != nil {
+		t.rollback(ctx)
+		return nil, err
+	}
+	return t, nil
+}
+
+// beginLocked starts a transaction that holds the write lock, with no fencing: for the
+// migrations, which every replica applies before it campaigns, and the leadership's own
+// change of term.
+func (db *DB) beginLocked(ctx context.Context) (*tx, error) {
 	t, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", storeError(err))
