@@ -46,6 +46,10 @@ var (
 		"Tenants' credit set aside for their orders, micro-USD.", nil, nil)
 	creditAvailableDesc = prometheus.NewDesc("joule_exchange_credit_available_micro_usd",
 		"Tenants' credit still to spend, micro-USD.", nil, nil)
+	leaderDesc = prometheus.NewDesc("joule_leader",
+		"1 when this replica leads (runs the dispatch loop and the exchange, and writes), 0 when it follows.", nil, nil)
+	leaderEpochDesc = prometheus.NewDesc("joule_leader_epoch",
+		"The current term's epoch as this replica last read it.", nil, nil)
 )
 
 // siteCollector reads the server's services when Prometheus scrapes: the numbers are
@@ -56,7 +60,7 @@ type siteCollector struct{ s *Server }
 func (c *siteCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{siteCapDesc, sitePlannedDesc, siteUseDesc, siteMeasuredDesc, siteMeteredDesc,
 		planAgeDesc, devicesDesc, energyDesc, hashpriceDesc, btcDesc, feedFreshDesc, ordersDesc, leasesDesc,
-		gpusLeasedDesc, creditHeldDesc, creditAvailableDesc} {
+		gpusLeasedDesc, creditHeldDesc, creditAvailableDesc, leaderDesc, leaderEpochDesc} {
 		ch <- d
 	}
 }
@@ -68,7 +72,12 @@ func (c *siteCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), collectTimeout)
 	defer cancel()
 	c.market(ch)
-	c.exchange(ch)
+	l := c.s.leadership()
+	gauge(ch, leaderDesc, boolValue(l.Role == joule.ReplicaLeader))
+	gauge(ch, leaderEpochDesc, float64(l.Epoch))
+	if l.Role == joule.ReplicaLeader { // a follower's exchange is not the matcher's: the leader's metrics say
+		c.exchange(ch)
+	}
 	if c.s.Sites == nil || c.s.Live == nil { // a server of the exchange alone
 		return
 	}

@@ -116,6 +116,10 @@ type Server struct {
 	// PublicMetrics answers /metrics without a token (joule serve --public-metrics);
 	// otherwise a scraper needs an operator's or a viewer's.
 	PublicMetrics bool
+	// Replica is where this server stands among replicas on one store; nil: it is the
+	// only one, and leads. A follower sends the routes only the leader answers there
+	// (toLeader).
+	Replica Replica
 
 	metrics    *metrics
 	routes     []string
@@ -181,7 +185,7 @@ func NewServer() *Server {
 // handle registers a route with who may call it, and remembers its pattern for Routes.
 func (s *Server) handle(pattern string, a access, h http.HandlerFunc) {
 	s.routes = append(s.routes, pattern)
-	s.mux.HandleFunc(pattern, s.guard(pattern, a, h))
+	s.mux.HandleFunc(pattern, s.toLeader(pattern, s.guard(pattern, a, h)))
 }
 
 // Routes returns the pattern of every route, "METHOD /path/{param}", as registered.
@@ -356,10 +360,6 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 // says who is signed in.
 func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, principal(r))
-}
-
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // errorStatus maps error codes to HTTP statuses.

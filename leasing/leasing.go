@@ -103,8 +103,23 @@ type Service struct {
 }
 
 // Open restores the exchange and its ledger from the store, makes sure the operator's
-// account exists, syncs listings from the fleets, and applies the clock once (Tick).
+// account exists, syncs listings from the fleets, and applies the clock once (Tick):
+// Load, then Lead.
 func Open(ctx context.Context, store joule.LeasingStore, cfg Config) (*Service, error) {
+	s, err := Load(ctx, store, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Lead(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Load restores the exchange and its ledger from the store and writes nothing: a
+// follower among replicas loads one to answer for accounts and tokens, which it reads
+// from the store, and calls Lead when it becomes the leader.
+func Load(ctx context.Context, store joule.LeasingStore, cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -142,13 +157,25 @@ func Open(ctx context.Context, store joule.LeasingStore, cfg Config) (*Service, 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ensureOperator(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.Tick(ctx); err != nil {
-		return nil, err
-	}
 	return s, nil
+}
+
+// Lead makes this service the one that writes the exchange: it reloads the engine and
+// the ledger from the store as they are now (a leader before it may have written
+// since Load), makes sure the operator's account exists, syncs listings and applies
+// the clock once (Tick).
+func (s *Service) Lead(ctx context.Context) error {
+	s.mu.Lock()
+	s.energyBilled = time.Time{} // the leader before may have billed hours since
+	err := s.load(ctx)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := s.ensureOperator(ctx); err != nil {
+		return err
+	}
+	return s.Tick(ctx)
 }
 
 // load rebuilds the engine, the ledger and the metering state from the store.

@@ -83,6 +83,11 @@ func (l *Loop) init() {
 // energy price jumps, until ctx ends.
 func (l *Loop) Run(ctx context.Context) error {
 	l.init()
+	// Each run starts from the store: a replica that led before, and leads again, has
+	// missed the plans of the leaders between.
+	l.mu.Lock()
+	l.sites = map[string]*siteState{}
+	l.mu.Unlock()
 	interval, spike := l.Interval, l.SpikeCheck
 	if l.Every > 0 {
 		interval = l.Every

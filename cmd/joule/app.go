@@ -39,12 +39,15 @@ type app struct {
 }
 
 // openApp opens the store named by dsn and wires the API around it.
-func openApp(dsn string, log *slog.Logger) (*app, error) {
+func openApp(dsn string, log *slog.Logger) (*app, error) { return openAppWith(dsn, log, 0) }
+
+// openAppWith is openApp on openStoreWith's store.
+func openAppWith(dsn string, log *slog.Logger, idleTx time.Duration) (*app, error) {
 	hist, err := history.Default()
 	if err != nil {
 		return nil, fmt.Errorf("load market history: %w", err)
 	}
-	db, err := openStore(dsn)
+	db, err := openStoreWith(dsn, idleTx)
 	if err != nil {
 		return nil, err
 	}
@@ -100,11 +103,21 @@ func exchangeConfig() (feeBPS int, askUSD float64, err error) {
 // openExchange opens the GPU exchange on the app's store and serves it.
 // pricing, when set, prices opportunity-cost asks (the server's market does).
 func (a *app) openExchange(ctx context.Context, feeBPS int, askUSD float64, log *slog.Logger, pricing func(string, time.Time) joule.MicroUSD) error {
+	return a.loadExchange(ctx, feeBPS, askUSD, log, pricing, true)
+}
+
+// loadExchange is openExchange; unless lead, it only loads the exchange and writes
+// nothing (a replica that does not lead yet: it calls the exchange's Lead when it does).
+func (a *app) loadExchange(ctx context.Context, feeBPS int, askUSD float64, log *slog.Logger, pricing func(string, time.Time) joule.MicroUSD, lead bool) error {
 	ask, err := joule.CheckUSD("the default ask (--ask-usd-gpu-hour, JOULE_ASK_USD_GPU_HOUR)", askUSD)
 	if err != nil {
 		return err
 	}
-	svc, err := leasing.Open(ctx, a.db.leasing, leasing.Config{
+	open := leasing.Load
+	if lead {
+		open = leasing.Open
+	}
+	svc, err := open(ctx, a.db.leasing, leasing.Config{
 		FeeBPS: feeBPS, DefaultAsk: ask,
 		Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Logger: log, Pricing: pricing,
 		HostingPerKWMonth: a.hostingPerKWMonth, EnergyPrice: a.energyPrice, Now: a.now,

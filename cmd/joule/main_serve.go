@@ -15,6 +15,7 @@ import (
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/live"
+	"github.com/joule-site/joule/postgres"
 	"github.com/joule-site/joule/render"
 	"github.com/joule-site/joule/reports"
 )
@@ -23,8 +24,23 @@ import (
 // them until the server stops — the market feeds, the dispatch loop, the exchange's
 // clock, the opportunity-cost repricer, retention, and in a demo its machines, agent,
 // tenants and grid. Set the fields, then Run; Close stops everything.
+//
+// On PostgreSQL several replicas serve one database: each campaigns for the leadership
+// (postgres.Elector), and only the leader runs the leader's actors (the dispatch loop,
+// the exchange's clock, the repricer, retention) and writes; a follower serves reads
+// and the dashboard and sends the rest to the leader (jhttp.Server.Replica). A replica
+// that becomes leader loads the exchange from the store as it is then and starts those
+// actors; one that is deposed stops them. On SQLite the server is the only process on
+// its file and leads from the start, in epoch 1.
 type Main struct {
 	DB, Addr string
+	// AdvertiseURL is where the other replicas and clients reach this server (its
+	// listening URL when empty): a leader stores it with its epoch, and followers send
+	// writes there.
+	AdvertiseURL string
+	// LeaderLease is how long a leader that stops answering keeps the leadership
+	// (postgres.Elector.Lease); postgres.DefaultLease when zero.
+	LeaderLease time.Duration
 	// PublicPrices answers the price routes (models, econ, compare) without a token.
 	PublicPrices bool
 	// PublicMetrics answers /metrics without a token, for a scraper that has none.
@@ -47,6 +63,11 @@ type Main struct {
 	demo   *demo
 	market *feeds.Prices
 	actors []actor
+	// leaderActors run only while this replica leads; the exchange is opened leading
+	// already in epoch ledEpoch (SQLite's 1), else loaded and made to lead per term.
+	leaderActors []actor
+	ledEpoch     int64
+	elector      *postgres.Elector // nil on SQLite
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -65,7 +86,17 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.checkServeFlags(); err != nil {
 		return err
 	}
-	a, err := openApp(m.DB, m.Log)
+	replicas := isPostgres(m.DB)
+	if replicas && m.Demo.on {
+		return joule.Errorf(joule.EINVALID, "--demo runs its site in one process on a store of its own: give it a SQLite --db")
+	}
+	if m.LeaderLease < 0 {
+		return joule.Errorf(joule.EINVALID, "--leader-lease must be positive")
+	}
+	if m.LeaderLease == 0 {
+		m.LeaderLease = postgres.DefaultLease
+	}
+	a, err := openAppWith(m.DB, m.Log, m.LeaderLease)
 	if err != nil {
 		return err
 	}
@@ -89,7 +120,7 @@ func (m *Main) Run(ctx context.Context) error {
 	} else if m.market, err = m.Feeds.market(); err != nil {
 		return err
 	}
-	if err := m.openExchange(ctx, tick); err != nil {
+	if err := m.openExchange(ctx, tick, !replicas); err != nil {
 		return err
 	}
 	loop := &live.Loop{
@@ -121,10 +152,13 @@ func (m *Main) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	})
-	m.add("dispatch loop", loop.Run)
+	m.addLeader("dispatch loop", loop.Run)
 	if m.Feeds.retention > 0 {
 		r := &live.Retention{Live: a.server.Live, Keep: m.Feeds.retention, Every: every, Now: a.now, Log: m.Log}
-		m.add("retention", r.Run)
+		m.addLeader("retention", r.Run)
+	}
+	if err := m.campaign(); err != nil {
+		return err
 	}
 	if m.demo != nil {
 		newClient, err := m.ownClient()
@@ -138,7 +172,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.actors = append(m.actors, demoActors...)
 	}
 	m.start(ctx)
-	m.Log.Info("serving", "url", a.server.URL(), "db", m.DB, "dispatch_interval", interval, "demo", m.demo != nil)
+	m.Log.Info("serving", "url", a.server.URL(), "advertise_url", m.advertiseURL(), "db", redact(m.DB), "dispatch_interval", interval, "demo", m.demo != nil)
 	return nil
 }
 
@@ -186,9 +220,10 @@ func (m *Main) serveFlags() {
 	s.TLSCertFile, s.TLSKeyFile = m.TLSCert, m.TLSKey
 }
 
-// openExchange opens the GPU exchange with serve's flags and adds its clock and the
-// repricer of opportunity-cost asks, which follow the hashprice.
-func (m *Main) openExchange(ctx context.Context, tick time.Duration) error {
+// openExchange opens the GPU exchange with serve's flags, leading (SQLite) or only
+// loaded (a replica on PostgreSQL, until it leads), and adds its clock and the
+// repricer of opportunity-cost asks, which follow the hashprice, as leader's actors.
+func (m *Main) openExchange(ctx context.Context, tick time.Duration, lead bool) error {
 	xf, a := &m.Exchange, m.app
 	rate, err := joule.CheckUSD("--hosting-usd-kw-month", xf.hosting)
 	if err != nil {
@@ -199,13 +234,16 @@ func (m *Main) openExchange(ctx context.Context, tick time.Duration) error {
 		a.energyPrice = m.market.Energy
 	}
 	pricer := &leasing.OpportunityPricer{}
-	if err := a.openExchange(ctx, xf.feeBPS, xf.askUSD, m.Log, pricer.Price); err != nil {
+	if err := a.loadExchange(ctx, xf.feeBPS, xf.askUSD, m.Log, pricer.Price, lead); err != nil {
 		return err
 	}
+	if lead {
+		m.ledEpoch = 1
+	}
 	a.server.RateLimit = xf.rateLimit
-	m.add("exchange", func(ctx context.Context) error { return a.exchange.Run(ctx, tick) })
+	m.addLeader("exchange", func(ctx context.Context) error { return a.exchange.Run(ctx, tick) })
 	r := &leasing.Repricer{Exchange: a.exchange, Pricer: pricer, Hashprice: m.market.Hashprice, Margin: xf.margin, Every: tick}
-	m.add("repricer", r.Run)
+	m.addLeader("repricer", r.Run)
 	return nil
 }
 
@@ -213,13 +251,27 @@ func (m *Main) add(name string, run func(context.Context) error) {
 	m.actors = append(m.actors, actor{name, run})
 }
 
+// addLeader adds an actor that runs only while this replica leads.
+func (m *Main) addLeader(name string, run func(context.Context) error) {
+	m.leaderActors = append(m.leaderActors, actor{name, run})
+}
+
 // start runs every actor in one group: when one fails, or Close cancels them, all are
 // stopped and waited for.
 func (m *Main) start(parent context.Context) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
 	m.cancel, m.done = cancel, make(chan struct{})
+	go func() {
+		m.err = m.runGroup(ctx, cancel, m.actors)
+		close(m.done)
+	}()
+}
+
+// runGroup runs actors until ctx ends or one fails (cancel is then called), and
+// returns the first failure.
+func (m *Main) runGroup(ctx context.Context, cancel context.CancelFunc, actors []actor) error {
 	var g run.Group
-	for _, a := range m.actors {
+	for _, a := range actors {
 		g.Add(func() error {
 			err := a.run(ctx)
 			if err == nil && ctx.Err() == nil {
@@ -232,10 +284,7 @@ func (m *Main) start(parent context.Context) {
 			return nil
 		}, func(error) { cancel() })
 	}
-	go func() {
-		m.err = g.Run()
-		close(m.done)
-	}()
+	return g.Run()
 }
 
 // URL is where the server listens, once Run has returned.

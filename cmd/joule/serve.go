@@ -14,6 +14,7 @@ import (
 	"github.com/joule-site/joule/bitcoind"
 	"github.com/joule-site/joule/feeds"
 	jhttp "github.com/joule-site/joule/http"
+	"github.com/joule-site/joule/postgres"
 )
 
 // feedFlags configure the live market feeds of `joule serve`.
@@ -167,6 +168,8 @@ gracefully.`,
 		},
 	}
 	cmd.Flags().StringVar(&m.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().StringVar(&m.AdvertiseURL, "advertise-url", "", "URL the other replicas and clients reach this server at, stored when it leads so followers send writes there (default: where it listens)")
+	cmd.Flags().DurationVar(&m.LeaderLease, "leader-lease", postgres.DefaultLease, "on PostgreSQL: how long a leader that stops answering (paused, cut off) keeps the leadership before a follower takes over")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log every request")
 	cmd.Flags().BoolVar(&m.PublicPrices, "public-prices", false, "answer the price routes (models, econ, compare) without an API token")
 	cmd.Flags().BoolVar(&m.PublicMetrics, "public-metrics", false, "answer /metrics (Prometheus) without an API token; otherwise a scraper needs an operator's or a viewer's")

@@ -23,6 +23,8 @@ type store struct {
 	live      joule.LiveService
 	leasing   joule.LeasingStore
 	data      joule.DataService
+	// pg is the PostgreSQL database, for the replicas' election; nil on SQLite.
+	pg *postgres.DB
 }
 
 // isPostgres reports whether dsn names a PostgreSQL database rather than a file.
@@ -31,15 +33,20 @@ func isPostgres(dsn string) bool {
 }
 
 // openStore opens and migrates the store dsn names.
-func openStore(dsn string) (*store, error) {
+func openStore(dsn string) (*store, error) { return openStoreWith(dsn, 0) }
+
+// openStoreWith is openStore for a replica of serve: on PostgreSQL a session left idle
+// inside a transaction longer than idleTx (the leader's lease) is ended by the server.
+func openStoreWith(dsn string, idleTx time.Duration) (*store, error) {
 	if isPostgres(dsn) {
 		db := postgres.NewDB(dsn)
+		db.IdleTxTimeout = idleTx
 		if err := db.Open(); err != nil {
 			return nil, joule.Errorf(joule.EINVALID, "open store %s: %v", redact(dsn), err)
 		}
 		return &store{dsn: dsn, close: db.Close, setNow: func(now func() time.Time) { db.Now = now },
 			sites: postgres.NewSiteService(db), fleets: postgres.NewFleetService(db), manifests: postgres.NewManifestService(db),
-			hardware: postgres.NewHardwareService(db), live: postgres.NewLiveService(db), leasing: postgres.NewLeasingStore(db), data: postgres.NewDataService(db)}, nil
+			hardware: postgres.NewHardwareService(db), live: postgres.NewLiveService(db), leasing: postgres.NewLeasingStore(db), data: postgres.NewDataService(db), pg: db}, nil
 	}
 	db := sqlite.NewDB(dsn)
 	if err := db.Open(); err != nil {

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/postgres"
+)
+
+// advertiseURL is where others reach this server: --advertise-url, or where it listens.
+func (m *Main) advertiseURL() string {
+	if m.AdvertiseURL != "" {
+		return m.AdvertiseURL
+	}
+	return m.app.server.URL()
+}
+
+// campaign adds the actor that runs the leader's actors while this replica leads: on
+// PostgreSQL an election among the replicas (postgres.Elector), on SQLite the one term
+// of the only process. When a leader's actor fails, the server fails, as it does for
+// any actor.
+func (m *Main) campaign() error {
+	run := func(ctx context.Context, lead func(context.Context, int64)) error {
+		lead(ctx, 1) // the only process on its file
+		return nil
+	}
+	if pg := m.app.db.pg; pg != nil {
+		m.elector = &postgres.Elector{DB: pg, URL: m.advertiseURL(), Lease: m.LeaderLease, Log: m.Log}
+		m.app.server.Replica = m.elector
+		run = m.elector.Run
+	}
+	m.add("leadership", func(ctx context.Context) error {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var once sync.Once
+		var failure error
+		err := run(ctx, func(term context.Context, epoch int64) {
+			if err := m.lead(term, epoch); err != nil {
+				once.Do(func() { failure = err; cancel() })
+			}
+		})
+		if failure != nil {
+			return failure
+		}
+		return err
+	})
+	return nil
+}
+
+// lead runs the leader's actors for the term of epoch until its context ends. A new
+// term first loads the exchange from the store as the last leader left it (retried
+// until it succeeds, or the term ends).
+func (m *Main) lead(ctx context.Context, epoch int64) error {
+	if epoch != m.ledEpoch {
+		for {
+			err := m.app.exchange.Lead(ctx)
+			if err == nil {
+				break
+			}
+			m.Log.Warn("leadership: load the exchange", "epoch", epoch, "err", err)
+			t := time.NewTimer(time.Second)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+		}
+		m.ledEpoch = epoch
+	}
+	m.Log.Info("leading", "epoch", epoch, "actors", len(m.leaderActors))
+	tctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err := m.runGroup(tctx, cancel, m.leaderActors)
+	if ctx.Err() != nil {
+		m.Log.Info("no longer leading", "epoch", epoch)
+		return nil
+	}
+	if err == nil {
+		err = joule.Errorf(joule.EINTERNAL, "the leader's actors stopped")
+	}
+	return err
+}
