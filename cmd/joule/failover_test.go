@@ -401,9 +401,9 @@ func TestFailover(t *testing.T) {
 		t.Fatalf("the write sent to the paused leader: %v", err)
 	}
 	var answer struct {
-		Order struct{ ID string }
+		Order  struct{ ID string }
 		Leases []struct{ ID string }
-		Error struct{ Code, Message string }
+		Error  struct{ Code, Message string }
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&answer)
 	resp.Body.Close()
