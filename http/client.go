@@ -40,7 +40,8 @@ const (
 )
 
 // Client calls the API. With a Handler it calls that handler in process (the CLI on a
-// local store); otherwise it calls the server at URL.
+// local store); otherwise it calls the server at URL, or the first of the replicas
+// there that takes the request when URL is a comma-separated list (servers.go).
 type Client struct {
 	URL        string
 	HTTPClient *http.Client
@@ -54,7 +55,8 @@ type Client struct {
 	// DefaultRequestTimeout. In-process requests have none.
 	Timeout time.Duration
 
-	local bool
+	local   bool
+	servers servers
 }
 
 // NewClient returns a client of the server at baseURL (http:// or https://; for
@@ -159,20 +161,34 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 }
 
 // send sends a request with the client's credentials and extra headers, and returns
-// the reply's body, or the error body as a *joule.Error with the server's code.
+// the reply's body, or the error body as a *joule.Error with the server's code. A
+// client of several servers (replicas: URL is a comma-separated list) sends it to the
+// one that answered last and moves on to the next when one cannot take it (see
+// servers.go).
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, body []byte, header http.Header) ([]byte, error) {
-	u := c.URL + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
+	if c.local {
+		return c.sendTo(AsPrincipal(ctx, c.As), c.URL, 0, method, path, query, body, header)
 	}
 	var timeout time.Duration
-	if c.local {
-		ctx = AsPrincipal(ctx, c.As)
-	} else if _, ok := ctx.Deadline(); !ok {
+	if _, ok := ctx.Deadline(); !ok {
 		timeout = cmp.Or(c.Timeout, DefaultRequestTimeout)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+	}
+	return c.failover(ctx, method, func(ctx context.Context, base string) ([]byte, error) {
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		return c.sendTo(ctx, base, timeout, method, path, query, body, header)
+	})
+}
+
+// sendTo sends the request to the server at base; timeout is the bound the caller's
+// context was given, for the message when it passes.
+func (c *Client) sendTo(ctx context.Context, base string, timeout time.Duration, method, path string, query url.Values, body []byte, header http.Header) ([]byte, error) {
+	u := base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
@@ -193,19 +209,19 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	resp, err := c.HTTPClient.Do(req)
 	if err != nil {
 		if timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
-			return nil, joule.Errorf(joule.EINTERNAL, "the server at %s did not answer %s %s within %s", c.URL, method, path, timeout)
+			return nil, &unanswered{joule.Errorf(joule.EINTERNAL, "the server at %s did not answer %s %s within %s", base, method, path, timeout), false}
 		}
-		return nil, joule.Errorf(joule.EINTERNAL, "cannot reach the server at %s: %v", c.URL, err)
+		return nil, &unanswered{joule.Errorf(joule.EINTERNAL, "cannot reach the server at %s: %v", base, err), notSent(err)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxReplyBytes+1))
 	switch {
 	case err != nil && timeout > 0 && errors.Is(err, context.DeadlineExceeded):
-		return nil, joule.Errorf(joule.EINTERNAL, "the server at %s did not finish its reply to %s %s within %s", c.URL, method, path, timeout)
+		return nil, joule.Errorf(joule.EINTERNAL, "the server at %s did not finish its reply to %s %s within %s", base, method, path, timeout)
 	case err != nil:
 		return nil, fmt.Errorf("read reply: %w", err)
 	case len(data) > MaxReplyBytes:
-		return nil, joule.Errorf(joule.EINTERNAL, "the reply of the server at %s to %s %s is over %d bytes, the most this client reads", c.URL, method, path, MaxReplyBytes)
+		return nil, joule.Errorf(joule.EINTERNAL, "the reply of the server at %s to %s %s is over %d bytes, the most this client reads", base, method, path, MaxReplyBytes)
 	}
 	if resp.StatusCode >= 300 {
 		var e errorBody
@@ -216,7 +232,11 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		if ra := resp.Header.Get("Retry-After"); ra != "" && (e.Error.Code == joule.ERATELIMIT || e.Error.Code == joule.EUNAVAILABLE) {
 			msg += " (Retry-After: " + ra + " s)"
 		}
-		return nil, &joule.Error{Code: e.Error.Code, Message: msg}
+		err := &joule.Error{Code: e.Error.Code, Message: msg}
+		if e.Error.Code == joule.EUNAVAILABLE {
+			return nil, &refused{err: err, leader: resp.Header.Get(LeaderHeader)}
+		}
+		return nil, err
 	}
 	return data, nil
 }

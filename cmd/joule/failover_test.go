@@ -159,6 +159,9 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// freeAddrURL is the URL of an address no one listens on.
+func freeAddrURL(t *testing.T) string { return "http://" + freeAddr(t) }
+
 // acked is an order a replica acknowledged: its key, ID and the leases it made.
 type acked struct {
 	tenant, key, id string
@@ -172,6 +175,10 @@ type tenantLoad struct {
 	id, token string
 	urls      []string
 	rng       *rand.Rand
+	// client, when set, is one client of every replica (the CLI's and the agents'
+	// --server a,b,c): it moves on by itself, and the tenant only retries what it
+	// returns.
+	client *jhttp.Client
 
 	mu       sync.Mutex
 	acked    []acked
@@ -200,8 +207,11 @@ func (l *tenantLoad) run(ctx context.Context, product string, t0 time.Time) {
 func (l *tenantLoad) place(ctx context.Context, req jhttp.OrderRequest) {
 	deadline := time.Now().Add(time.Minute)
 	for attempt := 0; time.Now().Before(deadline); attempt++ {
-		c := jhttp.NewClient(l.urls[l.rng.IntN(len(l.urls))])
-		c.Token, c.Timeout = l.token, 3*time.Second
+		c := l.client
+		if c == nil {
+			c = jhttp.NewClient(l.urls[l.rng.IntN(len(l.urls))])
+			c.Token, c.Timeout = l.token, 3*time.Second
+		}
 		res, err := c.SubmitOrder(context.WithoutCancel(ctx), req)
 		code := core.ErrorCode(err)
 		switch {
@@ -340,6 +350,8 @@ func TestFailover(t *testing.T) {
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	start := time.Now()
+	loads[0].client = jhttp.NewClient(strings.Join(urls, ","))
+	loads[0].client.Token, loads[0].client.Timeout = loads[0].token, 3*time.Second
 	for _, l := range loads {
 		l.urls = urls
 		wg.Go(func() { l.run(loadCtx, "h100-sxm/west-texas", start) })
@@ -490,6 +502,13 @@ func TestFailover(t *testing.T) {
 		disk = statsMetrics(s.Stats(time.Now()))
 		return mapsEqual(mem, disk)
 	})
+
+	// The CLI, given every replica and one that is gone, reads from one that answers.
+	var operator struct{ Token string }
+	jsonRun(t, dir, &operator, "token", "create", "operator", "--json", "--db", dsn)
+	if r := run(t, dir, "sites", "--server", freeAddrURL(t), "--server", strings.Join(urls, ","), "--token", operator.Token); r.code != 0 || !strings.Contains(r.stdout, "west-texas") {
+		t.Errorf("joule sites against the replicas: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
 
 	slices.Sort(failovers)
 	t.Logf("%d kills: failover min %s, median %s, max %s; SIGSTOP past the %s lease: %s",

@@ -70,7 +70,8 @@ against a running 'joule serve'.`,
 		dflt = "./joule.db"
 	}
 	root.PersistentFlags().StringVar(&g.db, "db", dflt, "store: a SQLite file path (env JOULE_DB)")
-	root.PersistentFlags().StringVar(&g.server, "server", os.Getenv("JOULE_SERVER"), "URL of a joule server to talk to instead of the local store (env JOULE_SERVER)")
+	g.server = os.Getenv("JOULE_SERVER")
+	root.PersistentFlags().Var(&serverFlag{list: &g.server}, "server", "URL of a joule server to talk to instead of the local store; the replicas of one, comma-separated or the flag repeated: requests go to the one that answers (env JOULE_SERVER)")
 	root.PersistentFlags().StringVar(&g.token, "token", os.Getenv("JOULE_TOKEN"), "API token for the GPU exchange on a server (env JOULE_TOKEN)")
 	root.PersistentFlags().StringVar(&g.ca, "ca", os.Getenv("JOULE_CA"), "PEM file of the certificate authority that signed an https:// --server's certificate (default: the system's; env JOULE_CA)")
 	root.PersistentFlags().StringVar(&g.as, "as", "", "on the local store, act on the GPU exchange as this account (default: the operator)")
@@ -124,3 +125,21 @@ func printJSON(w io.Writer, v any) error {
 // printJSONLine prints v as JSON on one line: a stream of documents a reader takes
 // one line at a time (--follow --json).
 func printJSONLine(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
+
+// serverFlag is --server: a URL, or several (comma-separated, or the flag repeated),
+// kept as one comma-separated list; the first use replaces JOULE_SERVER's.
+type serverFlag struct {
+	list *string
+	set  bool
+}
+
+func (f *serverFlag) String() string { return *f.list }
+func (f *serverFlag) Type() string   { return "urls" }
+
+func (f *serverFlag) Set(v string) error {
+	if f.set && *f.list != "" {
+		v = *f.list + "," + v
+	}
+	*f.list, f.set = v, true
+	return nil
+}
