@@ -1,9 +1,12 @@
 package http
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/joule-site/joule"
@@ -85,6 +88,7 @@ func (s *Server) toLeader(pattern string, h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		proxy := &httputil.ReverseProxy{
+			Transport: s.leaderTransport(),
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
 				pr.SetXForwarded()
@@ -97,6 +101,28 @@ func (s *Server) toLeader(pattern string, h http.HandlerFunc) http.HandlerFunc {
 		}
 		proxy.ServeHTTP(w, r)
 	}
+}
+
+// leaderTransport is how a follower reaches the leader: over HTTPS it trusts the
+// system's certificate authorities and this server's own certificate chain, so that
+// replicas that share a certificate, or the authority that signed theirs, trust each
+// other.
+func (s *Server) leaderTransport() http.RoundTripper {
+	s.proxyOnce.Do(func() {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		if s.TLSCertFile != "" {
+			roots, err := x509.SystemCertPool()
+			if err != nil {
+				roots = x509.NewCertPool()
+			}
+			if pem, err := os.ReadFile(s.TLSCertFile); err == nil {
+				roots.AppendCertsFromPEM(pem)
+			}
+			t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+		}
+		s.proxy = t
+	})
+	return s.proxy
 }
 
 // health is /healthz's answer: up, and where this replica stands.

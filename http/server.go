@@ -130,6 +130,8 @@ type Server struct {
 	global     *rate.Limiter // nil: no global limit
 	conns      *connLimit    // set by Open
 	tls        bool
+	proxyOnce  sync.Once
+	proxy      http.RoundTripper // to the leader (leaderTransport)
 }
 
 // The bodies routes take beyond DefaultMaxBodyBytes, besides a manifest's
