@@ -100,8 +100,8 @@ func (db *DB) Terms(ctx context.Context) ([]Term, error) {
 // Lease/4, so the server ends it, and frees the lock, once it stays silent longer; the
 // pool's sessions end after Lease idle inside a transaction (DB.IdleTxTimeout), so a
 // write it left half done does not hold the write lock either. A follower tries for the
-// lock every Poll. A new leader is thus elected within Lease + Poll of a pause and
-// within Poll of a death. The paused leader, when it wakes, finds its connection gone:
+// lock every Poll (one small query a second). A new leader is thus elected within
+// Lease + Poll of a pause and within Poll of a death. The paused leader, when it wakes, finds its connection gone:
 // it steps down at once, and whatever it tries to write first is refused by the epoch
 // check.
 type Elector struct {
@@ -109,7 +109,8 @@ type Elector struct {
 	// URL is where this replica serves, as others reach it (serve --advertise-url);
 	// stored with its epoch when it leads, so followers can send writes there.
 	URL string
-	// Lease and Poll are as above; DefaultLease and Lease/4 when zero.
+	// Lease and Poll are as above; DefaultLease, and a second or Lease/4 if shorter,
+	// when zero.
 	Lease, Poll time.Duration
 	Log         *slog.Logger
 
@@ -139,7 +140,7 @@ func (e *Elector) poll() time.Duration {
 	if e.Poll > 0 {
 		return e.Poll
 	}
-	return e.lease() / 4
+	return min(time.Second, e.lease()/4)
 }
 
 // Run campaigns until ctx ends. Each time this replica is elected it fences its DB
