@@ -8,8 +8,11 @@
 // keys, device reports and pruning) and LeasingStore (accounts, API tokens, products,
 // listings, orders, leases, fills and the ledger journal, with the version check that
 // keeps two processes from overwriting each other's exchange), each passing the
-// storetest conformance suite. The CLI does not open it yet: `--db postgres://…` is
-// still refused until cmd/joule wires this package in.
+// storetest conformance suite; `--db postgres://…` opens it.
+//
+// Several `joule serve` replicas share one database: Elector elects the one that
+// leads, and Fence makes every write of a replica's DB carry its epoch, so that only the
+// current leader writes (leader.go).
 //
 // Times are stored as TEXT in the very format the sqlite package uses (UTC, nanoseconds
 // at a fixed width, empty for none), in columns with the "C" collation, so stored times

@@ -143,7 +143,12 @@ firm leases keep their power). It also runs the GPU exchange on the same store: 
 --exchange-tick it expires orders, renews and meters leases and lists the sites' GPU
 servers. Exchange clients send an API token (joule token create operator prints one
 of the operator's). Logs are structured JSON on standard error; SIGINT or SIGTERM shuts down
-gracefully.`,
+gracefully.
+
+On PostgreSQL several serve may share one database: one leads (runs the dispatch loop
+and the exchange's clock, and writes), the others follow, serve reads and the dashboard
+and send writes on to the leader's --advertise-url; /healthz says which. A leader that
+stops answering loses the leadership after --leader-lease.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			level := slog.LevelInfo
