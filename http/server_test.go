@@ -148,7 +148,7 @@ func TestEndpoints(t *testing.T) {
 		status             int
 		contains           []string
 	}{
-		{"health", "GET", "/healthz", "", 200, []string{`"status": "ok"`}},
+		{"health", "GET", "/healthz", "", 200, []string{`"status": "ok"`, `"role": "leader"`, `"epoch": 1`}},
 		{"models", "GET", "/api/v1/models", "", 200, []string{`"id": "s21"`, `"id": "h100-sxm"`, `"builtin": true`}},
 		{"econ", "GET", "/api/v1/econ?date=2024-12-23", "", 200, []string{`"hashprice_usd_per_ph_day": 56.2`, `"breakeven_usd_per_mwh"`}},
 		{"econ bad date", "GET", "/api/v1/econ?date=23/12/2024", "", 400, []string{"YYYY-MM-DD"}},
