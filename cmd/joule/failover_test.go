@@ -263,6 +263,14 @@ func TestFailover(t *testing.T) {
 	if r := run(t, dir, "apply", "-f", example, "--db", dsn); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
+	// A replica on all interfaces must say where the others reach it.
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	out, err := exec.CommandContext(cctx, joule, "serve", "--db", dsn, "--addr", "0.0.0.0:0").CombinedOutput()
+	cancel()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "give --advertise-url") {
+		t.Errorf("serve on all interfaces without --advertise-url: %v\n%s", err, out)
+	}
+
 	loads := make([]*tenantLoad, failoverTenants)
 	for i := range loads {
 		var created struct{ Token string }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net"
+	"net/url"
 	"sync"
 	"time"
 
@@ -17,6 +19,28 @@ func (m *Main) advertiseURL() string {
 	return m.app.server.URL()
 }
 
+// checkAdvertised refuses to campaign with a URL the other replicas cannot use: the
+// listening address is all interfaces (0.0.0.0, ::) and no --advertise-url names this
+// host. A loopback address is fine for replicas on one machine, and is logged.
+func (m *Main) checkAdvertised() error {
+	if m.AdvertiseURL != "" {
+		u, err := url.Parse(m.AdvertiseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return joule.Errorf(joule.EINVALID, "--advertise-url %q: want http://HOST:PORT or https://HOST:PORT", m.AdvertiseURL)
+		}
+		return nil
+	}
+	host, _, err := net.SplitHostPort(m.app.server.Addr)
+	ip := net.ParseIP(host)
+	switch {
+	case err == nil && (host == "" || (ip != nil && ip.IsUnspecified())):
+		return joule.Errorf(joule.EINVALID, "serve on PostgreSQL listens on all interfaces (--addr %s): give --advertise-url, the URL the other replicas reach this one at", m.app.server.Addr)
+	case ip != nil && ip.IsLoopback():
+		m.Log.Info("leadership: advertising a loopback URL: only replicas on this machine can send writes here (--advertise-url)", "url", m.app.server.URL())
+	}
+	return nil
+}
+
 // campaign adds the actor that runs the leader's actors while this replica leads: on
 // PostgreSQL an election among the replicas (postgres.Elector), on SQLite the one term
 // of the only process. When a leader's actor fails, the server fails, as it does for
@@ -27,6 +51,9 @@ func (m *Main) campaign() error {
 		return nil
 	}
 	if pg := m.app.db.pg; pg != nil {
+		if err := m.checkAdvertised(); err != nil {
+			return err
+		}
 		m.elector = &postgres.Elector{DB: pg, URL: m.advertiseURL(), Lease: m.LeaderLease, Log: m.Log}
 		m.app.server.Replica = m.elector
 		run = m.elector.Run
