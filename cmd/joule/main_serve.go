@@ -138,6 +138,9 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		a.server.Demo = &m.demo.info
 	}
+	if err := m.replicate(); err != nil {
+		return err
+	}
 	if err := a.server.Open(); err != nil {
 		return err
 	}
@@ -157,9 +160,7 @@ func (m *Main) Run(ctx context.Context) error {
 		r := &live.Retention{Live: a.server.Live, Keep: m.Feeds.retention, Every: every, Now: a.now, Log: m.Log}
 		m.addLeader("retention", r.Run)
 	}
-	if err := m.campaign(); err != nil {
-		return err
-	}
+	m.campaign()
 	if m.demo != nil {
 		newClient, err := m.ownClient()
 		if err != nil {

@@ -36,26 +36,39 @@ func (m *Main) checkAdvertised() error {
 	case err == nil && (host == "" || (ip != nil && ip.IsUnspecified())):
 		return joule.Errorf(joule.EINVALID, "serve on PostgreSQL listens on all interfaces (--addr %s): give --advertise-url, the URL the other replicas reach this one at", m.app.server.Addr)
 	case ip != nil && ip.IsLoopback():
-		m.Log.Info("leadership: advertising a loopback URL: only replicas on this machine can send writes here (--advertise-url)", "url", m.app.server.URL())
+		m.Log.Info("leadership: advertising a loopback URL: only replicas on this machine can send writes here (--advertise-url)", "addr", m.app.server.Addr)
 	}
 	return nil
 }
 
+// replicate makes a server on PostgreSQL a replica before it serves: its store refuses
+// writes, and its API sends them on, until it leads (postgres.Elector). On SQLite it is
+// the only process, and leads.
+func (m *Main) replicate() error {
+	pg := m.app.db.pg
+	if pg == nil {
+		return nil
+	}
+	if err := m.checkAdvertised(); err != nil {
+		return err
+	}
+	pg.Fence(0)
+	m.elector = &postgres.Elector{DB: pg, Lease: m.LeaderLease, Log: m.Log}
+	m.app.server.Replica = m.elector
+	return nil
+}
+
 // campaign adds the actor that runs the leader's actors while this replica leads: on
-// PostgreSQL an election among the replicas (postgres.Elector), on SQLite the one term
-// of the only process. When a leader's actor fails, the server fails, as it does for
-// any actor.
-func (m *Main) campaign() error {
+// PostgreSQL an election among the replicas, on SQLite the one term of the only
+// process. When a leader's actor fails, the server fails, as it does for any actor.
+// Call it once the server listens: the election stores the URL it is reached at.
+func (m *Main) campaign() {
 	run := func(ctx context.Context, lead func(context.Context, int64)) error {
 		lead(ctx, 1) // the only process on its file
 		return nil
 	}
-	if pg := m.app.db.pg; pg != nil {
-		if err := m.checkAdvertised(); err != nil {
-			return err
-		}
-		m.elector = &postgres.Elector{DB: pg, URL: m.advertiseURL(), Lease: m.LeaderLease, Log: m.Log}
-		m.app.server.Replica = m.elector
+	if m.elector != nil {
+		m.elector.URL = m.advertiseURL()
 		run = m.elector.Run
 	}
 	m.add("leadership", func(ctx context.Context) error {
@@ -73,7 +86,6 @@ func (m *Main) campaign() error {
 		}
 		return err
 	})
-	return nil
 }
 
 // lead runs the leader's actors for the term of epoch until its context ends. A new
