@@ -344,7 +344,7 @@ func TestFailover(t *testing.T) {
 		}
 		return seq
 	}
-	cur, lead := leader(0, time.Minute)
+	_, lead := leader(0, time.Minute)
 	until(t, time.Minute, "every replica up", func() bool {
 		for _, s := range servers {
 			if _, ok := s.health(); !ok {
@@ -370,7 +370,8 @@ func TestFailover(t *testing.T) {
 		// A random moment of load, then the leader dies. (A leader may also have lost
 		// its lease on its own under load: the one that leads now is killed.)
 		time.Sleep(time.Duration(200+rng.IntN(1300)) * time.Millisecond)
-		cur, lead = leader(lead.Epoch-1, 30*time.Second)
+		cur, curLead := leader(lead.Epoch-1, 30*time.Second)
+		lead = curLead
 		plan := lastPlan()
 		killed := time.Now()
 		cur.kill()
@@ -385,7 +386,7 @@ func TestFailover(t *testing.T) {
 			h, ok := restarted.health()
 			return ok && h.Role == core.ReplicaFollower && h.LeaderURL != ""
 		})
-		cur, lead = next, nextLead
+		lead = nextLead
 	}
 
 	// Pause the leader past its lease: a follower takes over; resumed, the old leader
