@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 )
 
 // A client of several replicas. NewClient takes a comma-separated list of base URLs
@@ -14,7 +15,9 @@ import (
 // the one that answered last, and move on to the next, in a single call, when it cannot
 // take them — it is not reached (nothing was sent), or it answers 503 (nothing was
 // done: a follower with no leader, a deposed leader, a store that cannot write now),
-// or, for a read, it does not answer in time. A follower's 503 that names the leader
+// or, for a read, it does not answer in time. When no replica of the list takes it, the
+// client tries them all again a few times over about two and a half seconds
+// (electionRounds), the time an election takes. A follower's 503 that names the leader
 // (X-Joule-Leader) sends the request there next when the leader is one of the list.
 // A write whose answer was lost after it was sent is not sent again: the caller sees
 // the error, and an idempotency key, where the route takes one, makes its own retry
@@ -84,41 +87,64 @@ func notSent(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// failover sends with send to each server at most once, starting with the one that
-// answered last, until one takes the request; it returns the last error when none
-// does.
+// electionRounds are the pauses before a client of several replicas tries them all
+// again, when in one round none could take a request and none had failed it after it
+// was sent: an election among the replicas takes about a second after a crash.
+var electionRounds = []time.Duration{300 * time.Millisecond, 700 * time.Millisecond, 1500 * time.Millisecond}
+
+// failover sends with send to each server at most once a round, starting with the one
+// that answered last, until one takes the request; with several servers it tries
+// again after each of electionRounds. It returns the last error when none does.
 func (c *Client) failover(ctx context.Context, method string, send func(ctx context.Context, base string) ([]byte, error)) ([]byte, error) {
 	c.servers.mu.Lock()
 	urls := c.servers.list(c.URL)
 	first := c.servers.current
 	c.servers.mu.Unlock()
+	data, again, err := c.round(ctx, urls, first, method, send)
+	for _, pause := range electionRounds {
+		if !again || len(urls) < 2 {
+			break
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		data, again, err = c.round(ctx, urls, first, method, send)
+	}
+	return data, err
+}
+
+// round tries each server once, as failover says; again reports that none took the
+// request and that it may be sent again.
+func (c *Client) round(ctx context.Context, urls []string, first int, method string, send func(ctx context.Context, base string) ([]byte, error)) (data []byte, again bool, err error) {
 	read := method == http.MethodGet || method == http.MethodHead
 	tried := make([]bool, len(urls))
 	next := first
-	var err error
 	for range urls {
 		tried[next] = true
-		var data []byte
 		data, err = send(ctx, urls[next])
 		if err == nil {
 			c.servers.mu.Lock()
 			c.servers.current = next
 			c.servers.mu.Unlock()
-			return data, nil
+			return data, false, nil
 		}
 		if ctx.Err() != nil {
-			return nil, err
+			return nil, false, err
 		}
 		var leader string
 		if u, ok := errors.AsType[*unanswered](err); ok {
 			if !u.notSent && !read {
 				c.moveOn(next)
-				return nil, err
+				return nil, false, err
 			}
 		} else if r, ok := errors.AsType[*refused](err); ok {
 			leader = strings.TrimRight(r.leader, "/")
 		} else {
-			return nil, err // an answer: the server's, wherever it was sent
+			return nil, false, err // an answer: the server's, wherever it was sent
 		}
 		next = c.nextServer(urls, tried, next, leader)
 		if next < 0 {
@@ -126,7 +152,7 @@ func (c *Client) failover(ctx context.Context, method string, send func(ctx cont
 		}
 	}
 	c.moveOn(first)
-	return nil, err
+	return nil, true, err
 }
 
 // nextServer is the index of the server to try after i: the leader when it is one of

@@ -112,3 +112,33 @@ func TestClientSendsAWriteOnce(t *testing.T) {
 		t.Errorf("the second replica got %d reads, want 1", n.Load())
 	}
 }
+
+// While an election is under way every replica refuses: the client tries them again
+// until one leads.
+func TestClientWaitsOutAnElection(t *testing.T) {
+	var refusals atomic.Int64
+	refuse := func(w http.ResponseWriter) {
+		refusals.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"error":{"code":"unavailable","message":"no replica leads now"}}`))
+	}
+	a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { refuse(w) }))
+	defer a.Close()
+	b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refusals.Load() < 3 { // the first round and a half
+			refuse(w)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer b.Close()
+	c := jhttp.NewClient(a.URL + "," + b.URL)
+	if _, err := c.CreateTenant(context.Background(), jhttp.TenantRequest{ID: "acme"}); err != nil {
+		t.Fatalf("a write during an election: %v", err)
+	}
+	if got := c.Servers()[0]; got != b.URL {
+		t.Errorf("the client keeps to %s, want the new leader %s", got, b.URL)
+	}
+}
