@@ -101,9 +101,9 @@ func (db *DB) Terms(ctx context.Context) ([]Term, error) {
 // pool's sessions end after Lease idle inside a transaction (DB.IdleTxTimeout), so a
 // write it left half done does not hold the write lock either. A follower tries for the
 // lock every Poll (one small query a second). A new leader is thus elected within
-// Lease + Poll of a pause and within Poll of a death. The paused leader, when it wakes, finds its connection gone:
-// it steps down at once, and whatever it tries to write first is refused by the epoch
-// check.
+// Lease + Poll of a pause and within Poll of a death. The paused leader, when it wakes,
+// finds its connection gone or its heartbeat late: it steps down at once, and whatever
+// it tries to write before is refused by the epoch check.
 type Elector struct {
 	DB *DB
 	// URL is where this replica serves, as others reach it (serve --advertise-url);
