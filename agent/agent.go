@@ -88,6 +88,9 @@ type Agent struct {
 	meter    *joule.MeterReading // the newest reading, with the newest check
 	devices  []*Device           // miners, then GPU servers; each by fleet, then address
 	declared map[joule.HardwareKind][]joule.FleetTarget
+	// settings are the fixed power settings (W, ascending) each miner fleet's firmware
+	// offers, read at discovery from one of its miners; none: any power.
+	settings map[string][]joule.Watts
 	last     *joule.SitePlan
 	followed *joule.SitePlan
 	outageAt time.Time
@@ -150,8 +153,24 @@ func (a *Agent) discover(ctx context.Context, ex *Executor, kind joule.HardwareK
 			}
 		}
 	}
+	settings := map[string][]joule.Watts{}
+	if ps, ok := ex.Driver.(PowerSettinger); ok && kind == joule.KindASIC {
+		for _, d := range out {
+			if _, read := settings[d.Fleet]; read {
+				continue
+			}
+			cctx, cancel := context.WithTimeout(ctx, ex.Timeout)
+			if w, err := ps.PowerSettings(cctx, d.Address); err == nil {
+				settings[d.Fleet] = w
+			}
+			cancel()
+		}
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if kind == joule.KindASIC {
+		a.settings = settings
+	}
 	var all []*Device
 	if kind == joule.KindGPUServer {
 		all = append(all, a.ofKind(joule.KindASIC)...)
@@ -194,6 +213,14 @@ func (d *Device) observe(t *joule.Telemetry, at time.Time) {
 	case joule.StateSleeping, joule.StateOff:
 		d.Awake = false
 	}
+}
+
+// PowerSettinger is a driver that can list the fixed power settings a device offers
+// (LuxOS profiles), ascending; nil when it takes any power. With it the agent splits a
+// fleet between the two settings around a plan's power instead of leaving the
+// difference unused.
+type PowerSettinger interface {
+	PowerSettings(ctx context.Context, addr string) ([]joule.Watts, error)
 }
 
 // Devices returns a copy of what the agent believes of each device.
@@ -428,17 +455,55 @@ func (a *Agent) minerCommands(plan *joule.SitePlan, f joule.FleetTarget, expired
 			cmds = append(cmds, Command{Address: d.Address, Action: ActionPower, LimitW: limit, StockW: f.StockW})
 		}
 	}
-	for _, d := range healthyAwake {
+	limits := mixLimits(a.settings[f.Fleet], limit, healthyAwake)
+	for i, d := range healthyAwake {
 		current := d.LimitW
 		if current == 0 {
 			current = f.StockW
 		}
-		if current == limit || (limit > current && expired) {
+		if current == limits[i] || (limits[i] > current && expired) {
 			continue
 		}
-		cmds = append(cmds, Command{Address: d.Address, Action: ActionPower, LimitW: limit, StockW: f.StockW})
+		cmds = append(cmds, Command{Address: d.Address, Action: ActionPower, LimitW: limits[i], StockW: f.StockW})
 	}
 	return cmds
+}
+
+// mixLimits gives each running miner of a fleet a power setting so that together
+// they draw at most limit each on average and as close to it as the firmware allows.
+// Firmware with fixed settings (ascending in settings) would take the one below limit
+// on every miner and leave the rest of the allocation unused: instead the miners take
+// the two settings around limit, as many at the higher as keeps the sum within
+// len(devs) × limit. The miners already at the higher setting keep it, so a plan that
+// does not change sends no command. Without fixed settings, or with limit outside
+// them, every miner gets limit. The order of devs is changed.
+func mixLimits(settings []joule.Watts, limit joule.Watts, devs []*Device) []joule.Watts {
+	out := make([]joule.Watts, len(devs))
+	for i := range out {
+		out[i] = limit
+	}
+	i, exact := slices.BinarySearch(settings, limit)
+	if exact || i == 0 || i == len(settings) {
+		return out
+	}
+	lo, hi := settings[i-1], settings[i]
+	high := int(int64(len(devs)) * int64(limit-lo) / int64(hi-lo))
+	slices.SortStableFunc(devs, func(a, b *Device) int {
+		switch {
+		case a.LimitW == hi && b.LimitW != hi:
+			return -1
+		case b.LimitW == hi && a.LimitW != hi:
+			return 1
+		}
+		return 0
+	})
+	for i := range out {
+		out[i] = lo
+		if i < high {
+			out[i] = hi
+		}
+	}
+	return out
 }
 
 // apply updates beliefs from results: verified commands change state; failed ones

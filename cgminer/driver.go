@@ -39,6 +39,12 @@ func (d *Driver) SetPower(ctx context.Context, addr string, limit, stock joule.W
 	return d.client(addr).SetPower(ctx, limit, stock)
 }
 
+// PowerSettings lists the powers a miner's firmware can be set to (LuxOS profiles),
+// ascending; nil when it takes any power, or none.
+func (d *Driver) PowerSettings(ctx context.Context, addr string) ([]joule.Watts, error) {
+	return d.client(addr).PowerSettings(ctx)
+}
+
 // Prepare readies a miner for commands (a kept LuxOS session), after it was read once.
 func (d *Driver) Prepare(ctx context.Context, addr string) error { return d.client(addr).Prepare(ctx) }
 

@@ -3,6 +3,7 @@ package cgminer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -144,6 +145,25 @@ func TestLuxOSProfiles(t *testing.T) {
 	want := Profile{Name: "190MHz", PowerW: 784, HashrateTHs: 39.2, FrequencyMHz: 190, VoltageV: 11.88, Step: -16}
 	if profiles[0] != want {
 		t.Errorf("first profile %+v, want %+v", profiles[0], want)
+	}
+}
+
+// The recorded LuxOS profiles give the powers the miner can be set to, ascending and
+// each once, from the first profile's 784 W; firmware without profiles gives none.
+func TestPowerSettings(t *testing.T) {
+	_, p := newLuxPeer(t)
+	settings, err := Dial(p.addr).PowerSettings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(settings) < 2 || settings[0] != 784 || !slices.IsSorted(settings) || len(slices.Compact(slices.Clone(settings))) != len(settings) {
+		t.Errorf("settings %v: want ascending, distinct, from 784 W", settings)
+	}
+	bos := startPeer(t, true, 0, replay(t, map[string]string{
+		"version": "bosminer/version-bos-s9.json", "summary": "bosminer/summary-bos-s9.json",
+	}, false))
+	if settings, err := Dial(bos.addr).PowerSettings(context.Background()); err != nil || settings != nil {
+		t.Errorf("BOSminer: settings %v, %v; want none", settings, err)
 	}
 }
 

@@ -43,3 +43,25 @@ func (c *Client) SetPower(ctx context.Context, limit, stock joule.Watts) error {
 	}
 	return errUnsupported(c.addr, fw, "set power")
 }
+
+// PowerSettings lists the wall powers the miner's firmware can be set to, ascending:
+// LuxOS's profiles. Firmware that takes any power in its range (Whatsminer's
+// percentage) or none at all gives nil: SetPower is then the whole story.
+func (c *Client) PowerSettings(ctx context.Context) ([]joule.Watts, error) {
+	fw, err := c.Firmware(ctx)
+	if err != nil || fw != FirmwareLuxOS {
+		return nil, err
+	}
+	profiles, err := c.Profiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []joule.Watts
+	for _, p := range profiles {
+		if p.PowerW > 0 {
+			out = append(out, p.PowerW)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
