@@ -10,6 +10,7 @@
 package slurmtest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -408,11 +409,13 @@ func (c *Cluster) startSlurmds(ctx context.Context) error {
 	})
 }
 
-// Stop ends every daemon by its PID file, in the reverse order of their start, and
-// removes the cluster's directory. It waits for each to exit, killing one that does not
-// within ten seconds.
+// Stop cancels the jobs still queued, ends every daemon by its PID file, in the reverse
+// order of their start, and removes the cluster's directory. It waits for each daemon to
+// exit, killing one that does not within ten seconds, and kills any job process left
+// over (one whose environment names this cluster's slurm.conf).
 func (c *Cluster) Stop() error {
 	var errs []error
+	c.cancelJobs()
 	for i := len(c.pids) - 1; i >= 0; i-- {
 		if err := stopPID(c.pids[i]); err != nil {
 			errs = append(errs, err)
@@ -425,6 +428,11 @@ func (c *Cluster) Stop() error {
 			c.mariadb.Process.Kill()
 			<-c.mdbDone
 		}
+	}
+	// A job step whose slurmd was stopped first lives on; every process of the
+	// cluster carries its SLURM_CONF.
+	for _, pid := range c.leftovers() {
+		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	if len(errs) == 0 && c.Dir != "" {
 		errs = append(errs, os.RemoveAll(c.Dir))
@@ -514,4 +522,42 @@ func waitFor(ctx context.Context, what string, cond func() bool, fails ...func()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// cancelJobs cancels every job and waits (up to 30 s) until the queue is empty, so
+// that no job step outlives its node daemon. It does nothing when the controller does
+// not answer.
+func (c *Cluster) cancelJobs() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := c.run(ctx, "squeue", "-h", "-o", "%A")
+	if err != nil || strings.TrimSpace(out) == "" {
+		return
+	}
+	c.run(ctx, "scancel", strings.Fields(out)...)
+	waitFor(ctx, "the queue to empty", func() bool {
+		out, err := c.run(ctx, "squeue", "-h", "-o", "%A")
+		return err != nil || strings.TrimSpace(out) == ""
+	})
+}
+
+// leftovers lists the processes whose environment holds this cluster's SLURM_CONF.
+func (c *Cluster) leftovers() []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	mark := []byte("SLURM_CONF=" + c.Conf + "\x00")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err == nil && bytes.Contains(env, mark) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
