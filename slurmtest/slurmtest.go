@@ -190,7 +190,7 @@ ClusterName=%[2]s
 SlurmctldHost=localhost(127.0.0.1)
 SlurmctldPort=%[3]d
 SlurmUser=%[4]s
-SlurmdUser=root
+SlurmdUser=%[4]s
 AuthType=auth/munge
 AuthInfo=socket=%[1]s/munge/munge.socket
 CredType=cred/munge
