@@ -2,6 +2,7 @@ package slurmtest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -12,8 +13,12 @@ import (
 // Main is for a package's TestMain: it starts one cluster for all the package's tests,
 // stores it in *c, runs them, and stops the cluster, returning the exit code. Without
 // the programs a cluster needs, *c stays nil and the tests run (to skip through Need),
-// unless JOULE_CI=1, where Main fails at once.
+// unless JOULE_CI=1, where Main fails at once. A fuzzing run (-fuzz) starts no cluster.
 func Main(m *testing.M, c **Cluster) int {
+	flag.Parse()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		return m.Run() // fuzzing runs no test that needs the cluster
+	}
 	if missing := Missing(); len(missing) > 0 {
 		if os.Getenv("JOULE_CI") == "1" {
 			fmt.Fprintf(os.Stderr, "slurm tests: %s not installed, and JOULE_CI=1 requires Slurm\n", strings.Join(missing, ", "))
