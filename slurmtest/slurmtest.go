@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -104,11 +105,27 @@ func (c *Cluster) Log(name string) string {
 
 // Start creates a cluster in a new temporary directory and starts its daemons, waiting
 // until every node is idle. On error the daemons already started are stopped and the
-// directory is removed.
-func Start(ctx context.Context) (c *Cluster, err error) {
+// directory is removed. A daemon that exits at start (a port taken meanwhile by
+// another program) makes it start again on other ports, three tries in all.
+func Start(ctx context.Context) (*Cluster, error) {
 	if m := Missing(); len(m) > 0 {
 		return nil, fmt.Errorf("slurmtest: missing %s (Debian: apt-get install slurmctld slurmd slurm-client munge slurmdbd mariadb-server)", strings.Join(m, ", "))
 	}
+	var errs []error
+	for range 3 {
+		c, err := start(ctx)
+		if err == nil {
+			return c, nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+func start(ctx context.Context) (c *Cluster, err error) {
 	dir, err := os.MkdirTemp("", "joule-slurm-")
 	if err != nil {
 		return nil, err
@@ -125,10 +142,14 @@ func Start(ctx context.Context) (c *Cluster, err error) {
 			c.Stop()
 		}
 	}()
+	taken := map[int]bool{}
 	for _, p := range []string{"mariadb", "slurmdbd", "slurmctld", "n1", "n2", "n3"} {
-		if c.ports[p], err = freePort(); err != nil {
-			return c, err
+		for c.ports[p] == 0 || taken[c.ports[p]] {
+			if c.ports[p], err = freePort(); err != nil {
+				return c, err
+			}
 		}
+		taken[c.ports[p]] = true
 	}
 	if err := c.writeFiles(); err != nil {
 		return c, err
@@ -142,14 +163,28 @@ func Start(ctx context.Context) (c *Cluster, err error) {
 	return c, nil
 }
 
-// freePort returns a loopback TCP port no one listens on now.
+// freePort returns a loopback TCP port no one listens on now, below the range the
+// kernel hands out to outgoing connections, so that no client's connection takes it
+// between this check and the daemon's bind (on a busy machine that happened).
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
+				low = n
+			}
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	for range 200 {
+		port := 10000 + rand.IntN(low-10000)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port, nil
+	}
+	return 0, errors.New("no free port below the ephemeral range")
 }
 
 // writeFiles writes the munge key, slurm.conf, gres.conf, slurmdbd.conf and the GPUs'
@@ -348,14 +383,7 @@ func (c *Cluster) startMariaDB(ctx context.Context) error {
 	c.mariadb, c.mdbDone = cmd, make(chan struct{})
 	go func() { cmd.Wait(); close(c.mdbDone) }()
 	c.pids = append(c.pids, filepath.Join(c.Dir, "mariadb.pid"))
-	return waitFor(ctx, "mariadbd to listen", func() bool {
-		select {
-		case <-c.mdbDone:
-			return true // reported below
-		default:
-		}
-		return dial(c.ports["mariadb"])
-	}, func() error {
+	return waitFor(ctx, "mariadbd to listen", func() bool { return dial(c.ports["mariadb"]) }, func() error {
 		select {
 		case <-c.mdbDone:
 			return errors.New("mariadbd exited")
@@ -370,7 +398,7 @@ func (c *Cluster) startSlurmdbd(ctx context.Context) error {
 	if err := c.daemon(ctx, filepath.Join(c.Dir, "slurmdbd.pid"), "slurmdbd"); err != nil {
 		return err
 	}
-	return waitFor(ctx, "slurmdbd to listen", func() bool { return dial(c.ports["slurmdbd"]) })
+	return waitFor(ctx, "slurmdbd to listen", func() bool { return dial(c.ports["slurmdbd"]) }, running("slurmdbd", filepath.Join(c.Dir, "slurmdbd.pid")))
 }
 
 // addCluster registers the cluster in accounting; slurmctld refuses jobs of a cluster
@@ -394,12 +422,16 @@ func (c *Cluster) startSlurmctld(ctx context.Context) error {
 	return waitFor(ctx, "slurmctld to answer", func() bool {
 		_, err := c.run(ctx, "scontrol", "ping")
 		return err == nil
-	})
+	}, running("slurmctld", filepath.Join(c.Dir, "slurmctld.pid")))
 }
 
 func (c *Cluster) startSlurmds(ctx context.Context) error {
 	for _, n := range Nodes {
 		if err := c.daemon(ctx, filepath.Join(c.Dir, "slurmd-"+n+".pid"), "slurmd", "-N", n); err != nil {
+			return err
+		}
+		pidFile := filepath.Join(c.Dir, "slurmd-"+n+".pid")
+		if err := waitFor(ctx, "slurmd "+n+" to listen", func() bool { return dial(c.ports[n]) }, running("slurmd "+n, pidFile)); err != nil {
 			return err
 		}
 	}
@@ -508,12 +540,12 @@ func dial(port int) bool {
 // error (a daemon that died).
 func waitFor(ctx context.Context, what string, cond func() bool, fails ...func() error) error {
 	for {
-		if cond() {
-			for _, f := range fails {
-				if err := f(); err != nil {
-					return fmt.Errorf("waiting for %s: %w", what, err)
-				}
+		for _, f := range fails {
+			if err := f(); err != nil {
+				return fmt.Errorf("waiting for %s: %w", what, err)
 			}
+		}
+		if cond() {
 			return nil
 		}
 		select {
@@ -521,6 +553,16 @@ func waitFor(ctx context.Context, what string, cond func() bool, fails ...func()
 			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// running reports an error once the daemon of pidFile has exited.
+func running(name, pidFile string) func() error {
+	return func() error {
+		if pid, err := readPID(pidFile); err != nil || !alive(pid) {
+			return fmt.Errorf("%s exited", name)
+		}
+		return nil
 	}
 }
 
