@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -127,49 +126,53 @@ func TestNodeState(t *testing.T) {
 }
 
 func TestParseUsage(t *testing.T) {
-	got, err := parseUsage(readTestdata(t, "sacct_jobs.txt"))
+	got, ids, err := parseUsage(readTestdata(t, "sacct_jobs.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 12 rows, of which 3 were cancelled before they started.
-	if len(got) != 9 {
-		t.Fatalf("%d runs, want 9: %+v", len(got), got)
+	want := []joule.JobUsage{
+		// Started in the second its reservation did: sacct gives the id, not the name.
+		{JobID: "1", Account: "lease-run", State: "COMPLETED", Start: utc("2026-12-08T01:13:30Z"), End: utc("2026-12-08T01:13:32Z"), ElapsedSec: 2, GPUs: 8},
+		{JobID: "2", Account: "lease-run", Reservation: "lease-run", State: "COMPLETED", Start: utc("2026-12-08T01:13:43Z"), End: utc("2026-12-08T01:13:44Z"), ElapsedSec: 1, GPUs: 8},
+		{JobID: "3", Account: "lease-s", State: "FAILED", Start: utc("2026-12-08T01:14:09Z"), End: utc("2026-12-08T01:14:11Z"), ElapsedSec: 2, GPUs: 8},
+		{JobID: "4", Account: "lease-f", State: "COMPLETED", Start: utc("2026-12-08T01:14:12Z"), End: utc("2026-12-08T01:14:13Z"), ElapsedSec: 1, GPUs: 8},
+		// Still running: no end, the seconds so far, half a node's GPUs.
+		{JobID: "5", Account: "lease-f", State: "RUNNING", Start: utc("2026-12-08T01:14:11Z"), ElapsedSec: 5, GPUs: 4},
 	}
-	first := joule.JobUsage{JobID: "1", Account: "lease-a", Reservation: "lease-a", State: "COMPLETED",
-		Start: utc("2026-12-08T00:49:12Z"), End: utc("2026-12-08T00:49:15Z"), ElapsedSec: 3, GPUs: 8}
-	if got[0] != first {
-		t.Errorf("first run %+v, want %+v", got[0], first)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
 	}
-	if got[0].GPUSeconds() != 24 {
-		t.Errorf("GPU-seconds %d, want 24", got[0].GPUSeconds())
+	if !reflect.DeepEqual(ids, []string{"1", "", "", "", ""}) {
+		t.Errorf("reservation ids to name: %q", ids)
 	}
-	last := got[len(got)-1] // still running: no end, elapsed so far, 2 GPUs
-	if last.JobID != "12" || last.State != "RUNNING" || !last.End.IsZero() || last.ElapsedSec != 27 || last.GPUs != 2 {
-		t.Errorf("running job %+v", last)
+	if got[0].GPUSeconds() != 16 || got[4].GPUSeconds() != 20 {
+		t.Errorf("GPU-seconds %d and %d, want 16 and 20", got[0].GPUSeconds(), got[4].GPUSeconds())
 	}
-	requeued := got[len(got)-2] // job 11 asked for no GPU
-	if requeued.JobID != "11" || requeued.State != "REQUEUED" || requeued.GPUs != 0 {
-		t.Errorf("requeued job %+v", requeued)
+	names, err := parseReservationNames(readTestdata(t, "sacctmgr_reservations.txt"))
+	if err != nil || !reflect.DeepEqual(names, map[string]string{"1": "lease-run"}) {
+		t.Errorf("reservation names %v, %v", names, err)
 	}
-	// One account's rows: job 3 ran once before it was preempted (the second row never
-	// started), then jobs 5 and 7.
-	acct, err := parseUsage(readTestdata(t, "sacct_account.txt"))
-	if err != nil {
-		t.Fatal(err)
+	acct, ids, err := parseUsage(readTestdata(t, "sacct_account.txt"))
+	if err != nil || len(acct) != 2 || len(ids) != 2 {
+		t.Fatalf("one account's runs: %+v, %q, %v", acct, ids, err)
 	}
-	var ids []string
-	var gpuSec int64
-	for _, u := range acct {
-		ids = append(ids, u.JobID+"/"+u.State)
-		gpuSec += u.GPUSeconds()
+	// A job cancelled before it started has no run; one run named needs no lookup.
+	acct, ids, err = parseUsage("3|lease-s|||CANCELLED by 0|None|2026-12-08T00:51:08|0|\n2|lease-run|lease-run|1|COMPLETED|2026-12-08T01:13:43|2026-12-08T01:13:44|1|billing=1,cpu=1,gres/gpu=8,node=1\n")
+	if err != nil || len(acct) != 1 || acct[0].JobID != "2" || ids != nil {
+		t.Errorf("cancelled before start: %+v, %q, %v", acct, ids, err)
 	}
-	if strings.Join(ids, " ") != "3/PREEMPTED 5/PREEMPTED 7/PREEMPTED" || gpuSec != (18+15+18)*8 {
-		t.Errorf("runs %v, %d GPU-seconds", ids, gpuSec)
-	}
-	for _, bad := range []string{"1|a|b|COMPLETED|x|y\n", "1|a||COMPLETED|2026-12-08T00:49:12|Unknown|-1|\n", "1|a||COMPLETED|2026-12-08T00:49:12|Unknown|3|gres/gpu=x\n"} {
-		if _, err := parseUsage(bad); err == nil {
+	for _, bad := range []string{
+		"1|a|b|1|COMPLETED|x|y\n",
+		"1|a|||COMPLETED|2026-12-08T00:49:12|Unknown|-1|\n",
+		"1|a|||COMPLETED|2026-12-08T00:49:12|Unknown|3|gres/gpu=x\n",
+		"1|a|||COMPLETED|yesterday|Unknown|3|\n",
+	} {
+		if _, _, err := parseUsage(bad); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
+	}
+	if _, err := parseReservationNames("1\n"); err == nil {
+		t.Error("a reservation line without a name parsed")
 	}
 }
 
@@ -225,6 +228,7 @@ func FuzzParseOutputs(f *testing.F) {
 		parseReservations(s)
 		parseNodes(s)
 		parseUsage(s)
+		parseReservationNames(s)
 	})
 }
 
