@@ -264,6 +264,7 @@ func TestSpotPreemptedWithNotice(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the spot job to run", func() bool { _, err := os.Stat(alive); return err == nil })
+	submitted := time.Now()
 	firmID, err := sbatch(ctx, t, "-A", "lease-firm", "-w", "n2", "--gres=gpu:8", "-N1", "-t", "5", "-o", "/dev/null", "--wrap", "sleep 1")
 	if err != nil {
 		t.Fatal(err)
@@ -283,6 +284,8 @@ func TestSpotPreemptedWithNotice(t *testing.T) {
 	if ran := last[0] - terms[0]; ran < notice-0.5 {
 		t.Errorf("the spot job ran %.1f s after SIGTERM, want its notice of %d s", ran, notice)
 	}
+	t.Logf("SIGTERM %.1f s after the firm job's submission; the spot job ran %.1f s after it; the firm job ran %.1f s after submission",
+		terms[0]-float64(submitted.UnixNano())/1e9, last[0]-terms[0], time.Since(submitted).Seconds())
 	var usage []joule.JobUsage
 	waitFor(t, "accounting to record the preemption", func() bool {
 		usage, err = e.Usage(ctx, "lease-spot", time.Now().Add(-time.Hour), time.Now().Add(time.Minute))
