@@ -21,9 +21,11 @@ type Engine interface {
 	CreateReservation(ctx context.Context, r EngineReservation) error
 	// UpdateReservation changes the nodes and the end of the reservation named r.Name
 	// (resale moves nodes; a stop shrinks the end). r.Start and r.Account are kept.
+	// Jobs running on a node the reservation leaves keep running there until they end
+	// or are evicted.
 	UpdateReservation(ctx context.Context, r EngineReservation) error
-	// DeleteReservation removes a reservation; jobs already running in it keep running
-	// until they end or are evicted.
+	// DeleteReservation removes a reservation. One with jobs running in it is refused
+	// (ECONFLICT): shorten it, or evict its jobs, first.
 	DeleteReservation(ctx context.Context, name string) error
 	// Reservation reads a reservation back as the engine holds it.
 	Reservation(ctx context.Context, name string) (EngineReservation, error)

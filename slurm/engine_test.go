@@ -181,9 +181,10 @@ func TestJobInReservation(t *testing.T) {
 	t.Cleanup(func() { e.DeleteReservation(context.Background(), r.Name) })
 
 	dir := t.TempDir()
-	outFile := filepath.Join(dir, "job.out")
+	outFile, release := filepath.Join(dir, "job.out"), filepath.Join(dir, "release")
+	// The job runs until the test releases it, then two seconds more.
 	id, err := sbatch(ctx, t, "-A", "lease-run", "--reservation=lease-run", "--gres=gpu:8", "-N1", "-t", "2",
-		"-o", outFile, "--wrap", "echo $SLURMD_NODENAME; sleep 2")
+		"-o", outFile, "--wrap", "echo $SLURMD_NODENAME; while [ ! -e "+release+" ]; do sleep 0.1; done; sleep 2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +192,39 @@ func TestJobInReservation(t *testing.T) {
 		t.Error("a job of another account was accepted into the reservation")
 	} else if !strings.Contains(err.Error(), "Access denied to requested reservation") {
 		t.Errorf("another account's job: %v, want access denied", err)
+	}
+	// Asking for the node without the reservation, it waits: the node is reserved.
+	stranger, err := sbatch(ctx, t, "-A", "lease-stranger", "-w", "n3", "-N1", "-t", "2", "-o", "/dev/null", "--wrap", "true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reason string
+	waitFor(t, "the scheduler to hold the other account's job", func() bool {
+		out, err := cluster.Run(ctx, "squeue", "-h", "-j", stranger, "-o", "%T|%r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var state string
+		state, reason, _ = strings.Cut(strings.TrimSpace(out), "|")
+		if state != "PENDING" {
+			t.Fatalf("the other account's job asking for n3 is %s", state)
+		}
+		return reason != "None" && reason != ""
+	})
+	if !strings.Contains(reason, "ReqNodeNotAvail") {
+		t.Errorf("the other account's job waits for %q, want ReqNodeNotAvail (reserved)", reason)
+	}
+	cluster.Run(ctx, "scancel", stranger)
+	// A reservation with a job running in it cannot be deleted.
+	waitFor(t, "the tenant's job to run", func() bool {
+		state, _ := job(ctx, t, id)
+		return state == "RUNNING"
+	})
+	if err := e.DeleteReservation(ctx, r.Name); joule.ErrorCode(err) != joule.ECONFLICT {
+		t.Errorf("deleting a reservation in use: %v, want %s", err, joule.ECONFLICT)
+	}
+	if err := os.WriteFile(release, nil, 0o600); err != nil {
+		t.Fatal(err)
 	}
 
 	var usage []joule.JobUsage

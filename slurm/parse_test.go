@@ -245,6 +245,7 @@ func TestClassify(t *testing.T) {
 		"sacctmgr_add_user_bad_account.txt": joule.EINVALID,
 		"update_not_found.txt":              joule.ENOTFOUND,
 		"delete_not_found.txt":              joule.ENOTFOUND,
+		"delete_in_use.txt":                 joule.ECONFLICT,
 		"show_reservation_not_found.txt":    joule.ENOTFOUND,
 		"requeue_no_job.txt":                joule.ENOTFOUND,
 		"resume_not_drained.txt":            joule.ECONFLICT,

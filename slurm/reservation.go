@@ -30,7 +30,9 @@ func (e *Engine) CreateReservation(ctx context.Context, r joule.EngineReservatio
 	return nil
 }
 
-// UpdateReservation sets the nodes and the end of the reservation r.Name.
+// UpdateReservation sets the nodes and the end of the reservation r.Name. Slurm
+// leaves running jobs where they are: a job on a node the reservation no longer holds
+// runs on there outside it (Evict ends it).
 func (e *Engine) UpdateReservation(ctx context.Context, r joule.EngineReservation) error {
 	if !validName(r.Name) {
 		return joule.Errorf(joule.EINVALID, "slurm: invalid reservation name %q", r.Name)
@@ -50,7 +52,8 @@ func (e *Engine) UpdateReservation(ctx context.Context, r joule.EngineReservatio
 	return nil
 }
 
-// DeleteReservation removes the reservation name; ENOTFOUND when there is none.
+// DeleteReservation removes the reservation name: ENOTFOUND when there is none,
+// ECONFLICT while jobs run in it (Slurm says it is in use).
 func (e *Engine) DeleteReservation(ctx context.Context, name string) error {
 	if !validName(name) {
 		return joule.Errorf(joule.EINVALID, "slurm: invalid reservation name %q", name)

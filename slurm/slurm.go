@@ -156,6 +156,7 @@ func classify(prog, text string) error {
 		{"Requested nodes are busy", joule.ECONFLICT},
 		{"Invalid node state specified", joule.ECONFLICT},
 		{"Requested operation is presently disabled", joule.ECONFLICT},
+		{"Requested reservation is in use", joule.ECONFLICT},
 		{"Requested reservation is invalid", joule.ENOTFOUND},
 		{"not found", joule.ENOTFOUND},
 		{"Invalid job id specified", joule.ENOTFOUND},
