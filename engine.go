@@ -42,6 +42,7 @@ type Engine interface {
 	Nodes(ctx context.Context) ([]EngineNode, error)
 	// Usage lists the jobs of an account that ran in [from, to), with their GPU
 	// usage from the engine's accounting; a job that was requeued has a row per run.
+	// A run is counted whole (its ElapsedSec is not cut at from or to).
 	Usage(ctx context.Context, account string, from, to time.Time) ([]JobUsage, error)
 }
 

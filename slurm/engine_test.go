@@ -104,6 +104,17 @@ func TestReservationExact(t *testing.T) {
 	if !reflect.DeepEqual(got, r) {
 		t.Errorf("read back %+v, want %+v", got, r)
 	}
+	all, err := e.Reservations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := false
+	for _, x := range all {
+		listed = listed || reflect.DeepEqual(x, r)
+	}
+	if !listed {
+		t.Errorf("Reservations %+v lacks %+v", all, r)
+	}
 	// scontrol's own words, not only the parser's reading of them.
 	out, err := cluster.Run(ctx, "scontrol", "show", "reservation", r.Name, "-o")
 	if err != nil {
