@@ -344,6 +344,67 @@ func TestSpotPreemptedWithNotice(t *testing.T) {
 	}
 }
 
+// TestSpotLeaseHandedOver ends a spot lease's reservation early and hands its node to
+// a firm lease's reservation, as when an on-demand order preempts the spot lease: the
+// firm tenant's job preempts the spot job still running there, which gets SIGTERM no
+// earlier than the hand-over and runs on for its notice before it is requeued.
+func TestSpotLeaseHandedOver(t *testing.T) {
+	e := newEngine(t)
+	ctx := testContext(t)
+	const notice = 5
+	ensureTenant(ctx, t, e, joule.EngineTenant{Account: "lease-spot2", Users: []string{"root"}, Preemptible: true, NoticeSec: notice})
+	ensureTenant(ctx, t, e, joule.EngineTenant{Account: "lease-firm2", Users: []string{"root"}})
+	now := time.Now().UTC().Truncate(time.Second)
+	spot := joule.EngineReservation{Name: "lease-spot2", Account: "lease-spot2", Nodes: []string{"n2"}, Start: now, End: now.Add(2 * time.Hour)}
+	if err := e.CreateReservation(ctx, spot); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.DeleteReservation(context.Background(), spot.Name) })
+
+	dir := t.TempDir()
+	term, alive := filepath.Join(dir, "term"), filepath.Join(dir, "alive")
+	script := filepath.Join(dir, "spot.sh")
+	body := "#!/bin/bash\nsrun bash -c 'trap \"date +%s.%N >> " + term + "\" TERM; while :; do date +%s.%N > " + alive + ".tmp; mv " + alive + ".tmp " + alive + "; sleep 0.1; done'\n"
+	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// The spot job's time limit reaches past the hand-over, as tenants' jobs do.
+	if _, err := sbatch(ctx, t, "-A", "lease-spot2", "--reservation=lease-spot2", "--gres=gpu:8", "-N1", "-t", "30", "-o", filepath.Join(dir, "spot.out"), script); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the spot job to run", func() bool { _, err := os.Stat(alive); return err == nil })
+
+	handover := time.Now().UTC().Truncate(time.Second).Add(3 * time.Second)
+	spot.End = handover
+	if err := e.UpdateReservation(ctx, spot); err != nil {
+		t.Fatal(err)
+	}
+	firm := joule.EngineReservation{Name: "lease-firm2", Account: "lease-firm2", Nodes: []string{"n2"}, Start: handover, End: handover.Add(time.Hour)}
+	if err := e.CreateReservation(ctx, firm); err != nil {
+		t.Fatalf("a reservation from the hand-over on a node a spot job still runs on: %v", err)
+	}
+	t.Cleanup(func() { e.DeleteReservation(context.Background(), firm.Name) })
+	firmID, err := sbatch(ctx, t, "-A", "lease-firm2", "--reservation=lease-firm2", "--gres=gpu:8", "-N1", "-t", "5", "-o", "/dev/null", "--wrap", "sleep 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the firm job to run on n2", func() bool {
+		state, nodes := job(ctx, t, firmID)
+		return (state == "RUNNING" && nodes == "n2") || state == "COMPLETING" || state == ""
+	})
+	terms, last := readTimes(t, term), readTimes(t, alive)
+	if len(terms) == 0 || len(last) != 1 {
+		t.Fatalf("SIGTERM at %v, last alive at %v", terms, last)
+	}
+	if at := terms[0]; at < float64(handover.Unix()) {
+		t.Errorf("SIGTERM %.1f s before the hand-over", float64(handover.Unix())-at)
+	}
+	if ran := last[0] - terms[0]; ran < notice-0.5 {
+		t.Errorf("the spot job ran %.1f s after SIGTERM, want its notice of %d s", ran, notice)
+	}
+	t.Logf("SIGTERM %.1f s after the hand-over; the spot job ran %.1f s after it", terms[0]-float64(handover.Unix()), last[0]-terms[0])
+}
+
 // readTimes reads one Unix time (seconds, with a fraction) a line.
 func readTimes(t *testing.T, path string) []float64 {
 	t.Helper()

@@ -14,6 +14,12 @@ import (
 // `scontrol create reservation`. A reservation on a node that another reservation holds
 // for an overlapping time is refused with ECONFLICT, as is a name already taken; an
 // unknown node or account is EINVALID.
+//
+// Jobs running on the nodes do not block it (Flags=IGNORE_JOBS): without the flag,
+// Slurm refuses a reservation on a node whose running job's time limit reaches into it,
+// and a job without a limit would block every later lease of its node. Those jobs are
+// left to preemption (a firm job in the new reservation preempts a spot one, with its
+// grace time) or to Evict.
 func (e *Engine) CreateReservation(ctx context.Context, r joule.EngineReservation) error {
 	if err := checkReservation(r); err != nil {
 		return err
@@ -23,7 +29,8 @@ func (e *Engine) CreateReservation(ctx context.Context, r joule.EngineReservatio
 		"StartTime="+formatTime(r.Start),
 		"EndTime="+formatTime(r.End),
 		"Nodes="+strings.Join(r.Nodes, ","),
-		"Accounts="+r.Account)
+		"Accounts="+r.Account,
+		"Flags=IGNORE_JOBS")
 	if err != nil {
 		return fmt.Errorf("create reservation %s: %w", r.Name, err)
 	}
