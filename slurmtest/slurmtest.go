@@ -5,7 +5,8 @@
 // what Joule does with a cluster lives in the slurm package.
 //
 // Every daemon writes a PID file, and Stop ends each by its PID, so a failed test leaves
-// nothing running. The binaries come from Debian's slurmctld, slurmd, slurm-client,
+// nothing running; a watchdog process does the same if the test binary dies before
+// Stop (a panic, or go test's timeout). The binaries come from Debian's slurmctld, slurmd, slurm-client,
 // slurmdbd, munge and mariadb-server packages (Slurm 22.05).
 package slurmtest
 
@@ -78,10 +79,11 @@ type Cluster struct {
 	// DevDir holds the empty files the nodes' GPUs are configured on.
 	DevDir string
 
-	ports   map[string]int
-	pids    []string      // PID files of the daemons started, in start order
-	mariadb *exec.Cmd     // mariadbd does not fork; this is its process
-	mdbDone chan struct{} // closed when mariadbd exits
+	ports    map[string]int
+	watchdog *exec.Cmd     // ends the daemons if this process dies before Stop
+	pids     []string      // PID files of the daemons started, in start order
+	mariadb  *exec.Cmd     // mariadbd does not fork; this is its process
+	mdbDone  chan struct{} // closed when mariadbd exits
 }
 
 // Env is the environment clients need to reach the cluster: SLURM_CONF, and TZ=UTC so
@@ -152,6 +154,9 @@ func start(ctx context.Context) (c *Cluster, err error) {
 		taken[c.ports[p]] = true
 	}
 	if err := c.writeFiles(); err != nil {
+		return c, err
+	}
+	if err := c.startWatchdog(); err != nil {
 		return c, err
 	}
 	steps := []func(context.Context) error{c.startMunge, c.startMariaDB, c.startSlurmdbd, c.addCluster, c.startSlurmctld, c.startSlurmds}
@@ -345,6 +350,34 @@ func (c *Cluster) daemon(ctx context.Context, pidFile, name string, args ...stri
 	})
 }
 
+// watchdogScript waits for the test process ($1) to exit, then ends every daemon by
+// its PID file (the remaining arguments) and removes the cluster's directory ($2). It
+// covers a test binary that panics or times out, where no deferred Stop runs.
+const watchdogScript = `test=$1 dir=$2; shift 2
+while kill -0 "$test" 2>/dev/null; do sleep 1; done
+for f in "$@"; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+sleep 5
+for f in "$@"; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
+rm -rf "$dir"`
+
+// startWatchdog starts the watchdog in a session of its own.
+func (c *Cluster) startWatchdog() error {
+	pidFiles := []string{filepath.Join(c.Dir, "munge", "munged.pid"), filepath.Join(c.Dir, "mariadb.pid"),
+		filepath.Join(c.Dir, "slurmdbd.pid"), filepath.Join(c.Dir, "slurmctld.pid")}
+	for _, n := range Nodes {
+		pidFiles = append(pidFiles, filepath.Join(c.Dir, "slurmd-"+n+".pid"))
+	}
+	args := append([]string{"-c", watchdogScript, "watchdog", strconv.Itoa(os.Getpid()), c.Dir}, pidFiles...)
+	cmd := exec.Command("/bin/sh", args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start the watchdog: %w", err)
+	}
+	c.watchdog = cmd
+	go cmd.Wait()
+	return nil
+}
+
 func (c *Cluster) startMunge(ctx context.Context) error {
 	m := filepath.Join(c.Dir, "munge")
 	return c.daemon(ctx, filepath.Join(m, "munged.pid"), "munged", "--force",
@@ -447,6 +480,9 @@ func (c *Cluster) startSlurmds(ctx context.Context) error {
 // over (one whose environment names this cluster's slurm.conf).
 func (c *Cluster) Stop() error {
 	var errs []error
+	if c.watchdog != nil {
+		c.watchdog.Process.Kill()
+	}
 	c.cancelJobs()
 	for i := len(c.pids) - 1; i >= 0; i-- {
 		if err := stopPID(c.pids[i]); err != nil {
