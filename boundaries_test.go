@@ -29,7 +29,7 @@ var protocols = map[string]bool{
 var adapters = map[string]bool{
 	"sqlite": true, "postgres": true, "http": true, "storetest": true, "render": true,
 	"pgcluster": true, "cgminer": true, "gpunode": true, "sim": true, "bitcoind": true, "feeds": true, "nvml": true, "meter": true, "spool": true,
-	"e2e": true,
+	"e2e": true, "slurm": true, "slurmtest": true,
 }
 
 // TestPackageBoundaries keeps the layout honest: the root package imports only the
