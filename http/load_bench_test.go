@@ -286,62 +286,89 @@ func BenchmarkOrderToLeaseHTTP(b *testing.B) {
 }
 
 // BenchmarkOrdersWithReaders measures order placement over HTTP on each store, from 4
-// tenants placing reserved orders one after another: b.N orders alone, then b.N more
-// while 64 readers, each as fast as its last reply comes, read their tenant's newest
-// orders and leases (50 of each) and, as the operator, the sites through the API. It reports both rates, the reads a
-// second and with-readers/alone. The second b.N run on a store that holds the first,
-// which only makes the ratio harder to keep.
+// tenants placing reserved orders one after another, alone and while 64 readers, each
+// as fast as its last reply comes, read their tenant's newest orders and leases (50 of
+// each) and, as the operator, the sites through the API. The two alternate in four
+// rounds of b.N/4 orders each, so that a store that grows, or a machine whose other
+// work comes and goes, weighs on both alike. It reports both rates, the reads a second
+// while the readers ran, and with-readers/alone.
 func BenchmarkOrdersWithReaders(b *testing.B) {
-	const writers, readers = 4, 64
+	const writers, readers, rounds = 4, 64, 4
 	for _, st := range benchStores {
 		b.Run(st.name, func(b *testing.B) {
-			l := newOrderLoad(b, st.kit(b), writers, 2*b.N)
-			b.ResetTimer()
-			alone := closedLoop(b, 0, b.N, writers, l.submit)
-
-			ctx, cancel := context.WithCancel(context.Background())
-			var reads, readErrs atomic.Int64
-			var firstErr atomic.Value
-			var wg sync.WaitGroup
+			chunk := max(1, b.N/rounds)
+			l := newOrderLoad(b, st.kit(b), writers, 2*rounds*chunk)
 			op := l.x.client(l.x.opToken)
 			op.HTTPClient = l.clients[0].HTTPClient
-			for r := range readers {
-				c := l.clients[r%len(l.clients)]
-				wg.Go(func() {
-					for k := r; ctx.Err() == nil; k++ {
-						var err error
-						switch k % 3 {
-						case 0:
-							_, err = c.Orders(ctx, jhttp.OrderQuery{Limit: 50})
-						case 1:
-							_, err = c.Leases(ctx, "", 50)
-						default:
-							_, err = op.Sites(ctx)
-						}
-						if err != nil && ctx.Err() == nil {
-							readErrs.Add(1)
-							firstErr.CompareAndSwap(nil, err)
-						}
-						reads.Add(1)
-					}
+			var aloneTime, withTime, readTime time.Duration
+			var reads int64
+			b.ResetTimer()
+			for round := range rounds {
+				start := time.Now()
+				closedLoop(b, 2*round*chunk, chunk, writers, l.submit)
+				aloneTime += time.Since(start)
+
+				n, took, rate := withReaders(b, l, op, readers, func() float64 {
+					return closedLoop(b, (2*round+1)*chunk, chunk, writers, l.submit)
 				})
+				withTime += time.Duration(float64(chunk) / rate * float64(time.Second))
+				reads, readTime = reads+n, readTime+took
 			}
-			// The readers are all running before the orders start.
-			waitUntil(b, time.Minute, "every reader read once", func() bool { return reads.Load() >= readers })
-			r0, t0 := reads.Load(), time.Now()
-			with := closedLoop(b, b.N, b.N, writers, l.submit)
-			readRate := float64(reads.Load()-r0) / time.Since(t0).Seconds()
-			cancel()
-			wg.Wait()
 			b.StopTimer()
-			if n := readErrs.Load(); n > 0 {
-				b.Fatalf("%d reads failed; the first: %v", n, firstErr.Load())
-			}
+			alone := float64(rounds*chunk) / aloneTime.Seconds()
+			with := float64(rounds*chunk) / withTime.Seconds()
 			b.ReportMetric(alone, "orders/s-alone")
 			b.ReportMetric(with, "orders/s-with-readers")
-			b.ReportMetric(readRate, "reads/s")
+			b.ReportMetric(float64(reads)/readTime.Seconds(), "reads/s")
 			b.ReportMetric(with/alone, "with-readers/alone")
 			l.check(b)
 		})
 	}
+}
+
+// withReaders runs load while n readers read as fast as their replies come (their
+// tenant's newest orders and leases, and as op the sites), all of them reading before
+// load starts, and returns the reads made while it ran, how long that was, and what
+// load returned.
+func withReaders(b *testing.B, l *orderLoad, op *jhttp.Client, n int, load func() float64) (int64, time.Duration, float64) {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var reads, readErrs atomic.Int64
+	var firstErr atomic.Value
+	var started atomic.Int64
+	var wg sync.WaitGroup
+	for r := range n {
+		c := l.clients[r%len(l.clients)]
+		wg.Go(func() {
+			for k := r; ctx.Err() == nil; k++ {
+				var err error
+				switch k % 3 {
+				case 0:
+					_, err = c.Orders(ctx, jhttp.OrderQuery{Limit: 50})
+				case 1:
+					_, err = c.Leases(ctx, "", 50)
+				default:
+					_, err = op.Sites(ctx)
+				}
+				if err != nil && ctx.Err() == nil {
+					readErrs.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				}
+				if k == r {
+					started.Add(1)
+				}
+				reads.Add(1)
+			}
+		})
+	}
+	waitUntil(b, time.Minute, "every reader read once", func() bool { return started.Load() == int64(n) })
+	r0, t0 := reads.Load(), time.Now()
+	out := load()
+	got, took := reads.Load()-r0, time.Since(t0)
+	cancel()
+	wg.Wait()
+	if k := readErrs.Load(); k > 0 {
+		b.Fatalf("%d reads failed; the first: %v", k, firstErr.Load())
+	}
+	return got, took, out
 }

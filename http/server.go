@@ -117,8 +117,9 @@ type Server struct {
 	// otherwise a scraper needs an operator's or a viewer's.
 	PublicMetrics bool
 	// MaxReads is how many reads (GET requests) run at once when no write is in flight;
-	// while one is, reads run one at a time. The rest wait their turn, so that readers
-	// cannot starve the writers (see readGate). Zero: GOMAXPROCS.
+	// while one is, reads run one at a time and for at most a fifth of the time. The
+	// rest wait their turn, so that readers cannot starve the writers (see readGate).
+	// Zero: GOMAXPROCS.
 	MaxReads int
 
 	metrics    *metrics
@@ -205,7 +206,8 @@ func (s *Server) handle(pattern string, a access, h http.HandlerFunc) {
 		if err := gate.enterRead(r.Context()); err != nil {
 			return // the caller has gone
 		}
-		defer gate.exitRead()
+		start := time.Now()
+		defer func() { gate.exitRead(start) }()
 		g(w, r)
 	})
 }
@@ -221,7 +223,7 @@ var ungated = map[string]bool{
 
 // readGate returns the server's read gate, made on first use.
 func (s *Server) readGate() *readGate {
-	s.gateOnce.Do(func() { s.gate = newReadGate(s.MaxReads, 1) })
+	s.gateOnce.Do(func() { s.gate = newReadGate(s.MaxReads, busyReadShare) })
 	return s.gate
 }
 
