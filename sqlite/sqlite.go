@@ -50,6 +50,14 @@ type DB struct {
 	// schema is the migrations Open applies; nil: the embedded ones. Tests set it to
 	// build a store as an older release left it.
 	schema fs.FS
+	// walLimit is the size in bytes past which a commit folds the write-ahead log back
+	// into the database file and truncates it; 0: DefaultWALLimit. Tests lower it.
+	walLimit int64
+	// truncating is set while a commit empties the log; walRetryAt is the log's size
+	// below which, after a try that failed, no commit tries again.
+	truncating atomic.Bool
+	walRetryAt atomic.Int64
+	ckptMu     sync.Mutex // one checkpoint at a time: the background one or a truncation
 	// maxPages is the cap LimitPages set, which every write transaction applies to its
 	// connection; 0: never set.
 	maxPages atomic.Int64
@@ -93,6 +101,7 @@ func (db *DB) Open() error {
 		q.Add("_pragma", "journal_mode(wal)")
 		q.Add("_pragma", "synchronous(normal)")   // durable in WAL mode except on power loss
 		q.Add("_pragma", "wal_autocheckpoint(0)") // checkpoints run in the background (checkpointer)
+		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", db.walLimitBytes()))
 	}
 	sqldb, err := sql.Open("sqlite", db.DSN+"?"+q.Encode())
 	if err != nil {
@@ -159,8 +168,9 @@ func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 // tx is a transaction with the time it began, which every write in it stamps.
 type tx struct {
 	*sql.Tx
-	db  *DB
-	now time.Time
+	db    *DB
+	now   time.Time
+	write bool // began by beginWrite
 }
 
 // exec runs a prepared statement of query in the transaction. On a single-connection
@@ -197,7 +207,14 @@ func (t *tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Re
 }
 
 // Commit commits the transaction (sql.Tx's), with SQLite's errors mapped by storeError.
-func (t *tx) Commit() error { return storeError(t.Tx.Commit()) }
+// After a write it keeps the log within its bound (boundWAL).
+func (t *tx) Commit() error {
+	err := storeError(t.Tx.Commit())
+	if err == nil && t.write {
+		t.db.boundWAL()
+	}
+	return err
+}
 
 // beginWrite starts a transaction that holds the write lock from its first statement
 // (BEGIN IMMEDIATE, set in the DSN), so it never fails to upgrade a read lock later.
@@ -212,7 +229,7 @@ func (db *DB) beginWrite(ctx context.Context) (*tx, error) {
 			return nil, fmt.Errorf("begin: cap the pages: %w", err)
 		}
 	}
-	return &tx{Tx: t, db: db, now: db.Now().UTC()}, nil
+	return &tx{Tx: t, db: db, now: db.Now().UTC(), write: true}, nil
 }
 
 // sqliteMaxPages is SQLite's own cap on a database's pages, which LimitPages(0)
