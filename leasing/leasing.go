@@ -96,10 +96,10 @@ type Service struct {
 	pending   []joule.LedgerTransaction // journal of the operation in progress
 	// queue is the changes of operations that ran, waiting for the save running
 	// (saving) to end; saved is signalled on mu when a save ends (see save).
-	queue  []*queuedSave
-	saving bool
-	saved  *sync.Cond
-	metered   map[string]*meterState    // on-demand and spot leases still to bill, by lease
+	queue   []*queuedSave
+	saving  bool
+	saved   *sync.Cond
+	metered map[string]*meterState // on-demand and spot leases still to bill, by lease
 	// energyBilled is the last hour whose energy was passed through to owners.
 	energyBilled time.Time
 
