@@ -12,7 +12,8 @@ import (
 // a cancel) passes through one lock, in the leasing service and in the store; with
 // dozens of reads running beside it, the writer holding that lock gets a sliver of
 // the CPU each, and every writer waits on it: with 64 readers and 4 writers, order
-// placement fell from 1,304 to 31 a second (BenchmarkOrdersWithReaders on SQLite).
+// placement fell from 1,304 to 31 a second (BenchmarkOrdersWithReaders on SQLite;
+// on PostgreSQL from 472 to 13).
 // So reads queue here, in arrival order, for a few slots: maxReads at once when no
 // write is in flight; while one is, one at a time and for at most busyShare of the
 // time: a read that took d while writes ran is followed by a pause of
@@ -39,9 +40,10 @@ type readGate struct {
 // write needs.
 const writeQuiet = 20 * time.Millisecond
 
-// busyReadShare is the share of the time reads may take while writes run: a fifth of
-// one slot, about a tenth of a 2-core machine.
-const busyReadShare = 0.2
+// busyReadShare is the share of the time reads may take while writes run: a tenth of
+// one slot. (A fifth kept 66–74% of the order rate with 64 readers on a 2-core machine,
+// a tenth 82–85%: BenchmarkOrdersWithReaders.)
+const busyReadShare = 0.1
 
 // newReadGate returns a gate of maxReads slots (zero or less: GOMAXPROCS) that gives
 // reads busyShare of the time while writes run.

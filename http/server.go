@@ -117,7 +117,7 @@ type Server struct {
 	// otherwise a scraper needs an operator's or a viewer's.
 	PublicMetrics bool
 	// MaxReads is how many reads (GET requests) run at once when no write is in flight;
-	// while one is, reads run one at a time and for at most a fifth of the time. The
+	// while one is, reads run one at a time and for at most a tenth of the time. The
 	// rest wait their turn, so that readers cannot starve the writers (see readGate).
 	// Zero: GOMAXPROCS.
 	MaxReads int
