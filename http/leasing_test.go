@@ -43,6 +43,7 @@ type storeKit struct {
 	fleets    joule.FleetService
 	models    joule.HardwareService
 	manifests joule.ManifestService
+	wal       string // the write-ahead log's file, on SQLite
 }
 
 // sqliteKit opens a fresh SQLite file, closed when t ends.
@@ -54,7 +55,7 @@ func sqliteKit(t testing.TB) storeKit {
 	}
 	t.Cleanup(func() { db.Close() })
 	return storeKit{leasing: sqlite.NewLeasingStore(db), sites: sqlite.NewSiteService(db), fleets: sqlite.NewFleetService(db),
-		models: sqlite.NewHardwareService(db), manifests: sqlite.NewManifestService(db)}
+		models: sqlite.NewHardwareService(db), manifests: sqlite.NewManifestService(db), wal: db.DSN + "-wal"}
 }
 
 // openExchangeOn is openExchange on the store of kit.
