@@ -385,11 +385,18 @@ func (s *Service) reload(ctx context.Context) {
 // listings from the fleets, expires orders, renews and ends leases (exchange Advance)
 // and meters usage. Call it every minute.
 func (s *Service) Tick(ctx context.Context) error {
-	s.mu.Lock() // the version is compared under the lock: no save of ours can come between
-	s.waitSaves()
-	v, err := s.store.LeasingVersion(ctx)
-	if err == nil && v != s.version {
-		s.reload(ctx)
+	// The version is compared under the lock, and only when none of our saves runs or
+	// waits (the store may be ahead of s.version by one in flight); while one does, it
+	// finds another process's writes itself, refused as a conflict. Waiting for a moment
+	// without saves instead could wait as long as orders keep coming.
+	s.mu.Lock()
+	var err error
+	if !s.saving {
+		var v int64
+		v, err = s.store.LeasingVersion(ctx)
+		if err == nil && v != s.version {
+			s.reload(ctx)
+		}
 	}
 	s.mu.Unlock()
 	if err != nil {
