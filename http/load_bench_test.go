@@ -307,14 +307,16 @@ func BenchmarkOrderToLeaseHTTP(b *testing.B) {
 // tenants placing reserved orders one after another, alone and while 64 readers, each
 // as fast as its last reply comes, read their tenant's newest orders and leases (50 of
 // each) and, as the operator, the sites through the API. The two alternate in four
-// rounds of b.N/4 orders each, so that a store that grows, or a machine whose other
-// work comes and goes, weighs on both alike. It reports both rates, the reads a second
-// while the readers ran, and with-readers/alone.
+// rounds of b.N/4 orders each (500 at least), so that a store that grows, or a machine
+// whose other work comes and goes, weighs on both alike. It reports both rates, the
+// reads a second while the readers ran, and with-readers/alone.
 func BenchmarkOrdersWithReaders(b *testing.B) {
 	const writers, readers, rounds = 4, 64, 4
 	for _, st := range benchStores {
 		b.Run(st.name, func(b *testing.B) {
-			chunk := max(1, b.N/rounds)
+			// A round shorter than a few hundred orders measures how the readers start
+			// and stop more than how they run beside the writers.
+			chunk := max(500, b.N/rounds)
 			l := newOrderLoad(b, st.kit(b), writers, 2*rounds*chunk)
 			op := l.x.client(l.x.opToken)
 			op.HTTPClient = l.clients[0].HTTPClient
