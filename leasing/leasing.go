@@ -5,9 +5,12 @@
 // Every operation is atomic across all three. The service holds one lock per
 // operation: it changes the engine and the ledger in memory, collects what changed
 // (orders, leases, fills and ledger transactions) and saves it in one store
-// transaction. If anything fails after memory changed, the service reloads the engine
-// and the ledger from the store, so memory never runs ahead of what is saved and a
-// failed fill leaves no partial lease and no money moved.
+// transaction, together with the changes of the operations that came while the save
+// before ran (group commit); an operation answers once its change is saved. If
+// anything fails after memory changed, the service reloads the engine and the ledger
+// from the store, failing the operations whose changes were not saved, so memory never
+// runs ahead of what is saved by more than the saves in flight, and a failed fill
+// leaves no partial lease and no money moved.
 //
 // Money: a reserved order holds its most possible cost (GPUs × hours × limit) from the
 // tenant's credit before it is matched; each fill captures the block's cost from the
