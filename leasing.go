@@ -128,11 +128,13 @@ type LeaseFilter struct {
 // LeasingStore persists the GPU exchange: accounts and their API tokens, the
 // matcher's products, listings, orders, leases and fills, and the ledger's journal.
 type LeasingStore interface {
-	// SaveLeasing saves one operation's change atomically and returns the new version;
-	// ECONFLICT if the store's version is not ch.BaseVersion, if an account exists, or
-	// if an idempotency key is taken; EINVALID if a ledger transaction does not balance
-	// or does not continue the journal.
-	SaveLeasing(ctx context.Context, ch *LeasingChange) (version int64, err error)
+	// SaveLeasing saves operations' changes, each as if saved after the one before,
+	// atomically together, and returns the new version (one more for each change);
+	// ECONFLICT if the store's version is not a change's BaseVersion when its turn
+	// comes, if an account exists, or if an idempotency key is taken; EINVALID if a
+	// ledger transaction does not balance or does not continue the journal. Nothing is
+	// saved unless all are.
+	SaveLeasing(ctx context.Context, chs ...*LeasingChange) (version int64, err error)
 	// LoadLeasing returns what rebuilds the exchange and the ledger.
 	LoadLeasing(ctx context.Context, q LeasingLoad) (*LeasingState, error)
 	// LeasingVersion returns the version the last SaveLeasing left.

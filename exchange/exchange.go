@@ -180,6 +180,18 @@ func (e *Engine) Order(id string) (joule.Order, error) {
 	return o.Order, nil
 }
 
+// OrderByKey returns a copy of the order an account placed with an idempotency key,
+// if the engine remembers it (within its idempotency window).
+func (e *Engine) OrderByKey(account, key string) (joule.Order, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	o, ok := e.keys[idemKey{account, key}]
+	if !ok {
+		return joule.Order{}, false
+	}
+	return o.Order, true
+}
+
 // Lease returns a copy of a lease that holds or held GPUs since the last hour boundary,
 // or ENOTFOUND.
 func (e *Engine) Lease(id string) (joule.Lease, error) {

@@ -33,11 +33,34 @@ type exchange struct {
 
 func openExchange(t testing.TB, limit float64) *exchange {
 	t.Helper()
+	return openExchangeOn(t, sqliteKit(t), limit)
+}
+
+// storeKit is the services of one store that an exchange server runs on.
+type storeKit struct {
+	leasing   joule.LeasingStore
+	sites     joule.SiteService
+	fleets    joule.FleetService
+	models    joule.HardwareService
+	manifests joule.ManifestService
+	wal       string // the write-ahead log's file, on SQLite
+}
+
+// sqliteKit opens a fresh SQLite file, closed when t ends.
+func sqliteKit(t testing.TB) storeKit {
+	t.Helper()
 	db := sqlite.NewDB(t.TempDir() + "/joule.db")
 	if err := db.Open(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return storeKit{leasing: sqlite.NewLeasingStore(db), sites: sqlite.NewSiteService(db), fleets: sqlite.NewFleetService(db),
+		models: sqlite.NewHardwareService(db), manifests: sqlite.NewManifestService(db), wal: db.DSN + "-wal"}
+}
+
+// openExchangeOn is openExchange on the store of kit.
+func openExchangeOn(t testing.TB, kit storeKit, limit float64) *exchange {
+	t.Helper()
 	ctx := context.Background()
 	m := &joule.Manifest{
 		Sites: []*joule.Site{{Name: "west-texas", PowerCapW: 50_000_000, PUE: 1.05, Energy: joule.EnergyPriceModel{Kind: joule.EnergyFixed, FixedUSDPerMWh: 45}}},
@@ -46,13 +69,13 @@ func openExchange(t testing.TB, limit float64) *exchange {
 			{Site: "west-texas", Name: "h100-pod-2", Model: "h100-sxm", Kind: joule.KindGPUServer, Count: 16, Owner: "northwind-capital"},
 		},
 	}
-	if _, err := sqlite.NewManifestService(db).Apply(ctx, m); err != nil {
+	if _, err := kit.manifests.Apply(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	store := sqlite.NewLeasingStore(db)
-	svc, err := leasing.Open(ctx, store, leasing.Config{
+	models := catalog.Models{User: kit.models}
+	svc, err := leasing.Open(ctx, kit.leasing, leasing.Config{
 		Now: func() time.Time { return exchangeT0 }, FeeBPS: 1000,
-		Sites: sqlite.NewSiteService(db), Fleets: sqlite.NewFleetService(db), Models: catalog.Models{User: sqlite.NewHardwareService(db)},
+		Sites: kit.sites, Fleets: kit.fleets, Models: models,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +93,8 @@ func openExchange(t testing.TB, limit float64) *exchange {
 	s.Addr = "127.0.0.1:0"
 	s.Logger = slog.New(slog.DiscardHandler)
 	s.Leasing = svc
-	s.Billing = &billing.Service{Store: store}
+	s.Billing = &billing.Service{Store: kit.leasing}
+	s.Sites, s.Fleets, s.Models = kit.sites, kit.fleets, models
 	s.RateLimit = limit
 	if err := s.Open(); err != nil {
 		t.Fatal(err)

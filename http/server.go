@@ -120,8 +120,15 @@ type Server struct {
 	// only one, and leads. A follower sends the routes only the leader answers there
 	// (toLeader).
 	Replica Replica
+	// MaxReads is how many reads (GET requests) run at once when no write is in flight;
+	// while one is, reads run one at a time and for at most a tenth of the time. The
+	// rest wait their turn, so that readers cannot starve the writers (see readGate).
+	// Zero: GOMAXPROCS.
+	MaxReads int
 
 	metrics    *metrics
+	gateOnce   sync.Once
+	gate       *readGate
 	routes     []string
 	reports    reportCache
 	limitsOnce sync.Once
@@ -185,9 +192,48 @@ func NewServer() *Server {
 }
 
 // handle registers a route with who may call it, and remembers its pattern for Routes.
+// Reads queue at the read gate, writes count in there; the health check and the
+// reports, which have a bounded queue of their own, pass by it.
 func (s *Server) handle(pattern string, a access, h http.HandlerFunc) {
 	s.routes = append(s.routes, pattern)
-	s.mux.HandleFunc(pattern, s.toLeader(pattern, s.guard(pattern, a, h)))
+	g := s.toLeader(pattern, s.guard(pattern, a, h))
+	if ungated[pattern] {
+		s.mux.HandleFunc(pattern, g)
+		return
+	}
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		gate := s.readGate()
+		if !isRead(r) {
+			gate.enterWrite()
+			defer gate.exitWrite()
+			g(w, r)
+			return
+		}
+		if err := gate.enterRead(r.Context()); err != nil {
+			return // the caller has gone
+		}
+		start := time.Now()
+		defer func() { gate.exitRead(start) }()
+		g(w, r)
+	})
+}
+
+// ungated are the routes that pass by the read gate: the health check, the reports,
+// and the plan the site's agent follows, which must not wait behind dashboards while
+// orders flow.
+var ungated = map[string]bool{
+	"GET /healthz":                                true,
+	"GET /api/v1/sites/{name}/plan":               true,
+	"GET /api/v1/sites/{name}/backtest":           true,
+	"GET /api/v1/sites/{name}/backtest/{chart}":   true,
+	"GET /api/v1/sites/{name}/planreport":         true,
+	"GET /api/v1/sites/{name}/planreport/{chart}": true,
+}
+
+// readGate returns the server's read gate, made on first use.
+func (s *Server) readGate() *readGate {
+	s.gateOnce.Do(func() { s.gate = newReadGate(s.MaxReads, busyReadShare) })
+	return s.gate
 }
 
 // Routes returns the pattern of every route, "METHOD /path/{param}", as registered.

@@ -5,9 +5,12 @@
 // Every operation is atomic across all three. The service holds one lock per
 // operation: it changes the engine and the ledger in memory, collects what changed
 // (orders, leases, fills and ledger transactions) and saves it in one store
-// transaction. If anything fails after memory changed, the service reloads the engine
-// and the ledger from the store, so memory never runs ahead of what is saved and a
-// failed fill leaves no partial lease and no money moved.
+// transaction, together with the changes of the operations that came while the save
+// before ran (group commit); an operation answers once its change is saved. If
+// anything fails after memory changed, the service reloads the engine and the ledger
+// from the store, failing the operations whose changes were not saved, so memory never
+// runs ahead of what is saved by more than the saves in flight, and a failed fill
+// leaves no partial lease and no money moved.
 //
 // Money: a reserved order holds its most possible cost (GPUs × hours × limit) from the
 // tenant's credit before it is matched; each fill captures the block's cost from the
@@ -94,7 +97,12 @@ type Service struct {
 	lastLease uint64
 	broken    bool                      // memory may be ahead of the store: reload first
 	pending   []joule.LedgerTransaction // journal of the operation in progress
-	metered   map[string]*meterState    // on-demand and spot leases still to bill, by lease
+	// queue is the changes of operations that ran, waiting for the save running
+	// (saving) to end; saved is signalled on mu when a save ends (see save).
+	queue   []*queuedSave
+	saving  bool
+	saved   *sync.Cond
+	metered map[string]*meterState // on-demand and spot leases still to bill, by lease
 	// energyBilled is the last hour whose energy was passed through to owners.
 	energyBilled time.Time
 
@@ -151,6 +159,7 @@ func Load(ctx context.Context, store joule.LeasingStore, cfg Config) (*Service, 
 		return nil, joule.Errorf(joule.EINVALID, "leasing: operator id %q is not a slug", cfg.Operator)
 	}
 	s := &Service{cfg: cfg, store: store, roles: map[string]joule.AccountRole{}}
+	s.saved = sync.NewCond(&s.mu)
 	s.mu.Lock()
 	err := s.load(ctx)
 	s.mu.Unlock()
@@ -286,14 +295,25 @@ func abort(err error) error { return &abortError{err} }
 // ordinary error (a hold and its release when matching failed). When fn aborts or the
 // save fails, the service reloads from the store; when the save failed because another
 // process wrote to the store first, fn runs once more on the reloaded state.
+//
+// Saves are grouped (group commit): an operation that finds another's save running
+// queues its change and lets the lock go, so that the next operations run meanwhile;
+// when the running save ends, the first of the queue saves every change queued, one
+// after another, in one store transaction. An operation returns only once its change
+// is saved. Memory runs ahead of the store by the changes queued and being saved, and
+// no further: if a save fails, the operations in it and every one queued after it
+// (they ran on memory that held what failed) fail with it, and memory is reloaded.
 func (s *Service) op(ctx context.Context, fn func(ch *change) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ctx = context.WithoutCancel(ctx) // a client that goes away must not cut an operation in half
 	for attempt := 0; ; attempt++ {
 		if s.broken {
-			if err := s.load(ctx); err != nil {
-				return err
+			s.waitSaves() // memory is not rebuilt under a save that may yet succeed
+			if s.broken {
+				if err := s.load(ctx); err != nil {
+					return err
+				}
 			}
 		}
 		ch := newChange(s.cfg.Now())
@@ -301,6 +321,8 @@ func (s *Service) op(ctx context.Context, fn func(ch *change) error) error {
 		err := fn(ch)
 		if _, ok := errors.AsType[*abortError](err); ok {
 			s.cfg.Logger.Error("leasing: operation aborted; reloading from the store", "err", err)
+			s.broken = true // what runs before the reload waits for it
+			s.waitSaves()
 			s.reload(ctx)
 			return err
 		}
@@ -309,18 +331,73 @@ func (s *Service) op(ctx context.Context, fn func(ch *change) error) error {
 		if ch.empty() {
 			return err
 		}
-		ch.BaseVersion, ch.LastOrderSeq, ch.LastLeaseSeq = s.version, s.lastOrder, s.lastLease
-		v, serr := s.store.SaveLeasing(ctx, &ch.LeasingChange)
+		ch.LastOrderSeq, ch.LastLeaseSeq = s.lastOrder, s.lastLease
+		serr := s.save(ctx, &ch.LeasingChange)
 		if serr == nil {
-			s.version = v
 			return err
 		}
-		s.cfg.Logger.Warn("leasing: save failed; reloading from the store", "err", serr)
-		s.reload(ctx)
 		if joule.ErrorCode(serr) == joule.ECONFLICT && attempt == 0 && !s.broken && s.version != ch.BaseVersion {
 			continue // another process wrote first: try again on its state
 		}
 		return fmt.Errorf("leasing: save: %w", serr)
+	}
+}
+
+// queuedSave is a change waiting in the save queue, and what became of it.
+type queuedSave struct {
+	ch    *joule.LeasingChange
+	lead  bool // this one's operation saves the queue
+	saved bool // the save it was in ended, with err
+	err   error
+}
+
+// save queues ch and waits until it is saved, saving the queue itself when its turn
+// comes to lead. The caller holds s.mu; save lets it go while it waits or saves.
+func (s *Service) save(ctx context.Context, ch *joule.LeasingChange) error {
+	q := &queuedSave{ch: ch}
+	s.queue = append(s.queue, q)
+	if !s.saving {
+		s.saving, q.lead = true, true
+	}
+	for !q.lead && !q.saved {
+		s.saved.Wait()
+	}
+	if q.saved {
+		return q.err
+	}
+	batch := s.queue
+	s.queue = nil
+	chs := make([]*joule.LeasingChange, len(batch))
+	for i, b := range batch {
+		b.ch.BaseVersion = s.version + int64(i)
+		chs[i] = b.ch
+	}
+	s.mu.Unlock()
+	v, err := s.store.SaveLeasing(ctx, chs...)
+	s.mu.Lock()
+	if err == nil {
+		s.version = v
+	} else {
+		s.cfg.Logger.Warn("leasing: save failed; reloading from the store", "err", err, "changes", len(batch))
+		batch = append(batch, s.queue...) // they ran on what failed
+		s.queue = nil
+		s.reload(ctx)
+	}
+	for _, b := range batch {
+		b.saved, b.err = true, err
+	}
+	s.saving = false
+	if len(s.queue) > 0 {
+		s.saving, s.queue[0].lead = true, true
+	}
+	s.saved.Broadcast()
+	return err
+}
+
+// waitSaves waits until no save runs or waits. The caller holds s.mu.
+func (s *Service) waitSaves() {
+	for s.saving {
+		s.saved.Wait()
 	}
 }
 
@@ -338,10 +415,18 @@ func (s *Service) reload(ctx context.Context) {
 // listings from the fleets, expires orders, renews and ends leases (exchange Advance)
 // and meters usage. Call it every minute.
 func (s *Service) Tick(ctx context.Context) error {
-	s.mu.Lock() // the version is compared under the lock: no save of ours can come between
-	v, err := s.store.LeasingVersion(ctx)
-	if err == nil && v != s.version {
-		s.reload(ctx)
+	// The version is compared under the lock, and only when none of our saves runs or
+	// waits (the store may be ahead of s.version by one in flight); while one does, it
+	// finds another process's writes itself, refused as a conflict. Waiting for a moment
+	// without saves instead could wait as long as orders keep coming.
+	s.mu.Lock()
+	var err error
+	if !s.saving {
+		var v int64
+		v, err = s.store.LeasingVersion(ctx)
+		if err == nil && v != s.version {
+			s.reload(ctx)
+		}
 	}
 	s.mu.Unlock()
 	if err != nil {

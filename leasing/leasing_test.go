@@ -271,11 +271,11 @@ type failingStore struct {
 	failing atomic.Bool
 }
 
-func (s *failingStore) SaveLeasing(ctx context.Context, ch *joule.LeasingChange) (int64, error) {
+func (s *failingStore) SaveLeasing(ctx context.Context, chs ...*joule.LeasingChange) (int64, error) {
 	if s.failing.Load() {
 		return 0, errors.New("disk full")
 	}
-	return s.LeasingStore.SaveLeasing(ctx, ch)
+	return s.LeasingStore.SaveLeasing(ctx, chs...)
 }
 
 func TestFailedSaveLeavesNoPartialLease(t *testing.T) {

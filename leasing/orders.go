@@ -48,14 +48,24 @@ func (s *Service) SubmitOrder(ctx context.Context, who *joule.Account, in joule.
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	// The store is asked for the key before the lock is taken, so that no order waits
+	// on another's read. A key it does not have yet but that was used since is recent,
+	// and the matcher, asked under the lock, remembers it; one it has and the matcher
+	// has forgotten is older than the idempotency window, and was there when asked.
+	stored, err := s.store.OrderByKey(ctx, in.Account, in.IdempotencyKey)
+	if err != nil && joule.ErrorCode(err) != joule.ENOTFOUND {
+		return nil, err
+	}
 	var res *OrderResult
-	err := s.op(ctx, func(ch *change) error {
+	err = s.op(ctx, func(ch *change) error {
 		res = nil
-		prev, err := s.store.OrderByKey(ctx, in.Account, in.IdempotencyKey)
-		if err == nil {
+		prev := stored
+		if o, ok := s.engine.OrderByKey(in.Account, in.IdempotencyKey); ok {
+			prev = &o
+		}
+		if prev != nil {
+			var err error
 			res, err = s.replay(ctx, who, prev, in)
-			return err
-		} else if joule.ErrorCode(err) != joule.ENOTFOUND {
 			return err
 		}
 		if err := s.checkCapacity(&in); err != nil {

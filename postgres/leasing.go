@@ -27,8 +27,9 @@ var _ joule.LeasingStore = (*LeasingStore)(nil)
 // NewLeasingStore returns a LeasingStore on db.
 func NewLeasingStore(db *DB) *LeasingStore { return &LeasingStore{db: db} }
 
-// SaveLeasing saves one operation's change in one transaction and returns the new version.
-func (s *LeasingStore) SaveLeasing(ctx context.Context, ch *joule.LeasingChange) (int64, error) {
+// SaveLeasing saves operations' changes, one after another, in one transaction and
+// returns the new version.
+func (s *LeasingStore) SaveLeasing(ctx context.Context, chs ...*joule.LeasingChange) (int64, error) {
 	tx, err := s.db.beginWrite(ctx)
 	if err != nil {
 		return 0, err
@@ -39,23 +40,27 @@ func (s *LeasingStore) SaveLeasing(ctx context.Context, ch *joule.LeasingChange)
 	if err := tx.queryRow(ctx, `SELECT version, last_order_seq, last_lease_seq FROM leasing_meta WHERE id = 1`).Scan(&version, &lastOrder, &lastLease); err != nil {
 		return 0, fmt.Errorf("save leasing: %w", err)
 	}
-	if version != ch.BaseVersion {
-		return 0, joule.Errorf(joule.ECONFLICT, "the exchange changed in the store (version %d, not %d): reload and try again", version, ch.BaseVersion)
-	}
-	for _, step := range saveSteps {
-		if err := step(ctx, tx, ch); err != nil {
-			return 0, err
+	for _, ch := range chs {
+		if version != ch.BaseVersion {
+			return 0, joule.Errorf(joule.ECONFLICT, "the exchange changed in the store (version %d, not %d): reload and try again", version, ch.BaseVersion)
 		}
+		for _, step := range saveSteps {
+			if err := step(ctx, tx, ch); err != nil {
+				return 0, err
+			}
+		}
+		version++
+		lastOrder, lastLease = max(lastOrder, ch.LastOrderSeq), max(lastLease, ch.LastLeaseSeq)
 	}
 	_, err = tx.exec(ctx, `UPDATE leasing_meta SET version = $1, last_order_seq = $2, last_lease_seq = $3 WHERE id = 1`,
-		version+1, int64(max(lastOrder, ch.LastOrderSeq)), int64(max(lastLease, ch.LastLeaseSeq)))
+		version, int64(lastOrder), int64(lastLease))
 	if err != nil {
 		return 0, fmt.Errorf("save leasing: %w", err)
 	}
 	if err := tx.commit(ctx); err != nil {
 		return 0, fmt.Errorf("save leasing: commit: %w", err)
 	}
-	return version + 1, nil
+	return version, nil
 }
 
 // LeasingVersion returns the version the last saved change left.

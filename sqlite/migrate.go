@@ -97,7 +97,7 @@ func (db *DB) applyMigration(ctx context.Context, m migration) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &tx{Tx: sqlTx, db: db, now: db.Now().UTC()}
+	tx := &tx{Tx: sqlTx, db: db, now: db.Now().UTC(), pool: db.db, stmts: &db.stmts}
 	defer tx.Rollback()
 
 	var n int

@@ -37,19 +37,35 @@ const MemoryDSN = ":memory:"
 // gives up with SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
 
+// maxIdleConns is how many connections a file DB keeps open between uses.
+const maxIdleConns = 32
+
 // timeFormat stores times in UTC with nanoseconds at a fixed width, so stored times
 // sort as they compare.
 const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 
 // DB is a Joule database on SQLite. Create it with NewDB, set its fields, then Open it.
 type DB struct {
-	db     *sql.DB
-	stmts  sync.Map // query → *sql.Stmt, prepared once (see prepared)
+	db    *sql.DB
+	stmts sync.Map // query → *sql.Stmt, prepared once (see prepared)
+	// wdb is the one connection write transactions take (file DBs; nil on ":memory:"):
+	// writers queue for it in Go rather than in SQLite's busy handler, which sleeps in
+	// steps of milliseconds, and its page cache stays warm with the pages they change.
+	wdb    *sql.DB
+	wstmts sync.Map // wdb's prepared statements
 	single bool     // one connection (":memory:"): statements are not cached
 	ckpt   *checkpointer
 	// schema is the migrations Open applies; nil: the embedded ones. Tests set it to
 	// build a store as an older release left it.
 	schema fs.FS
+	// walLimit is the size in bytes past which a commit folds the write-ahead log back
+	// into the database file and truncates it; 0: DefaultWALLimit. Tests lower it.
+	walLimit int64
+	// truncating is set while a commit empties the log; walRetryAt is the log's size
+	// below which, after a try that failed, no commit tries again.
+	truncating atomic.Bool
+	walRetryAt atomic.Int64
+	ckptMu     sync.Mutex // one checkpoint at a time: the background one or a truncation
 	// maxPages is the cap LimitPages set, which every write transaction applies to its
 	// connection; 0: never set.
 	maxPages atomic.Int64
@@ -93,6 +109,7 @@ func (db *DB) Open() error {
 		q.Add("_pragma", "journal_mode(wal)")
 		q.Add("_pragma", "synchronous(normal)")   // durable in WAL mode except on power loss
 		q.Add("_pragma", "wal_autocheckpoint(0)") // checkpoints run in the background (checkpointer)
+		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", db.walLimitBytes()))
 	}
 	sqldb, err := sql.Open("sqlite", db.DSN+"?"+q.Encode())
 	if err != nil {
@@ -105,6 +122,12 @@ func (db *DB) Open() error {
 		sqldb.SetMaxIdleConns(1)
 		sqldb.SetConnMaxLifetime(0)
 		sqldb.SetConnMaxIdleTime(0)
+	} else {
+		// A new connection parses the whole schema and prepares its statements again:
+		// with database/sql's two idle connections, a server answering 16 requests at
+		// once opened and closed connections all the time, and spent a fifth of its CPU
+		// in SQLite's parser (BenchmarkOrderToLeaseHTTP). Keep enough of them.
+		sqldb.SetMaxIdleConns(maxIdleConns)
 	}
 	db.db, db.single = sqldb, memory
 	schema := db.schema
@@ -117,6 +140,17 @@ func (db *DB) Open() error {
 		return fmt.Errorf("open sqlite: %w", err)
 	}
 	if !memory {
+		wdb, err := sql.Open("sqlite", db.DSN+"?"+q.Encode())
+		if err != nil {
+			sqldb.Close()
+			db.db = nil
+			return fmt.Errorf("open sqlite: %w", err)
+		}
+		wdb.SetMaxOpenConns(1)
+		wdb.SetMaxIdleConns(1)
+		wdb.SetConnMaxLifetime(0)
+		wdb.SetConnMaxIdleTime(0)
+		db.wdb = wdb
 		db.startCheckpointer()
 	}
 	return nil
@@ -128,12 +162,21 @@ func (db *DB) Close() error {
 		return nil
 	}
 	db.stopCheckpointer()
-	db.stmts.Range(func(k, v any) bool {
-		v.(*sql.Stmt).Close()
-		db.stmts.Delete(k)
-		return true
-	})
-	err := db.db.Close()
+	for _, m := range []*sync.Map{&db.stmts, &db.wstmts} {
+		m.Range(func(k, v any) bool {
+			v.(*sql.Stmt).Close()
+			m.Delete(k)
+			return true
+		})
+	}
+	var err error
+	if db.wdb != nil {
+		err = db.wdb.Close()
+		db.wdb = nil
+	}
+	if cerr := db.db.Close(); err == nil {
+		err = cerr
+	}
 	db.db = nil
 	return err
 }
@@ -142,14 +185,19 @@ func (db *DB) Close() error {
 // keeps it prepared on each connection that ran it, so hot queries skip SQLite's
 // parser.
 func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	if s, ok := db.stmts.Load(query); ok {
+	return preparedOn(ctx, db.db, &db.stmts, query)
+}
+
+// preparedOn returns the statement of query on pool, prepared once and kept in stmts.
+func preparedOn(ctx context.Context, pool *sql.DB, stmts *sync.Map, query string) (*sql.Stmt, error) {
+	if s, ok := stmts.Load(query); ok {
 		return s.(*sql.Stmt), nil
 	}
-	s, err := db.db.PrepareContext(ctx, query)
+	s, err := pool.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if prev, loaded := db.stmts.LoadOrStore(query, s); loaded {
+	if prev, loaded := stmts.LoadOrStore(query, s); loaded {
 		s.Close()
 		return prev.(*sql.Stmt), nil
 	}
@@ -159,34 +207,61 @@ func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 // tx is a transaction with the time it began, which every write in it stamps.
 type tx struct {
 	*sql.Tx
-	db  *DB
-	now time.Time
+	db    *DB
+	now   time.Time
+	write bool      // began by beginWrite
+	pool  *sql.DB   // the pool it runs on, whose statements it uses
+	stmts *sync.Map // pool's prepared statements
+	// unprepared are the queries a write transaction ran without a prepared statement:
+	// its pool's one connection is the transaction's, so they are prepared on it once
+	// the transaction has committed and let it go.
+	unprepared []string
 }
 
-// exec runs a prepared statement of query in the transaction. On a single-connection
-// DB the transaction holds the only connection, so nothing can be prepared outside it.
-func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// statement returns the prepared statement of query for the transaction, or nil when
+// the query is to run as it is: on a single-connection DB, and the first time a write
+// transaction runs it (see unprepared).
+func (t *tx) statement(ctx context.Context, query string) (*sql.Stmt, error) {
 	if t.db.single {
-		return t.ExecContext(ctx, query, args...)
+		return nil, nil
 	}
-	s, err := t.db.prepared(ctx, query)
+	if t.pool == t.db.wdb {
+		if s, ok := t.stmts.Load(query); ok {
+			return t.StmtContext(ctx, s.(*sql.Stmt)), nil
+		}
+		t.unprepared = append(t.unprepared, query)
+		return nil, nil
+	}
+	s, err := preparedOn(ctx, t.pool, t.stmts, query)
 	if err != nil {
 		return nil, err
 	}
-	res, err := t.StmtContext(ctx, s).ExecContext(ctx, args...)
+	return t.StmtContext(ctx, s), nil
+}
+
+// exec runs a prepared statement of query in the transaction (see statement).
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s, err := t.statement(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return t.ExecContext(ctx, query, args...)
+	}
+	res, err := s.ExecContext(ctx, args...)
 	return res, storeError(err)
 }
 
-// query runs a prepared statement of query in the transaction.
+// query runs a prepared statement of query in the transaction (see statement).
 func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if t.db.single {
-		return t.QueryContext(ctx, query, args...)
-	}
-	s, err := t.db.prepared(ctx, query)
+	s, err := t.statement(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	return t.StmtContext(ctx, s).QueryContext(ctx, args...)
+	if s == nil {
+		return t.QueryContext(ctx, query, args...)
+	}
+	return s.QueryContext(ctx, args...)
 }
 
 // ExecContext runs a statement in the transaction (sql.Tx's), with SQLite's errors
@@ -197,12 +272,28 @@ func (t *tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Re
 }
 
 // Commit commits the transaction (sql.Tx's), with SQLite's errors mapped by storeError.
-func (t *tx) Commit() error { return storeError(t.Tx.Commit()) }
+// After a write it keeps the log within its bound (boundWAL).
+func (t *tx) Commit() error {
+	err := storeError(t.Tx.Commit())
+	for _, q := range t.unprepared { // the connection is free again
+		if _, err := preparedOn(context.Background(), t.pool, t.stmts, q); err != nil {
+			break // prepared another time
+		}
+	}
+	if err == nil && t.write {
+		t.db.boundWAL()
+	}
+	return err
+}
 
 // beginWrite starts a transaction that holds the write lock from its first statement
 // (BEGIN IMMEDIATE, set in the DSN), so it never fails to upgrade a read lock later.
 func (db *DB) beginWrite(ctx context.Context) (*tx, error) {
-	t, err := db.db.BeginTx(ctx, nil)
+	pool, stmts := db.db, &db.stmts
+	if db.wdb != nil {
+		pool, stmts = db.wdb, &db.wstmts
+	}
+	t, err := pool.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
@@ -212,7 +303,7 @@ func (db *DB) beginWrite(ctx context.Context) (*tx, error) {
 			return nil, fmt.Errorf("begin: cap the pages: %w", err)
 		}
 	}
-	return &tx{Tx: t, db: db, now: db.Now().UTC()}, nil
+	return &tx{Tx: t, db: db, now: db.Now().UTC(), write: true, pool: pool, stmts: stmts}, nil
 }
 
 // sqliteMaxPages is SQLite's own cap on a database's pages, which LimitPages(0)
@@ -262,7 +353,7 @@ func (db *DB) beginRead(ctx context.Context) (*tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &tx{Tx: t, db: db, now: db.Now().UTC()}, nil
+	return &tx{Tx: t, db: db, now: db.Now().UTC(), pool: db.db, stmts: &db.stmts}, nil
 }
 
 // insertRows runs head (an INSERT … VALUES ) for rows of equal length, in statements of

@@ -146,7 +146,20 @@ func testLeasingConflicts(t *testing.T, e *env) {
 			checkEqual(t, "state after a refused change", e.loadLeasing(t, joule.LeasingLoad{}), before)
 		})
 	}
-	e.saveLeasing(t, next()) // the change itself is fine
+	// Changes saved together are saved as one after another: each must continue the
+	// version the one before left, and a refused one leaves none of them saved.
+	first, second := next(), next()
+	second.Orders[0].ID, second.Orders[0].IdempotencyKey = "o4", "k4"
+	_, err := e.Leasing.SaveLeasing(e.ctx, first, second) // both computed on version 1
+	checkCode(t, "the second of two changes on one version", err, joule.ECONFLICT)
+	checkEqual(t, "state after refused changes", e.loadLeasing(t, joule.LeasingLoad{}), before)
+	second.BaseVersion = 2
+	v, err := e.Leasing.SaveLeasing(e.ctx, first, second) // the changes themselves are fine
+	if err != nil || v != 3 {
+		t.Fatalf("SaveLeasing of two changes: version %d, %v; want 3", v, err)
+	}
+	st := e.loadLeasing(t, joule.LeasingLoad{})
+	checkEqual(t, "orders after two changes", len(st.Orders), len(before.Orders)+2)
 }
 
 func testLeasingAccounts(t *testing.T, e *env) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -24,7 +25,7 @@ import (
 	core "github.com/joule-site/joule"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/leasing"
-	"github.com/joule-site/joule/pgcluster"
+	"github.com/joule-site/joule/pgtest"
 	"github.com/joule-site/joule/postgres"
 )
 
@@ -43,19 +44,13 @@ const (
 
 // startCluster starts a private PostgreSQL for the test, or skips it without one
 // (fails it on CI, JOULE_CI=1).
-func startCluster(t *testing.T) *pgcluster.Cluster {
+func startCluster(t *testing.T) *pgtest.Cluster {
 	t.Helper()
-	if _, err := exec.LookPath("initdb"); err != nil {
-		if os.Getenv("JOULE_CI") == "1" {
-			t.Fatal("initdb is not on PATH, and JOULE_CI=1 requires PostgreSQL")
-		}
-		t.Skip("initdb is not on PATH: install PostgreSQL (15 or newer) to run the replicas' failover test")
+	c, err := pgtest.Start(pgtest.Options{})
+	if errors.Is(err, pgtest.ErrNoServer) {
+		t.Skip(err.Error() + "; the replicas' failover test needs it")
 	}
-	c, err := pgcluster.Start()
 	if err != nil {
-		if c != nil {
-			_ = c.Stop()
-		}
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
