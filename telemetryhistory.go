@@ -87,11 +87,18 @@ func GHs(ths float64) int64 { return int64(math.Round(ths * 1000)) }
 // DeciC is a temperature in °C as the store keeps it: whole tenths of a degree.
 func DeciC(c float64) int64 { return int64(math.Round(c * 10)) }
 
-// deviceStates are the states a sample may have, in the order of their stored codes.
-var deviceStates = []DeviceState{StateUnknown, StateRunning, StateSleeping, StateRamping, StateOff}
+// deviceStates are the states a sample may have, in the order of their stored codes:
+// by name, so that a table sorted on the code is sorted on the name.
+var deviceStates = []DeviceState{StateOff, StateRamping, StateRunning, StateSleeping, StateUnknown}
 
-// StateCode is the small integer a store keeps a state as; an unknown state is 0.
-func StateCode(s DeviceState) int64 { return int64(max(slices.Index(deviceStates, s), 0)) }
+// StateCode is the small integer a store keeps a state as; one not in the list is
+// kept as StateUnknown.
+func StateCode(s DeviceState) int64 {
+	if i := slices.Index(deviceStates, s); i >= 0 {
+		return int64(i)
+	}
+	return int64(slices.Index(deviceStates, StateUnknown))
+}
 
 // StateOfCode is the state a stored code stands for.
 func StateOfCode(c int64) DeviceState {

@@ -1,0 +1,102 @@
+-- 0014_telemetry: the telemetry history of every device (joule.TelemetryService).
+--
+-- telemetry_devices holds each device's latest sample: the device table reads it
+-- alone. The three tiers of history (raw samples, five-minute and hourly rollups) are
+-- rows of integers keyed by (device, at), WITHOUT ROWID so that the key is the row's
+-- place in the table and a device's range is one contiguous read. Times are unix
+-- milliseconds, hashrates whole GH/s, temperatures tenths of a degree, states
+-- joule.StateCode. A rollup row keeps sums beside minima and maxima, so that the hourly
+-- tier sums the five-minute one exactly; state and hardware errors are the bucket's
+-- last sample's.
+CREATE TABLE telemetry_devices (
+	id               INTEGER PRIMARY KEY,
+	site             TEXT    NOT NULL REFERENCES sites (name) ON DELETE CASCADE,
+	address          TEXT    NOT NULL,
+	fleet            TEXT    NOT NULL,
+	at               INTEGER NOT NULL,
+	state            INTEGER NOT NULL,
+	power_w          INTEGER NOT NULL,
+	ghs              INTEGER NOT NULL,
+	expected_ghs     INTEGER NOT NULL,
+	deci_c           INTEGER NOT NULL,
+	chip_deci_c      INTEGER NOT NULL,
+	fan_min          INTEGER NOT NULL,
+	fan_max          INTEGER NOT NULL,
+	hw_errors        INTEGER NOT NULL,
+	pool             TEXT    NOT NULL,
+	pool_state       TEXT    NOT NULL,
+	firmware         TEXT    NOT NULL,
+	firmware_version TEXT    NOT NULL,
+	UNIQUE (site, address)
+);
+
+CREATE TABLE telemetry_raw (
+	device       INTEGER NOT NULL,
+	at           INTEGER NOT NULL,
+	state        INTEGER NOT NULL,
+	power_w      INTEGER NOT NULL,
+	ghs          INTEGER NOT NULL,
+	expected_ghs INTEGER NOT NULL,
+	deci_c       INTEGER NOT NULL,
+	chip_deci_c  INTEGER NOT NULL,
+	fan_min      INTEGER NOT NULL,
+	fan_max      INTEGER NOT NULL,
+	hw_errors    INTEGER NOT NULL,
+	PRIMARY KEY (device, at)
+) WITHOUT ROWID;
+
+CREATE TABLE telemetry_5m (
+	device          INTEGER NOT NULL,
+	at              INTEGER NOT NULL,
+	n               INTEGER NOT NULL,
+	state           INTEGER NOT NULL,
+	power_sum       INTEGER NOT NULL,
+	power_min       INTEGER NOT NULL,
+	power_max       INTEGER NOT NULL,
+	ghs_sum         INTEGER NOT NULL,
+	ghs_min         INTEGER NOT NULL,
+	ghs_max         INTEGER NOT NULL,
+	expected_ghs_sum INTEGER NOT NULL,
+	deci_c_sum      INTEGER NOT NULL,
+	deci_c_max      INTEGER NOT NULL,
+	chip_deci_c_max INTEGER NOT NULL,
+	fan_min         INTEGER NOT NULL,
+	fan_max         INTEGER NOT NULL,
+	hw_errors       INTEGER NOT NULL,
+	PRIMARY KEY (device, at)
+) WITHOUT ROWID;
+
+CREATE TABLE telemetry_1h (
+	device          INTEGER NOT NULL,
+	at              INTEGER NOT NULL,
+	n               INTEGER NOT NULL,
+	state           INTEGER NOT NULL,
+	power_sum       INTEGER NOT NULL,
+	power_min       INTEGER NOT NULL,
+	power_max       INTEGER NOT NULL,
+	ghs_sum         INTEGER NOT NULL,
+	ghs_min         INTEGER NOT NULL,
+	ghs_max         INTEGER NOT NULL,
+	expected_ghs_sum INTEGER NOT NULL,
+	deci_c_sum      INTEGER NOT NULL,
+	deci_c_max      INTEGER NOT NULL,
+	chip_deci_c_max INTEGER NOT NULL,
+	fan_min         INTEGER NOT NULL,
+	fan_max         INTEGER NOT NULL,
+	hw_errors       INTEGER NOT NULL,
+	PRIMARY KEY (device, at)
+) WITHOUT ROWID;
+
+-- A device removed (its site deleted, or nothing of it left in any tier) takes its
+-- history with it.
+CREATE TRIGGER telemetry_device_gone AFTER DELETE ON telemetry_devices BEGIN
+	DELETE FROM telemetry_raw WHERE device = old.id;
+	DELETE FROM telemetry_5m WHERE device = old.id;
+	DELETE FROM telemetry_1h WHERE device = old.id;
+END;
+
+-- How far each tier is rolled up: the end (unix ms) of its newest bucket written.
+CREATE TABLE telemetry_rollups (
+	tier    TEXT    PRIMARY KEY,
+	through INTEGER NOT NULL
+);
