@@ -51,7 +51,8 @@ const (
 	MaxDevicePage = 1000
 )
 
-// SampleFromTelemetry flattens a reading of a device of fleet at site into a sample.
+// SampleFromTelemetry flattens a reading of a device of fleet at site into a sample
+// that ValidateTelemetry takes: a figure out of range is left out (zero).
 func SampleFromTelemetry(site, fleet string, t *Telemetry) TelemetrySample {
 	s := TelemetrySample{Site: site, Address: t.Address, Fleet: fleet, At: t.At, State: t.State, PowerW: t.PowerW,
 		HashrateTHs: t.HashrateTHs, ExpectedHashrateTHs: t.ExpectedHashrateTHs, TempC: t.TempC, ChipTempC: t.ChipTempC,
@@ -65,8 +66,22 @@ func SampleFromTelemetry(site, fleet string, t *Telemetry) TelemetrySample {
 	if p := t.ActivePool(); p != nil {
 		s.Pool, s.PoolState = p.URL, p.Status
 	}
-	if s.State == "" {
+	if !slices.Contains(deviceStates, s.State) {
 		s.State = StateUnknown
+	}
+	// A firmware's odd figure (a sensor reading -1, a hashrate of NaN) is not a
+	// reading: it is left out rather than have the batch refused.
+	for _, f := range []*float64{&s.HashrateTHs, &s.ExpectedHashrateTHs, &s.TempC, &s.ChipTempC} {
+		if math.IsNaN(*f) || *f < 0 || *f > 1e6 {
+			*f = 0
+		}
+	}
+	s.PowerW, s.FanMinRPM, s.HardwareErrors = max(s.PowerW, 0), max(s.FanMinRPM, 0), max(s.HardwareErrors, 0)
+	s.FanMaxRPM = max(s.FanMaxRPM, s.FanMinRPM)
+	for _, t := range []*string{&s.Pool, &s.PoolState, &s.Firmware, &s.FirmwareVersion} {
+		if len(*t) > MaxTelemetryTextLen {
+			*t = (*t)[:MaxTelemetryTextLen]
+		}
 	}
 	return s
 }
