@@ -319,13 +319,13 @@ func (q *HistoryQuery) Check() error {
 // HistoryPoint is one point of a device's history: a raw sample (Samples 1, its minima,
 // means and maxima the sample's figures) or a rollup of the samples of a bucket that
 // starts at At. State and HardwareErrors are the bucket's last sample's; temperatures
-// and fans their extremes.
+// and fans their extremes. Means are kept to the store's units, rounded down: an hourly
+// mean is the mean of its five-minute means, weighted by their samples.
 type HistoryPoint struct {
 	At      time.Time   `json:"at"`
 	Samples int64       `json:"samples"`
 	State   DeviceState `json:"state"`
-	// PowerW is the mean, PowerMinW and PowerMaxW the extremes, in watts (the mean
-	// rounded down).
+	// PowerW is the mean, PowerMinW and PowerMaxW the extremes, in watts.
 	PowerW    Watts `json:"power_w"`
 	PowerMinW Watts `json:"power_min_w"`
 	PowerMaxW Watts `json:"power_max_w"`
@@ -344,29 +344,28 @@ type HistoryPoint struct {
 	HardwareErrors int64   `json:"hardware_errors"`
 }
 
-// RollupRow is a stored point in the store's integer units: sums beside minima and
-// maxima, so that a coarser tier sums a finer one exactly. Stores build HistoryPoints
-// from it (Point).
+// RollupRow is a point in the store's integer units (milliseconds, watts, GH/s,
+// tenths of a degree, RPM): a raw sample (N 1) or a rollup of N samples, its means
+// rounded down. Stores build HistoryPoints from it (Point).
 type RollupRow struct {
-	AtMS                             int64
-	N                                int64
-	State                            int64
-	PowerSum, PowerMin, PowerMax     int64
-	GHsSum, GHsMin, GHsMax           int64
-	ExpectedGHsSum                   int64
-	DeciCSum, DeciCMax, ChipDeciCMax int64
-	FanMin, FanMax                   int64
-	HardwareErrors                   int64
+	AtMS                              int64
+	N                                 int64
+	State                             int64
+	PowerMean, PowerMin, PowerMax     int64
+	GHsMean, GHsMin, GHsMax           int64
+	ExpectedGHsMean                   int64
+	DeciCMean, DeciCMax, ChipDeciCMax int64
+	FanMin, FanMax                    int64
+	HardwareErrors                    int64
 }
 
 // Point is the history point the row stands for.
 func (r *RollupRow) Point() HistoryPoint {
-	n := max(r.N, 1)
 	return HistoryPoint{At: time.UnixMilli(r.AtMS).UTC(), Samples: r.N, State: StateOfCode(r.State),
-		PowerW: Watts(r.PowerSum / n), PowerMinW: Watts(r.PowerMin), PowerMaxW: Watts(r.PowerMax),
-		HashrateTHs: float64(r.GHsSum) / float64(n) / 1000, HashrateMinTHs: float64(r.GHsMin) / 1000, HashrateMaxTHs: float64(r.GHsMax) / 1000,
-		ExpectedHashrateTHs: float64(r.ExpectedGHsSum) / float64(n) / 1000,
-		TempC:               float64(r.DeciCSum) / float64(n) / 10, TempMaxC: float64(r.DeciCMax) / 10, ChipTempMaxC: float64(r.ChipDeciCMax) / 10,
+		PowerW: Watts(r.PowerMean), PowerMinW: Watts(r.PowerMin), PowerMaxW: Watts(r.PowerMax),
+		HashrateTHs: float64(r.GHsMean) / 1000, HashrateMinTHs: float64(r.GHsMin) / 1000, HashrateMaxTHs: float64(r.GHsMax) / 1000,
+		ExpectedHashrateTHs: float64(r.ExpectedGHsMean) / 1000,
+		TempC:               float64(r.DeciCMean) / 10, TempMaxC: float64(r.DeciCMax) / 10, ChipTempMaxC: float64(r.ChipDeciCMax) / 10,
 		FanMinRPM: int(r.FanMin), FanMaxRPM: int(r.FanMax), HardwareErrors: r.HardwareErrors}
 }
 
@@ -381,8 +380,8 @@ type DeviceHistory struct {
 }
 
 // TelemetryRetention is how long each tier of the history is kept, counted back from
-// the store's clock. The raw window must outlast a rollup's grace (RollupGrace) by a
-// bucket, so that no sample is deleted before it is rolled up.
+// the store's clock. Each tier must outlast the rollups' grace (RollupGrace) and the
+// timer between passes, so that nothing is deleted before the coarser tier has it.
 type TelemetryRetention struct {
 	Raw        time.Duration `json:"raw"`
 	FiveMinute time.Duration `json:"five_minute"`

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -204,8 +205,36 @@ func scanDevice(scan func(...any) error) (joule.TelemetrySample, error) {
 	return d, err
 }
 
-// rollupColumns are a rollup tier's columns after device and at.
-const rollupColumns = `n, state, power_sum, power_min, power_max, ghs_sum, ghs_min, ghs_max, expected_ghs_sum, deci_c_sum, deci_c_max, chip_deci_c_max, fan_min, fan_max, hw_errors`
+// tiers are the rollup tiers: each rolled up from its source, the raw samples or the
+// finer tier.
+var tiers = []struct {
+	name, table, from string
+	width             time.Duration
+}{
+	{"5m", "telemetry_5m", "telemetry_raw", 5 * time.Minute},
+	{"1h", "telemetry_1h", "telemetry_5m", time.Hour},
+}
+
+// tierOf is the tier a resolution reads.
+func tierOf(r joule.Resolution) (table string, width time.Duration) {
+	for _, t := range tiers {
+		if t.width == r.Bucket() {
+			return t.table, t.width
+		}
+	}
+	return "telemetry_raw", 0
+}
+
+// rawRowColumns are what a raw sample is read as a RollupRow from.
+const rawRowColumns = `at, state, power_w, ghs, expected_ghs, deci_c, chip_deci_c, fan_min, fan_max, hw_errors`
+
+// scanRaw scans rawRowColumns, after the extra destinations, into a row of one sample.
+func scanRaw(scan func(...any) error, extra ...any) (joule.RollupRow, error) {
+	r := joule.RollupRow{N: 1}
+	err := scan(append(extra, &r.AtMS, &r.State, &r.PowerMean, &r.GHsMean, &r.ExpectedGHsMean, &r.DeciCMean, &r.ChipDeciCMax, &r.FanMin, &r.FanMax, &r.HardwareErrors)...)
+	r.PowerMin, r.PowerMax, r.GHsMin, r.GHsMax, r.DeciCMax = r.PowerMean, r.PowerMean, r.GHsMean, r.GHsMean, r.DeciCMean
+	return r, err
+}
 
 // DeviceHistory returns a device's points in the range at its resolution, oldest first.
 func (s *TelemetryService) DeviceHistory(ctx context.Context, q joule.HistoryQuery) (*joule.DeviceHistory, error) {
@@ -224,72 +253,60 @@ func (s *TelemetryService) DeviceHistory(ctx context.Context, q joule.HistoryQue
 	} else if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", q.Address, err)
 	}
-	query := `SELECT at, 1, state, power_w, power_w, power_w, ghs, ghs, ghs, expected_ghs, deci_c, deci_c, chip_deci_c, fan_min, fan_max, hw_errors FROM telemetry_raw`
-	switch q.Resolution {
-	case joule.Resolution5Min:
-		query = `SELECT at, ` + rollupColumns + ` FROM telemetry_5m`
-	case joule.ResolutionHour:
-		query = `SELECT at, ` + rollupColumns + ` FROM telemetry_1h`
+	h := &joule.DeviceHistory{Site: q.Site, Address: q.Address, Resolution: q.Resolution, Points: []joule.HistoryPoint{}}
+	from, to := q.From.UnixMilli(), q.To.UnixMilli()
+	add := func(r joule.RollupRow) bool {
+		if r.AtMS < from || r.AtMS >= to {
+			return true
+		}
+		if len(h.Points) == joule.MaxHistoryPoints {
+			h.Truncated = true
+			return false
+		}
+		h.Points = append(h.Points, r.Point())
+		return true
 	}
-	rows, err := tx.query(ctx, query+` WHERE device = ? AND at >= ? AND at < ? ORDER BY at LIMIT ?`, id, q.From.UnixMilli(), q.To.UnixMilli(), joule.MaxHistoryPoints+1)
+	table, width := tierOf(q.Resolution)
+	if width == 0 {
+		rows, err := tx.query(ctx, `SELECT `+rawRowColumns+` FROM telemetry_raw WHERE device = ? AND at >= ? AND at < ? ORDER BY at LIMIT ?`, id, from, to, joule.MaxHistoryPoints+1)
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: %w", q.Address, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanRaw(rows.Scan)
+			if err != nil {
+				return nil, fmt.Errorf("history of %s: %w", q.Address, err)
+			}
+			if !add(r) {
+				break
+			}
+		}
+		return h, rows.Err()
+	}
+	unit := joule.RollupUnit(width).Milliseconds()
+	rows, err := tx.query(ctx, `SELECT at, points FROM `+table+` WHERE device = ? AND at > ? AND at < ? ORDER BY at`, id, from-unit, to)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", q.Address, err)
 	}
 	defer rows.Close()
-	h := &joule.DeviceHistory{Site: q.Site, Address: q.Address, Resolution: q.Resolution, Points: []joule.HistoryPoint{}}
 	for rows.Next() {
-		var r joule.RollupRow
-		if err := rows.Scan(&r.AtMS, &r.N, &r.State, &r.PowerSum, &r.PowerMin, &r.PowerMax, &r.GHsSum, &r.GHsMin, &r.GHsMax, &r.ExpectedGHsSum,
-			&r.DeciCSum, &r.DeciCMax, &r.ChipDeciCMax, &r.FanMin, &r.FanMax, &r.HardwareErrors); err != nil {
+		var at int64
+		var blob []byte
+		if err := rows.Scan(&at, &blob); err != nil {
 			return nil, fmt.Errorf("history of %s: %w", q.Address, err)
 		}
-		if len(h.Points) == joule.MaxHistoryPoints {
-			h.Truncated = true
-			break
+		points, err := joule.DecodeRollups(blob, at, width)
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: %w", q.Address, err)
 		}
-		h.Points = append(h.Points, r.Point())
+		for _, p := range points {
+			if !add(p) {
+				return h, nil
+			}
+		}
 	}
 	return h, rows.Err()
-}
-
-// rollupSQL rolls the rows of from (raw or a finer tier) between two times (?1, ?2,
-// unix ms) up into buckets of width ms of to, recomputing buckets already written.
-func rollupSQL(from, to string, width int64) string {
-	sum := func(c string) string { return "sum(" + c + ")" }
-	n, power, ghs, expected, deciC, chip, fanMin, fanMax := "count(*)", "power_w", "ghs", "expected_ghs", "deci_c", "chip_deci_c", "fan_min", "fan_max"
-	if from != "telemetry_raw" {
-		n = "sum(n)"
-		power, ghs, expected, deciC, chip = "power_sum", "ghs_sum", "expected_ghs_sum", "deci_c_sum", "chip_deci_c_max"
-	}
-	minOf := func(raw, rolled string) string {
-		if from == "telemetry_raw" {
-			return "min(" + raw + ")"
-		}
-		return "min(" + rolled + ")"
-	}
-	maxOf := func(raw, rolled string) string {
-		if from == "telemetry_raw" {
-			return "max(" + raw + ")"
-		}
-		return "max(" + rolled + ")"
-	}
-	last := func(c string) string {
-		return fmt.Sprintf("(SELECT l.%s FROM %s l WHERE l.device = g.device AND l.at >= g.b AND l.at < g.b + %d ORDER BY l.at DESC LIMIT 1)", c, from, width)
-	}
-	return fmt.Sprintf(`INSERT INTO %s (device, at, %s)
-		SELECT g.device, g.b, g.n, %s, g.ps, g.pmin, g.pmax, g.gs, g.gmin, g.gmax, g.es, g.ds, g.dmax, g.cmax, g.fmin, g.fmax, %s
-		FROM (SELECT device, at - at %% %d AS b, %s AS n, %s AS ps, %s AS pmin, %s AS pmax, %s AS gs, %s AS gmin, %s AS gmax,
-			%s AS es, %s AS ds, %s AS dmax, %s AS cmax, min(%s) AS fmin, max(%s) AS fmax
-			FROM %s WHERE device IN (SELECT id FROM telemetry_devices) AND at >= ?1 AND at < ?2 GROUP BY device, b) g
-		WHERE true
-		ON CONFLICT (device, at) DO UPDATE SET n = excluded.n, state = excluded.state, power_sum = excluded.power_sum,
-			power_min = excluded.power_min, power_max = excluded.power_max, ghs_sum = excluded.ghs_sum, ghs_min = excluded.ghs_min,
-			ghs_max = excluded.ghs_max, expected_ghs_sum = excluded.expected_ghs_sum, deci_c_sum = excluded.deci_c_sum,
-			deci_c_max = excluded.deci_c_max, chip_deci_c_max = excluded.chip_deci_c_max, fan_min = excluded.fan_min,
-			fan_max = excluded.fan_max, hw_errors = excluded.hw_errors`,
-		to, rollupColumns, last("state"), last("hw_errors"), width, n, sum(power), minOf(power, "power_min"), maxOf(power, "power_max"),
-		sum(ghs), minOf(ghs, "ghs_min"), maxOf(ghs, "ghs_max"), sum(expected), sum(deciC), maxOf(deciC, "deci_c_max"), maxOf(chip, "chip_deci_c_max"),
-		fanMin, fanMax, from)
 }
 
 // RollupTelemetry rolls closed buckets up (five-minute from raw, hourly from
@@ -305,15 +322,9 @@ func (s *TelemetryService) RollupTelemetry(ctx context.Context, r joule.Telemetr
 	defer tx.Rollback()
 	now := tx.now.UnixMilli()
 	out := &joule.RollupResult{}
-	for _, tier := range []struct {
-		name, from, to string
-		width          int64
-		rows           *int64
-	}{
-		{"5m", "telemetry_raw", "telemetry_5m", (5 * time.Minute).Milliseconds(), &out.FiveMinuteRows},
-		{"1h", "telemetry_5m", "telemetry_1h", time.Hour.Milliseconds(), &out.HourlyRows},
-	} {
-		end := now - now%tier.width
+	for i, tier := range tiers {
+		w := tier.width.Milliseconds()
+		end := now - now%w
 		var through sql.NullInt64
 		err := tx.QueryRowContext(ctx, `SELECT through FROM telemetry_rollups WHERE tier = ?`, tier.name).Scan(&through)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -325,13 +336,23 @@ func (s *TelemetryService) RollupTelemetry(ctx context.Context, r joule.Telemetr
 		} else if err := tx.QueryRowContext(ctx, `SELECT coalesce(min((SELECT min(at) FROM `+tier.from+` x WHERE x.device = d.id)), ?) FROM telemetry_devices d`, end).Scan(&start); err != nil {
 			return nil, fmt.Errorf("rollup %s: %w", tier.name, err)
 		}
-		start -= start % tier.width
-		if start < end {
-			res, err := tx.exec(ctx, rollupSQL(tier.from, tier.to, tier.width), start, end)
+		start -= start % w
+		unit := joule.RollupUnit(tier.width).Milliseconds()
+		for u := start - start%unit; u < end; u += unit {
+			lo, hi := max(start, u), min(end, u+unit)
+			fresh, err := s.sourcePoints(ctx, tx, i, lo, hi)
 			if err != nil {
 				return nil, fmt.Errorf("rollup %s: %w", tier.name, err)
 			}
-			*tier.rows, _ = res.RowsAffected()
+			n, err := s.writeUnit(ctx, tx, tier.table, tier.width, u, lo, hi, fresh)
+			if err != nil {
+				return nil, fmt.Errorf("rollup %s: %w", tier.name, err)
+			}
+			if i == 0 {
+				out.FiveMinuteRows += n
+			} else {
+				out.HourlyRows += n
+			}
 		}
 		if _, err := tx.exec(ctx, `INSERT INTO telemetry_rollups (tier, through) VALUES (?, ?) ON CONFLICT (tier) DO UPDATE SET through = excluded.through`, tier.name, end); err != nil {
 			return nil, fmt.Errorf("rollup %s: %w", tier.name, err)
@@ -340,9 +361,11 @@ func (s *TelemetryService) RollupTelemetry(ctx context.Context, r joule.Telemetr
 	for _, d := range []struct {
 		table string
 		keep  time.Duration
+		unit  time.Duration // a row's span: it goes once all of it is older than keep
 		n     *int64
-	}{{"telemetry_raw", r.Raw, &out.DeletedRaw}, {"telemetry_5m", r.FiveMinute, &out.DeletedFiveMinute}, {"telemetry_1h", r.Hourly, &out.DeletedHourly}} {
-		res, err := tx.exec(ctx, `DELETE FROM `+d.table+` WHERE device IN (SELECT id FROM telemetry_devices) AND at < ?`, now-d.keep.Milliseconds())
+	}{{"telemetry_raw", r.Raw, 0, &out.DeletedRaw}, {"telemetry_5m", r.FiveMinute, time.Hour, &out.DeletedFiveMinute}, {"telemetry_1h", r.Hourly, 24 * time.Hour, &out.DeletedHourly}} {
+		// A row goes once the last of its span is older than keep: at + unit <= cutoff.
+		res, err := tx.exec(ctx, `DELETE FROM `+d.table+` WHERE device IN (SELECT id FROM telemetry_devices) AND at <= ?`, now-d.keep.Milliseconds()-max(d.unit.Milliseconds(), 1))
 		if err != nil {
 			return nil, fmt.Errorf("retention of %s: %w", d.table, err)
 		}
@@ -354,6 +377,117 @@ func (s *TelemetryService) RollupTelemetry(ctx context.Context, r joule.Telemetr
 	}
 	out.DeletedDevices, _ = res.RowsAffected()
 	return out, tx.Commit()
+}
+
+// sourcePoints rolls the source of tiers[i] between lo and hi (unix ms) up into that
+// tier's buckets, by device.
+func (s *TelemetryService) sourcePoints(ctx context.Context, tx *tx, i int, lo, hi int64) (map[int64][]joule.RollupRow, error) {
+	byDevice := map[int64][]joule.RollupRow{}
+	if i == 0 {
+		rows, err := tx.query(ctx, `SELECT device, `+rawRowColumns+` FROM telemetry_raw WHERE device IN (SELECT id FROM telemetry_devices) AND at >= ? AND at < ? ORDER BY device, at`, lo, hi)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var dev int64
+			r, err := scanRaw(rows.Scan, &dev)
+			if err != nil {
+				return nil, err
+			}
+			byDevice[dev] = append(byDevice[dev], r)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	} else {
+		from := tiers[i-1]
+		unit := joule.RollupUnit(from.width).Milliseconds()
+		rows, err := tx.query(ctx, `SELECT device, at, points FROM `+from.table+` WHERE device IN (SELECT id FROM telemetry_devices) AND at > ? AND at < ? ORDER BY device, at`, lo-unit, hi)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var dev, at int64
+			var blob []byte
+			if err := rows.Scan(&dev, &at, &blob); err != nil {
+				return nil, err
+			}
+			points, err := joule.DecodeRollups(blob, at, from.width)
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range points {
+				if p.AtMS >= lo && p.AtMS < hi {
+					byDevice[dev] = append(byDevice[dev], p)
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	for dev, rs := range byDevice {
+		byDevice[dev] = joule.RollupSamples(rs, tiers[i].width)
+	}
+	return byDevice, nil
+}
+
+// writeUnit writes the rows of table's unit that starts at u for the devices of
+// fresh: their stored points outside [lo, hi) with fresh's inside. It returns the
+// points written.
+func (s *TelemetryService) writeUnit(ctx context.Context, tx *tx, table string, width time.Duration, u, lo, hi int64, fresh map[int64][]joule.RollupRow) (int64, error) {
+	if len(fresh) == 0 {
+		return 0, nil
+	}
+	old := map[int64][]byte{}
+	rows, err := tx.query(ctx, `SELECT device, points FROM `+table+` WHERE device IN (SELECT id FROM telemetry_devices) AND at = ?`, u)
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		var dev int64
+		var blob []byte
+		if err := rows.Scan(&dev, &blob); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if _, ok := fresh[dev]; ok {
+			old[dev] = blob
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	devs := make([]int64, 0, len(fresh))
+	for dev := range fresh {
+		devs = append(devs, dev)
+	}
+	slices.Sort(devs)
+	var written int64
+	const batch = 300
+	for len(devs) > 0 {
+		n := min(len(devs), batch)
+		args := make([]any, 0, 3*n)
+		for _, dev := range devs[:n] {
+			points := fresh[dev]
+			if blob, ok := old[dev]; ok {
+				prev, err := joule.DecodeRollups(blob, u, width)
+				if err != nil {
+					return 0, err
+				}
+				points = joule.MergeRollups(prev, points, lo, hi)
+			}
+			written += int64(len(fresh[dev]))
+			args = append(args, dev, u, joule.EncodeRollups(points, u, width))
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO `+table+` (device, at, points) VALUES `+valuesList(n, 3)+` ON CONFLICT (device, at) DO UPDATE SET points = excluded.points`, args...); err != nil {
+			return 0, err
+		}
+		devs = devs[n:]
+	}
+	return written, nil
 }
 
 // rollupGraceMS is joule.RollupGrace in milliseconds.

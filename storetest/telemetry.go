@@ -192,10 +192,12 @@ func testTelemetryDeviceTable(t *testing.T, e *env) {
 	}
 }
 
-// wantRollup rolls points up into buckets of width the way the tiers must: sums,
-// extremes, the last sample's state and errors.
+// wantRollup rolls points up into buckets of width the way the tiers must: counts and
+// extremes, means weighted by each point's samples and rounded down, the last point's
+// state and errors.
 func wantRollup(rows []joule.RollupRow, width time.Duration) []joule.RollupRow {
 	var out []joule.RollupRow
+	var sums [][4]int64
 	w := width.Milliseconds()
 	for _, r := range rows {
 		b := r.AtMS - r.AtMS%w
@@ -203,19 +205,25 @@ func wantRollup(rows []joule.RollupRow, width time.Duration) []joule.RollupRow {
 			c := r
 			c.AtMS = b
 			out = append(out, c)
-			continue
+			sums = append(sums, [4]int64{})
+		} else {
+			o := &out[len(out)-1]
+			o.N += r.N
+			o.State, o.HardwareErrors = r.State, r.HardwareErrors
+			o.PowerMin, o.PowerMax = min(o.PowerMin, r.PowerMin), max(o.PowerMax, r.PowerMax)
+			o.GHsMin, o.GHsMax = min(o.GHsMin, r.GHsMin), max(o.GHsMax, r.GHsMax)
+			o.DeciCMax, o.ChipDeciCMax = max(o.DeciCMax, r.DeciCMax), max(o.ChipDeciCMax, r.ChipDeciCMax)
+			o.FanMin, o.FanMax = min(o.FanMin, r.FanMin), max(o.FanMax, r.FanMax)
 		}
-		o := &out[len(out)-1]
-		o.N += r.N
-		o.State, o.HardwareErrors = r.State, r.HardwareErrors
-		o.PowerSum += r.PowerSum
-		o.PowerMin, o.PowerMax = min(o.PowerMin, r.PowerMin), max(o.PowerMax, r.PowerMax)
-		o.GHsSum += r.GHsSum
-		o.GHsMin, o.GHsMax = min(o.GHsMin, r.GHsMin), max(o.GHsMax, r.GHsMax)
-		o.ExpectedGHsSum += r.ExpectedGHsSum
-		o.DeciCSum += r.DeciCSum
-		o.DeciCMax, o.ChipDeciCMax = max(o.DeciCMax, r.DeciCMax), max(o.ChipDeciCMax, r.ChipDeciCMax)
-		o.FanMin, o.FanMax = min(o.FanMin, r.FanMin), max(o.FanMax, r.FanMax)
+		s := &sums[len(sums)-1]
+		s[0] += r.PowerMean * r.N
+		s[1] += r.GHsMean * r.N
+		s[2] += r.ExpectedGHsMean * r.N
+		s[3] += r.DeciCMean * r.N
+	}
+	for i := range out {
+		o, s := &out[i], sums[i]
+		o.PowerMean, o.GHsMean, o.ExpectedGHsMean, o.DeciCMean = s[0]/o.N, s[1]/o.N, s[2]/o.N, s[3]/o.N
 	}
 	return out
 }
@@ -223,8 +231,8 @@ func wantRollup(rows []joule.RollupRow, width time.Duration) []joule.RollupRow {
 // rawRow is a sample as a row of one sample.
 func rawRow(s joule.TelemetrySample) joule.RollupRow {
 	p, g, e, d, c := int64(s.PowerW), joule.GHs(s.HashrateTHs), joule.GHs(s.ExpectedHashrateTHs), joule.DeciC(s.TempC), joule.DeciC(s.ChipTempC)
-	return joule.RollupRow{AtMS: s.At.UnixMilli(), N: 1, State: joule.StateCode(s.State), PowerSum: p, PowerMin: p, PowerMax: p,
-		GHsSum: g, GHsMin: g, GHsMax: g, ExpectedGHsSum: e, DeciCSum: d, DeciCMax: d, ChipDeciCMax: c,
+	return joule.RollupRow{AtMS: s.At.UnixMilli(), N: 1, State: joule.StateCode(s.State), PowerMean: p, PowerMin: p, PowerMax: p,
+		GHsMean: g, GHsMin: g, GHsMax: g, ExpectedGHsMean: e, DeciCMean: d, DeciCMax: d, ChipDeciCMax: c,
 		FanMin: int64(s.FanMinRPM), FanMax: int64(s.FanMaxRPM), HardwareErrors: s.HardwareErrors}
 }
 
@@ -332,8 +340,9 @@ func testTelemetryRollup(t *testing.T, e *env) {
 	}
 }
 
-// Retention deletes, tier by tier, only what is older than the tier keeps, and a
-// device with nothing left anywhere leaves the table.
+// Retention deletes, tier by tier, only what is older than the tier keeps (a rollup
+// tier's unit once all of it is), and a device with nothing left anywhere leaves the
+// table.
 func testTelemetryRetention(t *testing.T, e *env) {
 	site := e.telemetrySite(t)
 	r := joule.TelemetryRetention{Raw: 2 * time.Hour, FiveMinute: 6 * time.Hour, Hourly: 24 * time.Hour}
@@ -355,14 +364,18 @@ func testTelemetryRetention(t *testing.T, e *env) {
 			t.Fatalf("%s: nothing kept", tier.res)
 		}
 		cutoff := t0.Add(-tier.keep)
-		if got[0].At.Before(cutoff) {
-			t.Errorf("%s: oldest point %v is before the cutoff %v", tier.res, got[0].At, cutoff)
-		}
-		oldest := cutoff // the oldest point that must stay: the first at or after the cutoff
+		// The oldest point that must stay: the first at or after the cutoff, or for a
+		// rollup tier the first of the stored unit (an hour of five-minute points, a
+		// day of hourly ones) the cutoff falls in, which goes only once all of it is old.
+		oldest := cutoff
 		if w := tier.res.Bucket(); w > 0 {
-			oldest = cutoff.Add(w - 1).Truncate(w)
+			oldest = cutoff.Truncate(joule.RollupUnit(w))
+			cutoff = oldest
 		} else {
 			oldest = cutoff.Add(time.Minute - time.Nanosecond).Truncate(time.Minute)
+		}
+		if got[0].At.Before(cutoff) {
+			t.Errorf("%s: oldest point %v is before the cutoff %v", tier.res, got[0].At, cutoff)
 		}
 		if tier.keep < 10*time.Hour && !got[0].At.Equal(oldest) {
 			t.Errorf("%s: oldest point %v, want %v (the first after the cutoff)", tier.res, got[0].At, oldest)

@@ -2,12 +2,9 @@
 --
 -- telemetry_devices holds each device's latest sample: the device table reads it
 -- alone. The three tiers of history (raw samples, five-minute and hourly rollups) are
--- rows of integers keyed by (device, at), WITHOUT ROWID so that the key is the row's
--- place in the table and a device's range is one contiguous read. Times are unix
--- milliseconds, hashrates whole GH/s, temperatures tenths of a degree, states
--- joule.StateCode. A rollup row keeps sums beside minima and maxima, so that the hourly
--- tier sums the five-minute one exactly; state and hardware errors are the bucket's
--- last sample's.
+-- keyed by (device, at), WITHOUT ROWID so that the key is the row's place in the
+-- table and a device's range is one contiguous read. Times are unix milliseconds,
+-- hashrates whole GH/s, temperatures tenths of a degree, states joule.StateCode.
 CREATE TABLE telemetry_devices (
 	id               INTEGER PRIMARY KEY,
 	site             TEXT    NOT NULL REFERENCES sites (name) ON DELETE CASCADE,
@@ -45,45 +42,20 @@ CREATE TABLE telemetry_raw (
 	PRIMARY KEY (device, at)
 ) WITHOUT ROWID;
 
+-- A rollup tier holds a row per device and unit of time (an hour of five-minute
+-- points, a day of hourly ones; at is the unit's start), its points packed in a blob
+-- (joule.EncodeRollups): a point costs its figures, not a row's key and header.
 CREATE TABLE telemetry_5m (
-	device          INTEGER NOT NULL,
-	at              INTEGER NOT NULL,
-	n               INTEGER NOT NULL,
-	state           INTEGER NOT NULL,
-	power_sum       INTEGER NOT NULL,
-	power_min       INTEGER NOT NULL,
-	power_max       INTEGER NOT NULL,
-	ghs_sum         INTEGER NOT NULL,
-	ghs_min         INTEGER NOT NULL,
-	ghs_max         INTEGER NOT NULL,
-	expected_ghs_sum INTEGER NOT NULL,
-	deci_c_sum      INTEGER NOT NULL,
-	deci_c_max      INTEGER NOT NULL,
-	chip_deci_c_max INTEGER NOT NULL,
-	fan_min         INTEGER NOT NULL,
-	fan_max         INTEGER NOT NULL,
-	hw_errors       INTEGER NOT NULL,
+	device INTEGER NOT NULL,
+	at     INTEGER NOT NULL,
+	points BLOB    NOT NULL,
 	PRIMARY KEY (device, at)
 ) WITHOUT ROWID;
 
 CREATE TABLE telemetry_1h (
-	device          INTEGER NOT NULL,
-	at              INTEGER NOT NULL,
-	n               INTEGER NOT NULL,
-	state           INTEGER NOT NULL,
-	power_sum       INTEGER NOT NULL,
-	power_min       INTEGER NOT NULL,
-	power_max       INTEGER NOT NULL,
-	ghs_sum         INTEGER NOT NULL,
-	ghs_min         INTEGER NOT NULL,
-	ghs_max         INTEGER NOT NULL,
-	expected_ghs_sum INTEGER NOT NULL,
-	deci_c_sum      INTEGER NOT NULL,
-	deci_c_max      INTEGER NOT NULL,
-	chip_deci_c_max INTEGER NOT NULL,
-	fan_min         INTEGER NOT NULL,
-	fan_max         INTEGER NOT NULL,
-	hw_errors       INTEGER NOT NULL,
+	device INTEGER NOT NULL,
+	at     INTEGER NOT NULL,
+	points BLOB    NOT NULL,
 	PRIMARY KEY (device, at)
 ) WITHOUT ROWID;
 
