@@ -93,9 +93,9 @@ func BenchmarkTelemetryDeviceTable(b *testing.B) {
 	})
 }
 
-// BenchmarkTelemetryDisk measures the bytes a row of each tier takes on disk (SQLite's
-// dbstat: pages, their slack included) after an hour of a fleet's samples every 15 s
-// and a rollup, and reports the disk a 10,000-miner fleet polled every 15 s needs:
+// BenchmarkTelemetryDisk measures the bytes a point of each tier takes on disk
+// (SQLite's dbstat: pages, their slack included) after an hour of a fleet's samples
+// every 15 s and a rollup, and reports the disk a 10,000-miner fleet polled every 15 s needs:
 // per day kept after rollups (288 five-minute and 24 hourly rows a miner) and in all at
 // joule.DefaultTelemetryRetention.
 func BenchmarkTelemetryDisk(b *testing.B) {
@@ -117,13 +117,42 @@ func BenchmarkTelemetryDisk(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		perRow := map[string]float64{}
-		for _, t := range []string{"telemetry_raw", "telemetry_5m", "telemetry_1h", "telemetry_devices"} {
+		perRow := map[string]float64{} // bytes a point (a sample, a device) takes
+		for _, t := range []struct {
+			table string
+			width time.Duration // of a rollup tier's points; 0: a row a point
+		}{{"telemetry_raw", 0}, {"telemetry_5m", 5 * time.Minute}, {"telemetry_1h", time.Hour}, {"telemetry_devices", 0}} {
 			var bytes, rows float64
-			if err := plain.QueryRow(`SELECT (SELECT sum(pgsize) FROM dbstat WHERE name = ?1 OR name LIKE 'sqlite_autoindex_' || ?1 || '%'), (SELECT count(*) FROM `+t+`)`, t).Scan(&bytes, &rows); err != nil {
+			if err := plain.QueryRow(`SELECT (SELECT sum(pgsize) FROM dbstat WHERE name = ?1 OR name LIKE 'sqlite_autoindex_' || ?1 || '%'), (SELECT count(*) FROM `+t.table+`)`, t.table).Scan(&bytes, &rows); err != nil {
 				b.Fatal(err)
 			}
-			perRow[t] = bytes / rows
+			if t.width == 0 {
+				perRow[t.table] = bytes / rows
+				continue
+			}
+			// A rollup row holds a unit's points: its bytes are its own overhead (key,
+			// header, page slack) and its points'. The bench's hour fills an hour's
+			// unit but not a day's, so a full unit is counted from the two.
+			var blobBytes, points float64
+			rs, err := plain.Query(`SELECT at, points FROM ` + t.table)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for rs.Next() {
+				var at int64
+				var blob []byte
+				if err := rs.Scan(&at, &blob); err != nil {
+					b.Fatal(err)
+				}
+				ps, err := joule.DecodeRollups(blob, at, t.width)
+				if err != nil {
+					b.Fatal(err)
+				}
+				blobBytes, points = blobBytes+float64(len(blob)), points+float64(len(ps))
+			}
+			rs.Close()
+			perUnit := float64(joule.RollupUnit(t.width) / t.width)
+			perRow[t.table] = ((bytes-blobBytes)/rows + perUnit*blobBytes/points) / perUnit
 		}
 		plain.Close()
 		r := joule.DefaultTelemetryRetention
@@ -131,10 +160,10 @@ func BenchmarkTelemetryDisk(b *testing.B) {
 		day := miners * (288*perRow["telemetry_5m"] + 24*perRow["telemetry_1h"]) / 1e6
 		all := miners * (float64(r.Raw/poll)*perRow["telemetry_raw"] + float64(r.FiveMinute/(5*time.Minute))*perRow["telemetry_5m"] +
 			float64(r.Hourly/time.Hour)*perRow["telemetry_1h"] + perRow["telemetry_devices"]) / 1e6
-		b.ReportMetric(perRow["telemetry_raw"], "raw-B/row")
-		b.ReportMetric(perRow["telemetry_5m"], "5m-B/row")
-		b.ReportMetric(perRow["telemetry_1h"], "1h-B/row")
-		b.ReportMetric(perRow["telemetry_devices"], "device-B/row")
+		b.ReportMetric(perRow["telemetry_raw"], "raw-B/sample")
+		b.ReportMetric(perRow["telemetry_5m"], "5m-B/point")
+		b.ReportMetric(perRow["telemetry_1h"], "1h-B/point")
+		b.ReportMetric(perRow["telemetry_devices"], "device-B")
 		b.ReportMetric(day, "MB/10k-miners/day")
 		b.ReportMetric(all, "MB/10k-miners-at-retention")
 		b.ReportMetric(miners*float64(r.Raw/poll)*perRow["telemetry_raw"]/1e6, "MB/10k-miners-raw-window")
