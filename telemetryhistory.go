@@ -204,19 +204,17 @@ const (
 	DeviceSortState    DeviceSort = "state"
 	DeviceSortTemp     DeviceSort = "temp"
 	DeviceSortHashrate DeviceSort = "hashrate"
-	DeviceSortPower    DeviceSort = "power"
-	DeviceSortSeen     DeviceSort = "seen"
 )
 
 // DeviceSorts lists the sort keys.
 var DeviceSorts = []DeviceSort{DeviceSortAddress, DeviceSortFleet, DeviceSortFirmware, DeviceSortPool, DeviceSortState,
-	DeviceSortTemp, DeviceSortHashrate, DeviceSortPower, DeviceSortSeen}
+	DeviceSortTemp, DeviceSortHashrate}
 
 // DeviceQuery asks for a page of a site's device table: every device's latest sample.
 type DeviceQuery struct {
 	Site string
 	// Sort is the column (default address), Desc its order; ties fall back to the
-	// address, ascending.
+	// address, in the same order.
 	Sort DeviceSort
 	Desc bool
 	// Q, when set, keeps the devices whose address, fleet, firmware or pool contains

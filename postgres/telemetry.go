@@ -158,7 +158,8 @@ func (s *TelemetryService) upsertDevices(ctx context.Context, tx *tx, latest []j
 	return ids, storeError(res.Err())
 }
 
-// deviceOrder is the SQL each sort key orders by; the address breaks ties.
+// deviceOrder is the SQL each sort key orders by, the address breaking ties: each
+// has an index of migration 0007 (the same expression).
 var deviceOrder = map[joule.DeviceSort]string{
 	joule.DeviceSortAddress:  "address",
 	joule.DeviceSortFleet:    "fleet",
@@ -167,8 +168,6 @@ var deviceOrder = map[joule.DeviceSort]string{
 	joule.DeviceSortState:    "state",
 	joule.DeviceSortTemp:     "deci_c",
 	joule.DeviceSortHashrate: "CASE WHEN expected_ghs > 0 THEN ghs::float8 / expected_ghs ELSE -1 END",
-	joule.DeviceSortPower:    "power_w",
-	joule.DeviceSortSeen:     "at",
 }
 
 // Devices returns a page of the device table, with the count of devices the filters keep.
@@ -201,7 +200,7 @@ func (s *TelemetryService) Devices(ctx context.Context, q joule.DeviceQuery) (*j
 		dir = "DESC"
 	}
 	rows, err := tx.query(ctx, `SELECT `+strings.Join(deviceColumns, ", ")+` FROM telemetry_devices WHERE `+where+
-		fmt.Sprintf(` ORDER BY %s %s, address ASC LIMIT $%d OFFSET $%d`, deviceOrder[q.Sort], dir, len(args)+1, len(args)+2), append(args, q.Limit, q.Offset)...)
+		fmt.Sprintf(` ORDER BY %s %s, address %s LIMIT $%d OFFSET $%d`, deviceOrder[q.Sort], dir, dir, len(args)+1, len(args)+2), append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, fmt.Errorf("devices of %s: %w", q.Site, err)
 	}

@@ -40,12 +40,21 @@ func rawValues(s *joule.TelemetrySample) []any {
 		joule.DeciC(s.TempC), joule.DeciC(s.ChipTempC), s.FanMinRPM, s.FanMaxRPM, s.HardwareErrors}
 }
 
+// stableColumns are the device's columns that seldom change: the upsert leaves them
+// out of its SET, so that the indexes the device table sorts them on are not
+// rewritten with every sample, and a second statement (restamp) writes the few that
+// changed.
+var stableColumns = []string{"fleet", "pool", "firmware", "firmware_version"}
+
 // upsertDevicesHead inserts devices and, for one already known, takes a sample's
-// figures only when it is at least as new as the one kept; it returns every row's id.
+// figures (but the stable ones) only when it is at least as new as the one kept; it
+// returns every row's id.
 var upsertDevicesHead = func() (head, tail string) {
 	sets := []string{}
 	for _, c := range deviceColumns[2:] {
-		sets = append(sets, fmt.Sprintf("%s = CASE WHEN excluded.at >= telemetry_devices.at THEN excluded.%s ELSE telemetry_devices.%s END", c, c, c))
+		if !slices.Contains(stableColumns, c) {
+			sets = append(sets, fmt.Sprintf("%s = CASE WHEN excluded.at >= telemetry_devices.at THEN excluded.%s ELSE telemetry_devices.%s END", c, c, c))
+		}
 	}
 	return "INSERT INTO telemetry_devices (" + strings.Join(deviceColumns, ", ") + ") VALUES ",
 		" ON CONFLICT (site, address) DO UPDATE SET " + strings.Join(sets, ", ") + " RETURNING id, address"
@@ -128,12 +137,32 @@ func (s *TelemetryService) upsertDevices(ctx context.Context, tx *tx, latest []j
 		if err := rows.Err(); err != nil {
 			return nil, storeError(err)
 		}
+		if err := restamp(ctx, tx, latest[:n]); err != nil {
+			return nil, err
+		}
 		latest = latest[n:]
 	}
 	return ids, nil
 }
 
-// deviceOrder is the SQL each sort key orders by; the address breaks ties.
+// restamp writes the stable columns of the devices whose latest sample is one of
+// latest and carries other values than those kept.
+func restamp(ctx context.Context, tx *tx, latest []joule.TelemetrySample) error {
+	args := make([]any, 0, 6*len(latest)+1)
+	for _, d := range latest {
+		args = append(args, d.Address, d.Fleet, d.Pool, d.Firmware, d.FirmwareVersion, d.At.UnixMilli())
+	}
+	_, err := tx.exec(ctx, `UPDATE telemetry_devices SET fleet = v.column2, pool = v.column3, firmware = v.column4, firmware_version = v.column5
+		FROM (VALUES `+valuesList(len(latest), 6)+`) AS v
+		WHERE telemetry_devices.site = ? AND telemetry_devices.address = v.column1 AND telemetry_devices.at = v.column6
+		AND (telemetry_devices.fleet <> v.column2 OR telemetry_devices.pool <> v.column3 OR telemetry_devices.firmware <> v.column4 OR telemetry_devices.firmware_version <> v.column5)`,
+		append(args, latest[0].Site)...)
+	return err
+}
+
+// deviceOrder is the SQL each sort key orders by, the address breaking ties: each
+// has an index of migration 0014 (the same expression), so a page deep into a sorted
+// table is read off the index.
 var deviceOrder = map[joule.DeviceSort]string{
 	joule.DeviceSortAddress:  "address",
 	joule.DeviceSortFleet:    "fleet",
@@ -142,8 +171,6 @@ var deviceOrder = map[joule.DeviceSort]string{
 	joule.DeviceSortState:    "state",
 	joule.DeviceSortTemp:     "deci_c",
 	joule.DeviceSortHashrate: "CASE WHEN expected_ghs > 0 THEN CAST(ghs AS REAL) / expected_ghs ELSE -1 END",
-	joule.DeviceSortPower:    "power_w",
-	joule.DeviceSortSeen:     "at",
 }
 
 // Devices returns a page of the device table, with the count of devices the filters keep.
@@ -157,8 +184,9 @@ func (s *TelemetryService) Devices(ctx context.Context, q joule.DeviceQuery) (*j
 		args = append(args, joule.StateCode(q.State))
 	}
 	if q.Q != "" {
-		where += " AND (instr(lower(address), ?) > 0 OR instr(lower(fleet), ?) > 0 OR instr(lower(firmware), ?) > 0 OR instr(lower(pool), ?) > 0)"
-		needle := strings.ToLower(q.Q)
+		// LIKE ignores ASCII case; the needle's own wildcards are escaped.
+		where += ` AND (address LIKE ? ESCAPE '\' OR fleet LIKE ? ESCAPE '\' OR firmware LIKE ? ESCAPE '\' OR pool LIKE ? ESCAPE '\')`
+		needle := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(q.Q) + "%"
 		args = append(args, needle, needle, needle, needle)
 	}
 	tx, err := s.db.beginRead(ctx)
@@ -174,8 +202,11 @@ func (s *TelemetryService) Devices(ctx context.Context, q joule.DeviceQuery) (*j
 	if q.Desc {
 		dir = "DESC"
 	}
-	rows, err := tx.query(ctx, `SELECT `+strings.Join(deviceColumns, ", ")+` FROM telemetry_devices WHERE `+where+
-		` ORDER BY `+deviceOrder[q.Sort]+` `+dir+`, address ASC LIMIT ? OFFSET ?`, append(args, q.Limit, q.Offset)...)
+	// The page's ids are sorted first, and only its rows read whole: a sort deep into
+	// the table holds keys, not rows.
+	order := deviceOrder[q.Sort] + ` ` + dir + `, address ` + dir
+	rows, err := tx.query(ctx, `SELECT `+strings.Join(deviceColumns, ", ")+` FROM telemetry_devices WHERE id IN (SELECT id FROM telemetry_devices WHERE `+where+
+		` ORDER BY `+order+` LIMIT ? OFFSET ?) ORDER BY `+order, append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, fmt.Errorf("devices of %s: %w", q.Site, err)
 	}

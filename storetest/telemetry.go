@@ -78,12 +78,23 @@ func testTelemetryLatest(t *testing.T, e *env) {
 	if p.Devices[0].TempC != 71.3 || p.Devices[0].At.Location() != time.UTC {
 		t.Errorf("latest temp %v at %v, want 71.3 in UTC", p.Devices[0].TempC, p.Devices[0].At)
 	}
-	h, err := e.Telemetry.DeviceHistory(e.ctx, joule.HistoryQuery{Site: site, Address: newest.Address, From: base, To: t0, Resolution: joule.ResolutionRaw})
+	h, err := e.Telemetry.DeviceHistory(e.ctx, joule.HistoryQuery{Site: site, Address: newest.Address, From: base, To: base.Add(time.Minute), Resolution: joule.ResolutionRaw})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(h.Points) != 2 || !h.Points[0].At.Equal(base.Truncate(time.Millisecond)) || h.Points[1].TempC != 71.3 {
 		t.Errorf("raw history: %s, want the two samples, oldest first", jsonText(h.Points))
+	}
+
+	// A firmware update and a switch of pool show with the newer sample, not an older one.
+	updated, stale := newest, older
+	updated.At, updated.FirmwareVersion, updated.Pool, updated.Fleet = newest.At.Add(15*time.Second), "2026.1", "stratum+tcp://other:3333", "moved"
+	stale.At, stale.Firmware = older.At.Add(time.Second), "rolled-back"
+	e.appendTelemetry(t, site, []joule.TelemetrySample{updated})
+	e.appendTelemetry(t, site, []joule.TelemetrySample{stale})
+	p = e.devices(t, joule.DeviceQuery{Site: site, Q: newest.Address})
+	if p.Total != 1 || !reflect.DeepEqual(p.Devices[0], quantized(updated)) {
+		t.Errorf("after an update and a stale sample: %s, want %s", jsonText(p.Devices), jsonText(quantized(updated)))
 	}
 
 	checkCode(t, "AppendTelemetry to an unknown site", e.Telemetry.AppendTelemetry(e.ctx, "nowhere", []joule.TelemetrySample{sample("nowhere", 1, base)}), joule.ENOTFOUND)
@@ -99,7 +110,8 @@ func testTelemetryLatest(t *testing.T, e *env) {
 	checkCode(t, "Devices sorted on an unknown key", err, joule.EINVALID)
 }
 
-// wantOrder sorts the table as a store must: on the key, then the address, ascending.
+// wantOrder sorts the table as a store must: on the key, then the address, in the
+// key's order.
 func wantOrder(devs []joule.TelemetrySample, key joule.DeviceSort, desc bool) []joule.TelemetrySample {
 	out := slices.Clone(devs)
 	ratio := func(d joule.TelemetrySample) float64 {
@@ -125,15 +137,12 @@ func wantOrder(devs []joule.TelemetrySample, key joule.DeviceSort, desc bool) []
 			c = cmp.Compare(a.TempC, b.TempC)
 		case joule.DeviceSortHashrate:
 			c = cmp.Compare(ratio(a), ratio(b))
-		case joule.DeviceSortPower:
-			c = cmp.Compare(a.PowerW, b.PowerW)
-		case joule.DeviceSortSeen:
-			c = a.At.Compare(b.At)
 		}
+		c = cmp.Or(c, cmp.Compare(a.Address, b.Address))
 		if desc {
 			c = -c
 		}
-		return cmp.Or(c, cmp.Compare(a.Address, b.Address))
+		return c
 	})
 	return out
 }
