@@ -245,6 +245,8 @@ func (q *DeviceQuery) Check() error {
 		return Errorf(EINVALID, "page: before the first")
 	case len(q.Q) > MaxTelemetryTextLen:
 		return Errorf(EINVALID, "q: longer than 256 bytes")
+	case strings.ContainsFunc(q.Q, func(r rune) bool { return r < ' ' }):
+		return Errorf(EINVALID, "q: a search holds no control characters")
 	}
 	return nil
 }

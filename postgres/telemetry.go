@@ -181,10 +181,10 @@ func (s *TelemetryService) Devices(ctx context.Context, q joule.DeviceQuery) (*j
 		where += fmt.Sprintf(" AND state = $%d", len(args))
 	}
 	if q.Q != "" {
-		// lower() of the columns, COLLATE "C", changes ASCII letters only, as SQLite's does.
-		args = append(args, strings.ToLower(q.Q))
-		n := len(args)
-		where += fmt.Sprintf(" AND (strpos(lower(address), $%d) > 0 OR strpos(lower(fleet), $%d) > 0 OR strpos(lower(firmware), $%d) > 0 OR strpos(lower(pool), $%d) > 0)", n, n, n, n)
+		// search is the four columns lower-cased; lower() of text COLLATE "C" changes
+		// ASCII letters only, as SQLite's does.
+		args = append(args, q.Q)
+		where += fmt.Sprintf(` AND strpos(search, lower($%d COLLATE "C")) > 0`, len(args))
 	}
 	tx, err := s.db.beginRead(ctx)
 	if err != nil {

@@ -184,10 +184,9 @@ func (s *TelemetryService) Devices(ctx context.Context, q joule.DeviceQuery) (*j
 		args = append(args, joule.StateCode(q.State))
 	}
 	if q.Q != "" {
-		// LIKE ignores ASCII case; the needle's own wildcards are escaped.
-		where += ` AND (address LIKE ? ESCAPE '\' OR fleet LIKE ? ESCAPE '\' OR firmware LIKE ? ESCAPE '\' OR pool LIKE ? ESCAPE '\')`
-		needle := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(q.Q) + "%"
-		args = append(args, needle, needle, needle, needle)
+		// search is the four columns lower-cased (ASCII), which lower() makes of the needle.
+		where += ` AND instr(search, lower(?)) > 0`
+		args = append(args, q.Q)
 	}
 	tx, err := s.db.beginRead(ctx)
 	if err != nil {

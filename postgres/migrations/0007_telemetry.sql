@@ -26,6 +26,9 @@ CREATE TABLE telemetry_devices (
 	pool_state       TEXT COLLATE "C" NOT NULL,
 	firmware         TEXT COLLATE "C" NOT NULL,
 	firmware_version TEXT COLLATE "C" NOT NULL,
+	-- What a search of the table looks in, lower-cased (ASCII: the columns are "C")
+	-- once when written.
+	search           TEXT COLLATE "C" GENERATED ALWAYS AS (lower(address || E'\n' || fleet || E'\n' || firmware || E'\n' || pool)) STORED,
 	UNIQUE (site, address)
 );
 

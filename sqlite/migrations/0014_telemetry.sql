@@ -24,6 +24,8 @@ CREATE TABLE telemetry_devices (
 	pool_state       TEXT    NOT NULL,
 	firmware         TEXT    NOT NULL,
 	firmware_version TEXT    NOT NULL,
+	-- What a search of the table looks in, lower-cased (ASCII) once when written.
+	search           TEXT    GENERATED ALWAYS AS (lower(address || char(10) || fleet || char(10) || firmware || char(10) || pool)) STORED,
 	UNIQUE (site, address)
 );
 
