@@ -199,8 +199,11 @@ func (s *TelemetryService) Devices(ctx context.Context, q joule.DeviceQuery) (*j
 	if q.Desc {
 		dir = "DESC"
 	}
-	rows, err := tx.query(ctx, `SELECT `+strings.Join(deviceColumns, ", ")+` FROM telemetry_devices WHERE `+where+
-		fmt.Sprintf(` ORDER BY %s %s, address %s LIMIT $%d OFFSET $%d`, deviceOrder[q.Sort], dir, dir, len(args)+1, len(args)+2), append(args, q.Limit, q.Offset)...)
+	// The page's ids are sorted first, off the key's index (which includes the id, so
+	// that the heap is not read for the rows skipped), and only its rows read whole.
+	order := fmt.Sprintf(`%s %s, address %s`, deviceOrder[q.Sort], dir, dir)
+	rows, err := tx.query(ctx, `SELECT `+strings.Join(deviceColumns, ", ")+` FROM telemetry_devices WHERE id IN (SELECT id FROM telemetry_devices WHERE `+where+
+		fmt.Sprintf(` ORDER BY %s LIMIT $%d OFFSET $%d) ORDER BY %s`, order, len(args)+1, len(args)+2, order), append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, fmt.Errorf("devices of %s: %w", q.Site, err)
 	}

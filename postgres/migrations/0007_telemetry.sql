@@ -33,13 +33,14 @@ CREATE TABLE telemetry_devices (
 );
 
 -- The device table's sorts, each on the site then its key then the address (ties go
--- in the key's order), so that a page of a sorted table is read off an index.
-CREATE INDEX telemetry_devices_fleet ON telemetry_devices (site, fleet, address);
-CREATE INDEX telemetry_devices_firmware ON telemetry_devices (site, firmware, address);
-CREATE INDEX telemetry_devices_pool ON telemetry_devices (site, pool, address);
-CREATE INDEX telemetry_devices_state ON telemetry_devices (site, state, address);
-CREATE INDEX telemetry_devices_temp ON telemetry_devices (site, deci_c, address);
-CREATE INDEX telemetry_devices_hashrate ON telemetry_devices (site, (CASE WHEN expected_ghs > 0 THEN ghs::float8 / expected_ghs ELSE -1 END), address);
+-- in the key's order), so that a page of a sorted table is read off an index; the id
+-- is included, so that the rows a deep page skips are not read from the heap.
+CREATE INDEX telemetry_devices_fleet ON telemetry_devices (site, fleet, address) INCLUDE (id);
+CREATE INDEX telemetry_devices_firmware ON telemetry_devices (site, firmware, address) INCLUDE (id);
+CREATE INDEX telemetry_devices_pool ON telemetry_devices (site, pool, address) INCLUDE (id);
+CREATE INDEX telemetry_devices_state ON telemetry_devices (site, state, address) INCLUDE (id);
+CREATE INDEX telemetry_devices_temp ON telemetry_devices (site, deci_c, address) INCLUDE (id);
+CREATE INDEX telemetry_devices_hashrate ON telemetry_devices (site, (CASE WHEN expected_ghs > 0 THEN ghs::float8 / expected_ghs ELSE -1 END), address) INCLUDE (id);
 
 CREATE TABLE telemetry_raw (
 	device       BIGINT   NOT NULL,
