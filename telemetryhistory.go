@@ -398,7 +398,7 @@ var DefaultTelemetryRetention = TelemetryRetention{Raw: 2 * time.Hour, FiveMinut
 const RollupGrace = 15 * time.Minute
 
 // Check validates r: each tier kept at least as long as the finer one, the raw window
-// longer than the rollups' grace and a bucket.
+// an hour longer than the rollups' grace.
 func (r TelemetryRetention) Check() error {
 	switch {
 	case r.Raw < RollupGrace+time.Hour:
@@ -411,8 +411,10 @@ func (r TelemetryRetention) Check() error {
 	return nil
 }
 
-// RollupResult says what one rollup and retention pass did: rows written per tier,
-// and rows deleted per tier (devices: those with no sample left in any tier).
+// RollupResult says what one rollup and retention pass did: points written per tier
+// (a bucket recomputed within the grace counts again), and rows deleted per tier (a
+// rollup tier's row is a device's hour of five-minute points or day of hourly ones;
+// devices: those last seen before the hourly tier's retention).
 type RollupResult struct {
 	FiveMinuteRows, HourlyRows                                   int64
 	DeletedRaw, DeletedFiveMinute, DeletedHourly, DeletedDevices int64
