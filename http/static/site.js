@@ -238,6 +238,75 @@
   }
   $("audit-filter").addEventListener("submit", (e) => e.preventDefault());
 
+  // The device table: a page of every device's latest reading from the telemetry
+  // history, sorted, searched and filtered by the server.
+  const table = { sort: "address", order: "asc", page: 1, limit: 50, total: 0 };
+
+  async function pollTable() {
+    let r;
+    try {
+      r = await api(base + "/telemetry" + Joule.query({ sort: table.sort, order: table.order, page: table.page, limit: table.limit, q: $("table-q").value.trim(), state: $("table-state").value }));
+    } catch (err) {
+      if (err.status !== 404) throw err;
+      setText("table-meta", "This server keeps no telemetry history.");
+      Joule.rows($("device-table").tBodies[0], [], null, "No readings.");
+      return;
+    }
+    table.total = r.total;
+    const first = (table.page - 1) * table.limit;
+    setText("table-meta", r.total ? `Devices ${fmt.num(first + 1)}–${fmt.num(first + r.devices.length)} of ${fmt.num(r.total)}, by ${table.sort} (${table.order}).` : "No device matches.");
+    $("table-prev").disabled = table.page <= 1;
+    $("table-next").disabled = first + r.devices.length >= r.total;
+    Joule.rows(
+      $("device-table").tBodies[0],
+      r.devices || [],
+      (d) =>
+        el(
+          "tr",
+          {},
+          el("td", {}, el("code", { text: d.address })),
+          el("td", { text: d.fleet }),
+          el("td", { text: d.state }),
+          el("td", { class: "n", text: fmt.num(d.hashrate_ths, 1) + " TH/s" + (d.expected_hashrate_ths > 0 ? " (" + fmt.pct(d.hashrate_ths / d.expected_hashrate_ths, 0) + ")" : "") }),
+          el("td", { class: "n", text: fmt.num(d.power_w / 1000, 2) + " kW" }),
+          el("td", { class: "n", text: d.temp_c ? fmt.num(d.temp_c, 1) + " °C" : "—" }),
+          el("td", { class: "n", text: d.chip_temp_c ? fmt.num(d.chip_temp_c, 1) + " °C" : "—" }),
+          el("td", { class: "n", text: d.fan_max_rpm ? fmt.num(d.fan_min_rpm) + "–" + fmt.num(d.fan_max_rpm) : "—" }),
+          el("td", { text: d.pool ? d.pool + (d.pool_state ? " (" + d.pool_state + ")" : "") : "—" }),
+          el("td", { text: [d.firmware, d.firmware_version].filter(Boolean).join(" ") }),
+          el("td", { text: fmt.short(d.at) }),
+        ),
+      "No device matches.",
+    );
+  }
+
+  const refreshTable = () => pollTable().catch((err) => Joule.status("status", err.message, true));
+  for (const th of $("device-table").tHead.querySelectorAll("th[data-sort]")) {
+    th.classList.add("sortable");
+    th.addEventListener("click", () => {
+      const key = th.dataset.sort;
+      table.order = table.sort === key && table.order === "asc" ? "desc" : "asc";
+      table.sort = key;
+      table.page = 1;
+      refreshTable();
+    });
+  }
+  for (const id of ["table-q", "table-state"]) {
+    $(id).addEventListener("change", () => {
+      table.page = 1;
+      refreshTable();
+    });
+  }
+  $("table-prev").addEventListener("click", () => {
+    table.page = Math.max(1, table.page - 1);
+    refreshTable();
+  });
+  $("table-next").addEventListener("click", () => {
+    table.page++;
+    refreshTable();
+  });
+  $("table-filter").addEventListener("submit", (e) => e.preventDefault());
+
   // noSuchSite replaces the page with what the server's not-found page says: the page
   // itself is served for any name, so that only a signed-in reader learns which exist.
   function noSuchSite() {
@@ -260,6 +329,7 @@
       [pollDR, "demand response"],
       [pollDRHistory, "past events"],
       [pollDevices, "devices"],
+      [pollTable, "the device table"],
       [pollAudit, "the audit log"],
     ]);
   })();
