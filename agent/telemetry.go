@@ -86,10 +86,10 @@ func (a *Agent) read(ctx context.Context, devs []*Device) {
 					return
 				}
 				d.observe(t, a.now())
+				// The agent's clock stamps the sample, as it stamps its audit rows (a demo's
+				// clock runs apart from the firmware's).
 				sample := joule.SampleFromTelemetry(a.Site, d.Fleet, t)
-				if sample.At.IsZero() {
-					sample.At = a.now()
-				}
+				sample.At = a.now()
 				a.samples = append(a.samples, sample)
 				switch {
 				case d.failed == "" || carriedOut(d.failed, t.State):

@@ -236,6 +236,13 @@ func sitePage(t *testing.T, ctx context.Context, s *server) {
 	if meta := waitFor[string](t, ctx, loadTimeout, "the search for the hottest device", `(t => / of 1, by /.test(t) ? t : "")(document.getElementById("table-meta").textContent)`); meta == "" {
 		t.Errorf("search for %s", hottest)
 	}
+	// Its address opens its history: every raw sample of the last two hours.
+	eval[bool](t, ctx, `(() => { document.querySelector("#device-table .device-link").click(); const s = document.getElementById("history-span"); s.value = "raw"; s.dispatchEvent(new Event("change")); return true; })()`)
+	samples := waitFor[string](t, ctx, liveTimeout, "the device's raw history", `(t => /^\d+ points from /.test(t) ? t : "")(document.getElementById("history-meta").textContent)`)
+	if chartsBuilt() {
+		waitFor[int](t, ctx, loadTimeout, "the history chart's points", `(window.Chart && Chart.getChart("history-chart") ? Chart.getChart("history-chart").data.datasets[0].data.length : 0)`)
+	}
+	t.Logf("history of %s: %s", hottest, samples)
 	waitFor[int](t, ctx, loadTimeout, "rows in the audit log", rowsOf("#audit"))
 	if d := eval[string](t, ctx, `document.getElementById("now-draw").textContent`); megawatts(t, d) <= 0 {
 		t.Errorf("the site's power now is %q", d)

@@ -264,7 +264,7 @@
         el(
           "tr",
           {},
-          el("td", {}, el("code", { text: d.address })),
+          el("td", {}, el("a", { href: "#device-history", class: "device-link", onclick: (e) => (e.preventDefault(), showHistory(d.address)) }, el("code", { text: d.address }))),
           el("td", { text: d.fleet }),
           el("td", { text: d.state }),
           el("td", { class: "n", text: fmt.num(d.hashrate_ths, 1) + " TH/s" + (d.expected_hashrate_ths > 0 ? " (" + fmt.pct(d.hashrate_ths / d.expected_hashrate_ths, 0) + ")" : "") }),
@@ -279,6 +279,55 @@
       "No device matches.",
     );
   }
+
+  // A device's history: its power and hashrate over a span, at the span's resolution.
+  const SPANS = { raw: 2 * 3600e3, "5m": 86400e3, "1h": 30 * 86400e3 };
+  let historyOf = "";
+  const history = Joule.chart($("history-chart"), {
+    type: "line",
+    data: {
+      datasets: [
+        { label: "Power (kW)", data: [], yAxisID: "kw", pointRadius: 0, borderWidth: 2, borderColor: Joule.color("mining") },
+        { label: "Hashrate (TH/s)", data: [], yAxisID: "ths", pointRadius: 0, borderWidth: 2, borderColor: "#14181f" },
+      ],
+    },
+    options: {
+      parsing: false,
+      normalized: true,
+      interaction: { mode: "index", intersect: false },
+      scales: {
+        x: Joule.timeAxis(),
+        kw: { position: "left", beginAtZero: true, title: { display: true, text: "kW" }, grid: { color: "#eef0f3" } },
+        ths: { position: "right", beginAtZero: true, title: { display: true, text: "TH/s" }, grid: { display: false } },
+      },
+      plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { title: (items) => (items.length ? fmt.time(items[0].parsed.x) : "") } } },
+    },
+  });
+
+  async function pollHistory() {
+    if (!historyOf) return;
+    const resolution = $("history-span").value;
+    const to = Joule.now();
+    const r = await api(base + "/devices/" + encodeURIComponent(historyOf) + "/history" + Joule.query({ resolution, from: new Date(to - SPANS[resolution]).toISOString(), to: new Date(to + 60e3).toISOString() }));
+    const pts = r.points || [];
+    setText("history-meta", pts.length ? `${fmt.num(pts.length)} points from ${fmt.time(pts[0].at)} to ${fmt.time(pts[pts.length - 1].at)}${r.truncated ? " (the first of more)" : ""}.` : "No points in this span yet: the rollups follow the samples by up to five minutes.");
+    if (history) {
+      const x = pts.map((p) => Date.parse(p.at));
+      history.data.datasets[0].data = pts.map((p, i) => ({ x: x[i], y: p.power_w / 1000 }));
+      history.data.datasets[1].data = pts.map((p, i) => ({ x: x[i], y: p.hashrate_ths }));
+      history.update("none");
+    }
+  }
+
+  function showHistory(address) {
+    historyOf = address;
+    setText("history-device", address);
+    $("device-history").hidden = false;
+    pollHistory().catch((err) => Joule.status("status", err.message, true));
+    $("device-history").scrollIntoView({ block: "nearest" });
+  }
+  $("history-span").addEventListener("change", () => pollHistory().catch((err) => Joule.status("status", err.message, true)));
+  $("history-filter").addEventListener("submit", (e) => e.preventDefault());
 
   const refreshTable = () => pollTable().catch((err) => Joule.status("status", err.message, true));
   for (const th of $("device-table").tHead.querySelectorAll("th[data-sort]")) {
@@ -330,6 +379,7 @@
       [pollDRHistory, "past events"],
       [pollDevices, "devices"],
       [pollTable, "the device table"],
+      [pollHistory, "the device's history"],
       [pollAudit, "the audit log"],
     ]);
   })();
