@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/joule-site/joule"
@@ -27,6 +28,12 @@ type Preparer interface {
 // (the API client does). The agent sends one after every step.
 type DeviceReporter interface {
 	ReportDevices(ctx context.Context, site string, r *joule.DeviceReport) error
+}
+
+// TelemetrySender is a Server that also keeps the devices' telemetry history (the API
+// client does). The agent sends it the samples each step read, in one batch a step.
+type TelemetrySender interface {
+	AppendTelemetry(ctx context.Context, site string, samples []joule.TelemetrySample) error
 }
 
 // Device is a machine the agent found, with what it believes of it.
@@ -95,6 +102,9 @@ type Agent struct {
 	followed *joule.SitePlan
 	outageAt time.Time
 	cursor   int // where the next rolling slice of readings starts
+	// samples are the readings of this step, for the telemetry history (telemetry.go).
+	samples []joule.TelemetrySample
+	sending atomic.Bool // a batch of samples is on its way
 }
 
 // Discover reads every address and keeps the ones that answer as the site's miners,

@@ -71,9 +71,10 @@ func (a *Agent) Census() *joule.DeviceReport {
 	return r
 }
 
-// report sends the census to a server that takes one, with a meter reading taken since
+// report sends the step's samples and the census to a server that takes them, with a meter reading taken since
 // the step began at since (the one after its commands, or a fresh one).
 func (a *Agent) report(ctx context.Context, since time.Time) {
+	a.sendTelemetry(ctx)
 	rep, ok := a.Server.(DeviceReporter)
 	if !ok || ctx.Err() != nil {
 		return

@@ -55,6 +55,7 @@ func site(t *testing.T, n int) (*jhttp.Server, *live.Loop, *sim.Fleet, *sqlite.L
 	s.Addr, s.Logger = "127.0.0.1:0", slog.New(slog.DiscardHandler)
 	s.Sites, s.Fleets, s.Manifests, s.Models, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), models, lv
 	s.Ops = &live.Operations{Sites: s.Sites, Live: lv, Planner: loop, Now: time.Now}
+	s.Telemetry = sqlite.NewTelemetryService(db)
 	withAccounts(t, s, db)
 	if err := s.Open(); err != nil {
 		t.Fatal(err)

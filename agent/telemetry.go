@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/joule-site/joule"
 )
@@ -39,11 +40,12 @@ func (a *Agent) refresh(ctx context.Context) {
 	a.read(ctx, due)
 }
 
-// read reads the devices' telemetry, each through its kind's executor, and updates
-// beliefs. A device that does not answer becomes unhealthy and keeps its last belief
+// read reads the devices' telemetry, each through its kind's executor, updates
+// beliefs and keeps the readings as the step's samples (sendTelemetry). A device that does not answer becomes unhealthy and keeps its last belief
 // of whether it runs; one that answers is healthy again unless it failed a command it
 // still has not carried out, and a failed one that answers ramping counts awake.
 func (a *Agent) read(ctx context.Context, devs []*Device) {
+	_, history := a.Server.(TelemetrySender)
 	var wg sync.WaitGroup
 	for _, kind := range []joule.HardwareKind{joule.KindASIC, joule.KindGPUServer} {
 		ex := a.executorFor(kind)
@@ -56,8 +58,10 @@ func (a *Agent) read(ctx context.Context, devs []*Device) {
 		if ex == nil || len(these) == 0 {
 			continue
 		}
+		// A server that keeps the telemetry history gets full readings (hashrate,
+		// temperatures, fans, pools); otherwise the cheaper one does.
 		read := ex.Driver.Status
-		if ps, ok := ex.Driver.(PowerStater); ok {
+		if ps, ok := ex.Driver.(PowerStater); ok && !history {
 			read = ps.PowerState
 		}
 		wg.Go(func() {
@@ -72,6 +76,7 @@ func (a *Agent) read(ctx context.Context, devs []*Device) {
 				a.mu.Lock()
 				defer a.mu.Unlock()
 				if err != nil || t.State == joule.StateUnknown {
+					a.samples = append(a.samples, joule.TelemetrySample{Site: a.Site, Address: d.Address, Fleet: d.Fleet, At: a.now(), State: joule.StateUnknown})
 					d.Healthy, d.State = false, joule.StateUnknown
 					if err != nil {
 						d.Detail = "not answering: " + err.Error()
@@ -81,6 +86,11 @@ func (a *Agent) read(ctx context.Context, devs []*Device) {
 					return
 				}
 				d.observe(t, a.now())
+				// The agent's clock stamps the sample, as it stamps its audit rows (a demo's
+				// clock runs apart from the firmware's).
+				sample := joule.SampleFromTelemetry(a.Site, d.Fleet, t)
+				sample.At = a.now()
+				a.samples = append(a.samples, sample)
 				switch {
 				case d.failed == "" || carriedOut(d.failed, t.State):
 					// A command whose read-back came too late shows now as done.
@@ -115,4 +125,40 @@ func (a *Agent) executorFor(kind joule.HardwareKind) *Executor {
 		return a.GPU
 	}
 	return a.Executor
+}
+
+// telemetrySendTimeout bounds how long a batch of samples may take to reach the server.
+const telemetrySendTimeout = 30 * time.Second
+
+// sendTelemetry sends the samples this step read to a server that keeps them
+// (TelemetrySender), in the background so that no command waits on it: one batch a
+// step, split only past joule.MaxTelemetryBatch. A batch the server does not take is
+// dropped with a log line, not sent again; so is one that finds the previous batch
+// still on its way.
+func (a *Agent) sendTelemetry(ctx context.Context) {
+	a.mu.Lock()
+	batch := a.samples
+	a.samples = nil
+	a.mu.Unlock()
+	ts, ok := a.Server.(TelemetrySender)
+	if !ok || len(batch) == 0 || ctx.Err() != nil {
+		return
+	}
+	if !a.sending.CompareAndSwap(false, true) {
+		a.logf("telemetry: %d samples dropped: the step before's are still on their way", len(batch))
+		return
+	}
+	go func() {
+		defer a.sending.Store(false)
+		sctx, cancel := context.WithTimeout(ctx, telemetrySendTimeout)
+		defer cancel()
+		for len(batch) > 0 {
+			n := min(len(batch), joule.MaxTelemetryBatch)
+			if err := ts.AppendTelemetry(sctx, a.Site, batch[:n]); err != nil {
+				a.logf("telemetry: %d samples dropped: %v", len(batch), err)
+				return
+			}
+			batch = batch[n:]
+		}
+	}()
 }

@@ -222,6 +222,27 @@ func sitePage(t *testing.T, ctx context.Context, s *server) {
 	if !strings.Contains(meta, "the devices report") || strings.Contains(meta, "not answering") {
 		t.Errorf("devices panel: %q", meta)
 	}
+	// The device table: the agent's readings, sorted by the server on a column's click
+	// (twice: hottest first) and searched.
+	waitFor[int](t, ctx, loadTimeout, "rows in the device table", rowsOf("#device-table"))
+	eval[bool](t, ctx, `(() => { const th = document.querySelector('#device-table th[data-sort="temp"]'); th.click(); th.click(); return true; })()`)
+	hottest := waitFor[string](t, ctx, loadTimeout, "the device table sorted hottest first", `(() => {
+		if (!document.getElementById("table-meta").textContent.includes("by temp (desc)")) return "";
+		const rows = [...document.querySelectorAll("#device-table tbody tr")].filter((r) => !r.querySelector(".empty-row"));
+		const temps = rows.map((r) => parseFloat(r.children[5].textContent)).filter((x) => !Number.isNaN(x));
+		return temps.length > 1 && temps.every((x, i) => i === 0 || temps[i - 1] >= x) ? rows[0].children[0].textContent : "";
+	})()`)
+	eval[bool](t, ctx, fmt.Sprintf(`(() => { const q = document.getElementById("table-q"); q.value = %q; q.dispatchEvent(new Event("change")); return true; })()`, hottest))
+	if meta := waitFor[string](t, ctx, loadTimeout, "the search for the hottest device", `(t => / of 1, by /.test(t) ? t : "")(document.getElementById("table-meta").textContent)`); meta == "" {
+		t.Errorf("search for %s", hottest)
+	}
+	// Its address opens its history: every raw sample of the last two hours.
+	eval[bool](t, ctx, `(() => { document.querySelector("#device-table .device-link").click(); const s = document.getElementById("history-span"); s.value = "raw"; s.dispatchEvent(new Event("change")); return true; })()`)
+	samples := waitFor[string](t, ctx, liveTimeout, "the device's raw history", `(t => /^\d+ points from /.test(t) ? t : "")(document.getElementById("history-meta").textContent)`)
+	if chartsBuilt() {
+		waitFor[int](t, ctx, loadTimeout, "the history chart's points", `(window.Chart && Chart.getChart("history-chart") ? Chart.getChart("history-chart").data.datasets[0].data.length : 0)`)
+	}
+	t.Logf("history of %s: %s", hottest, samples)
 	waitFor[int](t, ctx, loadTimeout, "rows in the audit log", rowsOf("#audit"))
 	if d := eval[string](t, ctx, `document.getElementById("now-draw").textContent`); megawatts(t, d) <= 0 {
 		t.Errorf("the site's power now is %q", d)

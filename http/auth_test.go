@@ -35,58 +35,61 @@ var principals = []string{asNone, asTenant, asOwner, asViewer, asAgentA, asAgent
 // than read from the server, so that a change to the server's table shows as a
 // failure. "public" routes take anyone.
 var admitted = map[string][]string{
-	"GET /healthz":                                {"public"},
-	"GET /api/v1/openapi.json":                    {"public"},
-	"GET /metrics":                                {asViewer}, // public with PublicMetrics
-	"GET /api/v1/demo":                            {asViewer}, // public on a demo server
-	"GET /api/v1/models":                          {asViewer}, // public with PublicPrices
-	"GET /api/v1/econ":                            {asViewer},
-	"GET /api/v1/compare":                         {asViewer},
-	"GET /api/v1/whoami":                          {asViewer, asTenant, asOwner},
-	"GET /api/v1/sites":                           {asViewer},
-	"GET /api/v1/sites/{name}":                    {asViewer, asAgentA},
-	"POST /api/v1/apply":                          {},
-	"POST /api/v1/sites/{name}/dr":                {},
-	"GET /api/v1/sites/{name}/plan":               {asViewer, asAgentA},
-	"GET /api/v1/sites/{name}/audit":              {asViewer},
-	"POST /api/v1/sites/{name}/audit":             {asAgentA},
-	"GET /api/v1/overview":                        {asViewer},
-	"GET /api/v1/sites/{name}/plans":              {asViewer},
-	"GET /api/v1/sites/{name}/next-mw":            {asViewer},
-	"GET /api/v1/sites/{name}/dr":                 {asViewer},
-	"POST /api/v1/sites/{name}/dr/{id}/cancel":    {},
-	"GET /api/v1/sites/{name}/backtest":           {asViewer},
-	"GET /api/v1/sites/{name}/backtest/{chart}":   {asViewer},
-	"GET /api/v1/sites/{name}/planreport":         {asViewer},
-	"GET /api/v1/sites/{name}/planreport/{chart}": {asViewer},
-	"GET /api/v1/sites/{name}/devices":            {asViewer},
-	"PUT /api/v1/sites/{name}/devices":            {asAgentA},
-	"POST /api/v1/tenants":                        {},
-	"POST /api/v1/tenants/{id}/credit":            {},
-	"POST /api/v1/accounts":                       {},
-	"GET /api/v1/accounts":                        {},
-	"POST /api/v1/accounts/{id}/token":            {asTenant, asOwner},
-	"POST /api/v1/accounts/{id}/tokens":           {asTenant, asOwner},
-	"GET /api/v1/accounts/{id}/tokens":            {asTenant, asOwner, asViewer},
-	"GET /api/v1/tokens":                          {asTenant, asOwner, asViewer},
-	"POST /api/v1/tokens/{id}/revoke":             {asTenant, asOwner},
-	"GET /api/v1/audit":                           {},
-	"GET /api/v1/products":                        {asTenant, asOwner, asViewer},
-	"PUT /api/v1/listings":                        {asOwner},
-	"POST /api/v1/orders":                         {asTenant},
-	"GET /api/v1/orders":                          {asTenant},
-	"GET /api/v1/orders/{id}":                     {asTenant},
-	"DELETE /api/v1/orders/{id}":                  {asTenant},
-	"GET /api/v1/book/{product...}":               {asTenant, asOwner, asViewer},
-	"GET /api/v1/leases":                          {asTenant, asOwner},
-	"POST /api/v1/leases/{id}/resell":             {asTenant},
-	"POST /api/v1/leases/{id}/stop":               {asTenant},
-	"GET /api/v1/invoices/{tenant}":               {asTenant},
-	"GET /api/v1/statements/{account}":            {asTenant, asOwner},
-	"POST /api/v1/data":                           {},
-	"GET /api/v1/data":                            {asViewer},
-	"GET /api/v1/data/{kind}/{name}":              {asViewer},
-	"DELETE /api/v1/data/{kind}/{name}":           {},
+	"GET /healthz":                                       {"public"},
+	"GET /api/v1/openapi.json":                           {"public"},
+	"GET /metrics":                                       {asViewer}, // public with PublicMetrics
+	"GET /api/v1/demo":                                   {asViewer}, // public on a demo server
+	"GET /api/v1/models":                                 {asViewer}, // public with PublicPrices
+	"GET /api/v1/econ":                                   {asViewer},
+	"GET /api/v1/compare":                                {asViewer},
+	"GET /api/v1/whoami":                                 {asViewer, asTenant, asOwner},
+	"GET /api/v1/sites":                                  {asViewer},
+	"GET /api/v1/sites/{name}":                           {asViewer, asAgentA},
+	"POST /api/v1/apply":                                 {},
+	"POST /api/v1/sites/{name}/dr":                       {},
+	"GET /api/v1/sites/{name}/plan":                      {asViewer, asAgentA},
+	"GET /api/v1/sites/{name}/audit":                     {asViewer},
+	"POST /api/v1/sites/{name}/audit":                    {asAgentA},
+	"GET /api/v1/overview":                               {asViewer},
+	"GET /api/v1/sites/{name}/plans":                     {asViewer},
+	"GET /api/v1/sites/{name}/next-mw":                   {asViewer},
+	"GET /api/v1/sites/{name}/dr":                        {asViewer},
+	"POST /api/v1/sites/{name}/dr/{id}/cancel":           {},
+	"GET /api/v1/sites/{name}/backtest":                  {asViewer},
+	"GET /api/v1/sites/{name}/backtest/{chart}":          {asViewer},
+	"GET /api/v1/sites/{name}/planreport":                {asViewer},
+	"GET /api/v1/sites/{name}/planreport/{chart}":        {asViewer},
+	"GET /api/v1/sites/{name}/devices":                   {asViewer},
+	"PUT /api/v1/sites/{name}/devices":                   {asAgentA},
+	"POST /api/v1/sites/{name}/telemetry":                {asAgentA},
+	"GET /api/v1/sites/{name}/telemetry":                 {asViewer},
+	"GET /api/v1/sites/{name}/devices/{address}/history": {asViewer},
+	"POST /api/v1/tenants":                               {},
+	"POST /api/v1/tenants/{id}/credit":                   {},
+	"POST /api/v1/accounts":                              {},
+	"GET /api/v1/accounts":                               {},
+	"POST /api/v1/accounts/{id}/token":                   {asTenant, asOwner},
+	"POST /api/v1/accounts/{id}/tokens":                  {asTenant, asOwner},
+	"GET /api/v1/accounts/{id}/tokens":                   {asTenant, asOwner, asViewer},
+	"GET /api/v1/tokens":                                 {asTenant, asOwner, asViewer},
+	"POST /api/v1/tokens/{id}/revoke":                    {asTenant, asOwner},
+	"GET /api/v1/audit":                                  {},
+	"GET /api/v1/products":                               {asTenant, asOwner, asViewer},
+	"PUT /api/v1/listings":                               {asOwner},
+	"POST /api/v1/orders":                                {asTenant},
+	"GET /api/v1/orders":                                 {asTenant},
+	"GET /api/v1/orders/{id}":                            {asTenant},
+	"DELETE /api/v1/orders/{id}":                         {asTenant},
+	"GET /api/v1/book/{product...}":                      {asTenant, asOwner, asViewer},
+	"GET /api/v1/leases":                                 {asTenant, asOwner},
+	"POST /api/v1/leases/{id}/resell":                    {asTenant},
+	"POST /api/v1/leases/{id}/stop":                      {asTenant},
+	"GET /api/v1/invoices/{tenant}":                      {asTenant},
+	"GET /api/v1/statements/{account}":                   {asTenant, asOwner},
+	"POST /api/v1/data":                                  {},
+	"GET /api/v1/data":                                   {asViewer},
+	"GET /api/v1/data/{kind}/{name}":                     {asViewer},
+	"DELETE /api/v1/data/{kind}/{name}":                  {},
 }
 
 // bodies are the JSON bodies the writes are sent with: valid, so that an admitted
@@ -102,8 +105,9 @@ var bodies = map[string]string{
 	"POST /api/v1/orders":              `{"product": "h100-sxm@west-texas", "kind": "spot", "gpus": 8, "limit_micro_usd_per_gpu_hour": 9000000}`,
 	"POST /api/v1/leases/{id}/resell":  `{"limit_micro_usd_per_gpu_hour": 1}`,
 
-	"POST /api/v1/accounts/{id}/tokens": `{"name": "probe", "expires_in_s": 3600}`,
-	"POST /api/v1/data":                 `{"kind": "energy", "name": "west-texas", "source": "made-up probe", "csv": "time,usd_per_mwh\n2026-03-01T00:00:00Z,%d\n"}`,
+	"POST /api/v1/accounts/{id}/tokens":   `{"name": "probe", "expires_in_s": 3600}`,
+	"POST /api/v1/sites/{name}/telemetry": `{"samples": [{"address": "10.0.0.%d:4028", "fleet": "hall-a-s21", "at": "2024-08-20T17:59:00Z", "state": "running", "power_w": 3500, "hashrate_ths": 200}]}`,
+	"POST /api/v1/data":                   `{"kind": "energy", "name": "west-texas", "source": "made-up probe", "csv": "time,usd_per_mwh\n2026-03-01T00:00:00Z,%d\n"}`,
 }
 
 // authServer is a server on a real store with the example site (A, west-texas), an
@@ -175,7 +179,7 @@ func path(pattern, self string, drID int64) string {
 		account = "acme"
 	}
 	r := strings.NewReplacer("{name}", "west-texas", "{kind}", "energy", "{chart}", "power.png", "{product...}", "h100-sxm@west-texas",
-		"{tenant}", account, "{account}", account)
+		"{tenant}", account, "{account}", account, "{address}", "10.0.0.1:4028")
 	p = r.Replace(p)
 	switch {
 	case strings.Contains(p, "/dr/{id}"):
@@ -199,7 +203,7 @@ func state(t *testing.T, s *jhttp.Server) string {
 	t.Helper()
 	var b strings.Builder
 	for _, p := range []string{"/api/v1/sites/west-texas", "/api/v1/sites/west-texas/dr", "/api/v1/sites/west-texas/audit?tail=10000",
-		"/api/v1/sites/west-texas/devices", "/api/v1/accounts", "/api/v1/orders", "/api/v1/leases", "/api/v1/products",
+		"/api/v1/sites/west-texas/devices", "/api/v1/sites/west-texas/telemetry?limit=1000", "/api/v1/accounts", "/api/v1/orders", "/api/v1/leases", "/api/v1/products",
 		"/api/v1/tokens", "/api/v1/audit?limit=10000", "/api/v1/data", "/api/v1/data/energy/west-texas"} {
 		r := httptest.NewRequestWithContext(jhttp.AsPrincipal(context.Background(), ""), "GET", p, nil)
 		w := httptest.NewRecorder()

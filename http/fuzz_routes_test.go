@@ -21,6 +21,7 @@ var fuzzedRoutes = map[string]string{
 	"POST /api/v1/sites/{name}/dr/{id}/cancel": "FuzzWritePaths",
 	"POST /api/v1/sites/{name}/audit":          "FuzzAuditBody",
 	"PUT /api/v1/sites/{name}/devices":         "FuzzDevicesBody",
+	"POST /api/v1/sites/{name}/telemetry":      "FuzzTelemetryBody",
 	"POST /api/v1/tenants":                     "FuzzTenantBody",
 	"POST /api/v1/tenants/{id}/credit":         "FuzzCreditBody",
 	"POST /api/v1/accounts":                    "FuzzAccountBody",
@@ -138,6 +139,13 @@ func FuzzDevicesBody(f *testing.F) {
 	fuzzBody(f, http.MethodPut, "/api/v1/sites/west-texas/devices", asAgent,
 		`{"at": "2024-08-20T18:00:00Z", "miners": 10, "awake": 5, "problems": [{"address": "127.0.0.2:4028", "detail": "no answer"}]}`,
 		`{"miners": -1, "awake": 1e30}`, `{"problems": [null, {}]}`, `{"site": "east-texas"}`)
+}
+
+func FuzzTelemetryBody(f *testing.F) {
+	fuzzBody(f, http.MethodPost, "/api/v1/sites/west-texas/telemetry", asAgent,
+		`{"samples": [{"address": "10.0.0.7:4028", "fleet": "hall-a-s21", "at": "2024-08-20T18:00:00Z", "state": "running", "power_w": 3500, "hashrate_ths": 200.5, "expected_hashrate_ths": 210, "temp_c": 71.5, "fan_min_rpm": 4000, "fan_max_rpm": 4200, "pool": "stratum+tcp://pool:3333"}]}`,
+		`{"samples": [{"address": "", "at": "2024-08-20T18:00:00Z", "state": "running"}]}`, `{"samples": [{"address": "a", "at": "0001-01-01T00:00:00Z", "state": "x", "temp_c": -1e300}]}`,
+		`{"samples": [null, {}]}`, `{"samples": [{"site": "east-texas", "address": "a", "at": "2024-08-20T18:00:00Z", "state": "off"}]}`)
 }
 
 func FuzzTenantBody(f *testing.F) {

@@ -68,10 +68,11 @@ func snapshot(t *testing.T, s *jhttp.Server) string {
 
 // routeBodyLimits are the routes that take more than jhttp.DefaultMaxBodyBytes.
 var routeBodyLimits = map[string]int64{
-	"POST /api/v1/apply":               jhttp.MaxManifestBytes,
-	"POST /api/v1/sites/{name}/audit":  8 << 20,
-	"PUT /api/v1/sites/{name}/devices": 4 << 20,
-	"POST /api/v1/data":                jhttp.MaxDataImportBytes,
+	"POST /api/v1/apply":                  jhttp.MaxManifestBytes,
+	"POST /api/v1/sites/{name}/audit":     8 << 20,
+	"PUT /api/v1/sites/{name}/devices":    4 << 20,
+	"POST /api/v1/sites/{name}/telemetry": 12 << 20,
+	"POST /api/v1/data":                   jhttp.MaxDataImportBytes,
 }
 
 // Every route that takes a body refuses one over its limit with 413 before it acts —

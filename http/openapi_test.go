@@ -615,6 +615,15 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 			"problems": [{"address": "10.0.0.7:4028", "fleet": "hall-a-s21", "state": "unknown", "healthy": false, "detail": "no answer"}],
 			"meter": {"at": "2025-01-05T11:59:00Z", "power_w": 18000000, "check": {"at": "2025-01-05T11:58:00Z", "seq": 1, "meter_delta_w": -1000000, "reported_delta_w": -1100000, "devices": 300, "judged": true, "mismatch": false, "detail": "the meter fell as the devices said"}}}`})
 	g.do(req{route: "GET /api/v1/sites/{name}/devices", path: "/api/v1/sites/west-texas/devices", token: viewer, status: 200})
+	g.do(req{route: "POST /api/v1/sites/{name}/telemetry", path: "/api/v1/sites/west-texas/telemetry", token: agent, status: 200,
+		body: `{"samples": [{"address": "10.0.0.7:4028", "fleet": "hall-a-s21", "at": "2025-01-05T11:59:00Z", "state": "running", "power_w": 3500, "hashrate_ths": 200.5, "expected_hashrate_ths": 210, "temp_c": 71.5, "chip_temp_c": 80, "fan_min_rpm": 4000, "fan_max_rpm": 4200, "hardware_errors": 3, "pool": "stratum+tcp://pool:3333", "pool_state": "Alive", "firmware": "braiins", "firmware_version": "24.09"},
+			{"address": "10.0.0.8:4028", "fleet": "hall-a-s21", "at": "2025-01-05T11:59:00Z", "state": "sleeping"}]}`})
+	g.do(req{route: "POST /api/v1/sites/{name}/telemetry", path: "/api/v1/sites/west-texas/telemetry", token: agent, status: 400, body: `{"samples": [{"address": "", "at": "2025-01-05T11:59:00Z", "state": "running"}]}`})
+	g.do(req{route: "GET /api/v1/sites/{name}/telemetry", path: "/api/v1/sites/west-texas/telemetry?sort=temp&order=desc&q=10.0&limit=10", token: viewer, status: 200})
+	g.do(req{route: "GET /api/v1/sites/{name}/telemetry", path: "/api/v1/sites/west-texas/telemetry?q=" + strings.Repeat("x", 300), token: viewer, status: 400})
+	g.do(req{route: "GET /api/v1/sites/{name}/devices/{address}/history", path: "/api/v1/sites/west-texas/devices/10.0.0.7:4028/history?from=2025-01-05T00:00:00Z&to=2025-01-06T00:00:00Z", token: viewer, status: 200})
+	g.do(req{route: "GET /api/v1/sites/{name}/devices/{address}/history", path: "/api/v1/sites/west-texas/devices/10.0.0.9:4028/history?from=2025-01-05T00:00:00Z", token: viewer, status: 404})
+	g.do(req{route: "GET /api/v1/sites/{name}/devices/{address}/history", path: "/api/v1/sites/west-texas/devices/10.0.0.7:4028/history?from=2025-01-06T00:00:00Z&to=2025-01-05T00:00:00Z", token: viewer, status: 400})
 	g.do(req{route: "POST /api/v1/sites/{name}/audit", path: "/api/v1/sites/west-texas/audit", token: agent, status: 200,
 		body: `[{"kind": "command", "seq": 1, "device": "10.0.0.7:4028", "outcome": "ok", "actor": "agent", "detail": "sleep"}, {"kind": "verify", "seq": 1, "device": "10.0.0.7:4028", "outcome": "failed", "reason": "no answer", "detail": "still hashing"}]`})
 	var dr joule.DemandResponse

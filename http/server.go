@@ -81,7 +81,9 @@ type Server struct {
 	Demo      *Demo             // the demo this server runs; nil: none
 	Reports   Reporter          // backtests and plans for the dashboard; nil: none
 	Data      joule.DataService // the market series operators import; nil: none
-	Now       func() time.Time  // nil: the wall clock
+	// Telemetry is the devices' telemetry history; nil: its endpoints answer not_found.
+	Telemetry joule.TelemetryService
+	Now       func() time.Time // nil: the wall clock
 
 	// Leasing is the GPU exchange; nil: its endpoints answer not_found.
 	Leasing Leasing
@@ -184,6 +186,7 @@ func NewServer() *Server {
 	s.handle("PUT /api/v1/sites/{name}/devices", admits(agent).limit(maxCensusBodyBytes), s.handleReportDevices)
 	s.leasingRoutes()
 	s.dataRoutes()
+	s.telemetryRoutes()
 	s.dashboardRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))

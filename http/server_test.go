@@ -48,6 +48,7 @@ func openServer(t testing.TB, configure ...func(*jhttp.Server, *sqlite.DB)) *jht
 	s.Pricer = &pricing.Pricer{History: hist, Models: models}
 	s.Live = sqlite.NewLiveService(db)
 	s.Data = sqlite.NewDataService(db)
+	s.Telemetry = sqlite.NewTelemetryService(db)
 	// The service's clock is the server's, read late: a configure may set it.
 	s.Ops = &live.Operations{Sites: s.Sites, Live: s.Live, Now: func() time.Time { return serverNow(s) }}
 	for _, c := range configure {

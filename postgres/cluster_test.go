@@ -46,13 +46,13 @@ func runTests(m *testing.M) int {
 
 // newTestDatabase creates an empty database for t and returns its DSN; the database
 // is dropped when t ends. It skips t when there is no cluster.
-func newTestDatabase(t *testing.T) string {
+func newTestDatabase(t testing.TB) string {
 	t.Helper()
 	return newTestDatabaseWith(t, "")
 }
 
 // newTestDatabaseWith is newTestDatabase with options for CREATE DATABASE (a locale).
-func newTestDatabaseWith(t *testing.T, options string) string {
+func newTestDatabaseWith(t testing.TB, options string) string {
 	t.Helper()
 	if cluster == nil {
 		t.Skip(skipReason)

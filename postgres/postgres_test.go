@@ -22,8 +22,9 @@ func TestStore(t *testing.T) {
 			Live:      postgres.NewLiveService(db),
 			Leasing:   postgres.NewLeasingStore(db),
 			Data:      postgres.NewDataService(db),
+			Telemetry: postgres.NewTelemetryService(db),
 		}
-	}, storetest.Manifests, storetest.Live, storetest.Leasing, storetest.Data)
+	}, storetest.Manifests, storetest.Live, storetest.Leasing, storetest.Data, storetest.Telemetry)
 }
 
 // openDB opens a DB on a fresh database and closes it when the test ends, before the

@@ -30,6 +30,7 @@ func TestStore(t *testing.T) {
 					Live:      sqlite.NewLiveService(db),
 					Leasing:   sqlite.NewLeasingStore(db),
 					Data:      sqlite.NewDataService(db),
+					Telemetry: sqlite.NewTelemetryService(db),
 				}
 			})
 		})

@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite of Joule's stores: the behaviour of
 // joule.SiteService, FleetService, HardwareService, ManifestService, LiveService,
-// LeasingStore and DataService that every store implementation (SQLite, PostgreSQL)
+// LeasingStore, DataService and TelemetryService that every store implementation (SQLite, PostgreSQL)
 // must show, run from that store's own tests:
 //
 //	func TestStore(t *testing.T) {
@@ -37,6 +37,7 @@ type Store struct {
 	Live      joule.LiveService
 	Leasing   joule.LeasingStore
 	Data      joule.DataService
+	Telemetry joule.TelemetryService
 }
 
 // Group is a part of the suite: the tests of some of a store's services, so that a
@@ -55,6 +56,9 @@ const (
 	Leasing Group = "leasing"
 	// Data: DataService (imported market series).
 	Data Group = "data"
+	// Telemetry: TelemetryService (the device table and its history), on a site a
+	// manifest declared.
+	Telemetry Group = "telemetry"
 )
 
 // tests is the whole suite, in the order it runs.
@@ -100,13 +104,17 @@ var tests = []struct {
 	{"DataDelete", Data, testDataDelete},
 	{"DataNotFound", Data, testDataNotFound},
 	{"DataFailedImportWritesNothing", Data, testDataFailedImportWritesNothing},
+	{"TelemetryLatest", Telemetry, testTelemetryLatest},
+	{"TelemetryDeviceTable", Telemetry, testTelemetryDeviceTable},
+	{"TelemetryRollup", Telemetry, testTelemetryRollup},
+	{"TelemetryRetention", Telemetry, testTelemetryRetention},
 }
 
 // Run runs every conformance test as a subtest of t. For each, open returns a fresh,
 // empty store whose services stamp times with now, and registers the store's cleanup
 // with t.Cleanup.
 func Run(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
-	RunGroups(t, open, Manifests, Live, Leasing, Data)
+	RunGroups(t, open, Manifests, Live, Leasing, Data, Telemetry)
 }
 
 // RunGroups runs the conformance tests of the groups given, as Run does, in Run's

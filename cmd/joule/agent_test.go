@@ -268,6 +268,7 @@ type agentRig struct {
 	exchange   *leasing.Service
 	operator   *domain.Account
 	agentToken string
+	telemetry  *sqlite.TelemetryService
 }
 
 // agentSite opens an agentRig with miners machines in its fleet, serving on loopback
@@ -294,6 +295,8 @@ func agentSite(t *testing.T, miners int) *agentRig {
 	s.Sites, s.Fleets, s.Manifests, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), lv
 	s.Models = catalog.Models{User: sqlite.NewHardwareService(db)}
 	s.Ops = &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models, Live: lv, Now: time.Now}
+	tel := sqlite.NewTelemetryService(db)
+	s.Telemetry = tel
 	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(db), leasing.Config{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models})
 	if err != nil {
 		t.Fatal(err)
@@ -311,5 +314,5 @@ func agentSite(t *testing.T, miners int) *agentRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return &agentRig{srv: s, live: lv, exchange: svc, operator: op, agentToken: token}
+	return &agentRig{srv: s, live: lv, exchange: svc, operator: op, agentToken: token, telemetry: tel}
 }

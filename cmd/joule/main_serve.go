@@ -160,6 +160,8 @@ func (m *Main) Run(ctx context.Context) error {
 		r := &live.Retention{Live: a.server.Live, Keep: m.Feeds.retention, Every: every, Now: a.now, Log: m.Log}
 		m.addLeader("retention", r.Run)
 	}
+	rollup := &live.TelemetryRollup{Telemetry: a.server.Telemetry, Keep: joule.DefaultTelemetryRetention, Every: live.TelemetryRollupEvery, Log: m.Log}
+	m.addLeader("telemetry rollup", rollup.Run)
 	m.campaign()
 	if m.demo != nil {
 		newClient, err := m.ownClient()

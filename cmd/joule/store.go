@@ -23,6 +23,7 @@ type store struct {
 	live      joule.LiveService
 	leasing   joule.LeasingStore
 	data      joule.DataService
+	telemetry joule.TelemetryService
 	// pg is the PostgreSQL database, for the replicas' election; nil on SQLite.
 	pg *postgres.DB
 }
@@ -46,7 +47,8 @@ func openStoreWith(dsn string, idleTx time.Duration) (*store, error) {
 		}
 		return &store{dsn: dsn, close: db.Close, setNow: func(now func() time.Time) { db.Now = now },
 			sites: postgres.NewSiteService(db), fleets: postgres.NewFleetService(db), manifests: postgres.NewManifestService(db),
-			hardware: postgres.NewHardwareService(db), live: postgres.NewLiveService(db), leasing: postgres.NewLeasingStore(db), data: postgres.NewDataService(db), pg: db}, nil
+			hardware: postgres.NewHardwareService(db), live: postgres.NewLiveService(db), leasing: postgres.NewLeasingStore(db), data: postgres.NewDataService(db),
+			telemetry: postgres.NewTelemetryService(db), pg: db}, nil
 	}
 	db := sqlite.NewDB(dsn)
 	if err := db.Open(); err != nil {
@@ -54,5 +56,6 @@ func openStoreWith(dsn string, idleTx time.Duration) (*store, error) {
 	}
 	return &store{dsn: dsn, close: db.Close, setNow: func(now func() time.Time) { db.Now = now },
 		sites: sqlite.NewSiteService(db), fleets: sqlite.NewFleetService(db), manifests: sqlite.NewManifestService(db),
-		hardware: sqlite.NewHardwareService(db), live: sqlite.NewLiveService(db), leasing: sqlite.NewLeasingStore(db), data: sqlite.NewDataService(db)}, nil
+		hardware: sqlite.NewHardwareService(db), live: sqlite.NewLiveService(db), leasing: sqlite.NewLeasingStore(db), data: sqlite.NewDataService(db),
+		telemetry: sqlite.NewTelemetryService(db)}, nil
 }

@@ -238,6 +238,124 @@
   }
   $("audit-filter").addEventListener("submit", (e) => e.preventDefault());
 
+  // The device table: a page of every device's latest reading from the telemetry
+  // history, sorted, searched and filtered by the server.
+  const table = { sort: "address", order: "asc", page: 1, limit: 50, total: 0 };
+
+  async function pollTable() {
+    let r;
+    try {
+      r = await api(base + "/telemetry" + Joule.query({ sort: table.sort, order: table.order, page: table.page, limit: table.limit, q: $("table-q").value.trim(), state: $("table-state").value }));
+    } catch (err) {
+      if (err.status !== 404) throw err;
+      setText("table-meta", "This server keeps no telemetry history.");
+      Joule.rows($("device-table").tBodies[0], [], null, "No readings.");
+      return;
+    }
+    table.total = r.total;
+    const first = (table.page - 1) * table.limit;
+    setText("table-meta", r.total ? `Devices ${fmt.num(first + 1)}–${fmt.num(first + r.devices.length)} of ${fmt.num(r.total)}, by ${table.sort} (${table.order}).` : "No device matches.");
+    $("table-prev").disabled = table.page <= 1;
+    $("table-next").disabled = first + r.devices.length >= r.total;
+    Joule.rows(
+      $("device-table").tBodies[0],
+      r.devices || [],
+      (d) =>
+        el(
+          "tr",
+          {},
+          el("td", {}, el("a", { href: "#device-history", class: "device-link", onclick: (e) => (e.preventDefault(), showHistory(d.address)) }, el("code", { text: d.address }))),
+          el("td", { text: d.fleet }),
+          el("td", { text: d.state }),
+          el("td", { class: "n", text: fmt.num(d.hashrate_ths, 1) + " TH/s" + (d.expected_hashrate_ths > 0 ? " (" + fmt.pct(d.hashrate_ths / d.expected_hashrate_ths, 0) + ")" : "") }),
+          el("td", { class: "n", text: fmt.num(d.power_w / 1000, 2) + " kW" }),
+          el("td", { class: "n", text: d.temp_c ? fmt.num(d.temp_c, 1) + " °C" : "—" }),
+          el("td", { class: "n", text: d.chip_temp_c ? fmt.num(d.chip_temp_c, 1) + " °C" : "—" }),
+          el("td", { class: "n", text: d.fan_max_rpm ? fmt.num(d.fan_min_rpm) + "–" + fmt.num(d.fan_max_rpm) : "—" }),
+          el("td", { text: d.pool ? d.pool + (d.pool_state ? " (" + d.pool_state + ")" : "") : "—" }),
+          el("td", { text: [d.firmware, d.firmware_version].filter(Boolean).join(" ") }),
+          el("td", { text: fmt.short(d.at) }),
+        ),
+      "No device matches.",
+    );
+  }
+
+  // A device's history: its power and hashrate over a span, at the span's resolution.
+  const SPANS = { raw: 2 * 3600e3, "5m": 86400e3, "1h": 30 * 86400e3 };
+  let historyOf = "";
+  const history = Joule.chart($("history-chart"), {
+    type: "line",
+    data: {
+      datasets: [
+        { label: "Power (kW)", data: [], yAxisID: "kw", pointRadius: 0, borderWidth: 2, borderColor: Joule.color("mining") },
+        { label: "Hashrate (TH/s)", data: [], yAxisID: "ths", pointRadius: 0, borderWidth: 2, borderColor: "#14181f" },
+      ],
+    },
+    options: {
+      parsing: false,
+      normalized: true,
+      interaction: { mode: "index", intersect: false },
+      scales: {
+        x: Joule.timeAxis(),
+        kw: { position: "left", beginAtZero: true, title: { display: true, text: "kW" }, grid: { color: "#eef0f3" } },
+        ths: { position: "right", beginAtZero: true, title: { display: true, text: "TH/s" }, grid: { display: false } },
+      },
+      plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { title: (items) => (items.length ? fmt.time(items[0].parsed.x) : "") } } },
+    },
+  });
+
+  async function pollHistory() {
+    if (!historyOf) return;
+    const resolution = $("history-span").value;
+    const to = Joule.now();
+    const r = await api(base + "/devices/" + encodeURIComponent(historyOf) + "/history" + Joule.query({ resolution, from: new Date(to - SPANS[resolution]).toISOString(), to: new Date(to + 60e3).toISOString() }));
+    const pts = r.points || [];
+    setText("history-meta", pts.length ? `${fmt.num(pts.length)} points from ${fmt.time(pts[0].at)} to ${fmt.time(pts[pts.length - 1].at)}${r.truncated ? " (the first of more)" : ""}.` : "No points in this span yet: the rollups follow the samples by up to five minutes.");
+    if (history) {
+      const x = pts.map((p) => Date.parse(p.at));
+      history.data.datasets[0].data = pts.map((p, i) => ({ x: x[i], y: p.power_w / 1000 }));
+      history.data.datasets[1].data = pts.map((p, i) => ({ x: x[i], y: p.hashrate_ths }));
+      history.update("none");
+    }
+  }
+
+  function showHistory(address) {
+    historyOf = address;
+    setText("history-device", address);
+    $("device-history").hidden = false;
+    pollHistory().catch((err) => Joule.status("status", err.message, true));
+    $("device-history").scrollIntoView({ block: "nearest" });
+  }
+  $("history-span").addEventListener("change", () => pollHistory().catch((err) => Joule.status("status", err.message, true)));
+  $("history-filter").addEventListener("submit", (e) => e.preventDefault());
+
+  const refreshTable = () => pollTable().catch((err) => Joule.status("status", err.message, true));
+  for (const th of $("device-table").tHead.querySelectorAll("th[data-sort]")) {
+    th.classList.add("sortable");
+    th.addEventListener("click", () => {
+      const key = th.dataset.sort;
+      table.order = table.sort === key && table.order === "asc" ? "desc" : "asc";
+      table.sort = key;
+      table.page = 1;
+      refreshTable();
+    });
+  }
+  for (const id of ["table-q", "table-state"]) {
+    $(id).addEventListener("change", () => {
+      table.page = 1;
+      refreshTable();
+    });
+  }
+  $("table-prev").addEventListener("click", () => {
+    table.page = Math.max(1, table.page - 1);
+    refreshTable();
+  });
+  $("table-next").addEventListener("click", () => {
+    table.page++;
+    refreshTable();
+  });
+  $("table-filter").addEventListener("submit", (e) => e.preventDefault());
+
   // noSuchSite replaces the page with what the server's not-found page says: the page
   // itself is served for any name, so that only a signed-in reader learns which exist.
   function noSuchSite() {
@@ -260,6 +378,8 @@
       [pollDR, "demand response"],
       [pollDRHistory, "past events"],
       [pollDevices, "devices"],
+      [pollTable, "the device table"],
+      [pollHistory, "the device's history"],
       [pollAudit, "the audit log"],
     ]);
   })();
