@@ -19,10 +19,11 @@ var logic = map[string]bool{
 
 // Protocols are the wire formats and small parsers that adapters on both sides of a
 // wire share (the GPU servers' power API, spoken by gpunode and served by sim; the
-// address ranges devices are scanned and simulated on). They import only the standard
+// address ranges devices are scanned and simulated on; the telemetry history's rows,
+// which the SQL stores lay out alike). They import only the standard
 // library and the root package, so any package may import them.
 var protocols = map[string]bool{
-	"gpuapi": true, "addrrange": true, "syncbuf": true,
+	"gpuapi": true, "addrrange": true, "syncbuf": true, "telemetryrows": true,
 }
 
 // Adapters speak a technology; only cmd/joule wires them together.

@@ -11,9 +11,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/telemetryrows"
 )
 
-// TelemetryService keeps every device's latest sample and its history in three tiers
+// TelemetryService keeps every device's latest sample and its history in three telemetryrows.Tiers
 // (migration 0007). It implements joule.TelemetryService.
 type TelemetryService struct {
 	db *DB
@@ -24,39 +25,22 @@ var _ joule.TelemetryService = (*TelemetryService)(nil)
 // NewTelemetryService returns a TelemetryService on db.
 func NewTelemetryService(db *DB) *TelemetryService { return &TelemetryService{db: db} }
 
-// deviceColumns are telemetry_devices' columns after id, in the order deviceValues gives them.
-var deviceColumns = []string{"site", "address", "fleet", "at", "state", "power_w", "ghs", "expected_ghs", "deci_c", "chip_deci_c",
-	"fan_min", "fan_max", "hw_errors", "pool", "pool_state", "firmware", "firmware_version"}
-
-// deviceValues are a sample's values for deviceColumns.
-func deviceValues(s *joule.TelemetrySample) []any {
-	return []any{s.Site, s.Address, s.Fleet, s.At.UnixMilli(), joule.StateCode(s.State), int64(s.PowerW), joule.GHs(s.HashrateTHs),
-		joule.GHs(s.ExpectedHashrateTHs), joule.DeciC(s.TempC), joule.DeciC(s.ChipTempC), s.FanMinRPM, s.FanMaxRPM, s.HardwareErrors,
-		s.Pool, s.PoolState, s.Firmware, s.FirmwareVersion}
-}
-
-// rawValues are a sample's values for telemetry_raw after its device.
-func rawValues(s *joule.TelemetrySample) []any {
-	return []any{s.At.UnixMilli(), joule.StateCode(s.State), int64(s.PowerW), joule.GHs(s.HashrateTHs), joule.GHs(s.ExpectedHashrateTHs),
-		joule.DeciC(s.TempC), joule.DeciC(s.ChipTempC), s.FanMinRPM, s.FanMaxRPM, s.HardwareErrors}
-}
-
 // upsertDevicesSQL inserts devices from arrays ($1 the site, then one array per
 // column after it) and, for one already known, takes a sample's figures only when it
 // is at least as new as the one kept; it returns every row's id.
 var upsertDevicesSQL = func() string {
 	sets, arrays := []string{}, []string{}
-	for _, c := range deviceColumns[2:] {
+	for _, c := range telemetryrows.DeviceColumns[2:] {
 		sets = append(sets, fmt.Sprintf("%s = CASE WHEN excluded.at >= telemetry_devices.at THEN excluded.%s ELSE telemetry_devices.%s END", c, c, c))
 	}
-	for i, c := range deviceColumns[1:] {
+	for i, c := range telemetryrows.DeviceColumns[1:] {
 		typ := "bigint[]"
 		if slices.Contains([]string{"address", "fleet", "pool", "pool_state", "firmware", "firmware_version"}, c) {
 			typ = "text[]"
 		}
 		arrays = append(arrays, fmt.Sprintf("$%d::%s", i+2, typ))
 	}
-	return "INSERT INTO telemetry_devices (" + strings.Join(deviceColumns, ", ") + ") SELECT $1, * FROM unnest(" + strings.Join(arrays, ", ") +
+	return "INSERT INTO telemetry_devices (" + strings.Join(telemetryrows.DeviceColumns, ", ") + ") SELECT $1, * FROM unnest(" + strings.Join(arrays, ", ") +
 		") ON CONFLICT (site, address) DO UPDATE SET " + strings.Join(sets, ", ") + " RETURNING id, address"
 }()
 
@@ -119,7 +103,7 @@ func (s *TelemetryService) AppendTelemetry(ctx context.Context, site string, sam
 	}
 	rows := make([][]any, len(samples))
 	for i := range samples {
-		rows[i] = append([]any{ids[samples[i].Address]}, rawValues(&samples[i])...)
+		rows[i] = append([]any{ids[samples[i].Address]}, telemetryrows.RawValues(&samples[i])...)
 	}
 	if _, err := tx.exec(ctx, `INSERT INTO telemetry_raw (device, at, state, power_w, ghs, expected_ghs, deci_c, chip_deci_c, fan_min, fan_max, hw_errors)
 		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])
@@ -140,7 +124,7 @@ func (s *TelemetryService) upsertDevices(ctx context.Context, tx *tx, latest []j
 	}
 	rows := make([][]any, len(latest))
 	for i := range latest {
-		rows[i] = deviceValues(&latest[i])[1:]
+		rows[i] = telemetryrows.DeviceValues(&latest[i])[1:]
 	}
 	res, err := tx.query(ctx, upsertDevicesSQL, append([]any{latest[0].Site}, columnArrays(rows)...)...)
 	if err != nil {
@@ -202,14 +186,14 @@ func (s *TelemetryService) Devices(ctx context.Context, q joule.DeviceQuery) (*j
 	// The page's ids are sorted first, off the key's index (which includes the id, so
 	// that the heap is not read for the rows skipped), and only its rows read whole.
 	order := fmt.Sprintf(`%s %s, address %s`, deviceOrder[q.Sort], dir, dir)
-	rows, err := tx.query(ctx, `SELECT `+strings.Join(deviceColumns, ", ")+` FROM telemetry_devices WHERE id IN (SELECT id FROM telemetry_devices WHERE `+where+
+	rows, err := tx.query(ctx, `SELECT `+strings.Join(telemetryrows.DeviceColumns, ", ")+` FROM telemetry_devices WHERE id IN (SELECT id FROM telemetry_devices WHERE `+where+
 		fmt.Sprintf(` ORDER BY %s LIMIT $%d OFFSET $%d) ORDER BY %s`, order, len(args)+1, len(args)+2, order), append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, fmt.Errorf("devices of %s: %w", q.Site, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		d, err := scanDevice(rows.Scan)
+		d, err := telemetryrows.ScanDevice(rows.Scan)
 		if err != nil {
 			return nil, fmt.Errorf("devices of %s: %w", q.Site, err)
 		}
@@ -219,49 +203,6 @@ func (s *TelemetryService) Devices(ctx context.Context, q joule.DeviceQuery) (*j
 		return nil, fmt.Errorf("devices of %s: %w", q.Site, err)
 	}
 	return page, nil
-}
-
-// scanDevice scans deviceColumns into a sample.
-func scanDevice(scan func(...any) error) (joule.TelemetrySample, error) {
-	var d joule.TelemetrySample
-	var at, state, power, ghs, expected, deciC, chipDeciC int64
-	err := scan(&d.Site, &d.Address, &d.Fleet, &at, &state, &power, &ghs, &expected, &deciC, &chipDeciC, &d.FanMinRPM, &d.FanMaxRPM,
-		&d.HardwareErrors, &d.Pool, &d.PoolState, &d.Firmware, &d.FirmwareVersion)
-	d.At, d.State, d.PowerW = time.UnixMilli(at).UTC(), joule.StateOfCode(state), joule.Watts(power)
-	d.HashrateTHs, d.ExpectedHashrateTHs = float64(ghs)/1000, float64(expected)/1000
-	d.TempC, d.ChipTempC = float64(deciC)/10, float64(chipDeciC)/10
-	return d, err
-}
-
-// tiers are the rollup tiers: each rolled up from its source, the raw samples or the
-// finer tier.
-var tiers = []struct {
-	name, table, from string
-	width             time.Duration
-}{
-	{"5m", "telemetry_5m", "telemetry_raw", 5 * time.Minute},
-	{"1h", "telemetry_1h", "telemetry_5m", time.Hour},
-}
-
-// tierOf is the tier a resolution reads.
-func tierOf(r joule.Resolution) (table string, width time.Duration) {
-	for _, t := range tiers {
-		if t.width == r.Bucket() {
-			return t.table, t.width
-		}
-	}
-	return "telemetry_raw", 0
-}
-
-// rawRowColumns are what a raw sample is read as a RollupRow from.
-const rawRowColumns = `at, state, power_w, ghs, expected_ghs, deci_c, chip_deci_c, fan_min, fan_max, hw_errors`
-
-// scanRaw scans rawRowColumns, after the extra destinations, into a row of one sample.
-func scanRaw(scan func(...any) error, extra ...any) (joule.RollupRow, error) {
-	r := joule.RollupRow{N: 1}
-	err := scan(append(extra, &r.AtMS, &r.State, &r.PowerMean, &r.GHsMean, &r.ExpectedGHsMean, &r.DeciCMean, &r.ChipDeciCMax, &r.FanMin, &r.FanMax, &r.HardwareErrors)...)
-	r.PowerMin, r.PowerMax, r.GHsMin, r.GHsMax, r.DeciCMax = r.PowerMean, r.PowerMean, r.GHsMean, r.GHsMean, r.DeciCMean
-	return r, err
 }
 
 // DeviceHistory returns a device's points in the range at its resolution, oldest first.
@@ -294,15 +235,15 @@ func (s *TelemetryService) DeviceHistory(ctx context.Context, q joule.HistoryQue
 		h.Points = append(h.Points, r.Point())
 		return true
 	}
-	table, width := tierOf(q.Resolution)
+	table, width := telemetryrows.TierOf(q.Resolution)
 	if width == 0 {
-		rows, err := tx.query(ctx, `SELECT `+rawRowColumns+` FROM telemetry_raw WHERE device = $1 AND at >= $2 AND at < $3 ORDER BY at LIMIT $4`, id, from, to, joule.MaxHistoryPoints+1)
+		rows, err := tx.query(ctx, `SELECT `+telemetryrows.RawRowColumns+` FROM telemetry_raw WHERE device = $1 AND at >= $2 AND at < $3 ORDER BY at LIMIT $4`, id, from, to, joule.MaxHistoryPoints+1)
 		if err != nil {
 			return nil, fmt.Errorf("history of %s: %w", q.Address, err)
 		}
 		defer rows.Close()
 		for rows.Next() {
-			r, err := scanRaw(rows.Scan)
+			r, err := telemetryrows.ScanRaw(rows.Scan)
 			if err != nil {
 				return nil, fmt.Errorf("history of %s: %w", q.Address, err)
 			}
@@ -350,31 +291,31 @@ func (s *TelemetryService) RollupTelemetry(ctx context.Context, r joule.Telemetr
 	defer tx.rollback(ctx)
 	now := tx.now.UnixMilli()
 	out := &joule.RollupResult{}
-	for i, tier := range tiers {
-		w := tier.width.Milliseconds()
+	for i, tier := range telemetryrows.Tiers {
+		w := tier.Width.Milliseconds()
 		end := now - now%w
 		var through *int64
-		err := tx.queryRow(ctx, `SELECT through FROM telemetry_rollups WHERE tier = $1`, tier.name).Scan(&through)
+		err := tx.queryRow(ctx, `SELECT through FROM telemetry_rollups WHERE tier = $1`, tier.Name).Scan(&through)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return nil, fmt.Errorf("rollup %s: %w", tier.name, err)
+			return nil, fmt.Errorf("rollup %s: %w", tier.Name, err)
 		}
 		var start int64
 		if through != nil {
-			start = *through - rollupGraceMS
-		} else if err := tx.queryRow(ctx, `SELECT coalesce(min((SELECT min(at) FROM `+tier.from+` x WHERE x.device = d.id)), $1) FROM telemetry_devices d`, end).Scan(&start); err != nil {
-			return nil, fmt.Errorf("rollup %s: %w", tier.name, err)
+			start = *through - telemetryrows.RollupGraceMS
+		} else if err := tx.queryRow(ctx, `SELECT coalesce(min((SELECT min(at) FROM `+tier.From+` x WHERE x.device = d.id)), $1) FROM telemetry_devices d`, end).Scan(&start); err != nil {
+			return nil, fmt.Errorf("rollup %s: %w", tier.Name, err)
 		}
 		start -= start % w
-		unit := joule.RollupUnit(tier.width).Milliseconds()
+		unit := joule.RollupUnit(tier.Width).Milliseconds()
 		for u := start - start%unit; u < end; u += unit {
 			lo, hi := max(start, u), min(end, u+unit)
 			fresh, err := s.sourcePoints(ctx, tx, i, lo, hi)
 			if err != nil {
-				return nil, fmt.Errorf("rollup %s: %w", tier.name, err)
+				return nil, fmt.Errorf("rollup %s: %w", tier.Name, err)
 			}
-			n, err := s.writeUnit(ctx, tx, tier.table, tier.width, u, lo, hi, fresh)
+			n, err := s.writeUnit(ctx, tx, tier.Table, tier.Width, u, lo, hi, fresh)
 			if err != nil {
-				return nil, fmt.Errorf("rollup %s: %w", tier.name, err)
+				return nil, fmt.Errorf("rollup %s: %w", tier.Name, err)
 			}
 			if i == 0 {
 				out.FiveMinuteRows += n
@@ -382,8 +323,8 @@ func (s *TelemetryService) RollupTelemetry(ctx context.Context, r joule.Telemetr
 				out.HourlyRows += n
 			}
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO telemetry_rollups (tier, through) VALUES ($1, $2) ON CONFLICT (tier) DO UPDATE SET through = excluded.through`, tier.name, end); err != nil {
-			return nil, fmt.Errorf("rollup %s: %w", tier.name, err)
+		if _, err := tx.exec(ctx, `INSERT INTO telemetry_rollups (tier, through) VALUES ($1, $2) ON CONFLICT (tier) DO UPDATE SET through = excluded.through`, tier.Name, end); err != nil {
+			return nil, fmt.Errorf("rollup %s: %w", tier.Name, err)
 		}
 	}
 	for _, d := range []struct {
@@ -408,19 +349,19 @@ func (s *TelemetryService) RollupTelemetry(ctx context.Context, r joule.Telemetr
 	return out, tx.commit(ctx)
 }
 
-// sourcePoints rolls the source of tiers[i] between lo and hi (unix ms) up into that
+// sourcePoints rolls the source of telemetryrows.Tiers[i] between lo and hi (unix ms) up into that
 // tier's buckets, by device.
 func (s *TelemetryService) sourcePoints(ctx context.Context, tx *tx, i int, lo, hi int64) (map[int64][]joule.RollupRow, error) {
 	byDevice := map[int64][]joule.RollupRow{}
 	if i == 0 {
-		rows, err := tx.query(ctx, `SELECT device, `+rawRowColumns+` FROM telemetry_raw WHERE at >= $1 AND at < $2 ORDER BY device, at`, lo, hi)
+		rows, err := tx.query(ctx, `SELECT device, `+telemetryrows.RawRowColumns+` FROM telemetry_raw WHERE at >= $1 AND at < $2 ORDER BY device, at`, lo, hi)
 		if err != nil {
 			return nil, err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var dev int64
-			r, err := scanRaw(rows.Scan, &dev)
+			r, err := telemetryrows.ScanRaw(rows.Scan, &dev)
 			if err != nil {
 				return nil, err
 			}
@@ -430,9 +371,9 @@ func (s *TelemetryService) sourcePoints(ctx context.Context, tx *tx, i int, lo, 
 			return nil, err
 		}
 	} else {
-		from := tiers[i-1]
-		unit := joule.RollupUnit(from.width).Milliseconds()
-		rows, err := tx.query(ctx, `SELECT device, at, points FROM `+from.table+` WHERE at > $1 AND at < $2 ORDER BY device, at`, lo-unit, hi)
+		from := telemetryrows.Tiers[i-1]
+		unit := joule.RollupUnit(from.Width).Milliseconds()
+		rows, err := tx.query(ctx, `SELECT device, at, points FROM `+from.Table+` WHERE at > $1 AND at < $2 ORDER BY device, at`, lo-unit, hi)
 		if err != nil {
 			return nil, err
 		}
@@ -443,7 +384,7 @@ func (s *TelemetryService) sourcePoints(ctx context.Context, tx *tx, i int, lo, 
 			if err := rows.Scan(&dev, &at, &blob); err != nil {
 				return nil, err
 			}
-			points, err := joule.DecodeRollups(blob, at, from.width)
+			points, err := joule.DecodeRollups(blob, at, from.Width)
 			if err != nil {
 				return nil, err
 			}
@@ -458,7 +399,7 @@ func (s *TelemetryService) sourcePoints(ctx context.Context, tx *tx, i int, lo, 
 		}
 	}
 	for dev, rs := range byDevice {
-		byDevice[dev] = joule.RollupSamples(rs, tiers[i].width)
+		byDevice[dev] = joule.RollupSamples(rs, telemetryrows.Tiers[i].Width)
 	}
 	return byDevice, nil
 }
@@ -515,6 +456,3 @@ func (s *TelemetryService) writeUnit(ctx context.Context, tx *tx, table string, 
 	}
 	return written, nil
 }
-
-// rollupGraceMS is joule.RollupGrace in milliseconds.
-const rollupGraceMS = int64(joule.RollupGrace / time.Millisecond)
