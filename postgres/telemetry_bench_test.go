@@ -102,50 +102,40 @@ func BenchmarkTelemetryDisk(b *testing.B) {
 			b.Fatal(err)
 		}
 		perPoint := map[string]float64{}
-		for _, t := range []struct {
-			table string
-			width time.Duration
-		}{{"telemetry_raw", 0}, {"telemetry_5m", 5 * time.Minute}, {"telemetry_1h", time.Hour}, {"telemetry_devices", 0}} {
+		for _, t := range storetest.DiskTables {
 			var bytes, rows float64
-			if err := conn.QueryRow(ctx, `SELECT pg_total_relation_size($1::regclass)::float8, (SELECT count(*) FROM `+t.table+`)::float8`, t.table).Scan(&bytes, &rows); err != nil {
+			if err := conn.QueryRow(ctx, `SELECT pg_total_relation_size($1::regclass)::float8, (SELECT count(*) FROM `+t.Table+`)::float8`, t.Table).Scan(&bytes, &rows); err != nil {
 				b.Fatal(err)
 			}
-			if t.width == 0 {
-				perPoint[t.table] = bytes / rows
+			if t.Width == 0 {
+				perPoint[t.Table] = bytes / rows
 				continue
 			}
-			var blobBytes, points float64
-			rs, err := conn.Query(ctx, `SELECT at, points FROM `+t.table)
+			per, err := storetest.RollupPointBytes(bytes, rows, t.Width, func(yield func(int64, []byte) error) error {
+				rs, err := conn.Query(ctx, `SELECT at, points FROM `+t.Table)
+				if err != nil {
+					return err
+				}
+				defer rs.Close()
+				for rs.Next() {
+					var at int64
+					var blob []byte
+					if err := rs.Scan(&at, &blob); err != nil {
+						return err
+					}
+					if err := yield(at, blob); err != nil {
+						return err
+					}
+				}
+				return rs.Err()
+			})
 			if err != nil {
 				b.Fatal(err)
 			}
-			for rs.Next() {
-				var at int64
-				var blob []byte
-				if err := rs.Scan(&at, &blob); err != nil {
-					b.Fatal(err)
-				}
-				ps, err := joule.DecodeRollups(blob, at, t.width)
-				if err != nil {
-					b.Fatal(err)
-				}
-				blobBytes, points = blobBytes+float64(len(blob)), points+float64(len(ps))
-			}
-			rs.Close()
-			perUnit := float64(joule.RollupUnit(t.width) / t.width)
-			perPoint[t.table] = ((bytes-blobBytes)/rows + perUnit*blobBytes/points) / perUnit
+			perPoint[t.Table] = per
 		}
 		conn.Close(ctx)
-		r := joule.DefaultTelemetryRetention
-		const miners, poll = 10_000, 15 * time.Second
-		b.ReportMetric(perPoint["telemetry_raw"], "raw-B/sample")
-		b.ReportMetric(perPoint["telemetry_5m"], "5m-B/point")
-		b.ReportMetric(perPoint["telemetry_1h"], "1h-B/point")
-		b.ReportMetric(perPoint["telemetry_devices"], "device-B")
-		b.ReportMetric(miners*(288*perPoint["telemetry_5m"]+24*perPoint["telemetry_1h"])/1e6, "MB/10k-miners/day")
-		b.ReportMetric(miners*float64(r.Raw/poll)*perPoint["telemetry_raw"]/1e6, "MB/10k-miners-raw-window")
-		b.ReportMetric(miners*(float64(r.Raw/poll)*perPoint["telemetry_raw"]+float64(r.FiveMinute/(5*time.Minute))*perPoint["telemetry_5m"]+
-			float64(r.Hourly/time.Hour)*perPoint["telemetry_1h"]+perPoint["telemetry_devices"])/1e6, "MB/10k-miners-at-retention")
+		storetest.ReportTelemetryDisk(b, perPoint)
 	}
 	b.ReportMetric(0, "ns/op")
 }

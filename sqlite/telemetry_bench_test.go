@@ -118,55 +118,40 @@ func BenchmarkTelemetryDisk(b *testing.B) {
 			b.Fatal(err)
 		}
 		perRow := map[string]float64{} // bytes a point (a sample, a device) takes
-		for _, t := range []struct {
-			table string
-			width time.Duration // of a rollup tier's points; 0: a row a point
-		}{{"telemetry_raw", 0}, {"telemetry_5m", 5 * time.Minute}, {"telemetry_1h", time.Hour}, {"telemetry_devices", 0}} {
+		for _, t := range storetest.DiskTables {
 			var bytes, rows float64
-			if err := plain.QueryRow(`SELECT (SELECT sum(pgsize) FROM dbstat WHERE name = ?1 OR name LIKE 'sqlite_autoindex_' || ?1 || '%'), (SELECT count(*) FROM `+t.table+`)`, t.table).Scan(&bytes, &rows); err != nil {
+			if err := plain.QueryRow(`SELECT (SELECT sum(pgsize) FROM dbstat WHERE name = ?1 OR name LIKE 'sqlite_autoindex_' || ?1 || '%'), (SELECT count(*) FROM `+t.Table+`)`, t.Table).Scan(&bytes, &rows); err != nil {
 				b.Fatal(err)
 			}
-			if t.width == 0 {
-				perRow[t.table] = bytes / rows
+			if t.Width == 0 {
+				perRow[t.Table] = bytes / rows
 				continue
 			}
-			// A rollup row holds a unit's points: its bytes are its own overhead (key,
-			// header, page slack) and its points'. The bench's hour fills an hour's
-			// unit but not a day's, so a full unit is counted from the two.
-			var blobBytes, points float64
-			rs, err := plain.Query(`SELECT at, points FROM ` + t.table)
+			per, err := storetest.RollupPointBytes(bytes, rows, t.Width, func(yield func(int64, []byte) error) error {
+				rs, err := plain.Query(`SELECT at, points FROM ` + t.Table)
+				if err != nil {
+					return err
+				}
+				defer rs.Close()
+				for rs.Next() {
+					var at int64
+					var blob []byte
+					if err := rs.Scan(&at, &blob); err != nil {
+						return err
+					}
+					if err := yield(at, blob); err != nil {
+						return err
+					}
+				}
+				return rs.Err()
+			})
 			if err != nil {
 				b.Fatal(err)
 			}
-			for rs.Next() {
-				var at int64
-				var blob []byte
-				if err := rs.Scan(&at, &blob); err != nil {
-					b.Fatal(err)
-				}
-				ps, err := joule.DecodeRollups(blob, at, t.width)
-				if err != nil {
-					b.Fatal(err)
-				}
-				blobBytes, points = blobBytes+float64(len(blob)), points+float64(len(ps))
-			}
-			rs.Close()
-			perUnit := float64(joule.RollupUnit(t.width) / t.width)
-			perRow[t.table] = ((bytes-blobBytes)/rows + perUnit*blobBytes/points) / perUnit
+			perRow[t.Table] = per
 		}
 		plain.Close()
-		r := joule.DefaultTelemetryRetention
-		const miners, poll = 10_000, 15 * time.Second
-		day := miners * (288*perRow["telemetry_5m"] + 24*perRow["telemetry_1h"]) / 1e6
-		all := miners * (float64(r.Raw/poll)*perRow["telemetry_raw"] + float64(r.FiveMinute/(5*time.Minute))*perRow["telemetry_5m"] +
-			float64(r.Hourly/time.Hour)*perRow["telemetry_1h"] + perRow["telemetry_devices"]) / 1e6
-		b.ReportMetric(perRow["telemetry_raw"], "raw-B/sample")
-		b.ReportMetric(perRow["telemetry_5m"], "5m-B/point")
-		b.ReportMetric(perRow["telemetry_1h"], "1h-B/point")
-		b.ReportMetric(perRow["telemetry_devices"], "device-B")
-		b.ReportMetric(day, "MB/10k-miners/day")
-		b.ReportMetric(all, "MB/10k-miners-at-retention")
-		b.ReportMetric(miners*float64(r.Raw/poll)*perRow["telemetry_raw"]/1e6, "MB/10k-miners-raw-window")
+		storetest.ReportTelemetryDisk(b, perRow)
 	}
 	b.ReportMetric(0, "ns/op")
 }

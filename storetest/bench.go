@@ -132,3 +132,41 @@ func BenchDeviceTable(b *testing.B, svc joule.TelemetryService, devices int, bar
 	b.ReportMetric(p(lat, 0.99)/p(bareLat, 0.99), "p99/bare")
 	b.ReportMetric(0, "ns/op")
 }
+
+// DiskTables are the telemetry history's tables whose disk use the disk benchmarks
+// measure: Width is a rollup tier's point width, 0 for a table of a row a point.
+var DiskTables = []struct {
+	Table string
+	Width time.Duration
+}{{"telemetry_raw", 0}, {"telemetry_5m", 5 * time.Minute}, {"telemetry_1h", time.Hour}, {"telemetry_devices", 0}}
+
+// RollupPointBytes is the disk a point of a rollup tier of width costs, from its table's
+// bytes and rows and each row's packed points (rows calls yield with each row's start
+// and points). A row's own bytes (key, header, page slack) are spread over a full
+// unit's points: a benchmark's hour fills an hour's unit but not a day's.
+func RollupPointBytes(tableBytes, rows float64, width time.Duration, each func(yield func(at int64, blob []byte) error) error) (float64, error) {
+	var blobBytes, points float64
+	err := each(func(at int64, blob []byte) error {
+		ps, err := joule.DecodeRollups(blob, at, width)
+		blobBytes, points = blobBytes+float64(len(blob)), points+float64(len(ps))
+		return err
+	})
+	perUnit := float64(joule.RollupUnit(width) / width)
+	return ((tableBytes-blobBytes)/rows + perUnit*blobBytes/points) / perUnit, err
+}
+
+// ReportTelemetryDisk reports the bytes a point of each table costs (perPoint, by
+// table) and what 10,000 miners polled every 15 s take a day after rollups, in the
+// raw window and in all at joule.DefaultTelemetryRetention.
+func ReportTelemetryDisk(b *testing.B, perPoint map[string]float64) {
+	r := joule.DefaultTelemetryRetention
+	const miners, poll = 10_000, 15 * time.Second
+	b.ReportMetric(perPoint["telemetry_raw"], "raw-B/sample")
+	b.ReportMetric(perPoint["telemetry_5m"], "5m-B/point")
+	b.ReportMetric(perPoint["telemetry_1h"], "1h-B/point")
+	b.ReportMetric(perPoint["telemetry_devices"], "device-B")
+	b.ReportMetric(miners*(288*perPoint["telemetry_5m"]+24*perPoint["telemetry_1h"])/1e6, "MB/10k-miners/day")
+	b.ReportMetric(miners*float64(r.Raw/poll)*perPoint["telemetry_raw"]/1e6, "MB/10k-miners-raw-window")
+	b.ReportMetric(miners*(float64(r.Raw/poll)*perPoint["telemetry_raw"]+float64(r.FiveMinute/(5*time.Minute))*perPoint["telemetry_5m"]+
+		float64(r.Hourly/time.Hour)*perPoint["telemetry_1h"]+perPoint["telemetry_devices"])/1e6, "MB/10k-miners-at-retention")
+}
