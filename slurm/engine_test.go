@@ -296,14 +296,8 @@ func TestSpotPreemptedWithNotice(t *testing.T) {
 		t.Errorf("lease-spot associations %q lack %q", out, want)
 	}
 
-	dir := t.TempDir()
-	term, alive := filepath.Join(dir, "term"), filepath.Join(dir, "alive")
 	// The work runs as a job step, which Slurm signals at the start of the grace time.
-	script := filepath.Join(dir, "spot.sh")
-	body := "#!/bin/bash\nsrun bash -c 'trap \"date +%s.%N >> " + term + "\" TERM; while :; do date +%s.%N > " + alive + ".tmp; mv " + alive + ".tmp " + alive + "; sleep 0.1; done'\n"
-	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
-		t.Fatal(err)
-	}
+	dir, script, term, alive := spotScript(t)
 	spotID, err := sbatch(ctx, t, "-A", "lease-spot", "-w", "n2", "--gres=gpu:8", "-N1", "-t", "5", "-o", filepath.Join(dir, "spot.out"), script)
 	if err != nil {
 		t.Fatal(err)
@@ -361,13 +355,7 @@ func TestSpotLeaseHandedOver(t *testing.T) {
 	}
 	t.Cleanup(func() { e.DeleteReservation(context.Background(), spot.Name) })
 
-	dir := t.TempDir()
-	term, alive := filepath.Join(dir, "term"), filepath.Join(dir, "alive")
-	script := filepath.Join(dir, "spot.sh")
-	body := "#!/bin/bash\nsrun bash -c 'trap \"date +%s.%N >> " + term + "\" TERM; while :; do date +%s.%N > " + alive + ".tmp; mv " + alive + ".tmp " + alive + "; sleep 0.1; done'\n"
-	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
-		t.Fatal(err)
-	}
+	dir, script, term, alive := spotScript(t)
 	// The spot job's time limit reaches past the hand-over, as tenants' jobs do.
 	if _, err := sbatch(ctx, t, "-A", "lease-spot2", "--reservation=lease-spot2", "--gres=gpu:8", "-N1", "-t", "30", "-o", filepath.Join(dir, "spot.out"), script); err != nil {
 		t.Fatal(err)
@@ -519,4 +507,17 @@ func TestNewChecksConfig(t *testing.T) {
 	if _, err := slurm.New(slurm.Config{BinDir: t.TempDir()}); joule.ErrorCode(err) != joule.EINVALID {
 		t.Errorf("no clients in BinDir: %v, want %s", err, joule.EINVALID)
 	}
+}
+
+// spotScript writes a batch script into a new directory whose one job step writes the
+// time to alive every 0.1 s and appends the time to term when it gets SIGTERM.
+func spotScript(t *testing.T) (dir, script, term, alive string) {
+	t.Helper()
+	dir = t.TempDir()
+	term, alive, script = filepath.Join(dir, "term"), filepath.Join(dir, "alive"), filepath.Join(dir, "spot.sh")
+	body := "#!/bin/bash\nsrun bash -c 'trap \"date +%s.%N >> " + term + "\" TERM; while :; do date +%s.%N > " + alive + ".tmp; mv " + alive + ".tmp " + alive + "; sleep 0.1; done'\n"
+	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir, script, term, alive
 }
