@@ -36,7 +36,7 @@ func (p *Policy) account(st *State, m *Interval, alloc []float64, off []bool, ho
 		}
 	}
 	allocated, draw := idle, idle
-	var mining, firm, interruptible, open, curtailed float64
+	var mining, firm, interruptible, open, curtailed, capped float64
 	warmupSec := site.Hysteresis.WarmupSec
 	for i := range p.segs {
 		s := &p.segs[i]
@@ -48,14 +48,33 @@ func (p *Policy) account(st *State, m *Interval, alloc []float64, off []bool, ho
 		su.allocated += res
 		su.draw += dr
 		su.revenue += a * s.revenue
+		if s.lease >= 0 {
+			lp := &out.Leases[s.lease]
+			lp.RevenueUSD += a * s.revenue * hours
+			if !s.top {
+				lp.PoweredFrac = a
+			} else {
+				// The part above the cap of the servers that run is capped; that of
+				// the servers stopped is curtailed with them.
+				lp.CappedFrac = lp.PoweredFrac - a
+				capped += lp.PoweredFrac*s.draw - dr
+				curtailed += (1 - lp.PoweredFrac) * s.draw
+			}
+		}
 		switch s.kind {
 		case segFirm:
 			firm += dr
 			out.Units[s.unit].RunningFrac += a * s.runShare
 			continue
-		case segInterruptible:
-			interruptible += dr
-			curtailed += s.draw - dr
+		case segCurtailable, segInterruptible:
+			if s.kind == segCurtailable {
+				firm += dr // a firm-priced lease, honoured as curtailable during the event
+			} else {
+				interruptible += dr
+			}
+			if !s.top {
+				curtailed += s.draw - dr
+			}
 			out.Units[s.unit].RunningFrac += a * s.runShare
 			continue
 		case segOpen:
@@ -113,5 +132,6 @@ func (p *Policy) account(st *State, m *Interval, alloc []float64, off []bool, ho
 	out.MiningW, out.FirmGPUW, out.InterruptibleGPUW, out.OpenGPUW = joule.Watts(mining), joule.Watts(firm), joule.Watts(interruptible), joule.Watts(open)
 	out.IdleW = joule.Watts(idle)
 	out.CurtailedW = joule.Watts(curtailed)
+	out.CappedW = joule.Watts(capped)
 	out.EnergyUSD = draw / 1e6 * hours * m.EnergyUSDPerMWh
 }

@@ -19,8 +19,8 @@ func (p *Policy) Allocate(st *State, m Interval, c Commitments, out *Allocation)
 	price := m.EnergyUSDPerMWh
 	for _, i := range p.sorted {
 		s := &p.segs[i]
-		if s.kind == segFirm || s.reserve <= 0 || (s.kind == segStep && alloc[i-1] < 1) || (p.anyOff && off[s.unit]) {
-			continue // a fleet rises a profile only when every machine runs the one below
+		if s.kind == segFirm || s.reserve <= 0 || ((s.kind == segStep || s.top) && alloc[i-1] < 1) || (p.anyOff && off[s.unit]) {
+			continue // a fleet rises a profile, and a capped lease lifts its cap, only when every machine runs the one below
 		}
 		switch {
 		case s.always:
@@ -50,10 +50,10 @@ func (p *Policy) prepare(m *Interval, c *Commitments, out *Allocation) (float64,
 	site := &p.site
 	units := site.Units
 	capW := capAt(site.CapW, m, c)
-	*out = Allocation{CapW: capW, Units: resize(out.Units, len(units))}
+	*out = Allocation{CapW: capW, Units: resize(out.Units, len(units)), Leases: resize(out.Leases, len(c.Leases))}
 
 	remaining := float64(capW) - p.idleTotal
-	off := p.powerOff(&remaining)
+	off := p.powerOff(&remaining, c)
 
 	// Segments keep their prices while the market's prices and the leases stay the
 	// same: hashprice changes daily, so most intervals skip the work below.
@@ -67,20 +67,15 @@ func (p *Policy) prepare(m *Interval, c *Commitments, out *Allocation) (float64,
 		p.servers[i] = units[i].Count
 	}
 	p.segs = p.segs[:p.static]
-	for _, l := range c.Leases {
+	for li, l := range c.Leases {
 		if l.Unit < 0 || l.Unit >= len(units) || units[l.Unit].Kind != joule.KindGPUServer || l.Servers <= 0 {
 			continue // the caller validates leases; a bad one must not break the cap
 		}
 		u := &units[l.Unit]
 		n := min(l.Servers, p.servers[l.Unit])
 		p.servers[l.Unit] -= n
-		w := float64(n) * float64(u.PowerW-u.IdleW) * site.UnitPUE(l.Unit)
-		kind := segFirm
-		if l.Class == joule.LeaseInterruptible {
-			kind = segInterruptible
-		}
-		p.segs = append(p.segs, segment{unit: l.Unit, kind: kind, reserve: w, draw: w, gpus: float64(n * u.GPUs), price: l.USDPerGPUHour,
-			runShare: float64(n) / float64(max(u.Count, 1))})
+		out.Leases[li].Servers = n
+		p.addLease(m, c, li, &l, u, n, site.UnitPUE(l.Unit))
 	}
 
 	hashUSDPerTHHour := m.HashpriceUSDPerPHDay / 1000 / 24
@@ -100,7 +95,7 @@ func (p *Policy) prepare(m *Interval, c *Commitments, out *Allocation) (float64,
 			if u.Count > 0 {
 				s.runShare = servers / float64(u.Count)
 			}
-		case segFirm, segInterruptible:
+		case segFirm, segInterruptible, segCurtailable:
 			s.revenue = s.gpus * s.price
 		}
 		switch {
@@ -116,18 +111,64 @@ func (p *Policy) prepare(m *Interval, c *Commitments, out *Allocation) (float64,
 	return remaining, off
 }
 
-// allocateFirm holds power for firm leases in the order given; what the cap cannot
+// addLease lays out the segments of n servers of lease li on unit u: one firm segment
+// for a lease that must be powered, else one the merit order may curtail, split in two
+// where the lease may be capped — the power up to its cap at the capped price, and the
+// rest at what lifting the cap adds — so that merit order caps it before it stops it.
+func (p *Policy) addLease(m *Interval, c *Commitments, li int, l *Lease, u *Unit, n int, pue float64) {
+	kind := segFirm
+	switch l.Class {
+	case joule.LeaseInterruptible:
+		kind = segInterruptible
+	case joule.LeaseCurtailable:
+		if curtailing(m, c, l.NoticeSec) {
+			kind = segCurtailable
+		}
+	}
+	servers, gpus := float64(n), float64(n*u.GPUs)
+	w := servers * float64(u.PowerW-u.IdleW) * pue
+	share := servers / float64(max(u.Count, 1))
+	whole := segment{unit: l.Unit, kind: kind, reserve: w, draw: w, gpus: gpus, price: l.USDPerGPUHour, runShare: share, lease: li,
+		curtailable: l.Class == joule.LeaseCurtailable}
+	capW := servers * (l.CapFrac*float64(u.PowerW) - float64(u.IdleW)) * pue
+	if kind == segFirm || !cappable(l, capW, w) {
+		p.segs = append(p.segs, whole)
+		return
+	}
+	floor := whole
+	floor.reserve, floor.draw, floor.price = capW, capW, l.CappedUSDPerGPUHour
+	top := whole
+	top.reserve, top.draw, top.price, top.runShare, top.top = w-capW, w-capW, l.USDPerGPUHour-l.CappedUSDPerGPUHour, 0, true
+	p.segs = append(p.segs, floor, top)
+}
+
+// cappable says whether a lease whose servers draw w facility watts above idle at
+// nameplate and capW under its cap may be capped: the cap is above idle and below
+// nameplate, the capped price is no more than the full one, and a capped watt earns at
+// least what lifting the cap earns a watt (else merit order could lift a cap it has
+// not yet powered under).
+func cappable(l *Lease, capW, w float64) bool {
+	if !(l.CapFrac > 0 && l.CapFrac < 1) || !(capW > 0 && capW < w) || !(l.CappedUSDPerGPUHour >= 0) || l.CappedUSDPerGPUHour > l.USDPerGPUHour {
+		return false
+	}
+	return l.CappedUSDPerGPUHour/capW >= (l.USDPerGPUHour-l.CappedUSDPerGPUHour)/(w-capW)
+}
+
+// allocateFirm holds power for leases that must be powered, firm leases first and then
+// curtailable ones not yet curtailable, each in the order given; what the cap cannot
 // hold is shed and reported.
 func (p *Policy) allocateFirm(alloc []float64, off []bool, remaining float64, out *Allocation) float64 {
-	for i := p.static; i < len(p.segs); i++ {
-		s := &p.segs[i]
-		if s.kind != segFirm || off[s.unit] {
-			continue
+	for _, curtailable := range [...]bool{false, true} {
+		for i := p.static; i < len(p.segs); i++ {
+			s := &p.segs[i]
+			if s.kind != segFirm || s.curtailable != curtailable || off[s.unit] {
+				continue
+			}
+			a := min(s.reserve, max(remaining, 0))
+			alloc[i] = frac(a, s.reserve)
+			remaining -= a
+			out.ShedFirmW += joule.Watts(s.reserve - a)
 		}
-		a := min(s.reserve, max(remaining, 0))
-		alloc[i] = frac(a, s.reserve)
-		remaining -= a
-		out.ShedFirmW += joule.Watts(s.reserve - a)
 	}
 	return remaining
 }
@@ -146,8 +187,9 @@ func (p *Policy) wantsRunning(st *State, i int, margin float64, now int64) bool 
 }
 
 // powerOff picks fleets to switch off whole when idle draw alone is above the cap
-// (a deep demand-response event): miners first, then servers, each in unit order.
-func (p *Policy) powerOff(remaining *float64) []bool {
+// (a deep demand-response event): miners first, then servers that hold no lease that
+// must be powered, then the rest, each in unit order.
+func (p *Policy) powerOff(remaining *float64, c *Commitments) []bool {
 	if len(p.off) != len(p.site.Units) {
 		p.off = make([]bool, len(p.site.Units))
 	}
@@ -159,12 +201,42 @@ func (p *Policy) powerOff(remaining *float64) []bool {
 	if !p.anyOff {
 		return off
 	}
-	for _, kind := range [...]joule.HardwareKind{joule.KindASIC, joule.KindGPUServer} {
+	// Units with servers under leases that must be powered, counting leases onto
+	// servers in the order prepare does.
+	if len(p.held) != len(p.site.Units) {
+		p.held = make([]bool, len(p.site.Units))
+	}
+	clear(p.held)
+	for i := range p.site.Units {
+		p.servers[i] = p.site.Units[i].Count
+	}
+	for _, l := range c.Leases {
+		if l.Unit < 0 || l.Unit >= len(p.site.Units) || l.Servers <= 0 {
+			continue
+		}
+		n := min(l.Servers, p.servers[l.Unit])
+		p.servers[l.Unit] -= n
+		if n > 0 && l.Class != joule.LeaseInterruptible {
+			p.held[l.Unit] = true
+		}
+	}
+	held := func(unit int) bool { return p.held[unit] }
+	for pass := range 3 {
 		for i := range p.site.Units {
 			if *remaining >= 0 {
 				return off
 			}
-			if p.site.Units[i].Kind == kind && p.idleW[i] > 0 {
+			u := &p.site.Units[i]
+			var mine bool
+			switch pass {
+			case 0:
+				mine = u.Kind == joule.KindASIC
+			case 1:
+				mine = u.Kind == joule.KindGPUServer && !held(i)
+			default:
+				mine = u.Kind == joule.KindGPUServer && held(i)
+			}
+			if mine && !off[i] && p.idleW[i] > 0 {
 				off[i] = true
 				*remaining += p.idleW[i]
 			}

@@ -60,7 +60,7 @@ func (p *Policy) HindsightBound(ms []Interval, c Commitments, running bool) (bou
 			switch s.kind {
 			case segFirm:
 				constant += alloc[i] * (s.revenue - price*s.draw/1e6) * hr
-			case segOpen, segInterruptible:
+			case segOpen, segInterruptible, segCurtailable:
 				if s.reserve > 0 {
 					gpus[t] = append(gpus[t], gpuSeg{s.revenue, s.draw, s.reserve})
 				}

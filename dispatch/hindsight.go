@@ -89,7 +89,7 @@ func (p *Policy) Hindsight(ms []Interval, c Commitments, running bool, each func
 		p.allocateFirm(alloc, off, math.Inf(1), &plan)
 		for i := range p.segs {
 			s := &p.segs[i]
-			if (s.kind == segOpen || s.kind == segInterruptible) && !off[s.unit] && s.revenue > m.EnergyUSDPerMWh*s.draw/1e6 {
+			if (s.kind == segOpen || s.kind == segInterruptible || s.kind == segCurtailable) && !off[s.unit] && s.revenue > m.EnergyUSDPerMWh*s.draw/1e6 {
 				alloc[i] = 1
 			}
 		}

@@ -21,10 +21,20 @@ type Lease struct {
 	Unit    int // index into Site.Units
 	Servers int
 	// Class is the lease's: interruptible runs while its price beats the energy price;
-	// every other class (firm, curtailable, or empty) is powered whatever the price and
-	// only the cap may shed it, as a breach.
+	// curtailable is powered whatever the price except during a demand-response event,
+	// once NoticeSec has passed since the event was announced, when it runs as
+	// interruptible does; every other class (firm, or empty) is powered whatever the
+	// price and only the cap may shed it, as a breach.
 	Class         joule.LeaseClass
 	USDPerGPUHour float64
+	// NoticeSec is the notice a curtailable lease is owed before it may be curtailed.
+	NoticeSec int64
+	// CapFrac, when above 0, is the power limit the lease's servers may be held to
+	// while it may be interrupted, as a fraction of their nameplate wall power (e.g.
+	// 0.65), and CappedUSDPerGPUHour what a GPU-hour earns while capped: dispatch caps
+	// such a lease's servers before it stops them. Firm leases are never capped.
+	CapFrac             float64
+	CappedUSDPerGPUHour float64
 }
 
 // Event is a demand-response event: from Deadline until End the site draws at most
@@ -34,6 +44,9 @@ type Event struct {
 	ReduceToW joule.Watts
 	Deadline  int64 // Unix seconds
 	End       int64 // Unix seconds; 0 means open-ended
+	// Announced is when the site learnt of the event, Unix seconds: a curtailable
+	// lease's notice runs from it. 0 counts the notice from Deadline.
+	Announced int64
 }
 
 // Commitments are what the site owes this interval.
@@ -51,4 +64,24 @@ func capAt(capW joule.Watts, m *Interval, c *Commitments) joule.Watts {
 		}
 	}
 	return capW
+}
+
+// curtailing says whether a curtailable lease owed noticeSec of notice may be
+// curtailed in the interval: an event holds the site's power in it and its notice has
+// run out by the interval's start.
+func curtailing(m *Interval, c *Commitments, noticeSec int64) bool {
+	end := m.Now + m.IntervalSec
+	for _, e := range c.Events {
+		if end <= e.Deadline || (e.End != 0 && m.Now >= e.End) {
+			continue
+		}
+		from := e.Announced
+		if from == 0 {
+			from = e.Deadline
+		}
+		if m.Now >= from+noticeSec {
+			return true
+		}
+	}
+	return false
 }

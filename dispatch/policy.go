@@ -12,6 +12,7 @@ type segKind uint8
 const (
 	segFirm          segKind = iota // leased servers, firm
 	segInterruptible                // leased servers, interruptible
+	segCurtailable                  // leased servers, curtailable, during an event after their notice
 	segOpen                         // servers sold on the open market
 	segBase                         // ASICs running at their lowest profile
 	segStep                         // ASICs raised one profile
@@ -27,8 +28,17 @@ type segment struct {
 	hashTHs float64 // ASIC hashrate it adds
 	gpus    float64 // GPUs it sells (servers × GPUs per server)
 	price   float64 // lease price per GPU-hour (leases)
-	// runShare is the share of the unit's servers an open segment holds.
+	// runShare is the share of the unit's servers the segment powers (leases and open
+	// capacity; 0 for the part of a lease above its cap).
 	runShare float64
+	// lease is the index of the lease the segment belongs to, -1 for static segments;
+	// top marks the part of a capped lease's power above its cap, which runs only when
+	// the part below (the segment before it) runs whole.
+	lease int
+	top   bool
+	// curtailable marks a curtailable lease's segment: held as firm outside an event
+	// (or before its notice), but shed before firm leases when the cap cannot hold both.
+	curtailable bool
 	// always: the rule runs it whatever the price (always-mine); hysteresis: the rule
 	// applies the strike band and minimum times (a fleet's base profile under Joule's
 	// policy). Otherwise it runs while its value beats the price.
@@ -46,6 +56,7 @@ type Policy struct {
 	idleW     []float64 // facility idle W per unit
 	servers   []int     // scratch: servers of each GPU unit not under a lease
 	off       []bool    // scratch: units powered off whole this interval
+	held      []bool    // scratch: units with servers under leases that must be powered
 	allocs    []float64 // scratch: fraction of each segment allocated this interval
 	sums      []unitSums
 	started   []float64 // scratch: share of each unit's running machines that started this interval
@@ -91,11 +102,11 @@ func New(site Site) (*Policy, error) {
 					kind = segBase
 				}
 				p.segs = append(p.segs, segment{unit: i, kind: kind, reserve: n * (w - prevW) * pue, draw: n * (w - prevW) * pue, hashTHs: n * (pr.HashFrac - prevH) * u.HashrateTHs,
-					always: site.Rule == RuleAlways, hysteresis: site.Rule == RuleMerit && kind == segBase})
+					always: site.Rule == RuleAlways, hysteresis: site.Rule == RuleMerit && kind == segBase, lease: -1})
 				prevW, prevH = w, pr.HashFrac
 			}
 		case joule.KindGPUServer:
-			p.segs = append(p.segs, segment{unit: i, kind: segOpen})
+			p.segs = append(p.segs, segment{unit: i, kind: segOpen, lease: -1})
 		}
 	}
 	p.static = len(p.segs)
@@ -150,8 +161,27 @@ type Allocation struct {
 	// RevenueUSD and EnergyUSD are expected over the interval; StartLossUSD is the
 	// hashing lost to warm-up of machines that started (included in RevenueUSD).
 	RevenueUSD, EnergyUSD, StartLossUSD float64
-	// Units has one entry per unit of the site.
-	Units []UnitPlan
+	// CappedW is the facility power that capping leases' servers below their
+	// nameplate took off this interval (capping comes before stopping them).
+	CappedW joule.Watts
+	// Units has one entry per unit of the site; Leases one per lease of the
+	// commitments, in their order.
+	Units  []UnitPlan
+	Leases []LeasePlan
+}
+
+// LeasePlan is what a lease's servers do in one interval.
+type LeasePlan struct {
+	// Servers is how many servers the plan counts for the lease (no more than its unit
+	// has free); PoweredFrac the share of them powered, CappedFrac the share powered
+	// but held to the lease's cap (≤ PoweredFrac). A firm lease is always powered
+	// whole unless the cap sheds it, and never capped.
+	Servers     int
+	PoweredFrac float64
+	CappedFrac  float64
+	// RevenueUSD is what the lease earns over the interval at its price, and at its
+	// capped price for the capped share.
+	RevenueUSD float64
 }
 
 // MarginUSD is revenue less energy over the interval.

@@ -53,10 +53,15 @@ func (scenario) Generate(r *rand.Rand, _ int) reflect.Value {
 		})
 	}
 	for range r.Intn(4) {
-		s.Leases = append(s.Leases, dispatch.Lease{Unit: r.Intn(len(site.Units) + 1), Servers: r.Intn(300) - 20, Class: []joule.LeaseClass{joule.LeaseFirm, joule.LeaseInterruptible, joule.LeaseCurtailable, ""}[r.Intn(4)], USDPerGPUHour: r.Float64() * 8})
+		l := dispatch.Lease{Unit: r.Intn(len(site.Units) + 1), Servers: r.Intn(300) - 20, Class: []joule.LeaseClass{joule.LeaseFirm, joule.LeaseInterruptible, joule.LeaseCurtailable, ""}[r.Intn(4)], USDPerGPUHour: r.Float64() * 8, NoticeSec: r.Int63n(7200)}
+		if r.Intn(2) == 0 { // a cap, sometimes one that cannot be honoured (below idle, or a capped price above the full one)
+			l.CapFrac, l.CappedUSDPerGPUHour = r.Float64()*1.1, r.Float64()*9
+		}
+		s.Leases = append(s.Leases, l)
 	}
 	for range r.Intn(3) {
-		s.Events = append(s.Events, dispatch.Event{ReduceToW: joule.Watts(r.Int63n(int64(site.CapW) + 1)), Deadline: r.Int63n(6 * 3600), End: r.Int63n(8 * 3600)})
+		deadline := r.Int63n(6 * 3600)
+		s.Events = append(s.Events, dispatch.Event{ReduceToW: joule.Watts(r.Int63n(int64(site.CapW) + 1)), Deadline: deadline, End: r.Int63n(8 * 3600), Announced: deadline - r.Int63n(3*3600)})
 	}
 	return reflect.ValueOf(s)
 }
@@ -99,6 +104,9 @@ func TestNeverAboveTheCap(t *testing.T) {
 					return false
 				}
 			}
+			if !leasePlansHold(t, s.Leases, plan) {
+				return false
+			}
 			switch {
 			case plan.CapW > s.Site.CapW:
 				t.Logf("effective cap %v above the site cap %v", plan.CapW, s.Site.CapW)
@@ -119,4 +127,45 @@ func TestNeverAboveTheCap(t *testing.T) {
 	if err := quick.Check(check, &quick.Config{MaxCount: cases, Rand: rand.New(rand.NewSource(1))}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// leasePlansHold checks each lease's part of a plan: shares in [0, 1], no more capped
+// than powered, a firm lease never capped, and no lease that may be interrupted powered
+// while a firm lease is shed.
+func leasePlansHold(t *testing.T, leases []dispatch.Lease, plan dispatch.Allocation) bool {
+	if len(plan.Leases) != len(leases) {
+		t.Logf("%d lease plans for %d leases", len(plan.Leases), len(leases))
+		return false
+	}
+	shed := false
+	for i, lp := range plan.Leases {
+		l := leases[i]
+		firm := l.Class == joule.LeaseFirm || l.Class == ""
+		// A firm lease on a fleet switched off whole (its idle draw alone above an
+		// event's cap) goes with the fleet; one shed on a powered fleet is shed for
+		// power, and nothing interruptible may run then.
+		if firm && lp.Servers > 0 && lp.PoweredFrac < 1-1e-9 && plan.Units[l.Unit].AllocatedW > 0 {
+			shed = true
+		}
+		switch {
+		case lp.PoweredFrac < 0 || lp.PoweredFrac > 1+1e-9 || lp.CappedFrac < -1e-9 || lp.CappedFrac > lp.PoweredFrac+1e-9:
+			t.Logf("lease %d: powered %v capped %v", i, lp.PoweredFrac, lp.CappedFrac)
+			return false
+		case firm && lp.CappedFrac != 0:
+			t.Logf("firm lease %d capped: %+v", i, lp)
+			return false
+		case math.IsNaN(lp.RevenueUSD) || lp.RevenueUSD < -1e-9:
+			t.Logf("lease %d revenue %v", i, lp.RevenueUSD)
+			return false
+		}
+	}
+	if shed {
+		for i, lp := range plan.Leases {
+			if leases[i].Class == joule.LeaseInterruptible && lp.Servers > 0 && lp.PoweredFrac > 1e-9 {
+				t.Logf("interruptible lease %d powered (%v) while a firm lease is shed: %+v", i, lp.PoweredFrac, plan.Leases)
+				return false
+			}
+		}
+	}
+	return true
 }

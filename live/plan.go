@@ -52,6 +52,9 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 	lead := int64(l.drLead() / time.Second)
 	for _, e := range events {
 		ev := dispatch.Event{ReduceToW: e.ReduceToW, Deadline: e.Deadline.Unix() - lead}
+		if !e.CreatedAt.IsZero() {
+			ev.Announced = e.CreatedAt.Unix() // a curtailable lease's notice runs from here
+		}
 		if !e.End.IsZero() {
 			ev.End = e.End.Unix()
 		}
