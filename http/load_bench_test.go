@@ -1,11 +1,15 @@
 package http_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"sync"
@@ -138,6 +142,65 @@ func (s postgresBareStore) commit(ctx context.Context, i int) error {
 		return err
 	}
 	return tx.Commit(ctx)
+}
+
+// bareRoundTrip is the floor of an order over HTTP with no Joule code: a plain net/http
+// server on loopback that reads an order's JSON and answers with a body of a lease's
+// size, and, given a bare store, commits the bare row first. Beside the bare commit
+// rate it shows what loopback HTTP alone costs on the machine that runs it.
+type bareRoundTrip struct {
+	url    string
+	client *http.Client
+	body   []byte
+}
+
+func newBareRoundTrip(tb testing.TB, commit bareStore) *bareRoundTrip {
+	tb.Helper()
+	reply := bytes.Repeat([]byte{'x'}, 1500) // a reserved order's result with its lease and fill is about this size
+	var seq atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var o jhttp.OrderRequest
+		if err := json.NewDecoder(r.Body).Decode(&o); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if commit != nil {
+			if err := commit.commit(r.Context(), 1<<30+int(seq.Add(1))); err != nil { // rows of its own, after the bare commits
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"order": o, "lease": string(reply)})
+	}))
+	tb.Cleanup(srv.Close)
+	body, err := json.Marshal(jhttp.OrderRequest{IdempotencyKey: "bench", Product: "h100-sxm/west-texas", Kind: joule.OrderReserved, GPUs: 4,
+		Start: time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC), End: time.Date(2025, 1, 6, 2, 0, 0, 0, time.UTC), LimitMicroUSDPerGPUHour: 3_000_000})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &bareRoundTrip{url: srv.URL, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512}}, body: body}
+}
+
+func (t *bareRoundTrip) do(int) error {
+	req, err := http.NewRequest(http.MethodPost, t.url, bytes.NewReader(t.body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer bench")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("bare round trip: %s", resp.Status)
+	}
+	return nil
 }
 
 // closedLoop runs do(i) for i in [from, from+n) from workers goroutines, each starting
@@ -286,6 +349,10 @@ func BenchmarkOrderToLeaseHTTP(b *testing.B) {
 			l := newOrderLoad(b, st.kit(b), workers, 3*b.N)
 			b.ResetTimer()
 			bareRate := closedLoop(b, 0, b.N, workers, func(i int) error { return bare.commit(ctx, i) })
+			rtt := newBareRoundTrip(b, nil)
+			rttRate := closedLoop(b, 0, b.N, workers, rtt.do)
+			rttCommit := newBareRoundTrip(b, bare)
+			rttCommitRate := closedLoop(b, b.N, b.N, workers, rttCommit.do)
 			rate := closedLoop(b, 0, b.N, workers, l.submit)
 			latencies := openLoop(b, b.N, b.N, bareRate/2, l.submit)
 			own := openLoop(b, 2*b.N, b.N, rate/2, l.submit)
@@ -293,6 +360,9 @@ func BenchmarkOrderToLeaseHTTP(b *testing.B) {
 			b.ReportMetric(bareRate, "bare-commits/s")
 			b.ReportMetric(rate, "orders/s")
 			b.ReportMetric(rate/bareRate, "x-bare-commit")
+			b.ReportMetric(rttRate, "bare-round-trips/s")
+			b.ReportMetric(rttCommitRate, "bare-round-trip-commits/s")
+			b.ReportMetric(rate/rttCommitRate, "x-bare-round-trip-commit")
 			b.ReportMetric(percentileMS(latencies, 0.50), "p50-ms@half-bare")
 			b.ReportMetric(percentileMS(latencies, 0.99), "p99-ms@half-bare")
 			b.ReportMetric(percentileMS(own, 0.99), "p99-ms@half-own")
