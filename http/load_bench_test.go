@@ -463,3 +463,71 @@ func withReaders(b *testing.B, l *orderLoad, op *jhttp.Client, n int, load func(
 	}
 	return got, took, out
 }
+
+// BenchmarkOrderPathCeiling measures, beside SQLite's bare commit rate in the same run,
+// the order-to-lease rate the path leaves when the store's writes cost nothing: the
+// same server, tenants and orders as BenchmarkOrderToLeaseHTTP, with SaveLeasing
+// answering at once without writing once the tenants exist (x-bare-commit-no-writes).
+// No store can make the path faster than this; it shows how much of the bare commit
+// rate the HTTP, the matcher and the ledger alone leave on the machine that runs it.
+func BenchmarkOrderPathCeiling(b *testing.B) {
+	const workers = 16
+	ctx := context.Background()
+	bare := sqliteBare(b)
+	kit := sqliteKit(b)
+	skip := &skipWrites{LeasingStore: kit.leasing}
+	kit.leasing = skip
+	l := newOrderLoad(b, kit, workers, b.N)
+	b.ResetTimer()
+	bareRate := closedLoop(b, 0, b.N, workers, func(i int) error { return bare.commit(ctx, i) })
+	if err := skip.start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	rate := closedLoop(b, 0, b.N, workers, l.submit)
+	b.StopTimer()
+	b.ReportMetric(bareRate, "bare-commits/s")
+	b.ReportMetric(rate, "orders-no-writes/s")
+	b.ReportMetric(rate/bareRate, "x-bare-commit-no-writes")
+	b.ReportMetric(float64(l.leased.Load())/float64(b.N), "leased-frac")
+}
+
+// skipWrites is a leasing store whose saves, once started, change nothing and answer
+// at once with the version they would have left.
+type skipWrites struct {
+	joule.LeasingStore
+	mu      sync.Mutex
+	on      bool
+	version int64
+}
+
+func (s *skipWrites) start(ctx context.Context) error {
+	v, err := s.LeasingStore.LeasingVersion(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.on, s.version = true, v
+	return err
+}
+
+func (s *skipWrites) SaveLeasing(ctx context.Context, chs ...*joule.LeasingChange) (int64, error) {
+	s.mu.Lock()
+	on := s.on
+	if on {
+		s.version += int64(len(chs))
+	}
+	v := s.version
+	s.mu.Unlock()
+	if !on {
+		return s.LeasingStore.SaveLeasing(ctx, chs...)
+	}
+	return v, nil
+}
+
+func (s *skipWrites) LeasingVersion(ctx context.Context) (int64, error) {
+	s.mu.Lock()
+	on, v := s.on, s.version
+	s.mu.Unlock()
+	if !on {
+		return s.LeasingStore.LeasingVersion(ctx)
+	}
+	return v, nil
+}
