@@ -44,6 +44,9 @@ type Invoice struct {
 	ResaleMicroUSD   joule.MicroUSD `json:"resale_micro_usd"`
 	DepositsMicroUSD joule.MicroUSD `json:"deposits_micro_usd"`
 	PayoutsMicroUSD  joule.MicroUSD `json:"payouts_micro_usd"`
+	// ServiceCreditsMicroUSD is what the site paid back for hours its leases did not get
+	// as sold (capped, curtailed or not served), with any penalty on top.
+	ServiceCreditsMicroUSD joule.MicroUSD `json:"service_credits_micro_usd"`
 	// Credit is spendable credit at From and at To (or now, for the current month);
 	// ClosingHeld is what open orders held at To.
 	OpeningCreditMicroUSD joule.MicroUSD `json:"opening_credit_micro_usd"`
@@ -55,7 +58,7 @@ type Invoice struct {
 // line adds to (positive) or takes from (negative) the account the page is about.
 type Line struct {
 	At     time.Time      `json:"at"`
-	Kind   string         `json:"kind"` // usage, resale, deposit, payout; on statements sale, hosting, energy
+	Kind   string         `json:"kind"` // usage, resale, deposit, payout, service credit; on statements sale, hosting, energy
 	TxID   int64          `json:"tx_id"`
 	Order  string         `json:"order,omitempty"`
 	Lease  string         `json:"lease,omitempty"`
@@ -85,6 +88,9 @@ type Statement struct {
 	HostingMicroUSD joule.MicroUSD `json:"hosting_micro_usd"`
 	EnergyMicroUSD  joule.MicroUSD `json:"energy_micro_usd"`
 	PayoutsMicroUSD joule.MicroUSD `json:"payouts_micro_usd"`
+	// ServiceCreditsMicroUSD is what the account gave back to tenants as service
+	// credits: its share of refunds for hours not served as sold, and penalties it paid.
+	ServiceCreditsMicroUSD joule.MicroUSD `json:"service_credits_micro_usd"`
 	// PlatformFeesMicroUSD is every fee the platform took that month (operator only).
 	PlatformFeesMicroUSD   joule.MicroUSD `json:"platform_fees_micro_usd,omitempty"`
 	OpeningBalanceMicroUSD joule.MicroUSD `json:"opening_balance_micro_usd"`
@@ -148,6 +154,9 @@ func (s *Service) Invoice(ctx context.Context, who *joule.Account, tenant, month
 			line.Kind, line.Amount = "payout", dc
 			line.Memo = "credit paid out"
 			inv.PayoutsMicroUSD -= dc
+		case tx.Kind == ledger.KindCredit && dc > 0:
+			line.Kind, line.Amount = "service credit", dc
+			inv.ServiceCreditsMicroUSD += dc
 		default:
 			continue // holds and releases move credit aside and back: not money spent
 		}
@@ -242,6 +251,9 @@ func (s *Service) Statement(ctx context.Context, who *joule.Account, account, mo
 		case ledger.KindPayout:
 			line.Kind = "payout"
 			st.PayoutsMicroUSD -= d
+		case ledger.KindCredit:
+			line.Kind = "service credit"
+			st.ServiceCreditsMicroUSD -= d
 		default:
 			line.Kind = string(tx.Kind)
 		}

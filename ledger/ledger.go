@@ -8,7 +8,7 @@
 //	tenant:<id>:credit     prepaid credit a tenant can spend
 //	tenant:<id>:hold       credit set aside for its orders (per order, tracked by the ledger)
 //	owner:<id>:revenue     what a GPU owner earned, less fees; may go negative when it owes the site
-//	operator:<id>:revenue  what the operator's own servers earned
+//	operator:<id>:revenue  what the operator's own servers earned; may go negative when it owes tenants service credits
 //	platform:fees          the platform's cut of every sale
 //	site:<id>:hosting      hosting fees owners pay a site, per kW-month
 //	site:<id>:energy       energy passed through to owners
@@ -98,9 +98,10 @@ func valid(a joule.LedgerAccount) bool {
 }
 
 // mayGoNegative reports whether a balance may fall below zero: only the outside world's
-// (which funds everything) and an owner's (which may owe the site more than it earned).
+// (which funds everything), an owner's (which may owe the site more than it earned) and
+// the operator's (which may owe tenants service credits beyond what it earned).
 func mayGoNegative(a joule.LedgerAccount) bool {
-	return a == ExternalCash || strings.HasPrefix(string(a), "owner:")
+	return a == ExternalCash || strings.HasPrefix(string(a), "owner:") || strings.HasPrefix(string(a), "operator:")
 }
 
 // isHold reports whether a is a tenant's hold account.
