@@ -5,7 +5,7 @@
 
 (() => {
   const { $, el, fmt, setText, api } = Joule;
-  const DAYS = 14;
+  const DAYS = 7;
   const PRIORITIES = [
     ["time", "longest-standing ask"],
     ["owners-first", "owners' servers"],
