@@ -92,7 +92,7 @@ func newOwnerCmd(g *globals) *cobra.Command {
 
 // newFillPriorityCmd shows or sets, per product, whose listing fills first at one ask.
 func newFillPriorityCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "priority [PRODUCT time|owners-first|operator-first]",
 		Short: "Show every product's fill priority, or set one's (operator): whose listing fills first at one ask",
 		Long: `When the operator's listing and owners' listings ask the same price, a product's
@@ -111,12 +111,18 @@ operator-first. A lower ask always fills first.`,
 					if err != nil {
 						return err
 					}
+					if g.json {
+						return printJSON(cmd.OutOrStdout(), p)
+					}
 					fmt.Fprintf(cmd.OutOrStdout(), "%s: at one ask, %s\n", p.Product, p.Priority)
 					return nil
 				}
 				ps, err := c.FillPriorities(cmd.Context())
 				if err != nil {
 					return err
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"fill_priorities": ps})
 				}
 				for _, p := range ps {
 					fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\n", p.Product, p.Priority)
@@ -125,4 +131,6 @@ operator-first. A lower ask always fills first.`,
 			})
 		},
 	}
+	addJSONFlag(cmd, g)
+	return cmd
 }
