@@ -103,12 +103,12 @@ type OwnerListing struct {
 // OwnerDay is a UTC day of the owner's servers: GPU-hours offered and sold.
 type OwnerDay struct {
 	Day time.Time `json:"day"`
-	// OfferedGPUHours counts, for the hours of the day up to now, the GPUs the owner's
-	// listings offer now (assumption: a listing's size over the days shown is its size
+	// OfferedGPUHours counts, for every hour of the day its listings cover, the GPUs
+	// they offer now (assumption: a listing's size over the days shown is its size
 	// today; the store keeps no history of listings).
 	OfferedGPUHours int64 `json:"offered_gpu_hours"`
 	// SoldGPUHours counts the GPU-hours of the day that leases hold on the owner's
-	// capacity, whether used yet or not.
+	// capacity, whether used yet or not: today's hours to come count once sold.
 	SoldGPUHours int64 `json:"sold_gpu_hours"`
 }
 
@@ -169,7 +169,7 @@ func (s *Service) Owner(ctx context.Context, who *joule.Account, owner string, d
 			gpus := l.Servers * p.GPUsPerNode
 			rep.Listings = append(rep.Listings, OwnerListing{Listing: l, GPUs: gpus, FillPriority: prio})
 			for i := range rep.Days {
-				rep.Days[i].OfferedGPUHours += int64(gpus) * hoursWithin(rep.Days[i].Day, l.Start, l.End, now)
+				rep.Days[i].OfferedGPUHours += int64(gpus) * hoursWithin(rep.Days[i].Day, l.Start, l.End)
 			}
 		}
 	}
@@ -199,9 +199,9 @@ func (s *Service) Owner(ctx context.Context, who *joule.Account, owner string, d
 }
 
 // hoursWithin counts the hours of day that a listing of [start, end) offers (end zero:
-// open-ended), up to the hour that contains now.
-func hoursWithin(day, start, end, now time.Time) int64 {
-	from, to := laterOf(day, start), earliestOf(day.AddDate(0, 0, 1), now.Truncate(time.Hour).Add(time.Hour))
+// open-ended).
+func hoursWithin(day, start, end time.Time) int64 {
+	from, to := laterOf(day, start), day.AddDate(0, 0, 1)
 	if !end.IsZero() {
 		to = earliestOf(to, end)
 	}

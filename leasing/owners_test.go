@@ -92,9 +92,9 @@ func TestOwnerReport(t *testing.T) {
 	if len(rep.Days) != 2 {
 		t.Fatalf("days %+v", rep.Days)
 	}
-	// Listed from 2025-01-05 12:00: 12 hours that day, 13 the next up to 12:00's hour.
+	// Listed from 2025-01-05 12:00: 12 hours that day, all 24 the next.
 	wantEqual(t, "offered on the 5th", rep.Days[0].OfferedGPUHours, int64(128*12))
-	wantEqual(t, "offered on the 6th", rep.Days[1].OfferedGPUHours, int64(128*13))
+	wantEqual(t, "offered on the 6th", rep.Days[1].OfferedGPUHours, int64(128*24))
 	wantEqual(t, "sold on the 5th", rep.Days[0].SoldGPUHours, int64(0))
 	wantEqual(t, "sold on the 6th", rep.Days[1].SoldGPUHours, int64(16*6))
 	wantEqual(t, "balance", rep.BalanceMicroUSD, e.balance(ledger.OwnerRevenue("northwind-capital")))
