@@ -247,6 +247,18 @@ func TestOwnerPage(t *testing.T) {
 		t.Errorf("balance after the payout %s", got)
 	}
 	screenshot(t, ctx, "owner")
+	// The printable statement lists the payout.
+	req, _ := http.NewRequest("GET", s.URL+"/api/v1/statements/northwind-capital?format=html", nil)
+	req.Header.Set("Authorization", "Bearer "+opToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "paid out of the balance") || !strings.Contains(string(page), "−$50.00") {
+		t.Errorf("the printable statement does not list the payout:\n%s", page)
+	}
 
 	// The owner itself sees its page, without the payout form or the priority picker.
 	ownerToken := strings.TrimSpace(joule(t, "token", "create", "northwind-capital", "--db", db))

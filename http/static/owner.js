@@ -154,6 +154,27 @@
     );
   }
 
+  // printStatement opens the server's printable statement; it needs the token, so it
+  // is fetched here and shown from a blob rather than linked (as the Tenant page's
+  // invoice is).
+  async function printStatement() {
+    if (!owner) return;
+    const win = window.open("", "_blank");
+    try {
+      const resp = await fetch(`/api/v1/statements/${encodeURIComponent(owner)}` + Joule.query({ month: month(), format: "html" }), {
+        headers: { Authorization: "Bearer " + Joule.readToken() },
+      });
+      if (!resp.ok) throw new Error(resp.status + " " + resp.statusText);
+      const url = URL.createObjectURL(new Blob([await resp.text()], { type: "text/html" }));
+      if (win) win.location = url;
+      else window.location = url;
+    } catch (err) {
+      if (win) win.close();
+      Joule.status("status", "Cannot open the printable statement: " + err.message, true);
+    }
+  }
+  $("statement-print").addEventListener("click", printStatement);
+
   // --- Payouts, confirmed (operator) ---
 
   let payout = null; // {amount, key} awaiting confirmation
