@@ -21,14 +21,14 @@
     type: "bar",
     data: {
       datasets: [
-        { label: "Offered", data: [], backgroundColor: "#d5dbe3" },
-        { label: "Sold", data: [], backgroundColor: Joule.color("firm") },
+        { label: "Offered", data: [], backgroundColor: "#d5dbe3", maxBarThickness: 28 },
+        { label: "Sold", data: [], backgroundColor: Joule.color("firm"), maxBarThickness: 28 },
       ],
     },
     options: {
       parsing: false,
       scales: {
-        x: Joule.timeAxis({ offset: true }),
+        x: Joule.timeAxis(),
         y: { beginAtZero: true, title: { display: true, text: "GPU-hours" }, grid: { color: "#eef0f3" } },
       },
       plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { title: (items) => (items.length ? fmt.day(items[0].parsed.x) : "") } } },
@@ -77,8 +77,14 @@
       "No days.",
     );
     if (util) {
-      util.data.datasets[0].data = rep.days.map((d) => ({ x: Date.parse(d.day), y: d.offered_gpu_hours }));
-      util.data.datasets[1].data = rep.days.map((d) => ({ x: Date.parse(d.day), y: d.sold_gpu_hours }));
+      // A day's bars stand at its noon, within its own span on the axis.
+      const noon = (d) => Date.parse(d.day) + 43200e3;
+      util.data.datasets[0].data = rep.days.map((d) => ({ x: noon(d), y: d.offered_gpu_hours }));
+      util.data.datasets[1].data = rep.days.map((d) => ({ x: noon(d), y: d.sold_gpu_hours }));
+      if (rep.days.length) {
+        util.options.scales.x.min = Date.parse(rep.days[0].day);
+        util.options.scales.x.max = Date.parse(rep.days[rep.days.length - 1].day) + 86400e3;
+      }
       util.update();
     }
     Joule.rows($("owner-leases").tBodies[0], rep.leases, (l) => Joule.leaseRow(l), "No leases on these servers yet.");

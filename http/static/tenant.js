@@ -261,11 +261,11 @@
   // The spend chart: GPU time billed per day or hour of the month, from the invoice.
   const spend = Joule.chart($("spend-chart"), {
     type: "bar",
-    data: { datasets: [{ label: "GPU time billed", data: [], backgroundColor: Joule.color("firm") }] },
+    data: { datasets: [{ label: "GPU time billed", data: [], backgroundColor: Joule.color("firm"), maxBarThickness: 28 }] },
     options: {
       parsing: false,
       scales: {
-        x: Joule.timeAxis({ offset: true }),
+        x: Joule.timeAxis(),
         y: { beginAtZero: true, title: { display: true, text: "$" }, grid: { color: "#eef0f3" } },
       },
       plugins: {
@@ -284,7 +284,18 @@
       const t = Math.floor(Date.parse(l.at) / step) * step;
       sums.set(t, (sums.get(t) || 0) - l.amount_micro_usd / 1e6);
     }
-    spend.data.datasets[0].data = [...sums].sort((a, b) => a[0] - b[0]).map(([x, y]) => ({ x, y }));
+    spend.data.datasets[0].data = [...sums].sort((a, b) => a[0] - b[0]).map(([x, y]) => ({ x: x + step / 2, y }));
+    // The month by day; by hour, the last two days. A bar spans its day or hour.
+    const x = spend.options.scales.x;
+    if (step === 86400e3 && m) {
+      x.min = Date.parse(m + "-01T00:00:00Z");
+      const next = new Date(x.min);
+      next.setUTCMonth(next.getUTCMonth() + 1);
+      x.max = next.getTime();
+    } else {
+      x.max = Math.ceil(Joule.now() / 3600e3) * 3600e3;
+      x.min = x.max - 48 * 3600e3;
+    }
     spend.update();
   }
   $("spend-by").addEventListener("change", () => drawSpend(month()));
