@@ -20,18 +20,18 @@
   const util = Joule.chart($("util-chart"), {
     type: "bar",
     data: {
+      labels: [],
       datasets: [
         { label: "Offered", data: [], backgroundColor: "#d5dbe3", maxBarThickness: 28 },
         { label: "Sold", data: [], backgroundColor: Joule.color("firm"), maxBarThickness: 28 },
       ],
     },
     options: {
-      parsing: false,
       scales: {
-        x: Joule.timeAxis(),
+        x: { grid: { display: false } },
         y: { beginAtZero: true, title: { display: true, text: "GPU-hours" }, grid: { color: "#eef0f3" } },
       },
-      plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { title: (items) => (items.length ? fmt.day(items[0].parsed.x) : "") } } },
+      plugins: { legend: { position: "bottom" } },
     },
   });
 
@@ -77,14 +77,9 @@
       "No days.",
     );
     if (util) {
-      // A day's bars stand at its noon, within its own span on the axis.
-      const noon = (d) => Date.parse(d.day) + 43200e3;
-      util.data.datasets[0].data = rep.days.map((d) => ({ x: noon(d), y: d.offered_gpu_hours }));
-      util.data.datasets[1].data = rep.days.map((d) => ({ x: noon(d), y: d.sold_gpu_hours }));
-      if (rep.days.length) {
-        util.options.scales.x.min = Date.parse(rep.days[0].day);
-        util.options.scales.x.max = Date.parse(rep.days[rep.days.length - 1].day) + 86400e3;
-      }
+      util.data.labels = rep.days.map((d) => fmt.day(Date.parse(d.day)));
+      util.data.datasets[0].data = rep.days.map((d) => d.offered_gpu_hours);
+      util.data.datasets[1].data = rep.days.map((d) => d.sold_gpu_hours);
       util.update();
     }
     Joule.rows($("owner-leases").tBodies[0], rep.leases, (l) => Joule.leaseRow(l), "No leases on these servers yet.");
