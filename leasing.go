@@ -74,6 +74,8 @@ type LeasingChange struct {
 	Leases      []Lease // created or changed, saved whole with their shares
 	Fills       []Fill
 	Journal     []LedgerTransaction // in ID order, continuing the stored journal
+	// FillPriorities are products' fill priorities that the operation set.
+	FillPriorities []ProductFillPriority
 	// Audit is who changed what in the operation (AuditChange rows, Site "" for the
 	// exchange's own log): saved in the same transaction, so that no change is stored
 	// without its record. The exchange sends them only with a change that changes
@@ -106,6 +108,8 @@ type LeasingState struct {
 	Orders       []Order
 	Leases       []Lease
 	Journal      []LedgerTransaction // every transaction, in ID order
+	// FillPriorities are the products whose fill priority is not FillByTime.
+	FillPriorities []ProductFillPriority
 }
 
 // OrderFilter selects orders; zero fields select everything.

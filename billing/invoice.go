@@ -250,6 +250,9 @@ func (s *Service) Statement(ctx context.Context, who *joule.Account, account, mo
 			st.EnergyMicroUSD -= d
 		case ledger.KindPayout:
 			line.Kind = "payout"
+			if line.Memo == "" {
+				line.Memo = "paid out of the balance"
+			}
 			st.PayoutsMicroUSD -= d
 		case ledger.KindCredit:
 			line.Kind = "service credit"

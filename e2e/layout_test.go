@@ -56,6 +56,9 @@ func layoutPages(site string, demo bool) []layoutPage {
 		document.querySelectorAll("#audit tbody tr").length > 0 && (document.getElementById("nm-better").textContent || document.getElementById("status").textContent)`
 	tenant := `document.getElementById("credit").textContent.startsWith("$") && document.querySelectorAll("#leases tbody tr").length > 0 &&
 		document.querySelectorAll("#orders tbody tr").length > 0 && document.querySelectorAll("#invoice-lines tbody tr").length > 0`
+	// The example's fleets and the demo's name an owner, northwind-capital.
+	owner := `document.getElementById("balance").textContent.startsWith("$") && ` + rowsOf("#servers") + ` > 0 &&
+		document.querySelectorAll("#days tbody tr").length > 0 && document.querySelectorAll("#statement-lines tbody tr").length > 0`
 	if demo {
 		// The demo's agent reads a site meter, which the card shows on its own line.
 		overview += ` && /MW/.test(document.querySelector(".site-card [data-k=metered]").textContent)`
@@ -70,6 +73,7 @@ func layoutPages(site string, demo bool) []layoutPage {
 		{name: "market", path: "/market", loaded: `document.getElementById("product-meta").textContent && document.getElementById("book-meta").textContent &&
 			document.querySelectorAll("#fills tbody tr").length > 0 && document.querySelectorAll("#my-leases tbody tr").length > 0`},
 		{name: "tenant", path: "/tenant", loaded: tenant},
+		{name: "owner", path: "/owner", loaded: owner},
 		{name: "notfound", path: "/sites/no-such-site", loaded: `document.querySelector("main h1").textContent.includes("no-such-site")`},
 	}
 }

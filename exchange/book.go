@@ -14,6 +14,10 @@ type book struct {
 	p    joule.Product
 	base int64
 	n    int
+	// priority orders listings of one ask (see before); operator is the operator's
+	// account, whose listing it ranks against the owners'.
+	priority joule.FillPriority
+	operator string
 
 	sources  []*source          // every source whose slots may still be leased
 	listings map[string]*source // by seller
@@ -58,8 +62,8 @@ type askRef struct {
 	ask joule.MicroUSD
 }
 
-func newBook(p joule.Product, base int64) *book {
-	return &book{p: p, base: base, listings: map[string]*source{}}
+func newBook(p joule.Product, base int64, operator string) *book {
+	return &book{p: p, base: base, listings: map[string]*source{}, priority: joule.FillByTime, operator: operator}
 }
 
 // slot returns the slot index of Unix hour h (negative: before the book began).
@@ -105,23 +109,72 @@ func (s *source) capFor(i int) int32 {
 // free is what slot i of s can still lease.
 func (s *source) free(i int) int32 { return s.cap[i] - s.used[i] }
 
-// askBefore orders fixed asks: lower price first, then earlier (price-time priority).
-func askBefore(a, b *source) bool {
-	if a.ask != b.ask {
-		return a.ask < b.ask
+// askBefore orders fixed asks: lower price first, then, at one price, as before says.
+func (b *book) askBefore(x, y *source) bool {
+	if x.ask != y.ask {
+		return x.ask < y.ask
 	}
-	return a.seq < b.seq
+	return b.before(x, y)
+}
+
+// before says which of two sources asking the same price fills first: the one the
+// book's fill priority ranks first (the operator's listing or the owners'), and within
+// a rank the earlier (price-time priority). Resale offers rank with the owners.
+func (b *book) before(x, y *source) bool {
+	if rx, ry := b.rank(x), b.rank(y); rx != ry {
+		return rx < ry
+	}
+	return x.seq < y.seq
+}
+
+// rank is 0 for the sources the fill priority puts first, 1 for the others.
+func (b *book) rank(s *source) int {
+	operators := s.listing != nil && s.owner == b.operator
+	switch b.priority {
+	case joule.FillOperatorFirst:
+		if !operators {
+			return 1
+		}
+	case joule.FillOwnersFirst:
+		if operators {
+			return 1
+		}
+	}
+	return 0
 }
 
 // insertFixed adds s to the fixed asks in priority order.
 func (b *book) insertFixed(s *source) {
 	i, _ := slices.BinarySearchFunc(b.fixed, s, func(x, t *source) int {
-		if askBefore(x, t) {
+		if b.askBefore(x, t) {
 			return -1
 		}
 		return 1
 	})
 	b.fixed = slices.Insert(b.fixed, i, s)
+}
+
+// setPriority changes the book's fill priority and puts its asks in the new order.
+func (b *book) setPriority(p joule.FillPriority) {
+	b.priority = p
+	slices.SortStableFunc(b.fixed, func(x, y *source) int {
+		if b.askBefore(x, y) {
+			return -1
+		}
+		if b.askBefore(y, x) {
+			return 1
+		}
+		return 0
+	})
+	slices.SortStableFunc(b.dynamic, func(x, y *source) int {
+		if b.before(x, y) {
+			return -1
+		}
+		if b.before(y, x) {
+			return 1
+		}
+		return 0
+	})
 }
 
 // removeSource takes s out of the ask lists (its leases keep their pointers to it).
@@ -156,7 +209,7 @@ func (by *buyer) eligible(s *source) bool {
 }
 
 // asks returns the sources the buyer may take from at slot i with their asks, cheapest
-// first and, at one price, oldest first. The slice is scratch, valid until the next call.
+// first and, at one price, in the book's fill priority. The slice is scratch, valid until the next call.
 func (e *Engine) asks(b *book, by *buyer, i int) []askRef {
 	out := b.scratch[:0]
 	for _, s := range b.fixed {
@@ -174,9 +227,9 @@ func (e *Engine) asks(b *book, by *buyer, i int) []askRef {
 			if a > by.limit || !by.eligible(s) {
 				continue
 			}
-			// insert after every cheaper or equal fixed ask, keeping time order among equals
+			// insert after every cheaper ask, keeping the fill priority among equals
 			j := len(out)
-			for j > 0 && (out[j-1].ask > a || (out[j-1].ask == a && out[j-1].s.seq > s.seq)) {
+			for j > 0 && (out[j-1].ask > a || (out[j-1].ask == a && b.before(s, out[j-1].s))) {
 				j--
 			}
 			out = slices.Insert(out, j, askRef{s, a})

@@ -113,8 +113,13 @@ func (e *Engine) checkBook(b *book, cur int) error {
 		}
 	}
 	for i := 1; i < len(b.fixed); i++ {
-		if !askBefore(b.fixed[i-1], b.fixed[i]) {
+		if !b.askBefore(b.fixed[i-1], b.fixed[i]) {
 			return fmt.Errorf("asks out of priority order")
+		}
+	}
+	for i := 1; i < len(b.dynamic); i++ {
+		if !b.before(b.dynamic[i-1], b.dynamic[i]) {
+			return fmt.Errorf("opportunity-cost asks out of priority order")
 		}
 	}
 	return nil

@@ -69,6 +69,9 @@ type Config struct {
 	// NewID returns a fresh ID for an order ("order") or a lease ("lease"); by default
 	// "o<n>" and "l<n>" from counters that State and Restore carry across restarts.
 	NewID func(kind string) string
+	// Operator is the site operator's account: its listings are the operator's own
+	// servers, which a product's fill priority ranks against the owners'.
+	Operator string
 }
 
 // Engine is the exchange's order book and matcher. It is safe for concurrent use; each
@@ -151,7 +154,7 @@ func (e *Engine) AddProduct(p joule.Product) error {
 }
 
 func (e *Engine) addBook(p joule.Product, base int64) *book {
-	b := newBook(p, base)
+	b := newBook(p, base, e.cfg.Operator)
 	e.books[p.ID] = b
 	i, _ := slices.BinarySearchFunc(e.list, p.ID, func(x *book, id string) int { return strings.Compare(x.p.ID, id) })
 	e.list = slices.Insert(e.list, i, b)

@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"slices"
 	"time"
 
 	"github.com/joule-site/joule"
@@ -82,7 +83,13 @@ func (e *Engine) SetListing(l joule.Listing) (*Result, error) {
 // addAsk puts a listing among the fixed or the opportunity-cost asks.
 func (b *book) addAsk(s *source) {
 	if s.dynamic {
-		b.dynamic = append(b.dynamic, s) // seq only grows: stays in time order
+		i, _ := slices.BinarySearchFunc(b.dynamic, s, func(x, t *source) int {
+			if b.before(x, t) {
+				return -1
+			}
+			return 1
+		})
+		b.dynamic = slices.Insert(b.dynamic, i, s)
 		return
 	}
 	b.insertFixed(s)
@@ -126,4 +133,30 @@ func (e *Engine) Reprice(product string) (*Result, error) {
 	}
 	e.rematch(now)
 	return e.result(nil), nil
+}
+
+// SetFillPriority sets whose listing fills first in a product when listings ask the
+// same price (joule.FillPriority). It moves no lease: it orders the fills to come.
+func (e *Engine) SetFillPriority(product string, p joule.FillPriority) error {
+	if !p.Valid() {
+		return joule.Errorf(joule.EINVALID, "fill priority must be one of %q, not %q", joule.FillPriorities, p)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	b, ok := e.books[product]
+	if !ok {
+		return joule.Errorf(joule.ENOTFOUND, "no product %q", product)
+	}
+	b.setPriority(p)
+	return nil
+}
+
+// FillPriority returns a product's fill priority; FillByTime for an unknown product.
+func (e *Engine) FillPriority(product string) joule.FillPriority {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if b, ok := e.books[product]; ok {
+		return b.priority
+	}
+	return joule.FillByTime
 }

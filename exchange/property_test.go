@@ -157,7 +157,7 @@ func runStream(seed uint64, steps int) error {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	c := newClock(t0.Add(time.Duration(rng.IntN(3600)) * time.Second))
 	level := usd(1.5)
-	cfg := Config{Now: c.Now, IdempotencyWindow: 10000 * time.Hour, HoldAheadHours: 1 + rng.IntN(2), SpotNoticeSec: int64(60 + rng.IntN(1800)),
+	cfg := Config{Now: c.Now, IdempotencyWindow: 10000 * time.Hour, HoldAheadHours: 1 + rng.IntN(2), SpotNoticeSec: int64(60 + rng.IntN(1800)), Operator: "operator",
 		Pricing: func(_ string, h time.Time) joule.MicroUSD { return level + joule.MicroUSD(h.Hour()%5)*100_000 }}
 	e := New(cfg)
 	if err := e.AddProduct(joule.Product{ID: product, Model: "h100-sxm", Site: "west-texas", GPUsPerNode: 8}); err != nil {
@@ -246,6 +246,11 @@ func runStream(seed uint64, steps int) error {
 			op = "advance"
 			c.add(time.Duration(1+rng.IntN(90)) * time.Minute)
 			r = e.Advance()
+		case k < 89 && rng.IntN(4) == 0:
+			op = "fill priority" // orders asks anew; moves no lease
+			if err = e.SetFillPriority(product, joule.FillPriorities[rng.IntN(len(joule.FillPriorities))]); err == nil && !reflect.DeepEqual(before.Leases, e.State().Leases) {
+				return fmt.Errorf("step %d: setting the fill priority moved leases", step)
+			}
 		case k < 89:
 			op = "listing"
 			r, err = setListing()

@@ -24,6 +24,8 @@ type State struct {
 	// highest it has persisted. Restore also looks at the IDs in Orders and Leases.
 	LastOrderID uint64 `json:"last_order_id"`
 	LastLeaseID uint64 `json:"last_lease_id"`
+	// FillPriorities are the products whose fill priority is not joule.FillByTime.
+	FillPriorities []joule.ProductFillPriority `json:"fill_priorities,omitempty"`
 }
 
 // State returns a copy of everything the engine remembers, in a form Restore takes.
@@ -33,6 +35,9 @@ func (e *Engine) State() State {
 	st := State{LastOrderID: e.nextOrder, LastLeaseID: e.nextLease}
 	for _, b := range e.list {
 		st.Products = append(st.Products, b.p)
+		if b.priority != joule.FillByTime {
+			st.FillPriorities = append(st.FillPriorities, joule.ProductFillPriority{Product: b.p.ID, Priority: b.priority})
+		}
 		for _, s := range b.sources {
 			if s.listing != nil {
 				st.Listings = append(st.Listings, *s.listing)
@@ -71,6 +76,11 @@ func Restore(cfg Config, st State) (*Engine, error) {
 			}
 		}
 		e.addBook(p, base)
+	}
+	for _, fp := range st.FillPriorities {
+		if err := e.SetFillPriority(fp.Product, fp.Priority); err != nil {
+			return nil, fmt.Errorf("restore: %w", err)
+		}
 	}
 	for _, l := range st.Listings {
 		if _, err := e.SetListing(l); err != nil {

@@ -86,6 +86,10 @@ var admitted = map[string][]string{
 	"POST /api/v1/leases/{id}/stop":                      {asTenant},
 	"GET /api/v1/invoices/{tenant}":                      {asTenant},
 	"GET /api/v1/statements/{account}":                   {asTenant, asOwner},
+	"GET /api/v1/owners/{id}":                            {asOwner},
+	"POST /api/v1/owners/{id}/payouts":                   {},
+	"GET /api/v1/fill-priorities":                        {asTenant, asOwner, asViewer},
+	"PUT /api/v1/fill-priorities":                        {},
 	"POST /api/v1/data":                                  {},
 	"GET /api/v1/data":                                   {asViewer},
 	"GET /api/v1/data/{kind}/{name}":                     {asViewer},
@@ -104,6 +108,8 @@ var bodies = map[string]string{
 	"PUT /api/v1/listings":             `{"product": "h100-sxm@west-texas", "ask_micro_usd_per_gpu_hour": 1}`,
 	"POST /api/v1/orders":              `{"product": "h100-sxm@west-texas", "kind": "spot", "gpus": 8, "limit_micro_usd_per_gpu_hour": 9000000}`,
 	"POST /api/v1/leases/{id}/resell":  `{"limit_micro_usd_per_gpu_hour": 1}`,
+	"POST /api/v1/owners/{id}/payouts": `{"amount_micro_usd": 1}`,
+	"PUT /api/v1/fill-priorities":      `{"product": "h100-sxm/west-texas", "fill_priority": "operator-first"}`,
 
 	"POST /api/v1/accounts/{id}/tokens":   `{"name": "probe", "expires_in_s": 3600}`,
 	"POST /api/v1/sites/{name}/telemetry": `{"samples": [{"address": "10.0.0.%d:4028", "fleet": "hall-a-s21", "at": "2024-08-20T17:59:00Z", "state": "running", "power_w": 3500, "hashrate_ths": 200}]}`,
@@ -184,7 +190,7 @@ func path(pattern, self string, drID int64) string {
 	switch {
 	case strings.Contains(p, "/dr/{id}"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(drID), 1)
-	case strings.HasPrefix(p, "/api/v1/accounts/"), strings.HasPrefix(p, "/api/v1/tenants/"):
+	case strings.HasPrefix(p, "/api/v1/accounts/"), strings.HasPrefix(p, "/api/v1/tenants/"), strings.HasPrefix(p, "/api/v1/owners/"):
 		p = strings.Replace(p, "{id}", account, 1)
 	case strings.HasPrefix(p, "/api/v1/orders/"):
 		p = strings.Replace(p, "{id}", "o1", 1)

@@ -39,6 +39,7 @@ var dashboardPages = map[string]string{
 	"site":      "Site",
 	"market":    "GPU market",
 	"tenant":    "Tenant",
+	"owner":     "Owner",
 	"economics": "Economics",
 	"notfound":  "Not found",
 }
@@ -103,6 +104,7 @@ func (s *Server) dashboardRoutes() {
 	s.mux.HandleFunc("GET /{$}", d.page("overview"))
 	s.mux.HandleFunc("GET /market", d.page("market"))
 	s.mux.HandleFunc("GET /tenant", d.page("tenant"))
+	s.mux.HandleFunc("GET /owner", d.page("owner"))
 	s.mux.HandleFunc("GET /economics", d.page("economics"))
 	s.mux.HandleFunc("GET /sites/{name}", s.handleSitePage(d))
 	s.mux.HandleFunc("GET /static/{path...}", d.serveAsset)

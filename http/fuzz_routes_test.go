@@ -35,6 +35,8 @@ var fuzzedRoutes = map[string]string{
 	"POST /api/v1/leases/{id}/stop":            "FuzzWritePaths",
 	"POST /api/v1/data":                        "FuzzDataBody",
 	"DELETE /api/v1/data/{kind}/{name}":        "FuzzWritePaths",
+	"POST /api/v1/owners/{id}/payouts":         "FuzzPayoutBody",
+	"PUT /api/v1/fill-priorities":              "FuzzFillPriorityBody",
 }
 
 // TestEveryWriteRouteIsFuzzed fails when a route that takes POST, PUT or DELETE has no
@@ -158,6 +160,18 @@ func FuzzCreditBody(f *testing.F) {
 	fuzzBody(f, http.MethodPost, "/api/v1/tenants/acme/credit", asOp,
 		`{"amount_micro_usd": 1000000, "key": "wire-1"}`, `{"amount_micro_usd": 9223372036854775807}`,
 		`{"amount_micro_usd": -1}`, `{"amount_micro_usd": 0.5}`)
+}
+
+func FuzzPayoutBody(f *testing.F) {
+	fuzzBody(f, http.MethodPost, "/api/v1/owners/northwind-capital/payouts", asOp,
+		`{"amount_micro_usd": 1000000, "key": "wire-1"}`, `{"amount_micro_usd": 9223372036854775807}`,
+		`{"amount_micro_usd": -1}`, `{"amount_micro_usd": 0.5}`, `{"key": ""}`)
+}
+
+func FuzzFillPriorityBody(f *testing.F) {
+	fuzzBody(f, http.MethodPut, "/api/v1/fill-priorities", asOp,
+		`{"product": "h100-sxm/west-texas", "fill_priority": "owners-first"}`,
+		`{"product": "h100-sxm/west-texas", "fill_priority": "pro-rata"}`, `{"product": "../x", "fill_priority": "time"}`)
 }
 
 func FuzzAccountBody(f *testing.F) {

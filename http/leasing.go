@@ -34,6 +34,10 @@ type Leasing interface {
 	Leases(ctx context.Context, who *joule.Account, f joule.LeaseFilter) ([]joule.Lease, error)
 	Resell(ctx context.Context, who *joule.Account, lease string, req leasing.ResellRequest) (*leasing.OrderResult, error)
 	Stop(ctx context.Context, who *joule.Account, lease string) (*joule.Lease, error)
+	Owner(ctx context.Context, who *joule.Account, owner string, days int) (*leasing.OwnerReport, error)
+	Payout(ctx context.Context, who *joule.Account, owner, key string, amount joule.MicroUSD) (*leasing.PayoutResult, error)
+	FillPriorities(ctx context.Context, who *joule.Account) ([]joule.ProductFillPriority, error)
+	SetFillPriority(ctx context.Context, who *joule.Account, product string, p joule.FillPriority) (*joule.ProductFillPriority, error)
 }
 
 // Billing is what the invoice and statement routes ask: the billing service over the
@@ -83,6 +87,7 @@ func (s *Server) leasingRoutes() {
 	s.handle("POST /api/v1/leases/{id}/stop", admits(tenant), s.authed(s.handleStopLease))
 	s.handle("GET /api/v1/invoices/{tenant}", admits(tenant), s.authed(s.handleInvoice))
 	s.handle("GET /api/v1/statements/{account}", admits(tenant, owner), s.authed(s.handleStatement))
+	s.ownerRoutes()
 }
 
 // bearerToken returns the token of an "Authorization: Bearer TOKEN" header.

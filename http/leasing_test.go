@@ -254,6 +254,9 @@ func TestTenantsCannotReachEachOther(t *testing.T) {
 		{"POST", "/accounts/acme/token", "{}", 403},
 		{"GET", "/accounts", "", 403},
 		{"PUT", "/listings", `{"product": "h100-sxm/west-texas", "seller": "operator", "ask_micro_usd_per_gpu_hour": 1}`, 403},
+		{"GET", "/owners/northwind-capital", "", 403},
+		{"POST", "/owners/northwind-capital/payouts", `{"amount_micro_usd": 1}`, 403},
+		{"PUT", "/fill-priorities", `{"product": "h100-sxm/west-texas", "fill_priority": "operator-first"}`, 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -388,5 +391,56 @@ func TestInsufficientCreditHasItsOwnCode(t *testing.T) {
 	_, err := bob.SubmitOrder(context.Background(), block("k2", 8, 0, 24, 2.10))
 	if joule.ErrorCode(err) != joule.ECREDIT {
 		t.Errorf("through the client: %v has code %q, want %q", err, joule.ErrorCode(err), joule.ECREDIT)
+	}
+}
+
+// An owner reads its own report but cannot pay itself out or set the fill priority:
+// 403, and its balance and the priority stay as they were.
+func TestOwnerCannotPayItselfOut(t *testing.T) {
+	x := openExchange(t, 1000)
+	ctx := context.Background()
+	acme := x.tenant(t, "acme", joule.MicroUSDFromUSD(50_000))
+	if _, err := acme.SubmitOrder(ctx, block("f", 16, 0, 24, 2.10)); err != nil { // northwind-capital's, the older ask
+		t.Fatal(err)
+	}
+	op, err := x.svc.Principal(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued, err := x.svc.IssueToken(ctx, op, "northwind-capital", leasing.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := x.client(issued.Token)
+	before, err := owner.Owner(ctx, "northwind-capital", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.BalanceMicroUSD != joule.MicroUSDFromUSD(16*24*2*0.9) {
+		t.Fatalf("balance %s, want $691.20", before.BalanceMicroUSD)
+	}
+	_, err = owner.Payout(ctx, "northwind-capital", "self", joule.MicroUSDFromUSD(100))
+	if joule.ErrorCode(err) != joule.EFORBIDDEN {
+		t.Errorf("an owner paying itself out: %v, want forbidden", err)
+	}
+	_, err = owner.SetFillPriority(ctx, "h100-sxm/west-texas", joule.FillOwnersFirst)
+	if joule.ErrorCode(err) != joule.EFORBIDDEN {
+		t.Errorf("an owner setting the fill priority: %v, want forbidden", err)
+	}
+	after, err := owner.Owner(ctx, "northwind-capital", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.BalanceMicroUSD != before.BalanceMicroUSD || after.Listings[0].FillPriority != joule.FillByTime {
+		t.Errorf("after refusals: balance %s, priority %s; want %s and time", after.BalanceMicroUSD, after.Listings[0].FillPriority, before.BalanceMicroUSD)
+	}
+	// The operator pays it out; more than the balance is refused and pays nothing.
+	opc := x.client(x.opToken)
+	if _, err := opc.Payout(ctx, "northwind-capital", "wire-1", joule.MicroUSDFromUSD(700)); joule.ErrorCode(err) != joule.EFORBIDDEN {
+		t.Errorf("more than the balance: %v, want forbidden", err)
+	}
+	p, err := opc.Payout(ctx, "northwind-capital", "wire-1", joule.MicroUSDFromUSD(600))
+	if err != nil || p.BalanceMicroUSD != joule.MicroUSDFromUSD(91.20) {
+		t.Fatalf("payout %+v, %v; want a balance of $91.20 left", p, err)
 	}
 }

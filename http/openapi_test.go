@@ -596,6 +596,10 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 	g.do(req{route: "GET /api/v1/invoices/{tenant}", path: "/api/v1/invoices/acme?month=2024-12", token: op, status: 200})
 	g.do(req{route: "GET /api/v1/statements/{account}", path: "/api/v1/statements/northwind-capital?month=2025-01", token: owner, status: 200})
 	g.do(req{route: "GET /api/v1/statements/{account}", path: "/api/v1/statements/operator?month=2025-01", token: op, status: 200})
+	g.do(req{route: "GET /api/v1/owners/{id}", path: "/api/v1/owners/northwind-capital?days=3", token: owner, status: 200})
+	g.do(req{route: "POST /api/v1/owners/{id}/payouts", path: "/api/v1/owners/northwind-capital/payouts", token: op, body: `{"amount_micro_usd": 1000000, "key": "wire-1"}`, status: 200})
+	g.do(req{route: "GET /api/v1/fill-priorities", path: "/api/v1/fill-priorities", token: owner, status: 200})
+	g.do(req{route: "PUT /api/v1/fill-priorities", path: "/api/v1/fill-priorities", token: op, body: `{"product": "h100-sxm/west-texas", "fill_priority": "owners-first"}`, status: 200})
 
 	// Live operations: the real dispatch loop plans the site, with the exchange's leases.
 	loop := &live.Loop{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models, Live: s.Live, Prices: fixedMarket{hashprice: 50, energy: 30, gpu: 2, util: 0.85, btc: 95_000},
@@ -688,6 +692,10 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 		{route: "GET /api/v1/book/{product...}", path: "/api/v1/book/a100%2Fnowhere", token: acme, status: 404},
 		{route: "GET /api/v1/invoices/{tenant}", path: "/api/v1/invoices/acme?month=January", token: acme, status: 400},
 		{route: "GET /api/v1/statements/{account}", path: "/api/v1/statements/northwind-capital?month=2025-01", token: acme, status: 403},
+		{route: "POST /api/v1/owners/{id}/payouts", path: "/api/v1/owners/northwind-capital/payouts", token: op, body: `{"amount_micro_usd": 9000000000000}`, status: 403},
+		{route: "POST /api/v1/owners/{id}/payouts", path: "/api/v1/owners/acme/payouts", token: op, body: `{"amount_micro_usd": 1}`, status: 400},
+		{route: "GET /api/v1/owners/{id}", path: "/api/v1/owners/operator", token: owner, status: 403},
+		{route: "PUT /api/v1/fill-priorities", path: "/api/v1/fill-priorities", token: op, body: `{"product": "h100-sxm/west-texas", "fill_priority": "pro-rata"}`, status: 400},
 	} {
 		r.refused = r.status >= 400
 		g.do(r)

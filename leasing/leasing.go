@@ -227,7 +227,7 @@ func (s *Service) load(ctx context.Context) error {
 	}
 	eng, err := exchange.Restore(s.engineConfig(), exchange.State{
 		Products: st.Products, Listings: st.Listings, Orders: st.Orders, Leases: current,
-		LastOrderID: s.lastOrder, LastLeaseID: s.lastLease,
+		LastOrderID: s.lastOrder, LastLeaseID: s.lastLease, FillPriorities: st.FillPriorities,
 	})
 	if err != nil {
 		return fmt.Errorf("leasing: %w", err)
@@ -240,7 +240,7 @@ func (s *Service) load(ctx context.Context) error {
 func (s *Service) engineConfig() exchange.Config {
 	return exchange.Config{
 		Now: s.cfg.Now, Pricing: s.cfg.Pricing, HoldAheadHours: s.cfg.HoldAheadHours, SpotNoticeSec: s.cfg.SpotNoticeSec,
-		IdempotencyWindow: s.cfg.IdempotencyWindow, NewID: s.newID,
+		IdempotencyWindow: s.cfg.IdempotencyWindow, NewID: s.newID, Operator: s.cfg.Operator,
 	}
 }
 

@@ -160,8 +160,7 @@ func (l *Ledger) PassThroughEnergy(key, owner, site string, wattHours int64, pri
 
 // Payout pays amount of an account's balance out of the system: an owner's revenue to
 // its bank, a tenant's unused credit back. More than the balance is EFORBIDDEN.
-// Nothing in production calls it yet: owner payouts come with the next capability,
-// leases that deliver compute, and will be made through it.
+// leasing.Service.Payout pays owners out through it (joule payout).
 func (l *Ledger) Payout(key string, from joule.LedgerAccount, amount joule.MicroUSD) (joule.LedgerTransaction, error) {
 	if err := checkAmount("payout", amount); err != nil {
 		return joule.LedgerTransaction{}, err

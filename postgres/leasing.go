@@ -115,6 +115,15 @@ func saveProducts(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
 			return fmt.Errorf("save product %s: %w", p.ID, err)
 		}
 	}
+	for _, fp := range ch.FillPriorities {
+		res, err := tx.exec(ctx, `UPDATE products SET fill_priority = $1 WHERE id = $2`, string(fp.Priority), fp.Product)
+		if err != nil {
+			return fmt.Errorf("save fill priority of %s: %w", fp.Product, err)
+		}
+		if res.RowsAffected() == 0 {
+			return joule.Errorf(joule.EINVALID, "save fill priority: no product %s", fp.Product)
+		}
+	}
 	return nil
 }
 

@@ -29,7 +29,7 @@ func (s *LeasingStore) LoadLeasing(ctx context.Context, q joule.LeasingLoad) (*j
 		return nil, fmt.Errorf("load leasing: %w", err)
 	}
 	st.LastOrderSeq, st.LastLeaseSeq = uint64(lastOrder), uint64(lastLease)
-	if st.Products, err = loadProducts(ctx, tx); err != nil {
+	if st.Products, st.FillPriorities, err = loadProducts(ctx, tx); err != nil {
 		return nil, fmt.Errorf("load products: %w", err)
 	}
 	if st.Listings, err = loadListings(ctx, tx); err != nil {
@@ -64,21 +64,27 @@ func (s *LeasingStore) LoadLeasing(ctx context.Context, q joule.LeasingLoad) (*j
 	return st, nil
 }
 
-func loadProducts(ctx context.Context, tx *tx) ([]joule.Product, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, model, site, gpus_per_node FROM products ORDER BY id`)
+// loadProducts returns the products and those whose fill priority is not time.
+func loadProducts(ctx context.Context, tx *tx) ([]joule.Product, []joule.ProductFillPriority, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, model, site, gpus_per_node, fill_priority FROM products ORDER BY id`)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	var out []joule.Product
+	var prios []joule.ProductFillPriority
 	for rows.Next() {
 		var p joule.Product
-		if err := rows.Scan(&p.ID, &p.Model, &p.Site, &p.GPUsPerNode); err != nil {
-			return nil, err
+		var prio string
+		if err := rows.Scan(&p.ID, &p.Model, &p.Site, &p.GPUsPerNode, &prio); err != nil {
+			return nil, nil, err
 		}
 		out = append(out, p)
+		if joule.FillPriority(prio) != joule.FillByTime {
+			prios = append(prios, joule.ProductFillPriority{Product: p.ID, Priority: joule.FillPriority(prio)})
+		}
 	}
-	return out, rows.Err()
+	return out, prios, rows.Err()
 }
 
 func loadListings(ctx context.Context, tx *tx) ([]joule.Listing, error) {

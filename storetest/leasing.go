@@ -102,6 +102,15 @@ func testLeasingRoundTrip(t *testing.T, e *env) {
 	if got, err := e.Leasing.LeasingVersion(e.ctx); err != nil || got != 2 {
 		t.Errorf("LeasingVersion = %d, %v; want 2", got, err)
 	}
+
+	// A product's fill priority is kept with it; the default is not listed.
+	checkEqual(t, "fill priorities at first", len(st.FillPriorities), 0)
+	owners := []joule.ProductFillPriority{{Product: "h100/west", Priority: joule.FillOwnersFirst}}
+	e.saveLeasing(t, &joule.LeasingChange{BaseVersion: 2, At: e.clock.Now(), FillPriorities: owners})
+	checkEqual(t, "fill priorities", e.loadLeasing(t, joule.LeasingLoad{}).FillPriorities, owners)
+	e.saveLeasing(t, &joule.LeasingChange{BaseVersion: 3, At: e.clock.Now(),
+		FillPriorities: []joule.ProductFillPriority{{Product: "h100/west", Priority: joule.FillByTime}}})
+	checkEqual(t, "fill priorities back to time", len(e.loadLeasing(t, joule.LeasingLoad{}).FillPriorities), 0)
 }
 
 func testLeasingConflicts(t *testing.T, e *env) {

@@ -34,6 +34,7 @@ func addCompletions(root *cobra.Command, g *globals) {
 		"gpu":     completeModels(joule.KindGPUServer),
 		"seller":  completeAccounts(joule.RoleOwner, joule.RoleOperator),
 		"tenant":  completeAccounts(joule.RoleTenant),
+		"owner":   completeAccounts(joule.RoleOwner),
 		"account": completeAccounts(),
 	}
 	args := map[string]completer{
@@ -80,6 +81,10 @@ func argCompleter(cmd *cobra.Command, args map[string]completer) completer {
 		return completeAccounts()
 	case "joule account token":
 		return completeAccounts()
+	case "joule owner":
+		return completeAccounts(joule.RoleOwner)
+	case "joule listing priority":
+		return completeProducts
 	}
 	fields := strings.Fields(cmd.Use)
 	if len(fields) < 2 {

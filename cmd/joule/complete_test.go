@@ -72,6 +72,9 @@ func TestCompletionOffersWhatExists(t *testing.T) {
 		{[]string{"order", "cancel", ""}, []string{order.Order.ID}, nil},
 		{[]string{"dr", "cancel", "--site", "west-texas", ""}, []string{"1"}, nil},
 		{[]string{"token", "create", ""}, []string{"acme", "operator"}, nil},
+		{[]string{"payout", "--owner", ""}, []string{"northwind-capital"}, []string{"acme", "operator"}},
+		{[]string{"owner", ""}, []string{"northwind-capital"}, []string{"acme"}},
+		{[]string{"listing", "priority", ""}, []string{"h100-sxm/west-texas"}, nil},
 	}
 	tests = append(tests, struct {
 		args []string

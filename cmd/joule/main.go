@@ -103,6 +103,8 @@ against a running 'joule serve'.`,
 		newResellCmd(g),
 		newInvoiceCmd(g),
 		newStatementCmd(g),
+		newPayoutCmd(g),
+		newOwnerCmd(g),
 		newDataCmd(g),
 		newVersionCmd(),
 	)
