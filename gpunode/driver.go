@@ -28,7 +28,10 @@ const maxReply = 1 << 20
 type Driver struct {
 	// Timeout bounds each request; DefaultTimeout when zero.
 	Timeout time.Duration
-	http    *http.Client
+	// Token is the servers' shared token, sent as "Authorization: Bearer TOKEN" when
+	// set (`joule node` requires one; the simulator only when configured with one).
+	Token string
+	http  *http.Client
 }
 
 // NewDriver returns a driver with its own connection pool.
@@ -111,6 +114,9 @@ func (d *Driver) do(ctx context.Context, method, addr, path string, body any) (*
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if d.Token != "" {
+		req.Header.Set(gpuapi.TokenHeader, gpuapi.BearerPrefix+d.Token)
+	}
 	client := d.http
 	if client == nil {
 		client = http.DefaultClient
@@ -126,6 +132,8 @@ func (d *Driver) do(ctx context.Context, method, addr, path string, body any) (*
 		return nil, fmt.Errorf("GPU server %s: %s %s: reading the reply: %w", addr, method, path, err)
 	case len(b) > maxReply:
 		return nil, fmt.Errorf("GPU server %s: %s %s: reply larger than %d bytes", addr, method, path, maxReply)
+	case resp.StatusCode == http.StatusUnauthorized:
+		return nil, joule.Errorf(joule.EUNAUTHORIZED, "GPU server %s refused the token for %s %s", addr, method, path)
 	case resp.StatusCode >= 400 && resp.StatusCode < 500:
 		var e gpuapi.ErrorReply
 		if json.Unmarshal(b, &e) != nil || e.Error == "" {
@@ -144,7 +152,7 @@ func (d *Driver) do(ctx context.Context, method, addr, path string, body any) (*
 
 // normalize turns a reply into the agent's telemetry.
 func normalize(t *gpuapi.Telemetry, addr string) *joule.Telemetry {
-	out := &joule.Telemetry{Address: addr, At: t.At, Firmware: "gpunode", PowerW: t.PowerW, PowerKnown: true,
+	out := &joule.Telemetry{Address: addr, At: t.At, Firmware: "gpunode", PowerW: t.PowerW, PowerKnown: t.Known(),
 		PowerLimitW: t.PowerLimitW, TempC: t.TemperatureC, GPUUtilization: t.Utilization, GPUMemoryUsedB: t.MemoryUsedBytes,
 		Pools: []joule.Pool{}}
 	if n := len(t.GPUs); n > 0 {
