@@ -2,18 +2,24 @@
 // power draw and limit, utilization, memory and temperature, and a server's sum of them
 // as joule.Telemetry.
 //
-// It only reads. It never calls an NVML setter — no power limit, clock, MIG or
+// The Reader only reads. It never calls an NVML setter — no power limit, clock, MIG or
 // persistence change — and a test keeps it that way: a GPU that a tenant leases is
 // theirs to run, and power is moved by dispatch, not by reshaping GPUs underneath a
 // workload.
+//
+// One setter exists, apart, in limiter.go: a Limiter sets GPUs' power limits
+// (nvmlDeviceSetPowerManagementLimit) and nothing else, for dispatch's power caps.
+// Only `joule node --allow-power-limit` creates one on real GPUs, and tests create one
+// only over NVIDIA's mock of the library (OpenInterface); TestReadOnly keeps every
+// other file, and every other NVML setter, out, and TestLimiterCallers keeps every
+// other caller out.
 //
 // NVML is loaded at run time (dlopen of libnvidia-ml.so.1, through cgo): a binary
 // built here runs on machines without NVIDIA's driver, and Open then fails with
 // ErrNoDriver. A build without cgo has Open always fail with ErrNoDriver.
 //
-// Nothing imports it yet: it is for the next capability, leases that deliver compute,
-// where `joule node` runs on each GPU server, reads its GPUs here and serves them over
-// the GPU servers' power API (package gpuapi) in place of the simulator.
+// `joule node` runs on each GPU server, reads its GPUs here and serves them over the GPU
+// servers' power API (package gpuapi), as the simulator serves its own.
 package nvml
 
 import (
@@ -44,6 +50,11 @@ type GPU struct {
 	UtilizationPct int         // percent of the last sample period a kernel ran, 0..100
 	MemoryUsedB    int64
 	TempC          float64 // GPU core temperature
+	// EnergyJ is the GPU's energy counter: joules consumed since the driver was last
+	// loaded (nvmlDeviceGetTotalEnergyConsumption, Volta and later); EnergyKnown says
+	// the GPU has one.
+	EnergyJ     int64
+	EnergyKnown bool
 }
 
 // Summarize returns a GPU server's telemetry from a reading of each of its GPUs: power
