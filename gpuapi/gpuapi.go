@@ -94,6 +94,9 @@ type Telemetry struct {
 // Known reports whether t's power is a reading.
 func (t *Telemetry) Known() bool { return t.PowerKnown == nil || *t.PowerKnown }
 
+// Known reports whether g's power is a reading.
+func (g *GPU) Known() bool { return g.PowerKnown == nil || *g.PowerKnown }
+
 // GPU is one GPU's reading.
 type GPU struct {
 	Index            int         `json:"index"`
@@ -104,6 +107,8 @@ type GPU struct {
 	MemoryTotalBytes int64       `json:"memory_total_bytes"`
 	TemperatureC     float64     `json:"temperature_c"`
 	EnergyJ          int64       `json:"energy_j,omitempty"` // energy counter, joules; 0 when not counted
+	// PowerKnown is false when the GPU does not report its power; absent means known.
+	PowerKnown *bool `json:"power_known,omitempty"`
 	UUID             string      `json:"uuid,omitempty"`     // "GPU-…", when the server knows it
 	Name             string      `json:"name,omitempty"`     // the GPU's model name, when known
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/gpuapi"
 )
 
 // ErrNoDriver is the error Open wraps when NVML cannot be used: no libnvidia-ml, or no
@@ -88,6 +89,21 @@ func Summarize(gpus []GPU, at time.Time, driverVersion string) *joule.Telemetry 
 	t.GPUUtilization = float64(util) / float64(n) / 100
 	t.GPUMemoryUsedB = mem / n
 	return t
+}
+
+// APIGPUs returns readings as the GPU servers' power API reports them (package gpuapi),
+// utilization as a fraction.
+func APIGPUs(gpus []GPU) []gpuapi.GPU {
+	out := make([]gpuapi.GPU, len(gpus))
+	for i, g := range gpus {
+		out[i] = gpuapi.GPU{Index: g.Index, PowerW: g.PowerW, PowerLimitW: g.PowerLimitW,
+			Utilization: float64(g.UtilizationPct) / 100, MemoryUsedBytes: g.MemoryUsedB, MemoryTotalBytes: g.MemoryTotalB,
+			TemperatureC: g.TempC, EnergyJ: g.EnergyJ, UUID: g.UUID, Name: g.Name}
+		if !g.PowerKnown {
+			out[i].PowerW, out[i].PowerKnown = 0, new(bool)
+		}
+	}
+	return out
 }
 
 // milliwatts converts NVML's milliwatts to watts, rounding half up.
