@@ -108,9 +108,9 @@ type GPU struct {
 	TemperatureC     float64     `json:"temperature_c"`
 	EnergyJ          int64       `json:"energy_j,omitempty"` // energy counter, joules; 0 when not counted
 	// PowerKnown is false when the GPU does not report its power; absent means known.
-	PowerKnown *bool `json:"power_known,omitempty"`
-	UUID             string      `json:"uuid,omitempty"`     // "GPU-…", when the server knows it
-	Name             string      `json:"name,omitempty"`     // the GPU's model name, when known
+	PowerKnown *bool  `json:"power_known,omitempty"`
+	UUID       string `json:"uuid,omitempty"` // "GPU-…", when the server knows it
+	Name       string `json:"name,omitempty"` // the GPU's model name, when known
 }
 
 // StateRequest is the body of POST /power.
