@@ -3,6 +3,7 @@ package gpunode
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -30,8 +31,9 @@ type Driver struct {
 	Timeout time.Duration
 	// Token is the servers' shared token, sent as "Authorization: Bearer TOKEN" when
 	// set (`joule node` requires one; the simulator only when configured with one).
-	Token string
-	http  *http.Client
+	Token  string
+	http   *http.Client
+	scheme string // "https" after UseTLS; "http" when empty
 }
 
 // NewDriver returns a driver with its own connection pool.
@@ -45,6 +47,16 @@ func NewDriver() *Driver {
 		DisableCompression:    true,
 	}
 	return &Driver{http: &http.Client{Transport: t}}
+}
+
+// UseTLS makes the driver speak https to every server, checking their certificates
+// with cfg (its RootCAs: the CA that signed the nodes' certificates; nil: the
+// system's).
+func (d *Driver) UseTLS(cfg *tls.Config) {
+	if t, ok := d.http.Transport.(*http.Transport); ok {
+		t.TLSClientConfig = cfg
+	}
+	d.scheme = "https"
 }
 
 // Status reads a server's telemetry, normalized: on is running, idle is sleeping.
@@ -107,7 +119,11 @@ func (d *Driver) do(ctx context.Context, method, addr, path string, body any) (*
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+hostPort(addr)+path, rd)
+	scheme := d.scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	req, err := http.NewRequestWithContext(ctx, method, scheme+"://"+hostPort(addr)+path, rd)
 	if err != nil {
 		return nil, joule.Errorf(joule.EINVALID, "GPU server %q: %v", addr, err)
 	}

@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -60,5 +61,35 @@ func TestNodeWithoutGPUs(t *testing.T) {
 				t.Errorf("Sleep: %v", err)
 			}
 		})
+	}
+}
+
+// Over TLS the agent's client checks the node's certificate: with the CA it reads the
+// node, without it the connection fails.
+func TestNodeOverTLS(t *testing.T) {
+	n, err := node.New(node.Config{Token: token, NoGPU: "no NVML driver", States: &node.LocalStates{}, StateSource: "local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewTLSServer(n.Handler())
+	defer ts.Close()
+	addr := strings.TrimPrefix(ts.URL, "https://")
+	ctx := context.Background()
+	d := gpunode.NewDriver()
+	d.Token = token
+	d.UseTLS(ts.Client().Transport.(*http.Transport).TLSClientConfig) // trusts the test server's CA
+	if st, err := d.Status(ctx, addr); err != nil || st.State != joule.StateRunning {
+		t.Errorf("Status over TLS = %+v, %v", st, err)
+	}
+	untrusting := gpunode.NewDriver()
+	untrusting.Token = token
+	untrusting.UseTLS(nil)
+	if _, err := untrusting.Status(ctx, addr); err == nil {
+		t.Error("Status over TLS with an unknown CA: no error")
+	}
+	plain := gpunode.NewDriver()
+	plain.Token = token
+	if _, err := plain.Status(ctx, addr); err == nil {
+		t.Error("Status in plain HTTP to a TLS node: no error")
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
@@ -31,6 +33,8 @@ func newAgentCmd(g *globals) *cobra.Command {
 		password    string
 		meterURL    string
 		spoolPath   string
+		gpuToken    string
+		gpuCA       string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent --site NAME --server URL --token TOKEN --scan RANGE [--scan-gpu RANGE]",
@@ -117,8 +121,12 @@ uses a spool at a time.`,
 			ex := agent.DefaultExecutor(&cgminer.Driver{Options: opts})
 			ex.Concurrency = concurrency
 			log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+			gd, err := gpuDriver(gpuToken, gpuCA)
+			if err != nil {
+				return err
+			}
 			a := &agent.Agent{Site: site, Server: client, Executor: ex, Log: log, Now: time.Now,
-				GPU: agent.DefaultGPUExecutor(gpunode.NewDriver()), Spool: sp}
+				GPU: agent.DefaultGPUExecutor(gd), Spool: sp}
 			if mt != nil {
 				a.Meter = mt
 			}
@@ -138,9 +146,30 @@ uses a spool at a time.`,
 	cmd.Flags().StringVar(&password, "miner-password", os.Getenv("JOULE_MINER_PASSWORD"), "admin password for firmware that needs one (Whatsminer; env JOULE_MINER_PASSWORD)")
 	cmd.Flags().StringVar(&meterURL, "meter", "", "the site's power meter, modbus://HOST[:PORT]?register=N&type=float32&scale=1 (see joule meter status)")
 	cmd.Flags().StringVar(&spoolPath, "spool", "", "file that keeps audit rows the server cannot take, flushed to disk before commands go out (default $XDG_STATE_HOME/joule/agent-SITE.spool)")
+	cmd.Flags().StringVar(&gpuToken, "gpu-token", os.Getenv("JOULE_NODE_TOKEN"), "the GPU servers' shared token, as each joule node's --node-token (env JOULE_NODE_TOKEN)")
+	cmd.Flags().StringVar(&gpuCA, "gpu-ca", "", "PEM file of the CA that signed the joule nodes' --tls-cert: speak https to the GPU servers")
 	_ = cmd.MarkFlagRequired("site")
 	_ = cmd.MarkFlagRequired("scan")
 	return cmd
+}
+
+// gpuDriver is the GPU servers' client with their token, over TLS with caFile.
+func gpuDriver(token, caFile string) (*gpunode.Driver, error) {
+	d := gpunode.NewDriver()
+	d.Token = token
+	if caFile == "" {
+		return d, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, joule.Errorf(joule.EINVALID, "agent: --gpu-ca: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, joule.Errorf(joule.EINVALID, "agent: --gpu-ca %s holds no PEM certificate", caFile)
+	}
+	d.UseTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	return d, nil
 }
 
 // defaultSpool is where the agent of site keeps its spool without --spool: in the
