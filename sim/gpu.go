@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +51,11 @@ type GPUConfig struct {
 	// Token, when set, is required of every request as "Authorization: Bearer TOKEN",
 	// as `joule node` requires its own; a request without it is answered 401.
 	Token string
+	// RedfishUser and RedfishPassword, when the user is set, make the server's BMC
+	// answer Redfish under /redfish/v1 with these HTTP Basic credentials (redfish.go);
+	// RedfishLegacyOnly leaves out the newer EnvironmentMetrics, as older BMCs do.
+	RedfishUser, RedfishPassword string
+	RedfishLegacyOnly            bool
 }
 
 func (c *GPUConfig) setDefaults() {
@@ -116,6 +122,9 @@ func StartGPUServer(cfg GPUConfig) (*GPUServer, error) {
 	mux.HandleFunc("GET /telemetry", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, g.reported()) })
 	mux.HandleFunc("POST /power", g.handlePower)
 	mux.HandleFunc("POST /power-limit", g.handlePowerLimit)
+	if cfg.RedfishUser != "" {
+		g.redfish(mux)
+	}
 	g.srv = &http.Server{Handler: g.authorized(g.faulty(mux)), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = g.srv.Serve(ln) }()
 	return g, nil
@@ -272,10 +281,11 @@ func (g *GPUServer) handlePowerLimit(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, g.reported())
 }
 
-// authorized refuses a request without the server's token, when it has one.
+// authorized refuses a request without the server's token, when it has one. Redfish
+// requests carry the BMC's own credentials instead.
 func (g *GPUServer) authorized(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get(gpuapi.TokenHeader)), []byte(gpuapi.BearerPrefix+g.cfg.Token)) != 1 {
+		if g.cfg.Token != "" && !strings.HasPrefix(r.URL.Path, "/redfish") && subtle.ConstantTimeCompare([]byte(r.Header.Get(gpuapi.TokenHeader)), []byte(gpuapi.BearerPrefix+g.cfg.Token)) != 1 {
 			writeJSON(w, http.StatusUnauthorized, gpuapi.ErrorReply{Error: "this GPU server needs its token: Authorization: Bearer TOKEN"})
 			return
 		}
