@@ -14,6 +14,9 @@ import (
 	"github.com/joule-site/joule/node"
 )
 
+// token is the nodes' shared token in these tests.
+const token = "s3cret-node-token"
+
 // lostGPUs is a reader whose GPUs cannot be read.
 type lostGPUs struct{}
 
