@@ -114,10 +114,15 @@ func (d *Driver) Status(ctx context.Context, addr string) (*joule.Telemetry, err
 			return nil, err
 		}
 		if env.PowerWatts != nil && env.PowerWatts.Reading != nil {
-			t.PowerW, t.PowerKnown = joule.Watts(*env.PowerWatts.Reading+0.5), true
+			if t.PowerW, err = watts(addr, "PowerWatts.Reading", *env.PowerWatts.Reading); err != nil {
+				return nil, err
+			}
+			t.PowerKnown = true
 		}
 		if l := env.PowerLimitWatts; l != nil && l.SetPoint != nil && l.ControlMode != "Disabled" {
-			t.PowerLimitW = joule.Watts(*l.SetPoint)
+			if t.PowerLimitW, err = watts(addr, "PowerLimitWatts.SetPoint", *l.SetPoint); err != nil {
+				return nil, err
+			}
 		}
 		return t, nil
 	}
@@ -134,14 +139,31 @@ func (d *Driver) Status(ctx context.Context, addr string) (*joule.Telemetry, err
 		if len(pw.PowerControl) > 0 {
 			pc := pw.PowerControl[0]
 			if pc.PowerConsumedWatts != nil {
-				t.PowerW, t.PowerKnown = joule.Watts(*pc.PowerConsumedWatts+0.5), true
+				if t.PowerW, err = watts(addr, "PowerConsumedWatts", *pc.PowerConsumedWatts); err != nil {
+					return nil, err
+				}
+				t.PowerKnown = true
 			}
 			if pc.PowerLimit != nil && pc.PowerLimit.LimitInWatts != nil {
-				t.PowerLimitW = joule.Watts(*pc.PowerLimit.LimitInWatts)
+				if t.PowerLimitW, err = watts(addr, "LimitInWatts", *pc.PowerLimit.LimitInWatts); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
 	return t, nil
+}
+
+// maxServerW bounds a reading a BMC gives: 1 MW, far beyond any one server, so that
+// a reading above it is the BMC's error, not a draw.
+const maxServerW = 1_000_000
+
+// watts rounds a BMC's reading to the watt, refusing one that cannot be a draw.
+func watts(addr, what string, v float64) (joule.Watts, error) {
+	if !(v >= 0 && v <= maxServerW) { // NaN fails both
+		return 0, fmt.Errorf("BMC %s: %s %g W is not a reading", addr, what, v)
+	}
+	return joule.Watts(v + 0.5), nil
 }
 
 // Sleep is refused: Redfish powers a host on or off, and has no idle state.
