@@ -89,6 +89,27 @@ func TestSlurmStates(t *testing.T) {
 	if s, r := state(), raw(); s != joule.StateRunning || strings.HasPrefix(r, "drain") {
 		t.Errorf("after on: %s, Slurm has %q", s, r)
 	}
+	// Idle with a job running: the node drains, the job runs on, and the node is idle.
+	id, err := cluster.Run(ctx, "sbatch", "--parsable", "-w", "n2", "-N1", "-t", "2", "--wrap", "sleep 120")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id = strings.TrimSpace(id)
+	waitFor(t, "the job runs on n2", 30*time.Second, func() bool { return !strings.HasPrefix(raw(), "idle") })
+	if err := d.Sleep(ctx, addr); err != nil {
+		t.Fatal(err)
+	}
+	jobState, _ := cluster.Run(ctx, "squeue", "-h", "-j", id, "-o", "%T")
+	if s, r := state(), raw(); s != joule.StateSleeping || !strings.HasPrefix(r, "draining") || strings.TrimSpace(jobState) != "RUNNING" {
+		t.Errorf("idle with a job: %s, Slurm has %q, the job is %q", s, r, jobState)
+	}
+	if _, err := cluster.Run(ctx, "scancel", id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "n2 drained once the job ended", 30*time.Second, func() bool { return strings.HasPrefix(raw(), "drained") })
+	if err := d.Wake(ctx, addr); err != nil {
+		t.Fatal(err)
+	}
 	if err := d.PowerOff(ctx, addr); err != nil {
 		t.Fatal(err)
 	}
