@@ -20,7 +20,6 @@ import (
 	"github.com/joule-site/joule/sim"
 )
 
-
 // apiServer is one server of the power API under the contract: where it listens,
 // what it draws at full power with no cap (stock), and a cap below its lowest.
 type apiServer struct {
