@@ -36,7 +36,7 @@ type nodeOptions struct {
 	nodeName            string
 	hostW               int64
 	library             string
-	check               bool
+	check, json         bool
 }
 
 func newNodeCmd() *cobra.Command {
@@ -87,6 +87,7 @@ and in --check, which prints what the daemon finds and exits.`,
 	f.Int64Var(&o.hostW, "host-w", 0, "watts the server draws beyond its GPUs' board power, added to report power at the wall (default 0: board power only)")
 	f.StringVar(&o.library, "nvml", nvml.DefaultLibrary, "the NVML library to load")
 	f.BoolVar(&o.check, "check", false, "print what the daemon finds (GPUs, power limits, power state, token) and exit")
+	f.BoolVar(&o.json, "json", false, "with --check, print JSON")
 	return cmd
 }
 
@@ -165,6 +166,18 @@ func openNode(ctx context.Context, o nodeOptions) (*nodeParts, error) {
 	return p, nil
 }
 
+// nodeCheckReport is --check --json's output.
+type nodeCheckReport struct {
+	NVMLLibrary   string       `json:"nvml_library"`
+	DriverVersion string       `json:"driver_version,omitempty"`
+	GPUError      string       `json:"gpu_error,omitempty"` // why there are no GPU readings
+	GPUs          []gpuapi.GPU `json:"gpus"`
+	PowerLimits   string       `json:"power_limits"` // "allowed" or "refused"
+	StateSource   string       `json:"state_source"` // "slurm" or "local"
+	SlurmNode     string       `json:"slurm_node,omitempty"`
+	Token         string       `json:"token"` // "set", "short" or "missing"
+}
+
 // nodeCheck prints what the daemon would serve from.
 func nodeCheck(ctx context.Context, w io.Writer, o nodeOptions) error {
 	p, err := openNode(ctx, o)
@@ -172,6 +185,26 @@ func nodeCheck(ctx context.Context, w io.Writer, o nodeOptions) error {
 		return err
 	}
 	defer p.close()
+	if o.json {
+		r := nodeCheckReport{NVMLLibrary: o.library, GPUs: nvml.APIGPUs(p.gpus), PowerLimits: "refused",
+			StateSource: p.cfg.StateSource, SlurmNode: p.slurm, Token: "set"}
+		if p.reader != nil {
+			r.DriverVersion = p.reader.DriverVersion()
+		}
+		if p.noGPU != nil {
+			r.GPUError = p.noGPU.Error()
+		}
+		if p.cfg.Limiter != nil {
+			r.PowerLimits = "allowed"
+		}
+		switch {
+		case o.token == "":
+			r.Token = "missing"
+		case len(o.token) < minNodeToken:
+			r.Token = "short"
+		}
+		return printJSON(w, r)
+	}
 	fmt.Fprintf(w, "NVML:         ")
 	if p.reader == nil {
 		fmt.Fprintf(w, "%v\n", p.noGPU)

@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"regexp"
@@ -31,6 +32,21 @@ func TestNodeCheckWithoutGPU(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Errorf("joule node --check: exit %d, no %q in\n%s%s", r.code, want, r.stdout, r.stderr)
 		}
+	}
+}
+
+func TestNodeCheckJSON(t *testing.T) {
+	r := run(t, t.TempDir(), "node", "--check", "--json", "--nvml", noNVML, "--node-token", "0123456789abcdef")
+	var got struct {
+		GPUError    string `json:"gpu_error"`
+		GPUs        []any  `json:"gpus"`
+		PowerLimits string `json:"power_limits"`
+		StateSource string `json:"state_source"`
+		Token       string `json:"token"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil || !strings.HasPrefix(got.GPUError, "no NVML driver") ||
+		got.GPUs == nil || len(got.GPUs) != 0 || got.PowerLimits != "refused" || got.StateSource != "local" || got.Token != "set" {
+		t.Errorf("joule node --check --json: exit %d, %+v from\n%s%s", r.code, got, r.stdout, r.stderr)
 	}
 }
 
