@@ -23,7 +23,9 @@ func (f *fakeGPUs) Read() ([]gpuapi.GPU, error) {
 	return out, nil
 }
 
-func (f *fakeGPUs) Constraints(int) (lo, hi, def joule.Watts, err error) { return f.lo, f.hi, f.def, nil }
+func (f *fakeGPUs) Constraints(int) (lo, hi, def joule.Watts, err error) {
+	return f.lo, f.hi, f.def, nil
+}
 
 func (f *fakeGPUs) SetPowerLimit(i int, w joule.Watts) error {
 	if w < f.lo || w > f.hi {
