@@ -66,10 +66,14 @@ func TestReadOnly(t *testing.T) {
 	}
 }
 
+// allowArg matches --allow-power-limit passed as an argument, in a list of them.
+var allowArg = regexp.MustCompile(`"--allow-power-limit"\s*[,}]`)
+
 // TestLimiterCallers keeps every setter call on real GPUs behind `joule node
 // --allow-power-limit`: in the module, only this package and cmd/joule/node.go make a
-// Limiter, and a test that makes one never opens the real library (nvml.Open,
-// OpenLibrary): it runs over NVIDIA's mock.
+// Limiter, a test that makes one never opens the real library (nvml.Open,
+// OpenLibrary): it runs over NVIDIA's mock, and a test that runs `joule node
+// --allow-power-limit` names the library to load (--nvml), one that is not NVIDIA's.
 func TestLimiterCallers(t *testing.T) {
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -101,7 +105,15 @@ func TestLimiterCallers(t *testing.T) {
 		if strings.HasPrefix(rel, "nvml/") {
 			call = "NewLimiter("
 		}
-		if rel == "nvml/readonly_test.go" || !strings.Contains(src, call) {
+		if rel == "nvml/readonly_test.go" {
+			return nil
+		}
+		// A test that runs the binary with --allow-power-limit points it away from the
+		// real library.
+		if strings.HasSuffix(rel, "_test.go") && allowArg.MatchString(src) && !strings.Contains(src, `"--nvml"`) {
+			t.Errorf("%s runs joule node --allow-power-limit without --nvml: on a GPU machine it would set real limits", rel)
+		}
+		if !strings.Contains(src, call) {
 			return nil
 		}
 		calls++
