@@ -35,6 +35,14 @@ func TestNodeCheckWithoutGPU(t *testing.T) {
 	}
 }
 
+// --allow-power-limit without NVML sets nothing, and says so.
+func TestNodeCheckAllowWithoutNVML(t *testing.T) {
+	r := run(t, t.TempDir(), "node", "--check", "--allow-power-limit", "--nvml", noNVML)
+	if r.code != 0 || !strings.Contains(r.stdout, "power limits: refused: no NVML to set them through") {
+		t.Errorf("joule node --check --allow-power-limit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
 func TestNodeCheckJSON(t *testing.T) {
 	r := run(t, t.TempDir(), "node", "--check", "--json", "--nvml", noNVML, "--node-token", "0123456789abcdef")
 	var got struct {
