@@ -44,7 +44,7 @@ bench:
 # routes, the manifest, the miner and meter protocols, the price feeds, the market
 # data imports), one after another.
 FUZZTIME ?= 30s
-FUZZPKGS := ./http ./manifest ./cgminer ./gpuapi ./meter ./feeds ./addrrange ./history ./slurm
+FUZZPKGS := ./http ./manifest ./cgminer ./gpuapi ./meter ./feeds ./addrrange ./history ./slurm ./redfish
 fuzz: web
 	@set -e; for pkg in $(FUZZPKGS); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \

@@ -29,7 +29,7 @@ var protocols = map[string]bool{
 // Adapters speak a technology; only cmd/joule wires them together.
 var adapters = map[string]bool{
 	"sqlite": true, "postgres": true, "pgtest": true, "http": true, "storetest": true, "render": true,
-	"cgminer": true, "gpunode": true, "sim": true, "bitcoind": true, "feeds": true, "nvml": true, "meter": true, "spool": true,
+	"cgminer": true, "gpunode": true, "node": true, "nvml/nvmltest": true, "redfish": true, "sim": true, "bitcoind": true, "feeds": true, "nvml": true, "meter": true, "spool": true,
 	"e2e": true, "slurm": true, "slurmtest": true,
 }
 

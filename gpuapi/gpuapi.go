@@ -24,6 +24,17 @@
 // serves, as a BMC's chassis power cap does (Redfish PowerControl LimitInWatts); 0
 // removes the cap and a limit below the idle draw is refused. Changes take effect at
 // once.
+//
+// A server may require a shared token: each request then carries it as
+// "Authorization: Bearer TOKEN" (TokenHeader), and one without it, or with another, is
+// answered 401 {"error":…} and changes nothing. The simulator requires none unless
+// configured with one; `joule node` requires one always.
+//
+// A server that cannot read its GPUs says so: gpu_error names why (no NVIDIA driver,
+// a GPU that fell off the bus), its gpus list is empty and power_known is false, so
+// that no one takes its zeros for readings. energy_j is the GPUs' energy counter
+// (NVML's nvmlDeviceGetTotalEnergyConsumption, in joules since the driver loaded),
+// when the server has one.
 package gpuapi
 
 import (
@@ -46,6 +57,13 @@ const (
 	StateOff  = "off"
 )
 
+// TokenHeader is the request header that carries a server's shared token, as
+// "Bearer TOKEN".
+const TokenHeader = "Authorization"
+
+// BearerPrefix comes before the token in TokenHeader.
+const BearerPrefix = "Bearer "
+
 // ValidState reports whether s is one of the three power states.
 func ValidState(s string) bool { return s == StateOn || s == StateIdle || s == StateOff }
 
@@ -61,7 +79,23 @@ type Telemetry struct {
 	MemoryTotalBytes int64       `json:"memory_total_bytes"`
 	TemperatureC     float64     `json:"temperature_c"` // hottest GPU
 	GPUs             []GPU       `json:"gpus"`
+	// PowerKnown is false when the server could not read its power (see GPUError);
+	// absent, as the simulator and older servers send it, means known.
+	PowerKnown *bool `json:"power_known,omitempty"`
+	// EnergyJ is the GPUs' energy counter summed, joules; 0 when not counted.
+	EnergyJ int64 `json:"energy_j,omitempty"`
+	// GPUError says why the GPUs could not be read; empty when they were.
+	GPUError string `json:"gpu_error,omitempty"`
+	// StateSource says who keeps the power state: "slurm" (the node's Slurm state),
+	// "local" (the server alone), "sim"; empty when the server does not say.
+	StateSource string `json:"state_source,omitempty"`
 }
+
+// Known reports whether t's power is a reading.
+func (t *Telemetry) Known() bool { return t.PowerKnown == nil || *t.PowerKnown }
+
+// Known reports whether g's power is a reading.
+func (g *GPU) Known() bool { return g.PowerKnown == nil || *g.PowerKnown }
 
 // GPU is one GPU's reading.
 type GPU struct {
@@ -72,6 +106,11 @@ type GPU struct {
 	MemoryUsedBytes  int64       `json:"memory_used_bytes"`
 	MemoryTotalBytes int64       `json:"memory_total_bytes"`
 	TemperatureC     float64     `json:"temperature_c"`
+	EnergyJ          int64       `json:"energy_j,omitempty"` // energy counter, joules; 0 when not counted
+	// PowerKnown is false when the GPU does not report its power; absent means known.
+	PowerKnown *bool  `json:"power_known,omitempty"`
+	UUID       string `json:"uuid,omitempty"` // "GPU-…", when the server knows it
+	Name       string `json:"name,omitempty"` // the GPU's model name, when known
 }
 
 // StateRequest is the body of POST /power.
@@ -106,6 +145,8 @@ func ParseTelemetry(b []byte) (*Telemetry, error) {
 		return nil, fmt.Errorf("reply has state %q, not on, idle or off", t.State)
 	case t.PowerW < 0 || t.PowerLimitW < 0:
 		return nil, fmt.Errorf("reply has negative power (%d W, limit %d W)", t.PowerW, t.PowerLimitW)
+	case t.EnergyJ < 0:
+		return nil, fmt.Errorf("reply has a negative energy counter (%d J)", t.EnergyJ)
 	}
 	return &t, nil
 }

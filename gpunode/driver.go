@@ -3,6 +3,7 @@ package gpunode
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,7 +29,11 @@ const maxReply = 1 << 20
 type Driver struct {
 	// Timeout bounds each request; DefaultTimeout when zero.
 	Timeout time.Duration
-	http    *http.Client
+	// Token is the servers' shared token, sent as "Authorization: Bearer TOKEN" when
+	// set (`joule node` requires one; the simulator only when configured with one).
+	Token  string
+	http   *http.Client
+	scheme string // "https" after UseTLS; "http" when empty
 }
 
 // NewDriver returns a driver with its own connection pool.
@@ -42,6 +47,16 @@ func NewDriver() *Driver {
 		DisableCompression:    true,
 	}
 	return &Driver{http: &http.Client{Transport: t}}
+}
+
+// UseTLS makes the driver speak https to every server, checking their certificates
+// with cfg (its RootCAs: the CA that signed the nodes' certificates; nil: the
+// system's).
+func (d *Driver) UseTLS(cfg *tls.Config) {
+	if t, ok := d.http.Transport.(*http.Transport); ok {
+		t.TLSClientConfig = cfg
+	}
+	d.scheme = "https"
 }
 
 // Status reads a server's telemetry, normalized: on is running, idle is sleeping.
@@ -104,12 +119,19 @@ func (d *Driver) do(ctx context.Context, method, addr, path string, body any) (*
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+hostPort(addr)+path, rd)
+	scheme := d.scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	req, err := http.NewRequestWithContext(ctx, method, scheme+"://"+hostPort(addr)+path, rd)
 	if err != nil {
 		return nil, joule.Errorf(joule.EINVALID, "GPU server %q: %v", addr, err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if d.Token != "" {
+		req.Header.Set(gpuapi.TokenHeader, gpuapi.BearerPrefix+d.Token)
 	}
 	client := d.http
 	if client == nil {
@@ -126,6 +148,8 @@ func (d *Driver) do(ctx context.Context, method, addr, path string, body any) (*
 		return nil, fmt.Errorf("GPU server %s: %s %s: reading the reply: %w", addr, method, path, err)
 	case len(b) > maxReply:
 		return nil, fmt.Errorf("GPU server %s: %s %s: reply larger than %d bytes", addr, method, path, maxReply)
+	case resp.StatusCode == http.StatusUnauthorized:
+		return nil, joule.Errorf(joule.EUNAUTHORIZED, "GPU server %s refused the token for %s %s", addr, method, path)
 	case resp.StatusCode >= 400 && resp.StatusCode < 500:
 		var e gpuapi.ErrorReply
 		if json.Unmarshal(b, &e) != nil || e.Error == "" {
@@ -144,7 +168,7 @@ func (d *Driver) do(ctx context.Context, method, addr, path string, body any) (*
 
 // normalize turns a reply into the agent's telemetry.
 func normalize(t *gpuapi.Telemetry, addr string) *joule.Telemetry {
-	out := &joule.Telemetry{Address: addr, At: t.At, Firmware: "gpunode", PowerW: t.PowerW, PowerKnown: true,
+	out := &joule.Telemetry{Address: addr, At: t.At, Firmware: "gpunode", PowerW: t.PowerW, PowerKnown: t.Known(),
 		PowerLimitW: t.PowerLimitW, TempC: t.TemperatureC, GPUUtilization: t.Utilization, GPUMemoryUsedB: t.MemoryUsedBytes,
 		Pools: []joule.Pool{}}
 	if n := len(t.GPUs); n > 0 {

@@ -28,6 +28,7 @@ func dgx(t *testing.T) *server.Server {
 			return nvml.Utilization{Gpu: uint32(10 * i)}, nvml.SUCCESS
 		}
 		d.GetTemperatureFunc = func(nvml.TemperatureSensors) (uint32, nvml.Return) { return uint32(40 + i), nvml.SUCCESS }
+		d.GetTotalEnergyConsumptionFunc = func() (uint64, nvml.Return) { return uint64(1_000_000_500 + 1000*i), nvml.SUCCESS }
 	}
 	return s
 }
@@ -47,7 +48,7 @@ func TestReadDGXH100(t *testing.T) {
 	for i, g := range gpus {
 		if g.Index != i || g.UUID == "" || g.Name != "NVIDIA H100 80GB HBM3" || g.MemoryTotalB < 80e9 ||
 			g.PowerW != joule.Watts(300+50*i) || !g.PowerKnown || g.PowerLimitW != 700 ||
-			g.UtilizationPct != 10*i || g.TempC != float64(40+i) {
+			g.UtilizationPct != 10*i || g.TempC != float64(40+i) || g.EnergyJ != int64(1_000_000+i) || !g.EnergyKnown {
 			t.Errorf("GPU %d = %+v", i, g)
 		}
 	}
@@ -110,5 +111,51 @@ func TestOpenInitFailures(t *testing.T) {
 				t.Errorf("open = %v, %v; want an error wrapping %v, ErrNoDriver: %v", r, err, tt.ret, tt.noDriver)
 			}
 		})
+	}
+}
+
+// TestLimiter sets power limits on NVIDIA's mock only: within the constraints the GPU
+// takes the limit (and Read reports it), outside them NVML's refusal is EINVALID.
+func TestLimiter(t *testing.T) {
+	s := dgx(t)
+	limits := make([]uint32, len(s.Devices))
+	for i, d := range s.Devices {
+		d := d.(*server.Device)
+		limits[i] = 700_000
+		d.GetEnforcedPowerLimitFunc = func() (uint32, nvml.Return) { return limits[i], nvml.SUCCESS }
+		d.GetPowerManagementLimitConstraintsFunc = func() (uint32, uint32, nvml.Return) { return 200_000, 700_000, nvml.SUCCESS }
+		d.GetPowerManagementDefaultLimitFunc = func() (uint32, nvml.Return) { return 700_000, nvml.SUCCESS }
+		d.SetPowerManagementLimitFunc = func(mw uint32) nvml.Return {
+			if mw < 200_000 || mw > 700_000 {
+				return nvml.ERROR_INVALID_ARGUMENT
+			}
+			limits[i] = mw
+			return nvml.SUCCESS
+		}
+	}
+	r, err := OpenInterface(s, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	l := NewLimiter(r)
+	lo, hi, def, err := l.Constraints(2)
+	if err != nil || lo != 200 || hi != 700 || def != 700 {
+		t.Fatalf("Constraints = %d, %d, %d, %v", lo, hi, def, err)
+	}
+	if err := l.SetPowerLimit(2, 450); err != nil {
+		t.Fatal(err)
+	}
+	gpus, err := r.Read()
+	if err != nil || gpus[2].PowerLimitW != 450 || gpus[1].PowerLimitW != 700 {
+		t.Errorf("after setting GPU 2 to 450 W: %+v, %v", gpus, err)
+	}
+	for _, w := range []joule.Watts{150, 800, 0} {
+		if err := l.SetPowerLimit(2, w); joule.ErrorCode(err) != joule.EINVALID {
+			t.Errorf("SetPowerLimit(%d W) = %v; want EINVALID", w, err)
+		}
+	}
+	if _, _, _, err := l.Constraints(9); err == nil {
+		t.Error("Constraints of GPU 9 of 8: no error")
 	}
 }

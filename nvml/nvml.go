@@ -2,24 +2,31 @@
 // power draw and limit, utilization, memory and temperature, and a server's sum of them
 // as joule.Telemetry.
 //
-// It only reads. It never calls an NVML setter — no power limit, clock, MIG or
+// The Reader only reads. It never calls an NVML setter — no power limit, clock, MIG or
 // persistence change — and a test keeps it that way: a GPU that a tenant leases is
 // theirs to run, and power is moved by dispatch, not by reshaping GPUs underneath a
 // workload.
+//
+// One setter exists, apart, in limiter.go: a Limiter sets GPUs' power limits
+// (nvmlDeviceSetPowerManagementLimit) and nothing else, for dispatch's power caps.
+// Only `joule node --allow-power-limit` creates one on real GPUs, and tests create one
+// only over NVIDIA's mock of the library (OpenInterface); TestReadOnly keeps every
+// other file, and every other NVML setter, out, and TestLimiterCallers keeps every
+// other caller out.
 //
 // NVML is loaded at run time (dlopen of libnvidia-ml.so.1, through cgo): a binary
 // built here runs on machines without NVIDIA's driver, and Open then fails with
 // ErrNoDriver. A build without cgo has Open always fail with ErrNoDriver.
 //
-// Nothing imports it yet: it is for the next capability, leases that deliver compute,
-// where `joule node` runs on each GPU server, reads its GPUs here and serves them over
-// the GPU servers' power API (package gpuapi) in place of the simulator.
+// `joule node` runs on each GPU server, reads its GPUs here and serves them over the GPU
+// servers' power API (package gpuapi), as the simulator serves its own.
 package nvml
 
 import (
 	"time"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/gpuapi"
 )
 
 // ErrNoDriver is the error Open wraps when NVML cannot be used: no libnvidia-ml, or no
@@ -44,6 +51,11 @@ type GPU struct {
 	UtilizationPct int         // percent of the last sample period a kernel ran, 0..100
 	MemoryUsedB    int64
 	TempC          float64 // GPU core temperature
+	// EnergyJ is the GPU's energy counter: joules consumed since the driver was last
+	// loaded (nvmlDeviceGetTotalEnergyConsumption, Volta and later); EnergyKnown says
+	// the GPU has one.
+	EnergyJ     int64
+	EnergyKnown bool
 }
 
 // Summarize returns a GPU server's telemetry from a reading of each of its GPUs: power
@@ -77,6 +89,21 @@ func Summarize(gpus []GPU, at time.Time, driverVersion string) *joule.Telemetry 
 	t.GPUUtilization = float64(util) / float64(n) / 100
 	t.GPUMemoryUsedB = mem / n
 	return t
+}
+
+// APIGPUs returns readings as the GPU servers' power API reports them (package gpuapi),
+// utilization as a fraction.
+func APIGPUs(gpus []GPU) []gpuapi.GPU {
+	out := make([]gpuapi.GPU, len(gpus))
+	for i, g := range gpus {
+		out[i] = gpuapi.GPU{Index: g.Index, PowerW: g.PowerW, PowerLimitW: g.PowerLimitW,
+			Utilization: float64(g.UtilizationPct) / 100, MemoryUsedBytes: g.MemoryUsedB, MemoryTotalBytes: g.MemoryTotalB,
+			TemperatureC: g.TempC, EnergyJ: g.EnergyJ, UUID: g.UUID, Name: g.Name}
+		if !g.PowerKnown {
+			out[i].PowerW, out[i].PowerKnown = 0, new(bool)
+		}
+	}
+	return out
 }
 
 // milliwatts converts NVML's milliwatts to watts, rounding half up.

@@ -33,6 +33,11 @@ func OpenLibrary(path string) (*Reader, error) {
 	return open(nvml.New(nvml.WithLibraryPath(path)), time.Now)
 }
 
+// OpenInterface initializes lib, an NVML binding of the caller's: NVIDIA's mock of a
+// server (github.com/NVIDIA/go-nvml/pkg/nvml/mock) in tests, so that they read, and
+// set limits on, GPUs that do not exist. now stamps the readings.
+func OpenInterface(lib nvml.Interface, now func() time.Time) (*Reader, error) { return open(lib, now) }
+
 // open initializes lib, which the tests replace with NVIDIA's mock of a server.
 func open(lib nvml.Interface, now func() time.Time) (*Reader, error) {
 	switch ret := lib.Init(); ret {
@@ -94,6 +99,11 @@ func (r *Reader) Read() ([]GPU, error) {
 		if c, ret := d.GetTemperature(nvml.TEMPERATURE_GPU); ret == nvml.SUCCESS {
 			g.TempC = float64(c)
 		} else if err := supported("temperature", ret); err != nil {
+			return err
+		}
+		if mj, ret := d.GetTotalEnergyConsumption(); ret == nvml.SUCCESS {
+			g.EnergyJ, g.EnergyKnown = int64(mj/1000), true
+		} else if err := supported("energy", ret); err != nil {
 			return err
 		}
 		out = append(out, g)

@@ -42,3 +42,15 @@ func (r *Reader) Read() ([]GPU, error) { return nil, ErrNoDriver }
 
 // Telemetry fails with ErrNoDriver.
 func (r *Reader) Telemetry() (*joule.Telemetry, error) { return nil, ErrNoDriver }
+
+// Limiter would set GPUs' power limits; this build has no NVML.
+type Limiter struct{}
+
+// NewLimiter returns a Limiter whose every call fails with ErrNoDriver.
+func NewLimiter(*Reader) *Limiter { return &Limiter{} }
+
+// Constraints fails with ErrNoDriver.
+func (l *Limiter) Constraints(int) (lo, hi, def joule.Watts, err error) { return 0, 0, 0, ErrNoDriver }
+
+// SetPowerLimit fails with ErrNoDriver.
+func (l *Limiter) SetPowerLimit(int, joule.Watts) error { return ErrNoDriver }

@@ -1,12 +1,14 @@
 package sim
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +48,14 @@ type GPUConfig struct {
 	// FaultLieTelemetry reports what it was told).
 	Fault     Fault
 	SlowDelay time.Duration // FaultSlow's delay; default 2 s
+	// Token, when set, is required of every request as "Authorization: Bearer TOKEN",
+	// as `joule node` requires its own; a request without it is answered 401.
+	Token string
+	// RedfishUser and RedfishPassword, when the user is set, make the server's BMC
+	// answer Redfish under /redfish/v1 with these HTTP Basic credentials (redfish.go);
+	// RedfishLegacyOnly leaves out the newer EnvironmentMetrics, as older BMCs do.
+	RedfishUser, RedfishPassword string
+	RedfishLegacyOnly            bool
 }
 
 func (c *GPUConfig) setDefaults() {
@@ -112,7 +122,10 @@ func StartGPUServer(cfg GPUConfig) (*GPUServer, error) {
 	mux.HandleFunc("GET /telemetry", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, g.reported()) })
 	mux.HandleFunc("POST /power", g.handlePower)
 	mux.HandleFunc("POST /power-limit", g.handlePowerLimit)
-	g.srv = &http.Server{Handler: g.faulty(mux), ReadHeaderTimeout: 10 * time.Second}
+	if cfg.RedfishUser != "" {
+		g.redfish(mux)
+	}
+	g.srv = &http.Server{Handler: g.authorized(g.faulty(mux)), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = g.srv.Serve(ln) }()
 	return g, nil
 }
@@ -205,7 +218,7 @@ func (g *GPUServer) reported() gpuapi.Telemetry {
 
 func (g *GPUServer) reading(state string, limitW joule.Watts) gpuapi.Telemetry {
 	c := g.cfg
-	t := gpuapi.Telemetry{At: c.Clock.Now(), State: state, PowerLimitW: c.PowerW,
+	t := gpuapi.Telemetry{At: c.Clock.Now(), State: state, StateSource: "sim", PowerLimitW: c.PowerW,
 		MemoryTotalBytes: int64(c.GPUs) * c.GPUMemoryBytes}
 	// The GPUs' limits fall with the server's cap, over the span between idle and full.
 	gpuLimitW := c.GPUPowerLimitW
@@ -266,6 +279,18 @@ func (g *GPUServer) handlePowerLimit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, g.reported())
+}
+
+// authorized refuses a request without the server's token, when it has one. Redfish
+// requests carry the BMC's own credentials instead.
+func (g *GPUServer) authorized(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.cfg.Token != "" && !strings.HasPrefix(r.URL.Path, "/redfish") && subtle.ConstantTimeCompare([]byte(r.Header.Get(gpuapi.TokenHeader)), []byte(gpuapi.BearerPrefix+g.cfg.Token)) != 1 {
+			writeJSON(w, http.StatusUnauthorized, gpuapi.ErrorReply{Error: "this GPU server needs its token: Authorization: Bearer TOKEN"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // faulty wraps the API in the server's fault: the lies are in SetState and

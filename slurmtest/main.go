@@ -14,7 +14,10 @@ import (
 // stores it in *c, runs them, and stops the cluster, returning the exit code. Without
 // the programs a cluster needs, *c stays nil and the tests run (to skip through Need),
 // unless JOULE_CI=1, where Main fails at once. A fuzzing run (-fuzz) starts no cluster.
-func Main(m *testing.M, c **Cluster) int {
+func Main(m *testing.M, c **Cluster) int { return MainWith(m, c, Start) }
+
+// MainWith is Main with the cluster started by start (Start, StartPowerSaving).
+func MainWith(m *testing.M, c **Cluster, start func(context.Context) (*Cluster, error)) int {
 	flag.Parse()
 	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
 		return m.Run() // fuzzing runs no test that needs the cluster
@@ -27,7 +30,7 @@ func Main(m *testing.M, c **Cluster) int {
 		return m.Run()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	cl, err := Start(ctx)
+	cl, err := start(ctx)
 	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "slurm tests:", err)

@@ -84,6 +84,8 @@ type Cluster struct {
 	pids     []string      // PID files of the daemons started, in start order
 	mariadb  *exec.Cmd     // mariadbd does not fork; this is its process
 	mdbDone  chan struct{} // closed when mariadbd exits
+
+	powerSaving bool // StartPowerSaving's: slurm.conf has SuspendProgram and ResumeProgram
 }
 
 // Env is the environment clients need to reach the cluster: SLURM_CONF, and TZ=UTC so
@@ -109,13 +111,15 @@ func (c *Cluster) Log(name string) string {
 // until every node is idle. On error the daemons already started are stopped and the
 // directory is removed. A daemon that exits at start (a port taken meanwhile by
 // another program) makes it start again on other ports, three tries in all.
-func Start(ctx context.Context) (*Cluster, error) {
+func Start(ctx context.Context) (*Cluster, error) { return startTries(ctx, false) }
+
+func startTries(ctx context.Context, powerSaving bool) (*Cluster, error) {
 	if m := Missing(); len(m) > 0 {
 		return nil, fmt.Errorf("slurmtest: missing %s (Debian: apt-get install slurmctld slurmd slurm-client munge slurmdbd mariadb-server)", strings.Join(m, ", "))
 	}
 	var errs []error
 	for range 3 {
-		c, err := start(ctx)
+		c, err := start(ctx, powerSaving)
 		if err == nil {
 			return c, nil
 		}
@@ -127,13 +131,13 @@ func Start(ctx context.Context) (*Cluster, error) {
 	return nil, errors.Join(errs...)
 }
 
-func start(ctx context.Context) (c *Cluster, err error) {
+func start(ctx context.Context, powerSaving bool) (c *Cluster, err error) {
 	dir, err := os.MkdirTemp("", "joule-slurm-")
 	if err != nil {
 		return nil, err
 	}
 	// Slurm and munge refuse state directories others can write; MkdirTemp gives 0700.
-	c = &Cluster{Dir: dir, Conf: filepath.Join(dir, "slurm.conf"), DevDir: filepath.Join(dir, "dev"), ports: map[string]int{}}
+	c = &Cluster{Dir: dir, Conf: filepath.Join(dir, "slurm.conf"), DevDir: filepath.Join(dir, "dev"), ports: map[string]int{}, powerSaving: powerSaving}
 	defer func() {
 		if err != nil {
 			logs := ""
@@ -271,6 +275,9 @@ SlurmctldTimeout=300
 SlurmdTimeout=300
 %[6]sPartitionName=%[7]s Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 `, c.Dir, ClusterName, c.ports["slurmctld"], currentUser(), c.ports["slurmdbd"], nodes.String(), Partition)
+	if c.powerSaving {
+		conf += c.powerSavingConf()
+	}
 	gres := fmt.Sprintf("Name=gpu Type=h100 File=%s/nvidia[0-%d]\n", c.DevDir, GPUsPerNode-1)
 	dbd := fmt.Sprintf(`AuthType=auth/munge
 AuthInfo=socket=%[1]s/munge/munge.socket

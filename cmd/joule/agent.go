@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,6 +21,7 @@ import (
 	"github.com/joule-site/joule/gpuapi"
 	"github.com/joule-site/joule/gpunode"
 	"github.com/joule-site/joule/meter"
+	"github.com/joule-site/joule/redfish"
 	"github.com/joule-site/joule/spool"
 )
 
@@ -31,6 +34,11 @@ func newAgentCmd(g *globals) *cobra.Command {
 		password    string
 		meterURL    string
 		spoolPath   string
+		gpuToken    string
+		gpuCA       string
+		rfUser      string
+		rfPassword  string
+		rfHTTP      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "agent --site NAME --server URL --token TOKEN --scan RANGE [--scan-gpu RANGE]",
@@ -43,6 +51,12 @@ sets their power, switches GPU servers between serving, idle and off, verifies e
 change by telemetry, and reports every command, acknowledgement and verification to the
 server's audit log, and a census of the devices by fleet and state. If the server goes
 away it keeps its last plan, and wakes nothing once that plan has expired.
+
+GPU servers that run 'joule node' need its shared token: --gpu-token (env
+JOULE_NODE_TOKEN), and --gpu-ca when the nodes serve TLS. With --redfish-user the
+--scan-gpu addresses are the servers' BMCs instead, spoken to over Redfish: the agent
+powers them on and off and caps their power there; Redfish has no idle state, so a plan
+that idles such a server fails that command and powers nothing off in its place.
 
 It authenticates with --token (env JOULE_TOKEN), the token of the site's agent account,
 which an operator creates with 'joule account create NAME --role agent --site SITE':
@@ -75,7 +89,14 @@ uses a spool at a time.`,
 			}
 			var gpuAddrs []string
 			if scanGPU != "" {
-				if gpuAddrs, err = scanAddresses("--scan-gpu", scanGPU, gpuapi.Port); err != nil {
+				port := gpuapi.Port
+				if rfUser != "" {
+					port = 443 // Redfish services listen on https's port (DSP0266)
+					if rfHTTP {
+						port = 80
+					}
+				}
+				if gpuAddrs, err = scanAddresses("--scan-gpu", scanGPU, port); err != nil {
 					return err
 				}
 			}
@@ -117,8 +138,12 @@ uses a spool at a time.`,
 			ex := agent.DefaultExecutor(&cgminer.Driver{Options: opts})
 			ex.Concurrency = concurrency
 			log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+			gd, err := gpuDriver(gpuToken, gpuCA, rfUser, rfPassword, rfHTTP)
+			if err != nil {
+				return err
+			}
 			a := &agent.Agent{Site: site, Server: client, Executor: ex, Log: log, Now: time.Now,
-				GPU: agent.DefaultGPUExecutor(gpunode.NewDriver()), Spool: sp}
+				GPU: agent.DefaultGPUExecutor(gd), Spool: sp}
 			if mt != nil {
 				a.Meter = mt
 			}
@@ -138,9 +163,49 @@ uses a spool at a time.`,
 	cmd.Flags().StringVar(&password, "miner-password", os.Getenv("JOULE_MINER_PASSWORD"), "admin password for firmware that needs one (Whatsminer; env JOULE_MINER_PASSWORD)")
 	cmd.Flags().StringVar(&meterURL, "meter", "", "the site's power meter, modbus://HOST[:PORT]?register=N&type=float32&scale=1 (see joule meter status)")
 	cmd.Flags().StringVar(&spoolPath, "spool", "", "file that keeps audit rows the server cannot take, flushed to disk before commands go out (default $XDG_STATE_HOME/joule/agent-SITE.spool)")
+	cmd.Flags().StringVar(&gpuToken, "gpu-token", os.Getenv("JOULE_NODE_TOKEN"), "the GPU servers' shared token, as each joule node's --node-token (env JOULE_NODE_TOKEN)")
+	cmd.Flags().StringVar(&gpuCA, "gpu-ca", "", "PEM file of the CA that signed the joule nodes' --tls-cert (or the BMCs' certificates with --redfish-user): speak https to the GPU servers")
+	cmd.Flags().StringVar(&rfUser, "redfish-user", os.Getenv("JOULE_REDFISH_USER"), "the --scan-gpu addresses are BMCs speaking Redfish (port 443): power servers on and off and cap them with this user (env JOULE_REDFISH_USER)")
+	cmd.Flags().StringVar(&rfPassword, "redfish-password", os.Getenv("JOULE_REDFISH_PASSWORD"), "the Redfish user's password (env JOULE_REDFISH_PASSWORD)")
+	cmd.Flags().BoolVar(&rfHTTP, "redfish-http", false, "speak plain http to the BMCs (port 80), on a management network that has no TLS")
 	_ = cmd.MarkFlagRequired("site")
 	_ = cmd.MarkFlagRequired("scan")
 	return cmd
+}
+
+// gpuDriver is the GPU servers' client: the power API with their token, or Redfish
+// with rfUser's credentials; over TLS checked with caFile when given.
+func gpuDriver(token, caFile, rfUser, rfPassword string, rfHTTP bool) (agent.Driver, error) {
+	var cfg *tls.Config
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, joule.Errorf(joule.EINVALID, "agent: --gpu-ca: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, joule.Errorf(joule.EINVALID, "agent: --gpu-ca %s holds no PEM certificate", caFile)
+		}
+		cfg = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	if rfUser != "" {
+		d := redfish.NewDriver(rfUser, rfPassword)
+		switch {
+		case rfHTTP && cfg != nil:
+			return nil, joule.Errorf(joule.EINVALID, "agent: --redfish-http and --gpu-ca do not go together")
+		case rfHTTP:
+			d.UsePlainHTTP()
+		case cfg != nil:
+			d.UseTLS(cfg)
+		}
+		return d, nil
+	}
+	d := gpunode.NewDriver()
+	d.Token = token
+	if cfg != nil {
+		d.UseTLS(cfg)
+	}
+	return d, nil
 }
 
 // defaultSpool is where the agent of site keeps its spool without --spool: in the

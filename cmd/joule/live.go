@@ -219,6 +219,9 @@ fleet's true power, and exits when standard input closes.`,
 	cmd.Flags().BoolVar(&cfg.OneSocket, "one-socket", false, "answer for every miner on one socket (a free port on every loopback address, Linux) instead of a socket each")
 	cmd.Flags().StringVar(&meterAddr, "meter", "", "also run a site meter (Modbus TCP) on this host:port that reports the fleet's true power; port 0 picks a free one")
 	cmd.Flags().BoolVar(&control, "control", false, "run as a child: report readiness and power as JSON lines (see above)")
+	cmd.Flags().StringVar(&cfg.GPU.Token, "gpu-token", "", "the GPU servers require this shared token, as joule node does (the agent's --gpu-token)")
+	cmd.Flags().StringVar(&cfg.GPU.RedfishUser, "redfish-user", "", "the GPU servers' BMCs also answer Redfish under /redfish/v1 with this HTTP Basic user")
+	cmd.Flags().StringVar(&cfg.GPU.RedfishPassword, "redfish-password", "", "the Redfish user's password")
 	return cmd
 }
 
