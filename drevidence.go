@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// PlanReasonDemandResponse is the Reason of a plan made while a demand-response event
+// binds the site (the live loop's).
+const PlanReasonDemandResponse = "demand response"
+
 // PowerReading is a site's power as one census of its agent saw it: the site meter's
 // reading, when it has one, beside the sum of what the devices last reported of
 // themselves, overall and by fleet. The store keeps one for every census it saves

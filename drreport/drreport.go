@@ -58,7 +58,8 @@ type Report struct {
 	// MaxSeriesPoints readings.
 	Series       []Point       `json:"series"`
 	SeriesBucket time.Duration `json:"series_bucket_ns"`
-	// Audit is the site's audit rows from notice to the report's end, the first
+	// Audit is the site's audit rows from notice (a second before, so that the event's
+	// own row is in) to the report's end, the first
 	// joule.MaxAuditQuery of them; AuditRows counts them all.
 	Audit     []*joule.Audit `json:"audit"`
 	AuditRows int            `json:"audit_rows"`
@@ -234,7 +235,7 @@ func baseline(readings []joule.PowerReading, from, to time.Time) Baseline {
 func steps(ev *joule.DemandResponse, plans []*joule.SitePlan, audit []*joule.Audit, fleetOf map[string]string) (Steps, []FleetSteps) {
 	s := Steps{NoticeAt: ev.CreatedAt, Deadline: ev.Deadline}
 	for _, p := range plans {
-		if !p.At.Before(ev.CreatedAt) && p.Reason == "demand response" {
+		if !p.At.Before(ev.CreatedAt) && p.Reason == joule.PlanReasonDemandResponse {
 			s.PlanAt, s.PlanSeq = p.At, p.Seq
 			break
 		}

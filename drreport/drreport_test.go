@@ -26,7 +26,7 @@ func event() drreport.Input {
 	return drreport.Input{
 		Event: ev, At: at(600), BaselineWindow: time.Minute,
 		Readings: []joule.PowerReading{
-			metered(-120, 5_000_000), // before the baseline's window
+			metered(-120, 5_000_000),                                                           // before the baseline's window
 			metered(-50, 1_000_000), metered(-30, 1_100_000), {At: at(-10), DevicesW: 900_000}, // the window: the meter's two count
 			metered(10, 900_000), metered(40, 400_000), metered(80, 700_000), metered(90, 450_000),
 			metered(200, 3_000_000), // after the end

@@ -31,6 +31,9 @@ type Reporter struct {
 // plans the site at notice or one interval after.
 const maxPlans = 100
 
+// auditLead is how long before notice the report's audit rows start.
+const auditLead = time.Second
+
 // Report builds the report of the site's event id as of now, its baseline averaged over
 // window before notice (0: DefaultBaselineWindow). ENOTFOUND when the site has no such
 // event; EINVALID for a window out of bounds.
@@ -65,10 +68,12 @@ func (r *Reporter) Report(ctx context.Context, site string, id int64, window tim
 		return nil, fmt.Errorf("plans: %w", err)
 	}
 	// Every audit row from notice to the end counts in the steps' times; the report
-	// keeps the first MaxAuditQuery.
+	// keeps the first MaxAuditQuery. The rows start auditLead before notice: the
+	// event's own row is stamped as it is declared, a moment before the store stamps
+	// the event.
 	var after int64
 	for {
-		page, err := r.Evidence.AuditBetween(ctx, site, ev.CreatedAt, end.Add(time.Millisecond), after, joule.MaxAuditQuery)
+		page, err := r.Evidence.AuditBetween(ctx, site, ev.CreatedAt.Add(-auditLead), end.Add(time.Millisecond), after, joule.MaxAuditQuery)
 		if err != nil {
 			return nil, fmt.Errorf("audit: %w", err)
 		}

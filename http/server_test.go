@@ -16,8 +16,8 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/catalog"
-	"github.com/joule-site/joule/history"
 	"github.com/joule-site/joule/drreport"
+	"github.com/joule-site/joule/history"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/live"

@@ -53,7 +53,9 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 	for _, e := range events {
 		ev := dispatch.Event{ReduceToW: e.ReduceToW, Deadline: e.Deadline.Unix() - lead}
 		if !e.End.IsZero() {
-			ev.End = e.End.Unix()
+			// Up to the second after the end: a plan made in the end's last second
+			// still holds the site (truncated, it let load back up to a second early).
+			ev.End = e.End.Add(time.Second - time.Nanosecond).Unix()
 		}
 		c.Events = append(c.Events, ev)
 		if m.Now+m.IntervalSec > ev.Deadline {
