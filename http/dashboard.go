@@ -41,6 +41,7 @@ var dashboardPages = map[string]string{
 	"tenant":    "Tenant",
 	"economics": "Economics",
 	"notfound":  "Not found",
+	"dr":        "Demand response",
 }
 
 // dashboard serves the web pages and their assets from a file system laid out like
@@ -105,6 +106,7 @@ func (s *Server) dashboardRoutes() {
 	s.mux.HandleFunc("GET /tenant", d.page("tenant"))
 	s.mux.HandleFunc("GET /economics", d.page("economics"))
 	s.mux.HandleFunc("GET /sites/{name}", s.handleSitePage(d))
+	s.mux.HandleFunc("GET /sites/{name}/dr/{id}", d.drPage)
 	s.mux.HandleFunc("GET /static/{path...}", d.serveAsset)
 }
 

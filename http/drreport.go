@@ -100,3 +100,9 @@ func drReportQuery(window time.Duration, format string) url.Values {
 	}
 	return q
 }
+
+// drPage renders a demand-response event's report page; its script reads the report
+// from the API as the signed-in reader.
+func (d *dashboard) drPage(w http.ResponseWriter, r *http.Request) {
+	d.render(w, http.StatusOK, pageData{Page: "dr", Title: "Demand response " + r.PathValue("id"), Site: r.PathValue("name")})
+}
