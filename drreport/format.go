@@ -75,7 +75,7 @@ func WriteText(w io.Writer, r *Report) error {
 	fmt.Fprintln(tw)
 	s := r.Steps
 	fmt.Fprintln(tw, "STEP\tAT (UTC)\tAFTER NOTICE")
-	fmt.Fprintf(tw, "notice received\t%s\t\n", at(s.NoticeAt))
+	fmt.Fprintf(tw, "notice received\t%s\t0s\n", at(s.NoticeAt))
 	fmt.Fprintf(tw, "plan made\t%s\t%s\n", at(s.PlanAt), since(s.PlanAt))
 	fmt.Fprintf(tw, "first command sent\t%s\t%s\n", at(s.FirstSentAt), since(s.FirstSentAt))
 	fmt.Fprintf(tw, "last command sent\t%s\t%s\n", at(s.LastSentAt), since(s.LastSentAt))
@@ -112,7 +112,7 @@ func WriteText(w io.Writer, r *Report) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\n", name, f.Sent, f.Acked, f.Verified, f.Failed, since(f.FirstSentAt), since(f.LastVerifiedAt))
 	}
 	if len(r.Fleets) == 0 {
-		fmt.Fprintln(tw, "(no command)\t\t\t\t\t\t")
+		fmt.Fprintln(tw, "(no command)\t0\t0\t0\t0\t-\t-")
 	}
 	fmt.Fprintf(tw, "\n%d meter and device readings, %d audit rows (joule dr report --json has them all)\n", len(r.Series), r.AuditRows)
 	return tw.Flush()
