@@ -8,6 +8,7 @@ package drreport
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/joule-site/joule"
@@ -153,6 +154,9 @@ type Input struct {
 	Audit          []*joule.Audit
 	AuditRows      int // all the rows, of which Audit may be the first
 	FleetOf        map[string]string
+	// Tally, when set, has counted every audit row (Audit may then be the first of
+	// them); nil: Build counts Audit.
+	Tally *Tally
 }
 
 // End is the end of what a report of ev made at at covers: the event's end, or at if
@@ -179,7 +183,12 @@ func Build(in Input) *Report {
 	}
 	notice := ev.CreatedAt
 	r.Baseline = baseline(in.Readings, notice.Add(-window), notice)
-	r.Steps, r.Fleets = steps(ev, in.Plans, in.Audit, in.FleetOf)
+	tally := in.Tally
+	if tally == nil {
+		tally = NewTally(ev, in.Plans, in.FleetOf)
+		tally.Add(in.Audit)
+	}
+	r.Steps, r.Fleets = tally.result()
 	for _, p := range in.Readings {
 		if p.At.Before(notice) || p.At.After(end) {
 			continue
@@ -230,48 +239,57 @@ func baseline(readings []joule.PowerReading, from, to time.Time) Baseline {
 	return b
 }
 
-// steps times the plan and the commands of the event: those of the first plan made
-// for it on, site-wide and by fleet.
-func steps(ev *joule.DemandResponse, plans []*joule.SitePlan, audit []*joule.Audit, fleetOf map[string]string) (Steps, []FleetSteps) {
-	s := Steps{NoticeAt: ev.CreatedAt, Deadline: ev.Deadline}
+// Tally times the plan and the commands of an event from its audit rows, those of the
+// first plan made for it on, site-wide and by fleet: rows are added page by page, so
+// that an event of a large fleet need not be held in memory whole.
+type Tally struct {
+	steps   Steps
+	byFleet map[string]*Commands
+	fleetOf map[string]string
+}
+
+// NewTally starts the tally of ev, whose plans from notice on are plans (oldest first)
+// and whose devices' fleets are fleetOf.
+func NewTally(ev *joule.DemandResponse, plans []*joule.SitePlan, fleetOf map[string]string) *Tally {
+	t := &Tally{steps: Steps{NoticeAt: ev.CreatedAt, Deadline: ev.Deadline}, byFleet: map[string]*Commands{}, fleetOf: fleetOf}
 	for _, p := range plans {
 		if !p.At.Before(ev.CreatedAt) && p.Reason == joule.PlanReasonDemandResponse {
-			s.PlanAt, s.PlanSeq = p.At, p.Seq
+			t.steps.PlanAt, t.steps.PlanSeq = p.At, p.Seq
 			break
 		}
 	}
-	if s.PlanSeq == 0 {
-		return s, []FleetSteps{}
+	return t
+}
+
+// Add counts rows: a device's command, acknowledgement or verification of the event's
+// first plan or a later one.
+func (t *Tally) Add(rows []*joule.Audit) {
+	if t.steps.PlanSeq == 0 {
+		return
 	}
-	byFleet := map[string]*Commands{}
-	for _, e := range audit {
-		if e.Seq < s.PlanSeq || e.Device == "" {
+	for _, e := range rows {
+		if e.Seq < t.steps.PlanSeq || e.Device == "" {
 			continue
 		}
-		f := fleetOf[e.Device]
-		c := byFleet[f]
+		f := t.fleetOf[e.Device]
+		c := t.byFleet[f]
 		if c == nil {
 			c = &Commands{}
-			byFleet[f] = c
+			t.byFleet[f] = c
 		}
-		for _, c := range []*Commands{&s.Commands, c} {
-			c.count(e)
-		}
+		t.steps.count(e)
+		c.count(e)
 	}
-	fleets := make([]FleetSteps, 0, len(byFleet))
-	for f, c := range byFleet {
+}
+
+// result is the steps and the fleets' commands, by fleet name.
+func (t *Tally) result() (Steps, []FleetSteps) {
+	fleets := make([]FleetSteps, 0, len(t.byFleet))
+	for f, c := range t.byFleet {
 		fleets = append(fleets, FleetSteps{Fleet: f, Commands: *c})
 	}
-	slices.SortFunc(fleets, func(a, b FleetSteps) int {
-		switch {
-		case a.Fleet < b.Fleet:
-			return -1
-		case a.Fleet > b.Fleet:
-			return 1
-		}
-		return 0
-	})
-	return s, fleets
+	slices.SortFunc(fleets, func(a, b FleetSteps) int { return strings.Compare(a.Fleet, b.Fleet) })
+	return t.steps, fleets
 }
 
 // count takes one audit row of a device into the commands' counts.

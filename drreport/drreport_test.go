@@ -137,3 +137,21 @@ func TestFormats(t *testing.T) {
 		}
 	}
 }
+
+// Rows tallied page by page give the same steps as all of them at once, while the
+// report keeps only the first rows it was given.
+func TestTallyInPages(t *testing.T) {
+	whole := drreport.Build(event())
+	in := event()
+	tally := drreport.NewTally(in.Event, in.Plans, in.FleetOf)
+	tally.Add(in.Audit[:4])
+	tally.Add(in.Audit[4:])
+	in.Tally, in.AuditRows, in.Audit = tally, len(in.Audit), in.Audit[:3]
+	paged := drreport.Build(in)
+	if paged.Steps != whole.Steps || len(paged.Fleets) != len(whole.Fleets) || paged.Fleets[0] != whole.Fleets[0] || paged.Fleets[1] != whole.Fleets[1] {
+		t.Errorf("paged steps %+v %+v, whole %+v %+v", paged.Steps, paged.Fleets, whole.Steps, whole.Fleets)
+	}
+	if len(paged.Audit) != 3 || paged.AuditRows != 10 {
+		t.Errorf("kept %d rows of %d, want 3 of 10", len(paged.Audit), paged.AuditRows)
+	}
+}

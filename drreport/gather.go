@@ -67,31 +67,31 @@ func (r *Reporter) Report(ctx context.Context, site string, id int64, window tim
 	if in.Plans, err = r.Plans.Plans(ctx, site, ev.CreatedAt, maxPlans); err != nil {
 		return nil, fmt.Errorf("plans: %w", err)
 	}
-	// Every audit row from notice to the end counts in the steps' times; the report
-	// keeps the first MaxAuditQuery. The rows start auditLead before notice: the
-	// event's own row is stamped as it is declared, a moment before the store stamps
-	// the event.
+	if in.FleetOf, err = r.fleets(ctx, site); err != nil {
+		return nil, err
+	}
+	// Every audit row from notice to the end counts in the steps' times, page by page;
+	// the report keeps the first MaxAuditQuery. The rows start auditLead before notice:
+	// the event's own row is stamped as it is declared, a moment before the store
+	// stamps the event.
+	in.Tally = NewTally(ev, in.Plans, in.FleetOf)
 	var after int64
 	for {
 		page, err := r.Evidence.AuditBetween(ctx, site, ev.CreatedAt.Add(-auditLead), end.Add(time.Millisecond), after, joule.MaxAuditQuery)
 		if err != nil {
 			return nil, fmt.Errorf("audit: %w", err)
 		}
+		in.Tally.Add(page)
 		in.AuditRows += len(page)
-		in.Audit = append(in.Audit, page...)
+		if keep := joule.MaxAuditQuery - len(in.Audit); keep > 0 {
+			in.Audit = append(in.Audit, page[:min(keep, len(page))]...)
+		}
 		if len(page) < joule.MaxAuditQuery {
 			break
 		}
 		after = page[len(page)-1].ID
 	}
-	if in.FleetOf, err = r.fleets(ctx, site); err != nil {
-		return nil, err
-	}
-	rep := Build(in)
-	if len(rep.Audit) > joule.MaxAuditQuery {
-		rep.Audit = rep.Audit[:joule.MaxAuditQuery]
-	}
-	return rep, nil
+	return Build(in), nil
 }
 
 // fleets maps each device address of the site's device table to its fleet.
