@@ -109,7 +109,7 @@
           { label: "Site meter", data: pts.map((p) => ({ x: p.x, y: p.meter })), borderColor: "#14181f", borderWidth: 2, pointRadius: 0, stepped: "before", spanGaps: false },
           { label: "Devices (own readings)", data: pts.map((p) => ({ x: p.x, y: p.devices })), borderColor: Joule.color("mining"), borderWidth: 1.5, pointRadius: 0, stepped: "before" },
           { label: "Baseline", data: r.baseline.readings ? level(r.baseline.power_w) : [], borderColor: "#6b7280", borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0 },
-          { label: "Target (from the deadline)", data: target, borderColor: Joule.color("curtailed") || "#c2410c", borderWidth: 2, pointRadius: 0, stepped: "after" },
+          { label: "Target (from the deadline)", data: target, borderColor: "#b42318", borderWidth: 2, pointRadius: 0, stepped: "after" },
         ],
       },
       options: {
