@@ -8,10 +8,13 @@
   const site = document.body.dataset.site;
   const id = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop());
   const path = "/api/v1/sites/" + encodeURIComponent(site) + "/dr/" + encodeURIComponent(id) + "/report";
+  // ?baseline=15m on the page's address sets the baseline's window, as the API's does.
+  const baseline = new URLSearchParams(location.search).get("baseline") || "";
   const AUDIT_SHOWN = 2000; // rows in the table; the JSON and the CLI have them all
 
   const kw = (w) => (Number.isFinite(w) ? (Math.abs(w) >= 1e6 ? fmt.mw(w, 3) : fmt.num(w / 1e3, 2) + " kW") : "—");
   const at = (t) => (t && !t.startsWith("0001") ? new Date(t).toISOString().replace("T", " ").replace("Z", "") : "—");
+  const mwh = (x) => (Number.isFinite(x) ? x.toFixed(4) + " MWh" : "—"); // fmt.num stops at 3 decimals
   const secs = (ns) => fmt.num(ns / 1e9, 3) + " s";
   const after = (t, notice) => (t && !t.startsWith("0001") ? "+" + fmt.num((new Date(t) - new Date(notice)) / 1e3, 3) + " s" : "");
 
@@ -32,8 +35,8 @@
     setText("dr-reached", reached ? `${at(r.target_reached_at)}, ${secs(r.time_to_target_ns)} after notice, ${r.before_deadline ? "by" : "after"} the deadline` : "not reached");
     const p = r.performance;
     setText("dr-held", p.readings ? `mean ${kw(p.mean_w)}, peak ${kw(p.max_w)} over ${p.readings} readings` : "no reading from the deadline on");
-    setText("dr-reduction", b.readings && p.readings ? `${kw(p.reduction_w)}, ${fmt.num(p.reduction_mwh, 4)} MWh` : "—");
-    setText("dr-shortfall", p.readings ? `at most ${kw(p.shortfall_max_w)} above the target, ${fmt.num(p.shortfall_mwh, 4)} MWh, for ${secs(p.above_target_ns)}` : "—");
+    setText("dr-reduction", b.readings && p.readings ? `${kw(p.reduction_w)}, ${mwh(p.reduction_mwh)}` : "—");
+    setText("dr-shortfall", p.readings ? `at most ${kw(p.shortfall_max_w)} above the target, ${mwh(p.shortfall_mwh)}, for ${secs(p.above_target_ns)}` : "—");
     const met = reached && r.before_deadline && p.shortfall_max_w === 0;
     $("dr-verdict").textContent = !r.complete ? "holding" : met ? "target met" : "target missed";
     $("dr-verdict").className = "pill " + (!r.complete ? "warn" : met ? "ok" : "alert");
@@ -135,7 +138,7 @@
   $("dr-csv").addEventListener("click", async (e) => {
     e.preventDefault();
     try {
-      const b = await Joule.blob(path + "?format=csv");
+      const b = await Joule.blob(path + Joule.query({ format: "csv", baseline }));
       const a = el("a", { href: URL.createObjectURL(b), download: `dr-${site}-${id}.csv` });
       a.click();
       URL.revokeObjectURL(a.href);
@@ -146,7 +149,7 @@
 
   (async () => {
     try {
-      render(await api(path));
+      render(await api(path + Joule.query({ baseline })));
       Joule.status("status", "");
     } catch (err) {
       Joule.status("status", err.status === 404 ? `No demand-response event ${id} at ${site}.` : err.message, true);
