@@ -14,7 +14,7 @@ const module = "github.com/joule-site/joule"
 var logic = map[string]bool{
 	"agent": true, "exchange": true, "ledger": true, "leasing": true, "live": true,
 	"backtest": true, "billing": true, "catalog": true, "data": true, "demo": true, "dispatch": true, "econ": true, "forecast": true, "history": true, "manifest": true, "pricing": true,
-	"reports": true, "sla": true,
+	"reports": true, "sla": true, "drreport": true,
 }
 
 // Protocols are the wire formats and small parsers that adapters on both sides of a

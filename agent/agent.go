@@ -104,6 +104,9 @@ type Agent struct {
 	cursor   int // where the next rolling slice of readings starts
 	// samples are the readings of this step, for the telemetry history (telemetry.go).
 	samples []joule.TelemetrySample
+	// woke are the miners found awake since the last step's commands while believed
+	// asleep (telemetry.go).
+	woke    []wokeDevice
 	sending atomic.Bool // a batch of samples is on its way
 }
 
@@ -306,10 +309,13 @@ func (a *Agent) Step(ctx context.Context) {
 		a.mu.Unlock()
 	}
 	if len(miners)+len(gpus) == 0 {
+		a.mu.Lock()
+		a.woke = nil // none of them is to sleep
+		a.mu.Unlock()
 		followed()
 		return
 	}
-	var intent []*joule.Audit
+	intent := a.wokeRows(plan, now, miners)
 	for _, c := range append(slices.Clip(miners), gpus...) {
 		intent = append(intent, &joule.Audit{Site: a.Site, At: now, Kind: joule.AuditCommand, Seq: plan.Seq, Device: c.Address,
 			Outcome: joule.OutcomeOK, Reason: plan.Reason, Actor: joule.ActorAgent, Detail: string(c.Action)})
@@ -437,6 +443,23 @@ func (a *Agent) minerCommands(plan *joule.SitePlan, f joule.FleetTarget, expired
 		for _, d := range unrulyAwake {
 			cmds = append(cmds, Command{Address: d.Address, Action: ActionSleep})
 		}
+	}
+	// Miners that woke by themselves go to sleep first: a miner the plan has asleep
+	// stays asleep, rather than another being put to sleep in its place.
+	if len(a.woke) > 0 {
+		woke := map[string]bool{}
+		for _, w := range a.woke {
+			woke[w.address] = true
+		}
+		slices.SortStableFunc(healthyAwake, func(x, y *Device) int {
+			switch {
+			case woke[x.Address] == woke[y.Address]:
+				return 0
+			case woke[x.Address]:
+				return 1
+			}
+			return -1
+		})
 	}
 	switch {
 	case len(healthyAwake) > target:

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -85,7 +86,15 @@ func (a *Agent) read(ctx context.Context, devs []*Device) {
 					}
 					return
 				}
+				// A miner believed asleep that shows running or booting woke by itself (a
+				// restart, a watchdog, a person at the rack): it counts awake, so that the
+				// step puts it back to sleep if the plan has it asleep, and is audited.
+				asleep := !d.Awake && d.Healthy && d.failed == "" && d.Kind == joule.KindASIC
 				d.observe(t, a.now())
+				if asleep && (t.State == joule.StateRunning || t.State == joule.StateRamping) {
+					d.Awake, d.LimitW = true, 0
+					a.woke = append(a.woke, wokeDevice{address: d.Address, state: t.State})
+				}
 				// The agent's clock stamps the sample, as it stamps its audit rows (a demo's
 				// clock runs apart from the firmware's).
 				sample := joule.SampleFromTelemetry(a.Site, d.Fleet, t)
@@ -161,4 +170,41 @@ func (a *Agent) sendTelemetry(ctx context.Context) {
 			batch = batch[n:]
 		}
 	}()
+}
+
+// wokeDevice is a miner a reading found running or booting while the agent believed
+// it asleep.
+type wokeDevice struct {
+	address string
+	state   joule.DeviceState
+}
+
+// wokeRows are the audit rows of the miners that woke by themselves and that this
+// step's commands put back to sleep: during a demand-response event such a miner is
+// kept asleep until the event ends. They are taken from a.woke, which is emptied.
+func (a *Agent) wokeRows(plan *joule.SitePlan, now time.Time, miners []Command) []*joule.Audit {
+	a.mu.Lock()
+	woke := a.woke
+	a.woke = nil
+	a.mu.Unlock()
+	sleeping := map[string]bool{}
+	for _, c := range miners {
+		if c.Action == ActionSleep {
+			sleeping[c.Address] = true
+		}
+	}
+	var rows []*joule.Audit
+	for _, w := range woke {
+		if !sleeping[w.address] {
+			continue
+		}
+		reason, during := "woke by itself", ""
+		if plan.Reason == joule.PlanReasonDemandResponse {
+			reason, during = "woke during demand response", ", during a demand-response event"
+		}
+		rows = append(rows, &joule.Audit{Site: a.Site, At: now, Kind: joule.AuditReport, Seq: plan.Seq, Device: w.address,
+			Outcome: joule.OutcomeDegraded, Reason: reason, Actor: joule.ActorAgent,
+			Detail: fmt.Sprintf("found %s while asleep by the plan%s: put back to sleep", w.state, during)})
+	}
+	return rows
 }

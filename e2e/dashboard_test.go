@@ -38,6 +38,32 @@ func TestDashboardDemo(t *testing.T) {
 	t.Run("market order", func(t *testing.T) { marketOrder(t, ctx, s) })
 	t.Run("economics", func(t *testing.T) { economicsPage(t, ctx, s) })
 	t.Run("site", func(t *testing.T) { sitePage(t, ctx, s) }) // last: the chart has had time to fill
+	t.Run("demand-response report", func(t *testing.T) { drReportPage(t, ctx, s) })
+}
+
+// drReportPage opens the report of the demo grid's first event from the Site page's
+// past events: its facts, steps, chart and audit rows, with the print stylesheet.
+func drReportPage(t *testing.T, ctx context.Context, s *server) {
+	href := waitFor[string](t, ctx, liveTimeout, "a past event's report link", `(a => a ? a.getAttribute("href") : "")(document.querySelector("#dr-history tbody a"))`)
+	open(t, ctx, s, href)
+	target := waitFor[string](t, ctx, loadTimeout, "the event's target", `(t => t !== "—" ? t : "")(document.getElementById("dr-target").textContent)`)
+	if !strings.Contains(target, "MW") {
+		t.Errorf("target %q", target)
+	}
+	if b := waitFor[string](t, ctx, loadTimeout, "the baseline", `(t => t !== "—" ? t : "")(document.getElementById("dr-baseline").textContent)`); !strings.Contains(b, "mean of") {
+		t.Errorf("baseline %q", b)
+	}
+	waitFor[int](t, ctx, loadTimeout, "the steps", rowsOf("#dr-steps"))
+	waitFor[int](t, ctx, loadTimeout, "the audit rows", rowsOf("#dr-audit"))
+	if chartsBuilt() {
+		waitFor[int](t, ctx, loadTimeout, "the meter's points on the chart", `(window.Chart && Chart.getChart("dr-chart") ? Chart.getChart("dr-chart").data.datasets[0].data.length : 0)`)
+	}
+	// Printed, the header and the links are gone.
+	if hidden := eval[bool](t, ctx, `(() => { const r = [...document.styleSheets].flatMap(s => [...s.cssRules]).find(r => r.media && r.media.mediaText === "print" && r.cssText.includes('data-page="dr"')); return !!r; })()`); !hidden {
+		t.Error("no print stylesheet for the report")
+	}
+	t.Logf("report of %s: %s, reached %s", href, target, eval[string](t, ctx, `document.getElementById("dr-reached").textContent`))
+	screenshot(t, ctx, "dr-report")
 }
 
 // overviewPage checks the Overview: every site's power, cap and market tickers, live,

@@ -55,6 +55,7 @@ var admitted = map[string][]string{
 	"GET /api/v1/sites/{name}/next-mw":                   {asViewer},
 	"GET /api/v1/sites/{name}/dr":                        {asViewer},
 	"POST /api/v1/sites/{name}/dr/{id}/cancel":           {},
+	"GET /api/v1/sites/{name}/dr/{id}/report":            {asViewer},
 	"GET /api/v1/sites/{name}/backtest":                  {asViewer},
 	"GET /api/v1/sites/{name}/backtest/{chart}":          {asViewer},
 	"GET /api/v1/sites/{name}/planreport":                {asViewer},

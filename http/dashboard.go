@@ -42,6 +42,7 @@ var dashboardPages = map[string]string{
 	"owner":     "Owner",
 	"economics": "Economics",
 	"notfound":  "Not found",
+	"dr":        "Demand response",
 }
 
 // dashboard serves the web pages and their assets from a file system laid out like
@@ -107,6 +108,7 @@ func (s *Server) dashboardRoutes() {
 	s.mux.HandleFunc("GET /owner", d.page("owner"))
 	s.mux.HandleFunc("GET /economics", d.page("economics"))
 	s.mux.HandleFunc("GET /sites/{name}", s.handleSitePage(d))
+	s.mux.HandleFunc("GET /sites/{name}/dr/{id}", d.drPage)
 	s.mux.HandleFunc("GET /static/{path...}", d.serveAsset)
 }
 

@@ -640,6 +640,9 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 	}
 	g.do(req{route: "GET /api/v1/sites/{name}/dr", path: "/api/v1/sites/west-texas/dr", token: viewer, status: 200})
 	g.do(req{route: "POST /api/v1/sites/{name}/dr/{id}/cancel", path: fmt.Sprintf("/api/v1/sites/west-texas/dr/%d/cancel", dr.ID), token: op, status: 200})
+	report := fmt.Sprintf("/api/v1/sites/west-texas/dr/%d/report", dr.ID)
+	g.do(req{route: "GET /api/v1/sites/{name}/dr/{id}/report", path: report, token: viewer, status: 200})
+	g.do(req{route: "GET /api/v1/sites/{name}/dr/{id}/report", path: report + "?format=csv&baseline=30m", token: op, status: 200})
 	g.do(req{route: "GET /api/v1/sites/{name}/plans", path: "/api/v1/sites/west-texas/plans?since=2025-01-05T00:00:00Z&limit=10", token: viewer, status: 200})
 	g.do(req{route: "GET /api/v1/sites/{name}/audit", path: "/api/v1/sites/west-texas/audit?after=0&limit=100", token: viewer, status: 200})
 	g.do(req{route: "GET /api/v1/sites/{name}/audit", path: "/api/v1/sites/west-texas/audit?tail=3", token: viewer, status: 200})
@@ -674,6 +677,9 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 		{route: "POST /api/v1/sites/{name}/dr", path: "/api/v1/sites/west-texas/dr", token: viewer, body: `{"reduce_to_w": 1000}`, status: 403},
 		{route: "POST /api/v1/sites/{name}/dr/{id}/cancel", path: fmt.Sprintf("/api/v1/sites/west-texas/dr/%d/cancel", dr.ID), token: op, status: 409},
 		{route: "GET /api/v1/sites/{name}/audit", path: "/api/v1/sites/west-texas/audit?tail=0", token: viewer, status: 400},
+		{route: "GET /api/v1/sites/{name}/dr/{id}/report", path: fmt.Sprintf("/api/v1/sites/west-texas/dr/%d/report?baseline=1s", dr.ID), token: viewer, status: 400},
+		{route: "GET /api/v1/sites/{name}/dr/{id}/report", path: "/api/v1/sites/west-texas/dr/999999/report", token: viewer, status: 404},
+		{route: "GET /api/v1/sites/{name}/dr/{id}/report", path: fmt.Sprintf("/api/v1/sites/west-texas/dr/%d/report", dr.ID), token: acme, status: 403},
 		{route: "GET /api/v1/sites/{name}/plans", path: "/api/v1/sites/west-texas/plans?since=yesterday", token: viewer, status: 400},
 		{route: "GET /api/v1/sites/{name}/backtest", path: "/api/v1/sites/west-texas/backtest?from=2023-01-01&to=nope", token: viewer, status: 400},
 		{route: "GET /api/v1/sites/{name}/planreport/{chart}", path: "/api/v1/sites/west-texas/planreport/cashflow.png" + pl, token: viewer, status: 200},

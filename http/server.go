@@ -83,6 +83,9 @@ type Server struct {
 	Data      joule.DataService // the market series operators import; nil: none
 	// Telemetry is the devices' telemetry history; nil: its endpoints answer not_found.
 	Telemetry joule.TelemetryService
+	// DRReports builds demand-response events' evidence reports; nil: their route
+	// answers not_found.
+	DRReports DRReporter
 	Now       func() time.Time // nil: the wall clock
 
 	// Leasing is the GPU exchange; nil: its endpoints answer not_found.
@@ -187,6 +190,7 @@ func NewServer() *Server {
 	s.leasingRoutes()
 	s.dataRoutes()
 	s.telemetryRoutes()
+	s.drReportRoutes()
 	s.dashboardRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))

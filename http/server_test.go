@@ -16,6 +16,7 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/catalog"
+	"github.com/joule-site/joule/drreport"
 	"github.com/joule-site/joule/history"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/leasing"
@@ -49,6 +50,7 @@ func openServer(t testing.TB, configure ...func(*jhttp.Server, *sqlite.DB)) *jht
 	s.Live = sqlite.NewLiveService(db)
 	s.Data = sqlite.NewDataService(db)
 	s.Telemetry = sqlite.NewTelemetryService(db)
+	s.DRReports = &drreport.Reporter{Evidence: sqlite.NewLiveService(db), Plans: s.Live, Devices: s.Telemetry, Now: func() time.Time { return serverNow(s) }}
 	// The service's clock is the server's, read late: a configure may set it.
 	s.Ops = &live.Operations{Sites: s.Sites, Live: s.Live, Now: func() time.Time { return serverNow(s) }}
 	for _, c := range configure {

@@ -56,7 +56,9 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 			ev.Announced = e.CreatedAt.Unix() // a curtailable lease's notice runs from here
 		}
 		if !e.End.IsZero() {
-			ev.End = e.End.Unix()
+			// Up to the second after the end: a plan made in the end's last second
+			// still holds the site (truncated, it let load back up to a second early).
+			ev.End = e.End.Add(time.Second - time.Nanosecond).Unix()
 		}
 		c.Events = append(c.Events, ev)
 		if m.Now+m.IntervalSec > ev.Deadline {

@@ -308,6 +308,16 @@ func (m *Miner) setAwake(awake bool) {
 	}
 }
 
+// Restart power-cycles the miner, as a power cut or a watchdog reset does: it boots and
+// ramps up to hashing at its profile whatever it was told before, since firmware does
+// not keep a curtailment across a reboot.
+func (m *Miner) Restart() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.truth = transition{awake: true, since: m.cfg.Clock.Now(), profile: m.truth.profile}
+	m.told = m.truth
+}
+
 // SetProfile switches the miner to a named profile (subject to its fault). Power and
 // hashrate follow at once; a sleeping miner wakes to it later.
 func (m *Miner) SetProfile(name string) error {

@@ -242,6 +242,9 @@ func (s *LiveService) Prune(ctx context.Context, t time.Time) (plans, audit int6
 		return 0, 0, fmt.Errorf("prune audit: %w", err)
 	}
 	audit, _ = res.RowsAffected()
+	if _, err = tx.ExecContext(ctx, `DELETE FROM power_readings WHERE at < ?`, t.UnixMilli()); err != nil {
+		return 0, 0, fmt.Errorf("prune power readings: %w", err)
+	}
 	return plans, audit, tx.Commit()
 }
 
@@ -408,6 +411,9 @@ func (s *LiveService) SaveDeviceReport(ctx context.Context, r *joule.DeviceRepor
 	if _, err := tx.ExecContext(ctx, `INSERT INTO device_reports (site, at, report) VALUES (?, ?, ?)
 		ON CONFLICT (site) DO UPDATE SET at = excluded.at, report = excluded.report`, r.Site, formatTime(r.At), string(data)); err != nil {
 		return fmt.Errorf("save device report: %w", err)
+	}
+	if err := savePowerReading(ctx, tx, r); err != nil {
+		return err
 	}
 	return tx.Commit()
 }

@@ -87,6 +87,8 @@ var tests = []struct {
 	{"Plans", Live, testPlans},
 	{"AuditLog", Live, testAuditLog},
 	{"AuditKeys", Live, testAuditKeys},
+	{"PowerReadings", Live, testPowerReadings},
+	{"DemandResponseEvidence", Live, testDemandResponseEvidence},
 	{"LeasingRoundTrip", Leasing, testLeasingRoundTrip},
 	{"LeasingConflicts", Leasing, testLeasingConflicts},
 	{"LeasingAccounts", Leasing, testLeasingAccounts},

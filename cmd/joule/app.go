@@ -12,6 +12,7 @@ import (
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/billing"
 	"github.com/joule-site/joule/catalog"
+	"github.com/joule-site/joule/drreport"
 	"github.com/joule-site/joule/history"
 	jhttp "github.com/joule-site/joule/http"
 	"github.com/joule-site/joule/leasing"
@@ -64,6 +65,9 @@ func openAppWith(dsn string, log *slog.Logger, idleTx time.Duration) (*app, erro
 	s.Data = db.data
 	s.Telemetry = db.telemetry
 	ops := &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: models, Live: s.Live, Now: time.Now}
+	if ev, ok := db.live.(joule.DemandResponseEvidence); ok {
+		s.DRReports = &drreport.Reporter{Evidence: ev, Plans: s.Live, Devices: s.Telemetry, Now: func() time.Time { return serverNow(s) }}
+	}
 	s.Ops = ops
 	return &app{db: db, server: s, ops: ops, models: models, now: time.Now, history: imported.History}, nil
 }
@@ -201,4 +205,13 @@ func runClient(ctx context.Context, g *globals, exchange bool, fn func(*jhttp.Cl
 	c := jhttp.NewLocalClient(a.server)
 	c.As = g.as
 	return fn(c)
+}
+
+// serverNow is the server's clock, read when asked: setClock may set it after the
+// server is wired.
+func serverNow(s *jhttp.Server) time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }

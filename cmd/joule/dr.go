@@ -69,7 +69,7 @@ firm GPU leases draw while it holds is refused, naming that load in watts, unles
 	_ = cmd.MarkFlagRequired("reduce-to-mw")
 	_ = cmd.MarkFlagRequired("for")
 	addJSONFlag(cmd, g)
-	cmd.AddCommand(newDRListCmd(g), newDRCancelCmd(g))
+	cmd.AddCommand(newDRListCmd(g), newDRCancelCmd(g), newDRReportCmd(g))
 	return cmd
 }
 

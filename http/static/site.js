@@ -119,7 +119,7 @@
         el(
           "tr",
           { "data-id": e.id },
-          el("td", { class: "n", text: String(e.id) }),
+          el("td", { class: "n" }, el("a", { href: `/sites/${encodeURIComponent(site)}/dr/${e.id}`, text: String(e.id), title: "The event's evidence report" })),
           el("td", { class: "n", text: fmt.mw(e.reduce_to_w) }),
           el("td", { class: "time", text: fmt.time(e.deadline) }),
           el("td", { class: "time", text: ended(e) }),
@@ -145,6 +145,8 @@
                 e.end && !e.end.startsWith("0001") ? ` until ${fmt.time(e.end)}` : " until cancelled",
                 e.shed_firm ? ", firm GPU load may be shed" : "",
                 e.by ? ` (declared by ${e.by})` : "",
+                " · ",
+                el("a", { href: `/sites/${encodeURIComponent(site)}/dr/${e.id}`, text: "report" }),
               ),
             ),
           )
