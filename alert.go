@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -302,4 +303,46 @@ const AlertSubjectMeter = "meter"
 // trailing slash or surrounding space.
 func NormalPoolURL(u string) string {
 	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(u)), "/")
+}
+
+// ActorAlerts is the actor of the transitions the alert rules make themselves.
+const ActorAlerts = "alerts"
+
+// MaxAlertSummary bounds an alert's summary line.
+const MaxAlertSummary = 512
+
+// ValidateAlert checks an alert before it is stored: a site, a known rule, a subject of
+// at most MaxTelemetryTextLen bytes, finite figures and a summary of at most
+// MaxAlertSummary bytes.
+func ValidateAlert(a *Alert) error {
+	switch {
+	case a.Site == "":
+		return Errorf(EINVALID, "alert: site is required")
+	case !a.Rule.Valid():
+		return Errorf(EINVALID, "alert: rule %q is not one of %q", a.Rule, AlertRuleNames)
+	case a.Subject == "" || len(a.Subject) > MaxTelemetryTextLen:
+		return Errorf(EINVALID, "alert: subject must be 1 to %d bytes", MaxTelemetryTextLen)
+	case len(a.Fleet) > MaxTelemetryTextLen:
+		return Errorf(EINVALID, "alert: fleet longer than %d bytes", MaxTelemetryTextLen)
+	case !finite(a.Value) || !finite(a.Threshold):
+		return Errorf(EINVALID, "alert: value and threshold must be finite")
+	case len(a.Summary) > MaxAlertSummary:
+		return Errorf(EINVALID, "alert: summary longer than %d bytes", MaxAlertSummary)
+	}
+	return nil
+}
+
+// AlertAudit is the audit row of an alert's transition into state at at, by actor (""
+// for the rules' own), recorded at recorded: an event when it fires or resolves, a
+// change when a person acknowledges it. Its key makes a transition one row.
+func AlertAudit(a *Alert, state AlertState, at time.Time, actor string, recorded time.Time) *Audit {
+	e := &Audit{Site: a.Site, At: at, Kind: AuditEvent, Actor: ActorAlerts, Reason: "alert " + string(a.Rule) + " " + string(state),
+		Detail: a.Summary, Key: "alert-" + strconv.FormatInt(a.ID, 10) + "-" + string(state), RecordedAt: recorded}
+	if a.Subject != AlertSubjectMeter && strings.Contains(a.Subject, ":") {
+		e.Device = a.Subject
+	}
+	if state == AlertAcknowledged {
+		e.Kind, e.Actor = AuditChange, actor
+	}
+	return e
 }
