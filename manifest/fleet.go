@@ -9,7 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var fleetFields = []string{"name", "model", "count", "owner", "unit_price_usd"}
+var fleetFields = []string{"name", "model", "count", "owner", "unit_price_usd", "pools"}
 
 // maxFleetCount bounds the machines of one fleet: a typo guard (ten million is more than
 // any site holds) that keeps count × power far from overflowing Watts.
@@ -77,6 +77,7 @@ func (d *decoder) fleet(n *yaml.Node, path, siteName string, g fleetGroup, lines
 	if p, ok := d.nonNegative(o, "unit_price_usd"); ok {
 		f.UnitPriceUSD = p
 	}
+	d.pools(o, f)
 
 	if len(d.problems) > before {
 		return nil
