@@ -248,4 +248,3 @@ func TestWatch(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
