@@ -25,9 +25,13 @@ type Store interface {
 	Alerts(ctx context.Context, q joule.AlertQuery) ([]*joule.Alert, error)
 }
 
-// Sites finds a site's rules and its fleets' pools.
+// Sites finds a site's rules.
 type Sites interface {
 	Site(ctx context.Context, name string) (*joule.Site, error)
+}
+
+// Fleets finds a site's fleets, with their pools.
+type Fleets interface {
 	Fleets(ctx context.Context, site string) ([]*joule.Fleet, error)
 }
 
@@ -39,6 +43,7 @@ type Sites interface {
 type Evaluator struct {
 	Alerts Store
 	Sites  Sites
+	Fleets Fleets
 	Now    func() time.Time
 	Log    *slog.Logger
 	// Changed is called after a batch that fired or resolved an alert, to wake the
@@ -109,7 +114,7 @@ func (e *Evaluator) Telemetry(ctx context.Context, site string, samples []joule.
 	if err != nil {
 		return err
 	}
-	fleets, err := e.Sites.Fleets(ctx, site)
+	fleets, err := e.Fleets.Fleets(ctx, site)
 	if err != nil {
 		return err
 	}

@@ -21,14 +21,9 @@ type rig struct {
 	eval  *alerts.Evaluator
 	store *sqlite.AlertService
 	live  *sqlite.LiveService
-	sites *sites
+	sites *sqlite.SiteService
 	now   time.Time
 	woken int
-}
-
-type sites struct {
-	*sqlite.SiteService
-	*sqlite.FleetService
 }
 
 // newRig declares site "s" with the rules of yaml (indented under alerts:) and one
@@ -41,7 +36,7 @@ func newRig(t *testing.T, rules joule.AlertRules, pools ...string) *rig {
 	}
 	t.Cleanup(func() { db.Close() })
 	r := &rig{store: sqlite.NewAlertService(db), live: sqlite.NewLiveService(db), now: t0,
-		sites: &sites{sqlite.NewSiteService(db), sqlite.NewFleetService(db)}}
+		sites: sqlite.NewSiteService(db)}
 	db.Now = func() time.Time { return r.now }
 	_, err := sqlite.NewManifestService(db).Apply(context.Background(), &joule.Manifest{
 		Models: []*joule.HardwareModel{{ID: "m", Name: "M", Kind: joule.KindASIC, PowerW: 3500, IdleW: 20, HashrateTHs: 200}},
@@ -52,7 +47,7 @@ func newRig(t *testing.T, rules joule.AlertRules, pools ...string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.eval = &alerts.Evaluator{Alerts: r.store, Sites: r.sites, Now: func() time.Time { return r.now }, Log: slog.New(slog.DiscardHandler),
+	r.eval = &alerts.Evaluator{Alerts: r.store, Sites: r.sites, Fleets: sqlite.NewFleetService(db), Now: func() time.Time { return r.now }, Log: slog.New(slog.DiscardHandler),
 		Changed: func() { r.woken++ }}
 	return r
 }

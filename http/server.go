@@ -83,7 +83,11 @@ type Server struct {
 	Data      joule.DataService // the market series operators import; nil: none
 	// Telemetry is the devices' telemetry history; nil: its endpoints answer not_found.
 	Telemetry joule.TelemetryService
-	Now       func() time.Time // nil: the wall clock
+	// Alerts are the sites' alerts; nil: their endpoints answer not_found.
+	Alerts joule.AlertService
+	// AlertRules judges each telemetry batch and census as it is stored; nil: none is.
+	AlertRules AlertRules
+	Now        func() time.Time // nil: the wall clock
 
 	// Leasing is the GPU exchange; nil: its endpoints answer not_found.
 	Leasing Leasing
@@ -187,6 +191,7 @@ func NewServer() *Server {
 	s.leasingRoutes()
 	s.dataRoutes()
 	s.telemetryRoutes()
+	s.alertRoutes()
 	s.dashboardRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/joule-site/joule/alerts"
 	"io"
 	"log/slog"
 	"net/http"
@@ -49,6 +50,8 @@ func openServer(t testing.TB, configure ...func(*jhttp.Server, *sqlite.DB)) *jht
 	s.Live = sqlite.NewLiveService(db)
 	s.Data = sqlite.NewDataService(db)
 	s.Telemetry = sqlite.NewTelemetryService(db)
+	s.Alerts = sqlite.NewAlertService(db)
+	s.AlertRules = &alerts.Evaluator{Alerts: s.Alerts, Sites: s.Sites, Fleets: s.Fleets, Now: func() time.Time { return serverNow(s) }, Log: s.Logger}
 	// The service's clock is the server's, read late: a configure may set it.
 	s.Ops = &live.Operations{Sites: s.Sites, Live: s.Live, Now: func() time.Time { return serverNow(s) }}
 	for _, c := range configure {
