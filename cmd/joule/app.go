@@ -1,9 +1,9 @@
 package main
 
 import (
-	"github.com/joule-site/joule/alerts"
 	"context"
 	"fmt"
+	"github.com/joule-site/joule/alerts"
 	"log/slog"
 	"os"
 	"strconv"
