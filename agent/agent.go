@@ -60,6 +60,7 @@ type Device struct {
 	ReadAt     time.Time // when it last answered a reading
 	Detail     string    // why it is unhealthy, when it is
 	failed     Action    // the command it last failed, "" once one is verified
+	offPool    string    // the pool it was last read hashing for when not one of its fleet's; "" otherwise
 }
 
 // Agent follows a site's plans next to its miners and GPU servers.
@@ -87,6 +88,10 @@ type Agent struct {
 	// Instance names this run of the agent in its audit rows' keys, which must not
 	// repeat across runs; a random name when empty.
 	Instance string
+	// Pools are the pools each miner fleet may hash for (its manifest's pools:, by
+	// fleet name); a miner read hashing elsewhere is switched back to its fleet's first
+	// (pools.go). A fleet with none may hash anywhere.
+	Pools map[string][]string
 
 	steps  int64          // steps begun, for the audit rows' keys; Step's own
 	unsent []*joule.Audit // rows neither the server nor the spool took; Step's own
@@ -299,6 +304,7 @@ func (a *Agent) Step(ctx context.Context) {
 	a.mu.Unlock()
 
 	a.refresh(ctx)
+	a.guardPools(ctx, step, plan.Seq)
 	miners, gpus := a.commands(plan, expired)
 	followed := func() {
 		a.mu.Lock()

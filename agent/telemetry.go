@@ -86,6 +86,7 @@ func (a *Agent) read(ctx context.Context, devs []*Device) {
 					return
 				}
 				d.observe(t, a.now())
+				a.offPool(d, t)
 				// The agent's clock stamps the sample, as it stamps its audit rows (a demo's
 				// clock runs apart from the firmware's).
 				sample := joule.SampleFromTelemetry(a.Site, d.Fleet, t)
