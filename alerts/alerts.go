@@ -57,6 +57,7 @@ type Evaluator struct {
 // memory is what the evaluator remembers of one site.
 type memory struct {
 	open         map[key]bool         // the alerts open, as last loaded or written
+	loadedAt     time.Time            // when open was read from the store
 	offlineSince map[string]time.Time // miners that did not answer, since their first poll missed
 	shapes       map[string]*shape    // by fleet and firmware
 }
@@ -85,21 +86,40 @@ type finding struct {
 	summary   string
 }
 
-// memoryOf returns the site's memory, loading the open alerts on first use; e.mu is held.
+// reloadOpen is how often the open alerts are read again from the store: what another
+// replica did while it led (an alert it fired or resolved) is seen within it.
+const reloadOpen = time.Minute
+
+// memoryOf returns the site's memory, reading the open alerts on first use and every
+// reloadOpen; e.mu is held.
 func (e *Evaluator) memoryOf(ctx context.Context, site string) (*memory, error) {
-	if m := e.sites[site]; m != nil {
+	m := e.sites[site]
+	if m == nil {
+		m = &memory{offlineSince: map[string]time.Time{}, shapes: map[string]*shape{}}
+	}
+	now := e.Now()
+	if m.open != nil && now.Sub(m.loadedAt) < reloadOpen && !now.Before(m.loadedAt) {
 		return m, nil
 	}
-	m := &memory{open: map[key]bool{}, offlineSince: map[string]time.Time{}, shapes: map[string]*shape{}}
+	open := map[key]bool{}
 	for _, st := range []joule.AlertState{joule.AlertFiring, joule.AlertAcknowledged} {
 		list, err := e.Alerts.Alerts(ctx, joule.AlertQuery{Site: site, State: st})
 		if err != nil {
 			return nil, fmt.Errorf("alerts of %s: %w", site, err)
 		}
 		for _, a := range list {
-			m.open[key{a.Rule, a.Subject}] = true
+			open[key{a.Rule, a.Subject}] = true
+		}
+		if len(list) == joule.MaxAlertPage {
+			// More are open than a page holds (a site-wide outage): those this replica
+			// knows of stay known, so that each resolves when its condition clears
+			// (resolving one that is not open writes nothing).
+			for k := range m.open {
+				open[k] = true
+			}
 		}
 	}
+	m.open, m.loadedAt = open, now
 	if e.sites == nil {
 		e.sites = map[string]*memory{}
 	}

@@ -243,3 +243,21 @@ func TestWatch(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A replica that takes over the leadership judges the alerts the one before fired: it
+// reads the open ones from the store, at once when it starts and again within
+// a minute when it had judged the site before.
+func TestTakeOver(t *testing.T) {
+	r := newRig(t, joule.AlertRules{})
+	const a = "10.0.0.5:4028"
+	before := &alerts.Evaluator{Alerts: r.store, Sites: r.eval.Sites, Fleets: r.eval.Fleets, Now: r.eval.Now}
+	want(t, "the new leader has judged the site once", r.batch(t, r.running(a)))
+	hot := r.running(a)
+	hot.TempC = 99
+	if err := before.Telemetry(context.Background(), "s", []joule.TelemetrySample{hot}); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "fired by the replica before", r.open(t), "overheat "+a)
+	r.now = r.now.Add(61 * time.Second)
+	want(t, "cleared after the take-over", r.batch(t, r.running(a)))
+}
