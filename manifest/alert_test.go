@@ -51,6 +51,7 @@ func TestParseAlertErrors(t *testing.T) {
 		{"webhook without url", site + "    alerts:\n      webhooks: [{secret_env: X}]\n", "t.yaml:6: sites[0].alerts.webhooks[0].url: required"},
 		{"pool not a url", site + fleet + "        pools: [pool.example.com]\n", `t.yaml:9: sites[0].fleets[0].pools[0]: "pool.example.com" is not a pool URL like stratum+tcp://pool.example.com:3333`},
 		{"pool twice", site + fleet + "        pools: [stratum+tcp://a.example.com:1, STRATUM+TCP://a.example.com:1]\n", "t.yaml:9: sites[0].fleets[0].pools[1]: STRATUM+TCP://a.example.com:1 is listed twice"},
+		{"pools on GPU servers", site + "    gpu_servers:\n      - {name: g, model: h100-sxm, count: 1, pools: [stratum+tcp://a.example.com:1]}\n", "t.yaml:6: sites[0].gpu_servers[0].pools: only for miner fleets (fleets:), not GPU servers"},
 		{"pools not a list", site + fleet + "        pools: stratum+tcp://a.example.com:1\n", "t.yaml:9: sites[0].fleets[0].pools: must be a list"},
 	}
 	for _, tt := range tests {

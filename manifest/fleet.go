@@ -77,7 +77,11 @@ func (d *decoder) fleet(n *yaml.Node, path, siteName string, g fleetGroup, lines
 	if p, ok := d.nonNegative(o, "unit_price_usd"); ok {
 		f.UnitPriceUSD = p
 	}
-	d.pools(o, f)
+	if g.kind == joule.KindGPUServer && o.has("pools") {
+		d.errorf(o.lineOf("pools"), o.field("pools"), "only for miner fleets (fleets:), not GPU servers")
+	} else {
+		d.pools(o, f)
+	}
 
 	if len(d.problems) > before {
 		return nil
