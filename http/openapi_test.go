@@ -739,6 +739,7 @@ func TestMoneyFieldsSayTheirUnit(t *testing.T) {
 		"better_by_npv": "which option, by name", "costs": "a set of cost figures, each named with its unit",
 		"value": "an assumption's value, in the unit its unit field names", "asic_resale_fraction": "a fraction",
 		"network_storage_fraction": "a fraction", "market_price_source": "where a price came from, in words",
+		"feed_stale_minutes": "a feed's age, in minutes",
 	}
 	money := regexp.MustCompile(`price|cost|credit|fee|revenue|margin|amount|balance|paid|payout|deposit|npv|capex|opex|charge|value|ask|bid|limit|hosting|resale|usage|gross|net`)
 	unit := regexp.MustCompile(`(^|_)(micro_usd|usd|btc|bps|w|s|gpus|hours|at|count)(_|$)`)
