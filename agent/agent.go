@@ -292,6 +292,7 @@ func (a *Agent) Step(ctx context.Context) {
 		a.mu.Unlock()
 		a.logf("no plan yet: %v", err)
 		a.refresh(ctx)
+		a.guardPools(ctx, step, 0) // the pools do not wait for a plan
 		return
 	default:
 		if a.outageAt.IsZero() {

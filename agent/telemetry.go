@@ -59,9 +59,10 @@ func (a *Agent) read(ctx context.Context, devs []*Device) {
 			continue
 		}
 		// A server that keeps the telemetry history gets full readings (hashrate,
-		// temperatures, fans, pools); otherwise the cheaper one does.
+		// temperatures, fans, pools), and so does a site whose pools are guarded;
+		// otherwise the cheaper one does.
 		read := ex.Driver.Status
-		if ps, ok := ex.Driver.(PowerStater); ok && !history {
+		if ps, ok := ex.Driver.(PowerStater); ok && !history && (kind != joule.KindASIC || len(a.Pools) == 0) {
 			read = ps.PowerState
 		}
 		wg.Go(func() {

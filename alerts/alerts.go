@@ -155,7 +155,10 @@ func (e *Evaluator) Telemetry(ctx context.Context, site string, samples []joule.
 	return e.apply(ctx, site, m, found)
 }
 
-// Census judges the site meter against the devices' own readings of a census.
+// Census judges the site meter against the devices' own readings of a census, when
+// every device found reports its power. The meter is compared with the devices' sum as
+// it is: a meter at the facility's feed also reads cooling, which a site's
+// meter_mismatch_percent must then allow for (its PUE − 1 and a margin).
 func (e *Evaluator) Census(ctx context.Context, site string, r *joule.DeviceReport) error {
 	if r.Meter == nil || r.Meter.Err != "" || r.Meter.PowerW <= 0 {
 		return nil
@@ -166,6 +169,9 @@ func (e *Evaluator) Census(ctx context.Context, site string, r *joule.DeviceRepo
 	}
 	var devices joule.Watts
 	for _, f := range r.Fleets {
+		if f.Reported < f.Found {
+			return nil // some devices do not report their power: their sum says too little
+		}
 		devices += f.PowerW
 	}
 	e.mu.Lock()

@@ -182,10 +182,11 @@ func TestReplyShape(t *testing.T) {
 // The meter fires when it and the devices' sum differ by more than the limit.
 func TestMeterMismatch(t *testing.T) {
 	r := newRig(t, joule.AlertRules{MeterMismatchPercent: ptr(5)})
+	reporting := 10
 	census := func(meter, devices joule.Watts) {
 		t.Helper()
 		if err := r.eval.Census(context.Background(), "s", &joule.DeviceReport{Site: "s", At: r.now,
-			Fleets: []joule.FleetCensus{{Fleet: "f", PowerW: devices}}, Meter: &joule.MeterReading{At: r.now, PowerW: meter}}); err != nil {
+			Fleets: []joule.FleetCensus{{Fleet: "f", PowerW: devices, Found: 10, Reported: reporting}}, Meter: &joule.MeterReading{At: r.now, PowerW: meter}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -195,6 +196,9 @@ func TestMeterMismatch(t *testing.T) {
 	want(t, "20% apart", r.open(t), "meter_mismatch meter")
 	census(1_000_000, 1_010_000)
 	want(t, "1% apart", r.open(t))
+	reporting = 9
+	census(1_000_000, 500_000)
+	want(t, "a device does not report its power: not judged", r.open(t))
 }
 
 // The watch fires on a stale feed and on an event at risk, and resolves them when the
