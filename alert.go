@@ -274,6 +274,10 @@ type AlertService interface {
 	// ResolveAlert resolves the open alert of (site, rule, subject) at at; it returns
 	// nil, and no error, when none is open.
 	ResolveAlert(ctx context.Context, site string, rule AlertRule, subject string, at time.Time, value float64) (*Alert, error)
+	// ChangeAlerts raises (as RaiseAlert) and resolves (as ResolveAlert, at at) alerts
+	// of one site in one transaction, and says how many it created and resolved: what
+	// one batch of telemetry changes, however many devices it names.
+	ChangeAlerts(ctx context.Context, site string, raise []*Alert, resolve []AlertResolution, at time.Time) (created, resolved int, err error)
 	// AckAlert acknowledges a firing alert, by actor at at: ENOTFOUND for an alert the
 	// site does not have, ECONFLICT for a resolved one; acknowledging twice keeps the
 	// first.
@@ -288,6 +292,13 @@ type AlertService interface {
 	UndeliveredAlerts(ctx context.Context, limit int) ([]AlertDelivery, error)
 	// MarkAlertsDelivered takes transitions out of the outbox.
 	MarkAlertsDelivered(ctx context.Context, at time.Time, ids ...int64) error
+}
+
+// AlertResolution names an open alert to resolve, with what its condition measures now.
+type AlertResolution struct {
+	Rule    AlertRule
+	Subject string
+	Value   float64
 }
 
 // AlertDelivery is a transition waiting to be delivered, with its alert.

@@ -20,8 +20,7 @@ import (
 
 // Store is where alerts are kept (joule.AlertService).
 type Store interface {
-	RaiseAlert(ctx context.Context, a *joule.Alert) (bool, error)
-	ResolveAlert(ctx context.Context, site string, rule joule.AlertRule, subject string, at time.Time, value float64) (*joule.Alert, error)
+	ChangeAlerts(ctx context.Context, site string, raise []*joule.Alert, resolve []joule.AlertResolution, at time.Time) (created, resolved int, err error)
 	Alerts(ctx context.Context, q joule.AlertQuery) ([]*joule.Alert, error)
 }
 
@@ -268,34 +267,34 @@ func (m *memory) replyShape(r *joule.AlertRules, s joule.TelemetrySample, name s
 	return f
 }
 
-// apply fires what fires and is not open, and resolves what is open and no longer fires.
+// apply fires what fires and is not open, and resolves what is open and no longer
+// fires, in one transaction; the memory follows once it is stored.
 func (e *Evaluator) apply(ctx context.Context, site string, m *memory, found []finding) error {
 	now := e.Now()
-	changed := false
-	defer func() {
-		if changed && e.Changed != nil {
-			e.Changed()
-		}
-	}()
+	var raise []*joule.Alert
+	var resolve []joule.AlertResolution
 	for _, f := range found {
 		k := key{f.rule, f.subject}
 		switch {
 		case f.firing && !m.open[k]:
-			a := &joule.Alert{Site: site, Rule: f.rule, Subject: f.subject, Fleet: f.fleet, Value: f.value, Threshold: f.threshold,
-				Summary: clip(f.summary, joule.MaxAlertSummary), FiredAt: now}
-			created, err := e.Alerts.RaiseAlert(ctx, a)
-			if err != nil {
-				return fmt.Errorf("raise %s %s: %w", f.rule, f.subject, err)
-			}
-			m.open[k], changed = true, changed || created
+			raise = append(raise, &joule.Alert{Site: site, Rule: f.rule, Subject: f.subject, Fleet: f.fleet, Value: f.value, Threshold: f.threshold,
+				Summary: clip(f.summary, joule.MaxAlertSummary), FiredAt: now})
 		case !f.firing && m.open[k]:
-			a, err := e.Alerts.ResolveAlert(ctx, site, f.rule, f.subject, now, f.value)
-			if err != nil {
-				return fmt.Errorf("resolve %s %s: %w", f.rule, f.subject, err)
-			}
-			delete(m.open, k)
-			changed = changed || a != nil
+			resolve = append(resolve, joule.AlertResolution{Rule: f.rule, Subject: f.subject, Value: f.value})
 		}
+	}
+	created, resolved, err := e.Alerts.ChangeAlerts(ctx, site, raise, resolve, now)
+	if err != nil {
+		return fmt.Errorf("alerts of %s: %w", site, err)
+	}
+	for _, a := range raise {
+		m.open[key{a.Rule, a.Subject}] = true
+	}
+	for _, r := range resolve {
+		delete(m.open, key{r.Rule, r.Subject})
+	}
+	if created+resolved > 0 && e.Changed != nil {
+		e.Changed()
 	}
 	return nil
 }

@@ -88,6 +88,15 @@ func (s *AlertService) RaiseAlert(ctx context.Context, a *joule.Alert) (bool, er
 		return false, err
 	}
 	defer t.Rollback()
+	created, err := raise(ctx, t, a)
+	if err != nil || !created {
+		return false, err
+	}
+	return true, storeError(t.Commit())
+}
+
+// raise is RaiseAlert in t.
+func raise(ctx context.Context, t *tx, a *joule.Alert) (bool, error) {
 	old, err := openAlert(ctx, t, a.Site, a.Rule, a.Subject)
 	if err != nil {
 		return false, storeError(err)
@@ -109,7 +118,7 @@ func (s *AlertService) RaiseAlert(ctx context.Context, a *joule.Alert) (bool, er
 	if err := transition(ctx, t, a, joule.AlertFiring, a.FiredAt, "", a.Value); err != nil {
 		return false, storeError(err)
 	}
-	return true, storeError(t.Commit())
+	return true, nil
 }
 
 // ResolveAlert resolves the open alert of (site, rule, subject), if any.
@@ -119,7 +128,16 @@ func (s *AlertService) ResolveAlert(ctx context.Context, site string, rule joule
 		return nil, err
 	}
 	defer t.Rollback()
-	a, err := openAlert(ctx, t, site, rule, subject)
+	a, err := resolve(ctx, t, site, joule.AlertResolution{Rule: rule, Subject: subject, Value: value}, at)
+	if err != nil || a == nil {
+		return nil, err
+	}
+	return a, storeError(t.Commit())
+}
+
+// resolve is ResolveAlert in t.
+func resolve(ctx context.Context, t *tx, site string, r joule.AlertResolution, at time.Time) (*joule.Alert, error) {
+	a, err := openAlert(ctx, t, site, r.Rule, r.Subject)
 	if err != nil || a == nil {
 		return nil, storeError(err)
 	}
@@ -130,10 +148,49 @@ func (s *AlertService) ResolveAlert(ctx context.Context, site string, rule joule
 	if _, err := t.exec(ctx, `UPDATE alerts SET state = 'resolved', resolved_at = ? WHERE id = ?`, formatTime(a.ResolvedAt), a.ID); err != nil {
 		return nil, storeError(fmt.Errorf("resolve alert %d: %w", a.ID, err))
 	}
-	if err := transition(ctx, t, a, joule.AlertResolved, a.ResolvedAt, "", value); err != nil {
+	if err := transition(ctx, t, a, joule.AlertResolved, a.ResolvedAt, "", r.Value); err != nil {
 		return nil, storeError(err)
 	}
-	return a, storeError(t.Commit())
+	return a, nil
+}
+
+// ChangeAlerts raises and resolves alerts of one site in one transaction.
+func (s *AlertService) ChangeAlerts(ctx context.Context, site string, raises []*joule.Alert, resolves []joule.AlertResolution, at time.Time) (created, resolved int, err error) {
+	for _, a := range raises {
+		if a.Site != site {
+			return 0, 0, joule.Errorf(joule.EINVALID, "alert of site %s in a change of site %s", a.Site, site)
+		}
+		if err := joule.ValidateAlert(a); err != nil {
+			return 0, 0, err
+		}
+	}
+	if len(raises)+len(resolves) == 0 {
+		return 0, 0, nil
+	}
+	t, err := s.db.beginWrite(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer t.Rollback()
+	for _, a := range raises {
+		ok, err := raise(ctx, t, a)
+		if err != nil {
+			return 0, 0, err
+		}
+		if ok {
+			created++
+		}
+	}
+	for _, r := range resolves {
+		a, err := resolve(ctx, t, site, r, at)
+		if err != nil {
+			return 0, 0, err
+		}
+		if a != nil {
+			resolved++
+		}
+	}
+	return created, resolved, storeError(t.Commit())
 }
 
 // AckAlert acknowledges a firing alert of site.

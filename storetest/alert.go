@@ -221,3 +221,48 @@ func testAlertOutbox(t *testing.T, e *env) {
 		t.Fatalf("outbox after all delivered: %+v, %v", out, err)
 	}
 }
+
+// ChangeAlerts raises and resolves in one transaction: an alert already open is not
+// raised twice, a resolution of one that is not open changes nothing, and a change
+// with an invalid alert writes nothing at all.
+func testAlertChange(t *testing.T, e *env) {
+	site := e.alertSite(t)
+	open := &joule.Alert{Site: site, Rule: joule.AlertOffline, Subject: "10.0.0.1:4028", Summary: "offline"}
+	if _, err := e.Alerts.RaiseAlert(e.ctx, open); err != nil {
+		t.Fatal(err)
+	}
+	at := e.clock.Advance(time.Minute)
+	raise := []*joule.Alert{
+		{Site: site, Rule: joule.AlertOffline, Subject: "10.0.0.1:4028", Summary: "offline again"},
+		{Site: site, Rule: joule.AlertOverheat, Subject: "10.0.0.2:4028", Value: 99, Threshold: 90, Summary: "hot"},
+		{Site: site, Rule: joule.AlertOverheat, Subject: "10.0.0.3:4028", Value: 98, Threshold: 90, Summary: "hot"},
+	}
+	created, resolved, err := e.Alerts.ChangeAlerts(e.ctx, site, raise, []joule.AlertResolution{{Rule: joule.AlertWrongPool, Subject: "10.0.0.9:4028"}}, at)
+	if err != nil || created != 2 || resolved != 0 || raise[0].ID != open.ID || raise[1].ID == 0 || !raise[1].FiredAt.Equal(at) {
+		t.Fatalf("ChangeAlerts: created %d, resolved %d, %v; %+v", created, resolved, err, raise)
+	}
+	bad := []*joule.Alert{{Site: site, Rule: joule.AlertOverheat, Subject: "10.0.0.4:4028", Summary: "hot"}, {Site: site, Rule: "smoke", Subject: "x"}}
+	if _, _, err := e.Alerts.ChangeAlerts(e.ctx, site, bad, []joule.AlertResolution{{Rule: joule.AlertOffline, Subject: "10.0.0.1:4028"}}, at); joule.ErrorCode(err) != joule.EINVALID {
+		t.Fatalf("a change with an invalid alert: %v", err)
+	}
+	later := e.clock.Advance(time.Minute)
+	created, resolved, err = e.Alerts.ChangeAlerts(e.ctx, site, nil, []joule.AlertResolution{{Rule: joule.AlertOffline, Subject: "10.0.0.1:4028"}, {Rule: joule.AlertOverheat, Subject: "10.0.0.2:4028", Value: 70}}, later)
+	if err != nil || created != 0 || resolved != 2 {
+		t.Fatalf("resolving two: created %d, resolved %d, %v", created, resolved, err)
+	}
+	list, err := e.Alerts.Alerts(e.ctx, joule.AlertQuery{Site: site})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range list {
+		got = append(got, string(a.State)+" "+a.Subject)
+		if a.State == joule.AlertResolved && !a.ResolvedAt.Equal(later) {
+			t.Errorf("%s resolved at %v, want %v", a.Subject, a.ResolvedAt, later)
+		}
+	}
+	want := []string{"firing 10.0.0.3:4028", "resolved 10.0.0.2:4028", "resolved 10.0.0.1:4028"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("alerts %q, want %q (nothing of the refused change)", got, want)
+	}
+}

@@ -116,6 +116,7 @@ var tests = []struct {
 	{"AlertLifecycle", Alerts, testAlertLifecycle},
 	{"AlertOneOpenPerSubject", Alerts, testAlertOneOpenPerSubject},
 	{"AlertOutbox", Alerts, testAlertOutbox},
+	{"AlertChangeInOneTransaction", Alerts, testAlertChange},
 }
 
 // Run runs every conformance test as a subtest of t. For each, open returns a fresh,
