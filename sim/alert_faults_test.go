@@ -74,6 +74,19 @@ func TestMinerAlertFaults(t *testing.T) {
 	if back := status(t, c); back.ReplyShape != normal.ReplyShape {
 		t.Errorf("shape after the fault cleared %q, want %q", back.ReplyShape, normal.ReplyShape)
 	}
+	// The simulator's own command sets a fault at run time, and clears even one under
+	// which the miner answers nothing else.
+	for _, name := range []string{"no-answer", "none"} {
+		if _, err := c.Command(ctx, "sim_fault", name); err != nil {
+			t.Fatalf("sim_fault %s: %v", name, err)
+		}
+		if m.Fault().String() != name {
+			t.Errorf("after sim_fault %s the fault is %s", name, m.Fault())
+		}
+	}
+	if _, err := c.Command(ctx, "sim_fault", "smoke"); err == nil {
+		t.Error("sim_fault smoke was taken")
+	}
 	for _, name := range []string{"overheat", "wrong-pool", "reply-shape"} {
 		if f, err := ParseFault(name); err != nil || f.String() != name {
 			t.Errorf("ParseFault(%q) = %v, %v", name, f, err)

@@ -60,6 +60,11 @@ func (m *Miner) serve(conn net.Conn) {
 	if !ok {
 		return
 	}
+	if command == faultCommand { // answered whatever the fault, so that any fault can be cleared
+		_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		_, _ = conn.Write(append(m.setFaultCommand(parameter).appendTo(nil), 0))
+		return
+	}
 	m.mu.Lock()
 	fault := m.fault
 	m.mu.Unlock()
@@ -86,6 +91,20 @@ func (m *Miner) serve(conn net.Conn) {
 	}
 	_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	_, _ = conn.Write(reply)
+}
+
+// faultCommand is the simulator's own command (no firmware has it) that sets a miner's
+// fault at run time, by name (Fault.String): {"command":"sim_fault","parameter":"overheat"}.
+const faultCommand = "sim_fault"
+
+// setFaultCommand answers faultCommand.
+func (m *Miner) setFaultCommand(name string) apiReply {
+	f, err := ParseFault(name)
+	if err != nil {
+		return m.status("E", 14, err.Error())
+	}
+	m.SetFault(f)
+	return m.status("S", 900, "Fault "+f.String())
 }
 
 // readRequest reads a JSON request ({"command":…,"parameter":…}) until it is complete,
