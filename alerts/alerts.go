@@ -10,7 +10,6 @@ package alerts
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -44,7 +43,6 @@ type Evaluator struct {
 	Sites  Sites
 	Fleets Fleets
 	Now    func() time.Time
-	Log    *slog.Logger
 	// Changed is called after a batch that fired or resolved an alert, to wake the
 	// delivery; nil: nothing is woken.
 	Changed func()

@@ -47,7 +47,7 @@ func newRig(t *testing.T, rules joule.AlertRules, pools ...string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.eval = &alerts.Evaluator{Alerts: r.store, Sites: r.sites, Fleets: sqlite.NewFleetService(db), Now: func() time.Time { return r.now }, Log: slog.New(slog.DiscardHandler),
+	r.eval = &alerts.Evaluator{Alerts: r.store, Sites: r.sites, Fleets: sqlite.NewFleetService(db), Now: func() time.Time { return r.now },
 		Changed: func() { r.woken++ }}
 	return r
 }

@@ -117,7 +117,7 @@ func TestAlertsReachAWebhookWithinOnePoll(t *testing.T) {
 	s.Ops = &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models, Live: lv, Now: time.Now}
 	s.Telemetry = sqlite.NewTelemetryService(db)
 	s.Alerts = sqlite.NewAlertService(db)
-	eval := &alerts.Evaluator{Alerts: s.Alerts, Sites: s.Sites, Fleets: s.Fleets, Now: time.Now, Log: s.Logger}
+	eval := &alerts.Evaluator{Alerts: s.Alerts, Sites: s.Sites, Fleets: s.Fleets, Now: time.Now}
 	s.AlertRules = eval
 	// The leader's delivery, as serve wires it, with retries a test can wait for.
 	deliver := webhook.NewDeliverer(s.Alerts, s.Sites, time.Now, s.Logger)

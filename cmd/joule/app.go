@@ -70,7 +70,7 @@ func openAppWith(dsn string, log *slog.Logger, idleTx time.Duration) (*app, erro
 	ops := &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: models, Live: s.Live, Now: time.Now}
 	s.Ops = ops
 	a := &app{db: db, server: s, ops: ops, models: models, now: time.Now, history: imported.History}
-	a.alerts = &alerts.Evaluator{Alerts: db.alerts, Sites: s.Sites, Fleets: s.Fleets, Now: func() time.Time { return a.now() }, Log: log}
+	a.alerts = &alerts.Evaluator{Alerts: db.alerts, Sites: s.Sites, Fleets: s.Fleets, Now: func() time.Time { return a.now() }}
 	s.AlertRules = a.alerts
 	return a, nil
 }
