@@ -67,7 +67,8 @@ const (
 	// still over its event's limit 5 minutes before the deadline needs a person).
 	DefaultDRAtRiskMinutes = 5
 	// ReplyShapeSettle is how long a new reply shape keeps its alert before it counts
-	// as the firmware's shape: a day, so that a change is compared with the day before.
+	// as one of the firmware's shapes: a day, so that a change is compared with the
+	// day before.
 	ReplyShapeSettle = 24 * time.Hour
 )
 

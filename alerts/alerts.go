@@ -11,6 +11,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,12 +66,12 @@ type key struct {
 	subject string
 }
 
-// shape is the reply shape of one fleet's firmware: the one it has, and a new one
-// seen since a time, which becomes its shape once it has held for ReplyShapeSettle.
+// shape is what the evaluator knows of the reply shapes of one fleet's firmware: the
+// shapes it has (the first seen, and each that held for ReplyShapeSettle), and the new
+// ones since when they were first seen.
 type shape struct {
-	known     string
-	next      string
-	nextSince time.Time
+	known map[string]bool
+	since map[string]time.Time
 }
 
 // finding is what one rule says of one subject now: firing (with its figures) or not.
@@ -241,27 +243,37 @@ func (m *memory) device(r *joule.AlertRules, fleet *joule.Fleet, s joule.Telemet
 	return out
 }
 
-// replyShape compares a sample's reply shape with the one its fleet's firmware has: a
-// different one fires until it returns, or until it has held for ReplyShapeSettle and
-// counts as the firmware's shape from then on.
+// replyShape compares a sample's reply shape with those its fleet's firmware has: one
+// it has not shown before fires until the miner replies in a known shape again, or
+// until the new shape has held for ReplyShapeSettle and is known from then on (a fleet
+// with two firmware versions in it has two shapes).
 func (m *memory) replyShape(r *joule.AlertRules, s joule.TelemetrySample, name string, f finding) finding {
 	k := s.Fleet + "\x00" + s.Firmware
 	sh := m.shapes[k]
-	switch {
-	case sh == nil:
-		m.shapes[k] = &shape{known: s.ReplyShape}
-		return f
-	case s.ReplyShape == sh.known:
-		return f
-	case s.ReplyShape != sh.next:
-		sh.next, sh.nextSince = s.ReplyShape, s.At
-	case s.At.Sub(sh.nextSince) >= joule.ReplyShapeSettle:
-		sh.known, sh.next = s.ReplyShape, ""
+	if sh == nil {
+		m.shapes[k] = &shape{known: map[string]bool{s.ReplyShape: true}, since: map[string]time.Time{}}
 		return f
 	}
+	if sh.known[s.ReplyShape] {
+		return f
+	}
+	since, ok := sh.since[s.ReplyShape]
+	if !ok {
+		since, sh.since[s.ReplyShape] = s.At, s.At
+	}
+	if s.At.Sub(since) >= joule.ReplyShapeSettle {
+		sh.known[s.ReplyShape] = true
+		delete(sh.since, s.ReplyShape)
+		return f
+	}
+	known := make([]string, 0, len(sh.known))
+	for k := range sh.known {
+		known = append(known, k)
+	}
+	slices.Sort(known)
 	f.firing = r.On(joule.AlertReplyShape)
-	f.summary = fmt.Sprintf("%s: its %s %s replies changed shape (fields %s, the fleet's firmware had %s): check that it still curtails",
-		name, s.Firmware, s.FirmwareVersion, s.ReplyShape, sh.known)
+	f.summary = fmt.Sprintf("%s: its %s %s replies changed shape (fields %s; the fleet's firmware had %s): check that it still curtails",
+		name, s.Firmware, s.FirmwareVersion, s.ReplyShape, strings.Join(known, ", "))
 	return f
 }
 

@@ -161,8 +161,8 @@ func TestOfflineMinutesAndRulesOff(t *testing.T) {
 	want(t, "back, hot, overheat off", r.batch(t, hot))
 }
 
-// A miner whose replies change shape fires until they return to the fleet's firmware's
-// shape; a new shape that holds for a day becomes the firmware's.
+// A miner whose replies change shape fires until they return to a shape the fleet's
+// firmware has; a new shape that holds for a day becomes one of the firmware's.
 func TestReplyShape(t *testing.T) {
 	r := newRig(t, joule.AlertRules{})
 	const a, b = "10.0.0.3:4028", "10.0.0.4:4028"
@@ -176,7 +176,11 @@ func TestReplyShape(t *testing.T) {
 	updated.At = r.now
 	want(t, "a day later", r.batch(t, updated))
 	old := r.running(b)
-	want(t, "the old shape is the odd one now", r.batch(t, old), "reply_shape "+b)
+	old.At = r.now
+	want(t, "both shapes are the firmware's now", r.batch(t, old, updated))
+	third := r.running(b)
+	third.At, third.ReplyShape = r.now, "cccc"
+	want(t, "a third shape", r.batch(t, third), "reply_shape "+b)
 }
 
 // The meter fires when it and the devices' sum differ by more than the limit.
