@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/joule-site/joule"
@@ -107,9 +106,11 @@ type Agent struct {
 	followed *joule.SitePlan
 	outageAt time.Time
 	cursor   int // where the next rolling slice of readings starts
-	// samples are the readings of this step, for the telemetry history (telemetry.go).
+	// samples are the readings of this step, for the telemetry history (telemetry.go);
+	// held are those waiting for the sender, which runs while sending.
 	samples []joule.TelemetrySample
-	sending atomic.Bool // a batch of samples is on its way
+	held    []joule.TelemetrySample
+	sending bool
 }
 
 // Discover reads every address and keeps the ones that answer as the site's miners,
