@@ -12,7 +12,7 @@ const module = "github.com/joule-site/joule"
 // Packages that decide things and do no I/O of their own. They may import the root
 // package and each other, never an adapter.
 var logic = map[string]bool{
-	"agent": true, "exchange": true, "ledger": true, "leasing": true, "live": true,
+	"agent": true, "alerts": true, "exchange": true, "ledger": true, "leasing": true, "live": true,
 	"backtest": true, "billing": true, "catalog": true, "data": true, "demo": true, "dispatch": true, "econ": true, "forecast": true, "history": true, "manifest": true, "pricing": true,
 	"reports": true, "sla": true, "drreport": true,
 }
@@ -29,7 +29,7 @@ var protocols = map[string]bool{
 // Adapters speak a technology; only cmd/joule wires them together.
 var adapters = map[string]bool{
 	"sqlite": true, "postgres": true, "pgtest": true, "http": true, "storetest": true, "render": true,
-	"cgminer": true, "gpunode": true, "node": true, "nvml/nvmltest": true, "redfish": true, "sim": true, "bitcoind": true, "feeds": true, "nvml": true, "meter": true, "spool": true,
+	"cgminer": true, "gpunode": true, "node": true, "nvml/nvmltest": true, "redfish": true, "sim": true, "bitcoind": true, "feeds": true, "nvml": true, "meter": true, "spool": true, "webhook": true,
 	"e2e": true, "slurm": true, "slurmtest": true,
 }
 

@@ -73,6 +73,10 @@ type Telemetry struct {
 	// GPU servers: utilization and memory, averaged over the server's GPUs.
 	GPUUtilization float64 `json:"gpu_utilization,omitempty"`
 	GPUMemoryUsedB int64   `json:"gpu_memory_used_bytes,omitempty"`
+	// ReplyShape fingerprints the names of the fields the firmware's replies carried
+	// (not their values): it changes when an update renames or moves a field. "":
+	// not computed.
+	ReplyShape string `json:"reply_shape,omitempty"`
 }
 
 // ActivePool returns the pool the miner hashes for, or nil when none is active.

@@ -1,6 +1,9 @@
 package joule
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // Fleet is a group of identical machines at a site: Count × Model. ASIC fleets mine;
 // GPU-server fleets are leased.
@@ -15,6 +18,26 @@ type Fleet struct {
 	Owner string `json:"owner,omitempty"`
 	// UnitPriceUSD is what one machine cost, when it differs from the model's price.
 	UnitPriceUSD float64 `json:"unit_price_usd,omitempty"`
+	// Pools are the pool URLs the fleet's miners may hash for (stratum+tcp://…), in the
+	// order the pool guard prefers them; none: any pool.
+	Pools []string `json:"pools,omitempty"`
+}
+
+// MaxFleetPools bounds a fleet's pool list: cgminer keeps a few pools per miner.
+const MaxFleetPools = 8
+
+// AllowsPool reports whether a miner of the fleet may hash for the pool at url: the
+// fleet lists no pools, or lists this one.
+func (f *Fleet) AllowsPool(url string) bool {
+	if len(f.Pools) == 0 {
+		return true
+	}
+	for _, p := range f.Pools {
+		if NormalPoolURL(p) == NormalPoolURL(url) {
+			return true
+		}
+	}
+	return false
 }
 
 // Validate checks the fleet's own fields; that its model exists is the caller's check.
@@ -30,6 +53,13 @@ func (f *Fleet) Validate() error {
 		return Errorf(EINVALID, "fleet %s: unit_price_usd must be a number, not negative", f.Name)
 	case f.Kind != "" && f.Kind != KindASIC && f.Kind != KindGPUServer:
 		return Errorf(EINVALID, "fleet %s: kind must be %q or %q, not %q", f.Name, KindASIC, KindGPUServer, f.Kind)
+	case len(f.Pools) > MaxFleetPools:
+		return Errorf(EINVALID, "fleet %s: pools: %d, at most %d", f.Name, len(f.Pools), MaxFleetPools)
+	}
+	for i, p := range f.Pools {
+		if err := ValidPoolURL(p); err != nil {
+			return Errorf(EINVALID, "fleet %s: pools[%d]: %s", f.Name, i, ErrorMessage(err))
+		}
 	}
 	return nil
 }
@@ -38,4 +68,18 @@ func (f *Fleet) Validate() error {
 type FleetService interface {
 	// Fleets returns the fleets of a site ordered by name; ENOTFOUND if there is no site.
 	Fleets(ctx context.Context, site string) ([]*Fleet, error)
+}
+
+// ValidPoolURL checks a pool's URL as a fleet lists it: a scheme and a host:port
+// (stratum+tcp://pool.example.com:3333), at most 256 bytes, no comma (cgminer's
+// addpool takes its arguments comma-separated).
+func ValidPoolURL(u string) error {
+	scheme, rest, ok := strings.Cut(u, "://")
+	switch {
+	case len(u) > MaxTelemetryTextLen:
+		return Errorf(EINVALID, "longer than %d bytes", MaxTelemetryTextLen)
+	case !ok || scheme == "" || rest == "" || strings.ContainsAny(u, ", \t\n|"):
+		return Errorf(EINVALID, "%q is not a pool URL like stratum+tcp://pool.example.com:3333", u)
+	}
+	return nil
 }

@@ -17,9 +17,11 @@ type Site struct {
 	Location   string           `json:"location,omitempty"`
 	// Costs are what the site's owner knows of converting it to GPU servers; what it
 	// leaves out, plans and backtests take from their sourced defaults.
-	Costs     SiteCosts `json:"costs"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Costs SiteCosts `json:"costs"`
+	// Alerts are the site's alert rules and webhooks (alert.go).
+	Alerts    AlertRules `json:"alerts"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // Validate checks the site's own fields and its energy price model.
@@ -36,6 +38,9 @@ func (s *Site) Validate() error {
 		return Errorf(EINVALID, "site %s: %s", s.Name, ErrorMessage(err))
 	}
 	if err := s.Costs.Validate(); err != nil {
+		return Errorf(EINVALID, "site %s: %s", s.Name, ErrorMessage(err))
+	}
+	if err := s.Alerts.Validate(); err != nil {
 		return Errorf(EINVALID, "site %s: %s", s.Name, ErrorMessage(err))
 	}
 	return nil

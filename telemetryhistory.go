@@ -36,6 +36,9 @@ type TelemetrySample struct {
 	PoolState       string `json:"pool_state"` // as the firmware says it: "Alive", "Dead", …
 	Firmware        string `json:"firmware"`
 	FirmwareVersion string `json:"firmware_version"`
+	// ReplyShape is the reading's Telemetry.ReplyShape: the alert rules compare it at
+	// ingest; the history does not keep it.
+	ReplyShape string `json:"reply_shape,omitempty"`
 }
 
 // Limits of the telemetry history's input: a batch holds a step's readings of a large
@@ -56,7 +59,7 @@ const (
 func SampleFromTelemetry(site, fleet string, t *Telemetry) TelemetrySample {
 	s := TelemetrySample{Site: site, Address: t.Address, Fleet: fleet, At: t.At, State: t.State, PowerW: t.PowerW,
 		HashrateTHs: t.HashrateTHs, ExpectedHashrateTHs: t.ExpectedHashrateTHs, TempC: t.TempC, ChipTempC: t.ChipTempC,
-		HardwareErrors: t.HardwareErrors, Firmware: t.Firmware, FirmwareVersion: t.FirmwareVersion}
+		HardwareErrors: t.HardwareErrors, Firmware: t.Firmware, FirmwareVersion: t.FirmwareVersion, ReplyShape: t.ReplyShape}
 	for i, f := range t.FansRPM {
 		if i == 0 || f < s.FanMinRPM {
 			s.FanMinRPM = f
@@ -78,7 +81,7 @@ func SampleFromTelemetry(site, fleet string, t *Telemetry) TelemetrySample {
 	}
 	s.PowerW, s.FanMinRPM, s.HardwareErrors = max(s.PowerW, 0), max(s.FanMinRPM, 0), max(s.HardwareErrors, 0)
 	s.FanMaxRPM = max(s.FanMaxRPM, s.FanMinRPM)
-	for _, t := range []*string{&s.Pool, &s.PoolState, &s.Firmware, &s.FirmwareVersion} {
+	for _, t := range []*string{&s.Pool, &s.PoolState, &s.Firmware, &s.FirmwareVersion, &s.ReplyShape} {
 		if len(*t) > MaxTelemetryTextLen {
 			*t = (*t)[:MaxTelemetryTextLen]
 		}
@@ -163,7 +166,7 @@ func ValidateTelemetry(site string, samples []TelemetrySample) error {
 				return bad(f.name, "want a number from 0 to "+strconv.FormatFloat(f.max, 'g', -1, 64))
 			}
 		}
-		for _, f := range []struct{ name, v string }{{"address", s.Address}, {"fleet", s.Fleet}, {"pool", s.Pool}, {"pool_state", s.PoolState}, {"firmware", s.Firmware}, {"firmware_version", s.FirmwareVersion}} {
+		for _, f := range []struct{ name, v string }{{"address", s.Address}, {"fleet", s.Fleet}, {"pool", s.Pool}, {"pool_state", s.PoolState}, {"firmware", s.Firmware}, {"firmware_version", s.FirmwareVersion}, {"reply_shape", s.ReplyShape}} {
 			if len(f.v) > MaxTelemetryTextLen {
 				return bad(f.name, "longer than 256 bytes")
 			}

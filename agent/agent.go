@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/joule-site/joule"
@@ -60,6 +59,7 @@ type Device struct {
 	ReadAt     time.Time // when it last answered a reading
 	Detail     string    // why it is unhealthy, when it is
 	failed     Action    // the command it last failed, "" once one is verified
+	offPool    string    // the pool it was last read hashing for when not one of its fleet's; "" otherwise
 }
 
 // Agent follows a site's plans next to its miners and GPU servers.
@@ -87,6 +87,10 @@ type Agent struct {
 	// Instance names this run of the agent in its audit rows' keys, which must not
 	// repeat across runs; a random name when empty.
 	Instance string
+	// Pools are the pools each miner fleet may hash for (its manifest's pools:, by
+	// fleet name); a miner read hashing elsewhere is switched back to its fleet's first
+	// (pools.go). A fleet with none may hash anywhere.
+	Pools map[string][]string
 
 	steps  int64          // steps begun, for the audit rows' keys; Step's own
 	unsent []*joule.Audit // rows neither the server nor the spool took; Step's own
@@ -102,12 +106,14 @@ type Agent struct {
 	followed *joule.SitePlan
 	outageAt time.Time
 	cursor   int // where the next rolling slice of readings starts
-	// samples are the readings of this step, for the telemetry history (telemetry.go).
+	// samples are the readings of this step, for the telemetry history (telemetry.go);
+	// held are those waiting for the sender, which runs while sending.
 	samples []joule.TelemetrySample
 	// woke are the miners found awake since the last step's commands while believed
 	// asleep (telemetry.go).
 	woke    []wokeDevice
-	sending atomic.Bool // a batch of samples is on its way
+	held    []joule.TelemetrySample
+	sending bool
 }
 
 // Discover reads every address and keeps the ones that answer as the site's miners,
@@ -290,6 +296,7 @@ func (a *Agent) Step(ctx context.Context) {
 		a.mu.Unlock()
 		a.logf("no plan yet: %v", err)
 		a.refresh(ctx)
+		a.guardPools(ctx, step, 0) // the pools do not wait for a plan
 		return
 	default:
 		if a.outageAt.IsZero() {
@@ -302,6 +309,7 @@ func (a *Agent) Step(ctx context.Context) {
 	a.mu.Unlock()
 
 	a.refresh(ctx)
+	a.guardPools(ctx, step, plan.Seq)
 	miners, gpus := a.commands(plan, expired)
 	followed := func() {
 		a.mu.Lock()

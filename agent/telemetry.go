@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -60,9 +61,10 @@ func (a *Agent) read(ctx context.Context, devs []*Device) {
 			continue
 		}
 		// A server that keeps the telemetry history gets full readings (hashrate,
-		// temperatures, fans, pools); otherwise the cheaper one does.
+		// temperatures, fans, pools), and so does a site whose pools are guarded;
+		// otherwise the cheaper one does.
 		read := ex.Driver.Status
-		if ps, ok := ex.Driver.(PowerStater); ok && !history {
+		if ps, ok := ex.Driver.(PowerStater); ok && !history && (kind != joule.KindASIC || len(a.Pools) == 0) {
 			read = ps.PowerState
 		}
 		wg.Go(func() {
@@ -95,6 +97,7 @@ func (a *Agent) read(ctx context.Context, devs []*Device) {
 					d.Awake, d.LimitW = true, 0
 					a.woke = append(a.woke, wokeDevice{address: d.Address, state: t.State})
 				}
+				a.offPool(d, t)
 				// The agent's clock stamps the sample, as it stamps its audit rows (a demo's
 				// clock runs apart from the firmware's).
 				sample := joule.SampleFromTelemetry(a.Site, d.Fleet, t)
@@ -139,35 +142,56 @@ func (a *Agent) executorFor(kind joule.HardwareKind) *Executor {
 // telemetrySendTimeout bounds how long a batch of samples may take to reach the server.
 const telemetrySendTimeout = 30 * time.Second
 
+// maxHeldSamples bounds the samples held for the sender while a slow server still
+// takes the batches before: a few steps of a large site.
+const maxHeldSamples = 4 * joule.MaxTelemetryBatch
+
 // sendTelemetry sends the samples this step read to a server that keeps them
 // (TelemetrySender), in the background so that no command waits on it: one batch a
-// step, split only past joule.MaxTelemetryBatch. A batch the server does not take is
-// dropped with a log line, not sent again; so is one that finds the previous batch
-// still on its way.
+// step, split only past joule.MaxTelemetryBatch. A step whose batch finds the one
+// before still on its way leaves its samples to the same sender, which sends them
+// next (the alert rules judge every poll); past maxHeldSamples the oldest are dropped
+// with a log line. A batch the server does not take is dropped with a log line, not
+// sent again.
 func (a *Agent) sendTelemetry(ctx context.Context) {
-	a.mu.Lock()
-	batch := a.samples
-	a.samples = nil
-	a.mu.Unlock()
 	ts, ok := a.Server.(TelemetrySender)
-	if !ok || len(batch) == 0 || ctx.Err() != nil {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.held = append(a.held, a.samples...)
+	a.samples = nil
+	if n := len(a.held) - maxHeldSamples; n > 0 {
+		a.logf("telemetry: %d samples dropped: the server takes them more slowly than they come", n)
+		a.held = slices.Delete(a.held, 0, n)
+	}
+	if !ok || ctx.Err() != nil {
+		a.held = nil
 		return
 	}
-	if !a.sending.CompareAndSwap(false, true) {
-		a.logf("telemetry: %d samples dropped: the step before's are still on their way", len(batch))
+	if a.sending || len(a.held) == 0 {
 		return
 	}
+	a.sending = true
 	go func() {
-		defer a.sending.Store(false)
-		sctx, cancel := context.WithTimeout(ctx, telemetrySendTimeout)
-		defer cancel()
-		for len(batch) > 0 {
-			n := min(len(batch), joule.MaxTelemetryBatch)
-			if err := ts.AppendTelemetry(sctx, a.Site, batch[:n]); err != nil {
-				a.logf("telemetry: %d samples dropped: %v", len(batch), err)
+		for {
+			a.mu.Lock()
+			batch := a.held
+			a.held = nil
+			if len(batch) == 0 || ctx.Err() != nil {
+				a.sending = false
+				a.mu.Unlock()
 				return
 			}
-			batch = batch[n:]
+			a.mu.Unlock()
+			sctx, cancel := context.WithTimeout(ctx, telemetrySendTimeout)
+			for len(batch) > 0 {
+				n := min(len(batch), joule.MaxTelemetryBatch)
+				if err := ts.AppendTelemetry(sctx, a.Site, batch[:n]); err != nil {
+					a.logf("telemetry: %d samples dropped: %v", len(batch), err)
+					break
+				}
+				batch = batch[n:]
+			}
+			cancel()
 		}
 	}()
 }

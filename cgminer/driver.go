@@ -53,3 +53,8 @@ func (d *Driver) Prepare(ctx context.Context, addr string) error { return d.clie
 func (d *Driver) PowerState(ctx context.Context, addr string) (*joule.Telemetry, error) {
 	return d.client(addr).PowerState(ctx)
 }
+
+// SwitchPool makes a miner hash for the pool at url (Client.SwitchPool).
+func (d *Driver) SwitchPool(ctx context.Context, addr, url string) error {
+	return d.client(addr).SwitchPool(ctx, url)
+}

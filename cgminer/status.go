@@ -59,8 +59,9 @@ func (c *Client) Status(ctx context.Context) (*joule.Telemetry, error) {
 	t := &joule.Telemetry{
 		Address: c.addr, At: at, Firmware: v.Firmware, FirmwareVersion: v.FirmwareVersion, Model: v.Model,
 		State: joule.StateRunning, HashrateTHs: hash,
-		Pools:   poolsOf(basics["pools"].sectionOr("POOLS")),
-		UptimeS: uptime(summary, stats),
+		Pools:      poolsOf(basics["pools"].sectionOr("POOLS")),
+		UptimeS:    uptime(summary, stats),
+		ReplyShape: replyShape(basics, stats),
 	}
 	if f, ok := summary.Float("Temperature"); ok && temp(f) {
 		t.TempC = f

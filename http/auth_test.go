@@ -65,6 +65,8 @@ var admitted = map[string][]string{
 	"POST /api/v1/sites/{name}/telemetry":                {asAgentA},
 	"GET /api/v1/sites/{name}/telemetry":                 {asViewer},
 	"GET /api/v1/sites/{name}/devices/{address}/history": {asViewer},
+	"GET /api/v1/sites/{name}/alerts":                    {asViewer},
+	"POST /api/v1/sites/{name}/alerts/{id}/ack":          {},
 	"POST /api/v1/tenants":                               {},
 	"POST /api/v1/tenants/{id}/credit":                   {},
 	"POST /api/v1/accounts":                              {},
@@ -142,6 +144,9 @@ func authServer(t testing.TB, configure ...func(*jhttp.Server, *sqlite.DB)) (*jh
 	if _, err := op.CreateTenant(context.Background(), jhttp.TenantRequest{ID: "acme", CreditMicroUSD: 1_000_000}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.Alerts.RaiseAlert(context.Background(), &joule.Alert{Site: "west-texas", Rule: joule.AlertOffline, Subject: "10.0.0.1:4028", Summary: "probe"}); err != nil {
+		t.Fatal(err)
+	}
 	return s, dr.ID
 }
 
@@ -191,6 +196,8 @@ func path(pattern, self string, drID int64) string {
 	switch {
 	case strings.Contains(p, "/dr/{id}"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(drID), 1)
+	case strings.Contains(p, "/alerts/{id}"):
+		p = strings.Replace(p, "{id}", "1", 1) // authServer's alert
 	case strings.HasPrefix(p, "/api/v1/accounts/"), strings.HasPrefix(p, "/api/v1/tenants/"), strings.HasPrefix(p, "/api/v1/owners/"):
 		p = strings.Replace(p, "{id}", account, 1)
 	case strings.HasPrefix(p, "/api/v1/orders/"):

@@ -16,27 +16,28 @@ import (
 // fuzzedRoutes names the fuzz target of every route that changes something: a test
 // fails when a new write route has none. `make fuzz` runs each for FUZZTIME.
 var fuzzedRoutes = map[string]string{
-	"POST /api/v1/apply":                       "FuzzApplyBody",
-	"POST /api/v1/sites/{name}/dr":             "FuzzDemandResponseBody",
-	"POST /api/v1/sites/{name}/dr/{id}/cancel": "FuzzWritePaths",
-	"POST /api/v1/sites/{name}/audit":          "FuzzAuditBody",
-	"PUT /api/v1/sites/{name}/devices":         "FuzzDevicesBody",
-	"POST /api/v1/sites/{name}/telemetry":      "FuzzTelemetryBody",
-	"POST /api/v1/tenants":                     "FuzzTenantBody",
-	"POST /api/v1/tenants/{id}/credit":         "FuzzCreditBody",
-	"POST /api/v1/accounts":                    "FuzzAccountBody",
-	"POST /api/v1/accounts/{id}/token":         "FuzzWritePaths",
-	"POST /api/v1/accounts/{id}/tokens":        "FuzzTokenBody",
-	"POST /api/v1/tokens/{id}/revoke":          "FuzzWritePaths",
-	"PUT /api/v1/listings":                     "FuzzListingBody",
-	"POST /api/v1/orders":                      "FuzzOrderBody",
-	"DELETE /api/v1/orders/{id}":               "FuzzWritePaths",
-	"POST /api/v1/leases/{id}/resell":          "FuzzResellBody",
-	"POST /api/v1/leases/{id}/stop":            "FuzzWritePaths",
-	"POST /api/v1/data":                        "FuzzDataBody",
-	"DELETE /api/v1/data/{kind}/{name}":        "FuzzWritePaths",
-	"POST /api/v1/owners/{id}/payouts":         "FuzzPayoutBody",
-	"PUT /api/v1/fill-priorities":              "FuzzFillPriorityBody",
+	"POST /api/v1/apply":                        "FuzzApplyBody",
+	"POST /api/v1/sites/{name}/dr":              "FuzzDemandResponseBody",
+	"POST /api/v1/sites/{name}/dr/{id}/cancel":  "FuzzWritePaths",
+	"POST /api/v1/sites/{name}/audit":           "FuzzAuditBody",
+	"PUT /api/v1/sites/{name}/devices":          "FuzzDevicesBody",
+	"POST /api/v1/sites/{name}/telemetry":       "FuzzTelemetryBody",
+	"POST /api/v1/tenants":                      "FuzzTenantBody",
+	"POST /api/v1/tenants/{id}/credit":          "FuzzCreditBody",
+	"POST /api/v1/accounts":                     "FuzzAccountBody",
+	"POST /api/v1/accounts/{id}/token":          "FuzzWritePaths",
+	"POST /api/v1/accounts/{id}/tokens":         "FuzzTokenBody",
+	"POST /api/v1/tokens/{id}/revoke":           "FuzzWritePaths",
+	"PUT /api/v1/listings":                      "FuzzListingBody",
+	"POST /api/v1/orders":                       "FuzzOrderBody",
+	"DELETE /api/v1/orders/{id}":                "FuzzWritePaths",
+	"POST /api/v1/leases/{id}/resell":           "FuzzResellBody",
+	"POST /api/v1/leases/{id}/stop":             "FuzzWritePaths",
+	"POST /api/v1/data":                         "FuzzDataBody",
+	"DELETE /api/v1/data/{kind}/{name}":         "FuzzWritePaths",
+	"POST /api/v1/owners/{id}/payouts":          "FuzzPayoutBody",
+	"PUT /api/v1/fill-priorities":               "FuzzFillPriorityBody",
+	"POST /api/v1/sites/{name}/alerts/{id}/ack": "FuzzWritePaths",
 }
 
 // TestEveryWriteRouteIsFuzzed fails when a route that takes POST, PUT or DELETE has no
@@ -214,7 +215,7 @@ func FuzzDataBody(f *testing.F) {
 }
 
 // FuzzWritePaths sends the writes that take no body to paths with fuzzed IDs: an event
-// to cancel, a token to issue or revoke, an order to cancel, a lease to stop, market
+// to cancel, an alert to acknowledge, a token to issue or revoke, an order to cancel, a lease to stop, market
 // data to delete.
 func FuzzWritePaths(f *testing.F) {
 	for _, s := range []string{"1", "0", "-1", "9223372036854775808", "o1", "l1", "tok_0000000000000000", "acme", "..", "%2e%2e", "a/b", "%00"} {
@@ -228,6 +229,7 @@ func FuzzWritePaths(f *testing.F) {
 		seg := url.PathEscape(id)
 		for _, w := range []struct{ method, path, token string }{
 			{http.MethodPost, "/api/v1/sites/west-texas/dr/" + seg + "/cancel", g.op},
+			{http.MethodPost, "/api/v1/sites/west-texas/alerts/" + seg + "/ack", g.op},
 			{http.MethodPost, "/api/v1/accounts/" + seg + "/token", g.op},
 			{http.MethodPost, "/api/v1/tokens/" + seg + "/revoke", g.tenant},
 			{http.MethodDelete, "/api/v1/orders/" + seg, g.tenant},

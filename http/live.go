@@ -189,6 +189,9 @@ func (s *Server) handleReportDevices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := ops.ReportDevices(r.Context(), r.PathValue("name"), &rep)
+	if err == nil {
+		s.judgeCensus(r, &rep)
+	}
 	s.reply(w, r, http.StatusOK, map[string]int{"fleets": len(rep.Fleets)}, err)
 }
 

@@ -50,6 +50,9 @@ var (
 		"1 when this replica leads (runs the dispatch loop and the exchange, and writes), 0 when it follows.", nil, nil)
 	leaderEpochDesc = prometheus.NewDesc("joule_leader_epoch",
 		"The current term's epoch as this replica last read it.", nil, nil)
+	alertsDesc = prometheus.NewDesc("joule_alerts_firing",
+		"Open alerts of the site by rule and state: firing, or acknowledged and still firing (at most 1000 of each counted).",
+		[]string{"site", "rule", "state"}, nil)
 )
 
 // siteCollector reads the server's services when Prometheus scrapes: the numbers are
@@ -60,7 +63,7 @@ type siteCollector struct{ s *Server }
 func (c *siteCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{siteCapDesc, sitePlannedDesc, siteUseDesc, siteMeasuredDesc, siteMeteredDesc,
 		planAgeDesc, devicesDesc, energyDesc, hashpriceDesc, btcDesc, feedFreshDesc, ordersDesc, leasesDesc,
-		gpusLeasedDesc, creditHeldDesc, creditAvailableDesc, leaderDesc, leaderEpochDesc} {
+		gpusLeasedDesc, creditHeldDesc, creditAvailableDesc, leaderDesc, leaderEpochDesc, alertsDesc} {
 		ch <- d
 	}
 }
@@ -119,6 +122,7 @@ func (c *siteCollector) site(ctx context.Context, ch chan<- prometheus.Metric, s
 	case joule.ErrorCode(err) != joule.ENOTFOUND:
 		c.s.Logger.Error("metrics: plan", "site", name, "err", err)
 	}
+	c.alerts(ctx, ch, name)
 	rep := c.s.census(ctx, name)
 	if rep == nil {
 		return
@@ -134,6 +138,28 @@ func (c *siteCollector) site(ctx context.Context, ch chan<- prometheus.Metric, s
 	gauge(ch, siteMeasuredDesc, float64(measured), name)
 	if m := rep.Meter; m != nil && m.Err == "" {
 		gauge(ch, siteMeteredDesc, float64(m.PowerW), name)
+	}
+}
+
+// alerts sends the site's open alerts by rule and state, zero for the rules that have
+// none, so that an alerting rule on the metric sees each series.
+func (c *siteCollector) alerts(ctx context.Context, ch chan<- prometheus.Metric, site string) {
+	if c.s.Alerts == nil {
+		return
+	}
+	for _, st := range []joule.AlertState{joule.AlertFiring, joule.AlertAcknowledged} {
+		list, err := c.s.Alerts.Alerts(ctx, joule.AlertQuery{Site: site, State: st})
+		if err != nil {
+			c.s.Logger.Error("metrics: alerts", "site", site, "err", err)
+			return
+		}
+		n := map[joule.AlertRule]int{}
+		for _, a := range list {
+			n[a.Rule]++
+		}
+		for _, rule := range joule.AlertRuleNames {
+			gauge(ch, alertsDesc, float64(n[rule]), site, string(rule), string(st))
+		}
 	}
 }
 

@@ -628,6 +628,17 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 	g.do(req{route: "GET /api/v1/sites/{name}/devices/{address}/history", path: "/api/v1/sites/west-texas/devices/10.0.0.7:4028/history?from=2025-01-05T00:00:00Z&to=2025-01-06T00:00:00Z", token: viewer, status: 200})
 	g.do(req{route: "GET /api/v1/sites/{name}/devices/{address}/history", path: "/api/v1/sites/west-texas/devices/10.0.0.9:4028/history?from=2025-01-05T00:00:00Z", token: viewer, status: 404})
 	g.do(req{route: "GET /api/v1/sites/{name}/devices/{address}/history", path: "/api/v1/sites/west-texas/devices/10.0.0.7:4028/history?from=2025-01-06T00:00:00Z&to=2025-01-05T00:00:00Z", token: viewer, status: 400})
+	// The alerts: a miner reported overheating fires one; an operator acknowledges it.
+	g.do(req{route: "POST /api/v1/sites/{name}/telemetry", path: "/api/v1/sites/west-texas/telemetry", token: agent, status: 200,
+		body: `{"samples": [{"address": "10.0.0.9:4028", "fleet": "hall-a-s21", "at": "2025-01-05T11:59:00Z", "state": "running", "power_w": 3500, "hashrate_ths": 200, "chip_temp_c": 104, "firmware": "LuxOS", "reply_shape": "5d41402abc4b2a76"}]}`})
+	var firing jhttp.AlertList
+	if err := json.Unmarshal(g.do(req{route: "GET /api/v1/sites/{name}/alerts", path: "/api/v1/sites/west-texas/alerts?state=firing", token: viewer, status: 200}), &firing); err != nil || len(firing.Alerts) != 1 {
+		t.Fatalf("firing alerts %+v, %v", firing, err)
+	}
+	g.do(req{route: "GET /api/v1/sites/{name}/alerts", path: "/api/v1/sites/nowhere/alerts", token: viewer, status: 404})
+	g.do(req{route: "POST /api/v1/sites/{name}/alerts/{id}/ack", path: fmt.Sprintf("/api/v1/sites/west-texas/alerts/%d/ack", firing.Alerts[0].ID), token: op, body: `{}`, status: 200})
+	g.do(req{route: "POST /api/v1/sites/{name}/alerts/{id}/ack", path: "/api/v1/sites/west-texas/alerts/999/ack", token: op, body: `{}`, status: 404})
+	g.do(req{route: "GET /api/v1/sites/{name}/alerts", path: "/api/v1/sites/west-texas/alerts", token: viewer, status: 200})
 	g.do(req{route: "POST /api/v1/sites/{name}/audit", path: "/api/v1/sites/west-texas/audit", token: agent, status: 200,
 		body: `[{"kind": "command", "seq": 1, "device": "10.0.0.7:4028", "outcome": "ok", "actor": "agent", "detail": "sleep"}, {"kind": "verify", "seq": 1, "device": "10.0.0.7:4028", "outcome": "failed", "reason": "no answer", "detail": "still hashing"}]`})
 	var dr joule.DemandResponse
@@ -742,6 +753,7 @@ func TestMoneyFieldsSayTheirUnit(t *testing.T) {
 		"better_by_npv": "which option, by name", "costs": "a set of cost figures, each named with its unit",
 		"value": "an assumption's value, in the unit its unit field names", "asic_resale_fraction": "a fraction",
 		"network_storage_fraction": "a fraction", "market_price_source": "where a price came from, in words",
+		"feed_stale_minutes": "a feed's age, in minutes",
 	}
 	money := regexp.MustCompile(`price|cost|credit|fee|revenue|margin|amount|balance|paid|payout|deposit|npv|capex|opex|charge|value|ask|bid|limit|hosting|resale|usage|gross|net`)
 	unit := regexp.MustCompile(`(^|_)(micro_usd|usd|btc|bps|w|s|gpus|hours|at|count)(_|$)`)

@@ -86,7 +86,11 @@ type Server struct {
 	// DRReports builds demand-response events' evidence reports; nil: their route
 	// answers not_found.
 	DRReports DRReporter
-	Now       func() time.Time // nil: the wall clock
+	// Alerts are the sites' alerts; nil: their endpoints answer not_found.
+	Alerts joule.AlertService
+	// AlertRules judges each telemetry batch and census as it is stored; nil: none is.
+	AlertRules AlertRules
+	Now        func() time.Time // nil: the wall clock
 
 	// Leasing is the GPU exchange; nil: its endpoints answer not_found.
 	Leasing Leasing
@@ -191,6 +195,7 @@ func NewServer() *Server {
 	s.dataRoutes()
 	s.telemetryRoutes()
 	s.drReportRoutes()
+	s.alertRoutes()
 	s.dashboardRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))

@@ -49,6 +49,9 @@ func (s *Server) handleAppendTelemetry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := store.AppendTelemetry(r.Context(), r.PathValue("name"), req.Samples)
+	if err == nil {
+		s.judgeTelemetry(r, req.Samples)
+	}
 	s.reply(w, r, http.StatusOK, map[string]int{"samples": len(req.Samples)}, err)
 }
 

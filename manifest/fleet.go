@@ -9,7 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var fleetFields = []string{"name", "model", "count", "owner", "unit_price_usd"}
+var fleetFields = []string{"name", "model", "count", "owner", "unit_price_usd", "pools"}
 
 // maxFleetCount bounds the machines of one fleet: a typo guard (ten million is more than
 // any site holds) that keeps count × power far from overflowing Watts.
@@ -76,6 +76,11 @@ func (d *decoder) fleet(n *yaml.Node, path, siteName string, g fleetGroup, lines
 	f.Owner = d.str(o, "owner")
 	if p, ok := d.nonNegative(o, "unit_price_usd"); ok {
 		f.UnitPriceUSD = p
+	}
+	if g.kind == joule.KindGPUServer && o.has("pools") {
+		d.errorf(o.lineOf("pools"), o.field("pools"), "only for miner fleets (fleets:), not GPU servers")
+	} else {
+		d.pools(o, f)
 	}
 
 	if len(d.problems) > before {

@@ -20,6 +20,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("sites:\n  - name: w\n    power_cap_mw: 1\n    energy:\n      kind: tou\n      default_usd_per_mwh: 1\n      periods:\n        - {name: p, start_hour: 22, end_hour: 6, weekdays: [sat, sun], months: [1], usd_per_mwh: 1}\n"))
 	f.Add([]byte("sites:\n  - &a {name: w}\n  - *a\n  - <<: *a\n"))
 	f.Add([]byte("sites: [{name: w, power_cap_mw: 1e400, pue: .nan, energy: {kind: wholesale}}]"))
+	f.Add([]byte(site + "    alerts: {temp_max_c: 85, off: [feed_stale], webhooks: [{url: https://h.example.com/x, secret_env: S}]}\n    fleets:\n      - {name: a, model: s21, count: 1, pools: [stratum+tcp://p.example.com:3333]}\n"))
 	f.Add([]byte("a: [1\nb: {"))
 	f.Add([]byte("---\n...\n---\n"))
 

@@ -10,7 +10,7 @@ import (
 )
 
 var (
-	siteFields   = []string{"name", "location", "power_cap_mw", "pue", "market_node", "energy", "costs", "fleets", "gpu_servers"}
+	siteFields   = []string{"name", "location", "power_cap_mw", "pue", "market_node", "energy", "costs", "alerts", "fleets", "gpu_servers"}
 	energyFields = []string{"kind", "node", "adder_usd_per_mwh", "usd_per_mwh", "timezone", "default_usd_per_mwh", "periods"}
 	periodFields = []string{"name", "start_hour", "end_hour", "weekdays", "months", "usd_per_mwh"}
 	costFields   = func() []string {
@@ -80,6 +80,9 @@ func (d *decoder) site(n *yaml.Node, path string) (*joule.Site, []*joule.Fleet) 
 	}
 	if n, ok := o.values["costs"]; ok {
 		d.costs(n, o.field("costs"), &s.Costs)
+	}
+	if n, ok := o.values["alerts"]; ok {
+		d.alerts(n, o.field("alerts"), &s.Alerts)
 	}
 	fleets := d.fleets(o, s.Name)
 

@@ -77,7 +77,7 @@ func (s *SiteService) DeleteSite(ctx context.Context, name string) error {
 
 func siteNotFound(name string) error { return joule.Errorf(joule.ENOTFOUND, "site %q not found", name) }
 
-const siteColumns = `name, power_cap_w, pue, energy, costs, market_node, location, created_at, updated_at`
+const siteColumns = `name, power_cap_w, pue, energy, costs, alerts, market_node, location, created_at, updated_at`
 
 // findSite returns the site called name, or nil if there is none.
 func findSite(ctx context.Context, tx *tx, name string) (*joule.Site, error) {
@@ -101,11 +101,11 @@ func findSites(ctx context.Context, tx *tx, where string, args []any) ([]*joule.
 	sites := []*joule.Site{} // empty, not nil: an API lists no sites as []
 	for rows.Next() {
 		var (
-			s                    joule.Site
-			energy, costs        string
-			createdAt, updatedAt string
+			s                     joule.Site
+			energy, costs, alerts string
+			createdAt, updatedAt  string
 		)
-		if err := rows.Scan(&s.Name, &s.PowerCapW, &s.PUE, &energy, &costs, &s.MarketNode, &s.Location, &createdAt, &updatedAt); err != nil {
+		if err := rows.Scan(&s.Name, &s.PowerCapW, &s.PUE, &energy, &costs, &alerts, &s.MarketNode, &s.Location, &createdAt, &updatedAt); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(energy), &s.Energy); err != nil {
@@ -113,6 +113,9 @@ func findSites(ctx context.Context, tx *tx, where string, args []any) ([]*joule.
 		}
 		if err := json.Unmarshal([]byte(costs), &s.Costs); err != nil {
 			return nil, fmt.Errorf("site %s: decode costs: %w", s.Name, err)
+		}
+		if err := json.Unmarshal([]byte(alerts), &s.Alerts); err != nil {
+			return nil, fmt.Errorf("site %s: decode alerts: %w", s.Name, err)
 		}
 		if s.CreatedAt, err = parseTime(createdAt); err != nil {
 			return nil, err
@@ -136,6 +139,10 @@ func upsertSite(ctx context.Context, tx *tx, s *joule.Site) (joule.ChangeAction,
 	if err != nil {
 		return "", fmt.Errorf("site %s: encode costs: %w", s.Name, err)
 	}
+	alerts, err := json.Marshal(&s.Alerts)
+	if err != nil {
+		return "", fmt.Errorf("site %s: encode alerts: %w", s.Name, err)
+	}
 	old, err := findSite(ctx, tx, s.Name)
 	if err != nil {
 		return "", err
@@ -143,8 +150,8 @@ func upsertSite(ctx context.Context, tx *tx, s *joule.Site) (joule.ChangeAction,
 	now := formatTime(tx.now)
 	switch {
 	case old == nil:
-		_, err = tx.exec(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			s.Name, s.PowerCapW, s.PUE, string(energy), string(costs), s.MarketNode, s.Location, now, now)
+		_, err = tx.exec(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			s.Name, s.PowerCapW, s.PUE, string(energy), string(costs), string(alerts), s.MarketNode, s.Location, now, now)
 		if err != nil {
 			return "", fmt.Errorf("insert site %s: %w", s.Name, err)
 		}
@@ -152,9 +159,9 @@ func upsertSite(ctx context.Context, tx *tx, s *joule.Site) (joule.ChangeAction,
 	case sameSite(old, s):
 		return joule.Unchanged, nil
 	default:
-		_, err = tx.exec(ctx, `UPDATE sites SET power_cap_w = $1, pue = $2, energy = $3, costs = $4, market_node = $5, location = $6, updated_at = $7
-			WHERE name = $8`,
-			s.PowerCapW, s.PUE, string(energy), string(costs), s.MarketNode, s.Location, now, s.Name)
+		_, err = tx.exec(ctx, `UPDATE sites SET power_cap_w = $1, pue = $2, energy = $3, costs = $4, alerts = $5, market_node = $6, location = $7, updated_at = $8
+			WHERE name = $9`,
+			s.PowerCapW, s.PUE, string(energy), string(costs), string(alerts), s.MarketNode, s.Location, now, s.Name)
 		if err != nil {
 			return "", fmt.Errorf("update site %s: %w", s.Name, err)
 		}
@@ -171,7 +178,8 @@ func sameSite(a, b *joule.Site) bool {
 		a.MarketNode == b.MarketNode &&
 		a.Location == b.Location &&
 		sameJSON(&a.Energy, &b.Energy) &&
-		sameJSON(&a.Costs, &b.Costs)
+		sameJSON(&a.Costs, &b.Costs) &&
+		sameJSON(&a.Alerts, &b.Alerts)
 }
 
 // sameJSON reports whether a and b encode to the same JSON, which is what is stored.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,9 +24,30 @@ const (
 	FaultCloseEarly         // sends the first half of its reply and closes the connection
 	FaultLieAck             // acknowledges curtail and profile commands but does not act; its telemetry tells the truth
 	FaultLieTelemetry       // acknowledges curtail, does not act, and reports what it was told while drawing full power
+	FaultOverheat           // its boards and chips report temperatures over any sane limit (OverheatC) while it hashes
+	FaultWrongPool          // it switches to a pool it was not given (WrongPoolURL) and hashes there until switched back
+	FaultReplyShape         // a firmware "update": its stats move the fans into a list and rename the chip temperatures and hardware errors
 )
 
-var faultNames = [...]string{"none", "no-answer", "slow", "garbage", "close-early", "lie-ack", "lie-telemetry"}
+var faultNames = [...]string{"none", "no-answer", "slow", "garbage", "close-early", "lie-ack", "lie-telemetry", "overheat", "wrong-pool", "reply-shape"}
+
+// ParseFault returns the fault a name stands for (Fault.String's names).
+func ParseFault(name string) (Fault, error) {
+	for i, n := range faultNames {
+		if n == name {
+			return Fault(i), nil
+		}
+	}
+	return 0, fmt.Errorf("sim: no fault %q: want one of %q", name, faultNames[:])
+}
+
+// OverheatC is how much hotter than normal the boards of a miner under FaultOverheat
+// read: its hottest chip near 105 °C, over the 90 °C alert default and where real
+// firmware would soon stop hashing.
+const OverheatC = 35
+
+// WrongPoolURL is the pool a miner under FaultWrongPool hashes for.
+const WrongPoolURL = "stratum+tcp://wrong-pool.example.net:3333"
 
 // String names the fault.
 func (f Fault) String() string {
@@ -122,13 +144,20 @@ type Miner struct {
 	session  string
 	sessions int
 	received []Command
+	// pools are the pools the miner is configured with (the first from MinerConfig);
+	// active is the one it hashes for.
+	pools  []simPool
+	active int
 }
+
+// simPool is a pool a simulated miner is configured with.
+type simPool struct{ url, user string }
 
 // Command is a write command a simulated device received: what a test compares with
 // the audit log of the agent that sent it.
 type Command struct {
 	At     time.Time // by the device's clock, when it arrived
-	Action string    // "sleep", "wake" or "power" (a profile)
+	Action string    // "sleep", "wake", "power" (a profile), "switchpool" or "addpool"
 	Arg    string    // power: the profile asked for
 	// Accepted is whether the device took it (a valid session, a known profile); a
 	// refused command still reached the device.
@@ -211,7 +240,10 @@ func newMiner(cfg MinerConfig, addr string) (*Miner, error) {
 		t.from = 1
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Miner{cfg: cfg, addr: addr, started: now, ctx: ctx, stop: stop, fault: cfg.Fault, truth: t, told: t}, nil
+	m := &Miner{cfg: cfg, addr: addr, started: now, ctx: ctx, stop: stop, truth: t, told: t,
+		pools: []simPool{{cfg.PoolURL, cfg.PoolUser}}}
+	m.SetFault(cfg.Fault)
+	return m, nil
 }
 
 // Addr returns the address the miner answers at, host:port.
@@ -229,13 +261,65 @@ func (m *Miner) Close() error {
 }
 
 // SetFault changes how the miner misbehaves. Clearing a lie makes it report the truth.
+// FaultWrongPool adds WrongPoolURL to its pools and switches to it; clearing that
+// fault switches it back to its first pool, as does a switchpool command.
 func (m *Miner) SetFault(f Fault) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	was := m.fault
 	m.fault = f
 	if f != FaultLieTelemetry {
 		m.told = m.truth
 	}
+	switch {
+	case f == FaultWrongPool && was != FaultWrongPool:
+		i := slices.IndexFunc(m.pools, func(p simPool) bool { return p.url == WrongPoolURL })
+		if i < 0 {
+			m.pools, i = append(m.pools, simPool{WrongPoolURL, "someone.else"}), len(m.pools)
+		}
+		m.active = i
+	case was == FaultWrongPool && f != FaultWrongPool && m.pools[m.active].url == WrongPoolURL:
+		m.active = 0
+	}
+}
+
+// Fault returns how the miner misbehaves now.
+func (m *Miner) Fault() Fault {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.fault
+}
+
+// Pool returns the URL of the pool the miner hashes for.
+func (m *Miner) Pool() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pools[m.active].url
+}
+
+// switchPool makes pool i the one the miner hashes for, as cgminer's switchpool does.
+func (m *Miner) switchPool(i int) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if i < 0 || i >= len(m.pools) {
+		return "", false
+	}
+	m.active = i
+	return m.pools[i].url, true
+}
+
+// maxSimPools bounds a simulated miner's pools, as firmware bounds its pool list.
+const maxSimPools = 8
+
+// addPool adds a pool as cgminer's addpool does, and returns its number.
+func (m *Miner) addPool(url, user string) (int, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.pools) >= maxSimPools {
+		return 0, false
+	}
+	m.pools = append(m.pools, simPool{url, user})
+	return len(m.pools) - 1, true
 }
 
 // Reading is what a simulated device does at one instant.

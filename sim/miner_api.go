@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 
 // The simulated miner speaks the cgminer JSON API as LuxOS extends it, so that the
 // client's LuxOS path (logon, curtail, profiles, power) runs against it: it answers
-// version, summary, pools, stats, devs, power, config, profiles, logon, logoff,
+// version, summary, pools, stats, devs, power, config, profiles, switchpool (a pool's
+// number), addpool ("URL,USER,PASSWORD"), logon, logoff,
 // session, curtail ("SESSION_ID,sleep" or "SESSION_ID,wakeup") and profileset
 // ("SESSION_ID,NAME", or "SESSION_ID,BOARD,NAME"), and multi-commands such as
 // "version+summary+pools". Replies end with a NUL, as real firmware's do. Requests in
@@ -58,6 +60,11 @@ func (m *Miner) serve(conn net.Conn) {
 	if !ok {
 		return
 	}
+	if command == faultCommand { // answered whatever the fault, so that any fault can be cleared
+		_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		_, _ = conn.Write(append(m.setFaultCommand(parameter).appendTo(nil), 0))
+		return
+	}
 	m.mu.Lock()
 	fault := m.fault
 	m.mu.Unlock()
@@ -84,6 +91,20 @@ func (m *Miner) serve(conn net.Conn) {
 	}
 	_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	_, _ = conn.Write(reply)
+}
+
+// faultCommand is the simulator's own command (no firmware has it) that sets a miner's
+// fault at run time, by name (Fault.String): {"command":"sim_fault","parameter":"overheat"}.
+const faultCommand = "sim_fault"
+
+// setFaultCommand answers faultCommand.
+func (m *Miner) setFaultCommand(name string) apiReply {
+	f, err := ParseFault(name)
+	if err != nil {
+		return m.status("E", 14, err.Error())
+	}
+	m.SetFault(f)
+	return m.status("S", 900, "Fault "+f.String())
 }
 
 // readRequest reads a JSON request ({"command":…,"parameter":…}) until it is complete,
@@ -219,11 +240,36 @@ func (m *Miner) reply(command, parameter string) apiReply {
 		return m.ok(11, "Summary", "SUMMARY", []map[string]any{{
 			"Elapsed": elapsed, "GHS 5s": ghs, "GHS 1m": ghs, "GHS av": ghs, "Accepted": 0, "Rejected": 0, "Hardware Errors": 0}})
 	case "pools":
-		return m.ok(7, "1 Pool(s)", "POOLS", []map[string]any{{
-			"POOL": 0, "URL": m.cfg.PoolURL, "User": m.cfg.PoolUser, "Status": "Alive", "Priority": 0,
-			"Stratum Active": rep.State != joule.StateSleeping}})
+		m.mu.Lock()
+		var list []map[string]any
+		for i, p := range m.pools {
+			list = append(list, map[string]any{"POOL": i, "URL": p.url, "User": p.user, "Status": "Alive", "Priority": i,
+				"Stratum Active": i == m.active && rep.State != joule.StateSleeping})
+		}
+		m.mu.Unlock()
+		return m.ok(7, fmt.Sprintf("%d Pool(s)", len(list)), "POOLS", list)
 	case "stats":
 		return m.ok(70, "CGMiner stats", "STATS", []map[string]any{m.stats(rep, elapsed, ghs)})
+	case "switchpool":
+		n, err := strconv.Atoi(parameter)
+		url, ok := m.switchPool(n)
+		m.receive("switchpool", parameter, err == nil && ok)
+		if err != nil || !ok {
+			return m.status("E", 26, "Invalid pool id "+parameter)
+		}
+		return m.status("S", 27, fmt.Sprintf("Switching to pool %d:'%s'", n, url))
+	case "addpool":
+		parts := strings.Split(parameter, ",")
+		if len(parts) != 3 || !strings.Contains(parts[0], "://") {
+			m.receive("addpool", parameter, false)
+			return m.status("E", 25, "Invalid addpool details")
+		}
+		n, ok := m.addPool(parts[0], parts[1])
+		m.receive("addpool", parameter, ok)
+		if !ok {
+			return m.status("E", 25, "Too many pools")
+		}
+		return m.status("S", 55, fmt.Sprintf("Added pool %d: '%s'", n, parts[0]))
 	case "devs":
 		var boards []map[string]any
 		for i := range 3 {
@@ -282,16 +328,32 @@ func (m *Miner) stats(rep Reading, elapsed int64, ghs float64) map[string]any {
 		chip = "x" // chips off, as bmminer shows a sleeping S19 (bmminer/stats-s19-sleeping.json)
 	}
 	acs := " " + strings.Repeat(chip, simChipsPerBoard)
+	fault := m.Fault()
+	hot := 0.0
+	if fault == FaultOverheat {
+		hot = OverheatC
+	}
+	// After the "update" of FaultReplyShape the chip temperatures and hardware errors
+	// go by other names and the fans come as one list.
+	chipKey, hwKey := "temp2_", "chain_hw"
+	if fault == FaultReplyShape {
+		chipKey, hwKey = "temp_chip_", "chain_hw_errors"
+	}
 	for b := 1; b <= simBoards; b++ {
 		n := fmt.Sprint(b)
-		o["temp"+n] = math.Round(35 + 25*level + float64(b))
-		o["temp2_"+n] = math.Round(35 + 35*level + float64(b))
+		o["temp"+n] = math.Round(35 + 25*level + float64(b) + hot)
+		o[chipKey+n] = math.Round(35 + 35*level + float64(b) + hot)
 		o["chain_acn"+n] = simChipsPerBoard
 		o["chain_acs"+n] = acs
-		o["chain_hw"+n] = 0
+		o[hwKey+n] = 0
+	}
+	fan := int(math.Round(1500 + 3500*level))
+	if fault == FaultReplyShape {
+		o["fans"] = []int{fan, fan, fan, fan}
+		return o
 	}
 	for f := 1; f <= 4; f++ {
-		o["fan"+fmt.Sprint(f)] = int(math.Round(1500 + 3500*level))
+		o["fan"+fmt.Sprint(f)] = fan
 	}
 	return o
 }

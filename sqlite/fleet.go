@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/joule-site/joule"
 )
@@ -39,7 +41,7 @@ func (s *FleetService) Fleets(ctx context.Context, site string) ([]*joule.Fleet,
 	return fleets, nil
 }
 
-const fleetColumns = `site, name, model, kind, count, owner, unit_price_usd`
+const fleetColumns = `site, name, model, kind, count, owner, unit_price_usd, pools`
 
 // findFleets returns the fleets of a site ordered by name.
 func findFleets(ctx context.Context, tx *tx, site string) ([]*joule.Fleet, error) {
@@ -50,9 +52,18 @@ func findFleets(ctx context.Context, tx *tx, site string) ([]*joule.Fleet, error
 	defer rows.Close()
 	fleets := []*joule.Fleet{} // empty, not nil: an API lists no fleets as []
 	for rows.Next() {
-		var f joule.Fleet
-		if err := rows.Scan(&f.Site, &f.Name, &f.Model, &f.Kind, &f.Count, &f.Owner, &f.UnitPriceUSD); err != nil {
+		var (
+			f     joule.Fleet
+			pools string
+		)
+		if err := rows.Scan(&f.Site, &f.Name, &f.Model, &f.Kind, &f.Count, &f.Owner, &f.UnitPriceUSD, &pools); err != nil {
 			return nil, err
+		}
+		if err := json.Unmarshal([]byte(pools), &f.Pools); err != nil {
+			return nil, fmt.Errorf("fleet %s/%s: decode pools: %w", f.Site, f.Name, err)
+		}
+		if len(f.Pools) == 0 {
+			f.Pools = nil // none declared, as a manifest without pools reads
 		}
 		fleets = append(fleets, &f)
 	}
@@ -61,8 +72,8 @@ func findFleets(ctx context.Context, tx *tx, site string) ([]*joule.Fleet, error
 
 // insertFleet stores a new fleet.
 func insertFleet(ctx context.Context, tx *tx, f *joule.Fleet) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO fleets (`+fleetColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		f.Site, f.Name, f.Model, f.Kind, f.Count, f.Owner, f.UnitPriceUSD)
+	_, err := tx.ExecContext(ctx, `INSERT INTO fleets (`+fleetColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.Site, f.Name, f.Model, f.Kind, f.Count, f.Owner, f.UnitPriceUSD, poolsJSON(f))
 	if err != nil {
 		return fmt.Errorf("insert fleet %s/%s: %w", f.Site, f.Name, err)
 	}
@@ -71,9 +82,9 @@ func insertFleet(ctx context.Context, tx *tx, f *joule.Fleet) error {
 
 // updateFleet rewrites the declared fields of a stored fleet.
 func updateFleet(ctx context.Context, tx *tx, f *joule.Fleet) error {
-	_, err := tx.ExecContext(ctx, `UPDATE fleets SET model = ?, kind = ?, count = ?, owner = ?, unit_price_usd = ?
+	_, err := tx.ExecContext(ctx, `UPDATE fleets SET model = ?, kind = ?, count = ?, owner = ?, unit_price_usd = ?, pools = ?
 		WHERE site = ? AND name = ?`,
-		f.Model, f.Kind, f.Count, f.Owner, f.UnitPriceUSD, f.Site, f.Name)
+		f.Model, f.Kind, f.Count, f.Owner, f.UnitPriceUSD, poolsJSON(f), f.Site, f.Name)
 	if err != nil {
 		return fmt.Errorf("update fleet %s/%s: %w", f.Site, f.Name, err)
 	}
@@ -96,5 +107,12 @@ func sameFleet(a, b *joule.Fleet) bool {
 		a.Kind == b.Kind &&
 		a.Count == b.Count &&
 		a.Owner == b.Owner &&
-		a.UnitPriceUSD == b.UnitPriceUSD
+		a.UnitPriceUSD == b.UnitPriceUSD &&
+		slices.Equal(a.Pools, b.Pools)
+}
+
+// poolsJSON is a fleet's pool list as stored: a JSON array, [] for none.
+func poolsJSON(f *joule.Fleet) string {
+	b, _ := json.Marshal(append([]string{}, f.Pools...)) // strings always encode
+	return string(b)
 }

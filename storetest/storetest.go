@@ -38,6 +38,7 @@ type Store struct {
 	Leasing   joule.LeasingStore
 	Data      joule.DataService
 	Telemetry joule.TelemetryService
+	Alerts    joule.AlertService
 }
 
 // Group is a part of the suite: the tests of some of a store's services, so that a
@@ -59,6 +60,9 @@ const (
 	// Telemetry: TelemetryService (the device table and its history), on a site a
 	// manifest declared.
 	Telemetry Group = "telemetry"
+	// Alerts: AlertService (alerts, their transitions, the outbox and their audit
+	// rows), and the alert rules and pools a manifest declares, on a declared site.
+	Alerts Group = "alerts"
 )
 
 // tests is the whole suite, in the order it runs.
@@ -110,13 +114,18 @@ var tests = []struct {
 	{"TelemetryDeviceTable", Telemetry, testTelemetryDeviceTable},
 	{"TelemetryRollup", Telemetry, testTelemetryRollup},
 	{"TelemetryRetention", Telemetry, testTelemetryRetention},
+	{"AlertRulesRoundTrip", Alerts, testAlertRulesRoundTrip},
+	{"AlertLifecycle", Alerts, testAlertLifecycle},
+	{"AlertOneOpenPerSubject", Alerts, testAlertOneOpenPerSubject},
+	{"AlertOutbox", Alerts, testAlertOutbox},
+	{"AlertChangeInOneTransaction", Alerts, testAlertChange},
 }
 
 // Run runs every conformance test as a subtest of t. For each, open returns a fresh,
 // empty store whose services stamp times with now, and registers the store's cleanup
 // with t.Cleanup.
 func Run(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
-	RunGroups(t, open, Manifests, Live, Leasing, Data, Telemetry)
+	RunGroups(t, open, Manifests, Live, Leasing, Data, Telemetry, Alerts)
 }
 
 // RunGroups runs the conformance tests of the groups given, as Run does, in Run's

@@ -117,8 +117,12 @@ uses a spool at a time.`,
 				return err
 			}
 			var fleets []joule.FleetTarget
+			pools := map[string][]string{}
 			for _, f := range detail.Fleets {
 				fleets = append(fleets, joule.FleetTarget{Fleet: f.Name, Kind: f.Kind, Machines: f.Count})
+				if len(f.Pools) > 0 {
+					pools[f.Name] = f.Pools
+				}
 			}
 			opts := []cgminer.Option{cgminer.WithTimeout(3 * time.Second), cgminer.WithKeepSession()}
 			if password != "" {
@@ -143,7 +147,7 @@ uses a spool at a time.`,
 				return err
 			}
 			a := &agent.Agent{Site: site, Server: client, Executor: ex, Log: log, Now: time.Now,
-				GPU: agent.DefaultGPUExecutor(gd), Spool: sp}
+				GPU: agent.DefaultGPUExecutor(gd), Spool: sp, Pools: pools}
 			if mt != nil {
 				a.Meter = mt
 			}

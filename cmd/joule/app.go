@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/joule-site/joule/alerts"
 	"log/slog"
 	"os"
 	"strconv"
@@ -34,6 +35,8 @@ type app struct {
 	energyPrice func(site *joule.Site, t time.Time) (float64, bool)
 	// now is the clock: the wall clock, or the demo's.
 	now func() time.Time
+	// alerts judges the alert rules on what agents send; serve wakes the delivery with it.
+	alerts *alerts.Evaluator
 	// history is the market history the server's reports and prices run on: the
 	// embedded one overlaid with the store's imports.
 	history func(context.Context) (*history.History, error)
@@ -64,12 +67,16 @@ func openAppWith(dsn string, log *slog.Logger, idleTx time.Duration) (*app, erro
 	s.Live = db.live
 	s.Data = db.data
 	s.Telemetry = db.telemetry
+	s.Alerts = db.alerts
 	ops := &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: models, Live: s.Live, Now: time.Now}
 	if ev, ok := db.live.(joule.DemandResponseEvidence); ok {
 		s.DRReports = &drreport.Reporter{Evidence: ev, Plans: s.Live, Devices: s.Telemetry, Now: func() time.Time { return serverNow(s) }}
 	}
 	s.Ops = ops
-	return &app{db: db, server: s, ops: ops, models: models, now: time.Now, history: imported.History}, nil
+	a := &app{db: db, server: s, ops: ops, models: models, now: time.Now, history: imported.History}
+	a.alerts = &alerts.Evaluator{Alerts: db.alerts, Sites: s.Sites, Fleets: s.Fleets, Now: func() time.Time { return a.now() }}
+	s.AlertRules = a.alerts
+	return a, nil
 }
 
 func (a *app) Close() error { return a.db.close() }

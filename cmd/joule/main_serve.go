@@ -5,11 +5,13 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/oklog/run"
 
 	"github.com/joule-site/joule"
+	"github.com/joule-site/joule/alerts"
 	"github.com/joule-site/joule/dispatch"
 	"github.com/joule-site/joule/feeds"
 	jhttp "github.com/joule-site/joule/http"
@@ -18,6 +20,7 @@ import (
 	"github.com/joule-site/joule/postgres"
 	"github.com/joule-site/joule/render"
 	"github.com/joule-site/joule/reports"
+	"github.com/joule-site/joule/webhook"
 )
 
 // Main is `joule serve`: the store and the API server, and the actors that run beside
@@ -162,6 +165,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	rollup := &live.TelemetryRollup{Telemetry: a.server.Telemetry, Keep: joule.DefaultTelemetryRetention, Every: live.TelemetryRollupEvery, Log: m.Log}
 	m.addLeader("telemetry rollup", rollup.Run)
+	m.alertActors()
 	m.campaign()
 	if m.demo != nil {
 		newClient, err := m.ownClient()
@@ -252,6 +256,43 @@ func (m *Main) openExchange(ctx context.Context, tick time.Duration, lead bool) 
 
 func (m *Main) add(name string, run func(context.Context) error) {
 	m.actors = append(m.actors, actor{name, run})
+}
+
+// alertActors adds the leader's alert actors: the delivery of alert transitions to the
+// sites' webhooks, woken by every batch that fires or resolves one, and the watch of
+// the market feeds and demand-response events.
+func (m *Main) alertActors() {
+	a := m.app
+	d := webhook.NewDeliverer(a.db.alerts, a.server.Sites, a.now, m.Log)
+	a.alerts.Changed = d.Wake
+	m.addLeader("alert delivery", d.Run)
+	w := &alerts.Watch{Evaluator: a.alerts, Sites: a.server.Sites, Live: a.server.Live, Every: alerts.WatchEvery, Log: m.Log,
+		Feeds: marketFeeds(m.market)}
+	m.addLeader("alerts watch", w.Run)
+}
+
+// marketFeeds reads the market's shared feeds for the alerts watch: a stale feed with
+// its last good time, a fresh one as good now; a feed the server was not given is
+// left out. The energy price is judged per site by the dispatch loop's safe state.
+func marketFeeds(p *feeds.Prices) func(now time.Time) []alerts.Feed {
+	return func(now time.Time) []alerts.Feed {
+		_, stale := p.Snapshot(now)
+		out := []alerts.Feed{{Name: feeds.FeedChain, LastGood: now}, {Name: feeds.FeedBTCPrice, LastGood: now}}
+		for _, s := range stale {
+			for i := range out {
+				if out[i].Name != s.Feed {
+					continue
+				}
+				if s.Reason == feeds.StaleNotConfigured {
+					out = slices.Delete(out, i, i+1)
+				} else {
+					out[i].LastGood = s.LastGood
+				}
+				break
+			}
+		}
+		return out
+	}
 }
 
 // addLeader adds an actor that runs only while this replica leads.

@@ -154,6 +154,41 @@
     );
   }
 
+  // pollAlerts shows the site's alerts, firing first, with an acknowledge button on
+  // each firing one for an operator; a resolved one says when it cleared.
+  let operator = false;
+  Joule.onSession((s) => {
+    operator = !!s.operator;
+    pollAlerts().catch((err) => Joule.status("status", err.message, true));
+  });
+  async function pollAlerts() {
+    const r = await api(base + "/alerts" + Joule.query({ limit: 50 }));
+    const list = r.alerts || [];
+    const firing = list.filter((a) => a.state === "firing").length;
+    const acked = list.filter((a) => a.state === "acknowledged").length;
+    setText("alerts-meta", firing || acked ? `${fmt.num(firing)} firing, ${fmt.num(acked)} acknowledged and still firing.` : "Nothing is firing.");
+    Joule.rows(
+      $("alerts").tBodies[0],
+      list,
+      (a) => {
+        let state = a.state;
+        if (a.state === "acknowledged") state += " by " + a.acked_by;
+        if (a.state === "resolved") state += " " + fmt.time(a.resolved_at);
+        const ack =
+          operator && a.state === "firing"
+            ? el("button", { type: "button", class: "ack", "data-alert": a.id, onclick: () => ackAlert(a.id).catch((err) => Joule.status("status", err.message, true)) }, "Acknowledge")
+            : "";
+        return el("tr", { class: "alert-" + a.state }, el("td", { text: state }), el("td", { text: a.rule }), el("td", {}, el("code", { text: a.subject })),
+          el("td", { text: fmt.time(a.fired_at) }), el("td", { text: a.summary }), el("td", {}, ack));
+      },
+      "No alerts yet.",
+    );
+  }
+  async function ackAlert(id) {
+    await api(base + "/alerts/" + id + "/ack", { method: "POST", body: {} });
+    await pollAlerts();
+  }
+
   async function pollDevices() {
     let r;
     try {
@@ -379,6 +414,7 @@
       [pollNextMW, "the next megawatt"],
       [pollDR, "demand response"],
       [pollDRHistory, "past events"],
+      [pollAlerts, "alerts"],
       [pollDevices, "devices"],
       [pollTable, "the device table"],
       [pollHistory, "the device's history"],
