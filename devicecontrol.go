@@ -318,8 +318,9 @@ type DeviceControlService interface {
 	// addresses names, as set live, and returns how many devices it tagged. A device
 	// need not have reported telemetry yet. ENOTFOUND when the site is not declared.
 	SetDeviceTags(ctx context.Context, site string, addresses []string, tags map[string]string) (int, error)
-	// DeleteDeviceTags removes the tags of keys (of any source) from each device and
-	// returns how many tags it removed.
+	// DeleteDeviceTags removes the tags of keys set live (all of them with no keys)
+	// from each device and returns how many tags it removed; a manifest's tag of the
+	// same key then shows again. The manifest's own are changed by the manifest.
 	DeleteDeviceTags(ctx context.Context, site string, addresses []string, keys []string) (int, error)
 	// ReplaceManifestTags makes the manifest's tags of site exactly tags; tags set
 	// live are left as they are, and win over a manifest's of the same key.

@@ -84,8 +84,8 @@ func checkTagCount(ctx context.Context, tx *tx, site string, addrs []string) err
 	return joule.Errorf(joule.EINVALID, "tags: %s would carry %d tags, at most %d", addr, n, joule.MaxTagsPerDevice)
 }
 
-// DeleteDeviceTags removes the tags of keys from each device; with no keys, every tag
-// set live.
+// DeleteDeviceTags removes the tags of keys set live from each device; with no keys,
+// every tag set live. The manifest's tags are the manifest's to change.
 func (s *DeviceControlService) DeleteDeviceTags(ctx context.Context, site string, addresses []string, keys []string) (int, error) {
 	addrs, err := joule.CheckAddresses(addresses)
 	if err != nil {
@@ -106,10 +106,9 @@ func (s *DeviceControlService) DeleteDeviceTags(ctx context.Context, site string
 	}
 	q := `DELETE FROM device_tags WHERE site = $1 AND address = ANY($2::text[]) AND `
 	args := []any{site, addrs}
-	if len(keys) == 0 {
-		q += `source = 'api'`
-	} else {
-		q += `key = ANY($3::text[])`
+	q += `source = 'api'`
+	if len(keys) > 0 {
+		q += ` AND key = ANY($3::text[])`
 		args = append(args, keys)
 	}
 	tag, err := tx.exec(ctx, q, args...)

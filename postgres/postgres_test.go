@@ -23,8 +23,9 @@ func TestStore(t *testing.T) {
 			Leasing:   postgres.NewLeasingStore(db),
 			Data:      postgres.NewDataService(db),
 			Telemetry: postgres.NewTelemetryService(db),
+			Control:   postgres.NewDeviceControlService(db),
 		}
-	}, storetest.Manifests, storetest.Live, storetest.Leasing, storetest.Data, storetest.Telemetry)
+	}, storetest.Manifests, storetest.Live, storetest.Leasing, storetest.Data, storetest.Telemetry, storetest.Control)
 }
 
 // openDB opens a DB on a fresh database and closes it when the test ends, before the

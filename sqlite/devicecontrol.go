@@ -93,8 +93,8 @@ func checkTagCount(ctx context.Context, tx *tx, site, list string) error {
 	return joule.Errorf(joule.EINVALID, "tags: %s would carry %d tags, at most %d", addr, n, joule.MaxTagsPerDevice)
 }
 
-// DeleteDeviceTags removes the tags of keys from each device; with no keys, every tag
-// set live.
+// DeleteDeviceTags removes the tags of keys set live from each device; with no keys,
+// every tag set live. The manifest's tags are the manifest's to change.
 func (s *DeviceControlService) DeleteDeviceTags(ctx context.Context, site string, addresses []string, keys []string) (int, error) {
 	addrs, err := joule.CheckAddresses(addresses)
 	if err != nil {
@@ -115,10 +115,9 @@ func (s *DeviceControlService) DeleteDeviceTags(ctx context.Context, site string
 	}
 	q := `DELETE FROM device_tags WHERE site = ? AND address IN (SELECT value FROM json_each(?)) AND `
 	args := []any{site, jsonArray(addrs)}
-	if len(keys) == 0 {
-		q += `source = 'api'`
-	} else {
-		q += `key IN (SELECT value FROM json_each(?))`
+	q += `source = 'api'`
+	if len(keys) > 0 {
+		q += ` AND key IN (SELECT value FROM json_each(?))`
 		args = append(args, jsonArray(keys))
 	}
 	res, err := tx.ExecContext(ctx, q, args...)

@@ -31,6 +31,7 @@ func TestStore(t *testing.T) {
 					Leasing:   sqlite.NewLeasingStore(db),
 					Data:      sqlite.NewDataService(db),
 					Telemetry: sqlite.NewTelemetryService(db),
+					Control:   sqlite.NewDeviceControlService(db),
 				}
 			})
 		})

@@ -38,6 +38,7 @@ type Store struct {
 	Leasing   joule.LeasingStore
 	Data      joule.DataService
 	Telemetry joule.TelemetryService
+	Control   joule.DeviceControlService
 }
 
 // Group is a part of the suite: the tests of some of a store's services, so that a
@@ -59,6 +60,9 @@ const (
 	// Telemetry: TelemetryService (the device table and its history), on a site a
 	// manifest declared.
 	Telemetry Group = "telemetry"
+	// Control: DeviceControlService (device tags, bulk actions and holds), beside the
+	// device table of the telemetry history.
+	Control Group = "control"
 )
 
 // tests is the whole suite, in the order it runs.
@@ -108,13 +112,15 @@ var tests = []struct {
 	{"TelemetryDeviceTable", Telemetry, testTelemetryDeviceTable},
 	{"TelemetryRollup", Telemetry, testTelemetryRollup},
 	{"TelemetryRetention", Telemetry, testTelemetryRetention},
+	{"DeviceTags", Control, testDeviceTags},
+	{"DeviceActions", Control, testDeviceActions},
 }
 
 // Run runs every conformance test as a subtest of t. For each, open returns a fresh,
 // empty store whose services stamp times with now, and registers the store's cleanup
 // with t.Cleanup.
 func Run(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
-	RunGroups(t, open, Manifests, Live, Leasing, Data, Telemetry)
+	RunGroups(t, open, Manifests, Live, Leasing, Data, Telemetry, Control)
 }
 
 // RunGroups runs the conformance tests of the groups given, as Run does, in Run's
