@@ -15,6 +15,10 @@ type Fleet struct {
 	Owner string `json:"owner,omitempty"`
 	// UnitPriceUSD is what one machine cost, when it differs from the model's price.
 	UnitPriceUSD float64 `json:"unit_price_usd,omitempty"`
+	// Tags are the manifest's tags for the fleet's devices by address range. They are
+	// kept as device tags (DeviceControlService.ReplaceManifestTags when the manifest
+	// is applied), not with the fleet: a fleet read from the store has none.
+	Tags []TagRange `json:"tags,omitempty"`
 }
 
 // Validate checks the fleet's own fields; that its model exists is the caller's check.

@@ -83,7 +83,10 @@ type Server struct {
 	Data      joule.DataService // the market series operators import; nil: none
 	// Telemetry is the devices' telemetry history; nil: its endpoints answer not_found.
 	Telemetry joule.TelemetryService
-	Now       func() time.Time // nil: the wall clock
+	// DeviceControl keeps device tags and bulk actions; nil: their endpoints answer
+	// not_found.
+	DeviceControl joule.DeviceControlService
+	Now           func() time.Time // nil: the wall clock
 
 	// Leasing is the GPU exchange; nil: its endpoints answer not_found.
 	Leasing Leasing
@@ -187,6 +190,7 @@ func NewServer() *Server {
 	s.leasingRoutes()
 	s.dataRoutes()
 	s.telemetryRoutes()
+	s.deviceControlRoutes()
 	s.dashboardRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))

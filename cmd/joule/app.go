@@ -63,6 +63,7 @@ func openAppWith(dsn string, log *slog.Logger, idleTx time.Duration) (*app, erro
 	s.Live = db.live
 	s.Data = db.data
 	s.Telemetry = db.telemetry
+	s.DeviceControl = db.control
 	ops := &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: models, Live: s.Live, Now: time.Now}
 	s.Ops = ops
 	return &app{db: db, server: s, ops: ops, models: models, now: time.Now, history: imported.History}, nil

@@ -24,6 +24,7 @@ type store struct {
 	leasing   joule.LeasingStore
 	data      joule.DataService
 	telemetry joule.TelemetryService
+	control   joule.DeviceControlService
 	// pg is the PostgreSQL database, for the replicas' election; nil on SQLite.
 	pg *postgres.DB
 }
@@ -48,7 +49,7 @@ func openStoreWith(dsn string, idleTx time.Duration) (*store, error) {
 		return &store{dsn: dsn, close: db.Close, setNow: func(now func() time.Time) { db.Now = now },
 			sites: postgres.NewSiteService(db), fleets: postgres.NewFleetService(db), manifests: postgres.NewManifestService(db),
 			hardware: postgres.NewHardwareService(db), live: postgres.NewLiveService(db), leasing: postgres.NewLeasingStore(db), data: postgres.NewDataService(db),
-			telemetry: postgres.NewTelemetryService(db), pg: db}, nil
+			telemetry: postgres.NewTelemetryService(db), control: postgres.NewDeviceControlService(db), pg: db}, nil
 	}
 	db := sqlite.NewDB(dsn)
 	if err := db.Open(); err != nil {
@@ -57,5 +58,5 @@ func openStoreWith(dsn string, idleTx time.Duration) (*store, error) {
 	return &store{dsn: dsn, close: db.Close, setNow: func(now func() time.Time) { db.Now = now },
 		sites: sqlite.NewSiteService(db), fleets: sqlite.NewFleetService(db), manifests: sqlite.NewManifestService(db),
 		hardware: sqlite.NewHardwareService(db), live: sqlite.NewLiveService(db), leasing: sqlite.NewLeasingStore(db), data: sqlite.NewDataService(db),
-		telemetry: sqlite.NewTelemetryService(db)}, nil
+		telemetry: sqlite.NewTelemetryService(db), control: sqlite.NewDeviceControlService(db)}, nil
 }
