@@ -90,6 +90,9 @@ type Agent struct {
 
 	steps  int64          // steps begun, for the audit rows' keys; Step's own
 	unsent []*joule.Audit // rows neither the server nor the spool took; Step's own
+	// actionsDone are the results of operators' actions carried out whose report the
+	// server has not taken yet; Step's own.
+	actionsDone map[int64]joule.DeviceActionResult
 
 	mu       sync.Mutex
 	meter    *joule.MeterReading // the newest reading, with the newest check
@@ -100,6 +103,8 @@ type Agent struct {
 	settings map[string][]joule.Watts
 	last     *joule.SitePlan
 	followed *joule.SitePlan
+	// holds are the devices operators' actions hold out of dispatch, by address.
+	holds    map[string]joule.DeviceHold
 	outageAt time.Time
 	cursor   int // where the next rolling slice of readings starts
 	// samples are the readings of this step, for the telemetry history (telemetry.go).
@@ -299,6 +304,9 @@ func (a *Agent) Step(ctx context.Context) {
 	a.mu.Unlock()
 
 	a.refresh(ctx)
+	if err == nil {
+		a.actions(ctx) // operators' actions first: the plan then works around their holds
+	}
 	miners, gpus := a.commands(plan, expired)
 	followed := func() {
 		a.mu.Lock()
@@ -399,11 +407,31 @@ func (a *Agent) minerCommands(plan *joule.SitePlan, f joule.FleetTarget, expired
 	var healthyAwake, healthyAsleep, unrulyAwake, unrulyAsleep []*Device
 	found, unruly := 0, 0
 	var unrulyW float64
+	var heldRunning int
+	var heldW float64
 	for _, d := range a.devices {
 		if d.Fleet != f.Fleet || d.Kind != joule.KindASIC {
 			continue
 		}
 		found++
+		// An operator's hold wins over the plan: a device held asleep is kept asleep
+		// (put to sleep again should it be seen awake, as after a power cut) and one
+		// held at a power setting runs at it; the plan's other machines make up the rest.
+		if h, held := a.holds[d.Address]; held {
+			switch {
+			case h.Hold == joule.HoldSleep && d.Awake:
+				unruly++
+				unrulyW += float64(max(d.PowerW, f.StockW))
+				cmds = append(cmds, Command{Address: d.Address, Action: ActionSleep})
+			case h.Hold == joule.HoldPower && d.Awake:
+				heldRunning++
+				heldW += float64(h.LimitW)
+				if d.LimitW != h.LimitW && !expired {
+					cmds = append(cmds, Command{Address: d.Address, Action: ActionPower, LimitW: h.LimitW, StockW: f.StockW})
+				}
+			}
+			continue
+		}
 		switch {
 		case !d.Healthy && d.Awake:
 			unruly++
@@ -425,8 +453,8 @@ func (a *Agent) minerCommands(plan *joule.SitePlan, f joule.FleetTarget, expired
 	if limit <= 0 {
 		limit = f.StockW
 	}
-	target := f.Running - unruly
-	if budget := float64(f.AllocatedW)/max(plan.PUE, 1) - unrulyW; limit > 0 {
+	target := f.Running - unruly - heldRunning
+	if budget := float64(f.AllocatedW)/max(plan.PUE, 1) - unrulyW - heldW; limit > 0 {
 		target = min(target, int(budget/float64(limit)))
 	}
 	target = max(target, 0)
@@ -546,6 +574,18 @@ func (a *Agent) apply(results []Result) {
 		switch r.Action {
 		case ActionPower:
 			d.LimitW = r.LimitW
+		case ActionReboot, ActionPool:
+			// Neither asks for a state: the device is as its reading shows it, and a
+			// restarted one at its firmware's setting, which the plan sets again.
+			switch r.State {
+			case joule.StateRunning:
+				d.Awake = true
+			case joule.StateSleeping, joule.StateOff:
+				d.Awake = false
+			}
+			if r.Action == ActionReboot {
+				d.LimitW = 0
+			}
 		default:
 			d.Awake = r.Action == ActionWake
 			if d.Awake {
