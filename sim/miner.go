@@ -71,6 +71,9 @@ type MinerConfig struct {
 	Asleep      bool          // start asleep
 	PoolURL     string        // default stratum+tcp://pool.example.com:3333
 	PoolUser    string        // default "joule.sim"
+	// RebootTime is how long a reboot (rebootdevice) keeps the miner from answering;
+	// default 2 s (an assumption: a real miner takes minutes, which tests need not wait).
+	RebootTime time.Duration
 }
 
 func (c *MinerConfig) setDefaults() {
@@ -100,6 +103,9 @@ func (c *MinerConfig) setDefaults() {
 	if c.PoolURL == "" {
 		c.PoolURL, c.PoolUser = "stratum+tcp://pool.example.com:3333", "joule.sim"
 	}
+	if c.RebootTime == 0 {
+		c.RebootTime = 2 * time.Second
+	}
 }
 
 // Miner is a simulated miner listening on its own address. It keeps two states: what
@@ -122,7 +128,16 @@ type Miner struct {
 	session  string
 	sessions int
 	received []Command
+	// pools are the pools the miner lists, active the one it hashes for.
+	pools  []simPool
+	active int
+	// rebootedAt is when the miner last restarted (its start, or a reboot's end); it
+	// does not answer before.
+	rebootedAt time.Time
 }
+
+// simPool is a pool a simulated miner lists.
+type simPool struct{ URL, User string }
 
 // Command is a write command a simulated device received: what a test compares with
 // the audit log of the agent that sent it.
@@ -166,7 +181,7 @@ func (t transition) level(now time.Time, sleepRamp, wakeRamp time.Duration) floa
 	if t.awake {
 		target, ramp = 1, wakeRamp
 	}
-	done := float64(now.Sub(t.since)) / float64(ramp)
+	done := max(float64(now.Sub(t.since))/float64(ramp), 0) // a reboot's ramp starts when it is back
 	if ramp <= 0 || done >= 1 {
 		return target
 	}
@@ -211,7 +226,8 @@ func newMiner(cfg MinerConfig, addr string) (*Miner, error) {
 		t.from = 1
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Miner{cfg: cfg, addr: addr, started: now, ctx: ctx, stop: stop, fault: cfg.Fault, truth: t, told: t}, nil
+	return &Miner{cfg: cfg, addr: addr, started: now, rebootedAt: now, ctx: ctx, stop: stop, fault: cfg.Fault, truth: t, told: t,
+		pools: []simPool{{cfg.PoolURL, cfg.PoolUser}}}, nil
 }
 
 // Addr returns the address the miner answers at, host:port.
@@ -328,4 +344,62 @@ func (m *Miner) SetProfile(name string) error {
 		return nil
 	}
 	return fmt.Errorf("sim: no profile %q", name)
+}
+
+// Reboot restarts the miner as rebootdevice does: it answers nothing for RebootTime,
+// then comes back with its uptime from then, waking to its profile and with no
+// session. A miner under FaultLieAck acknowledges and does not restart.
+func (m *Miner) Reboot() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fault == FaultLieAck {
+		return
+	}
+	back := m.cfg.Clock.Now().Add(m.cfg.RebootTime)
+	m.rebootedAt, m.session = back, ""
+	m.truth = transition{awake: true, since: back, profile: m.truth.profile}
+	m.told = m.truth
+}
+
+// rebooting reports whether the miner is restarting now and does not answer.
+func (m *Miner) rebooting() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cfg.Clock.Now().Before(m.rebootedAt)
+}
+
+// uptimeStart is when the miner's uptime counts from.
+func (m *Miner) uptimeStart() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rebootedAt
+}
+
+// Pool returns the URL of the pool the miner hashes for.
+func (m *Miner) Pool() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pools[m.active].URL
+}
+
+// addPool lists a pool (addpool) and returns its number.
+func (m *Miner) addPool(url, user string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pools = append(m.pools, simPool{url, user})
+	return len(m.pools) - 1
+}
+
+// switchPool makes pool n the one in use (switchpool); false when there is none such.
+// A miner under FaultLieAck acknowledges and does not switch.
+func (m *Miner) switchPool(n int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n < 0 || n >= len(m.pools) {
+		return false
+	}
+	if m.fault != FaultLieAck {
+		m.active = n
+	}
+	return true
 }
