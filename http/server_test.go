@@ -49,6 +49,7 @@ func openServer(t testing.TB, configure ...func(*jhttp.Server, *sqlite.DB)) *jht
 	s.Live = sqlite.NewLiveService(db)
 	s.Data = sqlite.NewDataService(db)
 	s.Telemetry = sqlite.NewTelemetryService(db)
+	s.DeviceControl = sqlite.NewDeviceControlService(db)
 	// The service's clock is the server's, read late: a configure may set it.
 	s.Ops = &live.Operations{Sites: s.Sites, Live: s.Live, Now: func() time.Time { return serverNow(s) }}
 	for _, c := range configure {
