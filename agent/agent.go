@@ -99,8 +99,10 @@ type Agent struct {
 	devices  []*Device           // miners, then GPU servers; each by fleet, then address
 	declared map[joule.HardwareKind][]joule.FleetTarget
 	// settings are the fixed power settings (W, ascending) each miner fleet's firmware
-	// offers, read at discovery from one of its miners; none: any power.
+	// offers, read at discovery from one of its miners; none: any power. onOff are the
+	// fleets whose firmware takes no power setting: their miners run at stock or sleep.
 	settings map[string][]joule.Watts
+	onOff    map[string]bool
 	last     *joule.SitePlan
 	followed *joule.SitePlan
 	// holds are the devices operators' actions hold out of dispatch, by address.
@@ -169,14 +171,19 @@ func (a *Agent) discover(ctx context.Context, ex *Executor, kind joule.HardwareK
 		}
 	}
 	settings := map[string][]joule.Watts{}
+	onOff := map[string]bool{}
 	if ps, ok := ex.Driver.(PowerSettinger); ok && kind == joule.KindASIC {
 		for _, d := range out {
-			if _, read := settings[d.Fleet]; read {
+			if _, read := settings[d.Fleet]; read || onOff[d.Fleet] {
 				continue
 			}
 			cctx, cancel := context.WithTimeout(ctx, ex.Timeout)
-			if w, err := ps.PowerSettings(cctx, d.Address); err == nil {
+			w, err := ps.PowerSettings(cctx, d.Address)
+			switch {
+			case err == nil:
 				settings[d.Fleet] = w
+			case joule.ErrorCode(err) == joule.EINVALID:
+				onOff[d.Fleet] = true
 			}
 			cancel()
 		}
@@ -184,7 +191,7 @@ func (a *Agent) discover(ctx context.Context, ex *Executor, kind joule.HardwareK
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if kind == joule.KindASIC {
-		a.settings = settings
+		a.settings, a.onOff = settings, onOff
 	}
 	var all []*Device
 	if kind == joule.KindGPUServer {
@@ -231,9 +238,10 @@ func (d *Device) observe(t *joule.Telemetry, at time.Time) {
 }
 
 // PowerSettinger is a driver that can list the fixed power settings a device offers
-// (LuxOS profiles), ascending; nil when it takes any power. With it the agent splits a
-// fleet between the two settings around a plan's power instead of leaving the
-// difference unused.
+// (LuxOS profiles), ascending; nil when it takes any power, an EINVALID error when it
+// takes none (it runs at stock or sleeps). With it the agent splits a fleet between the
+// two settings around a plan's power instead of leaving the difference unused, and
+// runs a fleet that takes no setting as whole machines at stock.
 type PowerSettinger interface {
 	PowerSettings(ctx context.Context, addr string) ([]joule.Watts, error)
 }
@@ -450,7 +458,9 @@ func (a *Agent) minerCommands(plan *joule.SitePlan, f joule.FleetTarget, expired
 	unrulyW += float64(missing) * float64(f.StockW)
 
 	limit := f.MachineW()
-	if limit <= 0 {
+	if limit <= 0 || a.onOff[f.Fleet] {
+		// A firmware that takes no power setting runs at stock: the allocation then runs
+		// fewer miners, each at stock, rather than all of them at a setting none can take.
 		limit = f.StockW
 	}
 	target := f.Running - unruly - heldRunning
