@@ -109,6 +109,7 @@ func (a *Agent) runAction(ctx context.Context, act *joule.DeviceAction) (res jou
 	}
 	a.mu.Unlock()
 	var cmds []Command
+	var devs []*Device
 	for _, addr := range act.Addresses {
 		d := byAddr[addr]
 		if d == nil || d.Kind != joule.KindASIC {
@@ -118,6 +119,7 @@ func (a *Agent) runAction(ctx context.Context, act *joule.DeviceAction) (res jou
 			continue
 		}
 		cmds = append(cmds, actionCommand(act, addr, stock[d.Fleet]))
+		devs = append(devs, d)
 	}
 	reason := fmt.Sprintf("operator action %d", act.ID)
 	var intent []*joule.Audit
@@ -137,6 +139,9 @@ func (a *Agent) runAction(ctx context.Context, act *joule.DeviceAction) (res jou
 		events = append(events, a.resultRows(0, reason, now, r)...)
 	})
 	a.apply(results)
+	// A full reading of each device afterwards, for the device table: the verification
+	// read only what it needed.
+	a.read(ctx, devs)
 	for _, r := range results {
 		res.Sent++
 		if r.Verified {

@@ -86,6 +86,11 @@ func TestOperatorActions(t *testing.T) {
 			t.Errorf("miner %d received %d reboots", i, got)
 		}
 	}
+	// The device table shows the outcome after the step, not a rolling refresh later.
+	waitFor(t, "the device table to show the three asleep", func() bool {
+		p, err := op.DeviceTable(ctx, "test-site", joule.DeviceQuery{State: joule.StateSleeping, Limit: 100})
+		return err == nil && p.Total == 3
+	})
 	rows, err := lv.Audit(ctx, joule.AuditQuery{Site: "test-site", Device: addrs[0], Kinds: []joule.AuditKind{joule.AuditCommand, joule.AuditVerify}})
 	if err != nil || len(rows) < 2 || rows[0].Reason != "operator action 1" || rows[len(rows)-1].Outcome != joule.OutcomeOK || rows[0].Actor != "test-site-agent" {
 		t.Errorf("audit of a held miner: %+v, %v; want its command and verification, as operator action 1", rows, err)
