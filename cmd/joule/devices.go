@@ -193,7 +193,7 @@ table keeps now. A tag set here wins over the manifest's of the same key.`,
 				if g.json {
 					return printJSON(cmd.OutOrStdout(), map[string]int{"devices": n})
 				}
-				_, err = fmt.Fprintf(cmd.OutOrStdout(), "tagged %d devices %s\n", n, tagList(tags))
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "tagged %s %s\n", devicesN(n), tagList(tags))
 				return err
 			})
 		},
@@ -337,10 +337,10 @@ func writeAction(out io.Writer, a *joule.DeviceAction) error {
 		what += " to " + a.PoolURL
 	}
 	if a.Status != joule.ActionDone {
-		_, err := fmt.Fprintf(out, "action %d: %s of %d devices, pending: the site's agent carries it out at its next step\n", a.ID, what, len(a.Addresses))
+		_, err := fmt.Fprintf(out, "action %d: %s of %s, pending: the site's agent carries it out at its next step\n", a.ID, what, devicesN(len(a.Addresses)))
 		return err
 	}
-	if _, err := fmt.Fprintf(out, "action %d: %s of %d devices: %d sent, %d verified, %d failed\n", a.ID, what, len(a.Addresses), a.Sent, a.Verified, a.Failed); err != nil {
+	if _, err := fmt.Fprintf(out, "action %d: %s of %s: %d sent, %d verified, %d failed\n", a.ID, what, devicesN(len(a.Addresses)), a.Sent, a.Verified, a.Failed); err != nil {
 		return err
 	}
 	for _, f := range a.Failures {
@@ -349,6 +349,14 @@ func writeAction(out io.Writer, a *joule.DeviceAction) error {
 		}
 	}
 	return nil
+}
+
+// devicesN is "1 device" or "N devices".
+func devicesN(n int) string {
+	if n == 1 {
+		return "1 device"
+	}
+	return strconv.Itoa(n) + " devices"
 }
 
 func newDevicesActionsCmd(g *globals) *cobra.Command {
