@@ -300,6 +300,9 @@ func (a *Agent) Step(ctx context.Context) {
 		a.mu.Unlock()
 		a.logf("no plan yet: %v", err)
 		a.refresh(ctx)
+		if joule.ErrorCode(err) == joule.ENOTFOUND {
+			a.actions(ctx) // the server answers: its operators' actions need no plan
+		}
 		return
 	default:
 		if a.outageAt.IsZero() {
