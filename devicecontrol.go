@@ -296,12 +296,27 @@ const (
 // held device as the hold says (asleep: drawing nothing; at power: drawing LimitW)
 // and plans the rest of its fleet around it.
 type DeviceHold struct {
-	Address  string    `json:"address"`
+	Address string `json:"address"`
+	// Fleet is the device's fleet as the device table knew it when the action was
+	// asked; "" for a device that had not reported.
+	Fleet    string    `json:"fleet,omitempty"`
 	Hold     string    `json:"hold"`
 	LimitW   Watts     `json:"limit_w,omitempty"`
 	ActionID int64     `json:"action_id"`
 	Since    time.Time `json:"since"`
 	By       string    `json:"by"`
+}
+
+// HeldAsleep counts, per fleet, the devices of holds held asleep: the machines the
+// dispatch loop plans each fleet without.
+func HeldAsleep(holds []DeviceHold) map[string]int {
+	out := map[string]int{}
+	for _, h := range holds {
+		if h.Hold == HoldSleep && h.Fleet != "" {
+			out[h.Fleet]++
+		}
+	}
+	return out
 }
 
 // PendingActions is what a site's agent fetches every step: the actions it has not

@@ -233,9 +233,11 @@ func (s *DeviceControlService) CreateDeviceAction(ctx context.Context, a *joule.
 		if a.Kind == joule.ActionKindPower {
 			hold = joule.HoldPower
 		}
-		_, err = tx.exec(ctx, `INSERT INTO device_holds (site, address, hold, limit_w, action_id, since, by)
-			SELECT $1, a, $2, $3, $4, $5, $6 FROM unnest($7::text[]) AS a
-			ON CONFLICT (site, address) DO UPDATE SET hold = excluded.hold, limit_w = excluded.limit_w, action_id = excluded.action_id, since = excluded.since, by = excluded.by`,
+		_, err = tx.exec(ctx, `INSERT INTO device_holds (site, address, fleet, hold, limit_w, action_id, since, by)
+			SELECT $1, a, coalesce((SELECT d.fleet FROM telemetry_devices d WHERE d.site = $1 AND d.address = a), ''), $2, $3, $4, $5, $6
+			FROM unnest($7::text[]) AS a
+			ON CONFLICT (site, address) DO UPDATE SET fleet = excluded.fleet, hold = excluded.hold, limit_w = excluded.limit_w, action_id = excluded.action_id,
+				since = excluded.since, by = excluded.by`,
 			a.Site, hold, int64(a.LimitW), a.ID, formatTime(a.CreatedAt), a.By, a.Addresses)
 	case joule.ActionKindWake:
 		_, err = tx.exec(ctx, `DELETE FROM device_holds WHERE site = $1 AND address = ANY($2::text[])`, a.Site, a.Addresses)
@@ -361,7 +363,7 @@ func (s *DeviceControlService) DeviceHolds(ctx context.Context, site string) ([]
 		return nil, err
 	}
 	defer tx.rollback(ctx)
-	rows, err := tx.query(ctx, `SELECT address, hold, limit_w, action_id, since, by FROM device_holds WHERE site = $1 ORDER BY address`, site)
+	rows, err := tx.query(ctx, `SELECT address, fleet, hold, limit_w, action_id, since, by FROM device_holds WHERE site = $1 ORDER BY address`, site)
 	if err != nil {
 		return nil, fmt.Errorf("holds of %s: %w", site, err)
 	}
@@ -371,7 +373,7 @@ func (s *DeviceControlService) DeviceHolds(ctx context.Context, site string) ([]
 		var h joule.DeviceHold
 		var since string
 		var limit int64
-		if err := rows.Scan(&h.Address, &h.Hold, &limit, &h.ActionID, &since, &h.By); err != nil {
+		if err := rows.Scan(&h.Address, &h.Fleet, &h.Hold, &limit, &h.ActionID, &since, &h.By); err != nil {
 			return nil, err
 		}
 		h.LimitW = joule.Watts(limit)

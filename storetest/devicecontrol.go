@@ -154,6 +154,7 @@ func second[T any](_ T, err error) error { return err }
 func testDeviceActions(t *testing.T, e *env) {
 	site := e.telemetrySite(t)
 	c := e.Control
+	e.appendTelemetry(t, site, []joule.TelemetrySample{sample(site, 1, t0)}) // 10.0.0.1:4028, of fleet S21-hydro
 	sleep := &joule.DeviceAction{Site: site, Kind: joule.ActionKindSleep, Addresses: []string{"10.0.0.2:4028", "10.0.0.1:4028", "10.0.0.2:4028"}, By: "ops"}
 	if err := c.CreateDeviceAction(e.ctx, sleep); err != nil {
 		t.Fatalf("CreateDeviceAction: %v", err)
@@ -171,12 +172,15 @@ func testDeviceActions(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	wantHolds := []joule.DeviceHold{
-		{Address: "10.0.0.1:4028", Hold: joule.HoldSleep, ActionID: sleep.ID, Since: t0.UTC(), By: "ops"},
+		{Address: "10.0.0.1:4028", Fleet: "S21-hydro", Hold: joule.HoldSleep, ActionID: sleep.ID, Since: t0.UTC(), By: "ops"},
 		{Address: "10.0.0.2:4028", Hold: joule.HoldPower, LimitW: 2800, ActionID: power.ID, Since: t0.Add(time.Second).UTC(), By: "ops"},
 		{Address: "10.0.0.3:4028", Hold: joule.HoldPower, LimitW: 2800, ActionID: power.ID, Since: t0.Add(time.Second).UTC(), By: "ops"},
 	}
 	if !reflect.DeepEqual(holds, wantHolds) {
 		t.Fatalf("holds = %+v\nwant %+v", holds, wantHolds)
+	}
+	if got := joule.HeldAsleep(holds); !reflect.DeepEqual(got, map[string]int{"S21-hydro": 1}) {
+		t.Errorf("HeldAsleep = %v, want the one of S21-hydro (the others never reported, or are held at a setting)", got)
 	}
 	wake := &joule.DeviceAction{Site: site, Kind: joule.ActionKindWake, Addresses: []string{"10.0.0.1:4028", "10.0.0.3:4028"}, By: "ops"}
 	pool := &joule.DeviceAction{Site: site, Kind: joule.ActionKindPool, Addresses: []string{"10.0.0.4:4028"}, PoolURL: "stratum+tcp://pool.example:3333", PoolUser: "site.w1", By: "ops"}

@@ -39,9 +39,13 @@ CREATE TABLE device_actions (
 
 CREATE INDEX device_actions_site ON device_actions (site, status, id);
 
+-- A hold keeps the device's fleet as the device table knew it when the action was
+-- asked ('' for a device that never reported): the dispatch loop plans each fleet
+-- without its machines held asleep.
 CREATE TABLE device_holds (
 	site      TEXT    NOT NULL REFERENCES sites (name) ON DELETE CASCADE,
 	address   TEXT    NOT NULL,
+	fleet     TEXT    NOT NULL,
 	hold      TEXT    NOT NULL CHECK (hold IN ('sleep', 'power')),
 	limit_w   INTEGER NOT NULL,
 	action_id INTEGER NOT NULL,
