@@ -298,7 +298,7 @@ const (
 type DeviceHold struct {
 	Address string `json:"address"`
 	// Fleet is the device's fleet as the device table knew it when the action was
-	// asked; "" for a device that had not reported.
+	// asked, or knows it now; "" for a device that has not reported.
 	Fleet    string    `json:"fleet,omitempty"`
 	Hold     string    `json:"hold"`
 	LimitW   Watts     `json:"limit_w,omitempty"`
@@ -353,6 +353,6 @@ type DeviceControlService interface {
 	// CompleteDeviceAction records the agent's result of a pending action and marks it
 	// done, by the store's clock; ECONFLICT when it was done before.
 	CompleteDeviceAction(ctx context.Context, site string, id int64, r DeviceActionResult) (*DeviceAction, error)
-	// DeviceHolds returns site's holds, by address.
+	// DeviceHolds returns site's holds, by address, each with its device's fleet.
 	DeviceHolds(ctx context.Context, site string) ([]DeviceHold, error)
 }

@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"context"
-	"slices"
 	"testing"
 
 	"github.com/joule-site/joule"
@@ -24,8 +23,20 @@ func TestOperatorActions(t *testing.T) {
 	const n = 12
 	ctx := context.Background()
 	s, loop, fleet, lv := site(t, n)
-	if _, err := loop.PlanSite(ctx, "test-site", "interval"); err != nil {
-		t.Fatal(err)
+	loop.Held = func(ctx context.Context, site string) (map[string]int, error) {
+		holds, err := s.DeviceControl.DeviceHolds(ctx, site)
+		return joule.HeldAsleep(holds), err
+	}
+	plan := func() joule.FleetTarget {
+		t.Helper()
+		p, err := loop.PlanSite(ctx, "test-site", "interval")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Fleets[0]
+	}
+	if f := plan(); f.Machines != n || f.Running != n {
+		t.Fatalf("the first plan runs %d of %d, want the whole fleet", f.Running, f.Machines)
 	}
 	a := newAgent(s)
 	a.RefreshSteps = 1 // every device read every step
@@ -96,8 +107,12 @@ func TestOperatorActions(t *testing.T) {
 		t.Errorf("audit of a held miner: %+v, %v; want its command and verification, as operator action 1", rows, err)
 	}
 
-	// The plan runs the whole fleet; the holds win. A held miner that wakes by itself
-	// (a power cut, a technician) is put back to sleep.
+	// The plan counts the three held asleep out of the fleet and runs the rest; the
+	// holds win. A held miner that wakes by itself (a power cut, a technician) is put
+	// back to sleep.
+	if f := plan(); f.Machines != n-3 || f.Running != n-3 {
+		t.Errorf("with three held asleep the plan runs %d of %d, want %d of %d", f.Running, f.Machines, n-3, n-3)
+	}
 	miners[0].Wake()
 	for range 3 {
 		a.Step(ctx)
@@ -120,13 +135,13 @@ func TestOperatorActions(t *testing.T) {
 	}
 
 	// A wake ends the holds: dispatch runs the miners again.
-	wake := act(jhttp.ActionRequest{Action: joule.ActionKindWake, DeviceSelection: jhttp.DeviceSelection{Filter: &jhttp.DeviceFilter{State: joule.StateSleeping}}})
-	if held := slices.Sorted(slices.Values(addrs[:3])); !slices.Equal(wake.Addresses, held) {
-		t.Fatalf("the filter state=sleeping chose %v, want the three held asleep", wake.Addresses)
-	}
+	wake := act(jhttp.ActionRequest{Action: joule.ActionKindWake, DeviceSelection: jhttp.DeviceSelection{Addresses: addrs[:3]}})
 	a.Step(ctx)
 	if got := result(wake.ID); got.Verified != 3 {
 		t.Errorf("wake: %+v", got)
+	}
+	if f := plan(); f.Machines != n {
+		t.Errorf("after the wake the plan counts %d machines, want %d", f.Machines, n)
 	}
 	a.Step(ctx)
 	for i, m := range miners[:3] {

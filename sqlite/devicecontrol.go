@@ -369,14 +369,16 @@ func (s *DeviceControlService) CompleteDeviceAction(ctx context.Context, site st
 	return a, tx.Commit()
 }
 
-// DeviceHolds returns site's holds by address.
+// DeviceHolds returns site's holds by address, each with its device's fleet: as the
+// device table knew it when the action was asked, or knows it now.
 func (s *DeviceControlService) DeviceHolds(ctx context.Context, site string) ([]joule.DeviceHold, error) {
 	tx, err := s.db.beginRead(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT address, fleet, hold, limit_w, action_id, since, by FROM device_holds WHERE site = ? ORDER BY address`, site)
+	rows, err := tx.QueryContext(ctx, `SELECT h.address, CASE WHEN h.fleet <> '' THEN h.fleet ELSE coalesce((SELECT d.fleet FROM telemetry_devices d WHERE d.site = h.site AND d.address = h.address), '') END,
+		h.hold, h.limit_w, h.action_id, h.since, h.by FROM device_holds h WHERE h.site = ? ORDER BY h.address`, site)
 	if err != nil {
 		return nil, fmt.Errorf("holds of %s: %w", site, err)
 	}

@@ -40,8 +40,8 @@ CREATE TABLE device_actions (
 CREATE INDEX device_actions_site ON device_actions (site, status, id);
 
 -- A hold keeps the device's fleet as the device table knew it when the action was
--- asked ('' for a device that never reported): the dispatch loop plans each fleet
--- without its machines held asleep.
+-- asked ('' for a device that had not reported yet, whose fleet is looked up when the
+-- holds are read): the dispatch loop plans each fleet without its machines held asleep.
 CREATE TABLE device_holds (
 	site      TEXT    NOT NULL REFERENCES sites (name) ON DELETE CASCADE,
 	address   TEXT    NOT NULL,
