@@ -19,6 +19,10 @@ const (
 // miners serve it.
 const MinerAPIPort = 4028
 
+// GPUServerAPIPort is the port GPU servers answer their power API on (joule node, and
+// the simulated servers); the agent's --scan-gpu assumes it for a bare address.
+const GPUServerAPIPort = 8080
+
 // Device is one machine a site's agent talks to: a miner on the cgminer API family or a
 // GPU server.
 type Device struct {

@@ -21,6 +21,10 @@ type Fleet struct {
 	// Pools are the pool URLs the fleet's miners may hash for (stratum+tcp://…), in the
 	// order the pool guard prefers them; none: any pool.
 	Pools []string `json:"pools,omitempty"`
+	// Tags are the manifest's tags for the fleet's devices by address range. They are
+	// kept as device tags (DeviceControlService.ReplaceManifestTags when the manifest
+	// is applied), not with the fleet: a fleet read from the store has none.
+	Tags []TagRange `json:"tags,omitempty"`
 }
 
 // MaxFleetPools bounds a fleet's pool list: cgminer keeps a few pools per miner.

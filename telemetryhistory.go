@@ -39,6 +39,9 @@ type TelemetrySample struct {
 	// ReplyShape is the reading's Telemetry.ReplyShape: the alert rules compare it at
 	// ingest; the history does not keep it.
 	ReplyShape string `json:"reply_shape,omitempty"`
+	// Tags are the device's tags (rack, container, row, …) as the device table shows
+	// them; the history's input ignores them (see DeviceControlService).
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Limits of the telemetry history's input: a batch holds a step's readings of a large
@@ -224,6 +227,9 @@ type DeviceQuery struct {
 	// it, ignoring ASCII case; State, when set, those in that state.
 	Q     string
 	State DeviceState
+	// Tags, when set, keeps the devices that carry every one of these tags; Check
+	// takes them out of Q's "tag:key=value" words.
+	Tags map[string]string
 	// Offset skips that many devices of the sorted, filtered table; Limit is the page's
 	// size (1 to MaxDevicePage).
 	Offset, Limit int
@@ -250,6 +256,19 @@ func (q *DeviceQuery) Check() error {
 		return Errorf(EINVALID, "q: longer than 256 bytes")
 	case strings.ContainsFunc(q.Q, func(r rune) bool { return r < ' ' }):
 		return Errorf(EINVALID, "q: a search holds no control characters")
+	}
+	rest, tags, err := SplitTagFilters(q.Q)
+	if err != nil {
+		return err
+	}
+	if len(tags) > 0 {
+		if q.Tags == nil {
+			q.Tags = map[string]string{}
+		}
+		for k, v := range tags {
+			q.Tags[k] = v
+		}
+		q.Q = rest
 	}
 	return nil
 }

@@ -94,16 +94,23 @@ type Agent struct {
 
 	steps  int64          // steps begun, for the audit rows' keys; Step's own
 	unsent []*joule.Audit // rows neither the server nor the spool took; Step's own
+	// actionsDone are the results of operators' actions carried out whose report the
+	// server has not taken yet; Step's own.
+	actionsDone map[int64]joule.DeviceActionResult
 
 	mu       sync.Mutex
 	meter    *joule.MeterReading // the newest reading, with the newest check
 	devices  []*Device           // miners, then GPU servers; each by fleet, then address
 	declared map[joule.HardwareKind][]joule.FleetTarget
 	// settings are the fixed power settings (W, ascending) each miner fleet's firmware
-	// offers, read at discovery from one of its miners; none: any power.
+	// offers, read at discovery from one of its miners; none: any power. onOff are the
+	// fleets whose firmware takes no power setting: their miners run at stock or sleep.
 	settings map[string][]joule.Watts
+	onOff    map[string]bool
 	last     *joule.SitePlan
 	followed *joule.SitePlan
+	// holds are the devices operators' actions hold out of dispatch, by address.
+	holds    map[string]joule.DeviceHold
 	outageAt time.Time
 	cursor   int // where the next rolling slice of readings starts
 	// samples are the readings of this step, for the telemetry history (telemetry.go);
@@ -173,14 +180,19 @@ func (a *Agent) discover(ctx context.Context, ex *Executor, kind joule.HardwareK
 		}
 	}
 	settings := map[string][]joule.Watts{}
+	onOff := map[string]bool{}
 	if ps, ok := ex.Driver.(PowerSettinger); ok && kind == joule.KindASIC {
 		for _, d := range out {
-			if _, read := settings[d.Fleet]; read {
+			if _, read := settings[d.Fleet]; read || onOff[d.Fleet] {
 				continue
 			}
 			cctx, cancel := context.WithTimeout(ctx, ex.Timeout)
-			if w, err := ps.PowerSettings(cctx, d.Address); err == nil {
+			w, err := ps.PowerSettings(cctx, d.Address)
+			switch {
+			case err == nil:
 				settings[d.Fleet] = w
+			case joule.ErrorCode(err) == joule.EINVALID:
+				onOff[d.Fleet] = true
 			}
 			cancel()
 		}
@@ -188,7 +200,7 @@ func (a *Agent) discover(ctx context.Context, ex *Executor, kind joule.HardwareK
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if kind == joule.KindASIC {
-		a.settings = settings
+		a.settings, a.onOff = settings, onOff
 	}
 	var all []*Device
 	if kind == joule.KindGPUServer {
@@ -235,9 +247,10 @@ func (d *Device) observe(t *joule.Telemetry, at time.Time) {
 }
 
 // PowerSettinger is a driver that can list the fixed power settings a device offers
-// (LuxOS profiles), ascending; nil when it takes any power. With it the agent splits a
-// fleet between the two settings around a plan's power instead of leaving the
-// difference unused.
+// (LuxOS profiles), ascending; nil when it takes any power, an EINVALID error when it
+// takes none (it runs at stock or sleeps). With it the agent splits a fleet between the
+// two settings around a plan's power instead of leaving the difference unused, and
+// runs a fleet that takes no setting as whole machines at stock.
 type PowerSettinger interface {
 	PowerSettings(ctx context.Context, addr string) ([]joule.Watts, error)
 }
@@ -297,6 +310,9 @@ func (a *Agent) Step(ctx context.Context) {
 		a.logf("no plan yet: %v", err)
 		a.refresh(ctx)
 		a.guardPools(ctx, step, 0) // the pools do not wait for a plan
+		if joule.ErrorCode(err) == joule.ENOTFOUND {
+			a.actions(ctx) // the server answers: its operators' actions need no plan
+		}
 		return
 	default:
 		if a.outageAt.IsZero() {
@@ -310,6 +326,9 @@ func (a *Agent) Step(ctx context.Context) {
 
 	a.refresh(ctx)
 	a.guardPools(ctx, step, plan.Seq)
+	if err == nil {
+		a.actions(ctx) // operators' actions first: the plan then works around their holds
+	}
 	miners, gpus := a.commands(plan, expired)
 	followed := func() {
 		a.mu.Lock()
@@ -413,11 +432,31 @@ func (a *Agent) minerCommands(plan *joule.SitePlan, f joule.FleetTarget, expired
 	var healthyAwake, healthyAsleep, unrulyAwake, unrulyAsleep []*Device
 	found, unruly := 0, 0
 	var unrulyW float64
+	var heldRunning int
+	var heldW float64
 	for _, d := range a.devices {
 		if d.Fleet != f.Fleet || d.Kind != joule.KindASIC {
 			continue
 		}
 		found++
+		// An operator's hold wins over the plan: a device held asleep is kept asleep
+		// (put to sleep again should it be seen awake, as after a power cut) and one
+		// held at a power setting runs at it; the plan's other machines make up the rest.
+		if h, held := a.holds[d.Address]; held {
+			switch {
+			case h.Hold == joule.HoldSleep && d.Awake:
+				unruly++
+				unrulyW += float64(max(d.PowerW, f.StockW))
+				cmds = append(cmds, Command{Address: d.Address, Action: ActionSleep})
+			case h.Hold == joule.HoldPower && d.Awake:
+				heldRunning++
+				heldW += float64(h.LimitW)
+				if d.LimitW != h.LimitW && !expired {
+					cmds = append(cmds, Command{Address: d.Address, Action: ActionPower, LimitW: h.LimitW, StockW: f.StockW})
+				}
+			}
+			continue
+		}
 		switch {
 		case !d.Healthy && d.Awake:
 			unruly++
@@ -436,11 +475,13 @@ func (a *Agent) minerCommands(plan *joule.SitePlan, f joule.FleetTarget, expired
 	unrulyW += float64(missing) * float64(f.StockW)
 
 	limit := f.MachineW()
-	if limit <= 0 {
+	if limit <= 0 || a.onOff[f.Fleet] {
+		// A firmware that takes no power setting runs at stock: the allocation then runs
+		// fewer miners, each at stock, rather than all of them at a setting none can take.
 		limit = f.StockW
 	}
-	target := f.Running - unruly
-	if budget := float64(f.AllocatedW)/max(plan.PUE, 1) - unrulyW; limit > 0 {
+	target := f.Running - unruly - heldRunning
+	if budget := float64(f.AllocatedW)/max(plan.PUE, 1) - unrulyW - heldW; limit > 0 {
 		target = min(target, int(budget/float64(limit)))
 	}
 	target = max(target, 0)
@@ -577,6 +618,18 @@ func (a *Agent) apply(results []Result) {
 		switch r.Action {
 		case ActionPower:
 			d.LimitW = r.LimitW
+		case ActionReboot, ActionPool:
+			// Neither asks for a state: the device is as its reading shows it, and a
+			// restarted one at its firmware's setting, which the plan sets again.
+			switch r.State {
+			case joule.StateRunning:
+				d.Awake = true
+			case joule.StateSleeping, joule.StateOff:
+				d.Awake = false
+			}
+			if r.Action == ActionReboot {
+				d.LimitW = 0
+			}
 		default:
 			d.Awake = r.Action == ActionWake
 			if d.Awake {

@@ -56,13 +56,14 @@ func site(t *testing.T, n int) (*jhttp.Server, *live.Loop, *sim.Fleet, *sqlite.L
 	s.Sites, s.Fleets, s.Manifests, s.Models, s.Live = sqlite.NewSiteService(db), sqlite.NewFleetService(db), sqlite.NewManifestService(db), models, lv
 	s.Ops = &live.Operations{Sites: s.Sites, Live: lv, Planner: loop, Now: time.Now}
 	s.Telemetry = sqlite.NewTelemetryService(db)
+	s.DeviceControl = sqlite.NewDeviceControlService(db)
 	withAccounts(t, s, db)
 	if err := s.Open(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	fleet, err := sim.StartFleet(sim.FleetConfig{Miners: n, RandomPorts: true, Range: "127.0.0.1",
-		Miner: sim.MinerConfig{SleepRamp: 200 * time.Millisecond, WakeRamp: 500 * time.Millisecond, SlowDelay: 300 * time.Millisecond}})
+		Miner: sim.MinerConfig{SleepRamp: 200 * time.Millisecond, WakeRamp: 500 * time.Millisecond, SlowDelay: 300 * time.Millisecond, RebootTime: 300 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,12 @@ const (
 	ActionWake  Action = "wake"
 	ActionPower Action = "power" // set the power setting of a running device
 	ActionOff   Action = "off"   // power a device down whole (drivers that are PowerOffers)
+	// ActionReboot restarts a device (drivers that are Rebooters): done when it answers
+	// again with an uptime shorter than the time since the command.
+	ActionReboot Action = "reboot"
+	// ActionPool makes a miner hash for PoolURL (drivers that are PoolSwitchers): done
+	// when it reads back with that pool in use.
+	ActionPool Action = "pool"
 )
 
 // Command asks one device to act.
@@ -57,6 +63,9 @@ type Command struct {
 	Action  Action      `json:"action"`
 	LimitW  joule.Watts `json:"limit_w,omitempty"` // ActionPower: the most it may draw
 	StockW  joule.Watts `json:"stock_w,omitempty"` // ActionPower: its stock power
+	// PoolURL and PoolUser are ActionPool's pool and the worker name it knows.
+	PoolURL  string `json:"pool_url,omitempty"`
+	PoolUser string `json:"pool_user,omitempty"`
 }
 
 // Result is what became of one command: when it was acknowledged and when telemetry
@@ -155,7 +164,7 @@ func (e *Executor) Run(ctx context.Context, cmds []Command, onResult func(Result
 		sleepDeadline = settled.Add(e.SleepVerifyTimeout)
 	}
 	deadlineOf := func(r *Result) time.Time {
-		if r.Action == ActionWake {
+		if r.Action == ActionWake || r.Action == ActionReboot || r.Action == ActionPool {
 			return deadline
 		}
 		return sleepDeadline
@@ -214,7 +223,14 @@ func (e *Executor) Run(ctx context.Context, cmds []Command, onResult func(Result
 
 // fail marks an acknowledged command that telemetry never confirmed.
 func (e *Executor) fail(r *Result, onResult func(Result)) {
-	r.Err = "not verified: telemetry did not show the device " + string(want(r.Action)) + r.Err
+	switch r.Action {
+	case ActionReboot:
+		r.Err = "not verified: telemetry did not show the device restarted" + r.Err
+	case ActionPool:
+		r.Err = "not verified: telemetry did not show the device on " + r.PoolURL + r.Err
+	default:
+		r.Err = "not verified: telemetry did not show the device " + string(want(r.Action)) + r.Err
+	}
 	if onResult != nil {
 		onResult(*r)
 	}
@@ -256,6 +272,18 @@ func (e *Executor) send(ctx context.Context, c Command, start time.Time) Result 
 			} else {
 				err = joule.Errorf(joule.EINVALID, "%s: this driver cannot power a device off", c.Address)
 			}
+		case ActionReboot:
+			if rb, ok := e.Driver.(Rebooter); ok {
+				err = rb.Reboot(cctx, c.Address)
+			} else {
+				err = joule.Errorf(joule.EINVALID, "%s: this driver cannot reboot a device", c.Address)
+			}
+		case ActionPool:
+			if ps, ok := e.Driver.(PoolSwitcher); ok {
+				err = ps.SwitchPool(cctx, c.Address, c.PoolURL, c.PoolUser)
+			} else {
+				err = joule.Errorf(joule.EINVALID, "%s: this driver cannot switch pools", c.Address)
+			}
 		default:
 			err = joule.Errorf(joule.EINVALID, "unknown action %q", c.Action)
 		}
@@ -281,8 +309,8 @@ func (e *Executor) send(ctx context.Context, c Command, start time.Time) Result 
 func (e *Executor) verify(ctx context.Context, r *Result, start time.Time) (answered, done bool) {
 	cctx, cancel := context.WithTimeout(ctx, e.Timeout)
 	read := e.Driver.Status
-	if ps, ok := e.Driver.(PowerStater); ok {
-		read = ps.PowerState
+	if ps, ok := e.Driver.(PowerStater); ok && r.Action != ActionReboot && r.Action != ActionPool {
+		read = ps.PowerState // a reboot's uptime and a pool are in the full reading only
 	}
 	t, err := read(cctx, r.Address)
 	cancel()
@@ -292,6 +320,22 @@ func (e *Executor) verify(ctx context.Context, r *Result, start time.Time) (answ
 	}
 	r.Err = ""
 	r.PowerW, r.PowerKnown, r.State = t.PowerW, t.PowerKnown, t.State
+	switch r.Action {
+	case ActionReboot:
+		// Restarted since the command: up for less time than has passed since it
+		// (a second's slack for the uptime's rounding).
+		if t.State == joule.StateUnknown || t.UptimeS <= 0 || time.Duration(t.UptimeS)*time.Second > e.Now().Sub(start)+time.Second {
+			return true, false
+		}
+		r.Verified, r.VerifyAt = true, e.Now().Sub(start)
+		return true, true
+	case ActionPool:
+		if p := t.ActivePool(); p == nil || p.URL != r.PoolURL {
+			return true, false
+		}
+		r.Verified, r.VerifyAt = true, e.Now().Sub(start)
+		return true, true
+	}
 	if t.State != want(r.Action) {
 		return true, false
 	}

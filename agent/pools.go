@@ -7,12 +7,6 @@ import (
 	"github.com/joule-site/joule"
 )
 
-// PoolSwitcher is a driver that can make a miner hash for another pool (the cgminer
-// driver: switchpool, after addpool when the miner lacks it).
-type PoolSwitcher interface {
-	SwitchPool(ctx context.Context, addr, url string) error
-}
-
 // poolRowBase numbers the pool guard's audit rows within a step apart from the plan's,
 // so that their keys never meet.
 const poolRowBase = 1 << 30
@@ -70,7 +64,7 @@ func (a *Agent) guardPools(ctx context.Context, step, seq int64) {
 		cctx, cancel := context.WithTimeout(ctx, ex.Timeout)
 		defer cancel()
 		verify := &joule.Audit{Site: a.Site, Kind: joule.AuditVerify, Seq: seq, Device: d.Address, Outcome: joule.OutcomeOK, Actor: joule.ActorAgent}
-		if err := sw.SwitchPool(cctx, d.Address, to); err != nil {
+		if err := sw.SwitchPool(cctx, d.Address, to, ""); err != nil {
 			verify.At, verify.Outcome, verify.Reason, verify.Detail = a.now(), joule.OutcomeFailed, err.Error(), "FAILED: switch pool: "+err.Error()
 			events[2*i+1] = verify
 			return

@@ -85,3 +85,54 @@ func TestFixedProfilesAreMixed(t *testing.T) {
 		t.Errorf("at 82%%: %d commands, want the 10 that step down", got)
 	}
 }
+
+// noSettings is the cgminer driver for a firmware whose API takes no power setting
+// (stock Antminer firmware, Braiins OS), as cgminer.PowerSettings says of one; the
+// simulated miners themselves speak LuxOS.
+type noSettings struct{ *cgminer.Driver }
+
+func (noSettings) PowerSettings(_ context.Context, addr string) ([]joule.Watts, error) {
+	return nil, joule.Errorf(joule.EINVALID, "miner %s cannot take a power setting over its API", addr)
+}
+
+// A plan at half of stock on a fleet whose firmware takes no power setting runs half
+// the miners at stock and puts the rest to sleep: it sends no power setting the miners
+// cannot take, and leaves none of the allocation to a setting that does not exist.
+func TestFirmwareWithoutSettingsRunsWholeMachines(t *testing.T) {
+	const n = 10
+	fleet, err := sim.StartFleet(sim.FleetConfig{Miners: n, RandomPorts: true, Range: "127.0.0.1",
+		Miner: sim.MinerConfig{SleepRamp: time.Millisecond, WakeRamp: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fleet.Close()
+	ex := agent.DefaultExecutor(noSettings{&cgminer.Driver{Options: []cgminer.Option{cgminer.WithTimeout(time.Second), cgminer.WithKeepSession()}}})
+	ex.Retries, ex.Backoff, ex.PollInterval, ex.Settle = 1, 10*time.Millisecond, 20*time.Millisecond, 10*time.Millisecond
+	srv := &planServer{}
+	a := &agent.Agent{Site: "test-site", Server: srv, Executor: ex, Now: time.Now}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	target := joule.FleetTarget{Fleet: "s19s", Kind: joule.KindASIC, Machines: n, Running: n, StockW: 3500, PowerFrac: 0.5, AllocatedW: n * 1750}
+	if got := len(a.Discover(ctx, fleet.Addresses(), []joule.FleetTarget{target})); got != n {
+		t.Fatalf("found %d of %d", got, n)
+	}
+	srv.set(target)
+	a.Step(ctx)
+	running, power := 0, 0
+	for _, m := range fleet.Miners() {
+		if r := m.Reading(); r.State == joule.StateRunning {
+			running++
+			if r.Profile != "p100" {
+				t.Errorf("a running miner at %s, want stock", r.Profile)
+			}
+		}
+		for _, c := range m.Commands() {
+			if c.Action == "power" {
+				power++
+			}
+		}
+	}
+	if running != n/2 || power != 0 {
+		t.Errorf("%d running and %d power settings sent, want %d at stock and none", running, power, n/2)
+	}
+}

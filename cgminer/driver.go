@@ -54,7 +54,10 @@ func (d *Driver) PowerState(ctx context.Context, addr string) (*joule.Telemetry,
 	return d.client(addr).PowerState(ctx)
 }
 
-// SwitchPool makes a miner hash for the pool at url (Client.SwitchPool).
-func (d *Driver) SwitchPool(ctx context.Context, addr, url string) error {
-	return d.client(addr).SwitchPool(ctx, url)
+// Reboot restarts a miner (LuxOS rebootdevice, cgminer restart).
+func (d *Driver) Reboot(ctx context.Context, addr string) error { return d.client(addr).Reboot(ctx) }
+
+// SwitchPool makes a miner hash for the pool at url, adding it when it is not listed.
+func (d *Driver) SwitchPool(ctx context.Context, addr, url, user string) error {
+	return d.client(addr).SwitchPool(ctx, url, user)
 }

@@ -11,12 +11,13 @@ import (
 // ("x" by convention; assumption: a pool that checks passwords is added by hand).
 const poolPassword = "x"
 
-// SwitchPool makes the miner hash for the pool at url, with cgminer's switchpool on the
-// pool's number in its list, adding it first (addpool) when the miner does not have
-// it. The worker name is the one the miner has for that pool, else the one of the
-// pool it hashes for now. Whatsminer (btminer's own pool commands) and Braiins OS
-// (read-only cgminer API) get an EINVALID error: they cannot be switched this way.
-func (c *Client) SwitchPool(ctx context.Context, url string) error {
+// SwitchPool makes the miner hash for the pool at url, with switchpool on the pool's
+// number in its list, adding it first (addpool) when the miner does not list it. The
+// worker name is user when given, else the one the miner has for that pool, else the
+// one of the pool it hashes for now. LuxOS takes both commands in a session. Whatsminer
+// (btminer's own pool commands) and Braiins OS (a read-only cgminer API) get an EINVALID
+// error: they cannot be switched this way.
+func (c *Client) SwitchPool(ctx context.Context, url, user string) error {
 	fw, err := c.Firmware(ctx)
 	if err != nil {
 		return err
@@ -25,47 +26,60 @@ func (c *Client) SwitchPool(ctx context.Context, url string) error {
 	case FirmwareWhatsminer, FirmwareBOSminer:
 		return errUnsupported(c.addr, fw, "switch pools")
 	}
-	n, user, err := c.poolNumber(ctx, url)
+	write := func(command string, params ...string) error {
+		if fw == FirmwareLuxOS {
+			_, err := c.withSession(ctx, command, params...)
+			return err
+		}
+		_, err := c.Command(ctx, command, params...)
+		return err
+	}
+	n, worker, err := c.poolNumber(ctx, url, user)
 	if err != nil {
 		return err
 	}
 	if n < 0 {
-		if _, err := c.Command(ctx, "addpool", url, user, poolPassword); err != nil {
+		if err := write("addpool", url, worker, poolPassword); err != nil {
 			return err
 		}
-		if n, _, err = c.poolNumber(ctx, url); err != nil {
+		if n, _, err = c.poolNumber(ctx, url, worker); err != nil {
 			return err
 		}
 		if n < 0 {
 			return joule.Errorf(joule.EINTERNAL, "miner %s took addpool %s but does not list it", c.addr, url)
 		}
 	}
-	_, err = c.Command(ctx, "switchpool", strconv.Itoa(n))
-	return err
+	return write("switchpool", strconv.Itoa(n))
 }
 
-// poolNumber returns the firmware's number of the pool at url (-1: not in its list)
-// and the worker name to use for it.
-func (c *Client) poolNumber(ctx context.Context, url string) (int, string, error) {
+// poolNumber returns the firmware's number of the pool at url with user (any user
+// when "": -1 when none is listed) and the worker name to use for it: user, else the
+// listed pool's, else the active pool's, else "joule".
+func (c *Client) poolNumber(ctx context.Context, url, user string) (int, string, error) {
 	r, err := c.Command(ctx, "pools")
 	if err != nil {
 		return 0, "", err
 	}
-	n, user := -1, ""
-	for _, p := range r.Section("POOLS") {
-		if active, _ := p.Bool("Stratum Active"); active && user == "" {
-			user = p.String("User")
+	n, active, listed := -1, "", ""
+	for i, p := range r.Section("POOLS") {
+		if on, _ := p.Bool("Stratum Active"); on && active == "" {
+			active = p.String("User")
 		}
-		if joule.NormalPoolURL(p.String("URL")) == joule.NormalPoolURL(url) {
-			i, ok := p.Int("POOL")
-			if !ok {
-				return 0, "", joule.Errorf(joule.EINVALID, "miner %s lists pool %s without its number", c.addr, url)
-			}
-			n, user = int(i), p.String("User")
+		if n >= 0 || joule.NormalPoolURL(p.String("URL")) != joule.NormalPoolURL(url) || (user != "" && p.String("User") != user) {
+			continue
+		}
+		n, listed = i, p.String("User")
+		if id, ok := p.Int("POOL"); ok {
+			n = int(id)
 		}
 	}
-	if user == "" {
-		user = "joule"
+	switch {
+	case user != "":
+		return n, user, nil
+	case listed != "":
+		return n, listed, nil
+	case active != "":
+		return n, active, nil
 	}
-	return n, user, nil
+	return n, "joule", nil
 }

@@ -46,11 +46,19 @@ func (c *Client) SetPower(ctx context.Context, limit, stock joule.Watts) error {
 
 // PowerSettings lists the wall powers the miner's firmware can be set to, ascending:
 // LuxOS's profiles. Firmware that takes any power in its range (Whatsminer's
-// percentage) or none at all gives nil: SetPower is then the whole story.
+// percentage) gives nil: SetPower is then the whole story. Firmware whose API takes no
+// power setting at all (stock Antminer firmware, Braiins OS, whose power target is set
+// through its own API, not this one) gives an EINVALID error: such a miner runs at its
+// setting or sleeps.
 func (c *Client) PowerSettings(ctx context.Context) ([]joule.Watts, error) {
 	fw, err := c.Firmware(ctx)
-	if err != nil || fw != FirmwareLuxOS {
+	switch {
+	case err != nil:
 		return nil, err
+	case fw == FirmwareWhatsminer:
+		return nil, nil
+	case fw != FirmwareLuxOS:
+		return nil, errUnsupported(c.addr, fw, "take a power setting")
 	}
 	profiles, err := c.Profiles(ctx)
 	if err != nil {

@@ -124,6 +124,21 @@ type State struct {
 	changed []int64   // when each static segment last started or stopped, Unix seconds
 }
 
+// SameShape reports whether q has p's static segments, unit by unit, so that a State
+// of one is a State of the other: two policies of one site whose fleets differ only in
+// their machine counts.
+func (p *Policy) SameShape(q *Policy) bool {
+	if p.static != q.static {
+		return false
+	}
+	for i := range p.static {
+		if p.segs[i].unit != q.segs[i].unit || p.segs[i].kind != q.segs[i].kind {
+			return false
+		}
+	}
+	return true
+}
+
 // NewState returns the state of a site whose machines have all been stopped (running
 // false) or all been running at stock (running true) for longer than any minimum time.
 func (p *Policy) NewState(running bool) *State {

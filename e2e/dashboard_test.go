@@ -255,8 +255,8 @@ func sitePage(t *testing.T, ctx context.Context, s *server) {
 	hottest := waitFor[string](t, ctx, loadTimeout, "the device table sorted hottest first", `(() => {
 		if (!document.getElementById("table-meta").textContent.includes("by temp (desc)")) return "";
 		const rows = [...document.querySelectorAll("#device-table tbody tr")].filter((r) => !r.querySelector(".empty-row"));
-		const temps = rows.map((r) => parseFloat(r.children[5].textContent)).filter((x) => !Number.isNaN(x));
-		return temps.length > 1 && temps.every((x, i) => i === 0 || temps[i - 1] >= x) ? rows[0].children[0].textContent : "";
+		const temps = rows.map((r) => parseFloat(r.children[6].textContent)).filter((x) => !Number.isNaN(x));
+		return temps.length > 1 && temps.every((x, i) => i === 0 || temps[i - 1] >= x) ? rows[0].children[1].textContent : "";
 	})()`)
 	eval[bool](t, ctx, fmt.Sprintf(`(() => { const q = document.getElementById("table-q"); q.value = %q; q.dispatchEvent(new Event("change")); return true; })()`, hottest))
 	if meta := waitFor[string](t, ctx, loadTimeout, "the search for the hottest device", `(t => / of 1, by /.test(t) ? t : "")(document.getElementById("table-meta").textContent)`); meta == "" {
@@ -269,6 +269,22 @@ func sitePage(t *testing.T, ctx context.Context, s *server) {
 		waitFor[int](t, ctx, loadTimeout, "the history chart's points", `(window.Chart && Chart.getChart("history-chart") ? Chart.getChart("history-chart").data.datasets[0].data.length : 0)`)
 	}
 	t.Logf("history of %s: %s", hottest, samples)
+	// A bulk action on the selection: the hottest device, ticked, is put to sleep by the
+	// site's agent, which reports it sent and verified.
+	eval[bool](t, ctx, `(() => {
+		const box = document.querySelector("#device-table input.select-device");
+		box.checked = true; box.dispatchEvent(new Event("change"));
+		document.getElementById("action-kind").value = "sleep";
+		document.getElementById("action-send").click();
+		return true;
+	})()`)
+	result := waitFor[string](t, ctx, liveTimeout, "the bulk action's verified result", `(() => {
+		const row = document.querySelector("#actions tbody tr");
+		return row && row.children.length > 5 && row.children[5].textContent === "done" ? [...row.children].map((c) => c.textContent).join(" | ") : "";
+	})()`)
+	if !strings.Contains(result, "sleep | 1 |") || !strings.HasSuffix(result, "| 1 | 1 | 0") {
+		t.Errorf("the bulk action's row: %q, want a sleep of 1 device sent, verified and not failed", result)
+	}
 	waitFor[int](t, ctx, loadTimeout, "rows in the audit log", rowsOf("#audit"))
 	if d := eval[string](t, ctx, `document.getElementById("now-draw").textContent`); megawatts(t, d) <= 0 {
 		t.Errorf("the site's power now is %q", d)

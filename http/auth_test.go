@@ -67,6 +67,15 @@ var admitted = map[string][]string{
 	"GET /api/v1/sites/{name}/devices/{address}/history": {asViewer},
 	"GET /api/v1/sites/{name}/alerts":                    {asViewer},
 	"POST /api/v1/sites/{name}/alerts/{id}/ack":          {},
+	"PUT /api/v1/sites/{name}/tags":                      {},
+	"DELETE /api/v1/sites/{name}/tags":                   {},
+	"PUT /api/v1/sites/{name}/devices/{address}/tags":    {},
+	"DELETE /api/v1/sites/{name}/devices/{address}/tags": {},
+	"POST /api/v1/sites/{name}/actions":                  {},
+	"GET /api/v1/sites/{name}/actions":                   {asViewer},
+	"GET /api/v1/sites/{name}/actions/{id}":              {asViewer},
+	"GET /api/v1/sites/{name}/actions/pending":           {asAgentA},
+	"POST /api/v1/sites/{name}/actions/{id}/result":      {asAgentA},
 	"POST /api/v1/tenants":                               {},
 	"POST /api/v1/tenants/{id}/credit":                   {},
 	"POST /api/v1/accounts":                              {},
@@ -117,6 +126,12 @@ var bodies = map[string]string{
 	"POST /api/v1/accounts/{id}/tokens":   `{"name": "probe", "expires_in_s": 3600}`,
 	"POST /api/v1/sites/{name}/telemetry": `{"samples": [{"address": "10.0.0.%d:4028", "fleet": "hall-a-s21", "at": "2024-08-20T17:59:00Z", "state": "running", "power_w": 3500, "hashrate_ths": 200}]}`,
 	"POST /api/v1/data":                   `{"kind": "energy", "name": "west-texas", "source": "made-up probe", "csv": "time,usd_per_mwh\n2026-03-01T00:00:00Z,%d\n"}`,
+
+	"PUT /api/v1/sites/{name}/tags":                   `{"addresses": ["10.0.0.%d:4028"], "tags": {"rack": "A12"}}`,
+	"DELETE /api/v1/sites/{name}/tags":                `{"addresses": ["10.0.0.1:4028"], "keys": ["rack"]}`,
+	"PUT /api/v1/sites/{name}/devices/{address}/tags": `{"tags": {"row": "%d"}}`,
+	"POST /api/v1/sites/{name}/actions":               `{"action": "sleep", "addresses": ["10.0.0.%d:4028"]}`,
+	"POST /api/v1/sites/{name}/actions/{id}/result":   `{"sent": 1, "verified": 1, "failed": 0}`,
 }
 
 // authServer is a server on a real store with the example site (A, west-texas), an
@@ -194,6 +209,8 @@ func path(pattern, self string, drID int64) string {
 		"{tenant}", account, "{account}", account, "{address}", "10.0.0.1:4028")
 	p = r.Replace(p)
 	switch {
+	case strings.Contains(p, "/actions/{id}"):
+		p = strings.Replace(p, "{id}", "1", 1) // the first action an admitted caller asks, or none yet
 	case strings.Contains(p, "/dr/{id}"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(drID), 1)
 	case strings.Contains(p, "/alerts/{id}"):
@@ -217,7 +234,8 @@ func state(t *testing.T, s *jhttp.Server) string {
 	t.Helper()
 	var b strings.Builder
 	for _, p := range []string{"/api/v1/sites/west-texas", "/api/v1/sites/west-texas/dr", "/api/v1/sites/west-texas/audit?tail=10000",
-		"/api/v1/sites/west-texas/devices", "/api/v1/sites/west-texas/telemetry?limit=1000", "/api/v1/accounts", "/api/v1/orders", "/api/v1/leases", "/api/v1/products",
+		"/api/v1/sites/west-texas/devices", "/api/v1/sites/west-texas/telemetry?limit=1000",
+		"/api/v1/sites/west-texas/actions?limit=1000", "/api/v1/sites/west-texas/actions/pending", "/api/v1/accounts", "/api/v1/orders", "/api/v1/leases", "/api/v1/products",
 		"/api/v1/tokens", "/api/v1/audit?limit=10000", "/api/v1/data", "/api/v1/data/energy/west-texas"} {
 		r := httptest.NewRequestWithContext(jhttp.AsPrincipal(context.Background(), ""), "GET", p, nil)
 		w := httptest.NewRecorder()

@@ -38,6 +38,13 @@ var fuzzedRoutes = map[string]string{
 	"POST /api/v1/owners/{id}/payouts":          "FuzzPayoutBody",
 	"PUT /api/v1/fill-priorities":               "FuzzFillPriorityBody",
 	"POST /api/v1/sites/{name}/alerts/{id}/ack": "FuzzWritePaths",
+
+	"PUT /api/v1/sites/{name}/tags":                      "FuzzTagsBody",
+	"DELETE /api/v1/sites/{name}/tags":                   "FuzzUntagBody",
+	"PUT /api/v1/sites/{name}/devices/{address}/tags":    "FuzzDeviceTagsBody",
+	"DELETE /api/v1/sites/{name}/devices/{address}/tags": "FuzzWritePaths",
+	"POST /api/v1/sites/{name}/actions":                  "FuzzActionBody",
+	"POST /api/v1/sites/{name}/actions/{id}/result":      "FuzzActionResultBody",
 }
 
 // TestEveryWriteRouteIsFuzzed fails when a route that takes POST, PUT or DELETE has no
@@ -151,6 +158,38 @@ func FuzzTelemetryBody(f *testing.F) {
 		`{"samples": [null, {}]}`, `{"samples": [{"site": "east-texas", "address": "a", "at": "2024-08-20T18:00:00Z", "state": "off"}]}`)
 }
 
+func FuzzTagsBody(f *testing.F) {
+	fuzzBody(f, http.MethodPut, "/api/v1/sites/west-texas/tags", asOp,
+		`{"addresses": ["10.0.0.1:4028", "10.0.0.2:4028"], "tags": {"rack": "A12", "row": "3"}}`,
+		`{"filter": {"q": "tag:rack=A12", "state": "running"}, "tags": {"container": "c-7"}}`,
+		`{"addresses": ["10.0.0.1:4028"], "filter": {}, "tags": {"a": "b"}}`, `{"addresses": [""], "tags": {"Rack": "\u0000"}}`,
+		`{"filter": {"q": "tag:"}, "tags": {}}`, `{"addresses": null, "tags": null}`)
+}
+
+func FuzzUntagBody(f *testing.F) {
+	fuzzBody(f, http.MethodDelete, "/api/v1/sites/west-texas/tags", asOp,
+		`{"addresses": ["10.0.0.1:4028"], "keys": ["rack"]}`, `{"filter": {"q": "10.0"}}`, `{"addresses": ["a b"], "keys": ["../x"]}`)
+}
+
+func FuzzDeviceTagsBody(f *testing.F) {
+	fuzzBody(f, http.MethodPut, "/api/v1/sites/west-texas/devices/10.0.0.1:4028/tags", asOp,
+		`{"tags": {"rack": "A12"}}`, `{"tags": {"": "x"}}`, `{"tags": {"k": 1}}`)
+}
+
+func FuzzActionBody(f *testing.F) {
+	fuzzBody(f, http.MethodPost, "/api/v1/sites/west-texas/actions", asOp,
+		`{"action": "sleep", "addresses": ["10.0.0.1:4028"]}`, `{"action": "power", "limit_w": 2800, "filter": {"state": "running"}}`,
+		`{"action": "pool", "pool_url": "stratum+tcp://pool:3333", "pool_user": "w", "addresses": ["10.0.0.1:4028"]}`,
+		`{"action": "pool", "pool_url": "a,b|c", "addresses": ["x:1"]}`, `{"action": "power", "limit_w": -1, "addresses": ["x:1"]}`,
+		`{"action": "reboot", "filter": {"q": "tag:rack=nowhere"}}`, `{"action": "explode"}`)
+}
+
+func FuzzActionResultBody(f *testing.F) {
+	fuzzBody(f, http.MethodPost, "/api/v1/sites/west-texas/actions/1/result", asAgent,
+		`{"sent": 1, "verified": 1, "failed": 0}`, `{"sent": -1}`, `{"sent": 1, "failed": 1, "failures": [{"address": "10.0.0.1:4028", "error": "no answer"}]}`,
+		`{"sent": 9223372036854775807, "verified": 9223372036854775807}`)
+}
+
 func FuzzTenantBody(f *testing.F) {
 	fuzzBody(f, http.MethodPost, "/api/v1/tenants", asOp,
 		`{"id": "beta", "name": "Beta", "credit_micro_usd": 1000000}`, `{"id": "Bad ID!"}`,
@@ -236,6 +275,7 @@ func FuzzWritePaths(f *testing.F) {
 			{http.MethodPost, "/api/v1/leases/" + seg + "/stop", g.tenant},
 			{http.MethodDelete, "/api/v1/data/energy/" + seg, g.op},
 			{http.MethodDelete, "/api/v1/data/" + seg + "/" + seg, g.op},
+			{http.MethodDelete, "/api/v1/sites/west-texas/devices/" + seg + "/tags?key=" + url.QueryEscape(id), g.op},
 		} {
 			g.send(t, w.method, w.path, w.token, "", "")
 		}

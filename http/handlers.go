@@ -133,6 +133,7 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 	changes, err := s.Manifests.Apply(r.Context(), m)
 	if err == nil {
 		s.auditApply(r, filename, changes)
+		err = s.applyTags(r.Context(), m)
 	}
 	s.reply(w, r, http.StatusOK, map[string]any{"changes": changes}, err)
 }

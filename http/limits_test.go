@@ -73,6 +73,9 @@ var routeBodyLimits = map[string]int64{
 	"PUT /api/v1/sites/{name}/devices":    4 << 20,
 	"POST /api/v1/sites/{name}/telemetry": 12 << 20,
 	"POST /api/v1/data":                   jhttp.MaxDataImportBytes,
+	"PUT /api/v1/sites/{name}/tags":       4 << 20,
+	"DELETE /api/v1/sites/{name}/tags":    4 << 20,
+	"POST /api/v1/sites/{name}/actions":   4 << 20,
 }
 
 // Every route that takes a body refuses one over its limit with 413 before it acts —

@@ -626,6 +626,23 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 	g.do(req{route: "GET /api/v1/sites/{name}/telemetry", path: "/api/v1/sites/west-texas/telemetry?sort=temp&order=desc&q=10.0&limit=10", token: viewer, status: 200})
 	g.do(req{route: "GET /api/v1/sites/{name}/telemetry", path: "/api/v1/sites/west-texas/telemetry?q=" + strings.Repeat("x", 300), token: viewer, status: 400})
 	g.do(req{route: "GET /api/v1/sites/{name}/devices/{address}/history", path: "/api/v1/sites/west-texas/devices/10.0.0.7:4028/history?from=2025-01-05T00:00:00Z&to=2025-01-06T00:00:00Z", token: viewer, status: 200})
+	// Device tags and bulk actions: tagged by address and by the table's search, shown
+	// and filtered on; an action asked by filter, fetched and reported by the agent.
+	g.do(req{route: "PUT /api/v1/sites/{name}/tags", path: "/api/v1/sites/west-texas/tags", token: op, status: 200, body: `{"addresses": ["10.0.0.7:4028", "10.0.0.8:4028"], "tags": {"rack": "A12", "row": "3"}}`})
+	g.do(req{route: "PUT /api/v1/sites/{name}/tags", path: "/api/v1/sites/west-texas/tags", token: op, status: 200, body: `{"filter": {"q": "10.0.0.8"}, "tags": {"container": "c-7"}}`})
+	g.do(req{route: "PUT /api/v1/sites/{name}/tags", path: "/api/v1/sites/west-texas/tags", token: op, status: 400, body: `{"addresses": ["10.0.0.7:4028"], "tags": {"Rack": "A12"}}`})
+	g.do(req{route: "PUT /api/v1/sites/{name}/devices/{address}/tags", path: "/api/v1/sites/west-texas/devices/10.0.0.7:4028/tags", token: op, status: 200, body: `{"tags": {"shelf": "2"}}`})
+	g.do(req{route: "DELETE /api/v1/sites/{name}/devices/{address}/tags", path: "/api/v1/sites/west-texas/devices/10.0.0.7:4028/tags?key=shelf", token: op, status: 200})
+	g.do(req{route: "DELETE /api/v1/sites/{name}/tags", path: "/api/v1/sites/west-texas/tags", token: op, status: 200, body: `{"addresses": ["10.0.0.8:4028"], "keys": ["row"]}`})
+	g.do(req{route: "GET /api/v1/sites/{name}/telemetry", path: "/api/v1/sites/west-texas/telemetry?q=tag:rack=A12", token: viewer, status: 200})
+	g.do(req{route: "POST /api/v1/sites/{name}/actions", path: "/api/v1/sites/west-texas/actions", token: op, status: 201, body: `{"action": "power", "limit_w": 2800, "filter": {"q": "tag:rack=A12", "state": "running"}}`})
+	g.do(req{route: "POST /api/v1/sites/{name}/actions", path: "/api/v1/sites/west-texas/actions", token: op, status: 400, body: `{"action": "pool", "addresses": ["10.0.0.7:4028"]}`})
+	g.do(req{route: "GET /api/v1/sites/{name}/actions/pending", path: "/api/v1/sites/west-texas/actions/pending", token: agent, status: 200})
+	g.do(req{route: "POST /api/v1/sites/{name}/actions/{id}/result", path: "/api/v1/sites/west-texas/actions/1/result", token: agent, status: 200, body: `{"sent": 1, "verified": 0, "failed": 1, "failures": [{"address": "10.0.0.7:4028", "error": "not verified"}]}`})
+	g.do(req{route: "POST /api/v1/sites/{name}/actions/{id}/result", path: "/api/v1/sites/west-texas/actions/1/result", token: agent, status: 409, body: `{"sent": 1, "verified": 1, "failed": 0}`})
+	g.do(req{route: "GET /api/v1/sites/{name}/actions", path: "/api/v1/sites/west-texas/actions?limit=5", token: viewer, status: 200})
+	g.do(req{route: "GET /api/v1/sites/{name}/actions/{id}", path: "/api/v1/sites/west-texas/actions/1", token: viewer, status: 200})
+	g.do(req{route: "GET /api/v1/sites/{name}/actions/{id}", path: "/api/v1/sites/west-texas/actions/9", token: viewer, status: 404})
 	g.do(req{route: "GET /api/v1/sites/{name}/devices/{address}/history", path: "/api/v1/sites/west-texas/devices/10.0.0.9:4028/history?from=2025-01-05T00:00:00Z", token: viewer, status: 404})
 	g.do(req{route: "GET /api/v1/sites/{name}/devices/{address}/history", path: "/api/v1/sites/west-texas/devices/10.0.0.7:4028/history?from=2025-01-06T00:00:00Z&to=2025-01-05T00:00:00Z", token: viewer, status: 400})
 	// The alerts: a miner reported overheating fires one; an operator acknowledges it.

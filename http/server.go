@@ -90,7 +90,10 @@ type Server struct {
 	Alerts joule.AlertService
 	// AlertRules judges each telemetry batch and census as it is stored; nil: none is.
 	AlertRules AlertRules
-	Now        func() time.Time // nil: the wall clock
+	// DeviceControl keeps device tags and bulk actions; nil: their endpoints answer
+	// not_found.
+	DeviceControl joule.DeviceControlService
+	Now           func() time.Time // nil: the wall clock
 
 	// Leasing is the GPU exchange; nil: its endpoints answer not_found.
 	Leasing Leasing
@@ -196,6 +199,7 @@ func NewServer() *Server {
 	s.telemetryRoutes()
 	s.drReportRoutes()
 	s.alertRoutes()
+	s.deviceControlRoutes()
 	s.dashboardRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, joule.Errorf(joule.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))

@@ -54,6 +54,7 @@ func openServer(t testing.TB, configure ...func(*jhttp.Server, *sqlite.DB)) *jht
 	s.DRReports = &drreport.Reporter{Evidence: sqlite.NewLiveService(db), Plans: s.Live, Devices: s.Telemetry, Now: func() time.Time { return serverNow(s) }}
 	s.Alerts = sqlite.NewAlertService(db)
 	s.AlertRules = &alerts.Evaluator{Alerts: s.Alerts, Sites: s.Sites, Fleets: s.Fleets, Now: func() time.Time { return serverNow(s) }}
+	s.DeviceControl = sqlite.NewDeviceControlService(db)
 	// The service's clock is the server's, read late: a configure may set it.
 	s.Ops = &live.Operations{Sites: s.Sites, Live: s.Live, Now: func() time.Time { return serverNow(s) }}
 	for _, c := range configure {

@@ -28,6 +28,10 @@ type Loop struct {
 	// dispatch leases of its units (dispatch.Compile's, one per fleet in order): firm
 	// ones keep their power first.
 	Leases func(ctx context.Context, site *joule.ResolvedSite, at time.Time) ([]dispatch.Lease, error)
+	// Held, when set, says how many machines of each of a site's fleets operators'
+	// actions hold asleep (joule.HeldAsleep): each fleet is planned without them, so
+	// that the power they would have drawn goes to machines that can run.
+	Held func(ctx context.Context, site string) (map[string]int, error)
 
 	Interval time.Duration // between plans; 60 s by default
 	// Every is how often Run plans in wall-clock time: Interval when zero. It differs
@@ -55,6 +59,7 @@ type Loop struct {
 // siteState is what the loop keeps per site between plans.
 type siteState struct {
 	key    string // what the policy was built from; rebuilt when it changes
+	base   string // the same, of the site as declared (before holds)
 	policy *dispatch.Policy
 	state  *dispatch.State
 	plan   dispatch.Allocation

@@ -21,6 +21,14 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 		return nil, err
 	}
 	site := rs.Site
+	declared := rs
+	if l.Held != nil {
+		held, err := l.Held(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		rs = withoutHeld(rs, held)
+	}
 	events, err := l.Live.DemandResponses(ctx, name, now)
 	if err != nil {
 		return nil, err
@@ -28,7 +36,7 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st, err := l.siteState(rs)
+	st, err := l.siteState(declared, rs)
 	if err != nil {
 		return nil, err
 	}
@@ -133,20 +141,48 @@ func (l *Loop) drLead() time.Duration {
 
 // siteState returns the policy of a site, rebuilt when anything the policy was
 // compiled from changes: the cap, the PUE, the fleets, or the specification of a
-// model (a re-applied user model with another power or hashrate).
-func (l *Loop) siteState(rs *joule.ResolvedSite) (*siteState, error) {
+// model (a re-applied user model with another power or hashrate). declared is the
+// site as declared, rs the site as planned (without its machines held asleep): a
+// change of holds alone rebuilds the policy but keeps its state, so that the fleets'
+// minimum on and off times run on.
+func (l *Loop) siteState(declared, rs *joule.ResolvedSite) (*siteState, error) {
 	d := dispatch.Compile(rs, dispatch.RuleMerit, l.Hysteresis)
 	key := fmt.Sprintf("%+v", d)
-	if st, ok := l.sites[rs.Site.Name]; ok && st.key == key {
-		return st, nil
+	base := key
+	if declared != rs {
+		base = fmt.Sprintf("%+v", dispatch.Compile(declared, dispatch.RuleMerit, l.Hysteresis))
+	}
+	old, ok := l.sites[rs.Site.Name]
+	if ok && old.key == key {
+		return old, nil
 	}
 	p, err := dispatch.New(d)
 	if err != nil {
 		return nil, err
 	}
-	st := &siteState{key: key, policy: p, state: p.NewState(true)}
+	st := &siteState{key: key, base: base, policy: p, state: p.NewState(true)}
+	if ok && old.base == base && old.policy.SameShape(p) {
+		st.state, st.plan, st.last = old.state, old.plan, old.last
+	}
 	l.sites[rs.Site.Name] = st
 	return st, nil
+}
+
+// withoutHeld is rs with each fleet's machines held asleep taken out of its count.
+func withoutHeld(rs *joule.ResolvedSite, held map[string]int) *joule.ResolvedSite {
+	if len(held) == 0 {
+		return rs
+	}
+	out := &joule.ResolvedSite{Site: rs.Site, Fleets: make([]joule.ResolvedFleet, len(rs.Fleets))}
+	for i, f := range rs.Fleets {
+		if n := held[f.Name]; n > 0 {
+			c := *f.Fleet
+			c.Count = max(c.Count-n, 0)
+			f.Fleet = &c
+		}
+		out.Fleets[i] = f
+	}
+	return out
 }
 
 // sitePlan turns the policy's allocation into whole machines per fleet. Machines and

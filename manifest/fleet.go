@@ -9,7 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var fleetFields = []string{"name", "model", "count", "owner", "unit_price_usd", "pools"}
+var fleetFields = []string{"name", "model", "count", "owner", "unit_price_usd", "pools", "tags"}
 
 // maxFleetCount bounds the machines of one fleet: a typo guard (ten million is more than
 // any site holds) that keeps count × power far from overflowing Watts.
@@ -83,6 +83,7 @@ func (d *decoder) fleet(n *yaml.Node, path, siteName string, g fleetGroup, lines
 		d.pools(o, f)
 	}
 
+	f.Tags = d.tagRanges(o, path)
 	if len(d.problems) > before {
 		return nil
 	}
@@ -167,4 +168,47 @@ func (d *decoder) modelHint(id string, kind joule.HardwareKind) string {
 		return fmt.Sprintf("%s (this file declares %s models %s)", hint, kind, strings.Join(ids, ", "))
 	}
 	return hint
+}
+
+var tagRangeFields = []string{"range", "set"}
+
+// tagRanges decodes a fleet's `tags:`, a list of address ranges with the tags each
+// device in them carries:
+//
+//	tags:
+//	  - range: 10.0.1.1-10.0.1.100
+//	    set: {rack: A12, row: "3"}
+func (d *decoder) tagRanges(fleet *object, path string) []joule.TagRange {
+	var out []joule.TagRange
+	for i, n := range d.list(fleet, "tags") {
+		p := fmt.Sprintf("%s.tags[%d]", path, i)
+		o, ok := d.object(n, p, "a tag range", tagRangeFields)
+		if !ok || !d.required(o, "range") || !d.required(o, "set") {
+			continue
+		}
+		tr := joule.TagRange{Range: d.str(o, "range"), Tags: map[string]string{}}
+		if _, err := joule.ExpandTagRanges(joule.MinerAPIPort, []joule.TagRange{tr}); err != nil {
+			d.errorf(o.lineOf("range"), o.field("range"), "%q is not an address or a range of them, as 10.0.1.1-10.0.1.100 (at most %d)", tr.Range, joule.MaxActionDevices)
+			continue
+		}
+		set := o.values["set"]
+		if set.Kind != yaml.MappingNode {
+			d.errorf(o.lineOf("set"), o.field("set"), "must be a mapping of tag keys to values, got %s", describe(set))
+			continue
+		}
+		for j := 0; j+1 < len(set.Content); j += 2 {
+			k, v := set.Content[j], set.Content[j+1]
+			if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode || isNull(v) {
+				d.errorf(k.Line, o.field("set"), "a tag is key: value, both plain text")
+				continue
+			}
+			tr.Tags[k.Value] = v.Value
+		}
+		if err := joule.CheckTags(tr.Tags); err != nil {
+			d.errorf(o.lineOf("set"), o.field("set"), "%s", joule.ErrorMessage(err))
+			continue
+		}
+		out = append(out, tr)
+	}
+	return out
 }

@@ -348,3 +348,38 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// A fleet's tags are address ranges with the tags their devices carry, kept in order;
+// a bad range, a bad key or a value that is not text is a problem on its line.
+func TestParseFleetTags(t *testing.T) {
+	doc := site + `    fleets:
+      - name: a
+        model: s21
+        count: 12
+        tags:
+          - range: 10.0.1.1-10.0.1.6
+            set: {rack: A1, row: "3"}
+          - {range: 10.0.1.7, set: {rack: A2}}
+`
+	m, err := manifest.Parse("t.yaml", []byte(doc), lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []joule.TagRange{{Range: "10.0.1.1-10.0.1.6", Tags: map[string]string{"rack": "A1", "row": "3"}}, {Range: "10.0.1.7", Tags: map[string]string{"rack": "A2"}}}
+	if got := m.Fleets[0].Tags; !reflect.DeepEqual(got, want) {
+		t.Errorf("tags %+v, want %+v", got, want)
+	}
+	for _, bad := range []struct{ tags, want string }{
+		{"          - {range: 10.0.1.9-10.0.1.1, set: {rack: A}}\n", "t.yaml:10: sites[0].fleets[0].tags[0].range: \"10.0.1.9-10.0.1.1\" is not an address or a range"},
+		{"          - {range: 10.0.1.1, set: {Rack: A}}\n", `t.yaml:10: sites[0].fleets[0].tags[0].set: tag key "Rack"`},
+		{"          - {range: 10.0.1.1, set: {rack: [A]}}\n", "t.yaml:10: sites[0].fleets[0].tags[0].set: a tag is key: value"},
+		{"          - {set: {rack: A}}\n", "t.yaml:10: sites[0].fleets[0].tags[0].range: required"},
+		{"          - {range: 10.0.1.1, set: {rack: A}, colour: red}\n", "t.yaml:10: sites[0].fleets[0].tags[0].colour: unknown field"},
+	} {
+		doc := site + "    fleets:\n      - name: a\n        model: s21\n        count: 12\n        tags:\n" + bad.tags
+		_, err := manifest.Parse("t.yaml", []byte(doc), lookup)
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("tags %q: %v, want %q", bad.tags, err, bad.want)
+		}
+	}
+}

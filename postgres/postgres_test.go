@@ -24,8 +24,9 @@ func TestStore(t *testing.T) {
 			Data:      postgres.NewDataService(db),
 			Telemetry: postgres.NewTelemetryService(db),
 			Alerts:    postgres.NewAlertService(db),
+			Control:   postgres.NewDeviceControlService(db),
 		}
-	}, storetest.Manifests, storetest.Live, storetest.Leasing, storetest.Data, storetest.Telemetry, storetest.Alerts)
+	}, storetest.Manifests, storetest.Live, storetest.Leasing, storetest.Data, storetest.Telemetry, storetest.Alerts, storetest.Control)
 }
 
 // openDB opens a DB on a fresh database and closes it when the test ends, before the

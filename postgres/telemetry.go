@@ -167,8 +167,15 @@ func (s *TelemetryService) Devices(ctx context.Context, q joule.DeviceQuery) (*j
 	if q.Q != "" {
 		// search is the four columns lower-cased; lower() of text COLLATE "C" changes
 		// ASCII letters only, as SQLite's does.
+		// A device's tags are searched too ("key=value"), through one list of the
+		// site's matching addresses.
 		args = append(args, q.Q)
-		where += fmt.Sprintf(` AND strpos(search, lower($%d COLLATE "C")) > 0`, len(args))
+		where += fmt.Sprintf(` AND (strpos(search, lower($%d COLLATE "C")) > 0 OR address IN (SELECT address FROM device_tags WHERE site = $1 AND strpos(lower(key || '=' || value), lower($%d COLLATE "C")) > 0))`, len(args), len(args))
+	}
+	if len(q.Tags) > 0 {
+		w, a := tagFilter(q.Site, q.Tags, len(args))
+		where += w
+		args = append(args, a...)
 	}
 	tx, err := s.db.beginRead(ctx)
 	if err != nil {
@@ -202,7 +209,27 @@ func (s *TelemetryService) Devices(ctx context.Context, q joule.DeviceQuery) (*j
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("devices of %s: %w", q.Site, err)
 	}
-	return page, nil
+	rows.Close()
+	return page, withTags(ctx, tx, page)
+}
+
+// withTags fills the tags of a page's devices.
+func withTags(ctx context.Context, tx *tx, page *joule.DevicePage) error {
+	addrs := make([]string, len(page.Devices))
+	for i, d := range page.Devices {
+		addrs[i] = d.Address
+	}
+	if len(addrs) == 0 {
+		return nil
+	}
+	tags, err := deviceTags(ctx, tx, page.Devices[0].Site, addrs)
+	if err != nil {
+		return err
+	}
+	for i := range page.Devices {
+		page.Devices[i].Tags = tags[page.Devices[i].Address]
+	}
+	return nil
 }
 
 // DeviceHistory returns a device's points in the range at its resolution, oldest first.

@@ -39,14 +39,14 @@ func TestMinerAlertFaults(t *testing.T) {
 	if p := status(t, c).ActivePool(); p == nil || p.URL != WrongPoolURL {
 		t.Fatalf("wrong pool: active %+v", p)
 	}
-	if err := c.SwitchPool(ctx, "stratum+tcp://pool.example.com:3333"); err != nil {
+	if err := c.SwitchPool(ctx, "stratum+tcp://pool.example.com:3333", ""); err != nil {
 		t.Fatalf("SwitchPool: %v", err)
 	}
 	if got := m.Pool(); got != "stratum+tcp://pool.example.com:3333" {
 		t.Errorf("after switchpool the miner hashes for %s", got)
 	}
 	// A pool the miner does not have is added, then switched to.
-	if err := c.SwitchPool(ctx, "stratum+tcp://backup.example.com:443"); err != nil {
+	if err := c.SwitchPool(ctx, "stratum+tcp://backup.example.com:443", ""); err != nil {
 		t.Fatalf("SwitchPool to a new pool: %v", err)
 	}
 	got := status(t, c)

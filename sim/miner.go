@@ -93,6 +93,9 @@ type MinerConfig struct {
 	Asleep      bool          // start asleep
 	PoolURL     string        // default stratum+tcp://pool.example.com:3333
 	PoolUser    string        // default "joule.sim"
+	// RebootTime is how long a reboot (rebootdevice) keeps the miner from answering;
+	// default 2 s (an assumption: a real miner takes minutes, which tests need not wait).
+	RebootTime time.Duration
 }
 
 func (c *MinerConfig) setDefaults() {
@@ -122,6 +125,9 @@ func (c *MinerConfig) setDefaults() {
 	if c.PoolURL == "" {
 		c.PoolURL, c.PoolUser = "stratum+tcp://pool.example.com:3333", "joule.sim"
 	}
+	if c.RebootTime == 0 {
+		c.RebootTime = 2 * time.Second
+	}
 }
 
 // Miner is a simulated miner listening on its own address. It keeps two states: what
@@ -144,14 +150,16 @@ type Miner struct {
 	session  string
 	sessions int
 	received []Command
-	// pools are the pools the miner is configured with (the first from MinerConfig);
-	// active is the one it hashes for.
+	// pools are the pools the miner lists, active the one it hashes for.
 	pools  []simPool
 	active int
+	// rebootedAt is when the miner last restarted (its start, or a reboot's end); it
+	// does not answer before.
+	rebootedAt time.Time
 }
 
-// simPool is a pool a simulated miner is configured with.
-type simPool struct{ url, user string }
+// simPool is a pool a simulated miner lists.
+type simPool struct{ URL, User string }
 
 // Command is a write command a simulated device received: what a test compares with
 // the audit log of the agent that sent it.
@@ -195,7 +203,7 @@ func (t transition) level(now time.Time, sleepRamp, wakeRamp time.Duration) floa
 	if t.awake {
 		target, ramp = 1, wakeRamp
 	}
-	done := float64(now.Sub(t.since)) / float64(ramp)
+	done := max(float64(now.Sub(t.since))/float64(ramp), 0) // a reboot's ramp starts when it is back
 	if ramp <= 0 || done >= 1 {
 		return target
 	}
@@ -240,7 +248,7 @@ func newMiner(cfg MinerConfig, addr string) (*Miner, error) {
 		t.from = 1
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	m := &Miner{cfg: cfg, addr: addr, started: now, ctx: ctx, stop: stop, truth: t, told: t,
+	m := &Miner{cfg: cfg, addr: addr, started: now, rebootedAt: now, ctx: ctx, stop: stop, truth: t, told: t,
 		pools: []simPool{{cfg.PoolURL, cfg.PoolUser}}}
 	m.SetFault(cfg.Fault)
 	return m, nil
@@ -273,12 +281,12 @@ func (m *Miner) SetFault(f Fault) {
 	}
 	switch {
 	case f == FaultWrongPool && was != FaultWrongPool:
-		i := slices.IndexFunc(m.pools, func(p simPool) bool { return p.url == WrongPoolURL })
+		i := slices.IndexFunc(m.pools, func(p simPool) bool { return p.URL == WrongPoolURL })
 		if i < 0 {
 			m.pools, i = append(m.pools, simPool{WrongPoolURL, "someone.else"}), len(m.pools)
 		}
 		m.active = i
-	case was == FaultWrongPool && f != FaultWrongPool && m.pools[m.active].url == WrongPoolURL:
+	case was == FaultWrongPool && f != FaultWrongPool && m.pools[m.active].URL == WrongPoolURL:
 		m.active = 0
 	}
 }
@@ -294,18 +302,22 @@ func (m *Miner) Fault() Fault {
 func (m *Miner) Pool() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.pools[m.active].url
+	return m.pools[m.active].URL
 }
 
-// switchPool makes pool i the one the miner hashes for, as cgminer's switchpool does.
+// switchPool makes pool i the one the miner hashes for, as cgminer's switchpool does,
+// and returns its URL; false when there is none such. A miner under FaultLieAck
+// acknowledges and does not switch.
 func (m *Miner) switchPool(i int) (string, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if i < 0 || i >= len(m.pools) {
 		return "", false
 	}
-	m.active = i
-	return m.pools[i].url, true
+	if m.fault != FaultLieAck {
+		m.active = i
+	}
+	return m.pools[i].URL, true
 }
 
 // maxSimPools bounds a simulated miner's pools, as firmware bounds its pool list.
@@ -422,4 +434,33 @@ func (m *Miner) SetProfile(name string) error {
 		return nil
 	}
 	return fmt.Errorf("sim: no profile %q", name)
+}
+
+// Reboot restarts the miner as rebootdevice does: it answers nothing for RebootTime,
+// then comes back with its uptime from then, waking to its profile and with no
+// session. A miner under FaultLieAck acknowledges and does not restart.
+func (m *Miner) Reboot() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fault == FaultLieAck {
+		return
+	}
+	back := m.cfg.Clock.Now().Add(m.cfg.RebootTime)
+	m.rebootedAt, m.session = back, ""
+	m.truth = transition{awake: true, since: back, profile: m.truth.profile}
+	m.told = m.truth
+}
+
+// rebooting reports whether the miner is restarting now and does not answer.
+func (m *Miner) rebooting() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cfg.Clock.Now().Before(m.rebootedAt)
+}
+
+// uptimeStart is when the miner's uptime counts from.
+func (m *Miner) uptimeStart() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rebootedAt
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,8 +58,8 @@ func (m *Miner) serve(conn net.Conn) {
 	defer stop()
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	command, parameter, ok := readRequest(conn)
-	if !ok {
-		return
+	if !ok || m.rebooting() {
+		return // a restarting miner's API is down: the connection closes unanswered
 	}
 	if command == faultCommand { // answered whatever the fault, so that any fault can be cleared
 		_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
@@ -230,7 +231,7 @@ type (
 func (m *Miner) reply(command, parameter string) apiReply {
 	now := m.cfg.Clock.Now()
 	rep := m.reported()
-	elapsed := int64(now.Sub(m.started) / time.Second)
+	elapsed := int64(now.Sub(m.uptimeStart()) / time.Second)
 	ghs := rep.HashrateTHs * 1000
 	switch command {
 	case "version":
@@ -241,12 +242,13 @@ func (m *Miner) reply(command, parameter string) apiReply {
 			"Elapsed": elapsed, "GHS 5s": ghs, "GHS 1m": ghs, "GHS av": ghs, "Accepted": 0, "Rejected": 0, "Hardware Errors": 0}})
 	case "pools":
 		m.mu.Lock()
-		var list []map[string]any
-		for i, p := range m.pools {
-			list = append(list, map[string]any{"POOL": i, "URL": p.url, "User": p.user, "Status": "Alive", "Priority": i,
-				"Stratum Active": i == m.active && rep.State != joule.StateSleeping})
-		}
+		pools, active := slices.Clone(m.pools), m.active
 		m.mu.Unlock()
+		list := make([]map[string]any, len(pools))
+		for i, p := range pools {
+			list[i] = map[string]any{"POOL": i, "URL": p.URL, "User": p.User, "Status": "Alive", "Priority": i,
+				"Stratum Active": i == active && rep.State != joule.StateSleeping}
+		}
 		return m.ok(7, fmt.Sprintf("%d Pool(s)", len(list)), "POOLS", list)
 	case "stats":
 		return m.ok(70, "CGMiner stats", "STATS", []map[string]any{m.stats(rep, elapsed, ghs)})
@@ -377,7 +379,7 @@ func (m *Miner) sessionCommand(command, parameter string) apiReply {
 		return m.ok(300, "Session created", "SESSION", []sessionItem{{m.session}})
 	case "session":
 		return m.ok(301, "Session", "SESSION", []sessionItem{{current}})
-	case "logoff", "curtail", "profileset":
+	case "logoff", "curtail", "profileset", "rebootdevice", "addpool", "switchpool":
 	default:
 		return m.status("E", 14, "Invalid command")
 	}
@@ -402,6 +404,29 @@ func (m *Miner) sessionCommand(command, parameter string) apiReply {
 		m.receive(action, arg, true)
 		m.Wake()
 		return m.status("S", 346, "Curtail wakeup")
+	case action == "reboot":
+		m.receive(action, arg, true)
+		m.Reboot()
+		return m.status("S", 347, "Rebooting")
+	case action == "addpool":
+		if len(params) < 3 || params[1] == "" {
+			m.receive(action, arg, false)
+			return m.status("E", 25, "Invalid addpool stratum")
+		}
+		n, ok := m.addPool(params[1], params[2])
+		m.receive(action, arg, ok)
+		if !ok {
+			return m.status("E", 25, "Too many pools")
+		}
+		return m.status("S", 55, fmt.Sprintf("Added pool %d: '%s'", n, params[1]))
+	case action == "pool":
+		n, err := strconv.Atoi(arg)
+		if _, ok := m.switchPool(n); err != nil || !ok {
+			m.receive(action, arg, false)
+			return m.status("E", 26, "Invalid pool id")
+		}
+		m.receive(action, arg, true)
+		return m.status("S", 27, fmt.Sprintf("Switching to pool %d", n))
 	case action == "power":
 		if err := m.SetProfile(arg); err != nil {
 			m.receive(action, arg, false)
@@ -423,6 +448,12 @@ func writeAction(command string, params []string) (action, arg string) {
 		return "wake", ""
 	case command == "profileset" && len(params) >= 2:
 		return "power", params[len(params)-1]
+	case command == "rebootdevice":
+		return "reboot", ""
+	case command == "addpool" && len(params) >= 2:
+		return "addpool", params[1]
+	case command == "switchpool" && len(params) == 2:
+		return "pool", params[1]
 	}
 	return "", ""
 }

@@ -32,6 +32,7 @@ func TestStore(t *testing.T) {
 					Data:      sqlite.NewDataService(db),
 					Telemetry: sqlite.NewTelemetryService(db),
 					Alerts:    sqlite.NewAlertService(db),
+					Control:   sqlite.NewDeviceControlService(db),
 				}
 			})
 		})

@@ -172,8 +172,15 @@ func (s *TelemetryService) Devices(ctx context.Context, q joule.DeviceQuery) (*j
 		// A search reads every row of the site: in the table's order (+site keeps
 		// SQLite off the indexes, whose order would cost a lookup a row), then sorts
 		// what it keeps.
-		where = "+" + where + ` AND instr(search, lower(?)) > 0`
-		args = append(args, q.Q)
+		// A device's tags are searched too ("key=value"), through one list of the
+		// site's matching addresses.
+		where = "+" + where + ` AND (instr(search, lower(?)) > 0 OR address IN (SELECT address FROM device_tags WHERE site = ? AND instr(lower(key || '=' || value), lower(?)) > 0))`
+		args = append(args, q.Q, q.Site, q.Q)
+	}
+	if len(q.Tags) > 0 {
+		w, a := tagFilter(q.Site, q.Tags)
+		where += w
+		args = append(args, a...)
 	}
 	tx, err := s.db.beginRead(ctx)
 	if err != nil {
@@ -207,7 +214,26 @@ func (s *TelemetryService) Devices(ctx context.Context, q joule.DeviceQuery) (*j
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("devices of %s: %w", q.Site, err)
 	}
-	return page, nil
+	return page, withTags(ctx, tx, page)
+}
+
+// withTags fills the tags of a page's devices.
+func withTags(ctx context.Context, tx *tx, page *joule.DevicePage) error {
+	addrs := make([]string, len(page.Devices))
+	for i, d := range page.Devices {
+		addrs[i] = d.Address
+	}
+	if len(addrs) == 0 {
+		return nil
+	}
+	tags, err := deviceTags(ctx, tx, page.Devices[0].Site, addrs)
+	if err != nil {
+		return err
+	}
+	for i := range page.Devices {
+		page.Devices[i].Tags = tags[page.Devices[i].Address]
+	}
+	return nil
 }
 
 // DeviceHistory returns a device's points in the range at its resolution, oldest first.

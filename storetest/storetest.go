@@ -39,6 +39,7 @@ type Store struct {
 	Data      joule.DataService
 	Telemetry joule.TelemetryService
 	Alerts    joule.AlertService
+	Control   joule.DeviceControlService
 }
 
 // Group is a part of the suite: the tests of some of a store's services, so that a
@@ -63,6 +64,9 @@ const (
 	// Alerts: AlertService (alerts, their transitions, the outbox and their audit
 	// rows), and the alert rules and pools a manifest declares, on a declared site.
 	Alerts Group = "alerts"
+	// Control: DeviceControlService (device tags, bulk actions and holds), beside the
+	// device table of the telemetry history.
+	Control Group = "control"
 )
 
 // tests is the whole suite, in the order it runs.
@@ -119,13 +123,15 @@ var tests = []struct {
 	{"AlertOneOpenPerSubject", Alerts, testAlertOneOpenPerSubject},
 	{"AlertOutbox", Alerts, testAlertOutbox},
 	{"AlertChangeInOneTransaction", Alerts, testAlertChange},
+	{"DeviceTags", Control, testDeviceTags},
+	{"DeviceActions", Control, testDeviceActions},
 }
 
 // Run runs every conformance test as a subtest of t. For each, open returns a fresh,
 // empty store whose services stamp times with now, and registers the store's cleanup
 // with t.Cleanup.
 func Run(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
-	RunGroups(t, open, Manifests, Live, Leasing, Data, Telemetry, Alerts)
+	RunGroups(t, open, Manifests, Live, Leasing, Data, Telemetry, Alerts, Control)
 }
 
 // RunGroups runs the conformance tests of the groups given, as Run does, in Run's

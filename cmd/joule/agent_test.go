@@ -297,6 +297,7 @@ func agentSite(t *testing.T, miners int) *agentRig {
 	s.Ops = &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models, Live: lv, Now: time.Now}
 	tel := sqlite.NewTelemetryService(db)
 	s.Telemetry = tel
+	s.DeviceControl = sqlite.NewDeviceControlService(db)
 	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(db), leasing.Config{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models})
 	if err != nil {
 		t.Fatal(err)

@@ -68,6 +68,7 @@ func openAppWith(dsn string, log *slog.Logger, idleTx time.Duration) (*app, erro
 	s.Data = db.data
 	s.Telemetry = db.telemetry
 	s.Alerts = db.alerts
+	s.DeviceControl = db.control
 	ops := &live.Operations{Sites: s.Sites, Fleets: s.Fleets, Models: models, Live: s.Live, Now: time.Now}
 	if ev, ok := db.live.(joule.DemandResponseEvidence); ok {
 		s.DRReports = &drreport.Reporter{Evidence: ev, Plans: s.Live, Devices: s.Telemetry, Now: func() time.Time { return serverNow(s) }}

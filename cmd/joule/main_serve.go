@@ -130,6 +130,12 @@ func (m *Main) Run(ctx context.Context) error {
 		Sites: a.server.Sites, Fleets: a.server.Fleets, Models: a.models, Live: a.server.Live, Leases: a.exchange.DispatchLeases,
 		Prices: m.market, Interval: interval, Every: every, Hysteresis: dispatch.DefaultHysteresis, Now: a.now,
 	}
+	if control := a.server.DeviceControl; control != nil {
+		loop.Held = func(ctx context.Context, site string) (map[string]int, error) {
+			holds, err := control.DeviceHolds(ctx, site)
+			return joule.HeldAsleep(holds), err
+		}
+	}
 	a.ops.Planner, a.server.Prices, a.server.Addr = loop, m.market, m.Addr
 	a.server.PublicPrices, a.server.PublicMetrics = m.PublicPrices, m.PublicMetrics
 	a.server.AllowedHosts = m.AllowedHosts

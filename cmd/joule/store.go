@@ -25,6 +25,7 @@ type store struct {
 	data      joule.DataService
 	telemetry joule.TelemetryService
 	alerts    joule.AlertService
+	control   joule.DeviceControlService
 	// pg is the PostgreSQL database, for the replicas' election; nil on SQLite.
 	pg *postgres.DB
 }
@@ -49,7 +50,7 @@ func openStoreWith(dsn string, idleTx time.Duration) (*store, error) {
 		return &store{dsn: dsn, close: db.Close, setNow: func(now func() time.Time) { db.Now = now },
 			sites: postgres.NewSiteService(db), fleets: postgres.NewFleetService(db), manifests: postgres.NewManifestService(db),
 			hardware: postgres.NewHardwareService(db), live: postgres.NewLiveService(db), leasing: postgres.NewLeasingStore(db), data: postgres.NewDataService(db),
-			telemetry: postgres.NewTelemetryService(db), alerts: postgres.NewAlertService(db), pg: db}, nil
+			telemetry: postgres.NewTelemetryService(db), alerts: postgres.NewAlertService(db), control: postgres.NewDeviceControlService(db), pg: db}, nil
 	}
 	db := sqlite.NewDB(dsn)
 	if err := db.Open(); err != nil {
@@ -58,5 +59,5 @@ func openStoreWith(dsn string, idleTx time.Duration) (*store, error) {
 	return &store{dsn: dsn, close: db.Close, setNow: func(now func() time.Time) { db.Now = now },
 		sites: sqlite.NewSiteService(db), fleets: sqlite.NewFleetService(db), manifests: sqlite.NewManifestService(db),
 		hardware: sqlite.NewHardwareService(db), live: sqlite.NewLiveService(db), leasing: sqlite.NewLeasingStore(db), data: sqlite.NewDataService(db),
-		telemetry: sqlite.NewTelemetryService(db), alerts: sqlite.NewAlertService(db)}, nil
+		telemetry: sqlite.NewTelemetryService(db), alerts: sqlite.NewAlertService(db), control: sqlite.NewDeviceControlService(db)}, nil
 }

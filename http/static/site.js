@@ -277,7 +277,7 @@
 
   // The device table: a page of every device's latest reading from the telemetry
   // history, sorted, searched and filtered by the server.
-  const table = { sort: "address", order: "asc", page: 1, limit: 50, total: 0 };
+  const table = { sort: "address", order: "asc", page: 1, limit: 50, total: 0, addresses: [] };
 
   async function pollTable() {
     let r;
@@ -288,8 +288,12 @@
       setText("table-meta", "This server keeps no telemetry history.");
       Joule.rows($("device-table").tBodies[0], [], null, "No readings.");
       return;
+    } finally {
+      queueMicrotask(showSelection);
     }
     table.total = r.total;
+    table.addresses = (r.devices || []).map((d) => d.address);
+    setText("matching-n", fmt.num(r.total));
     const first = (table.page - 1) * table.limit;
     setText("table-meta", r.total ? `Devices ${fmt.num(first + 1)}–${fmt.num(first + r.devices.length)} of ${fmt.num(r.total)}, by ${table.sort} (${table.order}).` : "No device matches.");
     $("table-prev").disabled = table.page <= 1;
@@ -301,6 +305,7 @@
         el(
           "tr",
           {},
+          el("td", {}, el("input", { type: "checkbox", class: "select-device", "aria-label": "Select " + d.address, checked: selection.matching || selection.addresses.has(d.address), disabled: selection.matching, onchange: (e) => select(d.address, e.target.checked) })),
           el("td", {}, el("a", { href: "#device-history", class: "device-link", onclick: (e) => (e.preventDefault(), showHistory(d.address)) }, el("code", { text: d.address }))),
           el("td", { text: d.fleet }),
           el("td", { text: d.state }),
@@ -311,9 +316,103 @@
           el("td", { class: "n", text: d.fan_max_rpm ? fmt.num(d.fan_min_rpm) + "–" + fmt.num(d.fan_max_rpm) : "—" }),
           el("td", { text: d.pool ? d.pool + (d.pool_state ? " (" + d.pool_state + ")" : "") : "—" }),
           el("td", { text: [d.firmware, d.firmware_version].filter(Boolean).join(" ") }),
+          el("td", { class: "tags", text: tagText(d.tags) || "—" }),
           el("td", { text: fmt.short(d.at) }),
         ),
       "No device matches.",
+    );
+  }
+
+  // The selection for a bulk action: addresses ticked on any page, or every device the
+  // table's search and state keep ("select all matching"), which the server resolves
+  // when the action is asked.
+  const selection = { addresses: new Set(), matching: false };
+  const tagText = (tags) =>
+    Object.keys(tags || {})
+      .sort()
+      .map((k) => k + "=" + tags[k])
+      .join(" ");
+
+  function showSelection() {
+    const n = selection.matching ? table.total : selection.addresses.size;
+    setText("selected-n", n ? `${fmt.num(n)} device${n === 1 ? "" : "s"} selected${selection.matching ? " (every one the search keeps)" : ""}.` : "No device selected.");
+    $("action-send").disabled = n === 0;
+    $("select-page").checked = selection.matching || (table.addresses.length > 0 && table.addresses.every((a) => selection.addresses.has(a)));
+  }
+
+  function select(address, on) {
+    if (on) selection.addresses.add(address);
+    else selection.addresses.delete(address);
+    showSelection();
+  }
+
+  $("select-page").addEventListener("change", (e) => {
+    for (const a of table.addresses) {
+      if (e.target.checked) selection.addresses.add(a);
+      else selection.addresses.delete(a);
+    }
+    for (const box of $("device-table").querySelectorAll("input.select-device")) box.checked = e.target.checked;
+    showSelection();
+  });
+  $("select-matching").addEventListener("change", (e) => {
+    selection.matching = e.target.checked;
+    refreshTable();
+  });
+  $("action-kind").addEventListener("change", () => {
+    const kind = $("action-kind").value;
+    $("action-limit-l").hidden = kind !== "power";
+    $("action-pool-l").hidden = kind !== "pool";
+    $("action-user-l").hidden = kind !== "pool";
+  });
+  $("action-bar").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const kind = $("action-kind").value;
+    const body = { action: kind };
+    if (selection.matching) body.filter = { q: $("table-q").value.trim(), state: $("table-state").value };
+    else body.addresses = [...selection.addresses];
+    if (kind === "power") body.limit_w = Number($("action-limit").value);
+    if (kind === "pool") Object.assign(body, { pool_url: $("action-pool").value.trim(), pool_user: $("action-user").value.trim() });
+    try {
+      const a = await api(base + "/actions", { method: "POST", body });
+      setText("action-meta", `Action ${a.id}: ${a.action} of ${fmt.num(a.addresses.length)} devices sent to the site's agent, which carries it out at its next step.`);
+      selection.addresses.clear();
+      selection.matching = $("select-matching").checked = false;
+      refreshTable();
+      pollActions().catch(() => {});
+    } catch (err) {
+      setText("action-meta", err.status === 403 || err.status === 401 ? "Only the operator asks actions of devices: " + err.message : err.message);
+    }
+  });
+
+  async function pollActions() {
+    let r;
+    try {
+      r = await api(base + "/actions" + Joule.query({ limit: 10 }));
+    } catch (err) {
+      if (err.status !== 404) throw err;
+      return;
+    }
+    Joule.rows(
+      $("actions").tBodies[0],
+      r.actions || [],
+      (a) => {
+        const done = a.status === "done";
+        const what = a.action + (a.action === "power" ? " " + fmt.num(a.limit_w) + " W" : a.action === "pool" ? " " + a.pool_url : "");
+        return el(
+          "tr",
+          { class: done && a.failed > 0 ? "bad" : "" },
+          el("td", { class: "n", text: String(a.id) }),
+          el("td", { text: what }),
+          el("td", { class: "n", text: fmt.num(done ? a.sent : a.addresses.length) }),
+          el("td", { text: a.by }),
+          el("td", { text: fmt.short(a.created_at) }),
+          el("td", { text: done ? "done" : "pending" }),
+          el("td", { class: "n", text: done ? fmt.num(a.sent) : "—" }),
+          el("td", { class: "n", text: done ? fmt.num(a.verified) : "—" }),
+          el("td", { class: "n", text: done ? fmt.num(a.failed) : "—" }),
+        );
+      },
+      "No bulk action yet.",
     );
   }
 
@@ -417,6 +516,7 @@
       [pollAlerts, "alerts"],
       [pollDevices, "devices"],
       [pollTable, "the device table"],
+      [pollActions, "bulk actions"],
       [pollHistory, "the device's history"],
       [pollAudit, "the audit log"],
     ]);
