@@ -57,7 +57,7 @@ func TestMinerAlertFaults(t *testing.T) {
 	for _, cmd := range m.Commands() {
 		cmds = append(cmds, cmd.Action+" "+cmd.Arg)
 	}
-	if want := []string{"switchpool 0", "addpool stratum+tcp://backup.example.com:443,joule.sim,x", "switchpool 2"}; !equalStrings(cmds, want) {
+	if want := []string{"pool 0", "addpool stratum+tcp://backup.example.com:443", "pool 2"}; !equalStrings(cmds, want) {
 		t.Errorf("commands %q, want %q", cmds, want)
 	}
 	m.SetFault(FaultNone)

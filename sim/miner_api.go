@@ -252,7 +252,14 @@ func (m *Miner) reply(command, parameter string) apiReply {
 		return m.ok(7, fmt.Sprintf("%d Pool(s)", len(list)), "POOLS", list)
 	case "stats":
 		return m.ok(70, "CGMiner stats", "STATS", []map[string]any{m.stats(rep, elapsed, ghs)})
-	case "switchpool":
+	case "switchpool", "addpool":
+		// LuxOS takes them in a session (its ID first); cgminer without one.
+		if first, _, ok := strings.Cut(parameter, ","); ok && (command == "switchpool" || !strings.Contains(first, "://")) {
+			return m.sessionCommand(command, parameter)
+		}
+		if command == "addpool" {
+			return m.addPoolReply(parameter)
+		}
 		n, err := strconv.Atoi(parameter)
 		url, ok := m.switchPool(n)
 		m.receive("switchpool", parameter, err == nil && ok)
@@ -260,18 +267,6 @@ func (m *Miner) reply(command, parameter string) apiReply {
 			return m.status("E", 26, "Invalid pool id "+parameter)
 		}
 		return m.status("S", 27, fmt.Sprintf("Switching to pool %d:'%s'", n, url))
-	case "addpool":
-		parts := strings.Split(parameter, ",")
-		if len(parts) != 3 || !strings.Contains(parts[0], "://") {
-			m.receive("addpool", parameter, false)
-			return m.status("E", 25, "Invalid addpool details")
-		}
-		n, ok := m.addPool(parts[0], parts[1])
-		m.receive("addpool", parameter, ok)
-		if !ok {
-			return m.status("E", 25, "Too many pools")
-		}
-		return m.status("S", 55, fmt.Sprintf("Added pool %d: '%s'", n, parts[0]))
 	case "devs":
 		var boards []map[string]any
 		for i := range 3 {
@@ -465,3 +460,18 @@ func (m *Miner) toldAsleep() bool {
 }
 
 func sessionID(n int) string { return fmt.Sprintf("sim%06d", n) }
+
+// addPoolReply answers cgminer's addpool ("URL,USER,PASSWORD").
+func (m *Miner) addPoolReply(parameter string) apiReply {
+	parts := strings.Split(parameter, ",")
+	if len(parts) != 3 || !strings.Contains(parts[0], "://") {
+		m.receive("addpool", parameter, false)
+		return m.status("E", 25, "Invalid addpool details")
+	}
+	n, ok := m.addPool(parts[0], parts[1])
+	m.receive("addpool", parameter, ok)
+	if !ok {
+		return m.status("E", 25, "Too many pools")
+	}
+	return m.status("S", 55, fmt.Sprintf("Added pool %d: '%s'", n, parts[0]))
+}
