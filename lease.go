@@ -134,9 +134,9 @@ type Lease struct {
 	Sellers                 []LeaseShare `json:"sellers"`
 	// Resold is the servers this lease sold hours of (a resale order of its own): they
 	// are the buyer's in those hours. ServersAt leaves them out.
-	Resold []LeaseRelease `json:"resold,omitempty"`
-	Status                  LeaseStatus  `json:"status"`
-	NoticeAt                time.Time    `json:"notice_at,omitzero"` // when preemption notice was given
+	Resold   []LeaseRelease `json:"resold,omitempty"`
+	Status   LeaseStatus    `json:"status"`
+	NoticeAt time.Time      `json:"notice_at,omitzero"` // when preemption notice was given
 	// EndReason is why the lease ends, once that is certain; EndedBy the account that
 	// stopped it, when one did.
 	EndReason LeaseEnd `json:"end_reason,omitempty"`
