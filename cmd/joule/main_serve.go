@@ -57,6 +57,7 @@ type Main struct {
 	Log             *slog.Logger
 	Feeds           feedFlags
 	Exchange        exchangeFlags
+	Engine          engineFlags
 	Demo            demoFlags
 
 	app    *app
@@ -121,6 +122,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	if err := m.openExchange(ctx, tick, !replicas); err != nil {
+		return err
+	}
+	if err := m.openEngine(); err != nil {
 		return err
 	}
 	loop := &live.Loop{
