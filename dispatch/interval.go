@@ -25,6 +25,9 @@ type Lease struct {
 	// only the cap may shed it, as a breach.
 	Class         joule.LeaseClass
 	USDPerGPUHour float64
+	// Nodes names the servers the leases are bound to (Servers of them), for the plan
+	// to tell the agent which to keep serving; the policy counts, it does not read them.
+	Nodes []string
 }
 
 // Event is a demand-response event: from Deadline until End the site draws at most

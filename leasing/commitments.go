@@ -140,7 +140,7 @@ func (s *Service) DispatchLeases(_ context.Context, site *joule.ResolvedSite, at
 	out := make([]dispatch.Lease, 0, len(cs))
 	for _, c := range cs {
 		i := slices.IndexFunc(site.Fleets, func(f joule.ResolvedFleet) bool { return f.Name == c.Fleet })
-		out = append(out, dispatch.Lease{Unit: i, Servers: c.Servers, Class: c.Class, USDPerGPUHour: c.USDPerGPUHour})
+		out = append(out, dispatch.Lease{Unit: i, Servers: c.Servers, Class: c.Class, USDPerGPUHour: c.USDPerGPUHour, Nodes: c.Nodes})
 	}
 	return out, nil
 }
