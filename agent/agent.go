@@ -44,7 +44,7 @@ type Device struct {
 	// server of its fleet in the order discovery found them (the manifest's address
 	// order, when every server answers). Empty for miners.
 	Name string
-	Kind    joule.HardwareKind // a miner (asic) or a GPU server
+	Kind joule.HardwareKind // a miner (asic) or a GPU server
 	// Awake is what the device last showed: running (true) or asleep (a miner asleep, a
 	// GPU server idle or off). A device that does not answer keeps its last belief, and
 	// counts as awake when it was never seen asleep: the agent never assumes power it

@@ -145,7 +145,6 @@ func (s *Service) DispatchLeases(_ context.Context, site *joule.ResolvedSite, at
 	return out, nil
 }
 
-
 // LeasesFrom returns the leases that hold servers in the hour of at or later, oldest
 // first, with their bindings: what the workload engine must reserve (package delivery).
 func (s *Service) LeasesFrom(at time.Time) []joule.Lease {

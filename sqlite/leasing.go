@@ -1,9 +1,9 @@
 package sqlite
 
 import (
-	"encoding/json"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -330,7 +330,7 @@ func parseOptTime(s string) (time.Time, error) {
 	return parseTime(s)
 }
 
-// jsonText is v as stored JSON text, '' when v is empty: the servers a listing names or
+// jsonText is v as stored JSON text, ” when v is empty: the servers a listing names or
 // a share holds, the servers a lease resold (migration 0017).
 func jsonText[T any](v []T) string {
 	if len(v) == 0 {
@@ -343,7 +343,7 @@ func jsonText[T any](v []T) string {
 	return string(b)
 }
 
-// parseJSONText reads what jsonText stored into v; '' leaves v empty.
+// parseJSONText reads what jsonText stored into v; ” leaves v empty.
 func parseJSONText[T any](text string, v *[]T) error {
 	if text == "" {
 		*v = nil
