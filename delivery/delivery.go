@@ -217,6 +217,18 @@ func (r *Reconciler) Reconcile(ctx context.Context) error {
 			}
 		}
 	}
+	engineNow := r.engineTime(now, true)
+	for _, w := range want {
+		// An engine keeps a reservation's start: one that must start at another time
+		// still ahead (its lease's bindings were renumbered by a resale) is made anew.
+		if h, ok := byName[w.Name]; ok && !h.Start.Equal(w.Start) && h.Start.After(engineNow) && w.Start.After(engineNow) {
+			if err := r.cfg.Engine.DeleteReservation(ctx, h.Name); err != nil {
+				errs = append(errs, fmt.Errorf("delete reservation %s to move its start: %w", h.Name, err))
+				continue
+			}
+			delete(byName, w.Name)
+		}
+	}
 	for _, pass := range []bool{true, false} { // shrinking updates first, then the rest
 		for _, w := range want {
 			h, ok := byName[w.Name]
