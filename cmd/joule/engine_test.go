@@ -38,4 +38,3 @@ func TestLeaseAccessWithoutAnEngine(t *testing.T) {
 		t.Errorf("serve --engine kubernetes: %d %q", r.code, r.stderr)
 	}
 }
-
