@@ -10,7 +10,8 @@ import (
 )
 
 // Product is what the GPU exchange trades: hours of one GPU model at one site, in
-// servers of a fixed shape. Its ID is "<model>/<site>", e.g. "h100-sxm/west-texas".
+// servers of a fixed shape. It is leased in whole servers: an order's GPUs are a
+// multiple of GPUsPerNode, since the workload engine reserves whole nodes. Its ID is "<model>/<site>", e.g. "h100-sxm/west-texas".
 type Product struct {
 	ID          string `json:"id"`
 	Model       string `json:"model"` // hardware model of the servers, e.g. "h100-sxm"
