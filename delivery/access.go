@@ -38,8 +38,12 @@ func (r *Reconciler) Access(l joule.Lease) Access {
 		if !end.After(now) {
 			continue
 		}
+		start := later(b.Start, l.Start)
+		if start.Before(now.Add(-PastStart)) {
+			start = now
+		}
 		a.Reservations = append(a.Reservations, joule.EngineReservation{Name: ReservationName(l.ID, i), Account: t.Account,
-			Nodes: b.Servers, Start: r.engineTime(later(b.Start, now), true), End: r.engineTime(end, false)})
+			Nodes: b.Servers, Start: r.engineTime(start, true), End: r.engineTime(end, false)})
 	}
 	if len(a.Reservations) > 0 {
 		res := a.Reservations[0]
@@ -63,10 +67,20 @@ type Usage struct {
 	// BilledGPUSeconds is what the lease is billed for: for every share, its GPUs ×
 	// the seconds of [Start, End) it covers (what joule.Lease.Cost prices).
 	BilledGPUSeconds int64 `json:"billed_gpu_seconds"`
+	// ReservedGPUSeconds is what the engine's accounting recorded the lease's
+	// reservations holding: for each, its seconds × its servers' GPUs (sacctmgr show
+	// reservation on Slurm). For a completed lease it is BilledGPUSeconds to the second;
+	// absent where the engine keeps no such record.
+	ReservedGPUSeconds *int64 `json:"reserved_gpu_seconds,omitempty"`
 	// UsedGPUSeconds is the sum of the lease's jobs' GPU-seconds in the engine's
 	// accounting (sacct on Slurm); a requeued job counts each run.
 	UsedGPUSeconds int64            `json:"used_gpu_seconds"`
 	Jobs           []joule.JobUsage `json:"jobs"`
+}
+
+// reservationHistory is an engine whose accounting records reservations.
+type reservationHistory interface {
+	ReservationHistory(ctx context.Context, from, to time.Time) ([]joule.EngineReservation, error)
 }
 
 // Usage reads a lease's jobs from the engine's accounting and sets them beside what
@@ -81,7 +95,35 @@ func (r *Reconciler) Usage(ctx context.Context, l joule.Lease) (Usage, error) {
 		u.UsedGPUSeconds += j.GPUSeconds()
 	}
 	u.Jobs = append(u.Jobs, jobs...)
+	if h, ok := r.cfg.Engine.(reservationHistory); ok {
+		rs, err := h.ReservationHistory(ctx, r.engineTime(l.Start, false), r.engineTime(l.End, true).Add(time.Second))
+		if err != nil {
+			return u, fmt.Errorf("delivery: reservations of lease %s: %w", l.ID, err)
+		}
+		servers := map[string]int{} // reservation name → servers it holds
+		for i, b := range l.Bindings() {
+			servers[ReservationName(l.ID, i)] = len(b.Servers)
+		}
+		gpn := int64(gpusPerServer(l))
+		var n int64
+		for _, res := range rs {
+			if k, ok := servers[res.Name]; ok && res.End.After(res.Start) {
+				n += int64(res.End.Sub(res.Start)/time.Second) * int64(k) * gpn
+			}
+		}
+		u.ReservedGPUSeconds = &n
+	}
 	return u, nil
+}
+
+// gpusPerServer is the GPUs of one of l's servers, from its shares.
+func gpusPerServer(l joule.Lease) int {
+	for _, s := range l.Sellers {
+		if len(s.Servers) > 0 {
+			return s.GPUs / len(s.Servers)
+		}
+	}
+	return 0
 }
 
 // BilledGPUSeconds is what lease l is billed for in GPU-seconds: every share's GPUs ×

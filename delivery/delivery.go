@@ -103,13 +103,19 @@ func ReservationName(lease string, n int) string {
 	return Account(lease) + "-" + strconv.Itoa(n+1)
 }
 
+// PastStart is how far in the past a reservation may start: Slurm takes a start up to
+// ten minutes back (MAX_RESV_DELAY in its reservation code), and keeps it as given.
+const PastStart = 5 * time.Minute
+
 // managed reports whether a reservation is one Joule manages (ReservationName's).
 func managed(name string) bool { return strings.HasPrefix(name, "lease-") }
 
 // Want is the reservations the leases call for from now on, by name, in the engine's
 // clock: one per Binding that has not ended, cut to the lease's end when it stopped
 // or was preempted (the hour slot stays the lease's, but its tenant has let it go), and
-// starting no earlier than now (an engine does not reserve the past).
+// starting at the lease's own start, or now when that is more than PastStart ago (an
+// engine reserves the recent past, not hours of it). So a lease filled now is reserved
+// from its fill, to the second, and billing and the reservation cover the same time.
 func (r *Reconciler) Want(now time.Time) ([]joule.EngineReservation, []joule.EngineTenant) {
 	var res []joule.EngineReservation
 	var tenants []joule.EngineTenant
@@ -124,7 +130,10 @@ func (r *Reconciler) Want(now time.Time) ([]joule.EngineReservation, []joule.Eng
 			if !end.After(now) {
 				continue
 			}
-			start := later(b.Start, now)
+			start := later(b.Start, l.Start)
+			if start.Before(now.Add(-PastStart)) {
+				start = now
+			}
 			res = append(res, joule.EngineReservation{
 				Name: ReservationName(l.ID, i), Account: t.Account, Nodes: slices.Clone(b.Servers),
 				Start: r.engineTime(start, true), End: r.engineTime(end, false),

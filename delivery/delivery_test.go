@@ -447,3 +447,52 @@ func readTimes(t *testing.T, path string) []float64 {
 	}
 	return ts
 }
+
+// TestCompletedLeaseAgreesToTheSecond: an on-demand lease that runs to its order's end
+// (the hour boundary, 20 s on) is reserved from its fill to its end; once it has
+// completed, what Slurm's accounting recorded its reservation holding and what the
+// lease is billed (the invoice's amount, Cost) agree to the second, and sacct has the
+// tenant's job beside them.
+func TestCompletedLeaseAgreesToTheSecond(t *testing.T) {
+	e := newEnv(t)
+	l := e.submit(joule.Order{Account: "acme", Product: product, Kind: joule.OrderOnDemand, GPUs: 8, End: t0, LimitMicroUSDPerGPUHour: 3_000_000})
+	if l.OpenEnded || !l.End.Equal(t0) {
+		t.Fatalf("lease until %s (open %v), want until %s", l.End, l.OpenEnded, t0)
+	}
+	e.reconcile()
+	name := delivery.Account(l.ID)
+	id, err := sbatch(e, "-A", name, "--reservation="+name, "--gres=gpu:8", "-N1", "-t", "1", "-o", "/dev/null", "--wrap", "sleep 3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the tenant's job to finish", func() bool { s, _ := jobState(e, id); return s == "" })
+	if wait := time.Until(e.engineTime(t0).Add(time.Second)); wait > 0 {
+		time.Sleep(wait) // the lease completes at t0
+	}
+	for _, x := range e.ex.Advance().Leases { // the book forgets it: the store keeps it
+		if x.ID == l.ID {
+			l = x
+		}
+	}
+	if l.Status != joule.LeaseEnded {
+		t.Fatalf("the lease is %s after its end", l.Status)
+	}
+	var u delivery.Usage
+	waitFor(t, "accounting to record the job and the reservation", func() bool {
+		u, err = e.rec.Usage(e.ctx, l)
+		return err == nil && len(u.Jobs) == 1 && u.Jobs[0].State == "COMPLETED" && u.ReservedGPUSeconds != nil && *u.ReservedGPUSeconds > 0
+	})
+	billed := delivery.BilledGPUSeconds(l)
+	if *u.ReservedGPUSeconds != billed || u.BilledGPUSeconds != billed {
+		t.Errorf("accounting reserved %d GPU-seconds, the lease is billed %d", *u.ReservedGPUSeconds, billed)
+	}
+	price := int64(l.Sellers[0].PriceMicroUSDPerGPUHour)
+	if got, want := l.Cost(l.Start, l.End), joule.MicroUSD((billed*price+1800)/3600); got != want {
+		t.Errorf("the invoice charges %s; %d GPU-seconds at its price are %s", got, billed, want)
+	}
+	if u.UsedGPUSeconds != 8*u.Jobs[0].ElapsedSec || u.UsedGPUSeconds > billed {
+		t.Errorf("jobs used %d GPU-seconds of %d billed", u.UsedGPUSeconds, billed)
+	}
+	t.Logf("lease %s from %s to %s: billed %d GPU-seconds (%s), Slurm's accounting reserved %d, its job used %d",
+		l.ID, l.Start.Format("15:04:05.000"), l.End.Format("15:04:05"), billed, l.Cost(l.Start, l.End), *u.ReservedGPUSeconds, u.UsedGPUSeconds)
+}
