@@ -140,7 +140,11 @@ func newLeaseUsageCmd(g *globals) *cobra.Command {
 					return printJSON(cmd.OutOrStdout(), u)
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintf(w, "lease %s: billed %d GPU-seconds, used %d GPU-seconds (sacct)\n", u.Lease, u.BilledGPUSeconds, u.UsedGPUSeconds)
+				fmt.Fprintf(w, "lease %s: billed %d GPU-seconds, used %d GPU-seconds (sacct)", u.Lease, u.BilledGPUSeconds, u.UsedGPUSeconds)
+				if u.ReservedGPUSeconds != nil {
+					fmt.Fprintf(w, ", reserved %d GPU-seconds (Slurm's accounting)", *u.ReservedGPUSeconds)
+				}
+				fmt.Fprintln(w)
 				if len(u.Jobs) > 0 {
 					fmt.Fprintln(w, "JOB\tSTATE\tRESERVATION\tGPUS\tSECONDS\tGPU-SECONDS")
 					for _, j := range u.Jobs {
