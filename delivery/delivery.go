@@ -70,7 +70,6 @@ type Reconciler struct {
 	mu       sync.Mutex
 	tenants  map[string]joule.EngineTenant // ensured since start, by account
 	curtails map[string]*curtailment       // by node
-	failures int
 }
 
 // curtailment is a node being drained for a grid event.
@@ -266,10 +265,8 @@ func (r *Reconciler) Reconcile(ctx context.Context) error {
 	}
 	errs = append(errs, r.evictDue(ctx, now)...)
 	if len(errs) > 0 {
-		r.failures++
 		return fmt.Errorf("delivery: %d of the engine's calls failed; the next pass retries: %w", len(errs), joinErrs(errs))
 	}
-	r.failures = 0
 	return nil
 }
 
