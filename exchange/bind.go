@@ -25,6 +25,9 @@ import (
 // bought from it takes some of them, and the backing lease records them in Resold, so
 // that in those hours the servers are the buyer's and not the seller's.
 
+// lookAheadSlots is how far past a share's hours bind looks for the server free longest.
+const lookAheadSlots = 7 * 24
+
 // gpusPerServer is the book's server size.
 func (b *book) gpusPerServer() int32 { return int32(b.p.GPUsPerNode) }
 
@@ -81,9 +84,10 @@ func (e *Engine) bind(b *book, raw share, prefer []string, own []share) []share 
 	if raw.gpus%b.gpusPerServer() != 0 || k == 0 {
 		return []share{raw} // not whole servers (stored before leases were bound): unbound
 	}
-	// Runs are measured past the share's own hours, to the end of the book: of servers
-	// free for all of them, the one free longest after keeps the next renewal there.
-	horizon := max(b.n, raw.z)
+	// Runs are measured past the share's own hours, up to a week after them (or the end
+	// of the book): of servers free for all of them, the one free longest after keeps
+	// the next renewal or block there. A week bounds the work of a bind.
+	horizon := max(min(b.n, raw.z+lookAheadSlots), raw.z)
 	free := e.freeServers(b, raw.src, raw.a, horizon, own)
 	rank := map[string]int{}
 	for j, n := range raw.src.names {
