@@ -31,49 +31,116 @@ const lookAheadSlots = 7 * 24
 // gpusPerServer is the book's server size.
 func (b *book) gpusPerServer() int32 { return int32(b.p.GPUsPerNode) }
 
+// freeSet is which servers of a source are free in each slot of [a, z): a bitset per
+// slot over names.
+type freeSet struct {
+	names []string       // the source's servers, in fill order (a resale: sorted)
+	index map[string]int // name → bit
+	a     int
+	words int
+	bits  []uint64 // (z-a) × words
+}
+
+func (f *freeSet) has(slot, k int) bool {
+	return f.bits[(slot-f.a)*f.words+k/64]&(1<<(k%64)) != 0
+}
+
+func (f *freeSet) set(slot, k int, on bool) {
+	w := &f.bits[(slot-f.a)*f.words+k/64]
+	if on {
+		*w |= 1 << (k % 64)
+	} else {
+		*w &^= 1 << (k % 64)
+	}
+}
+
 // freeServers returns, for every slot of [a, z), the servers of s no lease holds there,
 // nor any of the shares in own (those of a lease being bound, not yet in the book).
-func (e *Engine) freeServers(b *book, s *source, a, z int, own []share) []map[string]bool {
-	free := make([]map[string]bool, z-a)
-	for i := range free {
-		free[i] = map[string]bool{}
-	}
+func (e *Engine) freeServers(b *book, s *source, a, z int, own []share) *freeSet {
+	f := &freeSet{a: a, index: map[string]int{}}
 	if s.resale == nil {
-		for i := range free {
-			if a+i < len(s.cap) && s.cap[a+i] > 0 {
-				for _, n := range s.names {
-					free[i][n] = true
+		f.names = s.names
+	} else if s.backing != nil {
+		seen := map[string]bool{}
+		for _, sh := range s.backing.shares {
+			for _, n := range sh.servers {
+				if !seen[n] {
+					seen[n] = true
+					f.names = append(f.names, n)
 				}
+			}
+		}
+		slices.Sort(f.names)
+	}
+	for k, n := range f.names {
+		f.index[n] = k
+	}
+	f.words = (len(f.names) + 63) / 64
+	f.bits = make([]uint64, max(z-a, 0)*f.words)
+	if s.resale == nil {
+		full := make([]uint64, f.words) // every server's bit
+		for k := range f.names {
+			full[k/64] |= 1 << (k % 64)
+		}
+		for i := a; i < z; i++ {
+			if i < len(s.cap) && s.cap[i] > 0 {
+				copy(f.bits[(i-a)*f.words:], full)
 			}
 		}
 	} else if s.backing != nil {
 		for _, sh := range s.backing.shares {
-			for i := max(sh.a, a); i < min(sh.z, z); i++ {
-				for _, n := range sh.servers {
-					free[i-a][n] = true
+			for _, n := range sh.servers {
+				k := f.index[n]
+				for i := max(sh.a, a); i < min(sh.z, z); i++ {
+					f.set(i, k, true)
 				}
 			}
 		}
 	}
 	take := func(shares []share) {
 		for _, sh := range shares {
-			if sh.src != s && (s.resale == nil || sh.src.resale == nil || sh.src.backing != s.backing) {
+			if sh.z <= a || sh.a >= z || (sh.src != s && (s.resale == nil || sh.src.resale == nil || sh.src.backing != s.backing)) {
 				continue
 			}
-			for i := max(sh.a, a); i < min(sh.z, z); i++ {
-				for _, n := range sh.servers {
-					delete(free[i-a], n)
+			for _, n := range sh.servers {
+				k, ok := f.index[n]
+				if !ok {
+					continue
+				}
+				for i := max(sh.a, a); i < min(sh.z, z); i++ {
+					f.set(i, k, false)
 				}
 			}
 		}
 	}
-	for _, l := range e.leases {
-		if l.b == b {
+	srcs := []*source{s}
+	if s.resale != nil && s.backing != nil {
+		srcs = s.backing.resales
+	}
+	for _, src := range srcs {
+		for l := range src.holders {
 			take(l.shares)
 		}
 	}
 	take(own)
-	return free
+	return f
+}
+
+// hold notes that l has shares on their sources, for freeServers to look at.
+func hold(l *leaseState) {
+	for _, sh := range l.shares {
+		if sh.src.holders == nil {
+			sh.src.holders = map[*leaseState]struct{}{}
+		}
+		sh.src.holders[l] = struct{}{}
+	}
+}
+
+// release forgets l on the sources of its shares.
+func release(l *leaseState) {
+	for _, sh := range l.shares {
+		delete(sh.src.holders, l)
+	}
 }
 
 // bind names the servers of a share that has none yet: it returns the share split
@@ -89,41 +156,35 @@ func (e *Engine) bind(b *book, raw share, prefer []string, own []share) []share 
 	// the next renewal or block there. A week bounds the work of a bind.
 	horizon := max(min(b.n, raw.z+lookAheadSlots), raw.z)
 	free := e.freeServers(b, raw.src, raw.a, horizon, own)
-	rank := map[string]int{}
-	for j, n := range raw.src.names {
-		rank[n] = j
-	}
 	var out []share
 	for i := raw.a; i < raw.z; {
-		run := func(n string) int {
+		var cands []int // bits of the servers free at slot i
+		runs := map[int]int{}
+		for c := range free.names {
+			if !free.has(i, c) {
+				continue
+			}
 			j := i
-			for j < horizon && free[j-raw.a][n] {
+			for j < horizon && free.has(j, c) {
 				j++
 			}
-			return j
+			cands = append(cands, c)
+			runs[c] = j
 		}
-		cands := make([]string, 0, len(free[i-raw.a]))
-		for n := range free[i-raw.a] {
-			cands = append(cands, n)
-		}
-		runs := make(map[string]int, len(cands))
-		for _, n := range cands {
-			runs[n] = run(n)
-		}
-		preferred := func(n string) int {
-			if slices.Contains(prefer, n) {
+		preferred := func(c int) int {
+			if slices.Contains(prefer, free.names[c]) {
 				return 0
 			}
 			return 1
 		}
-		slices.SortFunc(cands, func(x, y string) int {
-			return cmp.Or(cmp.Compare(preferred(x), preferred(y)), cmp.Compare(runs[y], runs[x]),
-				cmp.Compare(rankOf(rank, x), rankOf(rank, y)), cmp.Compare(x, y))
+		slices.SortFunc(cands, func(x, y int) int {
+			return cmp.Or(cmp.Compare(preferred(x), preferred(y)), cmp.Compare(runs[y], runs[x]), cmp.Compare(x, y))
 		})
-		chosen := slices.Clone(cands[:min(k, len(cands))])
+		chosen := make([]string, 0, k)
 		end := raw.z
-		for _, n := range chosen {
-			end = min(end, runs[n])
+		for _, c := range cands[:min(k, len(cands))] {
+			chosen = append(chosen, free.names[c])
+			end = min(end, runs[c])
 		}
 		if len(chosen) < k || end <= i { // cannot happen while the counters hold
 			return append(out, share{raw.src, i, raw.z, raw.gpus, raw.price, chosen})
@@ -133,13 +194,6 @@ func (e *Engine) bind(b *book, raw share, prefer []string, own []share) []share 
 		prefer, i = chosen, end
 	}
 	return out
-}
-
-func rankOf(rank map[string]int, n string) int {
-	if r, ok := rank[n]; ok {
-		return r
-	}
-	return len(rank)
 }
 
 // bindAll binds fresh shares of lease l (in slot order), each preferring the servers

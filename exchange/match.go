@@ -225,6 +225,7 @@ func (e *Engine) newLease(o *orderState, by *buyer, picks []pick, gpus int, star
 	l.shares = e.bindAll(l, addPicks(make([]share, 0, 4), picks))
 	l.sync()
 	e.leases[l.ID] = l
+	hold(l)
 	if l.Class == joule.LeaseInterruptible {
 		e.trackSpot(l)
 	}

@@ -164,6 +164,7 @@ func (e *Engine) restoreLeases(in []joule.Lease) error {
 				}
 			}
 			l.shares = append(l.shares, s)
+			hold(l)
 		}
 		if l.Class == joule.LeaseInterruptible {
 			e.trackSpot(l)
@@ -181,6 +182,7 @@ func (e *Engine) restoreLeases(in []joule.Lease) error {
 			}
 		}
 		l.shares = bound
+		hold(l)
 		l.sync()
 	}
 	return nil

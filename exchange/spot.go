@@ -122,6 +122,7 @@ func (e *Engine) renew(l *leaseState, now time.Time) {
 	if end > from {
 		fresh := e.bindAll(l, addPicks(nil, picks))
 		l.shares = mergeShares(l.shares, fresh)
+		hold(l)
 		l.End = b.slotTime(end)
 		l.sync()
 		e.recordFills(l, fresh)
