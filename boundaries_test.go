@@ -12,7 +12,7 @@ const module = "github.com/joule-site/joule"
 // Packages that decide things and do no I/O of their own. They may import the root
 // package and each other, never an adapter.
 var logic = map[string]bool{
-	"agent": true, "alerts": true, "exchange": true, "ledger": true, "leasing": true, "live": true,
+	"agent": true, "alerts": true, "delivery": true, "exchange": true, "ledger": true, "leasing": true, "live": true,
 	"backtest": true, "billing": true, "catalog": true, "data": true, "demo": true, "dispatch": true, "econ": true, "forecast": true, "history": true, "manifest": true, "pricing": true,
 	"reports": true, "sla": true, "drreport": true,
 }

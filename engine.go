@@ -60,11 +60,11 @@ type EngineTenant struct {
 
 // EngineReservation is a reservation of whole nodes for one account over [Start, End).
 type EngineReservation struct {
-	Name    string    // unique in the engine, e.g. "lease-L42"
-	Account string    // the only account whose jobs may run in it
-	Nodes   []string  // node names, sorted
-	Start   time.Time // inclusive, whole seconds
-	End     time.Time // exclusive, whole seconds
+	Name    string    `json:"name"`    // unique in the engine, e.g. "lease-L42"
+	Account string    `json:"account"` // the only account whose jobs may run in it
+	Nodes   []string  `json:"nodes"`   // node names, sorted
+	Start   time.Time `json:"start"`   // inclusive, whole seconds
+	End     time.Time `json:"end"`     // exclusive, whole seconds
 }
 
 // EngineNodeState is what a node is doing, in the engine's terms.
@@ -92,14 +92,14 @@ type EngineNode struct {
 
 // JobUsage is one run of a job, from accounting.
 type JobUsage struct {
-	JobID       string
-	Account     string
-	Reservation string    // empty when the job ran outside any reservation
-	State       string    // the engine's word: COMPLETED, RUNNING, PREEMPTED, ...
-	Start       time.Time // zero when it never started
-	End         time.Time // zero while it runs
-	ElapsedSec  int64     // seconds it ran (so far, while it runs)
-	GPUs        int       // GPUs allocated to it
+	JobID       string    `json:"job_id"`
+	Account     string    `json:"account"`
+	Reservation string    `json:"reservation,omitempty"` // empty when the job ran outside any reservation
+	State       string    `json:"state"`                 // the engine's word: COMPLETED, RUNNING, PREEMPTED, ...
+	Start       time.Time `json:"start,omitzero"`        // zero when it never started
+	End         time.Time `json:"end,omitzero"`          // zero while it runs
+	ElapsedSec  int64     `json:"elapsed_sec"`           // seconds it ran (so far, while it runs)
+	GPUs        int       `json:"gpus"`                  // GPUs allocated to it
 }
 
 // GPUSeconds is the run's usage: elapsed seconds times GPUs allocated.

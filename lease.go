@@ -2,6 +2,7 @@ package joule
 
 import (
 	"math/bits"
+	"slices"
 	"time"
 )
 
@@ -77,6 +78,27 @@ type LeaseShare struct {
 	Start                   time.Time `json:"start"`
 	End                     time.Time `json:"end"`
 	PriceMicroUSDPerGPUHour MicroUSD  `json:"price_micro_usd_per_gpu_hour"`
+	// Servers are the servers the share's GPUs are on for all its hours, sorted: whole
+	// servers, GPUs / GPUsPerNode of them (a lease is whole servers: see Product). For a
+	// share bought from a resale they are servers of the lease resold.
+	Servers []string `json:"servers,omitempty"`
+}
+
+// LeaseRelease is servers a lease resold for hours [Start, End): during them they are
+// bound to the buyer's lease, not to this one.
+type LeaseRelease struct {
+	ResaleOrder string    `json:"resale_order"`
+	Lease       string    `json:"lease"` // the buyer's lease
+	Servers     []string  `json:"servers"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+}
+
+// Binding is the servers a lease holds over [Start, End), the same in every hour of it.
+type Binding struct {
+	Servers []string  `json:"servers"`
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"`
 }
 
 // Fill is one share of a lease as a match created it: what the buyer pays whom.
@@ -110,8 +132,11 @@ type Lease struct {
 	// half up, for display and dispatch; Cost bills exactly from the shares.
 	PriceMicroUSDPerGPUHour MicroUSD     `json:"price_micro_usd_per_gpu_hour"`
 	Sellers                 []LeaseShare `json:"sellers"`
-	Status                  LeaseStatus  `json:"status"`
-	NoticeAt                time.Time    `json:"notice_at,omitzero"` // when preemption notice was given
+	// Resold is the servers this lease sold hours of (a resale order of its own): they
+	// are the buyer's in those hours. ServersAt leaves them out.
+	Resold   []LeaseRelease `json:"resold,omitempty"`
+	Status   LeaseStatus    `json:"status"`
+	NoticeAt time.Time      `json:"notice_at,omitzero"` // when preemption notice was given
 	// EndReason is why the lease ends, once that is certain; EndedBy the account that
 	// stopped it, when one did.
 	EndReason LeaseEnd `json:"end_reason,omitempty"`
@@ -122,7 +147,59 @@ type Lease struct {
 func (l *Lease) Clone() Lease {
 	c := *l
 	c.Sellers = append([]LeaseShare(nil), l.Sellers...)
+	c.Resold = append([]LeaseRelease(nil), l.Resold...)
+	if len(l.Resold) == 0 {
+		c.Resold = l.Resold
+	}
 	return c
+}
+
+// ServersAt returns the servers the lease holds at time t, sorted: those of the shares
+// whose hours contain t, less those resold for that hour. It is the binding dispatch,
+// the agent, metering and the workload engine act on; empty when t is outside the
+// lease's hours.
+func (l *Lease) ServersAt(t time.Time) []string {
+	var out []string
+	for _, s := range l.Sellers {
+		if !t.Before(s.Start) && t.Before(s.End) {
+			out = append(out, s.Servers...)
+		}
+	}
+	for _, r := range l.Resold {
+		if !t.Before(r.Start) && t.Before(r.End) {
+			out = slices.DeleteFunc(out, func(n string) bool { return slices.Contains(r.Servers, n) })
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Bindings returns the lease's servers over time: one Binding per run of hour slots
+// that hold the same servers, in time order, leaving out hours that hold none (all
+// resold). A lease that keeps its servers has one.
+func (l *Lease) Bindings() []Binding {
+	var cuts []time.Time
+	for _, s := range l.Sellers {
+		cuts = append(cuts, s.Start, s.End)
+	}
+	for _, r := range l.Resold {
+		cuts = append(cuts, r.Start, r.End)
+	}
+	slices.SortFunc(cuts, func(a, b time.Time) int { return a.Compare(b) })
+	cuts = slices.CompactFunc(cuts, func(a, b time.Time) bool { return a.Equal(b) })
+	var out []Binding
+	for i := 0; i+1 < len(cuts); i++ {
+		servers := l.ServersAt(cuts[i])
+		if len(servers) == 0 {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].End.Equal(cuts[i]) && slices.Equal(out[n-1].Servers, servers) {
+			out[n-1].End = cuts[i+1]
+			continue
+		}
+		out = append(out, Binding{Servers: servers, Start: cuts[i], End: cuts[i+1]})
+	}
+	return out
 }
 
 // Cost is what the lease costs over [from, to), clipped to [Start, End): for every share,

@@ -54,6 +54,9 @@ type FleetTarget struct {
 	PowerFrac  float64      `json:"power_frac"` // running machines' power as a fraction of stock
 	StockW     Watts        `json:"stock_w"`    // one machine's wall power at stock
 	AllocatedW Watts        `json:"allocated_w"`
+	// Leased names the fleet's GPU servers bound to leases now (their node names,
+	// sorted): the agent keeps these serving first and idles others before them.
+	Leased []string `json:"leased,omitempty"`
 }
 
 // MachineW is the wall power each running machine of the fleet may draw.

@@ -1,14 +1,17 @@
 package joule
 
 import (
+	"fmt"
 	"math"
 	"math/bits"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // Product is what the GPU exchange trades: hours of one GPU model at one site, in
-// servers of a fixed shape. Its ID is "<model>/<site>", e.g. "h100-sxm/west-texas".
+// servers of a fixed shape. It is leased in whole servers: an order's GPUs are a
+// multiple of GPUsPerNode, since the workload engine reserves whole nodes. Its ID is "<model>/<site>", e.g. "h100-sxm/west-texas".
 type Product struct {
 	ID          string `json:"id"`
 	Model       string `json:"model"` // hardware model of the servers, e.g. "h100-sxm"
@@ -47,6 +50,29 @@ type Listing struct {
 	// an ask the exchange derives hour by hour from what the power would earn otherwise.
 	AskMicroUSDPerGPUHour MicroUSD `json:"ask_micro_usd_per_gpu_hour"`
 	OpportunityCost       bool     `json:"opportunity_cost,omitempty"`
+	// Nodes names the listing's servers, one name per server in fill order: the names
+	// leases bind to, which are also the servers' node names in the workload engine.
+	// Empty: the exchange names them DefaultNodeNames.
+	Nodes []string `json:"nodes,omitempty"`
+}
+
+// NodeNames returns the listing's server names: Nodes, or DefaultNodeNames when empty.
+func (l *Listing) NodeNames() []string {
+	if len(l.Nodes) > 0 {
+		return l.Nodes
+	}
+	return DefaultNodeNames(l.Seller+"-"+strings.ReplaceAll(l.Product, "/", "-"), l.Servers)
+}
+
+// DefaultNodeNames names n servers prefix-01, prefix-02, ...: two digits at least, more
+// when n needs them, so that the names sort in server order.
+func DefaultNodeNames(prefix string, n int) []string {
+	width := max(2, len(strconv.Itoa(n)))
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%0*d", prefix, width, i+1)
+	}
+	return out
 }
 
 // Validate checks the listing's own fields.
@@ -62,6 +88,15 @@ func (l *Listing) Validate() error {
 		return Errorf(EINVALID, "listing %s/%s: end must be after start", l.Product, l.Seller)
 	case l.AskMicroUSDPerGPUHour < 0:
 		return Errorf(EINVALID, "listing %s/%s: ask must not be negative", l.Product, l.Seller)
+	case len(l.Nodes) > 0 && len(l.Nodes) != l.Servers:
+		return Errorf(EINVALID, "listing %s/%s: %d node names for %d servers", l.Product, l.Seller, len(l.Nodes), l.Servers)
+	}
+	seen := make(map[string]bool, len(l.Nodes))
+	for _, n := range l.Nodes {
+		if n == "" || seen[n] || strings.ContainsAny(n, ", \t\n") {
+			return Errorf(EINVALID, "listing %s/%s: node names must be distinct, without commas or spaces (%q)", l.Product, l.Seller, n)
+		}
+		seen[n] = true
 	}
 	return nil
 }

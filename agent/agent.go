@@ -39,7 +39,11 @@ type TelemetrySender interface {
 type Device struct {
 	Address string
 	Fleet   string
-	Kind    joule.HardwareKind // a miner (asic) or a GPU server
+	// Name is a GPU server's node name, as leases bind it: "<fleet>-NN", the NN-th
+	// server of its fleet in the order discovery found them (the manifest's address
+	// order, when every server answers). Empty for miners.
+	Name string
+	Kind joule.HardwareKind // a miner (asic) or a GPU server
 	// Awake is what the device last showed: running (true) or asleep (a miner asleep, a
 	// GPU server idle or off). A device that does not answer keeps its last belief, and
 	// counts as awake when it was never seen asleep: the agent never assumes power it
@@ -174,6 +178,9 @@ func (a *Agent) discover(ctx context.Context, ex *Executor, kind joule.HardwareK
 		for n := 0; n < f.Machines && k < len(found); k++ {
 			if found[k] != nil {
 				found[k].Fleet = f.Fleet
+				if kind == joule.KindGPUServer {
+					found[k].Name = joule.DefaultNodeNames(f.Fleet, f.Machines)[n]
+				}
 				out = append(out, found[k])
 				n++
 			}

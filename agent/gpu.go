@@ -11,11 +11,12 @@ import (
 // the rest go idle, or off when the plan gives the fleet no power at all (a cap below
 // even its idle draw). a.mu is held.
 //
-// Leases are not bound to servers, and the plan counts the servers firm leases hold in
-// Running, so the agent keeps to two rules that never switch a leased server off while
-// the plan keeps its lease:
-//   - it idles a serving server only when more serve than the plan runs, and then the
-//     least loaded first (a server serving a tenant shows GPU utilization);
+// The plan counts the servers leases hold in Running and names them in Leased (the
+// servers the leases are bound to), so the agent keeps to rules that never switch a
+// leased server off while the plan keeps its lease:
+//   - it idles a serving server only when more serve than the plan runs, and then
+//     servers no lease holds first, the least loaded first among them;
+//   - it wakes the leased servers first when more must serve;
 //   - it never idles one in place of a server that does not answer or did not obey.
 //     Those are counted serving when last seen serving (and missing ones as serving),
 //     so fewer idle servers are switched on in their place, but none is idled for them.
@@ -58,12 +59,22 @@ func (a *Agent) gpuCommands(f joule.FleetTarget, expired bool) []Command {
 	case len(serving) > target:
 		// Least loaded first; among equals, the later addresses, so the same servers
 		// keep serving from plan to plan.
-		slices.SortStableFunc(serving, func(x, y *Device) int { return cmp.Compare(x.Load, y.Load) })
+		leased := func(d *Device) int {
+			if slices.Contains(f.Leased, d.Name) {
+				return 1
+			}
+			return 0
+		}
+		slices.SortStableFunc(serving, func(x, y *Device) int { return cmp.Or(cmp.Compare(leased(x), leased(y)), cmp.Compare(x.Load, y.Load)) })
 		for _, d := range serving[:len(serving)-target] {
 			cmds = append(cmds, Command{Address: d.Address, Action: rest})
 		}
 	case len(serving) < target && !expired:
-		for _, d := range append(slices.Clip(idle), off...)[:min(target-len(serving), len(idle)+len(off))] {
+		wake := append(slices.Clip(idle), off...)
+		slices.SortStableFunc(wake, func(x, y *Device) int {
+			return cmp.Compare(boolInt(!slices.Contains(f.Leased, x.Name)), boolInt(!slices.Contains(f.Leased, y.Name)))
+		})
+		for _, d := range wake[:min(target-len(serving), len(wake))] {
 			cmds = append(cmds, Command{Address: d.Address, Action: ActionWake})
 		}
 	}
@@ -73,4 +84,11 @@ func (a *Agent) gpuCommands(f joule.FleetTarget, expired bool) []Command {
 		}
 	}
 	return cmds
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

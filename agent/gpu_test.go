@@ -189,3 +189,24 @@ func TestAgentGPUFaults(t *testing.T) {
 		t.Errorf("census: %+v", rep)
 	}
 }
+
+// The plan names the servers leases are bound to: those keep serving even when they
+// are the least loaded (a tenant between jobs), and the server no lease holds goes idle.
+func TestAgentKeepsLeasedServersServing(t *testing.T) {
+	servers := gpuPod(t, 2, 1) // server 0 busy, server 1 nearly idle
+	addrs := []string{servers[0].Addr(), servers[1].Addr()}
+	srv := &planServer{}
+	a := gpuAgent(srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pod := joule.FleetTarget{Fleet: "pod", Kind: joule.KindGPUServer, Machines: 2, Running: 1, StockW: 10200, AllocatedW: 10200, Leased: []string{"pod-02"}}
+	devs := a.DiscoverGPU(ctx, addrs, []joule.FleetTarget{pod})
+	if len(devs) != 2 || devs[0].Name != "pod-01" || devs[1].Name != "pod-02" {
+		t.Fatalf("discovered %+v: want pod-01 and pod-02", devs)
+	}
+	srv.set(pod)
+	a.Step(ctx)
+	if servers[0].State() != sim.GPUIdle || servers[1].State() != sim.GPUOn {
+		t.Fatalf("states %s: want the unleased busy server idle and the leased one serving", states(servers))
+	}
+}

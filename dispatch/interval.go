@@ -35,6 +35,9 @@ type Lease struct {
 	// such a lease's servers before it stops them. Firm leases are never capped.
 	CapFrac             float64
 	CappedUSDPerGPUHour float64
+	// Nodes names the servers the leases are bound to (Servers of them), for the plan
+	// to tell the agent which to keep serving; the policy counts, it does not read them.
+	Nodes []string
 }
 
 // Event is a demand-response event: from Deadline until End the site draws at most

@@ -91,6 +91,7 @@ func (e *Engine) prune(now time.Time) {
 	referenced := map[string]bool{}
 	for id, l := range e.leases {
 		if !l.OpenEnded && l.to() <= l.b.slot(hour) {
+			release(l)
 			delete(e.leases, id)
 			continue
 		}

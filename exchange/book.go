@@ -50,6 +50,9 @@ type source struct {
 	dynamic bool
 	closed  bool // a resale that sells no more: cancelled, expired or sold out
 	seq     uint64
+	names   []string // a listing's servers, in fill order (joule.Listing.NodeNames)
+	// holders are the leases with a share on this source: those a bind looks at
+	holders map[*leaseState]struct{}
 	// per slot: capacity, GPUs leased (any class) and GPUs leased by interruptible leases
 	cap, used, spot []int32
 	// from, to bound the slots a listing or resale offers (to < 0: open-ended)

@@ -14,6 +14,8 @@ import (
 //   - every lease has exactly its GPUs in every hour slot it holds;
 //   - resale capacity lies within hours its lease holds, and no hour of a lease is
 //     offered or sold for resale beyond the lease's GPUs;
+//   - every whole-server share names its servers, and no server is bound to two
+//     leases in one hour slot (bind.go);
 //   - an all-or-none order is filled entirely or not at all, and no order beyond its GPUs.
 func (e *Engine) Check() error {
 	e.mu.Lock()
@@ -106,6 +108,9 @@ func (e *Engine) checkBook(b *book, cur int) error {
 				return fmt.Errorf("resale %s offers %s, outside lease %s", s.resale.ID, at, s.backing.ID)
 			}
 		}
+	}
+	if err := e.checkBinding(b, cur); err != nil {
+		return err
 	}
 	for i := 1; i < len(b.bids); i++ {
 		if !bidBefore(b.bids[i-1], b.bids[i]) {

@@ -225,6 +225,21 @@ func (e *Engine) Leases(product string, at time.Time) []joule.Lease {
 	return out
 }
 
+// LeasesFrom returns copies of the leases that hold GPUs in the hour slot of at or
+// later, oldest first: what the workload engine must reserve.
+func (e *Engine) LeasesFrom(at time.Time) []joule.Lease {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []joule.Lease
+	h := unixHour(at)
+	for _, l := range e.sortedLeases() {
+		if l.b.slot(h) < l.to() {
+			out = append(out, l.Clone())
+		}
+	}
+	return out
+}
+
 func (e *Engine) newID(kind string) string {
 	if e.cfg.NewID != nil {
 		return e.cfg.NewID(kind)

@@ -20,24 +20,24 @@ func TestReservedMatching(t *testing.T) {
 	}{
 		{
 			name:       "cheapest ask first, then across sellers",
-			order:      reserved("k", "acme", 20, 1, 5, usd(2.10)),
+			order:      reserved("k", "acme", 24, 1, 5, usd(2.10)),
 			wantStatus: joule.OrderFilled,
 			wantShares: []joule.LeaseShare{
-				{Seller: "owner-b", GPUs: 8, Start: hour(1), End: hour(5), PriceMicroUSDPerGPUHour: usd(1.80)},
-				{Seller: "owner-a", GPUs: 12, Start: hour(1), End: hour(5), PriceMicroUSDPerGPUHour: usd(2.00)},
+				{Seller: "owner-b", GPUs: 8, Start: hour(1), End: hour(5), PriceMicroUSDPerGPUHour: usd(1.80), Servers: servers("owner-b", 1)},
+				{Seller: "owner-a", GPUs: 16, Start: hour(1), End: hour(5), PriceMicroUSDPerGPUHour: usd(2.00), Servers: servers("owner-a", 1, 2)},
 			},
-			wantMean: usd(1.92),
+			wantMean: 1_933_333,
 		},
 		{
 			name:       "limit below the dearer ask takes only the cheaper",
 			order:      reserved("k", "acme", 8, 1, 3, usd(1.90)),
 			wantStatus: joule.OrderFilled,
-			wantShares: []joule.LeaseShare{{Seller: "owner-b", GPUs: 8, Start: hour(1), End: hour(3), PriceMicroUSDPerGPUHour: usd(1.80)}},
+			wantShares: []joule.LeaseShare{{Seller: "owner-b", GPUs: 8, Start: hour(1), End: hour(3), PriceMicroUSDPerGPUHour: usd(1.80), Servers: servers("owner-b", 1)}},
 			wantMean:   usd(1.80),
 		},
 		{
 			name:       "all or none rests whole when short",
-			order:      reserved("k", "acme", 30, 1, 3, usd(3)),
+			order:      reserved("k", "acme", 32, 1, 3, usd(3)),
 			wantStatus: joule.OrderOpen,
 		},
 		{
@@ -48,14 +48,14 @@ func TestReservedMatching(t *testing.T) {
 		{
 			name: "not all or none leases what every hour has",
 			order: func() joule.Order {
-				o := reserved("k", "acme", 30, 1, 3, usd(3))
+				o := reserved("k", "acme", 32, 1, 3, usd(3))
 				o.AllOrNone = false
 				return o
 			}(),
 			wantStatus: joule.OrderPartiallyFilled,
 			wantShares: []joule.LeaseShare{
-				{Seller: "owner-b", GPUs: 8, Start: hour(1), End: hour(3), PriceMicroUSDPerGPUHour: usd(1.80)},
-				{Seller: "owner-a", GPUs: 16, Start: hour(1), End: hour(3), PriceMicroUSDPerGPUHour: usd(2.00)},
+				{Seller: "owner-b", GPUs: 8, Start: hour(1), End: hour(3), PriceMicroUSDPerGPUHour: usd(1.80), Servers: servers("owner-b", 1)},
+				{Seller: "owner-a", GPUs: 16, Start: hour(1), End: hour(3), PriceMicroUSDPerGPUHour: usd(2.00), Servers: servers("owner-a", 1, 2)},
 			},
 			wantMean: 1_933_333, // (8×1.80 + 16×2.00) / 24, rounded half up
 		},
@@ -212,9 +212,9 @@ func TestOpportunityCostAsks(t *testing.T) {
 	r := mustSubmit(t, e, reserved("k", "acme", 8, 3, 7, usd(2.5)))
 	// hours 3, 4, 6 at the operator's floor $1.60; hour 5 from owner-a at $2.00
 	want := []joule.LeaseShare{
-		{Seller: "operator", GPUs: 8, Start: hour(3), End: hour(5), PriceMicroUSDPerGPUHour: usd(1.6)},
-		{Seller: "owner-a", GPUs: 8, Start: hour(5), End: hour(6), PriceMicroUSDPerGPUHour: usd(2)},
-		{Seller: "operator", GPUs: 8, Start: hour(6), End: hour(7), PriceMicroUSDPerGPUHour: usd(1.6)},
+		{Seller: "operator", GPUs: 8, Start: hour(3), End: hour(5), PriceMicroUSDPerGPUHour: usd(1.6), Servers: servers("operator", 1)},
+		{Seller: "owner-a", GPUs: 8, Start: hour(5), End: hour(6), PriceMicroUSDPerGPUHour: usd(2), Servers: servers("owner-a", 1)},
+		{Seller: "operator", GPUs: 8, Start: hour(6), End: hour(7), PriceMicroUSDPerGPUHour: usd(1.6), Servers: servers("operator", 1)},
 	}
 	if !reflect.DeepEqual(r.Leases[0].Sellers, want) {
 		t.Fatalf("shares\n got %+v\nwant %+v", r.Leases[0].Sellers, want)
@@ -231,20 +231,20 @@ func TestOpportunityCostAsks(t *testing.T) {
 func TestDepth(t *testing.T) {
 	c := newClock(t0)
 	e := newEngine(t, c.config(), listing("owner-a", 2, usd(2)), listing("owner-b", 1, usd(1.5)))
-	mustSubmit(t, e, reserved("k", "acme", 10, 1, 2, usd(3)))
-	mustSubmit(t, e, reserved("r1", "beta", 20, 1, 3, usd(2.5)))
-	mustSubmit(t, e, reserved("r2", "gamma", 30, 2, 3, usd(2.5)))
+	mustSubmit(t, e, reserved("k", "acme", 8, 1, 2, usd(3)))
+	mustSubmit(t, e, reserved("r1", "beta", 24, 1, 3, usd(2.5)))
+	mustSubmit(t, e, reserved("r2", "gamma", 32, 2, 3, usd(2.5)))
 	d, err := e.Depth(product, hour(1), hour(3))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Slot{
-		{Start: hour(1), CapacityGPUs: 24, LeasedGPUs: 10, FreeGPUs: 14,
-			Asks:                      []Level{{usd(2), 14}},
-			BestAskMicroUSDPerGPUHour: usd(2), Bids: []Level{{usd(2.5), 20}}, BestBidMicroUSDPerGPUHour: usd(2.5)},
+		{Start: hour(1), CapacityGPUs: 24, LeasedGPUs: 8, FreeGPUs: 16,
+			Asks:                      []Level{{usd(2), 16}},
+			BestAskMicroUSDPerGPUHour: usd(2), Bids: []Level{{usd(2.5), 24}}, BestBidMicroUSDPerGPUHour: usd(2.5)},
 		{Start: hour(2), CapacityGPUs: 24, FreeGPUs: 24,
 			Asks:                      []Level{{usd(1.5), 8}, {usd(2), 16}},
-			BestAskMicroUSDPerGPUHour: usd(1.5), Bids: []Level{{usd(2.5), 50}}, BestBidMicroUSDPerGPUHour: usd(2.5)},
+			BestAskMicroUSDPerGPUHour: usd(1.5), Bids: []Level{{usd(2.5), 56}}, BestBidMicroUSDPerGPUHour: usd(2.5)},
 	}
 	if !reflect.DeepEqual(d, want) {
 		t.Fatalf("depth\n got %+v\nwant %+v", d, want)

@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -87,4 +88,14 @@ func wantCode(t testing.TB, err error, code string) {
 	if got := joule.ErrorCode(err); got != code {
 		t.Fatalf("error %v: code %q, want %q", err, got, code)
 	}
+}
+
+// servers names servers of a seller's listing in the test product, by number from 1.
+func servers(seller string, n ...int) []string {
+	names := joule.DefaultNodeNames(seller+"-h100-sxm-west-texas", slices.Max(n))
+	out := make([]string, len(n))
+	for i, k := range n {
+		out[i] = names[k-1]
+	}
+	return out
 }

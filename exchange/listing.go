@@ -38,9 +38,14 @@ func (e *Engine) SetListing(l joule.Listing) (*Result, error) {
 		b.ensure(to)
 	}
 	next := &source{owner: l.Seller, listing: &l, ask: l.AskMicroUSDPerGPUHour, dynamic: l.OpportunityCost,
-		from: from, to: to, gpus: int32(l.Servers * b.p.GPUsPerNode)}
+		from: from, to: to, gpus: int32(l.Servers * b.p.GPUsPerNode), names: l.NodeNames()}
 	s := b.listings[l.Seller]
 	if s != nil {
+		for n := range e.boundServers(b, s, cur) {
+			if !slices.Contains(next.names, n) {
+				return nil, joule.Errorf(joule.ECAPACITY, "listing %s/%s: server %s is leased; it cannot leave the listing until its leases end", l.Product, l.Seller, n)
+			}
+		}
 		for i := cur; i < b.n; i++ {
 			if c := next.capFor(i); c < s.used[i] {
 				return nil, joule.Errorf(joule.ECAPACITY, "listing %s/%s: %d GPUs are leased at %s, more than %d",
@@ -62,7 +67,7 @@ func (e *Engine) SetListing(l joule.Listing) (*Result, error) {
 		if repriced {
 			b.removeSource(s)
 		}
-		s.listing, s.ask, s.dynamic, s.from, s.to, s.gpus = next.listing, next.ask, next.dynamic, next.from, next.to, next.gpus
+		s.listing, s.ask, s.dynamic, s.from, s.to, s.gpus, s.names = next.listing, next.ask, next.dynamic, next.from, next.to, next.gpus, next.names
 		for i := cur; i < b.n; i++ {
 			s.cap[i] = s.capFor(i)
 		}

@@ -25,6 +25,9 @@ type share struct {
 	a, z  int
 	gpus  int32
 	price joule.MicroUSD
+	// servers the share holds in all its slots, sorted (see bind.go); never changed in
+	// place, so that copies of the lease keep theirs
+	servers []string
 }
 
 // leaseState is a lease the engine holds capacity for. Its shares are the truth; the
@@ -54,7 +57,7 @@ func (l *leaseState) sync() {
 		sellers[i] = joule.LeaseShare{
 			Seller: s.src.owner, GPUs: int(s.gpus),
 			Start: l.b.slotTime(s.a), End: l.b.slotTime(s.z),
-			PriceMicroUSDPerGPUHour: s.price,
+			PriceMicroUSDPerGPUHour: s.price, Servers: s.servers,
 		}
 		if s.src.resale != nil {
 			sellers[i].ResaleOrder = s.src.resale.ID
@@ -219,9 +222,10 @@ func (e *Engine) newLease(o *orderState, by *buyer, picks []pick, gpus int, star
 	if (o.Kind == joule.OrderOnDemand || o.Kind == joule.OrderSpot) && !o.End.IsZero() {
 		l.stopAt = b.slot(unixHour(o.End))
 	}
-	l.shares = addPicks(make([]share, 0, 4), picks)
+	l.shares = e.bindAll(l, addPicks(make([]share, 0, 4), picks))
 	l.sync()
 	e.leases[l.ID] = l
+	hold(l)
 	if l.Class == joule.LeaseInterruptible {
 		e.trackSpot(l)
 	}
@@ -256,7 +260,7 @@ func addPicks(shares []share, picks []pick) []share {
 			}
 		}
 		if !merged {
-			shares = append(shares, share{p.src, p.i, p.i + 1, p.gpus, p.price})
+			shares = append(shares, share{p.src, p.i, p.i + 1, p.gpus, p.price, nil})
 		}
 	}
 	return shares
@@ -268,10 +272,11 @@ func (e *Engine) recordFills(l *leaseState, shares []share) {
 	for _, s := range shares {
 		f := joule.Fill{Order: l.Order, Lease: l.ID, LeaseShare: joule.LeaseShare{
 			Seller: s.src.owner, GPUs: int(s.gpus),
-			Start: l.b.slotTime(s.a), End: l.b.slotTime(s.z), PriceMicroUSDPerGPUHour: s.price,
+			Start: l.b.slotTime(s.a), End: l.b.slotTime(s.z), PriceMicroUSDPerGPUHour: s.price, Servers: s.servers,
 		}}
 		if r := s.src.resale; r != nil {
 			f.ResaleOrder = r.ID
+			e.recordRelease(l, s)
 			r.SoldGPUHours += int64(s.gpus) * int64(s.z-s.a)
 			if r.SoldGPUHours == int64(r.GPUs)*r.Hours() {
 				e.closeOrder(r, joule.OrderFilled)

@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -108,6 +109,9 @@ func (m *model) check(now time.Time) error {
 			}
 		}
 	}
+	if err := m.checkServers(first, span); err != nil {
+		return err
+	}
 	for id, o := range m.orders {
 		if o.Kind == joule.OrderResale {
 			continue
@@ -120,6 +124,49 @@ func (m *model) check(now time.Time) error {
 		}
 		if filled[id] != o.FilledGPUs {
 			return fmt.Errorf("order %s says %d GPUs filled, its leases %d", id, o.FilledGPUs, filled[id])
+		}
+	}
+	return nil
+}
+
+// checkServers verifies, from the leases alone, that no server is bound to two leases
+// in the same hour, that every lease holds whole servers for all its GPUs in every hour
+// (those it resold counted as held by the buyer), and that each server is one its
+// seller listed.
+func (m *model) checkServers(first int64, span int) error {
+	names := map[string]string{} // server → seller
+	for _, l := range m.listings {
+		for _, n := range l.NodeNames() {
+			names[n] = l.Seller
+		}
+	}
+	for h := first; h < first+int64(span); h++ {
+		t := hourTime(h)
+		holder := map[string]string{}
+		for _, id := range slices.Sorted(maps.Keys(m.leases)) {
+			l := m.leases[id]
+			if unixHour(l.Start) > h || ceilHour(l.End) <= h {
+				continue
+			}
+			held := l.ServersAt(t)
+			resold := 0
+			for _, r := range l.Resold {
+				if !t.Before(r.Start) && t.Before(r.End) {
+					resold += len(r.Servers)
+				}
+			}
+			if len(held)+resold != l.GPUs/8 {
+				return fmt.Errorf("lease %s of %d GPUs holds servers %v (and resold %d) at %s", id, l.GPUs, held, resold, t)
+			}
+			for _, n := range held {
+				if other, ok := holder[n]; ok {
+					return fmt.Errorf("server %s is bound to leases %s and %s at %s", n, other, id, t)
+				}
+				holder[n] = id
+				if _, ok := names[n]; !ok {
+					return fmt.Errorf("lease %s holds %s, which no listing names", id, n)
+				}
+			}
 		}
 	}
 	return nil
@@ -141,8 +188,18 @@ func TestRandomOrderStreams(t *testing.T) {
 	if testing.Short() {
 		steps = 100
 	}
+	var resold, preempted int
 	prop := func(seed uint64) bool {
-		if err := runStream(seed, steps); err != nil {
+		m, err := runStream(seed, steps)
+		if m != nil {
+			for _, l := range m.leases {
+				resold += len(l.Resold)
+				if l.Status == joule.LeasePreempted {
+					preempted++
+				}
+			}
+		}
+		if err != nil {
 			t.Logf("seed %d: %v", seed, err)
 			return false
 		}
@@ -151,9 +208,13 @@ func TestRandomOrderStreams(t *testing.T) {
 	if err := quick.Check(prop, &quick.Config{MaxCount: 40}); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("leases resold %d times, %d preempted", resold, preempted)
+	if resold == 0 || preempted == 0 {
+		t.Fatalf("the streams resold %d and preempted %d times: they must move bindings both ways", resold, preempted)
+	}
 }
 
-func runStream(seed uint64, steps int) error {
+func runStream(seed uint64, steps int) (*model, error) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	c := newClock(t0.Add(time.Duration(rng.IntN(3600)) * time.Second))
 	level := usd(1.5)
@@ -161,7 +222,7 @@ func runStream(seed uint64, steps int) error {
 		Pricing: func(_ string, h time.Time) joule.MicroUSD { return level + joule.MicroUSD(h.Hour()%5)*100_000 }}
 	e := New(cfg)
 	if err := e.AddProduct(joule.Product{ID: product, Model: "h100-sxm", Site: "west-texas", GPUsPerNode: 8}); err != nil {
-		return err
+		return nil, err
 	}
 	m := &model{listings: map[string]joule.Listing{}, orders: map[string]joule.Order{}, leases: map[string]joule.Lease{},
 		results: map[string]*Result{}, requests: map[string]joule.Order{}}
@@ -183,7 +244,7 @@ func runStream(seed uint64, steps int) error {
 	}
 	for range 4 {
 		if _, err := setListing(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for step := range steps {
@@ -201,7 +262,7 @@ func runStream(seed uint64, steps int) error {
 			op = "reserved"
 			a := nowHour + 1 + int64(rng.IntN(24))
 			o := joule.Order{Account: tenants[rng.IntN(4)], Product: product, Kind: joule.OrderReserved,
-				GPUs: 1 + rng.IntN(24), Start: hourTime(a), End: hourTime(a + 1 + int64(rng.IntN(8))),
+				GPUs: 8 * (1 + rng.IntN(3)), Start: hourTime(a), End: hourTime(a + 1 + int64(rng.IntN(8))),
 				LimitMicroUSDPerGPUHour: price(), AllOrNone: rng.IntN(10) < 7}
 			if rng.IntN(5) == 0 {
 				o.ExpiresAt = now.Add(time.Duration(1+rng.IntN(300)) * time.Minute)
@@ -212,14 +273,14 @@ func runStream(seed uint64, steps int) error {
 			req = &o
 		case k < 40:
 			op = "on_demand"
-			o := running(joule.OrderOnDemand, "", tenants[rng.IntN(4)], 1+rng.IntN(16), price())
+			o := running(joule.OrderOnDemand, "", tenants[rng.IntN(4)], 8*(1+rng.IntN(2)), price())
 			if rng.IntN(3) == 0 {
 				o.End = hourTime(nowHour + 1 + int64(rng.IntN(6)))
 			}
 			req = &o
 		case k < 52:
 			op = "spot"
-			o := running(joule.OrderSpot, "", tenants[rng.IntN(4)], 1+rng.IntN(16), price())
+			o := running(joule.OrderSpot, "", tenants[rng.IntN(4)], 8*(1+rng.IntN(2)), price())
 			req = &o
 		case k < 60:
 			op = "resale"
@@ -231,7 +292,7 @@ func runStream(seed uint64, steps int) error {
 			}
 			a := max(ceilHour(now), unixHour(l.Start)) + int64(rng.IntN(3))
 			z := a + 1 + int64(rng.IntN(6))
-			o := joule.Order{Account: l.Tenant, Kind: joule.OrderResale, ResaleOf: l.ID, GPUs: 1 + rng.IntN(l.GPUs),
+			o := joule.Order{Account: l.Tenant, Kind: joule.OrderResale, ResaleOf: l.ID, GPUs: 8 * (1 + rng.IntN(l.GPUs/8)),
 				Start: hourTime(a), End: hourTime(z), LimitMicroUSDPerGPUHour: price()}
 			req = &o
 		case k < 67:
@@ -249,7 +310,7 @@ func runStream(seed uint64, steps int) error {
 		case k < 89 && rng.IntN(4) == 0:
 			op = "fill priority" // orders asks anew; moves no lease
 			if err = e.SetFillPriority(product, joule.FillPriorities[rng.IntN(len(joule.FillPriorities))]); err == nil && !reflect.DeepEqual(before.Leases, e.State().Leases) {
-				return fmt.Errorf("step %d: setting the fill priority moved leases", step)
+				return m, fmt.Errorf("step %d: setting the fill priority moved leases", step)
 			}
 		case k < 89:
 			op = "listing"
@@ -258,10 +319,10 @@ func runStream(seed uint64, steps int) error {
 			op = "restore" // a restart: rebuild from what the store would hold
 			st := e.State()
 			if e, err = Restore(cfg, st); err != nil {
-				return fmt.Errorf("step %d: restore: %v", step, err)
+				return m, fmt.Errorf("step %d: restore: %v", step, err)
 			}
 			if got := e.State(); !reflect.DeepEqual(got, st) {
-				return fmt.Errorf("step %d: state after restore differs", step)
+				return m, fmt.Errorf("step %d: state after restore differs", step)
 			}
 			for _, k := range m.keys {
 				restored[k] = true
@@ -282,18 +343,18 @@ func runStream(seed uint64, steps int) error {
 				want := m.results[key]
 				if restored[key] { // after a restart: the same order, as it is now
 					if err != nil || r.Order.ID != want.Order.ID || !reflect.DeepEqual(before, e.State()) {
-						return fmt.Errorf("step %d: repeated key %s after restore: %v, %+v", step, key, err, r.Order)
+						return m, fmt.Errorf("step %d: repeated key %s after restore: %v, %+v", step, key, err, r.Order)
 					}
 					continue
 				}
 				if err != nil || !reflect.DeepEqual(r, want) {
-					return fmt.Errorf("step %d: repeated key %s: %v\n got %+v\nwant %+v", step, key, err, r, want)
+					return m, fmt.Errorf("step %d: repeated key %s: %v\n got %+v\nwant %+v", step, key, err, r, want)
 				}
 				continue
 			}
 			o.GPUs++
 			if _, err = e.Submit(o); joule.ErrorCode(err) != joule.ECONFLICT {
-				return fmt.Errorf("step %d: key %s reused for another order: %v", step, key, err)
+				return m, fmt.Errorf("step %d: key %s reused for another order: %v", step, key, err)
 			}
 			r, err = nil, nil
 		}
@@ -305,28 +366,28 @@ func runStream(seed uint64, steps int) error {
 				m.results[key], m.requests[key] = r.clone(), *req
 				m.keys = append(m.keys, key)
 				if err := checkOwnLeases(r); err != nil {
-					return fmt.Errorf("step %d (%s): %v", step, op, err)
+					return m, fmt.Errorf("step %d (%s): %v", step, op, err)
 				}
 			}
 		}
 		if err != nil {
 			if code := joule.ErrorCode(err); code == joule.EINTERNAL {
-				return fmt.Errorf("step %d (%s): %v", step, op, err)
+				return m, fmt.Errorf("step %d (%s): %v", step, op, err)
 			}
 			if after := e.State(); !reflect.DeepEqual(before, after) {
-				return fmt.Errorf("step %d (%s) failed with %v but changed the state", step, op, err)
+				return m, fmt.Errorf("step %d (%s) failed with %v but changed the state", step, op, err)
 			}
 		} else if r != nil {
 			m.apply(r)
 		}
 		if err := e.Check(); err != nil {
-			return fmt.Errorf("step %d (%s): %v", step, op, err)
+			return m, fmt.Errorf("step %d (%s): %v", step, op, err)
 		}
 		if err := m.check(c.Now()); err != nil {
-			return fmt.Errorf("step %d (%s): model: %v", step, op, err)
+			return m, fmt.Errorf("step %d (%s): model: %v", step, op, err)
 		}
 	}
-	return nil
+	return m, nil
 }
 
 // checkOwnLeases checks that a submission's leases are whole: an all-or-none order's

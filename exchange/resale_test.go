@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -10,10 +11,10 @@ import (
 
 func TestResale(t *testing.T) {
 	c := newClock(t0)
-	e := newEngine(t, c.config(), listing("owner-a", 1, usd(2)))
-	held := mustSubmit(t, e, reserved("blk", "acme", 8, 1, 25, usd(2))).Leases[0]
+	e := newEngine(t, c.config(), listing("owner-a", 2, usd(2)))
+	held := mustSubmit(t, e, reserved("blk", "acme", 16, 1, 25, usd(2))).Leases[0]
 	resale := joule.Order{IdempotencyKey: "rs", Account: "acme", Kind: joule.OrderResale, ResaleOf: held.ID,
-		GPUs: 4, Start: hour(10), End: hour(20), LimitMicroUSDPerGPUHour: usd(2.5)}
+		GPUs: 8, Start: hour(10), End: hour(20), LimitMicroUSDPerGPUHour: usd(2.5)}
 
 	bad := resale
 	bad.Account = "mallory"
@@ -29,15 +30,18 @@ func TestResale(t *testing.T) {
 		t.Fatalf("resale %+v", rs.Order)
 	}
 	over := resale
-	over.IdempotencyKey, over.GPUs, over.Start = "rs2", 5, hour(15)
+	over.IdempotencyKey, over.GPUs, over.Start = "rs2", 16, hour(15)
 	_, err = e.Submit(over)
-	wantCode(t, err, joule.ECAPACITY) // 4 + 5 > 8 in hours 15..19
+	wantCode(t, err, joule.ECAPACITY) // 8 + 16 > 16 in hours 15..19
+	over.GPUs = 4
+	_, err = e.Submit(over)
+	wantCode(t, err, joule.EINVALID) // half a server
 
 	// the holder's own bid skips its own offer; another tenant buys it at the resale ask
-	if r := mustSubmit(t, e, reserved("self", "acme", 4, 12, 14, usd(3))); r.Order.Status != joule.OrderOpen {
+	if r := mustSubmit(t, e, reserved("self", "acme", 8, 12, 14, usd(3))); r.Order.Status != joule.OrderOpen {
 		t.Fatal("a holder bought its own resale")
 	}
-	buy := mustSubmit(t, e, reserved("buy", "beta", 4, 10, 20, usd(3)))
+	buy := mustSubmit(t, e, reserved("buy", "beta", 8, 10, 20, usd(3)))
 	if buy.Order.Status != joule.OrderFilled {
 		t.Fatalf("buy %s", buy.Order.Status)
 	}
@@ -45,14 +49,34 @@ func TestResale(t *testing.T) {
 	if len(sh) != 1 || sh[0].Seller != "acme" || sh[0].ResaleOrder != rs.Order.ID || sh[0].PriceMicroUSDPerGPUHour != usd(2.5) {
 		t.Fatalf("bought shares %+v", sh)
 	}
-	if len(buy.Orders) != 1 || buy.Orders[0].Status != joule.OrderFilled || buy.Orders[0].SoldGPUHours != 40 {
+	if len(buy.Orders) != 1 || buy.Orders[0].Status != joule.OrderFilled || buy.Orders[0].SoldGPUHours != 80 {
 		t.Fatalf("resale after the sale: %+v", buy.Orders)
+	}
+	// the binding moves: the buyer holds one of the holder's servers for hours 10..19,
+	// and the holder does not
+	if len(sh[0].Servers) != 1 || !slices.Contains(held.ServersAt(hour(12)), sh[0].Servers[0]) {
+		t.Fatalf("bought servers %v of %v", sh[0].Servers, held.ServersAt(hour(12)))
+	}
+	var after joule.Lease
+	for _, l := range buy.Leases {
+		if l.ID == held.ID {
+			after = l
+		}
+	}
+	if got := after.ServersAt(hour(12)); len(got) != 1 || got[0] == sh[0].Servers[0] {
+		t.Fatalf("the holder holds %v at hour 12 after selling %v", got, sh[0].Servers)
+	}
+	if got := after.ServersAt(hour(9)); len(got) != 2 {
+		t.Fatalf("the holder holds %v at hour 9", got)
+	}
+	if b := after.Bindings(); len(b) != 3 {
+		t.Fatalf("the holder's bindings %+v: want before, during and after the resale", b)
 	}
 	// a reserved block is resold, never stopped
 	_, err = e.Stop(held.ID, joule.LeaseEndStopped, "")
 	wantCode(t, err, joule.ECONFLICT)
 	// spot never buys resale capacity
-	_, err = e.Submit(running(joule.OrderOnDemand, "od", "gamma", 1, usd(9)))
+	_, err = e.Submit(running(joule.OrderOnDemand, "od", "gamma", 8, usd(9)))
 	wantCode(t, err, joule.ECAPACITY)
 }
 
@@ -94,13 +118,13 @@ func TestRestoreRoundTrip(t *testing.T) {
 	c := newClock(t0.Add(15 * time.Minute))
 	cfg := c.config()
 	e := newEngine(t, cfg, listing("owner-a", 2, usd(2)), listing("owner-b", 1, usd(1.5)))
-	blk := mustSubmit(t, e, reserved("k", "acme", 10, 1, 9, usd(3)))
-	mustSubmit(t, e, reserved("rest", "beta", 30, 2, 4, usd(2.5)))
-	mustSubmit(t, e, running(joule.OrderSpot, "s", "gamma", 4, usd(2.2)))
-	mustSubmit(t, e, running(joule.OrderOnDemand, "od", "delta", 2, usd(4)))
+	blk := mustSubmit(t, e, reserved("k", "acme", 8, 1, 9, usd(3)))
+	mustSubmit(t, e, reserved("rest", "beta", 32, 2, 4, usd(2.5)))
+	mustSubmit(t, e, running(joule.OrderSpot, "s", "gamma", 8, usd(2.2)))
+	mustSubmit(t, e, running(joule.OrderOnDemand, "od", "delta", 8, usd(4)))
 	mustSubmit(t, e, joule.Order{IdempotencyKey: "rs", Account: "acme", Kind: joule.OrderResale, ResaleOf: blk.Leases[0].ID,
-		GPUs: 2, Start: hour(5), End: hour(9), LimitMicroUSDPerGPUHour: usd(2.6)})
-	mustSubmit(t, e, reserved("buy", "eps", 2, 6, 8, usd(2.7)))
+		GPUs: 8, Start: hour(5), End: hour(9), LimitMicroUSDPerGPUHour: usd(2.6)})
+	mustSubmit(t, e, reserved("buy", "eps", 8, 6, 8, usd(2.7)))
 
 	st := e.State()
 	r, err := Restore(cfg, st)
@@ -111,7 +135,7 @@ func TestRestoreRoundTrip(t *testing.T) {
 		t.Fatalf("state after restore differs\n got %+v\nwant %+v", got, st)
 	}
 	// both engines answer the same to what comes next
-	next := []joule.Order{reserved("n1", "zeta", 8, 2, 4, usd(2.6)), running(joule.OrderSpot, "n2", "eta", 4, usd(3))}
+	next := []joule.Order{reserved("n1", "zeta", 8, 2, 4, usd(2.6)), running(joule.OrderSpot, "n2", "eta", 8, usd(3))}
 	for _, o := range next {
 		a, errA := e.Submit(o)
 		b, errB := r.Submit(o)
@@ -125,7 +149,7 @@ func TestRestoreRoundTrip(t *testing.T) {
 	}
 	mustCheck(t, r)
 	// a repeated key is recognized after a restart
-	if _, err := r.Submit(reserved("k", "acme", 10, 1, 9, usd(3))); err != nil {
+	if _, err := r.Submit(reserved("k", "acme", 8, 1, 9, usd(3))); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(r.Leases(product, hour(3))); n != len(e.Leases(product, hour(3))) {

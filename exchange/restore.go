@@ -163,7 +163,7 @@ func (e *Engine) restoreLeases(in []joule.Lease) error {
 			if src == nil {
 				return fmt.Errorf("restore: lease %s: no capacity of %s %s", l.ID, sh.Seller, sh.ResaleOrder)
 			}
-			s := share{src: src, a: l.b.slot(unixHour(sh.Start)), z: l.b.slot(unixHour(sh.End)), gpus: int32(sh.GPUs), price: sh.PriceMicroUSDPerGPUHour}
+			s := share{src: src, a: l.b.slot(unixHour(sh.Start)), z: l.b.slot(unixHour(sh.End)), gpus: int32(sh.GPUs), price: sh.PriceMicroUSDPerGPUHour, servers: sh.Servers}
 			if s.a < 0 || s.z > len(src.used) || s.a >= s.z {
 				return fmt.Errorf("restore: lease %s: share %s..%s out of range", l.ID, sh.Start, sh.End)
 			}
@@ -174,11 +174,26 @@ func (e *Engine) restoreLeases(in []joule.Lease) error {
 				}
 			}
 			l.shares = append(l.shares, s)
+			hold(l)
 		}
-		l.sync()
 		if l.Class == joule.LeaseInterruptible {
 			e.trackSpot(l)
 		}
+	}
+	// Shares stored before leases were bound to servers get servers now, oldest lease
+	// first; whatever is stored with servers keeps them.
+	for _, l := range leases {
+		var bound []share
+		for _, s := range l.shares {
+			if len(s.servers) == 0 && s.z > max(l.b.slot(unixHour(e.cfg.Now())), 0) {
+				bound = append(bound, e.bind(l.b, s, nil, nil)...)
+			} else {
+				bound = append(bound, s)
+			}
+		}
+		l.shares = bound
+		hold(l)
+		l.sync()
 	}
 	return nil
 }

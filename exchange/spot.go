@@ -120,8 +120,9 @@ func (e *Engine) renew(l *leaseState, now time.Time) {
 	e.picks = picks
 	e.touchLease(l)
 	if end > from {
-		fresh := addPicks(nil, picks)
+		fresh := e.bindAll(l, addPicks(nil, picks))
 		l.shares = mergeShares(l.shares, fresh)
+		hold(l)
 		l.End = b.slotTime(end)
 		l.sync()
 		e.recordFills(l, fresh)
@@ -137,7 +138,7 @@ func mergeShares(shares, fresh []share) []share {
 	for _, f := range fresh {
 		joined := false
 		for j := range shares {
-			if s := &shares[j]; s.src == f.src && s.z == f.a && s.gpus == f.gpus && s.price == f.price {
+			if s := &shares[j]; s.src == f.src && s.z == f.a && s.gpus == f.gpus && s.price == f.price && slices.Equal(s.servers, f.servers) {
 				s.z = f.z
 				joined = true
 				break

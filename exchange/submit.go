@@ -110,6 +110,8 @@ func (e *Engine) checkOrder(o *joule.Order, now time.Time) (*book, *leaseState, 
 		return nil, nil, joule.Errorf(joule.EINVALID, "order: end is more than %d hours ahead", e.cfg.HorizonHours)
 	case int64(o.GPUs) > 1<<24:
 		return nil, nil, joule.Errorf(joule.EINVALID, "order: too many gpus")
+	case o.GPUs%b.p.GPUsPerNode != 0:
+		return nil, nil, joule.Errorf(joule.EINVALID, "order: %s is leased in whole servers of %d GPUs; %d GPUs is not a multiple", b.p.ID, b.p.GPUsPerNode, o.GPUs)
 	}
 	if lease != nil {
 		if err := e.checkResale(o, lease, now); err != nil {

@@ -96,6 +96,8 @@ var admitted = map[string][]string{
 	"GET /api/v1/leases":                                 {asTenant, asOwner},
 	"POST /api/v1/leases/{id}/resell":                    {asTenant},
 	"POST /api/v1/leases/{id}/stop":                      {asTenant},
+	"GET /api/v1/leases/{id}/access":                     {asTenant},
+	"GET /api/v1/leases/{id}/usage":                      {asTenant},
 	"GET /api/v1/invoices/{tenant}":                      {asTenant},
 	"GET /api/v1/statements/{account}":                   {asTenant, asOwner},
 	"GET /api/v1/owners/{id}":                            {asOwner},

@@ -85,6 +85,8 @@ func (s *Server) leasingRoutes() {
 	s.handle("GET /api/v1/leases", admits(tenant, owner), s.authed(s.handleLeases))
 	s.handle("POST /api/v1/leases/{id}/resell", admits(tenant), s.authed(s.handleResell))
 	s.handle("POST /api/v1/leases/{id}/stop", admits(tenant), s.authed(s.handleStopLease))
+	s.handle("GET /api/v1/leases/{id}/access", admits(tenant), s.authed(s.handleLeaseAccess))
+	s.handle("GET /api/v1/leases/{id}/usage", admits(tenant), s.authed(s.handleLeaseUsage))
 	s.handle("GET /api/v1/invoices/{tenant}", admits(tenant), s.authed(s.handleInvoice))
 	s.handle("GET /api/v1/statements/{account}", admits(tenant, owner), s.authed(s.handleStatement))
 	s.ownerRoutes()

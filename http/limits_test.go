@@ -189,7 +189,7 @@ func TestFullStoreAnswers503(t *testing.T) {
 		t.Fatal(err)
 	}
 	order := func(i int) []byte {
-		data, _ := json.Marshal(block("", 1, i, 1, 3))
+		data, _ := json.Marshal(block("", 8, i, 1, 3))
 		return data
 	}
 	orderKey := func(i int) map[string]string { return map[string]string{"Idempotency-Key": fmt.Sprintf("fill-%d", i)} }

@@ -315,6 +315,7 @@ func newOpenAPIRig(t *testing.T) *openAPIRig {
 			BacktestCharts: render.BacktestCharts, PivotCharts: render.PivotCharts, Running: 1})
 		s.Billing = &billing.Service{Store: sqlite.NewLeasingStore(db)}
 	})
+	withDelivery(s, func() time.Time { return now })
 	doc := servedOpenAPI(t, s)
 	doc.Servers = openapi3.Servers{{URL: s.URL()}} // the test's port, not the document's default
 	router, err := gorillamux.NewRouter(doc)
@@ -558,6 +559,9 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 		t.Fatalf("the block filled %+v", filled)
 	}
 	g.do(req{route: "POST /api/v1/orders", path: "/api/v1/orders", token: acme, body: block, header: map[string]string{"Idempotency-Key": "block"}, status: 200})
+	g.do(req{route: "GET /api/v1/leases/{id}/access", path: "/api/v1/leases/" + filled.Leases[0].ID + "/access", token: acme, status: 200})
+	g.do(req{route: "GET /api/v1/leases/{id}/usage", path: "/api/v1/leases/" + filled.Leases[0].ID + "/usage", token: op, status: 200})
+	g.do(req{route: "GET /api/v1/leases/{id}/access", path: "/api/v1/leases/" + filled.Leases[0].ID + "/access", token: owner, status: 403, refused: true})
 	var resting leasing.OrderResult
 	if err := json.Unmarshal(g.do(req{route: "POST /api/v1/orders", path: "/api/v1/orders", token: acme, status: 201,
 		body: `{"idempotency_key": "low", "product": "h100-sxm/west-texas", "kind": "reserved", "gpus": 8, "start": "2025-01-08T00:00:00Z", "end": "2025-01-08T06:00:00Z", "limit_micro_usd_per_gpu_hour": 1000000, "all_or_none": false, "expires_at": "2025-01-07T00:00:00Z"}`}), &resting); err != nil {

@@ -99,6 +99,9 @@ type Server struct {
 	Leasing Leasing
 	// Billing answers for invoices and statements over the exchange's store.
 	Billing Billing
+	// Delivery answers how a lease's tenant submits jobs and what they used; nil (no
+	// workload engine): its endpoints answer not_found.
+	Delivery Delivery
 	// RateLimit is how many exchange requests per second one API token may make, with
 	// bursts of RateBurst; zero: DefaultRateLimit and twice that. In-process requests
 	// (the local CLI) are not limited.

@@ -68,6 +68,7 @@ func TestConcurrentClients(t *testing.T) {
 	}
 	e.check()
 	checkStoredLeases(t, e)
+	checkStoredBinding(t, e)
 	checkStoredJournal(t, e)
 	sameState(t, e.svc, e.open())
 }
@@ -88,19 +89,19 @@ func randomClient(e *env, who *joule.Account, seed uint64, n int) error {
 		var r *leasing.OrderResult
 		switch op := rng.IntN(20); {
 		case op < 11:
-			o := reserved(key, 1+rng.IntN(32), start, start.Add(time.Duration(1+rng.IntN(48))*time.Hour), limit)
+			o := reserved(key, 8*(1+rng.IntN(4)), start, start.Add(time.Duration(1+rng.IntN(48))*time.Hour), limit)
 			o.AllOrNone = rng.IntN(3) > 0
 			r, err = e.svc.SubmitOrder(e.ctx, who, o)
 		case op < 13:
-			r, err = e.svc.SubmitOrder(e.ctx, who, running(joule.OrderOnDemand, key, 1+rng.IntN(8), limit))
+			r, err = e.svc.SubmitOrder(e.ctx, who, running(joule.OrderOnDemand, key, 8, limit))
 		case op < 15:
-			r, err = e.svc.SubmitOrder(e.ctx, who, running(joule.OrderSpot, key, 1+rng.IntN(8), limit))
+			r, err = e.svc.SubmitOrder(e.ctx, who, running(joule.OrderSpot, key, 8, limit))
 		case op < 17 && len(mine) > 0:
 			_, err = e.svc.Cancel(e.ctx, who, mine[rng.IntN(len(mine))])
 		case op < 19 && len(blocks) > 0:
 			l := blocks[rng.IntN(len(blocks))]
 			from := l.Start.Add(time.Duration(rng.IntN(int(l.End.Sub(l.Start)/time.Hour))) * time.Hour)
-			r, err = e.svc.Resell(e.ctx, who, l.ID, leasing.ResellRequest{IdempotencyKey: key, From: from, GPUs: 1 + rng.IntN(l.GPUs), LimitMicroUSDPerGPUHour: limit})
+			r, err = e.svc.Resell(e.ctx, who, l.ID, leasing.ResellRequest{IdempotencyKey: key, From: from, GPUs: 8 * (1 + rng.IntN(l.GPUs/8)), LimitMicroUSDPerGPUHour: limit})
 		case len(runs) > 0:
 			_, err = e.svc.Stop(e.ctx, who, runs[rng.IntN(len(runs))].ID)
 		}
@@ -179,6 +180,46 @@ func checkStoredLeases(t *testing.T, e *env) {
 	if len(leases) < 50 {
 		t.Errorf("only %d leases: the random orders should fill more", len(leases))
 	}
+}
+
+// checkStoredBinding recomputes from the stored leases that no server is bound to two
+// leases in the same hour, and that each lease holds whole servers for all its GPUs in
+// every hour (the servers it resold counted as held by their buyer).
+func checkStoredBinding(t *testing.T, e *env) {
+	t.Helper()
+	st, err := e.store.LoadLeasing(e.ctx, joule.LeasingLoad{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type slot struct {
+		server string
+		hour   int64
+	}
+	holder := map[slot]string{}
+	resales := 0
+	for _, l := range st.Leases {
+		resales += len(l.Resold)
+		for h := l.Start.Truncate(time.Hour); h.Before(l.End); h = h.Add(time.Hour) {
+			held := l.ServersAt(h)
+			resold := 0
+			for _, r := range l.Resold {
+				if !h.Before(r.Start) && h.Before(r.End) {
+					resold += len(r.Servers)
+				}
+			}
+			if len(held)+resold != l.GPUs/8 {
+				t.Errorf("lease %s of %d GPUs holds %v and resold %d servers at %s", l.ID, l.GPUs, held, resold, h)
+			}
+			for _, n := range held {
+				k := slot{n, h.Unix() / 3600}
+				if other, ok := holder[k]; ok {
+					t.Errorf("server %s is bound to leases %s and %s at %s", n, other, l.ID, h)
+				}
+				holder[k] = l.ID
+			}
+		}
+	}
+	t.Logf("%d leases bound %d server-hours; %d resales moved servers", len(st.Leases), len(holder), resales)
 }
 
 // checkStoredJournal checks the journal as stored: every transaction balances, the

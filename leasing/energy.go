@@ -11,7 +11,7 @@ import (
 
 // billEnergy passes the site's energy through to the owners whose servers it hosts,
 // hour by hour as hours complete: for each owner's GPU servers at a site, the ones
-// leased in the hour draw their nameplate power and the rest idle, times the site's
+// bound to a lease in the hour (ServersAt) draw their nameplate power and the rest idle, times the site's
 // PUE, at the site's energy price that hour (Config.EnergyPrice). Each owner-hour is
 // one ledger entry keyed by site, owner and hour, so a tick that repeats it charges
 // nothing more. It runs before the matcher advances, while the hour's leases are
@@ -39,24 +39,27 @@ func (s *Service) billEnergy(ctx context.Context, now time.Time) error {
 			model *joule.HardwareModel
 		}
 		servers := map[key]int{}
+		ownerOf := map[string]key{} // server name → its owner and model
 		for _, f := range rs.Fleets {
 			if f.Owner != "" && f.Model.Kind == joule.KindGPUServer {
-				servers[key{f.Owner, f.Model}] += f.Count
+				k := key{f.Owner, f.Model}
+				servers[k] += f.Count
+				for _, n := range ServerNames(f) {
+					ownerOf[n] = k
+				}
+			}
+		}
+		leased := map[key]int{} // servers bound to a lease in the hour
+		for _, b := range s.serversAt(rs, hour) {
+			if k, ok := ownerOf[b.Server]; ok {
+				leased[k]++
 			}
 		}
 		wh := map[string]float64{}
 		for k, n := range servers {
 			m := k.model
-			gpus := 0
-			for _, l := range s.engine.Leases(joule.ProductID(m.ID, site.Name), hour) {
-				for _, sh := range l.Sellers {
-					if sh.Seller == k.owner && sh.ResaleOrder == "" && !sh.Start.After(hour) && sh.End.After(hour) {
-						gpus += sh.GPUs
-					}
-				}
-			}
-			leased := min(ceilDiv(gpus, max(m.GPUs, 1)), n)
-			wh[k.owner] += (float64(leased)*float64(m.PowerW) + float64(n-leased)*float64(m.IdleW)) * site.PUE
+			on := min(leased[k], n)
+			wh[k.owner] += (float64(on)*float64(m.PowerW) + float64(n-on)*float64(m.IdleW)) * site.PUE
 		}
 		for owner, w := range wh {
 			key := fmt.Sprintf("energy:%s:%s:%s", site.Name, owner, hour.UTC().Format("2006-01-02T15"))

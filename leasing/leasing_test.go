@@ -403,7 +403,7 @@ func diffState(a, b exchange.State) string {
 func TestCommitments(t *testing.T) {
 	e := newEnv(t)
 	acme := e.tenant("acme", usd(10_000))
-	e.submit(acme, running(joule.OrderOnDemand, "od", 12, usd(3)))              // northwind's older ask: 2 servers
+	e.submit(acme, running(joule.OrderOnDemand, "od", 16, usd(3)))              // northwind's older ask: 2 servers
 	e.submit(acme, running(joule.OrderSpot, "spot", 8, usd(2.50)))              // 8 more GPUs: 1 more server, interruptible
 	e.submit(acme, reserved("later", 64, day1, day1.Add(hours(24)), usd(2.10))) // not yet
 	site, err := joule.SiteLoader{Sites: sqlite.NewSiteService(e.db), Fleets: sqlite.NewFleetService(e.db), Models: catalog.Models{User: sqlite.NewHardwareService(e.db)}}.Load(e.ctx, "west-texas")
@@ -412,8 +412,8 @@ func TestCommitments(t *testing.T) {
 	}
 	cs := e.svc.Commitments(site, e.clock.Now())
 	want := []leasing.Commitment{
-		{Fleet: "h100-pod-2", Servers: 2, Class: joule.LeaseFirm, USDPerGPUHour: 2},
-		{Fleet: "h100-pod-2", Servers: 1, Class: joule.LeaseInterruptible, USDPerGPUHour: 2},
+		{Fleet: "h100-pod-2", Servers: 2, Class: joule.LeaseFirm, USDPerGPUHour: 2, Nodes: []string{"h100-pod-2-01", "h100-pod-2-02"}},
+		{Fleet: "h100-pod-2", Servers: 1, Class: joule.LeaseInterruptible, USDPerGPUHour: 2, Nodes: []string{"h100-pod-2-03"}},
 	}
 	if !reflect.DeepEqual(cs, want) {
 		t.Errorf("commitments now:\n got %+v\nwant %+v", cs, want)

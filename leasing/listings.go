@@ -17,7 +17,8 @@ type sellerKey struct{ product, seller string }
 // SyncListings makes the exchange's listings match the sites' GPU server fleets: one
 // product per GPU server model and site ("h100-sxm/west-texas"), one listing per
 // product and seller (the fleet's owner, or the operator for the site's own servers)
-// with the sum of their servers. A new listing asks Config.DefaultAsk; an existing one
+// with the sum of their servers, named by ServerNames: the names leases bind to, and
+// the servers' node names in the workload engine. A new listing asks Config.DefaultAsk; an existing one
 // keeps its ask. A fleet that shrank below what is leased keeps its listing as it was
 // (logged) until the leases end. Owners named by fleets get accounts.
 func (s *Service) SyncListings(ctx context.Context) error {
@@ -58,7 +59,7 @@ func (s *Service) SyncListings(ctx context.Context) error {
 		})
 		for _, k := range keys {
 			l, ok := have[k]
-			if ok && l.Servers == want[k] {
+			if ok && l.Servers == len(want[k]) && slices.Equal(l.Nodes, want[k]) {
 				continue
 			}
 			if !ok {
@@ -68,7 +69,7 @@ func (s *Service) SyncListings(ctx context.Context) error {
 				}
 				l = joule.Listing{Product: k.product, Seller: k.seller, Start: ch.At.Truncate(time.Hour), AskMicroUSDPerGPUHour: s.cfg.DefaultAsk}
 			}
-			l.Servers = want[k]
+			l.Servers, l.Nodes = len(want[k]), want[k]
 			if err := s.setListing(ctx, ch, l); err != nil {
 				s.cfg.Logger.Warn("leasing: listing", "product", k.product, "seller", k.seller, "err", err)
 			}
@@ -77,15 +78,21 @@ func (s *Service) SyncListings(ctx context.Context) error {
 	})
 }
 
+// ServerNames names a GPU server fleet's servers: "<fleet>-01" to "<fleet>-NN" (more
+// digits past 99). A site's GPU servers carry these names as their Slurm node names
+// and their joule node names, so that a lease's binding, the engine's reservation and
+// the agent's view of a server agree.
+func ServerNames(f joule.ResolvedFleet) []string { return joule.DefaultNodeNames(f.Name, f.Count) }
+
 // fleetCapacity reads the GPU server fleets of every site: the products they make
-// and the servers each seller has in each.
-func (s *Service) fleetCapacity(ctx context.Context) ([]joule.Product, map[sellerKey]int, error) {
+// and the servers each seller has in each, named, fleets in name order.
+func (s *Service) fleetCapacity(ctx context.Context) ([]joule.Product, map[sellerKey][]string, error) {
 	sites, err := s.sites(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	var products []joule.Product
-	want := map[sellerKey]int{}
+	want := map[sellerKey][]string{}
 	for _, site := range sites {
 		for _, f := range site.Fleets {
 			m := f.Model
@@ -96,7 +103,8 @@ func (s *Service) fleetCapacity(ctx context.Context) ([]joule.Product, map[selle
 			if !slices.Contains(products, p) {
 				products = append(products, p)
 			}
-			want[sellerKey{p.ID, f.Seller(s.cfg.Operator)}] += f.Count
+			k := sellerKey{p.ID, f.Seller(s.cfg.Operator)}
+			want[k] = append(want[k], ServerNames(f)...)
 		}
 	}
 	return products, want, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,6 +85,13 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 
 	st.policy.Allocate(st.state, m, c, &st.plan)
 	p := sitePlan(site, st.policy.Site(), &st.plan, now, time.Duration(m.IntervalSec)*time.Second, reason)
+	for _, ls := range c.Leases {
+		if ls.Unit >= 0 && ls.Unit < len(p.Fleets) {
+			f := &p.Fleets[ls.Unit]
+			f.Leased = append(f.Leased, ls.Nodes...)
+			slices.Sort(f.Leased)
+		}
+	}
 	if len(stale) == 0 {
 		p.EnergyUSDPerMWh, p.HashpriceUSDPerPHDay = m.EnergyUSDPerMWh, m.HashpriceUSDPerPHDay
 	} else {

@@ -12,7 +12,7 @@ import (
 const orderColumns = `id, account, idempotency_key, product, kind, gpus, start_at, end_at, limit_price, all_or_none,
 	class, notice_sec, resale_of, status, filled_gpus, sold_gpu_hours, created_at, expires_at`
 
-const leaseColumns = `id, order_id, tenant, product, class, notice_sec, gpus, start_at, end_at, open_ended, price, status, notice_at, end_reason, ended_by`
+const leaseColumns = `id, order_id, tenant, product, class, notice_sec, gpus, start_at, end_at, open_ended, price, status, notice_at, end_reason, ended_by, resold`
 
 // LoadLeasing returns, from one consistent snapshot, what rebuilds the exchange and
 // its ledger: products, listings, the leases and orders q asks for, and the journal.
@@ -87,7 +87,7 @@ func loadProducts(ctx context.Context, tx *tx) ([]joule.Product, []joule.Product
 }
 
 func loadListings(ctx context.Context, tx *tx) ([]joule.Listing, error) {
-	rows, err := tx.query(ctx, `SELECT product, seller, servers, start_at, end_at, ask, opportunity_cost FROM listings ORDER BY product, n`)
+	rows, err := tx.query(ctx, `SELECT product, seller, servers, start_at, end_at, ask, opportunity_cost, nodes FROM listings ORDER BY product, n`)
 	if err != nil {
 		return nil, err
 	}
@@ -95,10 +95,13 @@ func loadListings(ctx context.Context, tx *tx) ([]joule.Listing, error) {
 	var out []joule.Listing
 	for rows.Next() {
 		var l joule.Listing
-		var start, end string
+		var start, end, nodes string
 		var ask int64
-		if err := rows.Scan(&l.Product, &l.Seller, &l.Servers, &start, &end, &ask, &l.OpportunityCost); err != nil {
+		if err := rows.Scan(&l.Product, &l.Seller, &l.Servers, &start, &end, &ask, &l.OpportunityCost, &nodes); err != nil {
 			return nil, err
+		}
+		if err := parseJSONText(nodes, &l.Nodes); err != nil {
+			return nil, fmt.Errorf("listing %s/%s: nodes: %w", l.Product, l.Seller, err)
 		}
 		l.AskMicroUSDPerGPUHour = joule.MicroUSD(ask)
 		if l.Start, err = parseTime(start); err != nil {
@@ -349,12 +352,16 @@ func findLeases(ctx context.Context, tx *tx, q string, args ...any) ([]*joule.Le
 	var ids []string
 	for rows.Next() {
 		var l joule.Lease
-		var class, status, start, end, notice, reason string
+		var class, status, start, end, notice, reason, resold string
 		var price int64
 		if err := rows.Scan(&l.ID, &l.Order, &l.Tenant, &l.Product, &class, &l.NoticeSec, &l.GPUs, &start, &end,
-			&l.OpenEnded, &price, &status, &notice, &reason, &l.EndedBy); err != nil {
+			&l.OpenEnded, &price, &status, &notice, &reason, &l.EndedBy, &resold); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		if err := parseJSONText(resold, &l.Resold); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("lease %s: resold: %w", l.ID, err)
 		}
 		l.Class, l.Status, l.PriceMicroUSDPerGPUHour = joule.LeaseClass(class), joule.LeaseStatus(status), joule.MicroUSD(price)
 		l.EndReason = joule.LeaseEnd(reason)
@@ -371,18 +378,21 @@ func findLeases(ctx context.Context, tx *tx, q string, args ...any) ([]*joule.Le
 	if err := rows.Err(); err != nil || len(ids) == 0 {
 		return out, err
 	}
-	rows, err = tx.query(ctx, `SELECT lease, seller, resale_order, gpus, start_at, end_at, price FROM lease_shares
+	rows, err = tx.query(ctx, `SELECT lease, seller, resale_order, gpus, start_at, end_at, price, servers FROM lease_shares
 		WHERE lease = ANY($1) ORDER BY lease, seq`, ids)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, start, end string
+		var id, start, end, servers string
 		var sh joule.LeaseShare
 		var price int64
-		if err := rows.Scan(&id, &sh.Seller, &sh.ResaleOrder, &sh.GPUs, &start, &end, &price); err != nil {
+		if err := rows.Scan(&id, &sh.Seller, &sh.ResaleOrder, &sh.GPUs, &start, &end, &price, &servers); err != nil {
 			return nil, err
+		}
+		if err := parseJSONText(servers, &sh.Servers); err != nil {
+			return nil, fmt.Errorf("lease %s: servers: %w", id, err)
 		}
 		sh.PriceMicroUSDPerGPUHour = joule.MicroUSD(price)
 		if err := parseTimes(&sh.Start, start, &sh.End, end); err != nil {

@@ -278,3 +278,21 @@ func TestClassify(t *testing.T) {
 		t.Error("sacctmgr_modify_none.txt: not taken as nothing to do")
 	}
 }
+
+func TestParseReservationHistory(t *testing.T) {
+	// recorded: sacctmgr -n -P show reservation format=Name,TimeStart,TimeEnd
+	out := "lease-la27492|2026-12-08T04:04:04|2026-12-08T04:04:17\nlease-la27492-2|2026-12-08T04:04:17|Unknown\n"
+	got, err := parseReservationHistory(out)
+	want := []joule.EngineReservation{
+		{Name: "lease-la27492", Start: utc("2026-12-08T04:04:04Z"), End: utc("2026-12-08T04:04:17Z")},
+		{Name: "lease-la27492-2", Start: utc("2026-12-08T04:04:17Z")},
+	}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, %v\nwant %+v", got, err, want)
+	}
+	for _, bad := range []string{"lease-x|2026-12-08T04:04:04\n", "|2026-12-08T04:04:04|2026-12-08T04:04:17\n", "lease-x|yesterday|2026-12-08T04:04:17\n"} {
+		if _, err := parseReservationHistory(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}

@@ -143,3 +143,39 @@ func tresGPUs(tres string) (int, error) {
 	}
 	return 0, nil
 }
+
+// ReservationHistory lists the reservations accounting holds over [from, to), by
+// name, with the times accounting recorded for them: a reservation changed after it
+// began has a record per stretch it held one set of nodes. Nodes are left out.
+func (e *Engine) ReservationHistory(ctx context.Context, from, to time.Time) ([]joule.EngineReservation, error) {
+	out, err := e.run(ctx, "sacctmgr", "-n", "-P", "show", "reservation",
+		"start="+formatTime(from), "end="+formatTime(to), "format=Name,TimeStart,TimeEnd")
+	if err != nil {
+		return nil, fmt.Errorf("reservations in accounting: %w", err)
+	}
+	return parseReservationHistory(out.stdout)
+}
+
+// parseReservationHistory reads `sacctmgr -n -P show reservation format=Name,TimeStart,TimeEnd`.
+func parseReservationHistory(out string) ([]joule.EngineReservation, error) {
+	var rs []joule.EngineReservation
+	for _, line := range strings.Split(out, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		f := strings.Split(line, "|")
+		if len(f) != 3 || f[0] == "" {
+			return nil, fmt.Errorf("slurm: sacctmgr reservation line %q", line)
+		}
+		start, err := parseTime(f[1])
+		if err != nil {
+			return nil, fmt.Errorf("slurm: sacctmgr reservation line %q: %w", line, err)
+		}
+		end, err := parseTime(f[2])
+		if err != nil {
+			return nil, fmt.Errorf("slurm: sacctmgr reservation line %q: %w", line, err)
+		}
+		rs = append(rs, joule.EngineReservation{Name: f[0], Start: start, End: end})
+	}
+	return rs, nil
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -128,11 +129,11 @@ func saveProducts(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
 
 func saveListings(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
 	for _, l := range ch.Listings {
-		_, err := tx.exec(ctx, `INSERT INTO listings (product, seller, servers, start_at, end_at, ask, opportunity_cost)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
+		_, err := tx.exec(ctx, `INSERT INTO listings (product, seller, servers, start_at, end_at, ask, opportunity_cost, nodes)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (product, seller) DO UPDATE SET servers = excluded.servers, start_at = excluded.start_at,
-				end_at = excluded.end_at, ask = excluded.ask, opportunity_cost = excluded.opportunity_cost`,
-			l.Product, l.Seller, l.Servers, formatTime(l.Start), optTime(l.End), int64(l.AskMicroUSDPerGPUHour), l.OpportunityCost)
+				end_at = excluded.end_at, ask = excluded.ask, opportunity_cost = excluded.opportunity_cost, nodes = excluded.nodes`,
+			l.Product, l.Seller, l.Servers, formatTime(l.Start), optTime(l.End), int64(l.AskMicroUSDPerGPUHour), l.OpportunityCost, jsonText(l.Nodes))
 		if isConstraint(err) {
 			return joule.Errorf(joule.EINVALID, "listing %s/%s: no such product or seller", l.Product, l.Seller)
 		} else if err != nil {
@@ -167,12 +168,14 @@ func saveLeases(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
 	var shares [][]any
 	for _, l := range ch.Leases {
 		_, err := tx.exec(ctx, `INSERT INTO leases (id, order_id, tenant, product, class, notice_sec, gpus, start_at, end_at,
-				open_ended, price, status, notice_at, end_reason, ended_by, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT IFNULL(MAX(seq), 0) + 1 FROM leases))
+				open_ended, price, status, notice_at, end_reason, ended_by, resold, seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT IFNULL(MAX(seq), 0) + 1 FROM leases))
 			ON CONFLICT (id) DO UPDATE SET end_at = excluded.end_at, open_ended = excluded.open_ended, price = excluded.price,
-				status = excluded.status, notice_at = excluded.notice_at, end_reason = excluded.end_reason, ended_by = excluded.ended_by`,
+				status = excluded.status, notice_at = excluded.notice_at, end_reason = excluded.end_reason, ended_by = excluded.ended_by,
+				resold = excluded.resold`,
 			l.ID, l.Order, l.Tenant, l.Product, string(l.Class), l.NoticeSec, l.GPUs, formatTime(l.Start), formatTime(l.End),
-			l.OpenEnded, int64(l.PriceMicroUSDPerGPUHour), string(l.Status), optTime(l.NoticeAt), string(l.EndReason), l.EndedBy)
+			l.OpenEnded, int64(l.PriceMicroUSDPerGPUHour), string(l.Status), optTime(l.NoticeAt), string(l.EndReason), l.EndedBy,
+			resoldText(l.Resold))
 		if isConstraint(err) {
 			return joule.Errorf(joule.EINVALID, "lease %s: its order, tenant or product is not stored", l.ID)
 		} else if err != nil {
@@ -180,7 +183,7 @@ func saveLeases(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
 		}
 		ids = append(ids, l.ID)
 		for i, sh := range l.Sellers {
-			shares = append(shares, []any{l.ID, i, sh.Seller, sh.ResaleOrder, sh.GPUs, formatTime(sh.Start), formatTime(sh.End), int64(sh.PriceMicroUSDPerGPUHour)})
+			shares = append(shares, []any{l.ID, i, sh.Seller, sh.ResaleOrder, sh.GPUs, formatTime(sh.Start), formatTime(sh.End), int64(sh.PriceMicroUSDPerGPUHour), jsonText(sh.Servers)})
 		}
 	}
 	if len(ids) == 0 {
@@ -190,7 +193,7 @@ func saveLeases(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
 	if _, err := tx.exec(ctx, `DELETE FROM lease_shares WHERE lease IN (SELECT value FROM json_each(?))`, jsonList(ids)); err != nil {
 		return fmt.Errorf("save lease shares: %w", err)
 	}
-	if err := tx.insertRows(ctx, `INSERT INTO lease_shares (lease, seq, seller, resale_order, gpus, start_at, end_at, price) VALUES `, shares); err != nil {
+	if err := tx.insertRows(ctx, `INSERT INTO lease_shares (lease, seq, seller, resale_order, gpus, start_at, end_at, price, servers) VALUES `, shares); err != nil {
 		return fmt.Errorf("save lease shares: %w", err)
 	}
 	return nil
@@ -334,4 +337,37 @@ func parseOptTime(s string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	return parseTime(s)
+}
+
+// jsonText is v as stored JSON text, ” when v is empty: the servers a listing names or
+// a share holds, the servers a lease resold (migration 0017).
+func jsonText[T any](v []T) string {
+	if len(v) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(v)
+	if err != nil { // slices of strings and plain structs: cannot fail
+		panic(err)
+	}
+	return string(b)
+}
+
+// parseJSONText reads what jsonText stored into v; ” leaves v empty.
+func parseJSONText[T any](text string, v *[]T) error {
+	if text == "" {
+		*v = nil
+		return nil
+	}
+	return json.Unmarshal([]byte(text), v)
+}
+
+// resoldText is what a lease resold as stored JSON text, its times in UTC as every
+// stored time is.
+func resoldText(rs []joule.LeaseRelease) string {
+	out := make([]joule.LeaseRelease, len(rs))
+	for i, r := range rs {
+		r.Start, r.End = r.Start.UTC(), r.End.UTC()
+		out[i] = r
+	}
+	return jsonText(out)
 }

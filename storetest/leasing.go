@@ -17,7 +17,11 @@ func leasingFixture(now time.Time) *joule.LeasingChange {
 	}
 	lease := joule.Lease{ID: "l1", Order: "o1", Tenant: "acme", Product: "h100/west", Class: joule.LeaseFirm, GPUs: 8,
 		Start: h, End: h.Add(4 * time.Hour), PriceMicroUSDPerGPUHour: 2_050_000, Status: joule.LeaseActive,
-		Sellers: []joule.LeaseShare{share("northwind", 8, 0, 2, 2_000_000), share("operator", 8, 2, 4, 2_100_000)}}
+		Sellers: []joule.LeaseShare{share("northwind", 8, 0, 2, 2_000_000), share("operator", 8, 2, 4, 2_100_000)},
+		// hour 1 of its server nw-02 resold to another lease: the binding moved there
+		Resold: []joule.LeaseRelease{{ResaleOrder: "o7", Lease: "l7", Servers: []string{"nw-02"}, Start: h.Add(time.Hour), End: h.Add(2 * time.Hour)}}}
+	lease.Sellers[0].Servers = []string{"nw-02"}
+	lease.Sellers[1].Servers = []string{"operator-h100-west-01"}
 	return &joule.LeasingChange{
 		At: now,
 		Accounts: []joule.NewAccount{
@@ -27,7 +31,7 @@ func leasingFixture(now time.Time) *joule.LeasingChange {
 		},
 		Products: []joule.Product{{ID: "h100/west", Model: "h100", Site: "west", GPUsPerNode: 8}},
 		Listings: []joule.Listing{
-			{Product: "h100/west", Seller: "northwind", Servers: 4, Start: h, AskMicroUSDPerGPUHour: 2_000_000},
+			{Product: "h100/west", Seller: "northwind", Servers: 4, Start: h, AskMicroUSDPerGPUHour: 2_000_000, Nodes: []string{"nw-01", "nw-02", "nw-03", "nw-04"}},
 			{Product: "h100/west", Seller: "operator", Servers: 2, Start: h, End: h.Add(240 * time.Hour), AskMicroUSDPerGPUHour: 2_100_000, OpportunityCost: true},
 		},
 		Orders: []joule.Order{
@@ -93,6 +97,7 @@ func testLeasingRoundTrip(t *testing.T, e *env) {
 	l := ch.Leases[0]
 	l.End, l.Status, l.Sellers = l.Sellers[0].End, joule.LeaseEnded, l.Sellers[:1]
 	l.EndReason, l.EndedBy = joule.LeaseEndStopped, "acme" // why it ended is kept with it
+	l.Resold = nil                                         // and what it resold, as the exchange says now
 	v := e.saveLeasing(t, &joule.LeasingChange{BaseVersion: 1, At: e.clock.Now(), Orders: []joule.Order{o}, Leases: []joule.Lease{l}})
 	checkEqual(t, "version", v, int64(2))
 	st = e.loadLeasing(t, joule.LeasingLoad{})
@@ -270,6 +275,9 @@ func utcLeases(in []joule.Lease) []joule.Lease {
 		l.Start, l.End, l.NoticeAt = utc(l.Start), utc(l.End), utc(l.NoticeAt)
 		for j := range l.Sellers {
 			l.Sellers[j].Start, l.Sellers[j].End = utc(l.Sellers[j].Start), utc(l.Sellers[j].End)
+		}
+		for j := range l.Resold {
+			l.Resold[j].Start, l.Resold[j].End = utc(l.Resold[j].Start), utc(l.Resold[j].End)
 		}
 		out[i] = l
 	}

@@ -95,7 +95,7 @@ func price(m joule.MicroUSD) string {
 }
 
 func newLeaseCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "lease", Short: "List and stop GPU leases"}
+	cmd := &cobra.Command{Use: "lease", Short: "List and stop GPU leases, and see how to use them"}
 	var limit int
 	ls := &cobra.Command{
 		Use:   "ls",
@@ -145,7 +145,7 @@ func newLeaseCmd(g *globals) *cobra.Command {
 		},
 	}
 	addJSONFlag(stop, g)
-	cmd.AddCommand(ls, stop)
+	cmd.AddCommand(ls, stop, newLeaseAccessCmd(g), newLeaseUsageCmd(g))
 	return cmd
 }
 

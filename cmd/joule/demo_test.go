@@ -146,7 +146,7 @@ func TestDemo(t *testing.T) {
 	if err := json.Unmarshal(body, &demo); err != nil || demo.Speed != 300 || len(demo.Tenants) != 3 || demo.OperatorToken == "" {
 		t.Fatalf("demo: %v %s", err, body)
 	}
-	order := `{"product":"h100-sxm/west-texas","kind":"spot","gpus":1,"limit_micro_usd_per_gpu_hour":9000000}`
+	order := `{"product":"h100-sxm/west-texas","kind":"spot","gpus":8,"limit_micro_usd_per_gpu_hour":9000000}`
 	req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/orders", strings.NewReader(order))
 	req.Header.Set("Authorization", "Bearer "+demo.Tenants[0].Token)
 	req.Header.Set("Idempotency-Key", "demo-test-1")

@@ -407,7 +407,7 @@ func TestFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	body := fmt.Sprintf(`{"idempotency_key":%q,"product":"h100-sxm/west-texas","kind":"on_demand","gpus":1,"limit_micro_usd_per_gpu_hour":3000000}`, key)
+	body := fmt.Sprintf(`{"idempotency_key":%q,"product":"h100-sxm/west-texas","kind":"on_demand","gpus":8,"limit_micro_usd_per_gpu_hour":3000000}`, key)
 	if _, err := fmt.Fprintf(conn, "POST /api/v1/orders HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
 		strings.TrimPrefix(paused.url, "http://"), loads[0].token, len(body), body); err != nil {
 		t.Fatal(err)

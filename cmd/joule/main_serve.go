@@ -60,6 +60,7 @@ type Main struct {
 	Log             *slog.Logger
 	Feeds           feedFlags
 	Exchange        exchangeFlags
+	Engine          engineFlags
 	Demo            demoFlags
 
 	app    *app
@@ -124,6 +125,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	if err := m.openExchange(ctx, tick, !replicas); err != nil {
+		return err
+	}
+	if err := m.openEngine(); err != nil {
 		return err
 	}
 	loop := &live.Loop{

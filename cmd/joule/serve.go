@@ -185,6 +185,7 @@ stops answering loses the leadership after --leader-lease.`,
 	cmd.Flags().StringVar(&m.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	m.Feeds.add(cmd)
 	m.Demo.add(cmd)
+	m.Engine.add(cmd)
 	if err := m.Exchange.add(cmd); err != nil {
 		cmd.RunE = func(*cobra.Command, []string) error { return err }
 	}
