@@ -214,7 +214,7 @@ func (l *Lease) Cost(from, to time.Time) MicroUSD {
 	}
 	var hi, lo uint64 // 128-bit sum of GPU-µUSD-seconds: no overflow for any real lease
 	for _, s := range l.Sellers {
-		a, b := later(from, s.Start), earlier(to, s.End)
+		a, b := Later(from, s.Start), Earlier(to, s.End)
 		if !b.After(a) || s.PriceMicroUSDPerGPUHour <= 0 {
 			continue
 		}
@@ -242,14 +242,16 @@ func (l *Lease) GPUHours() int64 {
 	return n
 }
 
-func later(a, b time.Time) time.Time {
+// Later returns the later of two times.
+func Later(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
 	}
 	return b
 }
 
-func earlier(a, b time.Time) time.Time {
+// Earlier returns the earlier of two times.
+func Earlier(a, b time.Time) time.Time {
 	if a.Before(b) {
 		return a
 	}

@@ -33,12 +33,12 @@ func (r *Reconciler) Access(l joule.Lease) Access {
 	for i, b := range l.Bindings() {
 		end := b.End
 		if !l.OpenEnded {
-			end = earlier(end, l.End)
+			end = joule.Earlier(end, l.End)
 		}
 		if !end.After(now) {
 			continue
 		}
-		start := later(b.Start, l.Start)
+		start := joule.Later(b.Start, l.Start)
 		if start.Before(now.Add(-PastStart)) {
 			start = now
 		}
@@ -131,7 +131,7 @@ func gpusPerServer(l joule.Lease) int {
 func BilledGPUSeconds(l joule.Lease) int64 {
 	var n int64
 	for _, s := range l.Sellers {
-		a, b := later(s.Start, l.Start), earlier(s.End, l.End)
+		a, b := joule.Later(s.Start, l.Start), joule.Earlier(s.End, l.End)
 		if b.After(a) {
 			n += int64(s.GPUs) * int64(b.Sub(a)/time.Second)
 		}

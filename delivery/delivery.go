@@ -124,12 +124,12 @@ func (r *Reconciler) Want(now time.Time) ([]joule.EngineReservation, []joule.Eng
 		for i, b := range l.Bindings() {
 			end := b.End
 			if !l.OpenEnded {
-				end = earlier(end, l.End)
+				end = joule.Earlier(end, l.End)
 			}
 			if !end.After(now) {
 				continue
 			}
-			start := later(b.Start, l.Start)
+			start := joule.Later(b.Start, l.Start)
 			if start.Before(now.Add(-PastStart)) {
 				start = now
 			}
@@ -306,18 +306,4 @@ func joinErrs(errs []error) error {
 		msgs[i] = e.Error()
 	}
 	return fmt.Errorf("%s", strings.Join(msgs, "; "))
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func earlier(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }

@@ -334,7 +334,7 @@ func performance(readings []joule.PowerReading, from, to time.Time, target joule
 		if i+1 < len(readings) {
 			stop = readings[i+1].At
 		}
-		start, stop = later(start, from), earlier(stop, to)
+		start, stop = joule.Later(start, from), joule.Earlier(stop, to)
 		if !start.Before(stop) {
 			continue
 		}
@@ -361,20 +361,6 @@ func performance(readings []joule.PowerReading, from, to time.Time, target joule
 		p.ReductionMWh = float64(int64(b.PowerW)*covered.Milliseconds()-energyWms) / wmsPerMWh
 	}
 	return p
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func earlier(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // series is the readings from from to to, averaged into equal buckets when there are

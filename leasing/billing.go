@@ -181,7 +181,7 @@ func (s *Service) bill(ctx context.Context, l *joule.Lease, seller string, due j
 	}
 	key := fmt.Sprintf("meter:%s:%s:%d", l.ID, seller, now.UnixNano())
 	memo := fmt.Sprintf("%d GPUs of %s, %s, %s to %s", l.GPUs, l.Product, l.Class,
-		l.Start.UTC().Format(memoTime), earlier(now, l.End).UTC().Format(memoTime))
+		l.Start.UTC().Format(memoTime), joule.Earlier(now, l.End).UTC().Format(memoTime))
 	c := ledger.Charge{Tenant: l.Tenant, Lease: l.ID, Seller: acct, FeeBPS: s.cfg.FeeBPS, Memo: memo}
 	var paid joule.MicroUSD
 	if take := min(s.ledger.Held(l.Order), due); take > 0 {
@@ -313,10 +313,3 @@ func fillMemo(product string, f joule.Fill) string {
 
 // memoTime formats times in ledger memos: to the second, in UTC.
 const memoTime = "2006-01-02 15:04:05Z"
-
-func earlier(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}

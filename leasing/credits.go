@@ -43,11 +43,11 @@ func (s *Service) CreditHour(ctx context.Context, who *joule.Account, site *joul
 			}
 			held := l.ServersAt(from)
 			for i, sh := range l.Sellers {
-				a, b := laterOf(from, sh.Start), earlier(to, sh.End)
+				a, b := joule.Later(from, sh.Start), joule.Earlier(to, sh.End)
 				if !b.After(a) {
 					continue
 				}
-				if a, b = laterOf(a, l.Start), earlier(b, l.End); !b.After(a) {
+				if a, b = joule.Later(a, l.Start), joule.Earlier(b, l.End); !b.After(a) {
 					continue
 				}
 				sl := sla.Lease{ID: l.ID, Tenant: l.Tenant, Class: l.Class, GPUsPerServer: p.GPUsPerNode,

@@ -188,7 +188,7 @@ func (s *Service) Owner(ctx context.Context, who *joule.Account, owner string, d
 			}
 			for i := range rep.Days {
 				d := rep.Days[i].Day
-				from, to := laterOf(d, sh.Start), earliestOf(d.AddDate(0, 0, 1), sh.End, end)
+				from, to := joule.Later(d, sh.Start), earliestOf(d.AddDate(0, 0, 1), sh.End, end)
 				if to.After(from) {
 					rep.Days[i].SoldGPUHours += int64(sh.GPUs) * int64(to.Sub(from)/time.Hour)
 				}
@@ -201,7 +201,7 @@ func (s *Service) Owner(ctx context.Context, who *joule.Account, owner string, d
 // hoursWithin counts the hours of day that a listing of [start, end) offers (end zero:
 // open-ended).
 func hoursWithin(day, start, end time.Time) int64 {
-	from, to := laterOf(day, start), day.AddDate(0, 0, 1)
+	from, to := joule.Later(day, start), day.AddDate(0, 0, 1)
 	if !end.IsZero() {
 		to = earliestOf(to, end)
 	}
@@ -209,13 +209,6 @@ func hoursWithin(day, start, end time.Time) int64 {
 		return 0
 	}
 	return int64(to.Sub(from) / time.Hour)
-}
-
-func laterOf(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 func earliestOf(t time.Time, more ...time.Time) time.Time {

@@ -132,7 +132,7 @@ func assessHold(r *Result, h Hold, ss []Sample, excused []Window, maxGap time.Du
 	// Each sample speaks from its time to the next one's, or for maxGap at most.
 	cur := h.Start
 	add := func(from, to time.Time, s *Sample) {
-		from, to = later(from, h.Start), earlier(to, h.End)
+		from, to = joule.Later(from, h.Start), joule.Earlier(to, h.End)
 		if !to.After(from) {
 			return
 		}
@@ -158,18 +158,18 @@ func assessHold(r *Result, h Hold, ss []Sample, excused []Window, maxGap time.Du
 			break
 		}
 		if last != nil {
-			until := earlier(s.At, last.At.Add(maxGap))
+			until := joule.Earlier(s.At, last.At.Add(maxGap))
 			add(cur, until, last)
-			cur = later(cur, until)
+			cur = joule.Later(cur, until)
 		}
 		add(cur, s.At, nil) // before the first sample, or a gap past maxGap
-		cur = later(cur, s.At)
+		cur = joule.Later(cur, s.At)
 		last = s
 	}
 	if last != nil {
 		until := last.At.Add(maxGap)
 		add(cur, until, last)
-		cur = later(cur, until)
+		cur = joule.Later(cur, until)
 	}
 	add(cur, h.End, nil)
 }
@@ -179,7 +179,7 @@ func assessHold(r *Result, h Hold, ss []Sample, excused []Window, maxGap time.Du
 func overlap(from, to time.Time, ws []Window) int64 {
 	var cuts []Window
 	for _, w := range ws {
-		a, b := later(from, w.Start), earlier(to, w.End)
+		a, b := joule.Later(from, w.Start), joule.Earlier(to, w.End)
 		if b.After(a) {
 			cuts = append(cuts, Window{a, b})
 		}
@@ -188,7 +188,7 @@ func overlap(from, to time.Time, ws []Window) int64 {
 	var n int64
 	cur := from
 	for _, c := range cuts {
-		a := later(c.Start, cur)
+		a := joule.Later(c.Start, cur)
 		if c.End.After(a) {
 			n += seconds(a, c.End)
 			cur = c.End
@@ -218,17 +218,3 @@ func perGPUSecond(gpuSec int64, price joule.MicroUSD, multiple float64) joule.Mi
 }
 
 func seconds(from, to time.Time) int64 { return int64(to.Sub(from) / time.Second) }
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func earlier(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
