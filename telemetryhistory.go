@@ -14,12 +14,15 @@ import (
 // store keeps hashrates to the GH/s, temperatures to a tenth of a degree and times to
 // the millisecond (Quantize).
 type TelemetrySample struct {
-	Site    string      `json:"site"`
-	Address string      `json:"address"` // host:port, unique in its site
-	Fleet   string      `json:"fleet"`
-	At      time.Time   `json:"at"`
-	State   DeviceState `json:"state"`
-	PowerW  Watts       `json:"power_w"`
+	Site    string `json:"site"`
+	Address string `json:"address"` // host:port, unique in its site
+	Fleet   string `json:"fleet"`
+	// Node is a GPU server's node name, as leases bind it ("<fleet>-NN"); "" for a
+	// miner. The service credits read it at ingest; the history does not keep it.
+	Node   string      `json:"node,omitempty"`
+	At     time.Time   `json:"at"`
+	State  DeviceState `json:"state"`
+	PowerW Watts       `json:"power_w"`
 	// HashrateTHs is what the miner reports, ExpectedHashrateTHs what its firmware says
 	// it should hash at its setting (0: not reported).
 	HashrateTHs         float64 `json:"hashrate_ths"`
@@ -169,7 +172,7 @@ func ValidateTelemetry(site string, samples []TelemetrySample) error {
 				return bad(f.name, "want a number from 0 to "+strconv.FormatFloat(f.max, 'g', -1, 64))
 			}
 		}
-		for _, f := range []struct{ name, v string }{{"address", s.Address}, {"fleet", s.Fleet}, {"pool", s.Pool}, {"pool_state", s.PoolState}, {"firmware", s.Firmware}, {"firmware_version", s.FirmwareVersion}, {"reply_shape", s.ReplyShape}} {
+		for _, f := range []struct{ name, v string }{{"address", s.Address}, {"fleet", s.Fleet}, {"pool", s.Pool}, {"pool_state", s.PoolState}, {"firmware", s.Firmware}, {"firmware_version", s.FirmwareVersion}, {"reply_shape", s.ReplyShape}, {"node", s.Node}} {
 			if len(f.v) > MaxTelemetryTextLen {
 				return bad(f.name, "longer than 256 bytes")
 			}

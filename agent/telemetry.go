@@ -101,6 +101,7 @@ func (a *Agent) read(ctx context.Context, devs []*Device) {
 				// The agent's clock stamps the sample, as it stamps its audit rows (a demo's
 				// clock runs apart from the firmware's).
 				sample := joule.SampleFromTelemetry(a.Site, d.Fleet, t)
+				sample.Node = d.Name // a GPU server's, as leases bind it
 				sample.At = a.now()
 				a.samples = append(a.samples, sample)
 				switch {

@@ -90,6 +90,11 @@ type Server struct {
 	Alerts joule.AlertService
 	// AlertRules judges each telemetry batch and census as it is stored; nil: none is.
 	AlertRules AlertRules
+	// ServiceRecorder sees every telemetry batch the history took, for the hourly
+	// service credits (sla.Recorder); nil: none does.
+	ServiceRecorder interface {
+		Observe(site string, samples []joule.TelemetrySample)
+	}
 	// DeviceControl keeps device tags and bulk actions; nil: their endpoints answer
 	// not_found.
 	DeviceControl joule.DeviceControlService

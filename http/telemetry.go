@@ -51,6 +51,9 @@ func (s *Server) handleAppendTelemetry(w http.ResponseWriter, r *http.Request) {
 	err := store.AppendTelemetry(r.Context(), r.PathValue("name"), req.Samples)
 	if err == nil {
 		s.judgeTelemetry(r, req.Samples)
+		if s.ServiceRecorder != nil {
+			s.ServiceRecorder.Observe(r.PathValue("name"), req.Samples)
+		}
 	}
 	s.reply(w, r, http.StatusOK, map[string]int{"samples": len(req.Samples)}, err)
 }

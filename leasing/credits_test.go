@@ -6,6 +6,7 @@ import (
 
 	"github.com/joule-site/joule"
 	"github.com/joule-site/joule/catalog"
+	"github.com/joule-site/joule/leasing"
 	"github.com/joule-site/joule/ledger"
 	"github.com/joule-site/joule/sla"
 	"github.com/joule-site/joule/sqlite"
@@ -79,4 +80,50 @@ func TestCreditHourPostsServiceCredits(t *testing.T) {
 	if got := e.open().Balance(ledger.TenantCredit("acme")) - before; got != 2*refund {
 		t.Errorf("reopened: the tenant's credit rose by %v", got)
 	}
+}
+
+// The hourly pass assesses each closed hour the recorder saw whole, once: the first
+// hour, seen only from its middle, is passed over; the next, with the lease's server
+// off for a quarter of it, is credited; passing again posts nothing more.
+func TestCreditPass(t *testing.T) {
+	e := newEnv(t)
+	acme := e.tenant("acme", usd(1000))
+	r := e.submit(acme, reserved("b1", 8, day1, day1.Add(hours(3)), usd(3)))
+	server := r.Leases[0].ServersAt(day1)[0]
+	rec := &sla.Recorder{}
+	observe := func(from, to time.Duration, state joule.DeviceState) {
+		var batch []joule.TelemetrySample
+		for d := from; d < to; d += 15 * time.Second {
+			batch = append(batch, joule.TelemetrySample{Site: "west-texas", Address: "127.0.0.1:9000", Node: server, At: day1.Add(d), State: state})
+		}
+		rec.Observe("west-texas", batch)
+	}
+	observe(30*time.Minute, 75*time.Minute, joule.StateRunning)  // the first hour from its middle only
+	observe(75*time.Minute, 90*time.Minute, joule.StateSleeping) // off 15 minutes of the second
+	observe(90*time.Minute, 3*time.Hour, joule.StateRunning)
+	pass := &leasing.CreditPass{Exchange: e.svc, Recorder: rec}
+	before := e.balance(ledger.TenantCredit("acme"))
+	e.clock.add(day1.Add(2*time.Hour + leasing.CreditGrace + time.Second).Sub(e.clock.Now()))
+	rs, err := pass.Pass(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].UnservedSec != 900 {
+		t.Fatalf("results %+v", rs)
+	}
+	owed := rs[0].Owed()
+	if got := e.balance(ledger.TenantCredit("acme")) - before; got != owed || owed == 0 {
+		t.Errorf("the tenant's credit rose by %v, want %v", got, owed)
+	}
+	if rs, err := pass.Pass(e.ctx); err != nil || len(rs) != 0 {
+		t.Errorf("again: %+v, %v", rs, err)
+	}
+	e.clock.add(time.Hour)
+	if rs, err := pass.Pass(e.ctx); err != nil || len(rs) != 1 || rs[0].Owed() != 0 {
+		t.Errorf("the third hour, served whole: %+v, %v", rs, err)
+	}
+	if got := e.balance(ledger.TenantCredit("acme")) - before; got != owed {
+		t.Errorf("after three passes the tenant's credit rose by %v, want %v", got, owed)
+	}
+	e.check()
 }

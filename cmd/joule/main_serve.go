@@ -20,6 +20,7 @@ import (
 	"github.com/joule-site/joule/postgres"
 	"github.com/joule-site/joule/render"
 	"github.com/joule-site/joule/reports"
+	"github.com/joule-site/joule/sla"
 	"github.com/joule-site/joule/webhook"
 )
 
@@ -176,6 +177,7 @@ func (m *Main) Run(ctx context.Context) error {
 	rollup := &live.TelemetryRollup{Telemetry: a.server.Telemetry, Keep: joule.DefaultTelemetryRetention, Every: live.TelemetryRollupEvery, Log: m.Log}
 	m.addLeader("telemetry rollup", rollup.Run)
 	m.alertActors()
+	m.creditActors()
 	m.campaign()
 	if m.demo != nil {
 		newClient, err := m.ownClient()
@@ -266,6 +268,22 @@ func (m *Main) openExchange(ctx context.Context, tick time.Duration, lead bool) 
 
 func (m *Main) add(name string, run func(context.Context) error) {
 	m.actors = append(m.actors, actor{name, run})
+}
+
+// creditActors adds the leader's hourly service credits: the GPU servers' samples of
+// every batch the server takes, assessed against the leases they served once each hour
+// has closed, and posted to the ledger.
+func (m *Main) creditActors() {
+	a := m.app
+	if a.exchange == nil {
+		return
+	}
+	rec := &sla.Recorder{}
+	a.server.ServiceRecorder = rec
+	pass := &leasing.CreditPass{Exchange: a.exchange, Recorder: rec, Events: func(ctx context.Context, site string) ([]*joule.DemandResponse, error) {
+		return a.server.Live.DemandResponseHistory(ctx, site, 50)
+	}}
+	m.addLeader("service credits", pass.Run)
 }
 
 // alertActors adds the leader's alert actors: the delivery of alert transitions to the
