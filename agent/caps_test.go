@@ -35,7 +35,9 @@ type capSite struct {
 	product string
 }
 
-func newCapSite(t *testing.T, capMW float64) *capSite {
+// The exchange's clock runs lag behind the others', so that a reserved lease, which
+// must start after the exchange's now, may hold servers at the loop's now.
+func newCapSite(t *testing.T, capMW float64, lag time.Duration) *capSite {
 	t.Helper()
 	ctx := context.Background()
 	db := sqlite.NewDB(t.TempDir() + "/joule.db")
@@ -62,8 +64,25 @@ func newCapSite(t *testing.T, capMW float64) *capSite {
 	s.Ops = ops
 	s.Telemetry = sqlite.NewTelemetryService(db)
 	s.DeviceControl = sqlite.NewDeviceControlService(db)
-	withAccounts(t, s, db)
-	svc := s.Leasing.(*leasing.Service)
+	svc, err := leasing.Open(ctx, sqlite.NewLeasingStore(db), leasing.Config{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models,
+		Now: func() time.Time { return time.Now().Add(-lag) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Leasing = svc
+	op, err := svc.Principal(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued, err := svc.IssueToken(ctx, op, op.ID, leasing.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt := serverTokens{operator: issued.Token}
+	if _, tt.agent, err = svc.CreateAccount(ctx, op, leasing.NewAccountRequest{ID: "test-site-agent", Role: joule.RoleAgent, Site: "test-site"}); err != nil {
+		t.Fatal(err)
+	}
+	tokens.Store(s, tt)
 	loop.Leases = svc.DispatchLeases
 	ops.Leases = svc
 	if err := s.Open(); err != nil {
@@ -174,7 +193,7 @@ func (c *capSite) at(names []string, limitW joule.Watts) bool {
 // (65% of 10.2 kW) before it stops any, and the firm lease's servers serve uncapped at
 // full power: 36 kW holds 2 × 10.2 kW firm and 2 × 6.63 kW capped, not 40.8 kW.
 func TestSpotLeaseCappedBeforeStopped(t *testing.T) {
-	c := newCapSite(t, 0.036)
+	c := newCapSite(t, 0.036, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if _, err := c.svc.SetCapTerms(ctx, c.op, joule.CapTerms{Product: c.product, CapFrac: 0.65, CappedPriceBPS: 8000}); err != nil {
@@ -199,7 +218,7 @@ func TestSpotLeaseCappedBeforeStopped(t *testing.T) {
 // In a demand-response event, a curtailable lease with cap terms is capped once its
 // notice has run from the event's announcement, and the firm lease keeps its power.
 func TestCurtailableLeaseCappedAfterNotice(t *testing.T) {
-	c := newCapSite(t, 1)
+	c := newCapSite(t, 1, time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if _, err := c.svc.SetCapTerms(ctx, c.op, joule.CapTerms{Product: c.product, CapFrac: 0.65, CappedPriceBPS: 8000}); err != nil {
