@@ -53,3 +53,29 @@ func TestCapTermsReachSpotCommitments(t *testing.T) {
 		t.Errorf("spot lease %+v: want capped to 65%% at 80%% of its price", spot)
 	}
 }
+
+// A curtailable lease stays curtailable in the commitments, with its notice and its
+// product's cap terms, apart from the firm lease of the same fleet.
+func TestCurtailableCommitments(t *testing.T) {
+	e := newEnv(t)
+	acme := e.tenant("acme", usd(50_000))
+	if _, err := e.svc.SetCapTerms(e.ctx, e.op, joule.CapTerms{Product: product, CapFrac: 0.65, CappedPriceBPS: 8000}); err != nil {
+		t.Fatal(err)
+	}
+	o := reserved("curt", 8, day1, day1.Add(hours(4)), usd(2.10))
+	o.Class, o.NoticeSec = joule.LeaseCurtailable, 1800
+	e.submit(acme, o)
+	e.submit(acme, reserved("firm", 8, day1, day1.Add(hours(4)), usd(2.10)))
+	site, err := joule.SiteLoader{Sites: sqlite.NewSiteService(e.db), Fleets: sqlite.NewFleetService(e.db), Models: catalog.Models{User: sqlite.NewHardwareService(e.db)}}.Load(e.ctx, "west-texas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := e.svc.DispatchLeases(e.ctx, site, day1.Add(hours(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 2 || ls[0].Class != joule.LeaseFirm || ls[0].CapFrac != 0 || ls[1].Class != joule.LeaseCurtailable ||
+		ls[1].NoticeSec != 1800 || ls[1].CapFrac != 0.65 || ls[1].Servers != 1 {
+		t.Errorf("dispatch leases %+v: want the firm lease uncapped, then the curtailable one with its notice and cap", ls)
+	}
+}
