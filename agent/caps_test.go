@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,6 +214,10 @@ func TestSpotLeaseCappedBeforeStopped(t *testing.T) {
 		t.Errorf("the servers draw %v, above the site's 36 kW cap: %s", total, c.describe())
 	}
 	t.Logf("capped: %s", c.describe())
+	log, err := c.s.Live.Audit(ctx, joule.AuditQuery{Site: "test-site", Kinds: []joule.AuditKind{joule.AuditPlan}})
+	if err != nil || !slices.ContainsFunc(log, func(e *joule.Audit) bool { return strings.Contains(e.Detail, "pod 4/4 running") && strings.Contains(e.Detail, ", 2 capped at 6.63 kW") }) {
+		t.Errorf("no plan in the audit log caps the spot lease's two servers (%v): %s", err, details(log))
+	}
 }
 
 // In a demand-response event, a curtailable lease with cap terms is capped once its
@@ -238,4 +243,12 @@ func TestCurtailableLeaseCappedAfterNotice(t *testing.T) {
 	}
 	c.waitFor(ctx, t, "curtailable servers capped, firm ones at nameplate", func() bool { return c.at(curtailable, 6630) && c.at(firm, 0) })
 	t.Logf("in the event: %s", c.describe())
+}
+
+func details(log []*joule.Audit) string {
+	var out []string
+	for _, e := range log {
+		out = append(out, e.Detail)
+	}
+	return strings.Join(out, "\n")
 }

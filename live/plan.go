@@ -100,6 +100,9 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 	detail := fmt.Sprintf("plan %d (%s): %s of %s cap allocated", p.Seq, p.Reason, p.AllocatedW, p.CapW)
 	for _, f := range p.Fleets {
 		detail += fmt.Sprintf("; %s %d/%d running at %.0f%%", f.Fleet, f.Running, f.Machines, f.PowerFrac*100)
+		if len(f.Capped) > 0 {
+			detail += fmt.Sprintf(", %d capped at %s", len(f.Capped), f.CapW)
+		}
 	}
 	if err := l.Live.AppendAudit(ctx, &joule.Audit{Site: name, At: now, Kind: joule.AuditPlan, Seq: p.Seq,
 		Outcome: joule.OutcomeOK, Reason: p.Reason, Actor: joule.ActorLoop, Detail: detail}); err != nil {
