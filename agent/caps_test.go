@@ -215,7 +215,9 @@ func TestSpotLeaseCappedBeforeStopped(t *testing.T) {
 	}
 	t.Logf("capped: %s", c.describe())
 	log, err := c.s.Live.Audit(ctx, joule.AuditQuery{Site: "test-site", Kinds: []joule.AuditKind{joule.AuditPlan}})
-	if err != nil || !slices.ContainsFunc(log, func(e *joule.Audit) bool { return strings.Contains(e.Detail, "pod 4/4 running") && strings.Contains(e.Detail, ", 2 capped at 6.63 kW") }) {
+	if err != nil || !slices.ContainsFunc(log, func(e *joule.Audit) bool {
+		return strings.Contains(e.Detail, "pod 4/4 running") && strings.Contains(e.Detail, ", 2 capped at 6.63 kW")
+	}) {
 		t.Errorf("no plan in the audit log caps the spot lease's two servers (%v): %s", err, details(log))
 	}
 }
