@@ -76,6 +76,9 @@ type LeasingChange struct {
 	Journal     []LedgerTransaction // in ID order, continuing the stored journal
 	// FillPriorities are products' fill priorities that the operation set.
 	FillPriorities []ProductFillPriority
+	// CapTerms are products' cap terms that the operation set (the zero terms: never
+	// capped).
+	CapTerms []CapTerms
 	// Audit is who changed what in the operation (AuditChange rows, Site "" for the
 	// exchange's own log): saved in the same transaction, so that no change is stored
 	// without its record. The exchange sends them only with a change that changes
@@ -110,6 +113,8 @@ type LeasingState struct {
 	Journal      []LedgerTransaction // every transaction, in ID order
 	// FillPriorities are the products whose fill priority is not FillByTime.
 	FillPriorities []ProductFillPriority
+	// CapTerms are the products whose leases may be capped (CapTerms.Capped).
+	CapTerms []CapTerms
 }
 
 // OrderFilter selects orders; zero fields select everything.

@@ -57,6 +57,13 @@ type FleetTarget struct {
 	// Leased names the fleet's GPU servers bound to leases now (their node names,
 	// sorted): the agent keeps these serving first and idles others before them.
 	Leased []string `json:"leased,omitempty"`
+	// Capped names the fleet's GPU servers to hold at CapW (sorted): servers of spot and
+	// curtailable leases that the plan caps before it stops any, never a firm lease's.
+	// The agent sets their power limit and lifts it from servers no longer named.
+	Capped []string `json:"capped,omitempty"`
+	// CapW is each capped server's wall power limit: its lease's cap fraction of the
+	// fleet's nameplate (StockW), rounded down.
+	CapW Watts `json:"cap_w,omitempty"`
 }
 
 // MachineW is the wall power each running machine of the fleet may draw.

@@ -83,6 +83,28 @@ func (a *Agent) gpuCommands(f joule.FleetTarget, expired bool) []Command {
 			cmds = append(cmds, Command{Address: d.Address, Action: ActionOff})
 		}
 	}
+	return append(cmds, capCommands(f, serving, cmds, expired)...)
+}
+
+// capCommands holds the serving servers the plan names in Capped to the plan's CapW and
+// lifts the limit of any other serving server that the agent left capped (a lease no
+// longer capped, or one that ended). A server this plan idles is left alone, and no
+// limit is lifted once the plan has expired: lifting raises the draw. The plan never
+// names a firm lease's server, so none is capped.
+func capCommands(f joule.FleetTarget, serving []*Device, idling []Command, expired bool) []Command {
+	var cmds []Command
+	for _, d := range serving {
+		if slices.ContainsFunc(idling, func(c Command) bool { return c.Address == d.Address }) {
+			continue
+		}
+		capped := f.CapW > 0 && f.CapW < f.StockW && slices.Contains(f.Capped, d.Name)
+		switch {
+		case capped && d.LimitW != f.CapW:
+			cmds = append(cmds, Command{Address: d.Address, Action: ActionPower, LimitW: f.CapW, StockW: f.StockW})
+		case !capped && d.LimitW > 0 && d.LimitW < f.StockW && !expired:
+			cmds = append(cmds, Command{Address: d.Address, Action: ActionPower, LimitW: f.StockW, StockW: f.StockW})
+		}
+	}
 	return cmds
 }
 

@@ -210,3 +210,32 @@ func TestAgentKeepsLeasedServersServing(t *testing.T) {
 		t.Fatalf("states %s: want the unleased busy server idle and the leased one serving", states(servers))
 	}
 }
+
+// A plan that caps a lease's server has the agent set its power limit, verified by the
+// limit the server reports, while the other leased server runs uncapped; a plan that
+// names it no longer lifts the cap.
+func TestAgentCapsPlannedServers(t *testing.T) {
+	servers := gpuPod(t, 2, 2)
+	addrs := []string{servers[0].Addr(), servers[1].Addr()}
+	srv := &planServer{}
+	a := gpuAgent(srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pod := joule.FleetTarget{Fleet: "pod", Kind: joule.KindGPUServer, Machines: 2, Running: 2, StockW: 10200, AllocatedW: 20400,
+		Leased: []string{"pod-01", "pod-02"}, Capped: []string{"pod-02"}, CapW: 6630}
+	a.DiscoverGPU(ctx, addrs, []joule.FleetTarget{pod})
+	srv.set(pod)
+	a.Step(ctx)
+	if got := servers[1].Telemetry(); got.PowerLimitW != 6630 || got.PowerW > 6630 {
+		t.Errorf("capped server: limit %d W, drawing %d W; want held to 6630 W", got.PowerLimitW, got.PowerW)
+	}
+	if got := servers[0].Telemetry(); got.PowerLimitW != 10200 {
+		t.Errorf("uncapped server: limit %d W; want its nameplate 10200 W", got.PowerLimitW)
+	}
+	pod.Capped, pod.CapW = nil, 0
+	srv.set(pod)
+	a.Step(ctx)
+	if got := servers[1].Telemetry(); got.PowerLimitW != 10200 {
+		t.Errorf("server no longer capped: limit %d W; want its nameplate 10200 W", got.PowerLimitW)
+	}
+}

@@ -118,6 +118,8 @@ func marketOrder(t *testing.T, ctx context.Context, s *server) {
 	waitFor[string](t, ctx, loadTimeout, "the product picker", `document.getElementById("product").value`)
 	tenant := waitFor[string](t, ctx, loadTimeout, "the demo's tenants", `document.getElementById("tenant-pick").value`)
 	waitFor[string](t, ctx, loadTimeout, "the book's capacity", `(document.getElementById("product-meta").textContent.match(/^[1-9][\d,]* GPUs listed/) || [""])[0]`)
+	// The demo sets no cap terms: the page says its leases are never capped.
+	waitFor[string](t, ctx, loadTimeout, "the product's cap terms", `(document.getElementById("cap-terms").textContent.match(/never capped/) || [""])[0]`)
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`input[name=kind][value=on_demand]`)),
 		chromedp.SetValue(chromedp.ID("o-gpus"), "8"),

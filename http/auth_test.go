@@ -104,6 +104,8 @@ var admitted = map[string][]string{
 	"POST /api/v1/owners/{id}/payouts":                   {},
 	"GET /api/v1/fill-priorities":                        {asTenant, asOwner, asViewer},
 	"PUT /api/v1/fill-priorities":                        {},
+	"GET /api/v1/cap-terms":                              {asTenant, asOwner, asViewer},
+	"PUT /api/v1/cap-terms":                              {},
 	"POST /api/v1/data":                                  {},
 	"GET /api/v1/data":                                   {asViewer},
 	"GET /api/v1/data/{kind}/{name}":                     {asViewer},
@@ -124,6 +126,7 @@ var bodies = map[string]string{
 	"POST /api/v1/leases/{id}/resell":  `{"limit_micro_usd_per_gpu_hour": 1}`,
 	"POST /api/v1/owners/{id}/payouts": `{"amount_micro_usd": 1}`,
 	"PUT /api/v1/fill-priorities":      `{"product": "h100-sxm/west-texas", "fill_priority": "operator-first"}`,
+	"PUT /api/v1/cap-terms":            `{"product": "h100-sxm/west-texas", "cap_frac": 0.65, "capped_price_bps": 8000}`,
 
 	"POST /api/v1/accounts/{id}/tokens":   `{"name": "probe", "expires_in_s": 3600}`,
 	"POST /api/v1/sites/{name}/telemetry": `{"samples": [{"address": "10.0.0.%d:4028", "fleet": "hall-a-s21", "at": "2024-08-20T17:59:00Z", "state": "running", "power_w": 3500, "hashrate_ths": 200}]}`,

@@ -37,6 +37,7 @@ var fuzzedRoutes = map[string]string{
 	"DELETE /api/v1/data/{kind}/{name}":         "FuzzWritePaths",
 	"POST /api/v1/owners/{id}/payouts":          "FuzzPayoutBody",
 	"PUT /api/v1/fill-priorities":               "FuzzFillPriorityBody",
+	"PUT /api/v1/cap-terms":                     "FuzzCapTermsBody",
 	"POST /api/v1/sites/{name}/alerts/{id}/ack": "FuzzWritePaths",
 
 	"PUT /api/v1/sites/{name}/tags":                      "FuzzTagsBody",
@@ -212,6 +213,15 @@ func FuzzFillPriorityBody(f *testing.F) {
 	fuzzBody(f, http.MethodPut, "/api/v1/fill-priorities", asOp,
 		`{"product": "h100-sxm/west-texas", "fill_priority": "owners-first"}`,
 		`{"product": "h100-sxm/west-texas", "fill_priority": "pro-rata"}`, `{"product": "../x", "fill_priority": "time"}`)
+}
+
+func FuzzCapTermsBody(f *testing.F) {
+	fuzzBody(f, http.MethodPut, "/api/v1/cap-terms", asOp,
+		`{"product": "h100-sxm/west-texas", "cap_frac": 0.65, "capped_price_bps": 8000}`,
+		`{"product": "h100-sxm/west-texas", "cap_frac": 1, "capped_price_bps": 8000}`,
+		`{"product": "h100-sxm/west-texas", "cap_frac": 0.5, "capped_price_bps": 0}`,
+		`{"product": "h100-sxm/west-texas", "cap_frac": 0, "capped_price_bps": 0}`,
+		`{"product": "../x", "cap_frac": 0.5, "capped_price_bps": 9000}`)
 }
 
 func FuzzAccountBody(f *testing.F) {

@@ -38,6 +38,8 @@ type Leasing interface {
 	Payout(ctx context.Context, who *joule.Account, owner, key string, amount joule.MicroUSD) (*leasing.PayoutResult, error)
 	FillPriorities(ctx context.Context, who *joule.Account) ([]joule.ProductFillPriority, error)
 	SetFillPriority(ctx context.Context, who *joule.Account, product string, p joule.FillPriority) (*joule.ProductFillPriority, error)
+	CapTerms(ctx context.Context, who *joule.Account) ([]joule.CapTerms, error)
+	SetCapTerms(ctx context.Context, who *joule.Account, terms joule.CapTerms) (*joule.CapTerms, error)
 }
 
 // Billing is what the invoice and statement routes ask: the billing service over the

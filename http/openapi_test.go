@@ -604,6 +604,8 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 	g.do(req{route: "POST /api/v1/owners/{id}/payouts", path: "/api/v1/owners/northwind-capital/payouts", token: op, body: `{"amount_micro_usd": 1000000, "key": "wire-1"}`, status: 200})
 	g.do(req{route: "GET /api/v1/fill-priorities", path: "/api/v1/fill-priorities", token: owner, status: 200})
 	g.do(req{route: "PUT /api/v1/fill-priorities", path: "/api/v1/fill-priorities", token: op, body: `{"product": "h100-sxm/west-texas", "fill_priority": "owners-first"}`, status: 200})
+	g.do(req{route: "GET /api/v1/cap-terms", path: "/api/v1/cap-terms", token: owner, status: 200})
+	g.do(req{route: "PUT /api/v1/cap-terms", path: "/api/v1/cap-terms", token: op, body: `{"product": "h100-sxm/west-texas", "cap_frac": 0.65, "capped_price_bps": 8000}`, status: 200})
 
 	// Live operations: the real dispatch loop plans the site, with the exchange's leases.
 	loop := &live.Loop{Sites: s.Sites, Fleets: s.Fleets, Models: s.Models, Live: s.Live, Prices: fixedMarket{hashprice: 50, energy: 30, gpu: 2, util: 0.85, btc: 95_000},
@@ -734,6 +736,7 @@ func TestOpenAPIMatchesTheServersAnswers(t *testing.T) {
 		{route: "POST /api/v1/owners/{id}/payouts", path: "/api/v1/owners/acme/payouts", token: op, body: `{"amount_micro_usd": 1}`, status: 400},
 		{route: "GET /api/v1/owners/{id}", path: "/api/v1/owners/operator", token: owner, status: 403},
 		{route: "PUT /api/v1/fill-priorities", path: "/api/v1/fill-priorities", token: op, body: `{"product": "h100-sxm/west-texas", "fill_priority": "pro-rata"}`, status: 400},
+		{route: "PUT /api/v1/cap-terms", path: "/api/v1/cap-terms", token: op, body: `{"product": "h100-sxm/west-texas", "cap_frac": 1.5, "capped_price_bps": 8000}`, status: 400},
 	} {
 		r.refused = r.status >= 400
 		g.do(r)

@@ -18,6 +18,8 @@ func (s *Server) ownerRoutes() {
 	s.handle("POST /api/v1/owners/{id}/payouts", admits(), s.authed(s.handlePayout))
 	s.handle("GET /api/v1/fill-priorities", admits(tenant, owner, viewer), s.authed(s.handleFillPriorities))
 	s.handle("PUT /api/v1/fill-priorities", admits(), s.authed(s.handleSetFillPriority))
+	s.handle("GET /api/v1/cap-terms", admits(tenant, owner, viewer), s.authed(s.handleCapTerms))
+	s.handle("PUT /api/v1/cap-terms", admits(), s.authed(s.handleSetCapTerms))
 }
 
 // PayoutRequest pays an amount of an owner's balance out.
@@ -61,6 +63,20 @@ func (s *Server) handleSetFillPriority(w http.ResponseWriter, r *http.Request, w
 	s.reply(w, r, http.StatusOK, p, err)
 }
 
+func (s *Server) handleCapTerms(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	cs, err := s.Leasing.CapTerms(r.Context(), who)
+	s.reply(w, r, http.StatusOK, map[string]any{"cap_terms": cs}, err)
+}
+
+func (s *Server) handleSetCapTerms(w http.ResponseWriter, r *http.Request, who *joule.Account) {
+	var req joule.CapTerms
+	if !decodeBody(w, r, s, &req) {
+		return
+	}
+	c, err := s.Leasing.SetCapTerms(r.Context(), who, req)
+	s.reply(w, r, http.StatusOK, c, err)
+}
+
 // Owner returns an owner's report over the last days UTC days (0: a week).
 func (c *Client) Owner(ctx context.Context, owner string, days int) (*leasing.OwnerReport, error) {
 	var out leasing.OwnerReport
@@ -89,4 +105,18 @@ func (c *Client) FillPriorities(ctx context.Context) ([]joule.ProductFillPriorit
 func (c *Client) SetFillPriority(ctx context.Context, product string, p joule.FillPriority) (*joule.ProductFillPriority, error) {
 	var out joule.ProductFillPriority
 	return &out, c.post(ctx, http.MethodPut, "/api/v1/fill-priorities", FillPriorityRequest{Product: product, FillPriority: p}, nil, &out)
+}
+
+// CapTerms returns every product's cap terms.
+func (c *Client) CapTerms(ctx context.Context) ([]joule.CapTerms, error) {
+	var out struct {
+		CapTerms []joule.CapTerms `json:"cap_terms"`
+	}
+	return out.CapTerms, c.do(ctx, http.MethodGet, "/api/v1/cap-terms", nil, nil, &out)
+}
+
+// SetCapTerms sets a product's cap terms (operator).
+func (c *Client) SetCapTerms(ctx context.Context, terms joule.CapTerms) (*joule.CapTerms, error) {
+	var out joule.CapTerms
+	return &out, c.post(ctx, http.MethodPut, "/api/v1/cap-terms", terms, nil, &out)
 }

@@ -23,7 +23,8 @@ func newChange(at time.Time) *change {
 // would record a change that did not happen, do not count.
 func (c *change) empty() bool {
 	return len(c.Accounts) == 0 && len(c.Products) == 0 && len(c.Listings) == 0 && len(c.Orders) == 0 &&
-		len(c.Leases) == 0 && len(c.Fills) == 0 && len(c.Journal) == 0 && len(c.FillPriorities) == 0
+		len(c.Leases) == 0 && len(c.Fills) == 0 && len(c.Journal) == 0 && len(c.FillPriorities) == 0 &&
+		len(c.CapTerms) == 0
 }
 
 // changeAudit is the audit row of a change who made at the server's time at: in the

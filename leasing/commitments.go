@@ -1,6 +1,7 @@
 package leasing
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -10,15 +11,24 @@ import (
 	"github.com/joule-site/joule/dispatch"
 )
 
-// Commitment is what leases commit of one GPU server fleet at a moment: servers the
-// dispatch policy must power (firm) or may curtail at a price (interruptible).
+// Commitment is what leases of one class, notice and product commit of one GPU server
+// fleet at a moment: servers the dispatch policy must power (firm), may curtail during
+// a demand-response event once their notice has run (curtailable), or may curtail at a
+// price (interruptible), and how far it may cap the last two before it stops them.
 type Commitment struct {
 	Fleet   string           `json:"fleet"`
 	Servers int              `json:"servers"`
 	Class   joule.LeaseClass `json:"class"`
+	// NoticeSec is the notice a curtailable lease is owed before it is curtailed.
+	NoticeSec int64 `json:"notice_sec,omitempty"`
 	// USDPerGPUHour is the GPU-weighted mean price of the leases, what curtailing an
 	// interruptible server gives up per GPU-hour.
 	USDPerGPUHour float64 `json:"usd_per_gpu_hour"`
+	// CapFrac is the product's cap (joule.CapTerms; 0: never capped) and
+	// CappedUSDPerGPUHour the GPU-weighted mean of the leases' capped prices. Firm
+	// leases are never capped, whatever their product's terms.
+	CapFrac             float64 `json:"cap_frac,omitempty"`
+	CappedUSDPerGPUHour float64 `json:"capped_usd_per_gpu_hour,omitempty"`
 	// Nodes are the committed servers by name, sorted.
 	Nodes []string `json:"nodes"`
 }
@@ -36,6 +46,7 @@ type ServerLease struct {
 	// PriceMicroUSDPerGPUHour is what the lease pays for this server's GPUs in this hour.
 	PriceMicroUSDPerGPUHour joule.MicroUSD `json:"price_micro_usd_per_gpu_hour"`
 	GPUs                    int            `json:"gpus"`
+	product                 string
 }
 
 // ServersAt returns the site's servers that leases hold at time at, by server name:
@@ -78,7 +89,7 @@ func (s *Service) serversAt(site *joule.ResolvedSite, at time.Time) []ServerLeas
 					continue
 				}
 				out = append(out, ServerLease{Server: n, Fleet: fleetOf[n], Lease: l.ID, Tenant: l.Tenant, Class: l.Class,
-					NoticeSec: l.NoticeSec, PriceMicroUSDPerGPUHour: sh.PriceMicroUSDPerGPUHour, GPUs: p.GPUsPerNode})
+					NoticeSec: l.NoticeSec, PriceMicroUSDPerGPUHour: sh.PriceMicroUSDPerGPUHour, GPUs: p.GPUsPerNode, product: p.ID})
 			}
 		}
 	}
@@ -86,51 +97,83 @@ func (s *Service) serversAt(site *joule.ResolvedSite, at time.Time) []ServerLeas
 	return out
 }
 
-// Commitments returns, for a site at time at, the servers its leases hold per fleet:
-// firm (firm and curtailable leases: curtailment is the site's demand-response lever,
-// not the dispatcher's) and interruptible (spot), counted from the servers each lease
-// is bound to (ServersAt). A server that no fleet of the site names (its fleet was
-// renamed or shrank while leased) is left out.
+// Commitments returns, for a site at time at, the servers its leases hold per fleet,
+// class (firm, curtailable, interruptible, in that order), notice and product, counted
+// from the servers each lease is bound to (ServersAt), with the product's cap terms for
+// the leases that may be interrupted. A server that no fleet of the site names (its
+// fleet was renamed or shrank while leased) is left out.
 func (s *Service) Commitments(site *joule.ResolvedSite, at time.Time) []Commitment {
 	type key struct {
-		fleet string
-		spot  bool
+		fleet   string
+		class   int
+		notice  int64
+		product string
 	}
 	type use struct {
-		nodes []string
-		usd   float64 // Σ GPUs × price
-		gpus  int
+		nodes     []string
+		usd       float64 // Σ GPUs × price
+		cappedUSD float64 // Σ GPUs × capped price
+		gpus      int
+		cls       joule.LeaseClass
+		terms     joule.CapTerms
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	used := map[key]*use{}
-	for _, b := range s.ServersAt(site, at) {
+	var keys []key
+	for _, b := range s.serversAt(site, at) {
 		if b.Fleet == "" {
 			continue
 		}
-		k := key{b.Fleet, b.Class == joule.LeaseInterruptible}
+		k := key{fleet: b.Fleet, class: classOrder(b.Class), notice: b.NoticeSec, product: b.product}
+		if b.Class != joule.LeaseCurtailable {
+			k.notice = 0
+		}
 		u := used[k]
 		if u == nil {
-			u = &use{}
+			u = &use{cls: b.Class, terms: s.capTermsOf(b.product)}
+			if k.class == 0 {
+				u.cls, u.terms = joule.LeaseFirm, joule.CapTerms{}
+			}
 			used[k] = u
+			keys = append(keys, k)
 		}
 		u.nodes = append(u.nodes, b.Server)
 		u.usd += float64(b.GPUs) * b.PriceMicroUSDPerGPUHour.USD()
+		u.cappedUSD += float64(b.GPUs) * u.terms.CappedPrice(b.PriceMicroUSDPerGPUHour).USD()
 		u.gpus += b.GPUs
 	}
+	fleetIndex := map[string]int{}
+	for i, f := range site.Fleets {
+		fleetIndex[f.Name] = i
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(fleetIndex[a.fleet], fleetIndex[b.fleet]), cmp.Compare(a.class, b.class),
+			cmp.Compare(a.notice, b.notice), strings.Compare(a.product, b.product))
+	})
 	var out []Commitment
-	for _, f := range site.Fleets { // by name
-		for _, spot := range []bool{false, true} {
-			u := used[key{f.Name, spot}]
-			if u == nil {
-				continue
-			}
-			class := joule.LeaseFirm
-			if spot {
-				class = joule.LeaseInterruptible
-			}
-			out = append(out, Commitment{Fleet: f.Name, Servers: len(u.nodes), Class: class, USDPerGPUHour: u.usd / float64(u.gpus), Nodes: u.nodes})
+	for _, k := range keys {
+		u := used[k]
+		c := Commitment{Fleet: k.fleet, Servers: len(u.nodes), Class: u.cls, NoticeSec: k.notice,
+			USDPerGPUHour: u.usd / float64(u.gpus), Nodes: u.nodes}
+		if u.terms.Capped() {
+			c.CapFrac, c.CappedUSDPerGPUHour = u.terms.CapFrac, u.cappedUSD/float64(u.gpus)
 		}
+		out = append(out, c)
 	}
 	return out
+}
+
+// classOrder orders lease classes as the plan sheds them last to first: firm (any
+// class but the two below), curtailable, interruptible.
+func classOrder(c joule.LeaseClass) int {
+	switch c {
+	case joule.LeaseCurtailable:
+		return 1
+	case joule.LeaseInterruptible:
+		return 2
+	}
+	return 0
 }
 
 // DispatchLeases is what the site's leases commit at time at, as the dispatch
@@ -140,7 +183,8 @@ func (s *Service) DispatchLeases(_ context.Context, site *joule.ResolvedSite, at
 	out := make([]dispatch.Lease, 0, len(cs))
 	for _, c := range cs {
 		i := slices.IndexFunc(site.Fleets, func(f joule.ResolvedFleet) bool { return f.Name == c.Fleet })
-		out = append(out, dispatch.Lease{Unit: i, Servers: c.Servers, Class: c.Class, USDPerGPUHour: c.USDPerGPUHour, Nodes: c.Nodes})
+		out = append(out, dispatch.Lease{Unit: i, Servers: c.Servers, Class: c.Class, NoticeSec: c.NoticeSec, USDPerGPUHour: c.USDPerGPUHour,
+			CapFrac: c.CapFrac, CappedUSDPerGPUHour: c.CappedUSDPerGPUHour, Nodes: c.Nodes})
 	}
 	return out, nil
 }

@@ -103,6 +103,8 @@ type Service struct {
 	saving  bool
 	saved   *sync.Cond
 	metered map[string]*meterState // on-demand and spot leases still to bill, by lease
+	// capTerms are the cap terms of the products whose leases may be capped, by product.
+	capTerms map[string]joule.CapTerms
 	// energyBilled is the last hour whose energy was passed through to owners.
 	energyBilled time.Time
 
@@ -234,6 +236,10 @@ func (s *Service) load(ctx context.Context) error {
 	}
 	s.engine, s.ledger, s.version, s.broken = eng, led, st.Version, false
 	s.metered = meteredLeases(st, txs)
+	s.capTerms = map[string]joule.CapTerms{}
+	for _, ct := range st.CapTerms {
+		s.capTerms[ct.Product] = ct
+	}
 	return nil
 }
 

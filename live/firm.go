@@ -12,8 +12,10 @@ import (
 // from until to: each firm server at its full wall power, times the site's PUE (what a
 // demand-response level, read at the meter, must leave them). Leases begin and end on
 // the hour, so it looks at from and at every hour after it, before to. Every lease that
-// is not interruptible is firm, as the dispatch policy counts them. Zero without Leases.
-func (o *Operations) firmW(ctx context.Context, site string, from, to time.Time) (joule.Watts, error) {
+// is not interruptible is firm, as the dispatch policy counts them, except a curtailable
+// one whose notice, counted from announced, has run by from: the event may curtail it.
+// Zero without Leases.
+func (o *Operations) firmW(ctx context.Context, site string, announced, from, to time.Time) (joule.Watts, error) {
 	if o.Leases == nil {
 		return 0, nil
 	}
@@ -30,7 +32,8 @@ func (o *Operations) firmW(ctx context.Context, site string, from, to time.Time)
 		}
 		var w float64
 		for _, l := range leases {
-			if l.Class == joule.LeaseInterruptible || l.Unit < 0 || l.Unit >= len(rs.Fleets) {
+			curtailable := l.Class == joule.LeaseCurtailable && !announced.Add(time.Duration(l.NoticeSec)*time.Second).After(from)
+			if l.Class == joule.LeaseInterruptible || curtailable || l.Unit < 0 || l.Unit >= len(rs.Fleets) {
 				continue
 			}
 			f := rs.Fleets[l.Unit]

@@ -129,7 +129,7 @@ func (o *Operations) CreateDemandResponse(ctx context.Context, site string, req 
 		return nil, joule.Errorf(joule.EINVALID, "demand response: reduce_to_w %d W (%s) is above the site's cap of %d W (%s)",
 			int64(dr.ReduceToW), dr.ReduceToW, int64(s.PowerCapW), s.PowerCapW)
 	}
-	firmW, err := o.firmW(ctx, site, dr.Deadline, dr.End)
+	firmW, err := o.firmW(ctx, site, now, dr.Deadline, dr.End)
 	if err != nil {
 		return nil, err
 	}

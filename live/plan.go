@@ -85,13 +85,7 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 
 	st.policy.Allocate(st.state, m, c, &st.plan)
 	p := sitePlan(site, st.policy.Site(), &st.plan, now, time.Duration(m.IntervalSec)*time.Second, reason)
-	for _, ls := range c.Leases {
-		if ls.Unit >= 0 && ls.Unit < len(p.Fleets) {
-			f := &p.Fleets[ls.Unit]
-			f.Leased = append(f.Leased, ls.Nodes...)
-			slices.Sort(f.Leased)
-		}
-	}
+	leaseTargets(p, c.Leases, st.plan.Leases)
 	if len(stale) == 0 {
 		p.EnergyUSDPerMWh, p.HashpriceUSDPerPHDay = m.EnergyUSDPerMWh, m.HashpriceUSDPerPHDay
 	} else {
@@ -106,6 +100,9 @@ func (l *Loop) PlanSite(ctx context.Context, name, reason string) (*joule.SitePl
 	detail := fmt.Sprintf("plan %d (%s): %s of %s cap allocated", p.Seq, p.Reason, p.AllocatedW, p.CapW)
 	for _, f := range p.Fleets {
 		detail += fmt.Sprintf("; %s %d/%d running at %.0f%%", f.Fleet, f.Running, f.Machines, f.PowerFrac*100)
+		if len(f.Capped) > 0 {
+			detail += fmt.Sprintf(", %d capped at %s", len(f.Capped), f.CapW)
+		}
 	}
 	if err := l.Live.AppendAudit(ctx, &joule.Audit{Site: name, At: now, Kind: joule.AuditPlan, Seq: p.Seq,
 		Outcome: joule.OutcomeOK, Reason: p.Reason, Actor: joule.ActorLoop, Detail: detail}); err != nil {
@@ -217,4 +214,41 @@ func sitePlan(site *joule.Site, d *dispatch.Site, pl *dispatch.Allocation, now t
 		})
 	}
 	return p
+}
+
+// leaseTargets names, per GPU fleet of plan p, the leased servers the allocation powers
+// (Leased) and those of them it holds to a cap (Capped, at CapW). Of each lease's bound
+// servers, the powered ones are counted down and the capped ones up, so that the plan
+// never draws more than the allocation; a stopped lease's servers are named in neither,
+// and the agent idles them before any leased server. A firm lease is never capped.
+func leaseTargets(p *joule.SitePlan, leases []dispatch.Lease, plans []dispatch.LeasePlan) {
+	for i, ls := range leases {
+		if ls.Unit < 0 || ls.Unit >= len(p.Fleets) {
+			continue
+		}
+		f := &p.Fleets[ls.Unit]
+		nodes := ls.Nodes
+		if i >= len(plans) {
+			f.Leased = append(f.Leased, nodes...)
+			slices.Sort(f.Leased)
+			continue
+		}
+		lp := plans[i]
+		counted := min(lp.Servers, len(nodes))
+		powered := min(int(math.Floor(lp.PoweredFrac*float64(lp.Servers)+1e-9)), counted)
+		capped := 0
+		if ls.Class != joule.LeaseFirm && ls.Class != "" && ls.CapFrac > 0 && lp.CappedFrac > 0 {
+			capped = min(int(math.Ceil(lp.CappedFrac*float64(lp.Servers)-1e-9)), powered)
+		}
+		f.Leased = append(f.Leased, nodes[:powered]...)
+		slices.Sort(f.Leased)
+		if capped == 0 {
+			continue
+		}
+		f.Capped = append(f.Capped, nodes[:capped]...)
+		slices.Sort(f.Capped)
+		if w := joule.Watts(math.Floor(ls.CapFrac * float64(f.StockW))); f.CapW == 0 || w < f.CapW {
+			f.CapW = w // one limit per fleet: the lowest of its capped leases'
+		}
+	}
 }

@@ -28,7 +28,7 @@ func (s *LeasingStore) LoadLeasing(ctx context.Context, q joule.LeasingLoad) (*j
 		return nil, fmt.Errorf("load leasing: %w", err)
 	}
 	st.LastOrderSeq, st.LastLeaseSeq = uint64(lastOrder), uint64(lastLease)
-	if st.Products, st.FillPriorities, err = loadProducts(ctx, tx); err != nil {
+	if st.Products, st.FillPriorities, st.CapTerms, err = loadProducts(ctx, tx); err != nil {
 		return nil, fmt.Errorf("load products: %w", err)
 	}
 	if st.Listings, err = loadListings(ctx, tx); err != nil {
@@ -63,27 +63,34 @@ func (s *LeasingStore) LoadLeasing(ctx context.Context, q joule.LeasingLoad) (*j
 	return st, nil
 }
 
-// loadProducts returns the products and those whose fill priority is not time.
-func loadProducts(ctx context.Context, tx *tx) ([]joule.Product, []joule.ProductFillPriority, error) {
-	rows, err := tx.query(ctx, `SELECT id, model, site, gpus_per_node, fill_priority FROM products ORDER BY id`)
+// loadProducts returns the products, those whose fill priority is not time and those
+// whose leases may be capped.
+func loadProducts(ctx context.Context, tx *tx) ([]joule.Product, []joule.ProductFillPriority, []joule.CapTerms, error) {
+	rows, err := tx.query(ctx, `SELECT id, model, site, gpus_per_node, fill_priority, cap_frac, capped_price_bps FROM products ORDER BY id`)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer rows.Close()
 	var out []joule.Product
 	var prios []joule.ProductFillPriority
+	var caps []joule.CapTerms
 	for rows.Next() {
 		var p joule.Product
 		var prio string
-		if err := rows.Scan(&p.ID, &p.Model, &p.Site, &p.GPUsPerNode, &prio); err != nil {
-			return nil, nil, err
+		ct := joule.CapTerms{}
+		if err := rows.Scan(&p.ID, &p.Model, &p.Site, &p.GPUsPerNode, &prio, &ct.CapFrac, &ct.CappedPriceBPS); err != nil {
+			return nil, nil, nil, err
+		}
+		if ct.Capped() {
+			ct.Product = p.ID
+			caps = append(caps, ct)
 		}
 		out = append(out, p)
 		if joule.FillPriority(prio) != joule.FillByTime {
 			prios = append(prios, joule.ProductFillPriority{Product: p.ID, Priority: joule.FillPriority(prio)})
 		}
 	}
-	return out, prios, rows.Err()
+	return out, prios, caps, rows.Err()
 }
 
 func loadListings(ctx context.Context, tx *tx) ([]joule.Listing, error) {

@@ -124,6 +124,15 @@ func saveProducts(ctx context.Context, tx *tx, ch *joule.LeasingChange) error {
 			return joule.Errorf(joule.EINVALID, "save fill priority: no product %s", fp.Product)
 		}
 	}
+	for _, ct := range ch.CapTerms {
+		res, err := tx.exec(ctx, `UPDATE products SET cap_frac = ?, capped_price_bps = ? WHERE id = ?`, ct.CapFrac, ct.CappedPriceBPS, ct.Product)
+		if err != nil {
+			return fmt.Errorf("save cap terms of %s: %w", ct.Product, err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return joule.Errorf(joule.EINVALID, "save cap terms: no product %s", ct.Product)
+		}
+	}
 	return nil
 }
 

@@ -116,6 +116,14 @@ func testLeasingRoundTrip(t *testing.T, e *env) {
 	e.saveLeasing(t, &joule.LeasingChange{BaseVersion: 3, At: e.clock.Now(),
 		FillPriorities: []joule.ProductFillPriority{{Product: "h100/west", Priority: joule.FillByTime}}})
 	checkEqual(t, "fill priorities back to time", len(e.loadLeasing(t, joule.LeasingLoad{}).FillPriorities), 0)
+
+	// A product's cap terms are kept with it; products never capped are not listed.
+	checkEqual(t, "cap terms at first", len(st.CapTerms), 0)
+	caps := []joule.CapTerms{{Product: "h100/west", CapFrac: 0.65, CappedPriceBPS: 8000}}
+	e.saveLeasing(t, &joule.LeasingChange{BaseVersion: 4, At: e.clock.Now(), CapTerms: caps})
+	checkEqual(t, "cap terms", e.loadLeasing(t, joule.LeasingLoad{}).CapTerms, caps)
+	e.saveLeasing(t, &joule.LeasingChange{BaseVersion: 5, At: e.clock.Now(), CapTerms: []joule.CapTerms{{Product: "h100/west"}}})
+	checkEqual(t, "cap terms lifted", len(e.loadLeasing(t, joule.LeasingLoad{}).CapTerms), 0)
 }
 
 func testLeasingConflicts(t *testing.T, e *env) {

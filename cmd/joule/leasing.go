@@ -225,7 +225,7 @@ func newListingCmd(g *globals) *cobra.Command {
 	set.Flags().BoolVar(&opportunity, "opportunity-cost", false, "ask what the site's miners would earn on the GPUs' power (plus the server's --opportunity-margin), never below --usd-gpu-hour")
 	_ = set.MarkFlagRequired("usd-gpu-hour")
 	addJSONFlag(set, g)
-	cmd.AddCommand(set, newFillPriorityCmd(g))
+	cmd.AddCommand(set, newFillPriorityCmd(g), newCapTermsCmd(g))
 	return cmd
 }
 

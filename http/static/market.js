@@ -74,12 +74,20 @@
     return true;
   }
 
+  // capTermsText says how the product's spot and curtailable leases may be capped.
+  function capTermsText(c) {
+    if (!c || !(c.cap_frac > 0)) return "Spot and curtailable leases are never capped, only stopped.";
+    return `Spot and curtailable leases may be capped to ${Math.round(c.cap_frac * 100)}% of power, billed at ${c.capped_price_bps / 100}% while capped.`;
+  }
+
   async function pollBook() {
     const token = Joule.readToken();
     if (!token) return;
     if (!product) throw new Error("the exchange lists no products yet: declare GPU servers in a site's manifest");
     const b = await api(bookPath(product) + Joule.query({ hours: BOOK_HOURS }), { token });
     setText("product-meta", `${fmt.num(b.capacity_gpus)} GPUs listed, ${b.product.gpus_per_node} per server`);
+    const terms = ((await api("/api/v1/cap-terms", { token })).cap_terms || []).find((c) => c.product === product);
+    setText("cap-terms", capTermsText(terms));
     const slots = b.slots || [];
     if (book) {
       book.data.labels = slots.map((s) => {
