@@ -19,7 +19,10 @@ type TelemetrySample struct {
 	Fleet   string `json:"fleet"`
 	// Node is a GPU server's node name, as leases bind it ("<fleet>-NN"); "" for a
 	// miner. The service credits read it at ingest; the history does not keep it.
-	Node   string      `json:"node,omitempty"`
+	Node string `json:"node,omitempty"`
+	// Capped says a GPU server ran held to a power cap the agent set and verified
+	// below its nameplate; the service credits read it, the history does not keep it.
+	Capped bool        `json:"capped,omitempty"`
 	At     time.Time   `json:"at"`
 	State  DeviceState `json:"state"`
 	PowerW Watts       `json:"power_w"`

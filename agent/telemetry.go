@@ -102,6 +102,7 @@ func (a *Agent) read(ctx context.Context, devs []*Device) {
 				// clock runs apart from the firmware's).
 				sample := joule.SampleFromTelemetry(a.Site, d.Fleet, t)
 				sample.Node = d.Name // a GPU server's, as leases bind it
+				sample.Capped = d.Kind == joule.KindGPUServer && d.LimitW > 0 && d.LimitW < a.stockW(d.Fleet)
 				sample.At = a.now()
 				a.samples = append(a.samples, sample)
 				switch {
@@ -195,6 +196,20 @@ func (a *Agent) sendTelemetry(ctx context.Context) {
 			cancel()
 		}
 	}()
+}
+
+// stockW is one machine's stock (nameplate) power in a fleet, as the newest plan
+// says; 0 before a plan. a.mu is held.
+func (a *Agent) stockW(fleet string) joule.Watts {
+	if a.last == nil {
+		return 0
+	}
+	for _, f := range a.last.Fleets {
+		if f.Fleet == fleet {
+			return f.StockW
+		}
+	}
+	return 0
 }
 
 // wokeDevice is a miner a reading found running or booting while the agent believed

@@ -52,6 +52,9 @@ func (s *Service) CreditHour(ctx context.Context, who *joule.Account, site *joul
 				}
 				sl := sla.Lease{ID: l.ID, Tenant: l.Tenant, Class: l.Class, GPUsPerServer: p.GPUsPerNode,
 					PriceMicroUSDPerGPUHour: sh.PriceMicroUSDPerGPUHour, Excused: excused(&l, events)}
+				if ct := s.capTerms[p.ID]; ct.Capped() && l.Class != joule.LeaseFirm {
+					sl.CappedMicroUSDPerGPUHour = ct.CappedPrice(sh.PriceMicroUSDPerGPUHour) // capped hours billed at the capped rate
+				}
 				for _, n := range sh.Servers {
 					if slices.Contains(held, n) { // not resold for the hour
 						sl.Holds = append(sl.Holds, sla.Hold{Server: n, Start: a, End: b})

@@ -127,3 +127,44 @@ func TestCreditPass(t *testing.T) {
 	}
 	e.check()
 }
+
+// A spot lease whose product may be capped pays the capped rate for the time its server
+// ran capped: the difference comes back as a credit, with no penalty.
+func TestCreditHourCappedAtCappedRate(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.svc.SetCapTerms(e.ctx, e.op, joule.CapTerms{Product: product, CapFrac: 0.65, CappedPriceBPS: 8000}); err != nil {
+		t.Fatal(err)
+	}
+	acme := e.tenant("acme", usd(1000))
+	r := e.submit(acme, running(joule.OrderSpot, "s1", 8, usd(3)))
+	if len(r.Leases) != 1 {
+		t.Fatalf("leases %+v", r.Leases)
+	}
+	l := r.Leases[0]
+	hour := t0 // the spot lease fills at noon
+	server := l.ServersAt(hour)[0]
+	var samples []sla.Sample
+	for s := 0; s < 3600; s += 15 {
+		samples = append(samples, sla.Sample{Server: server, At: hour.Add(time.Duration(s) * time.Second), Serving: true, Capped: s < 1800})
+	}
+	site, err := joule.SiteLoader{Sites: sqlite.NewSiteService(e.db), Fleets: sqlite.NewFleetService(e.db), Models: catalog.Models{User: sqlite.NewHardwareService(e.db)}}.Load(e.ctx, "west-texas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.add(time.Hour + leasing.CreditGrace) // the hour is over, and billed
+	if err := e.svc.Meter(e.ctx, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.svc.CreditHour(e.ctx, e.op, site, hour, samples, nil, sla.DefaultTerms)
+	if err != nil || len(res) != 1 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	price := l.Sellers[0].PriceMicroUSDPerGPUHour
+	terms := joule.CapTerms{Product: product, CapFrac: 0.65, CappedPriceBPS: 8000}
+	capped := terms.CappedPrice(price)
+	want := 4 * (price - capped) // half an hour of 8 GPUs at the difference
+	if res[0].CappedSec != 1800 || res[0].RefundMicroUSD != want || res[0].PenaltyMicroUSD != 0 {
+		t.Errorf("%+v, want a refund of %v", res[0], want)
+	}
+	e.check()
+}

@@ -43,7 +43,7 @@ func (r *Recorder) Observe(site string, samples []joule.TelemetrySample) {
 			r.since = s.At
 		}
 		ss := nodes[s.Node]
-		x := Sample{Server: s.Node, At: s.At, Serving: s.State == joule.StateRunning}
+		x := Sample{Server: s.Node, At: s.At, Serving: s.State == joule.StateRunning, Capped: s.Capped}
 		if n := len(ss); n == 0 || !s.At.Before(ss[n-1].At) {
 			ss = append(ss, x)
 		} else { // a late batch: keep the samples in time order
