@@ -107,10 +107,12 @@ func Assess(l *Lease, samples []Sample, terms Terms) Result {
 	if l.Class == joule.LeaseCurtailable {
 		excused = l.Excused
 	}
-	r := Result{Lease: l.ID}
+	var t tally
 	for _, h := range l.Holds {
-		assessHold(&r, h, byServer[h.Server], excused, terms.MaxGap)
+		t.hold(h, byServer[h.Server], excused, terms.MaxGap)
 	}
+	r := Result{Lease: l.ID, ServedSec: secs(t.served), UnservedSec: secs(t.unserved), ExcusedSec: secs(t.excused),
+		UnknownSec: secs(t.unknown), CappedSec: secs(t.capped)}
 	gpuSec := func(sec int64) int64 { return sec * int64(l.GPUsPerServer) }
 	unserved := gpuSec(r.UnservedSec)
 	// Time curtailed as agreed is not paid for, and earns no penalty.
@@ -124,8 +126,14 @@ func Assess(l *Lease, samples []Sample, terms Terms) Result {
 	return r
 }
 
-// assessHold adds one hold's server-seconds to r.
-func assessHold(r *Result, h Hold, ss []Sample, excused []Window, maxGap time.Duration) {
+// tally sums a lease's held time by kind, exactly; Assess converts once, so that
+// samples a fraction of a second apart lose nothing to rounding.
+type tally struct{ served, unserved, excused, unknown, capped time.Duration }
+
+func secs(d time.Duration) int64 { return int64(d / time.Second) }
+
+// hold adds one hold's time.
+func (r *tally) hold(h Hold, ss []Sample, excused []Window, maxGap time.Duration) {
 	if !h.End.After(h.Start) {
 		return
 	}
@@ -136,20 +144,20 @@ func assessHold(r *Result, h Hold, ss []Sample, excused []Window, maxGap time.Du
 		if !to.After(from) {
 			return
 		}
-		if s == nil {
-			r.UnknownSec += seconds(from, to)
-			return
-		}
-		if s.Serving {
-			r.ServedSec += seconds(from, to)
+		d := to.Sub(from)
+		switch {
+		case s == nil:
+			r.unknown += d
+		case s.Serving:
+			r.served += d
 			if s.Capped {
-				r.CappedSec += seconds(from, to)
+				r.capped += d
 			}
-			return
+		default:
+			in := overlap(from, to, excused)
+			r.excused += in
+			r.unserved += d - in
 		}
-		in := overlap(from, to, excused)
-		r.ExcusedSec += in
-		r.UnservedSec += seconds(from, to) - in
 	}
 	var last *Sample
 	for i := range ss {
@@ -174,9 +182,9 @@ func assessHold(r *Result, h Hold, ss []Sample, excused []Window, maxGap time.Du
 	add(cur, h.End, nil)
 }
 
-// overlap is how many seconds of [from, to) fall in the windows (which may overlap
-// one another: each second counts once).
-func overlap(from, to time.Time, ws []Window) int64 {
+// overlap is how much of [from, to) falls in the windows (which may overlap one
+// another: each instant counts once).
+func overlap(from, to time.Time, ws []Window) time.Duration {
 	var cuts []Window
 	for _, w := range ws {
 		a, b := joule.Later(from, w.Start), joule.Earlier(to, w.End)
@@ -185,12 +193,12 @@ func overlap(from, to time.Time, ws []Window) int64 {
 		}
 	}
 	slices.SortFunc(cuts, func(x, y Window) int { return x.Start.Compare(y.Start) })
-	var n int64
+	var n time.Duration
 	cur := from
 	for _, c := range cuts {
 		a := joule.Later(c.Start, cur)
 		if c.End.After(a) {
-			n += seconds(a, c.End)
+			n += c.End.Sub(a)
 			cur = c.End
 		}
 	}
@@ -216,5 +224,3 @@ func perGPUSecond(gpuSec int64, price joule.MicroUSD, multiple float64) joule.Mi
 	}
 	return joule.MicroUSD(q.Int64())
 }
-
-func seconds(from, to time.Time) int64 { return int64(to.Sub(from) / time.Second) }
