@@ -34,8 +34,8 @@ func benchBook(b *testing.B, now time.Time) *Engine {
 }
 
 // benchOrders is a mixed stream: 70% reserved blocks of 1 to 8 nodes for 4 to 72 hours
-// in the next two weeks (80% all or none), 20% spot and 5% on-demand bids of 1 to 16
-// GPUs, and 5% cancels of earlier orders.
+// in the next two weeks (80% all or none), 20% spot and 5% on-demand bids of 1 or 2
+// nodes, and 5% cancels of earlier orders.
 func benchOrders(n int, now time.Time) []joule.Order {
 	rng := rand.New(rand.NewPCG(1, 2))
 	out := make([]joule.Order, n)
@@ -48,9 +48,9 @@ func benchOrders(n int, now time.Time) []joule.Order {
 			o.Kind, o.GPUs, o.AllOrNone = joule.OrderReserved, 8*(1+rng.IntN(8)), rng.IntN(5) > 0
 			o.Start, o.End = hourTime(start), hourTime(start+4+int64(rng.IntN(69)))
 		case k < 90:
-			o.Kind, o.GPUs = joule.OrderSpot, 1+rng.IntN(16)
+			o.Kind, o.GPUs = joule.OrderSpot, 8*(1+rng.IntN(2))
 		case k < 95:
-			o.Kind, o.GPUs = joule.OrderOnDemand, 1+rng.IntN(16)
+			o.Kind, o.GPUs = joule.OrderOnDemand, 8*(1+rng.IntN(2))
 		default:
 			o.Kind = "" // cancel an earlier order
 			o.GPUs = rng.IntN(i + 1)

@@ -280,7 +280,7 @@ type orderLoad struct {
 }
 
 // newOrderLoad creates tenants on a server over kit and n reserved orders for them:
-// small blocks spread over 300 days of 256 GPUs, so nearly all fill.
+// blocks of one 8-GPU server spread over 300 days of 32 servers, so nearly all fill.
 func newOrderLoad(tb testing.TB, kit storeKit, tenants, n int) *orderLoad {
 	tb.Helper()
 	x := openExchangeOn(tb, kit, 1e9)
@@ -297,7 +297,7 @@ func newOrderLoad(tb testing.TB, kit storeKit, tenants, n int) *orderLoad {
 	for i := range l.orders {
 		start := day.Add(time.Duration(rng.IntN(300*24)) * time.Hour)
 		l.orders[i] = jhttp.OrderRequest{IdempotencyKey: fmt.Sprintf("bench-%d", i), Product: "h100-sxm/west-texas", Kind: joule.OrderReserved,
-			GPUs: 1 + rng.IntN(8), Start: start, End: start.Add(time.Duration(1+rng.IntN(4)) * time.Hour), LimitMicroUSDPerGPUHour: 3_000_000}
+			GPUs: 8, Start: start, End: start.Add(time.Duration(1+rng.IntN(4)) * time.Hour), LimitMicroUSDPerGPUHour: 3_000_000}
 	}
 	return l
 }

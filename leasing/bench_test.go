@@ -19,7 +19,7 @@ func BenchmarkSubmitOrder(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		start := day1.Add(time.Duration(rng.IntN(300*24)) * time.Hour)
-		o := reserved(fmt.Sprint("k", i), 1+rng.IntN(8), start, start.Add(time.Duration(1+rng.IntN(4))*time.Hour), usd(3))
+		o := reserved(fmt.Sprint("k", i), 8, start, start.Add(time.Duration(1+rng.IntN(4))*time.Hour), usd(3))
 		t0 := time.Now()
 		if _, err := e.svc.SubmitOrder(e.ctx, acme, o); err != nil {
 			b.Fatal(err)
