@@ -31,10 +31,11 @@ type CreditPass struct {
 
 // Run passes every Every until ctx ends; a pass that fails is logged and tried again.
 func (p *CreditPass) Run(ctx context.Context) error {
-	t := time.NewTicker(max(p.Every, time.Second))
-	if p.Every == 0 {
-		t.Reset(time.Minute)
+	every := p.Every
+	if every <= 0 {
+		every = time.Minute
 	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		if _, err := p.Pass(ctx); err != nil && ctx.Err() == nil {
