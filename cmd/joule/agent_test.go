@@ -176,6 +176,12 @@ func TestAgentKilledMidStep(t *testing.T) {
 	// A last run, with the server taking the audit, drains the spool and follows a last
 	// plan (every miner asleep) to the end.
 	auditDown.Store(false)
+	// Every miner is woken by hand first (an earlier run may have left them all
+	// asleep), so that the last plan has commands to send and the step that sends them
+	// ends with its report row.
+	for _, m := range fleet.Miners() {
+		m.Wake()
+	}
 	last := next()
 	cmd, out := start()
 	waitFor("the spool drained and the last plan followed", out, func() bool {
